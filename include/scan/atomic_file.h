@@ -1,0 +1,29 @@
+/* Atomic writes: data goes to "<path>.tmp.<pid>", is flushed, then renamed over
+ * <path>, so a crash never leaves a half-written file under the real name. */
+#ifndef SCAN_ATOMIC_FILE_H
+#define SCAN_ATOMIC_FILE_H
+
+#include <stdio.h>
+
+#include "scan/error.h"
+
+typedef struct {
+  FILE *file;
+  char path[4096];
+  char temp_path[4096 + 32];
+} scan_atomic_file;
+
+scan_status scan_atomic_open(scan_atomic_file *af, const char *path);
+/* Flushes, fsyncs and renames; on any earlier write error removes the temp file. */
+scan_status scan_atomic_commit(scan_atomic_file *af);
+void scan_atomic_abort(scan_atomic_file *af);
+
+/* Whole-buffer convenience. */
+scan_status scan_write_file_atomic(const char *path, const void *data, size_t size);
+/* Reads a whole file into a malloc'd buffer (NUL-terminated for text use). */
+scan_status scan_read_file(const char *path, unsigned char **data, size_t *size);
+/* mkdir -p */
+scan_status scan_make_dirs(const char *path);
+int scan_file_exists(const char *path);
+
+#endif

@@ -1,0 +1,7 @@
+#!/bin/bash
+# Configures and builds scan into build/ (Release, warnings as errors).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DSCAN_WERROR=ON >/dev/null
+cmake --build build -j"$(nproc)" 2>&1 | grep -Ev '^\[ *[0-9]+%\] (Building|Linking|Built)' || true
+test -x build/scan

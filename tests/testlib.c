@@ -1,0 +1,60 @@
+#include "testlib.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int test_passed, test_failed;
+
+int test_main_end(void) {
+  printf("%d passed, %d failed\n", test_passed, test_failed);
+  return test_failed ? 1 : 0;
+}
+
+const char *test_tmpdir(void) {
+  static char dir[256];
+  if (!dir[0]) {
+    snprintf(dir, sizeof dir, "/tmp/scan-test-XXXXXX");
+    if (!mkdtemp(dir)) { perror("mkdtemp"); exit(1); }
+  }
+  return dir;
+}
+
+const char *test_data_dir(void) {
+  const char *d = getenv("SCAN_TEST_DATA");
+  return d ? d : "tests/data";
+}
+
+const char *test_scan_bin(void) {
+  const char *b = getenv("SCAN_BIN");
+  return b ? b : "./scan";
+}
+
+int test_run(const char *command, char *output, int output_size) {
+  char full[8192];
+  snprintf(full, sizeof full, "%s 2>&1", command);
+  FILE *p = popen(full, "r");
+  if (!p) return -1;
+  int used = 0;
+  char chunk[4096];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, p)) > 0) {
+    if (output && used < output_size - 1) {
+      size_t room = (size_t)(output_size - 1 - used);
+      size_t take = n < room ? n : room;
+      memcpy(output + used, chunk, take);
+      used += (int)take;
+    }
+  }
+  if (output) output[used] = '\0';
+  int status = pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int test_write_file(const char *path, const void *data, long size) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return -1;
+  int ok = fwrite(data, 1, (size_t)size, f) == (size_t)size;
+  return (fclose(f) == 0 && ok) ? 0 : -1;
+}

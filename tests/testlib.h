@@ -1,0 +1,48 @@
+/* A tiny test harness: CHECK records a failure with file and line and goes on;
+ * test_main_end() prints "N passed, N failed" and returns the exit status. */
+#ifndef SCAN_TESTLIB_H
+#define SCAN_TESTLIB_H
+
+#include <math.h>
+#include <stdio.h>
+
+extern int test_passed, test_failed;
+
+#define CHECK(cond)                                                   \
+  do {                                                                \
+    if (cond) test_passed++;                                          \
+    else { test_failed++; fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); } \
+  } while (0)
+
+#define CHECK_MSG(cond, ...)                                          \
+  do {                                                                \
+    if (cond) test_passed++;                                          \
+    else { test_failed++; fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
+           fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); }      \
+  } while (0)
+
+/* |a - b| <= atol + rtol * |b| */
+#define CHECK_NEAR(a, b, atol, rtol)                                                 \
+  do {                                                                               \
+    double ta_ = (a), tb_ = (b);                                                     \
+    if (fabs(ta_ - tb_) <= (atol) + (rtol) * fabs(tb_)) test_passed++;               \
+    else { test_failed++; fprintf(stderr, "%s:%d: %s = %.9g, expected %s = %.9g\n", \
+                                  __FILE__, __LINE__, #a, ta_, #b, tb_); }           \
+  } while (0)
+
+int test_main_end(void);
+
+/* Paths: a fresh temporary directory for this test, the fixture directory,
+ * and the scan binary (from the SCAN_TEST_DATA / SCAN_BIN environment). */
+const char *test_tmpdir(void);
+const char *test_data_dir(void);
+const char *test_scan_bin(void);
+
+/* Runs a shell command, captures stdout+stderr into `output` (may be NULL),
+ * returns the exit status (or -1). */
+int test_run(const char *command, char *output, int output_size);
+
+/* Writes bytes to a file; returns 0 on success. */
+int test_write_file(const char *path, const void *data, long size);
+
+#endif
