@@ -2,6 +2,7 @@
 #ifndef SCAN_NPY_H
 #define SCAN_NPY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "scan/error.h"

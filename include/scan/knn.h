@@ -1,0 +1,51 @@
+/* Exact k-nearest-neighbour search by inner product (cosine similarity for
+ * L2-normalised rows), as FAISS IndexFlatIP does for the reference (spec §6.5),
+ * plus the neighbour statistics the reference prints (§6.4, §6.5).
+ *
+ * Similarities come from blocked single-precision GEMM (oneDNN) and each row
+ * keeps its own top-k heap, so memory is O(rows * k + one block), never N x N.
+ * Block shapes are fixed (they never depend on the thread count) and every
+ * similarity is computed by one thread, so results are bit-identical for any
+ * number of OpenMP threads.
+ *
+ * Order: decreasing similarity; equal similarities are ordered by smaller index. */
+#ifndef SCAN_KNN_H
+#define SCAN_KNN_H
+
+#include <stdint.h>
+
+#include "scan/error.h"
+
+/* queries [nq, d], base [nb, d], row-major. Writes indices [nq, k] and, unless
+ * `similarities` is NULL, similarities [nq, k].
+ * exclude_self: query row i never lists base index i (for queries == base;
+ * exact duplicates of i are still listed).
+ * Fails with SCAN_ERR_INPUT when k < 1, d < 1, k exceeds the candidates a row
+ * has (nb, or nb - 1 with exclude_self), or an input value is not finite. */
+scan_status scan_knn(const float *queries, int64_t nq, const float *base, int64_t nb, int d, int k,
+                     int exclude_self, int64_t *indices, float *similarities);
+
+/* Self-search of one set. Each block pair of X·X^T is computed once and feeds
+ * both rows' top-k, so it does half the arithmetic of scan_knn(x, x).
+ * Output in the reference layout [n, k+1]: column 0 is the sample itself
+ * (similarity x_i·x_i), then its k nearest other samples. Needs 1 <= k <= n - 1. */
+scan_status scan_knn_self(const float *x, int64_t n, int d, int k, int64_t *indices, float *similarities);
+
+/* Divides every row by its L2 norm (rows of zeros stay zero). */
+void scan_l2_normalize_rows(float *x, int64_t n, int d);
+
+/* Percentage (0..100) of the entries in columns 1..cols-1 of `indices` [n, cols]
+ * whose label equals the row's label (column 0 is the sample itself; spec §6.5).
+ * Entries outside 0..n-1 count as mismatches. Returns 0 when there is nothing to count. */
+double scan_neighbor_accuracy(const int64_t *indices, int64_t n, int cols, const int32_t *labels);
+
+/* Weighted kNN monitor (spec §6.4): each query takes its top-k bank entries
+ * (k = 100 upstream; fewer when the bank is smaller), weights exp(sim / temperature),
+ * sums weights per class and predicts the arg-max (smallest class on a tie).
+ * *accuracy = top-1 percentage (0..100). Labels must lie in 0..num_classes-1. */
+scan_status scan_weighted_knn_accuracy(const float *bank, const int32_t *bank_labels, int64_t nb,
+                                       const float *queries, const int32_t *query_labels, int64_t nq,
+                                       int d, int k, double temperature, int num_classes,
+                                       double *accuracy);
+
+#endif

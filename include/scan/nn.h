@@ -1,0 +1,70 @@
+/* Neural networks: the SCAN backbones (VGG, ResNet-18 CIFAR/STL, ResNet-50) with contrastive or cluster heads,
+ * explicit forward and backward, and safetensors checkpoints with the reference PyTorch parameter names.
+ * All activations and gradients are planned once at creation for `max_batch` images: nothing is allocated
+ * inside forward/backward. Layers run on the oneDNN backend (src/tensor/). */
+#ifndef SCAN_NN_H
+#define SCAN_NN_H
+
+#include <stdint.h>
+
+#include "scan/error.h"
+
+typedef enum { SCAN_BACKBONE_VGG, SCAN_BACKBONE_RESNET18_CIFAR, SCAN_BACKBONE_RESNET18_STL, SCAN_BACKBONE_RESNET50 } scan_backbone_kind;
+typedef struct {
+  scan_backbone_kind kind;
+  int in_channels, height, width;   /* any input size and channel count (1 for Fashion-MNIST) */
+  double width_multiplier;          /* scales every channel count; 1.0 = reference widths (0 is read as 1.0) */
+  int vgg_widths[8]; int vgg_stages;/* VGG: stage widths, e.g. {16,32,64}, 3 stages */
+} scan_backbone_config;
+typedef enum { SCAN_HEAD_NONE, SCAN_HEAD_MLP, SCAN_HEAD_LINEAR, SCAN_HEAD_CLUSTER } scan_head_kind;
+typedef struct { scan_head_kind kind; int features_dim; int num_heads; int num_classes; } scan_head_config;
+typedef struct scan_net scan_net;
+
+scan_status scan_net_create(scan_net **out, const scan_backbone_config *b, const scan_head_config *h, int max_batch, uint64_t seed);
+void scan_net_free(scan_net *net);
+int scan_net_feature_dim(const scan_net *net);            /* backbone output dimension D */
+int scan_net_num_heads(const scan_net *net);              /* 1 for MLP/LINEAR, num_heads for CLUSTER, 0 for NONE */
+int scan_net_head_dim(const scan_net *net);               /* features_dim (contrastive) or num_classes (cluster) */
+int scan_net_max_batch(const scan_net *net);
+
+/* input: n images, NCHW float, already normalised; n <= max_batch. training=1: batch-norm uses batch statistics and
+   updates running statistics, and activations are kept for backward. training=0: eval mode (running statistics);
+   activations are still kept so Grad-CAM can call backward afterwards. */
+scan_status scan_net_forward(scan_net *net, const float *input, int n, int training);
+const float *scan_net_features(const scan_net *net);             /* [n, D] backbone features after global average pooling */
+const float *scan_net_head_output(const scan_net *net, int head);/* MLP/LINEAR: [n, features_dim] L2-normalised; CLUSTER: [n, num_classes] logits */
+/* Accumulates parameter gradients. d_heads[h]: gradient w.r.t. head h's output (NULL entries are skipped; d_heads itself may be NULL);
+   d_features: optional extra gradient w.r.t. the features (may be NULL). */
+scan_status scan_net_backward(scan_net *net, const float *const *d_heads, const float *d_features);
+/* Gradient w.r.t. the input images [n, C, H, W] of the last backward (for input-space explanations). */
+const float *scan_net_input_grad(const scan_net *net);
+void scan_net_zero_grad(scan_net *net);
+/* Heads only, on given (e.g. cached) features [n, D]: used to train cluster heads without the backbone. */
+scan_status scan_net_heads_forward(scan_net *net, const float *features, int n);
+scan_status scan_net_heads_backward(scan_net *net, const float *const *d_heads);
+
+/* Parameters and buffers with the reference PyTorch names: backbone.conv1.weight, backbone.bn1.running_mean, backbone.layer1.0.conv1.weight,
+   contrastive_head.0.weight, contrastive_head.2.bias, cluster_head.3.weight, ... (spec §5). VGG (ours): backbone.features.<i>.weight in
+   torch.nn.Sequential numbering of [conv,bn,relu,conv,bn,relu,maxpool,...].
+   Buffers (running_mean/var, num_batches_tracked stored as float) have grad == NULL. */
+typedef struct { const char *name; int ndim; int64_t shape[4]; float *data; float *grad; int is_buffer; int is_head; } scan_param;
+int scan_net_param_count(const scan_net *net);
+const scan_param *scan_net_param(const scan_net *net, int index);
+const scan_param *scan_net_find_param(const scan_net *net, const char *name);
+int64_t scan_param_numel(const scan_param *p);
+
+/* safetensors checkpoints. Load checks every name and shape and names the key that is missing or has the wrong shape.
+   `skip_prefix` (e.g. "contrastive_head." or "cluster_head.") lists parameters that may be absent in the file or extra in it.
+   num_batches_tracked is written as I64 like PyTorch. */
+scan_status scan_net_save(const scan_net *net, const char *path, const char *const *metadata);
+scan_status scan_net_load(scan_net *net, const char *path, const char *skip_prefix);
+
+/* Grad-CAM support: after forward (+ backward), the activation and its gradient at a named backbone stage
+   ("layer1".."layer4" for ResNets, "stage1".."stageN" for VGG; NULL = last stage). Shapes for sample `index` of the batch:
+   [C, H, W] plain layout. activation/gradient may be NULL (then only the shape is returned); the gradient is that of the
+   last backward. */
+scan_status scan_net_stage(const scan_net *net, const char *name, int index, float *activation, float *gradient, int *channels, int *height, int *width);
+void scan_net_set_threads(int threads);
+void scan_net_set_winograd(scan_net *net, int enable); /* direct convolution is the default */
+
+#endif

@@ -1,0 +1,15 @@
+/* Timing entry points for `scan bench`: whole training steps and inference on synthetic inputs. */
+#ifndef SCAN_NN_BENCH_H
+#define SCAN_NN_BENCH_H
+
+#include "scan/error.h"
+#include "scan/nn.h"
+
+/* One training step = forward (training mode) + backward from a fixed synthetic gradient on every head + SGD step
+   (momentum 0.9, nesterov, wd 1e-4), on `batch` random images. One untimed warm-up step, then `repeats` timed
+   steps; seconds_out[r] receives each step's wall time (array of `repeats`). */
+scan_status scan_bench_train_step(const scan_backbone_config *b, const scan_head_config *h, int batch, int repeats, double *seconds_out);
+/* Same for inference: forward in eval mode only. */
+scan_status scan_bench_inference(const scan_backbone_config *b, const scan_head_config *h, int batch, int repeats, double *seconds_out);
+
+#endif

@@ -1,0 +1,61 @@
+/* The layers of the nn module as paired forward/backward functions over plain NCHW float buffers (one file per
+ * layer in src/nn/). Convolution and matrix products go through a backend (include/scan/tensor.h); the
+ * memory-bound layers (batch-norm, ReLU, pooling, normalisation) are OpenMP loops shared by all CPU backends. */
+#ifndef SCAN_NN_LAYERS_H
+#define SCAN_NN_LAYERS_H
+
+#include <stdint.h>
+
+#include "scan/tensor.h"
+
+/* hw = H*W. */
+
+/* Batch statistics per channel: mean and biased variance over n*hw values (double accumulation). */
+void scan_bn_stats(int n, int c, int hw, const float *x, float *mean, float *var);
+/* y = gamma * (x - mean) * invstd + beta, invstd = 1/sqrt(var + eps). */
+void scan_bn_apply(int n, int c, int hw, const float *x, const float *mean, const float *var, double eps,
+                   const float *gamma, const float *beta, float *y);
+/* Training-mode backward (batch statistics): dx (overwritten), dgamma/dbeta accumulated. */
+void scan_bn_backward(int n, int c, int hw, const float *x, const float *dy, const float *mean, const float *var, double eps,
+                      const float *gamma, float *dx, float *dgamma, float *dbeta);
+/* Eval-mode backward (running statistics are constants): dx = dy * gamma * invstd; dgamma/dbeta accumulated. */
+void scan_bn_backward_eval(int n, int c, int hw, const float *x, const float *dy, const float *mean, const float *var,
+                           double eps, const float *gamma, float *dx, float *dgamma, float *dbeta);
+
+void scan_relu_forward(int64_t count, const float *x, float *y);
+/* dx = dy where y > 0 (y is the forward output) */
+void scan_relu_backward(int64_t count, const float *y, const float *dy, float *dx);
+void scan_add_forward(int64_t count, const float *a, const float *b, float *y);
+/* dst += src */
+void scan_accumulate(int64_t count, const float *src, float *dst);
+
+/* Max pool (padding never wins: padded cells are -inf). argmax[i] = index into the input plane of output i. */
+void scan_maxpool_forward(int n, int c, int ih, int iw, int oh, int ow, int kernel, int stride, int pad, const float *x,
+                          float *y, int32_t *argmax);
+void scan_maxpool_backward(int n, int c, int ih, int iw, int oh, int ow, const int32_t *argmax, const float *dy, float *dx);
+/* Average pool, padding counted in the divisor (PyTorch count_include_pad=True). */
+void scan_avgpool_forward(int n, int c, int ih, int iw, int oh, int ow, int kernel, int stride, int pad, const float *x, float *y);
+void scan_avgpool_backward(int n, int c, int ih, int iw, int oh, int ow, int kernel, int stride, int pad, const float *dy, float *dx);
+
+/* Linear y[n,out] = x[n,in] W[out,in]^T + b. Backward: dx overwritten (may be NULL), dW and db accumulated. */
+scan_status scan_conv_forward(const scan_backend *be, scan_conv_state **state, const scan_conv_shape *s, const float *x,
+                              const float *w, float *y);
+/* dx may be NULL (first layer); dx overwritten, dw accumulated. */
+scan_status scan_conv_backward(const scan_backend *be, scan_conv_state **state, const scan_conv_shape *s, const float *x,
+                               const float *w, const float *dy, float *dx, float *dw);
+
+void scan_linear_forward(const scan_backend *be, int n, int in, int out, const float *x, const float *w, const float *b, float *y);
+void scan_linear_backward(const scan_backend *be, int n, int in, int out, const float *x, const float *w, const float *dy,
+                          float *dx, float *dw, float *db);
+
+/* Row-wise L2 normalisation like torch.nn.functional.normalize(dim=1, eps=1e-12). */
+void scan_l2norm_forward(int n, int d, const float *x, float *y);
+void scan_l2norm_backward(int n, int d, const float *x, const float *y, const float *dy, float *dx);
+
+/* Row-wise softmax / log-softmax over d classes and their backward (dx overwritten). */
+void scan_softmax_forward(int n, int d, const float *x, float *y);
+void scan_softmax_backward(int n, int d, const float *y, const float *dy, float *dx);
+void scan_log_softmax_forward(int n, int d, const float *x, float *y);
+void scan_log_softmax_backward(int n, int d, const float *y, const float *dy, float *dx);
+
+#endif

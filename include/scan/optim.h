@@ -1,0 +1,28 @@
+/* Optimisers (PyTorch SGD / Adam semantics), learning-rate schedules (spec §10) and parameter EMA. */
+#ifndef SCAN_OPTIM_H
+#define SCAN_OPTIM_H
+
+#include "scan/error.h"
+#include "scan/nn.h"
+
+typedef enum { SCAN_OPT_SGD, SCAN_OPT_ADAM } scan_optim_kind;
+typedef struct { scan_optim_kind kind; double lr, momentum, weight_decay, beta1, beta2, eps; int nesterov; } scan_optim_config;
+typedef struct scan_optimizer scan_optimizer;
+/* Two parameter groups: backbone (+ contrastive head) and cluster heads, each with its own lr (heads_cfg may be NULL = same).
+   frozen_backbone=1 updates only the cluster heads. Weight decay as PyTorch applies it: SGD and Adam add wd*param to the gradient (not AdamW). */
+scan_status scan_optim_create(scan_optimizer **out, scan_net *net, const scan_optim_config *backbone_cfg, const scan_optim_config *heads_cfg, int frozen_backbone);
+void scan_optim_set_lr(scan_optimizer *opt, double backbone_lr, double heads_lr);
+scan_status scan_optim_step(scan_optimizer *opt);   /* uses the grads in the net; PyTorch semantics for momentum buffers and Adam bias correction */
+scan_status scan_optim_save(const scan_optimizer *opt, const char *path, const char *const *metadata); /* state as safetensors (step count, moments) */
+scan_status scan_optim_load(scan_optimizer *opt, const char *path);
+void scan_optim_free(scan_optimizer *opt);
+double scan_lr_cosine(double base_lr, double decay_rate, int epoch, int epochs);  /* spec §10: eta_min = lr*decay^3 */
+double scan_lr_step(double base_lr, double decay_rate, const int *decay_epochs, int count, int epoch);
+double scan_lr_warmup_cosine(double base_lr, long step, long warmup_steps, long total_steps); /* linear warm-up then per-step cosine to 0 */
+typedef struct scan_ema scan_ema;   /* exponential moving average of parameters (not buffers): shadow = a*shadow + (1-a)*param */
+scan_status scan_ema_create(scan_ema **out, const scan_net *net, double alpha);
+void scan_ema_update(scan_ema *ema, const scan_net *net);
+void scan_ema_copy_to(const scan_ema *ema, scan_net *net);
+void scan_ema_free(scan_ema *ema);
+
+#endif

@@ -1,0 +1,46 @@
+/* The compute backends behind the nn layers: one table of function pointers per backend (the way ggml separates
+ * graph from backend). Every buffer is plain row-major float: activations NCHW, conv weights [OC, IC, KH, KW].
+ * "naive" is the obviously-correct reference (plain loops, double accumulation) every test compares with;
+ * "onednn" runs the heavy ops through oneDNN 2.x (all oneDNN calls live in src/tensor/). */
+#ifndef SCAN_TENSOR_H
+#define SCAN_TENSOR_H
+
+#include <stdint.h>
+
+#include "scan/error.h"
+
+/* One 2-D convolution without bias (every conv in the SCAN models is followed by batch-norm), square kernel. */
+typedef struct {
+  int n, in_c, in_h, in_w;
+  int out_c, out_h, out_w;
+  int kernel, stride, pad;
+  int winograd; /* onednn only: 1 = Winograd algorithm where available (faster, ~1e-5 relative error) */
+} scan_conv_shape;
+
+/* out size of a conv / pool window along one axis (floor mode, like PyTorch). */
+static inline int scan_window_out(int in, int kernel, int stride, int pad) { return (in + 2 * pad - kernel) / stride + 1; }
+
+/* Backend-private state kept per conv layer (cached primitives and reordered weights); created on first use,
+ * rebuilt when the shape changes, released with conv_state_free. */
+typedef struct scan_conv_state scan_conv_state;
+
+typedef struct scan_backend {
+  const char *name;
+  /* y[n,oc,oh,ow] = conv(x, w) */
+  scan_status (*conv_forward)(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *w, float *y);
+  /* dx = conv_transpose(dy, w)   (overwrites dx) */
+  scan_status (*conv_backward_data)(scan_conv_state **state, const scan_conv_shape *s, const float *dy, const float *w, float *dx);
+  /* dw += correlation(x, dy)     (accumulates into dw, like parameter gradients) */
+  scan_status (*conv_backward_weights)(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *dy, float *dw);
+  void (*conv_state_free)(scan_conv_state *state);
+  /* Row-major C[M,N] = alpha * op(A)[M,K] op(B)[K,N] + beta * C, op = transpose when trans_* is nonzero. */
+  void (*gemm)(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
+               float beta, float *c, int ldc);
+} scan_backend;
+
+const scan_backend *scan_backend_naive(void);
+const scan_backend *scan_backend_onednn(void);
+/* The backend nets use: onednn unless env SCAN_BACKEND=naive. */
+const scan_backend *scan_backend_default(void);
+
+#endif

@@ -1,0 +1,61 @@
+/* Private to the configuration files of module base: the key schema and the value store. */
+#ifndef SCAN_CONFIG_INTERNAL_H
+#define SCAN_CONFIG_INTERNAL_H
+
+#include "scan/config.h"
+
+typedef enum { CFG_INT, CFG_NUMBER, CFG_BOOL, CFG_STRING, CFG_NUMBERS, CFG_INTS } config_type;
+
+typedef struct {
+  const char *key;     /* dotted path, e.g. "optimizer_kwargs.lr"; keys sharing a prefix are adjacent */
+  config_type type;
+  const char *choices; /* "a|b|c" for enumerated strings, else NULL */
+  const char *only_in; /* a section name when the key belongs to that section alone (eval/explain), else NULL */
+  const char *doc;
+} config_key;
+
+extern const config_key config_schema[];
+extern const int config_schema_count;
+
+/* Index of a dotted key in the schema, or -1. */
+int config_schema_find(const char *key);
+/* 1 when some schema key starts with "prefix." (so `prefix:` may hold a mapping). */
+int config_schema_is_prefix(const char *prefix);
+/* The schema key closest to `key` by edit distance when it is an obvious misspelling, else NULL. */
+const char *config_schema_suggest(const char *key);
+
+extern const char config_default_yaml[];
+
+/* Sections; index 0 is the top level (common keys). */
+enum { CONFIG_COMMON = 0, CONFIG_SECTIONS = 6 };
+extern const char *const config_section_names[CONFIG_SECTIONS]; /* [0] = NULL */
+int config_section_index(const char *name);                     /* NULL → 0, unknown → -1 */
+
+/* Two layers: the built-in defaults and what the user set. */
+enum { CONFIG_DEFAULTS = 0, CONFIG_USER = 1 };
+
+typedef struct {
+  char **items;       /* scalar text; a scalar has one item */
+  int count;
+  int is_list;
+  const char *source; /* file name, "--set" or "<defaults>" (owned by the config) */
+  int line;           /* 1-based; 0 when unknown (--set) */
+} config_value;
+
+struct scan_config {
+  config_value *values; /* [layer][section][schema index], NULL items when unset */
+  char *sources[64];    /* names that config_value.source points into */
+  int source_count;
+};
+
+config_value *config_slot(const scan_config *c, int layer, int section, int key);
+/* The value a stage resolves to (user section, user top level, default section, default top level), or NULL. */
+const config_value *config_resolve(const scan_config *c, int section, int key);
+/* Checks a value against the key's type and choices; the message names source, line and key. */
+scan_status config_check(const config_value *v, int key);
+/* Converters used by lookups and by the hash, with the same messages as config_check. */
+scan_status config_parse_int(const config_value *v, int key, const char *text, long long *out);
+scan_status config_parse_number(const config_value *v, int key, const char *text, double *out);
+scan_status config_parse_bool(const config_value *v, int key, const char *text, int *out);
+
+#endif

@@ -1,0 +1,43 @@
+/* Helpers shared by the dataset readers in src/data (not a public interface). */
+#ifndef SCAN_DATA_INTERNAL_H
+#define SCAN_DATA_INTERNAL_H
+
+#include <stddef.h>
+
+#include "scan/datasets.h"
+
+/* Whole file into memory, gunzipping it when it is gzip'd (zlib reads plain
+ * files unchanged). Files that are (or inflate to) more than max_bytes are refused. */
+scan_status data_read_whole(const char *path, size_t max_bytes, unsigned char **data, size_t *size);
+
+/* Looks for <root>/<subdir>/<name>, then <root>/<name>. Returns 1 when found,
+ * with the path in `out`; otherwise 0 and `out` holds the first path tried
+ * (for the error message). */
+int data_find_file(const char *root, const char *subdir, const char *name, char *out, size_t out_size);
+
+/* Allocates pixels (and labels when labelled) of an empty dataset; sets the sizes. */
+scan_status data_alloc_images(scan_dataset *d, long count, int height, int width, int channels, int labelled);
+/* Copies n class names into d (num_classes = n). */
+scan_status data_set_class_names(scan_dataset *d, const char *const *names, int n);
+/* Reads one class name per non-empty line of a text file; there must be exactly `expected`. */
+scan_status data_read_class_names(scan_dataset *d, const char *path, int expected);
+/* Class names "0", "1", ... */
+scan_status data_set_numbered_class_names(scan_dataset *d, int n);
+
+/* The format readers behind scan_dataset_load (spec->split is already checked). */
+scan_status data_load_idx(scan_dataset *out, const scan_dataset_spec *spec);
+scan_status data_load_cifar(scan_dataset *out, const scan_dataset_spec *spec);
+scan_status data_load_stl(scan_dataset *out, const scan_dataset_spec *spec);
+scan_status data_load_folder(scan_dataset *out, const scan_dataset_spec *spec);
+scan_status data_load_list(scan_dataset *out, const scan_dataset_spec *spec);
+int data_idx_present(const scan_dataset_spec *spec);
+int data_cifar_present(const scan_dataset_spec *spec);
+int data_stl_present(const scan_dataset_spec *spec);
+
+/* Folder and list readers share this: decode each file, convert to `channels`,
+ * resize to image_size (0 = all must match the first image), fill d->pixels.
+ * paths are full paths; d->file_names are set from display_names (copied). */
+scan_status data_load_image_files(scan_dataset *d, const char *const *paths, const char *const *display_names,
+                                  long count, int image_size, int channels);
+
+#endif

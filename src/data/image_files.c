@@ -1,0 +1,64 @@
+/* Loads a list of image files into one dataset (shared by the folder and list
+ * readers): every image is decoded, converted to the wanted channel count and
+ * resized to a common square size, or must already match the first image. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "data_internal.h"
+#include "scan/image_io.h"
+#include "scan/resample.h"
+
+scan_status data_load_image_files(scan_dataset *d, const char *const *paths, const char *const *display_names,
+                                  long count, int image_size, int channels) {
+  if (channels == 0) channels = 3;
+  d->file_names = scan_calloc((unsigned long)count, sizeof(char *));
+  if (!d->file_names) return SCAN_ERR_INTERNAL;
+  /* file_names has `count` entries from here on, so scan_dataset_free frees them. */
+  d->count = (int)count;
+  for (long i = 0; i < count; i++) {
+    d->file_names[i] = strdup(display_names[i]);
+    if (!d->file_names[i]) return scan_fail(SCAN_ERR_INTERNAL, "out of memory copying file names");
+  }
+  uint8_t *converted = NULL;
+  size_t converted_capacity = 0;
+  scan_status st = SCAN_OK;
+  for (long i = 0; i < count && st == SCAN_OK; i++) {
+    uint8_t *decoded;
+    int h, w, c;
+    st = scan_image_read(paths[i], &decoded, &h, &w, &c);
+    if (st != SCAN_OK) break;
+    if (i == 0) {
+      int side_h = image_size ? image_size : h, side_w = image_size ? image_size : w;
+      d->height = side_h;
+      d->width = side_w;
+      d->channels = channels;
+      d->pixels = scan_malloc((unsigned long)count * (unsigned long)side_h * (unsigned long)side_w * (unsigned long)channels);
+      if (!d->pixels) st = SCAN_ERR_INTERNAL;
+    } else if (!image_size && (h != d->height || w != d->width)) {
+      st = scan_fail(SCAN_ERR_INPUT, "%s: image is %dx%d but %s is %dx%d; give an image size to resize them all", paths[i], w,
+                     h, paths[0], d->width, d->height);
+    }
+    /* Channels first (at the source size), then resize into place. */
+    size_t need = (size_t)h * (size_t)w * (size_t)channels;
+    if (st == SCAN_OK && need > converted_capacity) {
+      uint8_t *grown = realloc(converted, need);
+      if (grown) {
+        converted = grown;
+        converted_capacity = need;
+      } else {
+        st = scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", paths[i]);
+      }
+    }
+    if (st == SCAN_OK) {
+      scan_image_convert_channels(decoded, c, converted, channels, (long)h * w);
+      uint8_t *dst = d->pixels + (size_t)i * (size_t)d->height * (size_t)d->width * (size_t)channels;
+      if (h == d->height && w == d->width)
+        memcpy(dst, converted, need);
+      else
+        scan_resample_bilinear_u8(converted, h, w, channels, 0, 0, h, w, dst, d->height, d->width, 1);
+    }
+    free(decoded);
+  }
+  free(converted);
+  return st;
+}

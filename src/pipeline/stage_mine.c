@@ -1,0 +1,65 @@
+/* Stage 1b: mine each image's nearest neighbours in the pretext feature space
+ * (spec §6.5): val-transform features of the contrastive head (L2-normalised),
+ * exact inner-product top-k, saved as int64 [N, k+1] with the image itself in column 0. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "scan/knn.h"
+#include "scan/npy.h"
+#include "scan/progress.h"
+#include "training.h"
+
+static scan_status mine_split(scan_pipeline *p, scan_net *net, const scan_dataset *data, const char *split, int k) {
+  int dim = scan_net_head_dim(net);
+  long n = data->count;
+  if (k >= n) return scan_fail(SCAN_ERR_INPUT, "config: %d neighbours asked for, but the %s split has only %ld images", k, split, n);
+  float *features = scan_malloc(sizeof(float) * (size_t)n * (size_t)dim);
+  int64_t *neighbors = scan_malloc(sizeof(int64_t) * (size_t)n * (size_t)(k + 1));
+  scan_status status = features && neighbors ? SCAN_OK : SCAN_ERR_INTERNAL;
+  char label[64], path[1300], rel[128];
+  snprintf(label, sizeof label, "features %s", split);
+  float *outputs[1] = {features};
+  if (status == SCAN_OK) status = scan_pipeline_predict(p, net, data, label, NULL, outputs);
+  if (status == SCAN_OK) {
+    scan_l2_normalize_rows(features, n, dim);
+    double start = scan_now_seconds();
+    status = scan_knn_self(features, n, dim, k, neighbors, NULL);
+    fprintf(stderr, "mine %s: top-%d neighbours of %ld images in %.2f s\n", split, k, n, scan_now_seconds() - start);
+  }
+  if (status == SCAN_OK) {
+    snprintf(rel, sizeof rel, "pretext/features-%s.npy", split);
+    scan_array a = {SCAN_F32, 2, {n, dim}, features};
+    status = scan_npy_write(scan_pipeline_path(p, path, sizeof path, rel), &a);
+  }
+  if (status == SCAN_OK) {
+    snprintf(rel, sizeof rel, "pretext/neighbors-%s.npy", split);
+    scan_array a = {SCAN_I64, 2, {n, k + 1}, neighbors};
+    status = scan_npy_write(scan_pipeline_path(p, path, sizeof path, rel), &a);
+  }
+  if (status == SCAN_OK && data->labels)
+    printf("Accuracy of top-%d nearest neighbours on the %s set: %.2f%%\n", k, split,
+           scan_neighbor_accuracy(neighbors, n, k + 1, data->labels));
+  free(features);
+  free(neighbors);
+  return status;
+}
+
+scan_status scan_stage_mine(scan_pipeline *p) {
+  const scan_dataset *train, *val;
+  SCAN_TRY(scan_pipeline_train_data(p, &train));
+  SCAN_TRY(scan_pipeline_val_data(p, &val));
+  int k_train = 0, k_val = 0;
+  SCAN_TRY(scan_config_get_int(p->cfg, "scan", "num_neighbors", &k_train));
+  SCAN_TRY(scan_config_get_int(p->cfg, "scan", "num_neighbors_val", &k_val));
+  if (k_train < 1 || k_val < 1) return scan_fail(SCAN_ERR_INPUT, "config: num_neighbors and num_neighbors_val must be >= 1");
+  char model_path[1300];
+  scan_pipeline_path(p, model_path, sizeof model_path, "pretext/model.safetensors");
+  scan_net *net = NULL;
+  SCAN_TRY(scan_pipeline_create_net(p, "pretext", 512, &net));
+  scan_status status = scan_net_load(net, model_path, NULL);
+  if (status != SCAN_OK) scan_fail_context(status, "mine: the pretext model is needed (run 'scan pretext' first)");
+  if (status == SCAN_OK) status = mine_split(p, net, train, "train", k_train);
+  if (status == SCAN_OK) status = mine_split(p, net, val, "val", k_val);
+  scan_net_free(net);
+  return status;
+}

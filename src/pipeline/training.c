@@ -1,0 +1,118 @@
+#include "training.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan/atomic_file.h"
+#include "scan/safetensors.h"
+
+scan_status training_optim_configs(scan_pipeline *p, const char *stage, scan_optim_config *backbone, scan_optim_config *heads) {
+  scan_config *c = p->cfg;
+  const char *name = NULL;
+  SCAN_TRY(scan_config_get_string(c, stage, "optimizer", &name));
+  scan_optim_config o = {0};
+  if (strcmp(name, "sgd") == 0) o.kind = SCAN_OPT_SGD;
+  else if (strcmp(name, "adam") == 0) o.kind = SCAN_OPT_ADAM;
+  else return scan_fail(SCAN_ERR_INPUT, "config: %s.optimizer '%s' is not sgd or adam", stage, name);
+  SCAN_TRY(scan_config_get_double(c, stage, "optimizer_kwargs.lr", &o.lr));
+  SCAN_TRY(scan_config_get_double(c, stage, "optimizer_kwargs.weight_decay", &o.weight_decay));
+  SCAN_TRY(scan_config_get_double(c, stage, "optimizer_kwargs.momentum", &o.momentum));
+  SCAN_TRY(scan_config_get_bool(c, stage, "optimizer_kwargs.nesterov", &o.nesterov));
+  double betas[2] = {0.9, 0.999};
+  int count = 0;
+  SCAN_TRY(scan_config_get_doubles(c, stage, "optimizer_kwargs.betas", betas, 2, &count));
+  if (count != 0 && count != 2) return scan_fail(SCAN_ERR_INPUT, "config: %s.optimizer_kwargs.betas needs two values", stage);
+  if (count == 0) { betas[0] = 0.9; betas[1] = 0.999; }
+  o.beta1 = betas[0];
+  o.beta2 = betas[1];
+  o.eps = 1e-8;
+  if (!(o.lr > 0 && o.lr < 100) || o.weight_decay < 0 || o.momentum < 0 || o.momentum >= 1 || !(o.beta1 >= 0 && o.beta1 < 1) ||
+      !(o.beta2 >= 0 && o.beta2 < 1))
+    return scan_fail(SCAN_ERR_INPUT, "config: %s.optimizer_kwargs out of range (lr %g, weight_decay %g, momentum %g)", stage, o.lr,
+                     o.weight_decay, o.momentum);
+  *heads = o;
+  *backbone = o;
+  if (scan_config_is_set(c, stage, "optimizer_kwargs.backbone_lr") || strcmp(stage, "scan") == 0) {
+    double backbone_lr = 0;
+    SCAN_TRY(scan_config_get_double(c, stage, "optimizer_kwargs.backbone_lr", &backbone_lr));
+    if (backbone_lr > 0) backbone->lr = backbone_lr;
+  }
+  return SCAN_OK;
+}
+
+scan_status training_schedule_load(scan_pipeline *p, const char *stage, training_schedule *s) {
+  memset(s, 0, sizeof *s);
+  const char *kind = NULL;
+  SCAN_TRY(scan_config_get_string(p->cfg, stage, "scheduler", &kind));
+  if (strcmp(kind, "cosine") && strcmp(kind, "step") && strcmp(kind, "constant"))
+    return scan_fail(SCAN_ERR_INPUT, "config: %s.scheduler '%s' is not cosine, step or constant", stage, kind);
+  snprintf(s->kind, sizeof s->kind, "%s", kind);
+  SCAN_TRY(scan_config_get_double(p->cfg, stage, "scheduler_kwargs.lr_decay_rate", &s->decay_rate));
+  SCAN_TRY(scan_config_get_ints(p->cfg, stage, "scheduler_kwargs.lr_decay_epochs", s->decay_epochs, 32, &s->decay_count));
+  int warmup = 0;
+  SCAN_TRY(scan_config_get_int(p->cfg, stage, "scheduler_kwargs.warmup_steps", &warmup));
+  SCAN_TRY(scan_config_get_bool(p->cfg, stage, "scheduler_kwargs.per_step", &s->per_step));
+  if (warmup < 0 || s->decay_rate < 0) return scan_fail(SCAN_ERR_INPUT, "config: %s.scheduler_kwargs must be >= 0", stage);
+  s->warmup_steps = warmup;
+  return SCAN_OK;
+}
+
+double training_lr(const training_schedule *s, double base_lr, int epoch, int epochs, long step, long steps_per_epoch) {
+  if (strcmp(s->kind, "constant") == 0) return base_lr;
+  if (strcmp(s->kind, "step") == 0) return scan_lr_step(base_lr, s->decay_rate, s->decay_epochs, s->decay_count, epoch);
+  if (s->per_step) /* linear warm-up, then a cosine per step (the Fashion-MNIST probe's schedule) */
+    return scan_lr_warmup_cosine(base_lr, (long)epoch * steps_per_epoch + step, s->warmup_steps, (long)epochs * steps_per_epoch);
+  return scan_lr_cosine(base_lr, s->decay_rate, epoch, epochs); /* the reference: once per epoch */
+}
+
+static int file_epoch(const char *path) {
+  scan_safetensors *f = NULL;
+  if (scan_safetensors_read(path, &f) != SCAN_OK) return -1;
+  const char *e = scan_safetensors_metadata(f, "epoch");
+  int epoch = e ? atoi(e) : -1;
+  scan_safetensors_free(f);
+  return epoch;
+}
+
+scan_status training_resume(const char *dir, scan_net *net, scan_optimizer *opt, int *start_epoch, const char *label) {
+  char model_path[1200], optim_path[1200];
+  snprintf(model_path, sizeof model_path, "%s/checkpoint.safetensors", dir);
+  snprintf(optim_path, sizeof optim_path, "%s/checkpoint-optimizer.safetensors", dir);
+  *start_epoch = 0;
+  if (!scan_file_exists(model_path)) return SCAN_OK;
+  int epoch = file_epoch(model_path);
+  if (epoch < 0) return scan_fail(SCAN_ERR_INPUT, "%s: not a scan checkpoint (no epoch in its metadata)", model_path);
+  if (scan_net_load(net, model_path, NULL) != SCAN_OK) return scan_fail_context(SCAN_ERR_INPUT, "resuming %s", label);
+  /* The optimiser file is written first; after a crash between the two writes it can be one epoch ahead.
+     Its moments are then not those of the model, so start them afresh rather than mix epochs. */
+  if (opt && scan_file_exists(optim_path) && file_epoch(optim_path) == epoch) {
+    if (scan_optim_load(opt, optim_path) != SCAN_OK) return scan_fail_context(SCAN_ERR_INPUT, "resuming %s", label);
+  } else if (opt) {
+    fprintf(stderr, "%s: optimiser state missing or from another epoch; resuming with fresh optimiser state\n", label);
+  }
+  *start_epoch = epoch;
+  fprintf(stderr, "%s: resuming after epoch %d from %s\n", label, epoch, model_path);
+  return SCAN_OK;
+}
+
+scan_status training_checkpoint(const char *dir, const scan_net *net, const scan_optimizer *opt, int finished_epochs,
+                                const char *extra_key, const char *extra_value) {
+  char model_path[1200], optim_path[1200], epoch_text[32];
+  snprintf(model_path, sizeof model_path, "%s/checkpoint.safetensors", dir);
+  snprintf(optim_path, sizeof optim_path, "%s/checkpoint-optimizer.safetensors", dir);
+  snprintf(epoch_text, sizeof epoch_text, "%d", finished_epochs);
+  const char *metadata[] = {"epoch", epoch_text, extra_key, extra_value, NULL};
+  if (!extra_key) metadata[2] = NULL;
+  if (opt) SCAN_TRY(scan_optim_save(opt, optim_path, metadata));
+  return scan_net_save(net, model_path, metadata);
+}
+
+scan_status training_check_loss(double loss, const char *stage, int epoch, long step) {
+  if (isfinite(loss)) return SCAN_OK;
+  return scan_fail(SCAN_ERR_INPUT,
+                   "%s: the loss became %s at epoch %d, step %ld; training stopped and the last good checkpoint was kept "
+                   "(try a lower learning rate)",
+                   stage, isnan(loss) ? "NaN" : "infinite", epoch + 1, step);
+}

@@ -1,0 +1,32 @@
+/* Pieces shared by the training stages: optimiser settings, learning-rate
+ * schedules, checkpoints that resume, and the NaN guard. Internal to src/pipeline. */
+#ifndef SCAN_PIPELINE_TRAINING_H
+#define SCAN_PIPELINE_TRAINING_H
+
+#include "scan/optim.h"
+#include "scan/pipeline.h"
+
+/* optimizer + optimizer_kwargs of a stage. `heads` gets optimizer_kwargs.lr; backbone gets backbone_lr when set. */
+scan_status training_optim_configs(scan_pipeline *p, const char *stage, scan_optim_config *backbone, scan_optim_config *heads);
+
+typedef struct {
+  char kind[16];      /* cosine | step | constant */
+  double decay_rate;
+  int decay_epochs[32], decay_count;
+  long warmup_steps;
+  int per_step;
+} training_schedule;
+scan_status training_schedule_load(scan_pipeline *p, const char *stage, training_schedule *s);
+/* The lr at (epoch, step within epoch). */
+double training_lr(const training_schedule *s, double base_lr, int epoch, int epochs, long step, long steps_per_epoch);
+
+/* Checkpoints in <dir>/checkpoint.safetensors (+ checkpoint-optimizer.safetensors), each with metadata "epoch" =
+   number of finished epochs. Returns the epoch to start from (0 when there is no checkpoint). */
+scan_status training_resume(const char *dir, scan_net *net, scan_optimizer *opt, int *start_epoch, const char *label);
+scan_status training_checkpoint(const char *dir, const scan_net *net, const scan_optimizer *opt, int finished_epochs,
+                                const char *extra_key, const char *extra_value);
+
+/* Fails with a clear message when a loss is NaN or infinite. */
+scan_status training_check_loss(double loss, const char *stage, int epoch, long step);
+
+#endif

@@ -1,0 +1,125 @@
+/* The reference backend: plain loops that follow the definitions, accumulating in double. Written for
+ * clarity, not speed; every other backend is tested against it. */
+#include <stdlib.h>
+
+#include "scan/tensor.h"
+
+/* Index helpers for NCHW activations and [OC, IC, K, K] weights. */
+#define X_AT(s, b, c, y, x) ((((int64_t)(b) * (s)->in_c + (c)) * (s)->in_h + (y)) * (s)->in_w + (x))
+#define Y_AT(s, b, c, y, x) ((((int64_t)(b) * (s)->out_c + (c)) * (s)->out_h + (y)) * (s)->out_w + (x))
+#define W_AT(s, o, i, ky, kx) ((((int64_t)(o) * (s)->in_c + (i)) * (s)->kernel + (ky)) * (s)->kernel + (kx))
+
+static scan_status naive_conv_forward(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *w,
+                                      float *y) {
+  (void)state;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < s->n; b++)
+    for (int o = 0; o < s->out_c; o++)
+      for (int oy = 0; oy < s->out_h; oy++)
+        for (int ox = 0; ox < s->out_w; ox++) {
+          double acc = 0;
+          for (int i = 0; i < s->in_c; i++)
+            for (int ky = 0; ky < s->kernel; ky++) {
+              int iy = oy * s->stride - s->pad + ky;
+              if (iy < 0 || iy >= s->in_h) continue;
+              for (int kx = 0; kx < s->kernel; kx++) {
+                int ix = ox * s->stride - s->pad + kx;
+                if (ix < 0 || ix >= s->in_w) continue;
+                acc += (double)x[X_AT(s, b, i, iy, ix)] * w[W_AT(s, o, i, ky, kx)];
+              }
+            }
+          y[Y_AT(s, b, o, oy, ox)] = (float)acc;
+        }
+  return SCAN_OK;
+}
+
+/* dx[b,i,iy,ix] = sum over (o,ky,kx) whose window covers (iy,ix) of dy * w: gathered per input cell so each
+ * output element is written by one thread. */
+static scan_status naive_conv_backward_data(scan_conv_state **state, const scan_conv_shape *s, const float *dy,
+                                            const float *w, float *dx) {
+  (void)state;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < s->n; b++)
+    for (int i = 0; i < s->in_c; i++)
+      for (int iy = 0; iy < s->in_h; iy++)
+        for (int ix = 0; ix < s->in_w; ix++) {
+          double acc = 0;
+          for (int o = 0; o < s->out_c; o++)
+            for (int ky = 0; ky < s->kernel; ky++) {
+              int ty = iy + s->pad - ky;
+              if (ty < 0 || ty % s->stride) continue;
+              int oy = ty / s->stride;
+              if (oy >= s->out_h) continue;
+              for (int kx = 0; kx < s->kernel; kx++) {
+                int tx = ix + s->pad - kx;
+                if (tx < 0 || tx % s->stride) continue;
+                int ox = tx / s->stride;
+                if (ox >= s->out_w) continue;
+                acc += (double)dy[Y_AT(s, b, o, oy, ox)] * w[W_AT(s, o, i, ky, kx)];
+              }
+            }
+          dx[X_AT(s, b, i, iy, ix)] = (float)acc;
+        }
+  return SCAN_OK;
+}
+
+static scan_status naive_conv_backward_weights(scan_conv_state **state, const scan_conv_shape *s, const float *x,
+                                               const float *dy, float *dw) {
+  (void)state;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int o = 0; o < s->out_c; o++)
+    for (int i = 0; i < s->in_c; i++)
+      for (int ky = 0; ky < s->kernel; ky++)
+        for (int kx = 0; kx < s->kernel; kx++) {
+          double acc = 0;
+          for (int b = 0; b < s->n; b++)
+            for (int oy = 0; oy < s->out_h; oy++) {
+              int iy = oy * s->stride - s->pad + ky;
+              if (iy < 0 || iy >= s->in_h) continue;
+              for (int ox = 0; ox < s->out_w; ox++) {
+                int ix = ox * s->stride - s->pad + kx;
+                if (ix < 0 || ix >= s->in_w) continue;
+                acc += (double)x[X_AT(s, b, i, iy, ix)] * dy[Y_AT(s, b, o, oy, ox)];
+              }
+            }
+          dw[W_AT(s, o, i, ky, kx)] += (float)acc;
+        }
+  return SCAN_OK;
+}
+
+static void naive_conv_state_free(scan_conv_state *state) { (void)state; }
+
+static void naive_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+                       const float *b, int ldb, float beta, float *c, int ldc) {
+#pragma omp parallel for schedule(static)
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < n; j++) {
+      double acc = 0;
+      for (int p = 0; p < k; p++) {
+        double av = trans_a ? a[(int64_t)p * lda + i] : a[(int64_t)i * lda + p];
+        double bv = trans_b ? b[(int64_t)j * ldb + p] : b[(int64_t)p * ldb + j];
+        acc += av * bv;
+      }
+      float *cij = &c[(int64_t)i * ldc + j];
+      /* beta == 0 must ignore C entirely (it may hold garbage or NaN), as BLAS does. */
+      *cij = (float)(alpha * acc + (beta == 0.0f ? 0.0 : (double)beta * *cij));
+    }
+}
+
+const scan_backend *scan_backend_naive(void) {
+  static const scan_backend backend = {
+      .name = "naive",
+      .conv_forward = naive_conv_forward,
+      .conv_backward_data = naive_conv_backward_data,
+      .conv_backward_weights = naive_conv_backward_weights,
+      .conv_state_free = naive_conv_state_free,
+      .gemm = naive_gemm,
+  };
+  return &backend;
+}
+
+const scan_backend *scan_backend_default(void) {
+  const char *name = getenv("SCAN_BACKEND");
+  if (name && name[0] == 'n') return scan_backend_naive();
+  return scan_backend_onednn();
+}

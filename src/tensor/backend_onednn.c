@@ -1,0 +1,273 @@
+/* The oneDNN 2.x backend. Convolutions let oneDNN choose its preferred (blocked) layouts ("any") and reorder
+ * our plain NCHW / OIHW buffers in and out; primitives, reorders and the blocked buffers are created once per
+ * layer and shape and cached in scan_conv_state. GEMM is dnnl_sgemm. Every oneDNN call of the project lives in
+ * src/tensor/, because the 3.x API is different. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include "scan/tensor.h"
+
+#define DNNL_TRY(call)                                                                               \
+  do {                                                                                               \
+    dnnl_status_t dnnl_try_status_ = (call);                                                         \
+    if (dnnl_try_status_ != dnnl_success)                                                            \
+      return scan_fail(SCAN_ERR_INTERNAL, "oneDNN: %s failed (status %d)", #call, (int)dnnl_try_status_); \
+  } while (0)
+
+static dnnl_engine_t g_engine;
+static dnnl_stream_t g_stream;
+static dnnl_status_t g_init_status = dnnl_runtime_error;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void init_engine(void) {
+  g_init_status = dnnl_engine_create(&g_engine, dnnl_cpu, 0);
+  if (g_init_status == dnnl_success) g_init_status = dnnl_stream_create(&g_stream, g_engine, dnnl_stream_default_flags);
+}
+
+static scan_status engine_ready(void) {
+  pthread_once(&g_once, init_engine);
+  if (g_init_status != dnnl_success)
+    return scan_fail(SCAN_ERR_INTERNAL, "oneDNN: cannot create the CPU engine (status %d)", (int)g_init_status);
+  return SCAN_OK;
+}
+
+/* One argument of a primitive: our plain buffer ("user", handle set at each call) and, when the primitive wants
+ * another layout, its own buffer plus the reorder between the two. */
+typedef struct {
+  dnnl_memory_t user;
+  dnnl_memory_t inner;     /* == user when no reorder is needed */
+  dnnl_primitive_t reorder; /* user -> inner for inputs, inner -> user for outputs; NULL when layouts match */
+} binding;
+
+typedef struct {
+  dnnl_primitive_desc_t pd;
+  dnnl_primitive_t prim;
+  binding args[3];
+} pass;
+
+struct scan_conv_state {
+  scan_conv_shape shape;
+  pass fwd, bwd_data, bwd_weights;
+  int fwd_ready, bwd_data_ready, bwd_weights_ready;
+};
+
+static void binding_free(binding *b) {
+  if (b->reorder) dnnl_primitive_destroy(b->reorder);
+  if (b->inner && b->inner != b->user) dnnl_memory_destroy(b->inner);
+  if (b->user) dnnl_memory_destroy(b->user);
+  memset(b, 0, sizeof *b);
+}
+
+static void pass_free(pass *p) {
+  for (int i = 0; i < 3; i++) binding_free(&p->args[i]);
+  if (p->prim) dnnl_primitive_destroy(p->prim);
+  if (p->pd) dnnl_primitive_desc_destroy(p->pd);
+  memset(p, 0, sizeof *p);
+}
+
+static void onednn_conv_state_free(scan_conv_state *state) {
+  if (!state) return;
+  pass_free(&state->fwd);
+  pass_free(&state->bwd_data);
+  pass_free(&state->bwd_weights);
+  free(state);
+}
+
+/* accumulate: the output reorder adds into the user buffer (reorder with a sum post-op), used for gradients. */
+static scan_status binding_init(binding *b, const dnnl_memory_desc_t *user_md, const dnnl_primitive_desc_t pd,
+                                dnnl_query_t what, int is_output, int accumulate) {
+  const dnnl_memory_desc_t *inner_md = dnnl_primitive_desc_query_md(pd, what, 0);
+  DNNL_TRY(dnnl_memory_create(&b->user, user_md, g_engine, DNNL_MEMORY_NONE));
+  if (dnnl_memory_desc_equal(user_md, inner_md) && !accumulate) {
+    b->inner = b->user;
+    return SCAN_OK;
+  }
+  DNNL_TRY(dnnl_memory_create(&b->inner, inner_md, g_engine, DNNL_MEMORY_ALLOCATE));
+  dnnl_primitive_attr_t attr = NULL;
+  if (accumulate) {
+    dnnl_post_ops_t ops;
+    DNNL_TRY(dnnl_primitive_attr_create(&attr));
+    DNNL_TRY(dnnl_post_ops_create(&ops));
+    DNNL_TRY(dnnl_post_ops_append_sum(ops, 1.0f));
+    DNNL_TRY(dnnl_primitive_attr_set_post_ops(attr, ops));
+    dnnl_post_ops_destroy(ops);
+  }
+  dnnl_primitive_desc_t rpd;
+  dnnl_status_t st = is_output ? dnnl_reorder_primitive_desc_create(&rpd, inner_md, g_engine, user_md, g_engine, attr)
+                               : dnnl_reorder_primitive_desc_create(&rpd, user_md, g_engine, inner_md, g_engine, attr);
+  if (attr) dnnl_primitive_attr_destroy(attr);
+  DNNL_TRY(st);
+  st = dnnl_primitive_create(&b->reorder, rpd);
+  dnnl_primitive_desc_destroy(rpd);
+  DNNL_TRY(st);
+  return SCAN_OK;
+}
+
+static scan_status run_reorder(binding *b) {
+  dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, b->user}, {DNNL_ARG_TO, b->inner}};
+  DNNL_TRY(dnnl_primitive_execute(b->reorder, g_stream, 2, args));
+  return SCAN_OK;
+}
+
+static scan_status run_reorder_out(binding *b) {
+  dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, b->inner}, {DNNL_ARG_TO, b->user}};
+  DNNL_TRY(dnnl_primitive_execute(b->reorder, g_stream, 2, args));
+  return SCAN_OK;
+}
+
+/* Runs a pass: args[0], args[1] are inputs, args[2] the output. */
+static scan_status pass_run(pass *p, const int arg_ids[3], const float *in0, const float *in1, float *out) {
+  const void *handles[3] = {in0, in1, out};
+  for (int i = 0; i < 3; i++) DNNL_TRY(dnnl_memory_set_data_handle(p->args[i].user, (void *)handles[i]));
+  for (int i = 0; i < 2; i++)
+    if (p->args[i].reorder) SCAN_TRY(run_reorder(&p->args[i]));
+  dnnl_exec_arg_t args[3];
+  for (int i = 0; i < 3; i++) args[i] = (dnnl_exec_arg_t){arg_ids[i], p->args[i].inner};
+  DNNL_TRY(dnnl_primitive_execute(p->prim, g_stream, 3, args));
+  if (p->args[2].reorder) SCAN_TRY(run_reorder_out(&p->args[2]));
+  DNNL_TRY(dnnl_stream_wait(g_stream));
+  return SCAN_OK;
+}
+
+typedef struct {
+  dnnl_memory_desc_t src, weights, dst;                /* plain user layouts */
+  dnnl_memory_desc_t any_src, any_weights, any_dst;    /* "any": oneDNN picks */
+  dnnl_dims_t strides, pad;
+  dnnl_alg_kind_t alg;
+} conv_descs;
+
+static scan_status make_descs(const scan_conv_shape *s, conv_descs *d) {
+  dnnl_dims_t src = {s->n, s->in_c, s->in_h, s->in_w};
+  dnnl_dims_t wei = {s->out_c, s->in_c, s->kernel, s->kernel};
+  dnnl_dims_t dst = {s->n, s->out_c, s->out_h, s->out_w};
+  DNNL_TRY(dnnl_memory_desc_init_by_tag(&d->src, 4, src, dnnl_f32, dnnl_nchw));
+  DNNL_TRY(dnnl_memory_desc_init_by_tag(&d->weights, 4, wei, dnnl_f32, dnnl_oihw));
+  DNNL_TRY(dnnl_memory_desc_init_by_tag(&d->dst, 4, dst, dnnl_f32, dnnl_nchw));
+  DNNL_TRY(dnnl_memory_desc_init_by_tag(&d->any_src, 4, src, dnnl_f32, dnnl_format_tag_any));
+  DNNL_TRY(dnnl_memory_desc_init_by_tag(&d->any_weights, 4, wei, dnnl_f32, dnnl_format_tag_any));
+  DNNL_TRY(dnnl_memory_desc_init_by_tag(&d->any_dst, 4, dst, dnnl_f32, dnnl_format_tag_any));
+  d->strides[0] = d->strides[1] = s->stride;
+  d->pad[0] = d->pad[1] = s->pad;
+  d->alg = s->winograd ? dnnl_convolution_winograd : dnnl_convolution_direct;
+  return SCAN_OK;
+}
+
+/* PyTorch pads only on the left/top when the window does not tile the input exactly; oneDNN wants the right
+ * padding that makes (in + pl + pr - k) / stride + 1 == out hold exactly. */
+static void right_pad(const scan_conv_shape *s, dnnl_dims_t pr) {
+  pr[0] = (int64_t)(s->out_h - 1) * s->stride + s->kernel - s->in_h - s->pad;
+  pr[1] = (int64_t)(s->out_w - 1) * s->stride + s->kernel - s->in_w - s->pad;
+}
+
+/* Forward pd (needed as the hint for both backward passes). Falls back to direct when Winograd is unavailable. */
+static scan_status create_fwd_pd(const scan_conv_shape *s, conv_descs *d, dnnl_primitive_desc_t *pd) {
+  dnnl_dims_t pr;
+  right_pad(s, pr);
+  dnnl_convolution_desc_t cd;
+  DNNL_TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, d->alg, &d->any_src, &d->any_weights, NULL,
+                                              &d->any_dst, d->strides, d->pad, pr));
+  if (dnnl_primitive_desc_create(pd, &cd, NULL, g_engine, NULL) == dnnl_success) return SCAN_OK;
+  if (d->alg == dnnl_convolution_direct) return scan_fail(SCAN_ERR_INTERNAL, "oneDNN: no convolution implementation");
+  d->alg = dnnl_convolution_direct;
+  return create_fwd_pd(s, d, pd);
+}
+
+static scan_status state_prepare(scan_conv_state **state, const scan_conv_shape *s) {
+  SCAN_TRY(engine_ready());
+  if (*state && memcmp(&(*state)->shape, s, sizeof *s) == 0) return SCAN_OK;
+  onednn_conv_state_free(*state);
+  *state = calloc(1, sizeof **state);
+  if (!*state) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for a convolution state");
+  (*state)->shape = *s;
+  return SCAN_OK;
+}
+
+static scan_status build_fwd(scan_conv_state *st) {
+  conv_descs d;
+  SCAN_TRY(make_descs(&st->shape, &d));
+  pass *p = &st->fwd;
+  SCAN_TRY(create_fwd_pd(&st->shape, &d, &p->pd));
+  DNNL_TRY(dnnl_primitive_create(&p->prim, p->pd));
+  SCAN_TRY(binding_init(&p->args[0], &d.src, p->pd, dnnl_query_src_md, 0, 0));
+  SCAN_TRY(binding_init(&p->args[1], &d.weights, p->pd, dnnl_query_weights_md, 0, 0));
+  SCAN_TRY(binding_init(&p->args[2], &d.dst, p->pd, dnnl_query_dst_md, 1, 0));
+  st->fwd_ready = 1;
+  return SCAN_OK;
+}
+
+static scan_status build_bwd(scan_conv_state *st, int weights) {
+  conv_descs d;
+  SCAN_TRY(make_descs(&st->shape, &d));
+  dnnl_primitive_desc_t hint;
+  SCAN_TRY(create_fwd_pd(&st->shape, &d, &hint));
+  dnnl_dims_t pr;
+  right_pad(&st->shape, pr);
+  dnnl_convolution_desc_t cd;
+  pass *p = weights ? &st->bwd_weights : &st->bwd_data;
+  dnnl_status_t rc =
+      weights ? dnnl_convolution_backward_weights_desc_init(&cd, d.alg, &d.any_src, &d.any_weights, NULL, &d.any_dst,
+                                                            d.strides, d.pad, pr)
+              : dnnl_convolution_backward_data_desc_init(&cd, d.alg, &d.any_src, &d.any_weights, &d.any_dst, d.strides,
+                                                         d.pad, pr);
+  if (rc == dnnl_success) rc = dnnl_primitive_desc_create(&p->pd, &cd, NULL, g_engine, hint);
+  dnnl_primitive_desc_destroy(hint);
+  DNNL_TRY(rc);
+  DNNL_TRY(dnnl_primitive_create(&p->prim, p->pd));
+  if (weights) {
+    SCAN_TRY(binding_init(&p->args[0], &d.src, p->pd, dnnl_query_src_md, 0, 0));
+    SCAN_TRY(binding_init(&p->args[1], &d.dst, p->pd, dnnl_query_diff_dst_md, 0, 0));
+    SCAN_TRY(binding_init(&p->args[2], &d.weights, p->pd, dnnl_query_diff_weights_md, 1, 1));
+    st->bwd_weights_ready = 1;
+  } else {
+    SCAN_TRY(binding_init(&p->args[0], &d.dst, p->pd, dnnl_query_diff_dst_md, 0, 0));
+    SCAN_TRY(binding_init(&p->args[1], &d.weights, p->pd, dnnl_query_weights_md, 0, 0));
+    SCAN_TRY(binding_init(&p->args[2], &d.src, p->pd, dnnl_query_diff_src_md, 1, 0));
+    st->bwd_data_ready = 1;
+  }
+  return SCAN_OK;
+}
+
+static scan_status onednn_conv_forward(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *w,
+                                       float *y) {
+  SCAN_TRY(state_prepare(state, s));
+  if (!(*state)->fwd_ready) SCAN_TRY(build_fwd(*state));
+  static const int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
+  return pass_run(&(*state)->fwd, ids, x, w, y);
+}
+
+static scan_status onednn_conv_backward_data(scan_conv_state **state, const scan_conv_shape *s, const float *dy,
+                                             const float *w, float *dx) {
+  SCAN_TRY(state_prepare(state, s));
+  if (!(*state)->bwd_data_ready) SCAN_TRY(build_bwd(*state, 0));
+  static const int ids[3] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
+  return pass_run(&(*state)->bwd_data, ids, dy, w, dx);
+}
+
+static scan_status onednn_conv_backward_weights(scan_conv_state **state, const scan_conv_shape *s, const float *x,
+                                                const float *dy, float *dw) {
+  SCAN_TRY(state_prepare(state, s));
+  if (!(*state)->bwd_weights_ready) SCAN_TRY(build_bwd(*state, 1));
+  static const int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS};
+  return pass_run(&(*state)->bwd_weights, ids, x, dy, dw);
+}
+
+static void onednn_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+                        const float *b, int ldb, float beta, float *c, int ldc) {
+  /* dnnl_sgemm is row-major like our callers; it only fails on invalid arguments, which callers never pass. */
+  (void)dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+const scan_backend *scan_backend_onednn(void) {
+  static const scan_backend backend = {
+      .name = "onednn",
+      .conv_forward = onednn_conv_forward,
+      .conv_backward_data = onednn_conv_backward_data,
+      .conv_backward_weights = onednn_conv_backward_weights,
+      .conv_state_free = onednn_conv_state_free,
+      .gemm = onednn_gemm,
+  };
+  return &backend;
+}

@@ -1,0 +1,133 @@
+/* SCAN clustering loss (spec §7.3) and its validation form for head selection (spec §7.4). */
+#include <math.h>
+#include <stdlib.h>
+
+#include "scan/losses.h"
+
+/* PyTorch's entropy helper clamps probabilities at this value before the log. */
+#define SCAN_PROB_EPS 1e-8
+
+/* -log(s) as PyTorch's binary_cross_entropy computes it against target 1: the log is clamped at -100. */
+static double bce_against_one(double s) {
+  double log_s = s > 0.0 ? log(s) : -100.0;
+  return -(log_s < -100.0 ? -100.0 : log_s);
+}
+
+/* d bce / d s, PyTorch's formula for target 1: (s - 1) / max(s (1 - s), 1e-12). */
+static double bce_against_one_grad(double s) {
+  double denominator = s * (1.0 - s);
+  return (s - 1.0) / (denominator > 1e-12 ? denominator : 1e-12);
+}
+
+/* Entropy of a distribution whose entries are clamped to >= 1e-8 first (the reference's `entropy`). */
+static double clamped_entropy(const double *p, int c) {
+  double h = 0.0;
+  for (int k = 0; k < c; k++) {
+    double v = p[k] > SCAN_PROB_EPS ? p[k] : SCAN_PROB_EPS;
+    h -= v * log(v);
+  }
+  return h;
+}
+
+static void softmax_row(const float *logits, int c, double *out) {
+  double max = logits[0];
+  for (int k = 1; k < c; k++)
+    if (logits[k] > max) max = logits[k];
+  double sum = 0.0;
+  for (int k = 0; k < c; k++) sum += out[k] = exp(logits[k] - max);
+  for (int k = 0; k < c; k++) out[k] /= sum;
+}
+
+/* Softmax backward for one row: d logits = p * (g - <p, g>). */
+static void softmax_row_backward(const double *p, const double *grad_p, int c, float *d_logits) {
+  double dot = 0.0;
+  for (int k = 0; k < c; k++) dot += p[k] * grad_p[k];
+  for (int k = 0; k < c; k++) d_logits[k] = (float)(p[k] * (grad_p[k] - dot));
+}
+
+scan_scan_loss scan_loss_scan(const float *anchor_logits, const float *neighbor_logits, int b, int c,
+                              double entropy_weight, float *d_anchor, float *d_neighbor) {
+  scan_scan_loss result = {NAN, NAN, NAN};
+  if (b <= 0 || c <= 0) return (scan_scan_loss){0, 0, 0};
+  const size_t count = (size_t)b * c;
+  double *p = malloc(count * sizeof(double)), *q = malloc(count * sizeof(double));
+  double *similarity = malloc((size_t)b * sizeof(double)), *mean_p = calloc((size_t)c, sizeof(double));
+  if (!p || !q || !similarity || !mean_p) goto done; /* out of memory: NaN stops the caller */
+
+  double consistency = 0.0;
+#pragma omp parallel for reduction(+ : consistency) schedule(static)
+  for (int i = 0; i < b; i++) {
+    softmax_row(anchor_logits + (size_t)i * c, c, p + (size_t)i * c);
+    softmax_row(neighbor_logits + (size_t)i * c, c, q + (size_t)i * c);
+    double s = 0.0;
+    for (int k = 0; k < c; k++) s += p[(size_t)i * c + k] * q[(size_t)i * c + k];
+    similarity[i] = s;
+    consistency += bce_against_one(s);
+  }
+  consistency /= b;
+  /* The batch mean in a fixed order, so the result does not depend on the thread count. */
+  for (int i = 0; i < b; i++)
+    for (int k = 0; k < c; k++) mean_p[k] += p[(size_t)i * c + k];
+  for (int k = 0; k < c; k++) mean_p[k] /= b;
+  const double entropy = clamped_entropy(mean_p, c);
+  result = (scan_scan_loss){consistency - entropy_weight * entropy, consistency, entropy};
+
+  if (d_anchor || d_neighbor) {
+    /* d total / d mean_p_k = -w dH/d mean_p_k = w (log mean_p_k + 1), zero where the clamp is active;
+     * each anchor contributes 1/b of the mean. Reuse mean_p for it. */
+    for (int k = 0; k < c; k++)
+      mean_p[k] = mean_p[k] >= SCAN_PROB_EPS ? entropy_weight * (log(mean_p[k]) + 1.0) / b : 0.0;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < b; i++) {
+      double grad_p[c > 0 ? c : 1], grad_q[c > 0 ? c : 1];
+      const double *pi = p + (size_t)i * c, *qi = q + (size_t)i * c;
+      const double g = bce_against_one_grad(similarity[i]) / b; /* d consistency / d s_i */
+      for (int k = 0; k < c; k++) {
+        grad_p[k] = g * qi[k] + mean_p[k];
+        grad_q[k] = g * pi[k];
+      }
+      if (d_anchor) softmax_row_backward(pi, grad_p, c, d_anchor + (size_t)i * c);
+      if (d_neighbor) softmax_row_backward(qi, grad_q, c, d_neighbor + (size_t)i * c);
+    }
+  }
+done:
+  free(p);
+  free(q);
+  free(similarity);
+  free(mean_p);
+  return result;
+}
+
+void scan_scan_eval_loss(const float *probs, int n, int c, const int64_t *neighbors, int cols, double entropy_weight,
+                         double *total, double *consistency, double *entropy) {
+  double consistency_sum = 0.0;
+  long pairs = 0;
+#pragma omp parallel for reduction(+ : consistency_sum, pairs) schedule(static)
+  for (int i = 0; i < n; i++) {
+    const float *pi = probs + (size_t)i * c;
+    for (int col = 0; col < cols; col++) {
+      int64_t j = neighbors[(size_t)i * cols + col];
+      if (j < 0 || j >= n) continue;
+      const float *pj = probs + (size_t)j * c;
+      double s = 0.0;
+      for (int k = 0; k < c; k++) s += (double)pi[k] * pj[k];
+      consistency_sum += bce_against_one(s);
+      pairs++;
+    }
+  }
+  double mean_p_stack[64];
+  double *mean_p = c <= 64 ? mean_p_stack : malloc((size_t)c * sizeof(double));
+  double h = NAN;
+  if (mean_p) {
+    for (int k = 0; k < c; k++) mean_p[k] = 0.0;
+    for (int i = 0; i < n; i++)
+      for (int k = 0; k < c; k++) mean_p[k] += probs[(size_t)i * c + k];
+    for (int k = 0; k < c; k++) mean_p[k] = n > 0 ? mean_p[k] / n : 0.0;
+    h = clamped_entropy(mean_p, c);
+    if (mean_p != mean_p_stack) free(mean_p);
+  }
+  double cons = pairs > 0 ? consistency_sum / pairs : 0.0;
+  if (consistency) *consistency = cons;
+  if (entropy) *entropy = h;
+  if (total) *total = cons - entropy_weight * h;
+}
