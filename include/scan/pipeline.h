@@ -57,4 +57,8 @@ scan_status scan_stage_mine(scan_pipeline *p);
 scan_status scan_stage_cluster(scan_pipeline *p);
 scan_status scan_stage_selflabel(scan_pipeline *p);
 
+/* Every stage in order, skipping finished ones for the same config and resuming interrupted ones.
+   stage_seconds (may be NULL) receives each stage's wall time (0 when skipped). */
+scan_status scan_run_all(scan_pipeline *p, double *stage_seconds);
+
 #endif

@@ -85,6 +85,8 @@ void aug_affine_nearest(const uint8_t *src, uint8_t *dst, int h, int w, int chan
   }
 }
 
+static double round15(double v) { return nearbyint(v * 1e15) / 1e15; }
+
 void aug_rotate(const uint8_t *src, uint8_t *dst, int h, int w, int channels, double degrees) {
   double turn = fmod(degrees, 360.0);
   if (turn == 0.0) {
@@ -94,7 +96,9 @@ void aug_rotate(const uint8_t *src, uint8_t *dst, int h, int w, int channels, do
   /* PIL Image.rotate: the inverse map (output -> input) rotates by -degrees about (w/2, h/2). */
   double angle = -turn * M_PI / 180.0;
   double cx = w / 2.0, cy = h / 2.0;
-  double m[6] = {cos(angle), sin(angle), 0.0, -sin(angle), cos(angle), 0.0};
+  /* PIL rounds the matrix to 15 decimals, so quarter turns give exact zeros. */
+  double c = round15(cos(angle)), s = round15(sin(angle));
+  double m[6] = {c, s, 0.0, -s, c, 0.0};
   m[2] = m[0] * -cx + m[1] * -cy + cx;
   m[5] = m[3] * -cx + m[4] * -cy + cy;
   aug_affine_nearest(src, dst, h, w, channels, m);

@@ -109,6 +109,8 @@ int net_build_resnet(scan_net *net, int input);
 scan_status net_build_heads(scan_net *net);
 scan_status net_plan_heads(scan_net *net);
 void net_free_heads(scan_net *net);
+void net_heads_run(scan_net *net, int n);
+void net_heads_backprop(scan_net *net, const float *const *d_heads, int n);
 void net_init_params(scan_net *net);
 
 int net_scale_width(const scan_net *net, int channels);

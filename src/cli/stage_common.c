@@ -1,0 +1,53 @@
+#include "stage_common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "scan/progress.h"
+
+void stage_options_init(stage_options *o) {
+  memset(o, 0, sizeof *o);
+  o->threads = -1;
+}
+
+int cli_report_error(scan_status status) {
+  if (status == SCAN_OK) return 0;
+  fprintf(stderr, "scan: %s\n", scan_error_message());
+  return status == SCAN_ERR_INPUT ? 2 : 1;
+}
+
+int stage_open(const stage_options *o, scan_config **cfg, scan_pipeline *p) {
+  scan_progress_set_quiet(o->quiet);
+  *cfg = NULL;
+  scan_status status = scan_config_load(cfg, o->config_path);
+  for (int i = 0; status == SCAN_OK && i < o->sets.count; i++) status = scan_config_set(*cfg, o->sets.items[i]);
+  if (status == SCAN_OK && o->threads >= 0) {
+    char assignment[64];
+    snprintf(assignment, sizeof assignment, "threads=%d", o->threads);
+    status = scan_config_set(*cfg, assignment);
+  }
+  char default_out[256];
+  const char *out = o->out;
+  if (status == SCAN_OK && !out) {
+    const char *db = "run";
+    status = scan_config_get_string(*cfg, NULL, "train_db_name", &db);
+    snprintf(default_out, sizeof default_out, "runs/%s", db);
+    out = default_out;
+  }
+  if (status == SCAN_OK) status = scan_pipeline_open(p, *cfg, out);
+  if (status == SCAN_OK) {
+    char path[1300];
+    status = scan_config_write(*cfg, scan_pipeline_path(p, path, sizeof path, "config.yml"));
+  }
+  if (status != SCAN_OK) {
+    if (*cfg) scan_config_free(*cfg);
+    *cfg = NULL;
+    return cli_report_error(status);
+  }
+  return 0;
+}
+
+void stage_close(scan_config *cfg, scan_pipeline *p) {
+  scan_pipeline_close(p);
+  if (cfg) scan_config_free(cfg);
+}

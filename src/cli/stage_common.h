@@ -1,0 +1,33 @@
+/* Options every stage command shares: --config FILE, --set key=value (repeatable),
+ * --out DIR (the run directory), --threads N, --quiet. */
+#ifndef SCAN_CLI_STAGE_COMMON_H
+#define SCAN_CLI_STAGE_COMMON_H
+
+#include "args.h"
+#include "scan/pipeline.h"
+
+typedef struct {
+  const char *config_path;
+  const char *out;
+  arg_list sets;
+  int threads;
+  int quiet;
+} stage_options;
+
+/* The common options, to be placed first in a command's option table. */
+#define STAGE_OPTIONS(o)                                                                                  \
+  {"--config", ARG_STRING, &(o).config_path, "YAML config (reference experiment file or pipeline file)"}, \
+      {"--set", ARG_LIST, &(o).sets, "override a config key, e.g. --set pretext.epochs=5 (repeatable)"},  \
+      {"--out", ARG_STRING, &(o).out, "run directory (default runs/fashion-mnist)"},                      \
+      {"--threads", ARG_INT, &(o).threads, "compute threads (default: config 'threads', 0 = all cores)"}, \
+      {"--quiet", ARG_BOOL, &(o).quiet, "no progress output"}
+
+void stage_options_init(stage_options *o);
+/* Loads the config, applies --set, opens the run directory and writes config.yml into it.
+   On failure prints the message and returns the exit status (2 or 1); 0 on success. */
+int stage_open(const stage_options *o, scan_config **cfg, scan_pipeline *p);
+void stage_close(scan_config *cfg, scan_pipeline *p);
+/* Prints "scan: <message>" and returns the exit status for `status`. */
+int cli_report_error(scan_status status);
+
+#endif

@@ -1,0 +1,145 @@
+/* Colour operations with PIL's integer semantics: ImageEnhance (Brightness,
+ * Contrast, Color, Sharpness) is Image.blend(degenerate, image, factor), which
+ * computes in float and truncates; torchvision's ColorJitter on PIL images calls
+ * exactly these, and its hue shift goes through PIL's HSV conversion. */
+#include <math.h>
+#include <string.h>
+
+#include "augment_internal.h"
+
+/* PIL's Image.blend(a, b, alpha) for one value: float arithmetic, clipped, truncated. */
+static inline uint8_t blend(int a, int b, float alpha) {
+  float t = (float)a + alpha * (float)(b - a);
+  if (t <= 0.0f) return 0;
+  if (t >= 255.0f) return 255;
+  return (uint8_t)t;
+}
+
+uint8_t aug_luma(const uint8_t *rgb) {
+  /* ITU-R 601-2 in PIL's 16-bit fixed point, rounded. */
+  return (uint8_t)((rgb[0] * 19595 + rgb[1] * 38470 + rgb[2] * 7471 + 0x8000) >> 16);
+}
+
+/* Blending every value with one constant is a 256-entry table. */
+static void blend_with_constant(uint8_t *img, long values, int constant, double factor) {
+  uint8_t table[256];
+  for (int v = 0; v < 256; v++) table[v] = blend(constant, v, (float)factor);
+  for (long i = 0; i < values; i++) img[i] = table[img[i]];
+}
+
+void aug_brightness(uint8_t *img, long n, int channels, double factor) {
+  blend_with_constant(img, n * channels, 0, factor);
+}
+
+void aug_contrast(uint8_t *img, long n, int channels, double factor) {
+  /* The degenerate image is the mean of the grey image, rounded (ImageStat on convert("L")). */
+  uint64_t sum = 0;
+  if (channels == 3) {
+    for (long i = 0; i < n; i++) sum += aug_luma(img + 3 * i);
+  } else {
+    for (long i = 0; i < n; i++) sum += img[i];
+  }
+  int mean = (int)((double)sum / (double)n + 0.5);
+  blend_with_constant(img, n * channels, mean, factor);
+}
+
+void aug_saturation(uint8_t *img, long n, double factor) {
+  float alpha = (float)factor;
+  for (long i = 0; i < n; i++) {
+    uint8_t *p = img + 3 * i;
+    int grey = aug_luma(p);
+    p[0] = blend(grey, p[0], alpha);
+    p[1] = blend(grey, p[1], alpha);
+    p[2] = blend(grey, p[2], alpha);
+  }
+}
+
+void aug_grayscale(uint8_t *img, long n) {
+  for (long i = 0; i < n; i++) {
+    uint8_t *p = img + 3 * i;
+    p[0] = p[1] = p[2] = aug_luma(p);
+  }
+}
+
+static inline uint8_t clip8(int v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
+
+/* PIL's rgb2hsv_row (Convert.c), float/double mix kept as written there. */
+static void rgb_to_hsv(const uint8_t *rgb, uint8_t *hsv) {
+  int r = rgb[0], g = rgb[1], b = rgb[2];
+  int maxc = r > g ? (r > b ? r : b) : (g > b ? g : b);
+  int minc = r < g ? (r < b ? r : b) : (g < b ? g : b);
+  hsv[2] = (uint8_t)maxc;
+  if (maxc == minc) {
+    hsv[0] = hsv[1] = 0;
+    return;
+  }
+  float cr = (float)(maxc - minc);
+  float s = cr / (float)maxc;
+  float rc = (float)(maxc - r) / cr, gc = (float)(maxc - g) / cr, bc = (float)(maxc - b) / cr;
+  float h;
+  if (r == maxc) h = bc - gc;
+  else if (g == maxc) h = (float)(2.0 + rc - bc);
+  else h = (float)(4.0 + gc - rc);
+  h = (float)fmod(h / 6.0 + 1.0, 1.0);
+  hsv[0] = clip8((int)(h * 255.0));
+  hsv[1] = clip8((int)(s * 255.0));
+}
+
+/* PIL's hsv2rgb (Convert.c). */
+static void hsv_to_rgb(const uint8_t *hsv, uint8_t *rgb) {
+  int h = hsv[0], s = hsv[1], v = hsv[2];
+  if (s == 0) {
+    rgb[0] = rgb[1] = rgb[2] = (uint8_t)v;
+    return;
+  }
+  int i = (int)floor((float)h * 6.0 / 255.0);
+  float f = (float)((float)h * 6.0 / 255.0 - (float)i);
+  float fs = (float)(((float)s) / 255.0);
+  uint8_t p = clip8((int)round((float)v * (1.0 - fs)));
+  uint8_t q = clip8((int)round((float)v * (1.0 - fs * f)));
+  uint8_t t = clip8((int)round((float)v * (1.0 - fs * (1.0 - f))));
+  uint8_t vv = (uint8_t)v;
+  switch (i % 6) {
+    case 0: rgb[0] = vv; rgb[1] = t; rgb[2] = p; break;
+    case 1: rgb[0] = q; rgb[1] = vv; rgb[2] = p; break;
+    case 2: rgb[0] = p; rgb[1] = vv; rgb[2] = t; break;
+    case 3: rgb[0] = p; rgb[1] = q; rgb[2] = vv; break;
+    case 4: rgb[0] = t; rgb[1] = p; rgb[2] = vv; break;
+    default: rgb[0] = vv; rgb[1] = p; rgb[2] = q; break;
+  }
+}
+
+void aug_hue(uint8_t *img, long n, double shift) {
+  /* torchvision adds np.uint8(shift * 255) to the hue byte with wrap-around;
+   * the float-to-int conversion truncates toward zero. */
+  int step = (int)(shift * 255.0);
+  for (long i = 0; i < n; i++) {
+    uint8_t *p = img + 3 * i;
+    uint8_t hsv[3];
+    rgb_to_hsv(p, hsv);
+    hsv[0] = (uint8_t)((hsv[0] + step) & 255);
+    hsv_to_rgb(hsv, p);
+  }
+}
+
+void aug_sharpness(uint8_t *img, uint8_t *tmp, int h, int w, int channels, double factor) {
+  /* Degenerate image: PIL's SMOOTH filter, kernel [1 1 1; 1 5 1; 1 1 1] / 13,
+   * rounded; the outermost rows and columns are copied unchanged. */
+  memcpy(tmp, img, (size_t)h * w * channels);
+  const float k1 = 1.0f / 13.0f, k5 = 5.0f / 13.0f;
+  long stride = (long)w * channels;
+  for (int y = 1; y < h - 1; y++) {
+    for (int x = 1; x < w - 1; x++) {
+      for (int c = 0; c < channels; c++) {
+        const uint8_t *p = img + y * stride + (long)x * channels + c;
+        float around = (float)(p[-stride - channels] + p[-stride] + p[-stride + channels] + p[-channels] +
+                               p[channels] + p[stride - channels] + p[stride] + p[stride + channels]);
+        float s = 0.5f + around * k1 + (float)p[0] * k5;
+        tmp[y * stride + (long)x * channels + c] = s <= 0.0f ? 0 : s >= 255.0f ? 255 : (uint8_t)s;
+      }
+    }
+  }
+  float alpha = (float)factor;
+  long values = (long)h * stride;
+  for (long i = 0; i < values; i++) img[i] = blend(tmp[i], img[i], alpha);
+}

@@ -1,0 +1,295 @@
+/* scan_net: creation, forward and backward over the layer list, and accessors (include/scan/nn.h). */
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net_internal.h"
+
+static scan_status check_config(const scan_backbone_config *b, const scan_head_config *h, int max_batch) {
+  if (!b || !h) return scan_fail(SCAN_ERR_INPUT, "network: missing backbone or head configuration");
+  if (b->in_channels <= 0 || b->height <= 0 || b->width <= 0)
+    return scan_fail(SCAN_ERR_INPUT, "network: input shape %dx%dx%d is not positive", b->in_channels, b->height, b->width);
+  if (max_batch <= 0) return scan_fail(SCAN_ERR_INPUT, "network: max_batch must be positive, got %d", max_batch);
+  if (b->width_multiplier < 0) return scan_fail(SCAN_ERR_INPUT, "network: negative width multiplier %g", b->width_multiplier);
+  if (b->kind == SCAN_BACKBONE_VGG) {
+    if (b->vgg_stages <= 0 || b->vgg_stages > 8) return scan_fail(SCAN_ERR_INPUT, "VGG: stage count %d is not in 1..8", b->vgg_stages);
+    for (int s = 0; s < b->vgg_stages; s++)
+      if (b->vgg_widths[s] <= 0) return scan_fail(SCAN_ERR_INPUT, "VGG: stage %d width %d is not positive", s + 1, b->vgg_widths[s]);
+  } else if (b->kind != SCAN_BACKBONE_RESNET18_CIFAR && b->kind != SCAN_BACKBONE_RESNET18_STL && b->kind != SCAN_BACKBONE_RESNET50) {
+    return scan_fail(SCAN_ERR_INPUT, "network: unknown backbone kind %d", (int)b->kind);
+  }
+  return SCAN_OK;
+}
+
+scan_status scan_net_create(scan_net **out, const scan_backbone_config *b, const scan_head_config *h, int max_batch, uint64_t seed) {
+  *out = NULL;
+  SCAN_TRY(check_config(b, h, max_batch));
+  scan_net *net = scan_calloc(1, sizeof *net);
+  if (!net) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for a network");
+  net->backend = scan_backend_default();
+  net->backbone = *b;
+  net->head_cfg = *h;
+  net->max_batch = max_batch;
+  net->seed = seed;
+  int input = net_add_tensor(net, b->in_channels, b->height, b->width);
+  int last = b->kind == SCAN_BACKBONE_VGG ? net_build_vgg(net, input) : net_build_resnet(net, input);
+  scan_status st = SCAN_OK;
+  if (last >= 0 && (net->tensors[last].h < 1 || net->tensors[last].w < 1))
+    st = scan_fail(SCAN_ERR_INPUT, "network: input %dx%d is too small for this backbone", b->height, b->width);
+  net->feature_tensor = net_gap(net, last);
+  if (st == SCAN_OK && net->feature_tensor < 0) st = scan_fail(SCAN_ERR_INTERNAL, "out of memory while building the network");
+  if (st == SCAN_OK) st = net_build_heads(net);
+  if (st == SCAN_OK) st = net_plan(net);
+  if (st == SCAN_OK) st = net_plan_heads(net);
+  if (st != SCAN_OK) {
+    scan_net_free(net);
+    return st;
+  }
+  *out = net;
+  return SCAN_OK;
+}
+
+void scan_net_free(scan_net *net) {
+  if (!net) return;
+  for (int i = 0; i < net->op_count; i++)
+    if (net->ops[i].conv_state) net->backend->conv_state_free(net->ops[i].conv_state);
+  net_free_heads(net);
+  free(net->ops);
+  free(net->tensors);
+  free(net->params);
+  free(net->param_block);
+  free(net->grad_block);
+  free(net->activation_block);
+  free(net);
+}
+
+int scan_net_feature_dim(const scan_net *net) { return net->tensors[net->feature_tensor].c; }
+int scan_net_num_heads(const scan_net *net) { return net->head_count; }
+int scan_net_head_dim(const scan_net *net) {
+  if (net->head_count == 0) return 0;
+  const net_head *h = &net->heads[0];
+  return h->layers[h->layer_count - 1].out;
+}
+int scan_net_max_batch(const scan_net *net) { return net->max_batch; }
+const float *scan_net_features(const scan_net *net) { return net->tensors[net->feature_tensor].data; }
+const float *scan_net_head_output(const scan_net *net, int head) {
+  return head >= 0 && head < net->head_count ? net->heads[head].output : NULL;
+}
+const float *scan_net_input_grad(const scan_net *net) { return net->tensors[0].grad_written ? net->tensors[0].grad : NULL; }
+
+static scan_conv_shape conv_shape(const scan_net *net, const net_op *op, int n) {
+  const net_tensor *in = &net->tensors[op->in], *out = &net->tensors[op->out];
+  scan_conv_shape s = {.n = n, .in_c = in->c, .in_h = in->h, .in_w = in->w, .out_c = out->c, .out_h = out->h,
+                       .out_w = out->w, .kernel = op->kernel, .stride = op->stride, .pad = op->pad, .winograd = net->winograd};
+  /* Winograd exists for 3x3 stride 1 only */
+  if (op->kernel != 3 || op->stride != 1) s.winograd = 0;
+  return s;
+}
+
+static float *param_data(scan_net *net, int index) { return net->params[index].p.data; }
+static float *param_grad(scan_net *net, int index) { return net->params[index].p.grad; }
+
+static scan_status op_forward(scan_net *net, net_op *op, int n, int training) {
+  net_tensor *in = &net->tensors[op->in], *out = &net->tensors[op->out];
+  const int64_t count = (int64_t)n * net_tensor_numel(out);
+  switch (op->kind) {
+    case OP_CONV: {
+      scan_conv_shape s = conv_shape(net, op, n);
+      return scan_conv_forward(net->backend, &op->conv_state, &s, in->data, param_data(net, op->param), out->data);
+    }
+    case OP_BN: {
+      float *gamma = param_data(net, op->param), *beta = param_data(net, op->param + 1);
+      float *running_mean = param_data(net, op->param + 2), *running_var = param_data(net, op->param + 3);
+      const int hw = in->h * in->w;
+      if (!training) {
+        scan_bn_apply(n, in->c, hw, in->data, running_mean, running_var, SCAN_BN_EPS, gamma, beta, out->data);
+        return SCAN_OK;
+      }
+      scan_bn_stats(n, in->c, hw, in->data, op->batch_mean, op->batch_var);
+      scan_bn_apply(n, in->c, hw, in->data, op->batch_mean, op->batch_var, SCAN_BN_EPS, gamma, beta, out->data);
+      /* running statistics as PyTorch keeps them: momentum 0.1, unbiased variance */
+      const double m = (double)n * hw, unbias = m > 1 ? m / (m - 1) : 1.0;
+      for (int c = 0; c < in->c; c++) {
+        running_mean[c] = (float)((1 - SCAN_BN_MOMENTUM) * running_mean[c] + SCAN_BN_MOMENTUM * op->batch_mean[c]);
+        running_var[c] = (float)((1 - SCAN_BN_MOMENTUM) * running_var[c] + SCAN_BN_MOMENTUM * op->batch_var[c] * unbias);
+      }
+      param_data(net, op->param + 4)[0] += 1.0f;
+      return SCAN_OK;
+    }
+    case OP_RELU: scan_relu_forward(count, in->data, out->data); return SCAN_OK;
+    case OP_MAXPOOL:
+      scan_maxpool_forward(n, in->c, in->h, in->w, out->h, out->w, op->kernel, op->stride, op->pad, in->data, out->data, op->argmax);
+      return SCAN_OK;
+    case OP_AVGPOOL:
+      scan_avgpool_forward(n, in->c, in->h, in->w, out->h, out->w, op->kernel, op->stride, op->pad, in->data, out->data);
+      return SCAN_OK;
+    case OP_GAP:
+      /* a window covering the whole plane */
+      scan_avgpool_forward(n, in->c, in->h, in->w, 1, 1, in->h > in->w ? in->h : in->w, 1, 0, in->data, out->data);
+      return SCAN_OK;
+    case OP_ADD: scan_add_forward(count, in->data, net->tensors[op->in2].data, out->data); return SCAN_OK;
+  }
+  return scan_fail(SCAN_ERR_INTERNAL, "network: unknown op %d", (int)op->kind);
+}
+
+scan_status scan_net_forward(scan_net *net, const float *input, int n, int training) {
+  if (n <= 0 || n > net->max_batch)
+    return scan_fail(SCAN_ERR_INPUT, "network forward: batch of %d images, the network was planned for 1..%d", n, net->max_batch);
+  net->batch = n;
+  net->last_training = training;
+  memcpy(net->tensors[0].data, input, (size_t)n * net_tensor_numel(&net->tensors[0]) * sizeof(float));
+  for (int i = 0; i < net->op_count; i++) SCAN_TRY(op_forward(net, &net->ops[i], n, training));
+  net_heads_run(net, n);
+  return SCAN_OK;
+}
+
+scan_status scan_net_heads_forward(scan_net *net, const float *features, int n) {
+  if (n <= 0 || n > net->max_batch)
+    return scan_fail(SCAN_ERR_INPUT, "heads forward: batch of %d rows, the network was planned for 1..%d", n, net->max_batch);
+  net->batch = n;
+  memcpy(net->tensors[net->feature_tensor].data, features, (size_t)n * scan_net_feature_dim(net) * sizeof(float));
+  net_heads_run(net, n);
+  return SCAN_OK;
+}
+
+/* Where an op writes its input gradient: straight into the tensor's gradient when it is the first contribution,
+ * otherwise into scratch, to be added by grad_commit. */
+static float *grad_target(scan_net *net, const net_tensor *t) { return t->grad_written ? net->scratch : t->grad; }
+
+static void grad_commit(scan_net *net, net_tensor *t, int n) {
+  if (t->grad_written) scan_accumulate((int64_t)n * net_tensor_numel(t), net->scratch, t->grad);
+  t->grad_written = 1;
+}
+
+static scan_status op_backward(scan_net *net, net_op *op, int n, int need_input_grad) {
+  net_tensor *in = &net->tensors[op->in], *out = &net->tensors[op->out];
+  if (!out->grad_written) return SCAN_OK; /* nothing downstream depends on this op */
+  const int64_t count = (int64_t)n * net_tensor_numel(out);
+  switch (op->kind) {
+    case OP_CONV: {
+      scan_conv_shape s = conv_shape(net, op, n);
+      float *dx = need_input_grad ? grad_target(net, in) : NULL;
+      SCAN_TRY(scan_conv_backward(net->backend, &op->conv_state, &s, in->data, param_data(net, op->param), out->grad, dx,
+                                  param_grad(net, op->param)));
+      if (dx) grad_commit(net, in, n);
+      return SCAN_OK;
+    }
+    case OP_BN: {
+      const int hw = in->h * in->w;
+      float *dx = grad_target(net, in);
+      if (net->last_training)
+        scan_bn_backward(n, in->c, hw, in->data, out->grad, op->batch_mean, op->batch_var, SCAN_BN_EPS, param_data(net, op->param), dx,
+                         param_grad(net, op->param), param_grad(net, op->param + 1));
+      else
+        scan_bn_backward_eval(n, in->c, hw, in->data, out->grad, param_data(net, op->param + 2), param_data(net, op->param + 3),
+                              SCAN_BN_EPS, param_data(net, op->param), dx, param_grad(net, op->param), param_grad(net, op->param + 1));
+      grad_commit(net, in, n);
+      return SCAN_OK;
+    }
+    case OP_RELU: scan_relu_backward(count, out->data, out->grad, out->grad); return SCAN_OK; /* in place */
+    case OP_MAXPOOL: {
+      float *dx = grad_target(net, in);
+      scan_maxpool_backward(n, in->c, in->h, in->w, out->h, out->w, op->argmax, out->grad, dx);
+      grad_commit(net, in, n);
+      return SCAN_OK;
+    }
+    case OP_AVGPOOL:
+    case OP_GAP: {
+      float *dx = grad_target(net, in);
+      if (op->kind == OP_GAP)
+        scan_avgpool_backward(n, in->c, in->h, in->w, 1, 1, in->h > in->w ? in->h : in->w, 1, 0, out->grad, dx);
+      else
+        scan_avgpool_backward(n, in->c, in->h, in->w, out->h, out->w, op->kernel, op->stride, op->pad, out->grad, dx);
+      grad_commit(net, in, n);
+      return SCAN_OK;
+    }
+    case OP_ADD: {
+      net_tensor *addends[2] = {in, &net->tensors[op->in2]};
+      for (int k = 0; k < 2; k++) {
+        float *dx = grad_target(net, addends[k]);
+        memcpy(dx, out->grad, (size_t)count * sizeof(float));
+        grad_commit(net, addends[k], n);
+      }
+      return SCAN_OK;
+    }
+  }
+  return scan_fail(SCAN_ERR_INTERNAL, "network: unknown op %d", (int)op->kind);
+}
+
+static void reset_grad_flags(scan_net *net) {
+  for (int i = 0; i < net->tensor_count; i++) net->tensors[i].grad_written = 0;
+}
+
+scan_status scan_net_backward(scan_net *net, const float *const *d_heads, const float *d_features) {
+  if (net->batch <= 0) return scan_fail(SCAN_ERR_INPUT, "network backward called before forward");
+  const int n = net->batch;
+  reset_grad_flags(net);
+  net_heads_backprop(net, d_heads, n);
+  net_tensor *features = &net->tensors[net->feature_tensor];
+  if (d_features) {
+    const int64_t count = (int64_t)n * features->c;
+    if (features->grad_written) scan_accumulate(count, d_features, features->grad);
+    else memcpy(features->grad, d_features, (size_t)count * sizeof(float));
+    features->grad_written = 1;
+  }
+  /* The input gradient (conv1's dx) is computed too: Grad-CAM-style input attributions use it, and it costs one
+   * backward-data pass of the stem. */
+  for (int i = net->op_count - 1; i >= 0; i--) SCAN_TRY(op_backward(net, &net->ops[i], n, 1));
+  return SCAN_OK;
+}
+
+scan_status scan_net_heads_backward(scan_net *net, const float *const *d_heads) {
+  if (net->batch <= 0) return scan_fail(SCAN_ERR_INPUT, "heads backward called before forward");
+  reset_grad_flags(net);
+  net_heads_backprop(net, d_heads, net->batch);
+  return SCAN_OK;
+}
+
+void scan_net_zero_grad(scan_net *net) { memset(net->grad_block, 0, (size_t)net->param_floats * sizeof(float)); }
+
+int scan_net_param_count(const scan_net *net) { return net->param_count; }
+const scan_param *scan_net_param(const scan_net *net, int index) {
+  return index >= 0 && index < net->param_count ? &net->params[index].p : NULL;
+}
+const scan_param *scan_net_find_param(const scan_net *net, const char *name) {
+  for (int i = 0; i < net->param_count; i++)
+    if (strcmp(net->params[i].name, name) == 0) return &net->params[i].p;
+  return NULL;
+}
+int64_t scan_param_numel(const scan_param *p) {
+  int64_t count = 1;
+  for (int d = 0; d < p->ndim; d++) count *= p->shape[d];
+  return count;
+}
+
+scan_status scan_net_stage(const scan_net *net, const char *name, int index, float *activation, float *gradient, int *channels,
+                           int *height, int *width) {
+  if (net->stage_count == 0) return scan_fail(SCAN_ERR_INTERNAL, "network has no named stages");
+  const net_stage *stage = &net->stages[net->stage_count - 1];
+  if (name) {
+    stage = NULL;
+    for (int i = 0; i < net->stage_count; i++)
+      if (strcmp(net->stages[i].name, name) == 0) stage = &net->stages[i];
+    if (!stage) return scan_fail(SCAN_ERR_INPUT, "network has no stage named '%s' (ResNets: layer1..layer4, VGG: stage1..stage%d)",
+                                 name, net->backbone.vgg_stages);
+  }
+  if (index < 0 || index >= net->batch)
+    return scan_fail(SCAN_ERR_INPUT, "stage %s: sample %d is outside the last batch of %d", stage->name, index, net->batch);
+  const net_tensor *t = &net->tensors[stage->tensor];
+  const int64_t numel = net_tensor_numel(t);
+  if (channels) *channels = t->c;
+  if (height) *height = t->h;
+  if (width) *width = t->w;
+  if (activation) memcpy(activation, t->data + index * numel, (size_t)numel * sizeof(float));
+  if (gradient) {
+    if (!t->grad_written) return scan_fail(SCAN_ERR_INPUT, "stage %s: no gradient, run backward first", stage->name);
+    memcpy(gradient, t->grad + index * numel, (size_t)numel * sizeof(float));
+  }
+  return SCAN_OK;
+}
+
+void scan_net_set_threads(int threads) {
+  if (threads > 0) omp_set_num_threads(threads);
+}
+
+void scan_net_set_winograd(scan_net *net, int enable) { net->winograd = enable != 0; }

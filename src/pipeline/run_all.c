@@ -1,0 +1,87 @@
+/* `scan run`: every stage in order, skipping those whose outputs already exist
+ * for the same resolved configuration, resuming an interrupted one.
+ *
+ * Each stage keeps two stamps in <run>/.stamps/: "<stage>.started" (written before
+ * it runs) and "<stage>.done" (after it succeeds), each holding the hash of the
+ * configuration it ran with, chained with the hashes of the stages before it.
+ *   done == hash      → skip;
+ *   started == hash   → run again: it resumes from its own checkpoint;
+ *   otherwise         → the stage's old checkpoint belongs to another config: remove it, run afresh. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "scan/atomic_file.h"
+#include "scan/pipeline.h"
+#include "scan/progress.h"
+
+typedef struct {
+  const char *name;           /* stage name in stamps and progress lines */
+  const char *config_section; /* config section whose keys it depends on */
+  scan_status (*run)(scan_pipeline *p);
+  const char *stale_files[4]; /* checkpoint files to remove when the config changed */
+} stage_entry;
+
+static const stage_entry stages[] = {
+    {"pretext", "pretext", scan_stage_pretext,
+     {"pretext/checkpoint.safetensors", "pretext/checkpoint-optimizer.safetensors", "pretext/log.jsonl", NULL}},
+    {"mine", "scan", scan_stage_mine, {NULL}},
+    {"cluster", "scan", scan_stage_cluster,
+     {"scan/checkpoint.safetensors", "scan/checkpoint-optimizer.safetensors", "scan/log.jsonl", NULL}},
+    {"selflabel", "selflabel", scan_stage_selflabel,
+     {"selflabel/checkpoint.safetensors", "selflabel/checkpoint-optimizer.safetensors", "selflabel/log.jsonl", NULL}},
+};
+
+static uint64_t read_stamp(const scan_pipeline *p, const char *stage, const char *kind) {
+  char rel[128], path[1300];
+  snprintf(rel, sizeof rel, ".stamps/%s.%s", stage, kind);
+  FILE *f = fopen(scan_pipeline_path(p, path, sizeof path, rel), "r");
+  if (!f) return 0;
+  uint64_t value = 0;
+  if (fscanf(f, "%" SCNx64, &value) != 1) value = 0;
+  fclose(f);
+  return value;
+}
+
+static scan_status write_stamp(const scan_pipeline *p, const char *stage, const char *kind, uint64_t hash) {
+  char rel[128], path[1300], text[32];
+  snprintf(rel, sizeof rel, ".stamps/%s.%s", stage, kind);
+  snprintf(text, sizeof text, "%016" PRIx64 "\n", hash);
+  return scan_write_file_atomic(scan_pipeline_path(p, path, sizeof path, rel), text, strlen(text));
+}
+
+scan_status scan_run_all(scan_pipeline *p, double *stage_seconds) {
+  char stamps[1300];
+  SCAN_TRY(scan_make_dirs(scan_pipeline_path(p, stamps, sizeof stamps, ".stamps")));
+  int count = (int)(sizeof stages / sizeof stages[0]);
+  uint64_t chained = 0x5CA11u;
+  double run_start = scan_now_seconds();
+  for (int i = 0; i < count; i++) {
+    const stage_entry *s = &stages[i];
+    chained = chained * 0x100000001B3ull ^ scan_config_stage_hash(p->cfg, s->config_section);
+    chained ^= chained >> 29;
+    if (stage_seconds) stage_seconds[i] = 0;
+    if (read_stamp(p, s->name, "done") == chained) {
+      fprintf(stderr, "[%d/%d] %s: up to date, skipped\n", i + 1, count, s->name);
+      continue;
+    }
+    if (read_stamp(p, s->name, "started") != chained) {
+      for (int f = 0; f < 4 && s->stale_files[f]; f++) {
+        char path[1300];
+        unlink(scan_pipeline_path(p, path, sizeof path, s->stale_files[f]));
+      }
+      SCAN_TRY(write_stamp(p, s->name, "started", chained));
+    }
+    double elapsed = scan_now_seconds() - run_start;
+    fprintf(stderr, "[%d/%d] %s: running (run time so far %.0f s)\n", i + 1, count, s->name, elapsed);
+    double start = scan_now_seconds();
+    scan_status status = s->run(p);
+    if (status != SCAN_OK) return scan_fail_context(status, "stage %s", s->name);
+    if (stage_seconds) stage_seconds[i] = scan_now_seconds() - start;
+    SCAN_TRY(write_stamp(p, s->name, "done", chained));
+    fprintf(stderr, "[%d/%d] %s: done in %.1f s\n", i + 1, count, s->name, scan_now_seconds() - start);
+  }
+  return SCAN_OK;
+}
