@@ -19,6 +19,8 @@
 #include "scan/error.h"
 #include "scan/rng.h"
 
+/* At most this many strong ops per image. */
+#define SCAN_AUG_MAX_STRONG_OPS 64
 /* Largest output side: the working images live on the stack (3 x 512 x 512 bytes each). */
 #define SCAN_AUG_MAX_SIZE 512
 
@@ -41,9 +43,12 @@ typedef struct {
   float mean[3], std[3];       /* normalisation */
 } scan_aug_config;
 
-/* Fills the reference defaults of strategy s (cutout only for ours, no erasing)
- * and normalisation constants of mean 0.5 / std 0.25 until the caller sets the
- * dataset's (spec §4.5). */
+/* Fills the reference defaults of strategy s: RRC scale [0.2, 1], jitter 0.8 x
+ * (0.4, 0.4, 0.4, 0.1), grayscale 0.2, 4 strong ops, Cutout only for ours (one
+ * hole, length 16 for 32 px as the reference's CIFAR configs: out_size / 2 up to
+ * 32 px, else about out_size / 3, which gives STL's 32 and ImageNet's 75), no
+ * erasing. Normalisation is mean 0.5, std 0.5 per channel until the caller sets
+ * the dataset's constants (spec §4.5). */
 void scan_aug_default(scan_aug_config *cfg, scan_aug_strategy s, int out_size, int channels);
 
 /* Checks a config against images of channels x h x w (sizes, probabilities,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "augment_internal.h"
+#include "scan/augment.h"
 
 /* Applies a per-channel 256-entry table to every value. */
 static void apply_tables(uint8_t *img, long n, int channels, const uint8_t tables[][256]) {
@@ -134,9 +135,8 @@ static void apply_op(strong_op op, double v, uint8_t **img, uint8_t **tmp, int h
 
 void aug_strong_ops(uint8_t *img, uint8_t *tmp, int h, int w, int channels, int count, scan_rng *rng) {
   /* Python's random.choices draws all ops first, then each is applied with its magnitude. */
-  enum { MAX_OPS = 64 };
-  strong_op ops[MAX_OPS];
-  if (count > MAX_OPS) count = MAX_OPS;
+  strong_op ops[SCAN_AUG_MAX_STRONG_OPS];
+  if (count > SCAN_AUG_MAX_STRONG_OPS) count = SCAN_AUG_MAX_STRONG_OPS; /* scan_aug_validate refuses more */
   for (int i = 0; i < count; i++) ops[i] = (strong_op)scan_rng_int(rng, OP_COUNT);
   uint8_t *cur = img, *other = tmp;
   for (int i = 0; i < count; i++) {

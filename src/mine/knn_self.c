@@ -19,7 +19,9 @@
 
 /* 256 x 256 tile = 256 KiB: the tile, both row blocks (d <= 128) and the column
  * thresholds fit in a 512 KiB L2. Fixed so results never depend on threads. */
-enum { SELF_BLOCK = 256 };
+#ifndef SELF_BLOCK
+#define SELF_BLOCK 256
+#endif
 
 typedef struct {
   float *sims;       /* row r's heap similarities start at sims + r * sims_stride */

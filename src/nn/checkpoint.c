@@ -1,0 +1,104 @@
+/* Model checkpoints as safetensors with the reference PyTorch names (spec §5, §12). Loading validates the whole
+ * file against the network before changing anything, and names the first key that is missing, unexpected or
+ * of the wrong shape. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net_internal.h"
+#include "scan/safetensors.h"
+
+static int is_counter(const net_param *p) { return p->p.is_buffer && p->p.ndim == 0; }
+
+static int has_prefix(const char *name, const char *prefix) { return prefix && prefix[0] && strncmp(name, prefix, strlen(prefix)) == 0; }
+
+scan_status scan_net_save(const scan_net *net, const char *path, const char *const *metadata) {
+  scan_tensor_view *views = scan_calloc((unsigned long)net->param_count, sizeof *views);
+  int64_t *counters = scan_calloc((unsigned long)net->param_count, sizeof *counters);
+  if (!views || !counters) {
+    free(views);
+    free(counters);
+    return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
+  }
+  for (int i = 0; i < net->param_count; i++) {
+    const net_param *p = &net->params[i];
+    scan_tensor_view *v = &views[i];
+    snprintf(v->name, sizeof v->name, "%s", p->name);
+    v->ndim = p->p.ndim;
+    for (int d = 0; d < p->p.ndim; d++) v->shape[d] = p->p.shape[d];
+    if (is_counter(p)) { /* PyTorch keeps num_batches_tracked as int64 */
+      counters[i] = (int64_t)p->p.data[0];
+      v->dtype = SCAN_I64;
+      v->data = &counters[i];
+      v->nbytes = sizeof(int64_t);
+    } else {
+      v->dtype = SCAN_F32;
+      v->data = p->p.data;
+      v->nbytes = (size_t)p->numel * sizeof(float);
+    }
+  }
+  scan_status st = scan_safetensors_write(path, views, net->param_count, metadata);
+  free(views);
+  free(counters);
+  return st;
+}
+
+static void format_shape(char *out, size_t size, int ndim, const int64_t *shape) {
+  int used = snprintf(out, size, "[");
+  for (int d = 0; d < ndim && used < (int)size; d++) used += snprintf(out + used, size - (size_t)used, d ? ", %lld" : "%lld", (long long)shape[d]);
+  if (used < (int)size) snprintf(out + used, size - (size_t)used, "]");
+}
+
+static scan_status check_tensor(const char *path, const net_param *p, const scan_tensor_view *v) {
+  int same = v->ndim == p->p.ndim;
+  for (int d = 0; same && d < v->ndim; d++) same = v->shape[d] == p->p.shape[d];
+  if (!same) {
+    char want[96], got[96];
+    format_shape(want, sizeof want, p->p.ndim, p->p.shape);
+    format_shape(got, sizeof got, v->ndim, v->shape);
+    return scan_fail(SCAN_ERR_INPUT, "%s: '%s' has shape %s, the network expects %s", path, p->name, got, want);
+  }
+  int dtype_ok = v->dtype == SCAN_F32 || (is_counter(p) && v->dtype == SCAN_I64);
+  if (!dtype_ok) return scan_fail(SCAN_ERR_INPUT, "%s: '%s' is not float32", path, p->name);
+  return SCAN_OK;
+}
+
+static scan_status validate(const scan_net *net, const scan_safetensors *f, const char *path, const char *skip_prefix) {
+  for (int i = 0; i < net->param_count; i++) {
+    const net_param *p = &net->params[i];
+    const scan_tensor_view *v = scan_safetensors_find(f, p->name);
+    if (!v) {
+      if (has_prefix(p->name, skip_prefix)) continue;
+      return scan_fail(SCAN_ERR_INPUT, "%s: missing key '%s' (is this checkpoint for the same backbone and head?)", path, p->name);
+    }
+    SCAN_TRY(check_tensor(path, p, v));
+  }
+  for (int i = 0; i < scan_safetensors_count(f); i++) {
+    const scan_tensor_view *v = scan_safetensors_get(f, i);
+    if (has_prefix(v->name, skip_prefix)) continue;
+    int known = 0;
+    for (int k = 0; k < net->param_count && !known; k++) known = strcmp(net->params[k].name, v->name) == 0;
+    if (!known) return scan_fail(SCAN_ERR_INPUT, "%s: unexpected key '%s' (is this checkpoint for the same backbone and head?)", path, v->name);
+  }
+  return SCAN_OK;
+}
+
+scan_status scan_net_load(scan_net *net, const char *path, const char *skip_prefix) {
+  scan_safetensors *f;
+  SCAN_TRY(scan_safetensors_read(path, &f));
+  scan_status st = validate(net, f, path, skip_prefix);
+  for (int i = 0; st == SCAN_OK && i < net->param_count; i++) {
+    net_param *p = &net->params[i];
+    const scan_tensor_view *v = scan_safetensors_find(f, p->name);
+    if (!v) continue;
+    if (v->dtype == SCAN_I64) {
+      int64_t count;
+      memcpy(&count, v->data, sizeof count);
+      p->p.data[0] = (float)count;
+    } else {
+      memcpy(p->p.data, v->data, (size_t)p->numel * sizeof(float));
+    }
+  }
+  scan_safetensors_free(f);
+  return st;
+}

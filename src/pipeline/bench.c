@@ -1,0 +1,123 @@
+/* The benchmark cases: synthetic inputs shaped like the reference's workloads
+ * (ResNet-18 CIFAR variant, 32x32x3), timed over several repeats. */
+#include "scan/bench.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "scan/augment_bench.h"
+#include "scan/knn_bench.h"
+#include "scan/nn_bench.h"
+
+static const char *const case_names[] = {
+    "simclr_step_b128", "simclr_step_b512", "scan_step_b128", "selflabel_step_b256", "infer_b512",
+    "augment_simclr_1core", "augment_ours_1core", "augment_val_1core", "knn_n50000_d128_k20", "knn_n10000_d512_k20",
+    "peak_rss_simclr_b512", NULL};
+
+const char *const *scan_bench_case_names(void) { return case_names; }
+
+int scan_bench_case_exists(const char *name) {
+  for (int i = 0; case_names[i]; i++)
+    if (strcmp(case_names[i], name) == 0) return 1;
+  return 0;
+}
+
+static int compare_doubles(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Fills min/median/max from per-repeat values. */
+static void summarise(double *values, int n, scan_bench_result *out) {
+  qsort(values, (size_t)n, sizeof *values, compare_doubles);
+  out->n = n;
+  out->min = values[0];
+  out->max = values[n - 1];
+  out->median = n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+static void resnet18_cifar(scan_backbone_config *b) {
+  memset(b, 0, sizeof *b);
+  b->kind = SCAN_BACKBONE_RESNET18_CIFAR;
+  b->in_channels = 3;
+  b->height = b->width = 32;
+  b->width_multiplier = 1.0;
+}
+
+/* Training steps over `images` images per step, reported as images per second. */
+static scan_status train_case(const scan_head_config *head, int images, int inference_images, int repeats,
+                              scan_bench_result *out) {
+  scan_backbone_config b;
+  resnet18_cifar(&b);
+  double *train_s = calloc((size_t)repeats, sizeof(double)), *infer_s = calloc((size_t)repeats, sizeof(double));
+  if (!train_s || !infer_s) { free(train_s); free(infer_s); return scan_fail(SCAN_ERR_INTERNAL, "out of memory"); }
+  scan_status status = scan_bench_train_step(&b, head, images, repeats, train_s);
+  /* Self-labelling also predicts the weak view in eval mode every step. */
+  if (status == SCAN_OK && inference_images > 0) status = scan_bench_inference(&b, head, inference_images, repeats, infer_s);
+  if (status == SCAN_OK) {
+    for (int r = 0; r < repeats; r++) train_s[r] = (images + inference_images) / (train_s[r] + infer_s[r]);
+    out->unit = "img/s";
+    summarise(train_s, repeats, out);
+  }
+  free(train_s);
+  free(infer_s);
+  return status;
+}
+
+scan_status scan_bench_run(const char *name, int repeats, scan_bench_result *out) {
+  memset(out, 0, sizeof *out);
+  out->name = name;
+  scan_head_config mlp = {SCAN_HEAD_MLP, 128, 1, 0}, cluster = {SCAN_HEAD_CLUSTER, 0, 1, 10};
+  if (strcmp(name, "simclr_step_b128") == 0) return train_case(&mlp, 256, 0, repeats ? repeats : 5, out);
+  if (strcmp(name, "simclr_step_b512") == 0) return train_case(&mlp, 1024, 0, repeats ? repeats : 3, out);
+  if (strcmp(name, "scan_step_b128") == 0) return train_case(&cluster, 256, 0, repeats ? repeats : 5, out);
+  if (strcmp(name, "selflabel_step_b256") == 0) return train_case(&cluster, 256, 256, repeats ? repeats : 3, out);
+  if (strcmp(name, "infer_b512") == 0) {
+    scan_backbone_config b;
+    resnet18_cifar(&b);
+    int n = repeats ? repeats : 5;
+    double seconds[64];
+    if (n > 64) n = 64;
+    SCAN_TRY(scan_bench_inference(&b, &cluster, 512, n, seconds));
+    for (int r = 0; r < n; r++) seconds[r] = 512 / seconds[r];
+    out->unit = "img/s";
+    summarise(seconds, n, out);
+    return SCAN_OK;
+  }
+  if (strncmp(name, "augment_", 8) == 0) {
+    scan_aug_strategy s = strstr(name, "simclr") ? SCAN_AUG_SIMCLR : strstr(name, "ours") ? SCAN_AUG_OURS : SCAN_AUG_VAL;
+    int n = repeats ? repeats : 5;
+    double rates[64];
+    if (n > 64) n = 64;
+    for (int r = 0; r < n; r++) rates[r] = scan_bench_augment(s, 20000, 32, 3);
+    out->unit = "img/s";
+    summarise(rates, n, out);
+    return SCAN_OK;
+  }
+  if (strncmp(name, "knn_", 4) == 0) {
+    long n_points = strstr(name, "n50000") ? 50000 : 10000;
+    int d = strstr(name, "d128") ? 128 : 512;
+    int n = repeats ? repeats : 3;
+    double seconds[64];
+    if (n > 64) n = 64;
+    for (int r = 0; r < n; r++) {
+      seconds[r] = scan_bench_knn(n_points, d, 20);
+      if (seconds[r] < 0) return scan_fail(SCAN_ERR_INTERNAL, "%s: the kNN search failed", name);
+    }
+    out->unit = "s";
+    summarise(seconds, n, out);
+    return SCAN_OK;
+  }
+  if (strcmp(name, "peak_rss_simclr_b512") == 0) {
+    scan_bench_result ignored;
+    SCAN_TRY(train_case(&mlp, 1024, 0, 1, &ignored));
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    double mib = (double)usage.ru_maxrss / 1024.0; /* ru_maxrss is in KiB on Linux */
+    out->unit = "MiB";
+    summarise(&mib, 1, out);
+    return SCAN_OK;
+  }
+  return scan_fail(SCAN_ERR_INPUT, "unknown benchmark case '%s'", name);
+}
