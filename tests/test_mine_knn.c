@@ -55,7 +55,7 @@ static void brute_row(const float *q, const float *base, int64_t nb, int d, int6
 }
 
 static void test_exact_ties(void) {
-  int64_t n = light() ? 300 : 700; /* several 256-row blocks, odd block count */
+  int64_t n = light() ? 600 : 1300; /* several 512-row blocks (3: an odd count) */
   int d = 8, k = 12;
   float *x = integer_vectors(n, d, 1);
   int64_t *idx = malloc(sizeof(int64_t) * n * (k + 1));

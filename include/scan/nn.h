@@ -46,7 +46,8 @@ scan_status scan_net_heads_backward(scan_net *net, const float *const *d_heads);
 /* Parameters and buffers with the reference PyTorch names: backbone.conv1.weight, backbone.bn1.running_mean, backbone.layer1.0.conv1.weight,
    contrastive_head.0.weight, contrastive_head.2.bias, cluster_head.3.weight, ... (spec §5). VGG (ours): backbone.features.<i>.weight in
    torch.nn.Sequential numbering of [conv,bn,relu,conv,bn,relu,maxpool,...].
-   Buffers (running_mean/var, num_batches_tracked stored as float) have grad == NULL. */
+   Buffers (running_mean/var, num_batches_tracked stored as float, ndim 0) have grad == NULL;
+   is_head: the parameter belongs to a head (contrastive_head.* or cluster_head.*). */
 typedef struct { const char *name; int ndim; int64_t shape[4]; float *data; float *grad; int is_buffer; int is_head; } scan_param;
 int scan_net_param_count(const scan_net *net);
 const scan_param *scan_net_param(const scan_net *net, int index);
@@ -54,7 +55,9 @@ const scan_param *scan_net_find_param(const scan_net *net, const char *name);
 int64_t scan_param_numel(const scan_param *p);
 
 /* safetensors checkpoints. Load checks every name and shape and names the key that is missing or has the wrong shape.
-   `skip_prefix` (e.g. "contrastive_head." or "cluster_head.") lists parameters that may be absent in the file or extra in it.
+   `skip_prefix` (e.g. "contrastive_head." or "cluster_head.") lists parameters that may be absent in the file or extra in it;
+   several prefixes are separated by commas: a pretext model goes into a clustering net with "contrastive_head.,cluster_head."
+   (the heads stay as initialised).
    num_batches_tracked is written as I64 like PyTorch. */
 scan_status scan_net_save(const scan_net *net, const char *path, const char *const *metadata);
 scan_status scan_net_load(scan_net *net, const char *path, const char *skip_prefix);

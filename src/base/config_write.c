@@ -22,7 +22,13 @@ static void canonical_item(const config_value *v, int key, const char *text, cha
     case CFG_NUMBER:
     case CFG_NUMBERS:
       if (config_parse_number(v, key, text, &d) == SCAN_OK) {
-        snprintf(out, cap, "%.17g", d);
+        /* The shortest spelling that reads back as the same double (0.3, not 0.29999999999999999),
+         * with ".0" on whole numbers so they still read as numbers rather than integers. */
+        for (int digits = 15; digits <= 17; digits++) {
+          snprintf(out, cap, "%.*g", digits, d);
+          if (strtod(out, NULL) == d) break;
+        }
+        if (!strpbrk(out, ".e")) strncat(out, ".0", cap - strlen(out) - 1);
         return;
       }
       break;

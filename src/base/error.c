@@ -22,8 +22,16 @@ scan_status scan_fail_context(scan_status code, const char *fmt, ...) {
   va_start(args, fmt);
   int n = vsnprintf(error_message, sizeof error_message, fmt, args);
   va_end(args);
-  if (n >= 0 && (size_t)n < sizeof error_message && previous[0])
-    snprintf(error_message + n, sizeof error_message - (size_t)n, ": %s", previous);
+  /* Append ": previous" by hand: the message is allowed to be cut at the buffer's end. */
+  size_t used = n < 0 ? 0 : (size_t)n < sizeof error_message ? (size_t)n : sizeof error_message - 1;
+  if (previous[0] && used + 3 < sizeof error_message) {
+    error_message[used++] = ':';
+    error_message[used++] = ' ';
+    size_t room = sizeof error_message - 1 - used, len = strlen(previous);
+    if (len > room) len = room;
+    memcpy(error_message + used, previous, len);
+    error_message[used + len] = '\0';
+  }
   return code;
 }
 

@@ -80,7 +80,10 @@ static void rgb_to_hsv(const uint8_t *rgb, uint8_t *hsv) {
   if (r == maxc) h = bc - gc;
   else if (g == maxc) h = (float)(2.0 + rc - bc);
   else h = (float)(4.0 + gc - rc);
-  h = (float)fmod(h / 6.0 + 1.0, 1.0);
+  /* fmod(h / 6 + 1, 1) without the library call: h is in [-1, 5], so the
+   * argument is in (0, 2) and subtracting 1 is exact. */
+  double turns = h / 6.0 + 1.0;
+  h = (float)(turns >= 1.0 ? turns - 1.0 : turns);
   hsv[0] = clip8((int)(h * 255.0));
   hsv[1] = clip8((int)(s * 255.0));
 }
@@ -92,12 +95,14 @@ static void hsv_to_rgb(const uint8_t *hsv, uint8_t *rgb) {
     rgb[0] = rgb[1] = rgb[2] = (uint8_t)v;
     return;
   }
-  int i = (int)floor((float)h * 6.0 / 255.0);
-  float f = (float)((float)h * 6.0 / 255.0 - (float)i);
+  /* Everything below is >= 0, so truncation is floor and +0.5 truncation is round(). */
+  double sector = (float)h * 6.0 / 255.0;
+  int i = (int)sector;
+  float f = (float)(sector - (float)i);
   float fs = (float)(((float)s) / 255.0);
-  uint8_t p = clip8((int)round((float)v * (1.0 - fs)));
-  uint8_t q = clip8((int)round((float)v * (1.0 - fs * f)));
-  uint8_t t = clip8((int)round((float)v * (1.0 - fs * (1.0 - f))));
+  uint8_t p = clip8((int)((float)v * (1.0 - fs) + 0.5));
+  uint8_t q = clip8((int)((float)v * (1.0 - fs * f) + 0.5));
+  uint8_t t = clip8((int)((float)v * (1.0 - fs * (1.0 - f)) + 0.5));
   uint8_t vv = (uint8_t)v;
   switch (i % 6) {
     case 0: rgb[0] = vv; rgb[1] = t; rgb[2] = p; break;

@@ -9,9 +9,11 @@
 #include "scan/rng.h"
 
 /* resample.c: scan_resample_bilinear_u8 with an optional horizontal mirror of the
- * output, so crop + resize + flip is one pass. */
+ * output, so crop + resize + flip is one pass. clip_to_box = 1 reads only the box
+ * (crop, then resize: torchvision's resized_crop); 0 lets the filter read the
+ * image around the box (resize the whole image, then crop). */
 void aug_resample(const uint8_t *src, int src_h, int src_w, int channels, double top, double left, double box_h,
-                  double box_w, uint8_t *dst, int out_h, int out_w, int antialias, int flip);
+                  double box_w, uint8_t *dst, int out_h, int out_w, int antialias, int flip, int clip_to_box);
 
 /* augment_geometry.c */
 typedef struct { int top, left, height, width; } aug_box;

@@ -113,7 +113,7 @@ static void val_geometry(const scan_aug_config *cfg, const uint8_t *src, int h, 
   if ((h < w ? h : w) != out) shorter_side_size(h, w, out, &nh, &nw);
   double sy = (double)h / nh, sx = (double)w / nw;
   int top = (int)nearbyint((nh - out) / 2.0), left = (int)nearbyint((nw - out) / 2.0);
-  aug_resample(src, h, w, cfg->channels, top * sy, left * sx, out * sy, out * sx, dst, out, out, 1, 0);
+  aug_resample(src, h, w, cfg->channels, top * sy, left * sx, out * sy, out * sx, dst, out, out, 1, 0, 0);
 }
 
 /* ours: flip, then RandomCrop(out_size) (images smaller than out_size first get their
@@ -127,7 +127,7 @@ static void ours_geometry(const scan_aug_config *cfg, const uint8_t *src, int h,
   int top = scan_rng_int(rng, nh - out + 1), left = scan_rng_int(rng, nw - out + 1);
   if (flip) left = nw - left - out;
   double sy = (double)h / nh, sx = (double)w / nw;
-  aug_resample(src, h, w, cfg->channels, top * sy, left * sx, out * sy, out * sx, dst, out, out, 1, flip);
+  aug_resample(src, h, w, cfg->channels, top * sy, left * sx, out * sy, out * sx, dst, out, out, 1, flip, 0);
 }
 
 /* RandomResizedCrop then RandomHorizontalFlip, fused. */
@@ -136,7 +136,7 @@ static void rrc_flip(const scan_aug_config *cfg, const uint8_t *src, int h, int 
                             cfg->rrc_ratio_max);
   int flip = scan_rng_uniform(rng) < 0.5;
   aug_resample(src, h, w, cfg->channels, box.top, box.left, box.height, box.width, dst, cfg->out_size,
-               cfg->out_size, 1, flip);
+               cfg->out_size, 1, flip, 1);
 }
 
 /* torchvision ColorJitter on PIL images, applied with probability jitter_p, then

@@ -11,6 +11,12 @@
  * so a shrinking resize averages over every source pixel it covers (PIL's
  * ImageResample and torch's antialias=True compute exactly these coefficients).
  *
+ * Two readings of a box: crop-then-resize (torchvision's resized_crop: pixels
+ * outside the box, rounded outward to whole pixels, are never read, so its edges
+ * clamp like image edges), and resize-then-crop (PIL's resize(box=...): the
+ * filter reads across the box edge into the rest of the image). The public
+ * function is the first; the val transform's resize + centre crop uses the second.
+ *
  * The work is separable: per output row, the vertical taps are summed into a
  * float row buffer over the source columns the output needs, then the
  * horizontal taps (precomputed per column) are applied. Everything lives in a
@@ -28,15 +34,22 @@
 enum { WORKSPACE_FLOATS = 16384, STRIP_MAX = 1024 };
 
 typedef struct {
-  int in_size;     /* source pixels along the axis */
+  int lo, hi;      /* the source pixels that may be read: [lo, hi) */
   double start;    /* box start in source pixel units */
   double scale;    /* source pixels per output pixel */
   double support;  /* half-width of the filter in source pixels */
   double inv_filterscale;
 } axis_map;
 
-static void axis_init(axis_map *m, int in_size, double start, double length, int out_size, int antialias) {
-  m->in_size = in_size;
+static void axis_init(axis_map *m, int in_size, double start, double length, int out_size, int antialias,
+                      int clip_to_box) {
+  m->lo = 0;
+  m->hi = in_size;
+  if (clip_to_box) {
+    double lo = floor(start), hi = ceil(start + length);
+    if (lo > 0) m->lo = lo < in_size - 1 ? (int)lo : in_size - 1;
+    if (hi < in_size) m->hi = hi > m->lo + 1 ? (int)hi : m->lo + 1;
+  }
   m->start = start;
   m->scale = length / out_size;
   double filterscale = (antialias && m->scale > 1.0) ? m->scale : 1.0;
@@ -48,15 +61,15 @@ static void axis_init(axis_map *m, int in_size, double start, double length, int
 static int axis_max_taps(const axis_map *m) { return (int)(2.0 * m->support) + 3; }
 
 /* The source range [first, first + count) that output pixel o reads, and its centre.
- * A box reaching outside the image still reads at least the nearest edge pixel. */
+ * A box reaching outside the readable range still reads at least its nearest pixel. */
 static int axis_range(const axis_map *m, int o, int *first, double *centre) {
   double c = m->start + (o + 0.5) * m->scale;
   /* PIL truncates toward zero here; with the clamp to 0 that equals floor for the ranges that matter. */
   int lo = (int)(c - m->support + 0.5);
   int hi = (int)(c + m->support + 0.5);
-  if (lo < 0) lo = 0;
-  if (hi > m->in_size) hi = m->in_size;
-  if (lo >= m->in_size) lo = m->in_size - 1;
+  if (lo < m->lo) lo = m->lo;
+  if (hi > m->hi) hi = m->hi;
+  if (lo >= m->hi) lo = m->hi - 1;
   if (hi <= lo) hi = lo + 1;
   *first = lo;
   *centre = c;
@@ -173,11 +186,11 @@ static int try_copy(const uint8_t *src, int src_h, int src_w, int channels, doub
 }
 
 void aug_resample(const uint8_t *src, int src_h, int src_w, int channels, double top, double left, double box_h,
-                  double box_w, uint8_t *dst, int out_h, int out_w, int antialias, int flip) {
+                  double box_w, uint8_t *dst, int out_h, int out_w, int antialias, int flip, int clip_to_box) {
   if (try_copy(src, src_h, src_w, channels, top, left, box_h, box_w, dst, out_h, out_w, flip)) return;
   axis_map mx, my;
-  axis_init(&mx, src_w, left, box_w, out_w, antialias);
-  axis_init(&my, src_h, top, box_h, out_h, antialias);
+  axis_init(&mx, src_w, left, box_w, out_w, antialias, clip_to_box);
+  axis_init(&my, src_h, top, box_h, out_h, antialias, clip_to_box);
   int taps_x = axis_max_taps(&mx);
 
   float workspace[WORKSPACE_FLOATS];
@@ -234,5 +247,5 @@ void aug_resample(const uint8_t *src, int src_h, int src_w, int channels, double
 
 void scan_resample_bilinear_u8(const uint8_t *src, int src_h, int src_w, int channels, double top, double left,
                                double box_h, double box_w, uint8_t *dst, int out_h, int out_w, int antialias) {
-  aug_resample(src, src_h, src_w, channels, top, left, box_h, box_w, dst, out_h, out_w, antialias, 0);
+  aug_resample(src, src_h, src_w, channels, top, left, box_h, box_w, dst, out_h, out_w, antialias, 0, 1);
 }

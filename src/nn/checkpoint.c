@@ -10,7 +10,15 @@
 
 static int is_counter(const net_param *p) { return p->p.is_buffer && p->p.ndim == 0; }
 
-static int has_prefix(const char *name, const char *prefix) { return prefix && prefix[0] && strncmp(name, prefix, strlen(prefix)) == 0; }
+/* skip: NULL or a comma-separated list of name prefixes, e.g. "contrastive_head.,cluster_head." */
+static int skipped(const char *name, const char *skip) {
+  while (skip && *skip) {
+    size_t len = strcspn(skip, ",");
+    if (len > 0 && strncmp(name, skip, len) == 0) return 1;
+    skip += len + (skip[len] == ',');
+  }
+  return 0;
+}
 
 scan_status scan_net_save(const scan_net *net, const char *path, const char *const *metadata) {
   scan_tensor_view *views = scan_calloc((unsigned long)net->param_count, sizeof *views);
@@ -68,14 +76,14 @@ static scan_status validate(const scan_net *net, const scan_safetensors *f, cons
     const net_param *p = &net->params[i];
     const scan_tensor_view *v = scan_safetensors_find(f, p->name);
     if (!v) {
-      if (has_prefix(p->name, skip_prefix)) continue;
+      if (skipped(p->name, skip_prefix)) continue;
       return scan_fail(SCAN_ERR_INPUT, "%s: missing key '%s' (is this checkpoint for the same backbone and head?)", path, p->name);
     }
     SCAN_TRY(check_tensor(path, p, v));
   }
   for (int i = 0; i < scan_safetensors_count(f); i++) {
     const scan_tensor_view *v = scan_safetensors_get(f, i);
-    if (has_prefix(v->name, skip_prefix)) continue;
+    if (skipped(v->name, skip_prefix)) continue;
     int known = 0;
     for (int k = 0; k < net->param_count && !known; k++) known = strcmp(net->params[k].name, v->name) == 0;
     if (!known) return scan_fail(SCAN_ERR_INPUT, "%s: unexpected key '%s' (is this checkpoint for the same backbone and head?)", path, v->name);

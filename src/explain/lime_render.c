@@ -1,0 +1,82 @@
+/* The LIME figure: lime's get_image_and_mask(positive_only=False, hide_rest=False) followed by
+ * skimage's mark_boundaries (mode 'outer', yellow), drawn on the enlarged image. */
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan/explain.h"
+
+/* +1 / -1 for the `top` superpixels of largest |weight| (sign of the weight), 0 for the rest.
+ * Ties rank by index, as Python's stable sort of lime's explanation list does. */
+static void mark_top_superpixels(const double *weights, int count, int top, int8_t *marks) {
+  for (int f = 0; f < count; f++) {
+    int ahead = 0;
+    for (int g = 0; g < count && ahead < top; g++)
+      if (fabs(weights[g]) > fabs(weights[f]) || (fabs(weights[g]) == fabs(weights[f]) && g < f)) ahead++;
+    marks[f] = ahead < top ? (weights[f] < 0 ? -1 : 1) : 0;
+  }
+}
+
+typedef struct {
+  const int32_t *segments;
+  const int8_t *marks;
+  int w, scale, out_h, out_w;
+} mask_view;
+
+/* The mask at display resolution (nearest enlargement), read through the segments. */
+static int mask_at(const mask_view *m, int y, int x) {
+  return m->marks[m->segments[(y / m->scale) * m->w + x / m->scale]];
+}
+
+/* skimage find_boundaries(mode='outer', background=0) at one pixel:
+ *   thick = dilation != erosion over the 4-neighbour cross;
+ *   kept where the pixel is background, or touches (8-neighbour) another object, computed as
+ *   dilation(mask) != erosion(mask with background = +inf) over the 3x3 square. */
+static int is_outer_boundary(const mask_view *m, int y, int x) {
+  const int centre = mask_at(m, y, x);
+  int cross_max = centre, cross_min = centre, square_max = centre, square_min_objects = centre ? centre : INT_MAX;
+  for (int dy = -1; dy <= 1; dy++)
+    for (int dx = -1; dx <= 1; dx++) {
+      const int yy = y + dy, xx = x + dx;
+      if (yy < 0 || yy >= m->out_h || xx < 0 || xx >= m->out_w) continue;
+      const int v = mask_at(m, yy, xx);
+      if (dy == 0 || dx == 0) {
+        if (v > cross_max) cross_max = v;
+        if (v < cross_min) cross_min = v;
+      }
+      if (v > square_max) square_max = v;
+      if (v != 0 && v < square_min_objects) square_min_objects = v;
+    }
+  if (cross_max == cross_min) return 0;
+  if (centre == 0) return 1;
+  return square_max != square_min_objects;
+}
+
+void scan_lime_render(const scan_lime_result *r, const uint8_t *image, int h, int w, int channels, int top, int scale,
+                      uint8_t *rgb_out) {
+  if (scale < 1) scale = 1;
+  const int out_h = h * scale, out_w = w * scale;
+  uint8_t image_max = 0;
+  for (size_t i = 0; i < (size_t)h * w * channels; i++)
+    if (image[i] > image_max) image_max = image[i];
+  int8_t *marks = calloc((size_t)(r->num_segments > 0 ? r->num_segments : 1), 1);
+  if (marks) mark_top_superpixels(r->weights, r->num_segments, top, marks);
+  /* Without memory for the marks the figure degrades to the plain enlarged image. */
+  const mask_view view = {r->segments, marks, w, scale, out_h, out_w};
+  for (int y = 0; y < out_h; y++)
+    for (int x = 0; x < out_w; x++) {
+      const uint8_t *src = image + ((size_t)(y / scale) * w + x / scale) * channels;
+      uint8_t *dst = rgb_out + ((size_t)y * out_w + x) * 3;
+      for (int k = 0; k < 3; k++) dst[k] = src[channels == 3 ? k : 0];
+      if (!marks) continue;
+      const int mark = mask_at(&view, y, x);
+      if (mark) dst[mark > 0 ? 1 : 0] = image_max; /* green for positive, red for negative */
+      if (is_outer_boundary(&view, y, x)) {
+        dst[0] = 255;
+        dst[1] = 255;
+        dst[2] = 0;
+      }
+    }
+  free(marks);
+}

@@ -1,0 +1,79 @@
+/* Timing of whole training steps and inference on synthetic data, for `scan bench` (include/scan/nn_bench.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "scan/nn.h"
+#include "scan/nn_bench.h"
+#include "scan/optim.h"
+#include "scan/rng.h"
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct {
+  scan_net *net;
+  scan_optimizer *opt;
+  float *input;
+  float **d_heads;
+} bench_setup;
+
+static void bench_free(bench_setup *b) {
+  if (b->d_heads)
+    for (int h = 0; b->net && h < scan_net_num_heads(b->net); h++) free(b->d_heads[h]);
+  free(b->d_heads);
+  free(b->input);
+  scan_optim_free(b->opt);
+  scan_net_free(b->net);
+}
+
+static scan_status bench_init(bench_setup *b, const scan_backbone_config *bc, const scan_head_config *hc, int batch) {
+  memset(b, 0, sizeof *b);
+  SCAN_TRY(scan_net_create(&b->net, bc, hc, batch, 1));
+  const int64_t in = (int64_t)batch * bc->in_channels * bc->height * bc->width;
+  const int heads = scan_net_num_heads(b->net), dim = scan_net_head_dim(b->net);
+  b->input = malloc((size_t)in * sizeof(float));
+  b->d_heads = calloc((size_t)(heads ? heads : 1), sizeof *b->d_heads);
+  if (!b->input || !b->d_heads) return scan_fail(SCAN_ERR_INTERNAL, "bench: out of memory");
+  scan_rng r = scan_rng_make(7, 0, 0);
+  for (int64_t i = 0; i < in; i++) b->input[i] = (float)scan_rng_normal(&r);
+  for (int h = 0; h < heads; h++) {
+    b->d_heads[h] = malloc((size_t)batch * dim * sizeof(float));
+    if (!b->d_heads[h]) return scan_fail(SCAN_ERR_INTERNAL, "bench: out of memory");
+    for (int64_t i = 0; i < (int64_t)batch * dim; i++) b->d_heads[h][i] = (float)(1e-3 * scan_rng_normal(&r));
+  }
+  scan_optim_config sgd = {.kind = SCAN_OPT_SGD, .lr = 1e-3, .momentum = 0.9, .weight_decay = 1e-4, .nesterov = 1};
+  return scan_optim_create(&b->opt, b->net, &sgd, NULL, 0);
+}
+
+static scan_status train_step(bench_setup *b, int batch) {
+  scan_net_zero_grad(b->net);
+  SCAN_TRY(scan_net_forward(b->net, b->input, batch, 1));
+  const float *zero_features = NULL;
+  SCAN_TRY(scan_net_backward(b->net, (const float *const *)b->d_heads, zero_features));
+  return scan_optim_step(b->opt);
+}
+
+static scan_status run_bench(const scan_backbone_config *bc, const scan_head_config *hc, int batch, int repeats,
+                             double *seconds_out, int training) {
+  bench_setup b;
+  scan_status st = bench_init(&b, bc, hc, batch);
+  for (int r = -1; st == SCAN_OK && r < repeats; r++) { /* r = -1: warm-up (primitive creation) */
+    double t0 = now_seconds();
+    st = training ? train_step(&b, batch) : scan_net_forward(b.net, b.input, batch, 0);
+    if (r >= 0) seconds_out[r] = now_seconds() - t0;
+  }
+  bench_free(&b);
+  return st;
+}
+
+scan_status scan_bench_train_step(const scan_backbone_config *b, const scan_head_config *h, int batch, int repeats, double *seconds_out) {
+  return run_bench(b, h, batch, repeats, seconds_out, 1);
+}
+
+scan_status scan_bench_inference(const scan_backbone_config *b, const scan_head_config *h, int batch, int repeats, double *seconds_out) {
+  return run_bench(b, h, batch, repeats, seconds_out, 0);
+}

@@ -1,0 +1,393 @@
+/* The YAML configuration: defaults, reference-style files, pipeline sections, --set, error messages,
+ * the resolved-config writer and the per-stage hash. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/base/config_internal.h" /* the schema, to check its ordering invariant */
+#include "scan/atomic_file.h"
+#include "scan/config.h"
+#include "testlib.h"
+
+/* configs/scan/scan_cifar10.yml of the reference (spec §11.2), as shipped. */
+static const char scan_cifar10_yml[] =
+    "# setup\n"
+    "setup: scan\n"
+    "\n"
+    "# Loss\n"
+    "criterion: scan\n"
+    "criterion_kwargs:\n"
+    "   entropy_weight: 5.0\n"
+    "\n"
+    "# Weight update\n"
+    "update_cluster_head_only: False # Update full network in SCAN\n"
+    "num_heads: 1 # Only use one head\n"
+    "\n"
+    "# Model\n"
+    "backbone: resnet18\n"
+    "\n"
+    "# Dataset\n"
+    "train_db_name: cifar-10\n"
+    "val_db_name: cifar-10\n"
+    "num_classes: 10\n"
+    "num_neighbors: 20\n"
+    "\n"
+    "# Transformations\n"
+    "augmentation_strategy: ours \n"
+    "augmentation_kwargs:\n"
+    "   crop_size: 32\n"
+    "   normalize:\n"
+    "      mean: [0.4914, 0.4822, 0.4465]\n"
+    "      std: [0.2023, 0.1994, 0.2010]\n"
+    "   num_strong_augs: 4\n"
+    "   cutout_kwargs:\n"
+    "     n_holes: 1\n"
+    "     length: 16\n"
+    "     random: True\n"
+    "\n"
+    "transformation_kwargs:\n"
+    "   crop_size: 32\n"
+    "   normalize:\n"
+    "      mean: [0.4914, 0.4822, 0.4465]\n"
+    "      std: [0.2023, 0.1994, 0.2010]\n"
+    "\n"
+    "# Hyperparameters\n"
+    "optimizer: adam\n"
+    "optimizer_kwargs:\n"
+    "   lr: 0.0001\n"
+    "   weight_decay: 0.0001\n"
+    "epochs: 50\n"
+    "batch_size: 128\n"
+    "num_workers: 8\n"
+    "\n"
+    "# Scheduler\n"
+    "scheduler: constant\n";
+
+/* configs/pretext/simclr_cifar10.yml of the reference (spec §11.1), abridged to the keys that differ in kind. */
+static const char simclr_cifar10_yml[] =
+    "setup: simclr\n"
+    "backbone: resnet18\n"
+    "model_kwargs:\n"
+    "   head: mlp\n"
+    "   features_dim: 128\n"
+    "criterion: simclr\n"
+    "criterion_kwargs:\n"
+    "   temperature: 0.1 \n"
+    "epochs: 500\n"
+    "optimizer: sgd\n"
+    "optimizer_kwargs:\n"
+    "   nesterov: False\n"
+    "   weight_decay: 0.0001 \n"
+    "   momentum: 0.9\n"
+    "   lr: 0.4\n"
+    "scheduler: cosine\n"
+    "scheduler_kwargs:\n"
+    "   lr_decay_rate: 0.1\n"
+    "batch_size: 512 \n"
+    "augmentation_strategy: simclr \n"
+    "augmentation_kwargs:\n"
+    "   random_resized_crop:\n"
+    "      size: 32\n"
+    "      scale: [0.2, 1.0]\n"
+    "   color_jitter_random_apply:\n"
+    "      p: 0.8\n"
+    "   color_jitter:\n"
+    "      brightness: 0.4\n"
+    "      contrast: 0.4\n"
+    "      saturation: 0.4\n"
+    "      hue: 0.1\n"
+    "   random_grayscale: \n"
+    "      p: 0.2\n";
+
+static scan_config *parse(const char *text, const char *name) {
+  scan_config *c = NULL;
+  scan_status st = scan_config_parse(&c, text, strlen(text), name);
+  CHECK_MSG(st == SCAN_OK && c, "%s: %s", name, scan_error_message());
+  return c;
+}
+
+/* Expects the text to be rejected with a message containing every needle. */
+static void expect_error(const char *text, const char *needle1, const char *needle2) {
+  scan_config *c = (scan_config *)1;
+  scan_status st = scan_config_parse(&c, text, strlen(text), "bad.yml");
+  CHECK_MSG(st == SCAN_ERR_INPUT, "accepted: %s", text);
+  CHECK(c == NULL);
+  CHECK_MSG(strstr(scan_error_message(), needle1), "'%s' not in: %s", needle1, scan_error_message());
+  if (needle2) CHECK_MSG(strstr(scan_error_message(), needle2), "'%s' not in: %s", needle2, scan_error_message());
+}
+
+static void test_defaults(void) {
+  scan_config *c;
+  CHECK(scan_config_load(&c, NULL) == SCAN_OK);
+  const char *s;
+  double d, list[8];
+  int i, n, ints[8];
+  CHECK(scan_config_get_string(c, NULL, "backbone", &s) == SCAN_OK && strcmp(s, "vgg") == 0);
+  CHECK(scan_config_get_string(c, "scan", "backbone", &s) == SCAN_OK && strcmp(s, "vgg") == 0);
+  CHECK(scan_config_get_double(c, "pretext", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.3);
+  CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.001);
+  CHECK(scan_config_get_double(c, "selflabel", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.0001);
+  CHECK(scan_config_get_int(c, "scan", "num_heads", &i) == SCAN_OK && i == 5);
+  CHECK(scan_config_get_int(c, "pretext", "num_neighbors", &i) == SCAN_OK && i == 20);
+  CHECK(scan_config_get_bool(c, "pretext", "scheduler_kwargs.per_step", &i) == SCAN_OK && i == 1);
+  CHECK(scan_config_get_bool(c, "scan", "augmentation_kwargs.cutout_kwargs.random", &i) == SCAN_OK && i == 1);
+  CHECK(scan_config_get_ints(c, NULL, "model_kwargs.vgg_widths", ints, 8, &n) == SCAN_OK && n == 3 && ints[2] == 64);
+  CHECK(scan_config_get_doubles(c, "pretext", "augmentation_kwargs.random_resized_crop.scale", list, 8, &n) ==
+            SCAN_OK &&
+        n == 2 && list[0] == 0.2 && list[1] == 1.0);
+  CHECK(scan_config_get_doubles(c, "scan", "transformation_kwargs.normalize.std", list, 8, &n) == SCAN_OK && n == 1 &&
+        list[0] == 0.3530);
+  CHECK(scan_config_get_int(c, "explain", "lime_samples", &i) == SCAN_OK && i == 1000);
+  CHECK(scan_config_get_string(c, "explain", "gradcam_layer", &s) == SCAN_OK && s[0] == '\0');
+  CHECK(scan_config_get_string(c, "eval", "baseline", &s) == SCAN_OK && strcmp(s, "kmeans") == 0);
+  CHECK(!scan_config_is_set(c, "scan", "epochs"));
+  /* No default anywhere: an input error that says which key. */
+  CHECK(scan_config_get_double(c, "pretext", "temperature", &d) == SCAN_ERR_INPUT);
+  CHECK(strstr(scan_error_message(), "temperature") != NULL);
+  /* A key outside the schema is the caller's bug. */
+  CHECK(scan_config_get_int(c, NULL, "no_such_key", &i) == SCAN_ERR_INTERNAL);
+  /* Asking for a type the value does not have names the source and line. */
+  CHECK(scan_config_get_int(c, "pretext", "optimizer_kwargs.lr", &i) == SCAN_ERR_INPUT);
+  CHECK_MSG(strstr(scan_error_message(), "<defaults>:") && strstr(scan_error_message(), "'0.3'"), "%s",
+            scan_error_message());
+  CHECK(scan_config_get_string(c, NULL, "model_kwargs.vgg_widths", &s) == SCAN_ERR_INPUT);
+  CHECK(scan_config_get_ints(c, NULL, "model_kwargs.vgg_widths", ints, 2, &n) == SCAN_ERR_INPUT);
+  CHECK(strstr(scan_config_default_text(), "\npretext:\n") != NULL);
+  scan_config_free(c);
+}
+
+static void test_reference_files(void) {
+  scan_config *c = parse(scan_cifar10_yml, "scan_cifar10.yml");
+  if (!c) return;
+  int i, n;
+  double d, mean[4];
+  const char *s;
+  CHECK(scan_config_get_int(c, "scan", "epochs", &i) == SCAN_OK && i == 50);
+  CHECK(scan_config_get_int(c, "scan", "batch_size", &i) == SCAN_OK && i == 128);
+  CHECK(scan_config_get_int(c, "scan", "num_heads", &i) == SCAN_OK && i == 1);
+  CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 1e-4);
+  CHECK(scan_config_get_bool(c, "scan", "update_cluster_head_only", &i) == SCAN_OK && i == 0);
+  CHECK(scan_config_get_int(c, "scan", "augmentation_kwargs.cutout_kwargs.length", &i) == SCAN_OK && i == 16);
+  CHECK(scan_config_get_doubles(c, "scan", "augmentation_kwargs.normalize.mean", mean, 4, &n) == SCAN_OK && n == 3 &&
+        mean[2] == 0.4465);
+  CHECK(scan_config_get_string(c, "scan", "train_db_name", &s) == SCAN_OK && strcmp(s, "cifar-10") == 0);
+  /* Keys the file does not give keep their defaults, e.g. the scan learning rate of the backbone. */
+  CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.backbone_lr", &d) == SCAN_OK && d == 0.0001);
+  CHECK(scan_config_is_set(c, "scan", "epochs") && !scan_config_is_set(c, "pretext", "epochs"));
+  /* The file configures the scan stage only. */
+  CHECK(scan_config_get_int(c, "pretext", "epochs", &i) == SCAN_OK && i == 10);
+  scan_config_free(c);
+
+  c = parse(simclr_cifar10_yml, "simclr_cifar10.yml");
+  if (!c) return;
+  CHECK(scan_config_get_bool(c, "pretext", "optimizer_kwargs.nesterov", &i) == SCAN_OK && i == 0);
+  CHECK(scan_config_get_double(c, "pretext", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.4);
+  CHECK(scan_config_get_double(c, "pretext", "criterion_kwargs.temperature", &d) == SCAN_OK && d == 0.1);
+  CHECK(scan_config_get_double(c, "pretext", "scheduler_kwargs.lr_decay_rate", &d) == SCAN_OK && d == 0.1);
+  CHECK(scan_config_get_string(c, "pretext", "setup", &s) == SCAN_OK && strcmp(s, "simclr") == 0);
+  scan_config_free(c);
+
+  /* ImageNet-style keys: moco's temperature, SGD SCAN with "1." in a list (spec §11.1, §11.2). */
+  c = parse("setup: moco\ntemperature: 0.07\nbackbone: resnet50\nnum_workers: 8\n", "moco.yml");
+  if (c) CHECK(scan_config_get_double(c, "pretext", "temperature", &d) == SCAN_OK && d == 0.07);
+  scan_config_free(c);
+  c = parse("setup: scan\nupdate_cluster_head_only: True\nnum_heads: 10\naugmentation_strategy: simclr\n"
+            "augmentation_kwargs:\n   random_resized_crop:\n      size: 224\n      scale: [0.2, 1.]\n"
+            "optimizer: sgd\noptimizer_kwargs:\n   lr: 5.0\n   weight_decay: 0.0000\n   nesterov: False\n",
+            "scan_imagenet_50.yml");
+  if (c) {
+    double scale[2];
+    CHECK(scan_config_get_doubles(c, "scan", "augmentation_kwargs.random_resized_crop.scale", scale, 2, &n) ==
+              SCAN_OK &&
+          n == 2 && scale[1] == 1.0);
+    CHECK(scan_config_get_bool(c, "scan", "update_cluster_head_only", &i) == SCAN_OK && i == 1);
+  }
+  scan_config_free(c);
+}
+
+static void test_pipeline_sections_and_set(void) {
+  const char *yml =
+      "backbone: resnet18\n"
+      "epochs: 7\n"
+      "optimizer_kwargs: {weight_decay: 0.001}\n"
+      "scan:\n"
+      "  epochs: 9\n"
+      "  optimizer_kwargs:\n"
+      "    lr: 0.01\n"
+      "explain:\n"
+      "  lime_samples: 64\n";
+  scan_config *c = parse(yml, "pipe.yml");
+  if (!c) return;
+  int i;
+  double d;
+  const char *s;
+  /* A user's top-level value beats a built-in stage default; the user's stage value beats both. */
+  CHECK(scan_config_get_int(c, "pretext", "epochs", &i) == SCAN_OK && i == 7);
+  CHECK(scan_config_get_int(c, "scan", "epochs", &i) == SCAN_OK && i == 9);
+  CHECK(scan_config_get_int(c, NULL, "epochs", &i) == SCAN_OK && i == 7);
+  CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.01);
+  CHECK(scan_config_get_double(c, "selflabel", "optimizer_kwargs.weight_decay", &d) == SCAN_OK && d == 0.001);
+  CHECK(scan_config_get_double(c, "selflabel", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.0001);
+  CHECK(scan_config_get_string(c, "selflabel", "backbone", &s) == SCAN_OK && strcmp(s, "resnet18") == 0);
+  CHECK(scan_config_get_int(c, "explain", "lime_samples", &i) == SCAN_OK && i == 64);
+
+  /* --set overrides the file, per stage or at the top level. */
+  CHECK(scan_config_set(c, "scan.optimizer_kwargs.lr=0.5") == SCAN_OK);
+  CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.5);
+  CHECK(scan_config_set(c, "epochs=3") == SCAN_OK);
+  CHECK(scan_config_get_int(c, "pretext", "epochs", &i) == SCAN_OK && i == 3);
+  CHECK(scan_config_get_int(c, "scan", "epochs", &i) == SCAN_OK && i == 9);
+  CHECK(scan_config_set(c, "transformation_kwargs.normalize.mean=[0.1, 0.2, 0.3]") == SCAN_OK);
+  double mean[4];
+  int n;
+  CHECK(scan_config_get_doubles(c, "scan", "transformation_kwargs.normalize.mean", mean, 4, &n) == SCAN_OK && n == 3 &&
+        mean[1] == 0.2);
+  CHECK(scan_config_set(c, "explain.gradcam_layer=layer4") == SCAN_OK);
+  CHECK(scan_config_get_string(c, "explain", "gradcam_layer", &s) == SCAN_OK && strcmp(s, "layer4") == 0);
+  CHECK(scan_config_set(c, "optimizer_kwargs.lr=fast") == SCAN_ERR_INPUT);
+  CHECK_MSG(strcmp(scan_error_message(), "--set: key 'optimizer_kwargs.lr' expects a number, got 'fast'") == 0, "%s",
+            scan_error_message());
+  CHECK(scan_config_set(c, "scan.n_heads=2") == SCAN_ERR_INPUT);
+  CHECK_MSG(strstr(scan_error_message(), "'n_heads'") && strstr(scan_error_message(), "num_heads"), "%s",
+            scan_error_message());
+  CHECK(scan_config_set(c, "backbone=resnet34") == SCAN_ERR_INPUT);
+  CHECK(strstr(scan_error_message(), "resnet18|") != NULL);
+  CHECK(scan_config_set(c, "no equals sign") == SCAN_ERR_INPUT);
+  /* A failed --set leaves the previous value. */
+  CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.5);
+  scan_config_free(c);
+}
+
+static void test_errors(void) {
+  /* Unknown key: file, line, key and the obvious intended key. */
+  expect_error("seed: 1\nepochs: 3\nn_neighbors: 10\n", "bad.yml:3:", "unknown key 'n_neighbors' (did you mean 'num_neighbors'?)");
+  expect_error("optimizer_kwargs:\n  lr: 0.1\n  learning_rate: 0.1\n", "bad.yml:3:", "'optimizer_kwargs.learning_rate'");
+  /* Wrong type at load time, in the documented form. */
+  const char *text = ("seed: 1\nthreads: 2\nbackbone: vgg\nepochs: 3\nbatch_size: 8\nnum_workers: 1\n"
+               "num_classes: 3\nimage_size: 0\nwinograd: no\nscheduler: step\noptimizer_kwargs:\n  lr: fast\n");
+  scan_config *c = (scan_config *)1;
+  CHECK(scan_config_parse(&c, text, strlen(text), "my.yml") == SCAN_ERR_INPUT);
+  CHECK_MSG(strcmp(scan_error_message(), "my.yml:12: key 'optimizer_kwargs.lr' expects a number, got 'fast'") == 0,
+            "%s", scan_error_message());
+  expect_error("epochs: 2.5\n", "bad.yml:1:", "expects an integer");
+  expect_error("use_ema: maybe\n", "bad.yml:1:", "true or false");
+  expect_error("epochs: [1, 2]\n", "bad.yml:1:", "got 'a list'");
+  expect_error("transformation_kwargs:\n  normalize:\n    mean: [0.1, x]\n", "bad.yml:3:", "'x'");
+  expect_error("optimizer_kwargs: 5\n", "bad.yml:1:", "mapping");
+  expect_error("epochs: {a: 1}\n", "bad.yml:1:", "not a mapping");
+  expect_error("optimizer: rmsprop\n", "one of sgd|adam", "rmsprop");
+  /* Malformed YAML: libyaml's problem and the line. */
+  expect_error("seed: 1\nbackbone: [vgg\n", "bad.yml:", "invalid YAML");
+  expect_error("- 1\n- 2\n", "bad.yml:1:", "mapping of keys");
+  expect_error("seed: 1\nseed: 2\n", "bad.yml:2:", "given twice");
+  expect_error("setup: scan\npretext:\n  epochs: 1\n", "bad.yml:2:", "one stage");
+  expect_error("setup: dino\n", "bad.yml:1:", "simclr|moco|scan|selflabel");
+  expect_error("scan:\n  lime_samples: 3\n", "bad.yml:2:", "'explain:'");
+  expect_error("seed: 1\n---\nseed: 2\n", "bad.yml:", "one YAML document");
+
+  /* A file on disk: the message names its path. */
+  char path[512];
+  snprintf(path, sizeof path, "%s/bad_key.yml", test_tmpdir());
+  CHECK(scan_write_file_atomic(path, "epochs: 1\nlearning_rate: 3\n", 26) == SCAN_OK);
+  CHECK(scan_config_load(&c, path) == SCAN_ERR_INPUT);
+  char where[600];
+  snprintf(where, sizeof where, "%s:2:", path);
+  CHECK_MSG(strstr(scan_error_message(), where) != NULL, "%s", scan_error_message());
+  snprintf(path, sizeof path, "%s/missing.yml", test_tmpdir());
+  CHECK(scan_config_load(&c, path) == SCAN_ERR_INPUT);
+  CHECK(strstr(scan_error_message(), "missing.yml") != NULL);
+}
+
+static void test_write_and_hash(void) {
+  const char *yml =
+      "backbone: resnet18\n"
+      "data_root: \"/data/my images: 2024\"\n"
+      "train_split: \"yes\"\n"
+      "epochs: 7\n"
+      "scan:\n"
+      "  epochs: 9\n"
+      "  criterion_kwargs: {entropy_weight: 2}\n"
+      "selflabel:\n"
+      "  epochs: 7\n" /* equal to the top level: needs no entry in the section */
+      "explain:\n"
+      "  lime_segmenter: slic\n";
+  scan_config *c = parse(yml, "w.yml");
+  if (!c) return;
+  CHECK(scan_config_set(c, "pretext.optimizer_kwargs.betas=[0.8, 0.95]") == SCAN_OK);
+  const char *stages[] = {NULL, "pretext", "scan", "selflabel", "eval", "explain"};
+  char path[512];
+  snprintf(path, sizeof path, "%s/resolved.yml", test_tmpdir());
+  CHECK_MSG(scan_config_write(c, path) == SCAN_OK, "%s", scan_error_message());
+  scan_config *back = NULL;
+  CHECK_MSG(scan_config_load(&back, path) == SCAN_OK, "%s", scan_error_message());
+  if (back) {
+    for (int s = 0; s < 6; s++)
+      CHECK_MSG(scan_config_stage_hash(c, stages[s]) == scan_config_stage_hash(back, stages[s]), "stage %s",
+                stages[s] ? stages[s] : "(common)");
+    const char *str;
+    CHECK(scan_config_get_string(back, "scan", "data_root", &str) == SCAN_OK && strcmp(str, "/data/my images: 2024") == 0);
+    CHECK(scan_config_get_string(back, NULL, "train_split", &str) == SCAN_OK && strcmp(str, "yes") == 0);
+    CHECK(scan_config_get_string(back, "pretext", "setup", &str) == SCAN_OK && strcmp(str, "simclr") == 0);
+    /* Writing the reloaded configuration gives the same text. */
+    char path2[512];
+    snprintf(path2, sizeof path2, "%s/resolved2.yml", test_tmpdir());
+    CHECK(scan_config_write(back, path2) == SCAN_OK);
+    unsigned char *a, *b;
+    size_t na, nb;
+    CHECK(scan_read_file(path, &a, &na) == SCAN_OK && scan_read_file(path2, &b, &nb) == SCAN_OK);
+    CHECK(na == nb && memcmp(a, b, na) == 0);
+    /* Every default is in the file: key names from all stages appear. */
+    CHECK(strstr((char *)a, "lime_samples: 1000") && strstr((char *)a, "head_warmup_epochs: 15") &&
+          strstr((char *)a, "vgg_widths: [16, 32, 64]"));
+    free(a);
+    free(b);
+  }
+  scan_config_free(back);
+
+  /* The same values spelled differently hash alike. */
+  scan_config *d = parse("scan:\n  optimizer_kwargs:\n    lr: 1e-3\n", "d.yml");
+  scan_config *e = parse("scan:\n  optimizer_kwargs:\n    lr: 0.0010\n", "e.yml");
+  if (d && e) CHECK(scan_config_stage_hash(d, "scan") == scan_config_stage_hash(e, "scan"));
+  scan_config_free(d);
+  scan_config_free(e);
+
+  /* A stage key changes that stage's hash only; a common key changes every stage's. */
+  uint64_t before[6], after[6];
+  for (int s = 0; s < 6; s++) before[s] = scan_config_stage_hash(c, stages[s]);
+  CHECK(scan_config_set(c, "scan.epochs=10") == SCAN_OK);
+  for (int s = 0; s < 6; s++) after[s] = scan_config_stage_hash(c, stages[s]);
+  CHECK(after[2] != before[2]);
+  CHECK(after[0] == before[0] && after[1] == before[1] && after[3] == before[3] && after[5] == before[5]);
+  CHECK(scan_config_set(c, "explain.lime_samples=10") == SCAN_OK);
+  CHECK(scan_config_stage_hash(c, "scan") == after[2] && scan_config_stage_hash(c, "explain") != after[5]);
+  CHECK(scan_config_set(c, "seed=5") == SCAN_OK);
+  for (int s = 1; s < 6; s++) CHECK(scan_config_stage_hash(c, stages[s]) != after[s] || s == 5);
+  CHECK(scan_config_stage_hash(c, "pretext") != after[1]);
+  scan_config_free(c);
+}
+
+/* The YAML writer nests keys in schema order, so keys that share a dotted prefix must be adjacent. */
+static void test_schema_grouping(void) {
+  for (int a = 0; a < config_schema_count; a++) {
+    const char *key = config_schema[a].key;
+    for (const char *dot = strchr(key, '.'); dot; dot = strchr(dot + 1, '.')) {
+      size_t len = (size_t)(dot - key) + 1;
+      int last = a;
+      for (int b = a + 1; b < config_schema_count; b++)
+        if (strncmp(config_schema[b].key, key, len) == 0) last = b;
+      for (int b = a; b <= last; b++)
+        CHECK_MSG(strncmp(config_schema[b].key, key, len) == 0, "%s splits the keys under %.*s", config_schema[b].key,
+                  (int)len, key);
+    }
+    CHECK(config_schema[a].doc && config_schema[a].doc[0]);
+  }
+}
+
+int main(void) {
+  test_defaults();
+  test_reference_files();
+  test_pipeline_sections_and_set();
+  test_errors();
+  test_write_and_hash();
+  test_schema_grouping();
+  return test_main_end();
+}

@@ -1,0 +1,155 @@
+/* `scan data info|show` through the binary: every kind of bad input exits 2
+ * with a message naming the file (or the flag); --json parses; show writes a PNG. */
+#include <cjson/cJSON.h>
+#include <string.h>
+
+#include "data_writers.h"
+#include "scan/image_io.h"
+#include "testlib.h"
+
+static char dir[512];
+static char output[65536];
+
+static const char *path_in(const char *relative) {
+  static char buf[8][1024];
+  static int slot;
+  slot = (slot + 1) % 8;
+  snprintf(buf[slot], sizeof buf[slot], "%s/%s", dir, relative);
+  return buf[slot];
+}
+
+/* Runs `scan data <args>`; returns the exit status, output in `output`. */
+static int scan_data(const char *args) {
+  char command[4096];
+  snprintf(command, sizeof command, "%s data %s", test_scan_bin(), args);
+  return test_run(command, output, sizeof output);
+}
+
+/* The command exits 2 and its output contains `needle`. */
+static void expect_input_error(const char *args, const char *needle) {
+  int rc = scan_data(args);
+  CHECK_MSG(rc == 2 && strstr(output, needle) != NULL, "scan data %s -> %d: %s (wanted '%s')", args, rc, output, needle);
+}
+
+static void write_good_idx(const char *folder) {
+  const uint8_t labels[4] = {0, 1, 1, 9};
+  make_dir(path_in(folder));
+  char images[512], labs[512];
+  snprintf(images, sizeof images, "%s/train-images-idx3-ubyte", folder);
+  snprintf(labs, sizeof labs, "%s/train-labels-idx1-ubyte", folder);
+  CHECK(write_idx_images(path_in(images), 2051, 4, 28, 28) == 0);
+  CHECK(write_idx_labels(path_in(labs), 2049, 4, labels) == 0);
+}
+
+static void test_bad_inputs(void) {
+  char args[2048];
+  /* Missing file. */
+  make_dir(path_in("none"));
+  snprintf(args, sizeof args, "info --dataset mnist --root %s --split train", path_in("none"));
+  expect_input_error(args, "none/train-images-idx3-ubyte");
+
+  /* Wrong magic. */
+  write_good_idx("magic");
+  CHECK(write_idx_images(path_in("magic/train-images-idx3-ubyte"), 2049, 4, 28, 28) == 0);
+  snprintf(args, sizeof args, "info --dataset mnist --root %s --split train", path_in("magic"));
+  expect_input_error(args, "magic/train-images-idx3-ubyte: wrong magic number");
+
+  /* Truncated images file. */
+  write_good_idx("trunc");
+  unsigned char *buf = malloc(16 + 4 * 784);
+  FILE *f = fopen(path_in("trunc/train-images-idx3-ubyte"), "rb");
+  size_t n = f ? fread(buf, 1, 16 + 4 * 784, f) : 0;
+  if (f) fclose(f);
+  CHECK(n == 16 + 4 * 784 && test_write_file(path_in("trunc/train-images-idx3-ubyte"), buf, (long)n - 100) == 0);
+  free(buf);
+  snprintf(args, sizeof args, "info --dataset fashion-mnist --root %s --split train", path_in("trunc"));
+  expect_input_error(args, "trunc/train-images-idx3-ubyte: truncated");
+
+  /* Image/label count mismatch. */
+  write_good_idx("count");
+  const uint8_t three[3] = {0, 1, 2};
+  CHECK(write_idx_labels(path_in("count/train-labels-idx1-ubyte"), 2049, 3, three) == 0);
+  snprintf(args, sizeof args, "info --dataset mnist --root %s", path_in("count"));
+  expect_input_error(args, "count/train-labels-idx1-ubyte: 3 labels but");
+
+  /* Label out of range (CIFAR-10 record 2). */
+  make_dir(path_in("c10"));
+  const uint8_t labels[3] = {1, 2, 12};
+  CHECK(write_cifar(path_in("c10/test_batch.bin"), 3, labels, NULL, 0) == 0);
+  snprintf(args, sizeof args, "info --dataset cifar-10 --root %s --split test", path_in("c10"));
+  expect_input_error(args, "c10/test_batch.bin: record 2: label 12");
+
+  /* STL-10 images not a whole number of images. */
+  make_dir(path_in("stl"));
+  CHECK(test_write_file(path_in("stl/test_X.bin"), "abc", 3) == 0);
+  snprintf(args, sizeof args, "info --dataset stl-10 --root %s --split test", path_in("stl"));
+  expect_input_error(args, "stl/test_X.bin: truncated");
+
+  /* Corrupt image, zero-size image, image of another size, empty folder. */
+  make_dir(path_in("corrupt"));
+  CHECK(test_write_file(path_in("corrupt/a.png"), "\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16) == 0);
+  snprintf(args, sizeof args, "info --dataset folder --root %s", path_in("corrupt"));
+  expect_input_error(args, "corrupt/a.png: corrupt PNG");
+  make_dir(path_in("zero"));
+  CHECK(write_png_header_only(path_in("zero/z.png"), 5, 0) == 0);
+  snprintf(args, sizeof args, "show --dataset folder --root %s --out %s", path_in("zero"), path_in("zero.png"));
+  expect_input_error(args, "zero/z.png");
+  make_dir(path_in("sizes"));
+  uint8_t small[4 * 4] = {0}, large[5 * 4] = {0};
+  CHECK(scan_image_write_png(path_in("sizes/a.png"), small, 4, 4, 1) == SCAN_OK);
+  CHECK(scan_image_write_png(path_in("sizes/b.png"), large, 5, 4, 1) == SCAN_OK);
+  snprintf(args, sizeof args, "info --dataset folder --root %s", path_in("sizes"));
+  expect_input_error(args, "sizes/b.png: image is 4x5");
+  make_dir(path_in("empty"));
+  snprintf(args, sizeof args, "info --dataset folder --root %s", path_in("empty"));
+  expect_input_error(args, "empty: folder has no PNG or JPEG images");
+
+  /* Usage errors name the flag. */
+  expect_input_error("info --bogus", "--bogus");
+  expect_input_error("info --root", "--root");
+  expect_input_error("show --per-class", "--per-class");
+  expect_input_error("show --per-class many", "--per-class");
+  expect_input_error("info --dataset imagenet", "imagenet");
+  expect_input_error("frobnicate", "frobnicate");
+}
+
+static void test_info_json_and_show(void) {
+  write_good_idx("good");
+  char args[2048];
+  snprintf(args, sizeof args, "info --dataset mnist --root %s --json", path_in("good"));
+  CHECK(scan_data(args) == 0);
+  cJSON *root = cJSON_Parse(output);
+  CHECK_MSG(root != NULL, "not JSON: %s", output);
+  if (root) {
+    cJSON *splits = cJSON_GetObjectItem(root, "splits");
+    CHECK(cJSON_GetArraySize(splits) == 1); /* only train exists */
+    cJSON *train = cJSON_GetArrayItem(splits, 0);
+    CHECK(train && strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(train, "split")), "train") == 0);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(train, "count")) == 4);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(train, "height")) == 28);
+    cJSON *classes = cJSON_GetObjectItem(train, "classes");
+    CHECK(cJSON_GetArraySize(classes) == 10);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(classes, 1), "count")) == 2);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(classes, 9), "count")) == 1);
+    cJSON_Delete(root);
+  }
+  snprintf(args, sizeof args, "info --dataset mnist --root %s", path_in("good"));
+  CHECK(scan_data(args) == 0 && strstr(output, "mnist/train: 4 images, 28x28x1") != NULL);
+
+  snprintf(args, sizeof args, "show --dataset mnist --root %s --per-class 3 --out %s", path_in("good"),
+           path_in("grid.png"));
+  CHECK_MSG(scan_data(args) == 0 && strstr(output, "grid.png") != NULL, "%s", output);
+  uint8_t *pixels = NULL;
+  int h = 0, w = 0, c = 0;
+  CHECK_MSG(scan_image_read(path_in("grid.png"), &pixels, &h, &w, &c) == SCAN_OK, "%s", scan_error_message());
+  /* 10 class rows of 28 px images enlarged 3x (84 px cells): taller than 10 * 84. */
+  CHECK(h > 10 * 84 && w > 3 * 84 && c == 3);
+  free(pixels);
+}
+
+int main(void) {
+  snprintf(dir, sizeof dir, "%s", test_tmpdir());
+  test_bad_inputs();
+  test_info_json_and_show();
+  return test_main_end();
+}

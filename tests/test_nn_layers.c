@@ -1,0 +1,285 @@
+/* Every layer: the oneDNN backend against the naive reference (forward and backward, several shapes, strides,
+ * paddings and odd sizes), and the reference against central finite differences of loss = sum(y * r). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan/nn_layers.h"
+#include "scan/rng.h"
+#include "testlib.h"
+
+static int light;
+
+static float *randn(int64_t count, uint64_t stream) {
+  float *v = malloc((size_t)count * sizeof *v);
+  scan_rng r = scan_rng_make(1234, stream, 0);
+  for (int64_t i = 0; i < count; i++) v[i] = (float)scan_rng_normal(&r);
+  return v;
+}
+
+static double max_rel_diff(const float *a, const float *b, int64_t count) {
+  double worst = 0, scale = 1e-6;
+  for (int64_t i = 0; i < count; i++) scale = fmax(scale, fabs(b[i]));
+  for (int64_t i = 0; i < count; i++) worst = fmax(worst, fabs(a[i] - b[i]) / scale);
+  return worst;
+}
+
+static double dot(const float *a, const float *b, int64_t count) {
+  double s = 0;
+  for (int64_t i = 0; i < count; i++) s += (double)a[i] * b[i];
+  return s;
+}
+
+/* ---- convolution: onednn vs naive ---- */
+static void test_conv_backends(scan_conv_shape s, double tol) {
+  const scan_backend *ref = scan_backend_naive(), *fast = scan_backend_onednn();
+  s.out_h = scan_window_out(s.in_h, s.kernel, s.stride, s.pad);
+  s.out_w = scan_window_out(s.in_w, s.kernel, s.stride, s.pad);
+  int64_t nx = (int64_t)s.n * s.in_c * s.in_h * s.in_w, ny = (int64_t)s.n * s.out_c * s.out_h * s.out_w;
+  int64_t nw = (int64_t)s.out_c * s.in_c * s.kernel * s.kernel;
+  float *x = randn(nx, 1), *w = randn(nw, 2), *dy = randn(ny, 3);
+  float *y0 = calloc(ny, 4), *y1 = calloc(ny, 4), *dx0 = calloc(nx, 4), *dx1 = calloc(nx, 4);
+  float *dw0 = randn(nw, 4), *dw1 = randn(nw, 4); /* equal non-zero start: backward must accumulate */
+  scan_conv_state *st0 = NULL, *st1 = NULL;
+  CHECK(scan_conv_forward(ref, &st0, &s, x, w, y0) == SCAN_OK);
+  CHECK(scan_conv_backward(ref, &st0, &s, x, w, dy, dx0, dw0) == SCAN_OK);
+  for (int rep = 0; rep < 2; rep++) { /* second round reuses the cached primitives */
+    float *dw_start = randn(nw, 4);
+    memcpy(dw1, dw_start, (size_t)nw * 4);
+    free(dw_start);
+    CHECK(scan_conv_forward(fast, &st1, &s, x, w, y1) == SCAN_OK);
+    CHECK(scan_conv_backward(fast, &st1, &s, x, w, dy, dx1, dw1) == SCAN_OK);
+    CHECK_MSG(max_rel_diff(y1, y0, ny) < tol, "conv fwd n%d c%d %dx%d -> %d k%d s%d p%d wino%d: %g", s.n, s.in_c, s.in_h, s.in_w,
+              s.out_c, s.kernel, s.stride, s.pad, s.winograd, max_rel_diff(y1, y0, ny));
+    CHECK_MSG(max_rel_diff(dx1, dx0, nx) < tol, "conv bwd data k%d s%d p%d: %g", s.kernel, s.stride, s.pad, max_rel_diff(dx1, dx0, nx));
+    CHECK_MSG(max_rel_diff(dw1, dw0, nw) < tol, "conv bwd weights k%d s%d p%d: %g", s.kernel, s.stride, s.pad, max_rel_diff(dw1, dw0, nw));
+  }
+  fast->conv_state_free(st1);
+  ref->conv_state_free(st0);
+  free(x), free(w), free(dy), free(y0), free(y1), free(dx0), free(dx1), free(dw0), free(dw1);
+}
+
+/* ---- convolution reference against finite differences (the loss is linear in x and in w) ---- */
+static void test_conv_reference_fd(void) {
+  const scan_backend *ref = scan_backend_naive();
+  scan_conv_shape s = {.n = 2, .in_c = 3, .in_h = 5, .in_w = 6, .out_c = 4, .kernel = 3, .stride = 2, .pad = 1};
+  s.out_h = scan_window_out(s.in_h, 3, 2, 1);
+  s.out_w = scan_window_out(s.in_w, 3, 2, 1);
+  int64_t nx = 2 * 3 * 5 * 6, ny = (int64_t)2 * 4 * s.out_h * s.out_w, nw = 4 * 3 * 9;
+  float *x = randn(nx, 5), *w = randn(nw, 6), *r = randn(ny, 7), *y = malloc(ny * 4), *dx = malloc(nx * 4), *dw = calloc(nw, 4);
+  scan_conv_state *st = NULL;
+  CHECK(scan_conv_backward(ref, &st, &s, x, w, r, dx, dw) == SCAN_OK);
+  const float h = 0.01f;
+  for (int64_t i = 0; i < nx; i += 7) {
+    float keep = x[i];
+    x[i] = keep + h;
+    scan_conv_forward(ref, &st, &s, x, w, y);
+    double up = dot(y, r, ny);
+    x[i] = keep - h;
+    scan_conv_forward(ref, &st, &s, x, w, y);
+    double down = dot(y, r, ny);
+    x[i] = keep;
+    CHECK_NEAR(dx[i], (up - down) / (2 * h), 2e-3, 2e-3);
+  }
+  for (int64_t i = 0; i < nw; i += 5) {
+    float keep = w[i];
+    w[i] = keep + h;
+    scan_conv_forward(ref, &st, &s, x, w, y);
+    double up = dot(y, r, ny);
+    w[i] = keep - h;
+    scan_conv_forward(ref, &st, &s, x, w, y);
+    double down = dot(y, r, ny);
+    w[i] = keep;
+    CHECK_NEAR(dw[i], (up - down) / (2 * h), 2e-3, 2e-3);
+  }
+  free(x), free(w), free(r), free(y), free(dx), free(dw);
+}
+
+static void test_gemm(void) {
+  const scan_backend *ref = scan_backend_naive(), *fast = scan_backend_onednn();
+  const int m = 7, n = 5, k = 9;
+  float *a = randn(m * k, 8), *b = randn(k * n, 9);
+  for (int ta = 0; ta < 2; ta++)
+    for (int tb = 0; tb < 2; tb++) {
+      float *c0 = randn(m * n, 10), *c1 = randn(m * n, 10);
+      ref->gemm(ta, tb, m, n, k, 0.5f, a, ta ? m : k, b, tb ? k : n, 0.25f, c0, n);
+      fast->gemm(ta, tb, m, n, k, 0.5f, a, ta ? m : k, b, tb ? k : n, 0.25f, c1, n);
+      CHECK_MSG(max_rel_diff(c1, c0, m * n) < 1e-5, "gemm ta=%d tb=%d", ta, tb);
+      free(c0), free(c1);
+    }
+  free(a), free(b);
+}
+
+/* ---- finite differences for the memory-bound layers (shared by the backends) ---- */
+typedef struct {
+  int kind; /* which layer */
+  int n, c, h, w, oh, ow, k, stride, pad, train;
+  const float *gamma, *beta, *mean, *var;
+  int32_t *argmax;
+} layer_case;
+
+enum { L_BN_TRAIN, L_BN_EVAL, L_RELU, L_MAXPOOL, L_AVGPOOL, L_L2NORM, L_SOFTMAX, L_LOGSOFTMAX };
+
+static int64_t in_count(const layer_case *L) { return (int64_t)L->n * L->c * L->h * L->w; }
+static int64_t out_count(const layer_case *L) {
+  if (L->kind == L_MAXPOOL || L->kind == L_AVGPOOL) return (int64_t)L->n * L->c * L->oh * L->ow;
+  return in_count(L);
+}
+
+static void layer_forward(const layer_case *L, const float *x, float *y, float *mean, float *var) {
+  int hw = L->h * L->w, d = L->c * hw;
+  switch (L->kind) {
+    case L_BN_TRAIN:
+      scan_bn_stats(L->n, L->c, hw, x, mean, var);
+      scan_bn_apply(L->n, L->c, hw, x, mean, var, 1e-5, L->gamma, L->beta, y);
+      break;
+    case L_BN_EVAL: scan_bn_apply(L->n, L->c, hw, x, L->mean, L->var, 1e-5, L->gamma, L->beta, y); break;
+    case L_RELU: scan_relu_forward(in_count(L), x, y); break;
+    case L_MAXPOOL: scan_maxpool_forward(L->n, L->c, L->h, L->w, L->oh, L->ow, L->k, L->stride, L->pad, x, y, L->argmax); break;
+    case L_AVGPOOL: scan_avgpool_forward(L->n, L->c, L->h, L->w, L->oh, L->ow, L->k, L->stride, L->pad, x, y); break;
+    case L_L2NORM: scan_l2norm_forward(L->n, d, x, y); break;
+    case L_SOFTMAX: scan_softmax_forward(L->n, d, x, y); break;
+    case L_LOGSOFTMAX: scan_log_softmax_forward(L->n, d, x, y); break;
+  }
+}
+
+static void layer_backward(const layer_case *L, const float *x, const float *y, const float *dy, float *dx, float *dgamma,
+                           float *dbeta, const float *mean, const float *var) {
+  int hw = L->h * L->w, d = L->c * hw;
+  switch (L->kind) {
+    case L_BN_TRAIN: scan_bn_backward(L->n, L->c, hw, x, dy, mean, var, 1e-5, L->gamma, dx, dgamma, dbeta); break;
+    case L_BN_EVAL: scan_bn_backward_eval(L->n, L->c, hw, x, dy, L->mean, L->var, 1e-5, L->gamma, dx, dgamma, dbeta); break;
+    case L_RELU: scan_relu_backward(in_count(L), y, dy, dx); break;
+    case L_MAXPOOL: scan_maxpool_backward(L->n, L->c, L->h, L->w, L->oh, L->ow, L->argmax, dy, dx); break;
+    case L_AVGPOOL: scan_avgpool_backward(L->n, L->c, L->h, L->w, L->oh, L->ow, L->k, L->stride, L->pad, dy, dx); break;
+    case L_L2NORM: scan_l2norm_backward(L->n, d, x, y, dy, dx); break;
+    case L_SOFTMAX: scan_softmax_backward(L->n, d, y, dy, dx); break;
+    case L_LOGSOFTMAX: scan_log_softmax_backward(L->n, d, y, dy, dx); break;
+  }
+}
+
+static void check_layer_fd(layer_case L, const char *what) {
+  int64_t nx = in_count(&L), ny = out_count(&L);
+  float *x = randn(nx, 20 + L.kind), *r = randn(ny, 40 + L.kind), *y = malloc(ny * 4), *dx = malloc(nx * 4);
+  float *mean = calloc(L.c, 4), *var = calloc(L.c, 4), *dgamma = calloc(L.c, 4), *dbeta = calloc(L.c, 4);
+  float *gamma = randn(L.c, 60), *beta = randn(L.c, 61), *rmean = randn(L.c, 62), *rvar = malloc(L.c * 4);
+  for (int c = 0; c < L.c; c++) rvar[c] = 0.5f + c * 0.25f;
+  int32_t *argmax = malloc((size_t)ny * 4);
+  L.gamma = gamma, L.beta = beta, L.mean = rmean, L.var = rvar, L.argmax = argmax;
+  if (L.kind == L_RELU) /* keep inputs away from the kink */
+    for (int64_t i = 0; i < nx; i++) x[i] += x[i] > 0 ? 0.1f : -0.1f;
+  layer_forward(&L, x, y, mean, var);
+  layer_backward(&L, x, y, r, dx, dgamma, dbeta, mean, var);
+  const float h = 1e-2f;
+  double worst = 0;
+  for (int64_t i = 0; i < nx; i++) {
+    float keep = x[i];
+    x[i] = keep + h;
+    layer_forward(&L, x, y, mean, var);
+    double up = dot(y, r, ny);
+    x[i] = keep - h;
+    layer_forward(&L, x, y, mean, var);
+    double down = dot(y, r, ny);
+    x[i] = keep;
+    double fd = (up - down) / (2 * h);
+    worst = fmax(worst, fabs(dx[i] - fd) / (1e-2 + fabs(fd)));
+  }
+  CHECK_MSG(worst < 2e-2, "%s: dx differs from finite differences by %g", what, worst);
+  if (L.kind == L_BN_TRAIN || L.kind == L_BN_EVAL) {
+    for (int c = 0; c < L.c; c++) {
+      float keep = gamma[c];
+      gamma[c] = keep + h;
+      layer_forward(&L, x, y, mean, var);
+      double up = dot(y, r, ny);
+      gamma[c] = keep - h;
+      layer_forward(&L, x, y, mean, var);
+      double down = dot(y, r, ny);
+      gamma[c] = keep;
+      CHECK_NEAR(dgamma[c], (up - down) / (2 * h), 2e-2, 2e-2);
+      double sum_r = 0;
+      int hw = L.h * L.w;
+      for (int b = 0; b < L.n; b++)
+        for (int i = 0; i < hw; i++) sum_r += r[((int64_t)b * L.c + c) * hw + i];
+      CHECK_NEAR(dbeta[c], sum_r, 1e-3, 1e-4); /* y is linear in beta with slope 1 */
+    }
+  }
+  free(x), free(r), free(y), free(dx), free(mean), free(var), free(dgamma), free(dbeta);
+  free(gamma), free(beta), free(rmean), free(rvar), free(argmax);
+}
+
+static void test_bn_stats(void) {
+  /* mean/variance of a large offset must not lose precision (two-pass in double) */
+  const int n = 3, c = 2, hw = 5;
+  float x[30];
+  for (int i = 0; i < 30; i++) x[i] = 1000.0f + (float)(i % 7);
+  float mean[2], var[2];
+  scan_bn_stats(n, c, hw, x, mean, var);
+  for (int ch = 0; ch < c; ch++) {
+    double s = 0, s2 = 0;
+    for (int b = 0; b < n; b++)
+      for (int i = 0; i < hw; i++) s += x[(b * c + ch) * hw + i];
+    double mu = s / (n * hw);
+    for (int b = 0; b < n; b++)
+      for (int i = 0; i < hw; i++) s2 += pow(x[(b * c + ch) * hw + i] - mu, 2);
+    CHECK_NEAR(mean[ch], mu, 1e-3, 1e-6);
+    CHECK_NEAR(var[ch], s2 / (n * hw), 1e-4, 1e-5);
+  }
+}
+
+static void test_linear(void) {
+  const scan_backend *ref = scan_backend_naive(), *fast = scan_backend_onednn();
+  const int n = 3, in = 5, out = 4;
+  float *x = randn(n * in, 70), *w = randn(out * in, 71), *b = randn(out, 72), *r = randn(n * out, 73);
+  float y[12], y1[12], dx[15], dx1[15], dw[20] = {0}, dw1[20] = {0}, db[4] = {0}, db1[4] = {0};
+  scan_linear_forward(ref, n, in, out, x, w, b, y);
+  scan_linear_forward(fast, n, in, out, x, w, b, y1);
+  CHECK(max_rel_diff(y1, y, n * out) < 1e-5);
+  scan_linear_backward(ref, n, in, out, x, w, r, dx, dw, db);
+  scan_linear_backward(fast, n, in, out, x, w, r, dx1, dw1, db1);
+  CHECK(max_rel_diff(dx1, dx, n * in) < 1e-5);
+  CHECK(max_rel_diff(dw1, dw, out * in) < 1e-5);
+  /* analytic: y is linear, so dW[o,i] = sum_b r[b,o] x[b,i], dx[b,i] = sum_o r[b,o] W[o,i] */
+  for (int o = 0; o < out; o++)
+    for (int i = 0; i < in; i++) {
+      double s = 0;
+      for (int bb = 0; bb < n; bb++) s += r[bb * out + o] * x[bb * in + i];
+      CHECK_NEAR(dw[o * in + i], s, 1e-5, 1e-5);
+    }
+  for (int bb = 0; bb < n; bb++)
+    for (int i = 0; i < in; i++) {
+      double s = 0;
+      for (int o = 0; o < out; o++) s += r[bb * out + o] * w[o * in + i];
+      CHECK_NEAR(dx[bb * in + i], s, 1e-5, 1e-5);
+    }
+  for (int o = 0; o < out; o++) CHECK_NEAR(db[o], r[o] + r[out + o] + r[2 * out + o], 1e-5, 1e-5);
+  free(x), free(w), free(b), free(r);
+}
+
+int main(void) {
+  light = getenv("SCAN_TEST_LIGHT") != NULL;
+  /* n, in_c, in_h, in_w, out_c, _, _, kernel, stride, pad */
+  const scan_conv_shape shapes[] = {
+      {2, 3, 8, 8, 16, 0, 0, 3, 1, 1, 0},   {2, 16, 8, 8, 32, 0, 0, 3, 2, 1, 0},   {3, 5, 7, 9, 6, 0, 0, 3, 1, 1, 0},
+      {2, 8, 9, 7, 16, 0, 0, 1, 2, 0, 0},   {1, 3, 13, 11, 8, 0, 0, 7, 2, 3, 0},   {2, 1, 6, 6, 4, 0, 0, 3, 1, 0, 0},
+      {2, 32, 4, 4, 32, 0, 0, 3, 1, 1, 0},  {1, 17, 5, 5, 19, 0, 0, 3, 2, 1, 0},
+  };
+  int count = (int)(sizeof shapes / sizeof shapes[0]);
+  if (light) count = 4;
+  for (int i = 0; i < count; i++) test_conv_backends(shapes[i], 1e-4);
+  scan_conv_shape wino = {4, 32, 8, 8, 32, 0, 0, 3, 1, 1, 1};
+  test_conv_backends(wino, 2e-3); /* falls back to direct where Winograd is unavailable */
+  test_conv_reference_fd();
+  test_gemm();
+  test_linear();
+  test_bn_stats();
+  check_layer_fd((layer_case){.kind = L_BN_TRAIN, .n = 3, .c = 2, .h = 3, .w = 2}, "batch-norm (train)");
+  check_layer_fd((layer_case){.kind = L_BN_EVAL, .n = 2, .c = 3, .h = 2, .w = 3}, "batch-norm (eval)");
+  check_layer_fd((layer_case){.kind = L_RELU, .n = 2, .c = 2, .h = 3, .w = 3}, "relu");
+  check_layer_fd((layer_case){.kind = L_MAXPOOL, .n = 2, .c = 2, .h = 5, .w = 4, .oh = 3, .ow = 3, .k = 2, .stride = 2, .pad = 1}, "maxpool 2/2/1");
+  check_layer_fd((layer_case){.kind = L_MAXPOOL, .n = 1, .c = 2, .h = 7, .w = 7, .oh = 4, .ow = 4, .k = 3, .stride = 2, .pad = 1}, "maxpool 3/2/1");
+  check_layer_fd((layer_case){.kind = L_AVGPOOL, .n = 2, .c = 2, .h = 5, .w = 5, .oh = 3, .ow = 3, .k = 3, .stride = 2, .pad = 1}, "avgpool 3/2/1");
+  check_layer_fd((layer_case){.kind = L_AVGPOOL, .n = 2, .c = 3, .h = 4, .w = 4, .oh = 1, .ow = 1, .k = 4, .stride = 1, .pad = 0}, "global avgpool");
+  check_layer_fd((layer_case){.kind = L_L2NORM, .n = 3, .c = 5, .h = 1, .w = 1}, "l2 normalise");
+  check_layer_fd((layer_case){.kind = L_SOFTMAX, .n = 3, .c = 4, .h = 1, .w = 1}, "softmax");
+  check_layer_fd((layer_case){.kind = L_LOGSOFTMAX, .n = 3, .c = 4, .h = 1, .w = 1}, "log-softmax");
+  return test_main_end();
+}

@@ -1,0 +1,367 @@
+/* Networks end to end: shapes and parameter counts of every backbone (against PyTorch's known counts),
+ * the oneDNN net against the naive-backend net, input gradients against finite differences, heads on cached
+ * features, checkpoints (round trip and the messages for wrong files), optimiser/schedule/EMA arithmetic,
+ * Grad-CAM stage access and reproducibility. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan/nn.h"
+#include "scan/optim.h"
+#include "scan/rng.h"
+#include "testlib.h"
+
+static int light;
+
+static float *randn(int64_t count, uint64_t stream, double scale) {
+  float *v = malloc((size_t)count * sizeof *v);
+  scan_rng r = scan_rng_make(99, stream, 0);
+  for (int64_t i = 0; i < count; i++) v[i] = (float)(scale * scan_rng_normal(&r));
+  return v;
+}
+
+static int64_t trainable_floats(const scan_net *net, int heads) {
+  int64_t total = 0;
+  for (int i = 0; i < scan_net_param_count(net); i++) {
+    const scan_param *p = scan_net_param(net, i);
+    if (!p->is_buffer && (heads || !p->is_head)) total += scan_param_numel(p);
+  }
+  return total;
+}
+
+static void test_shapes_and_counts(void) {
+  scan_net *net;
+  scan_head_config none = {.kind = SCAN_HEAD_NONE};
+  /* PyTorch: resnet18 CIFAR backbone 11,168,832 parameters; torchvision resnet50 without fc 23,508,032 */
+  scan_backbone_config r18 = {.kind = SCAN_BACKBONE_RESNET18_CIFAR, .in_channels = 3, .height = 32, .width = 32, .width_multiplier = 1};
+  CHECK(scan_net_create(&net, &r18, &none, 1, 1) == SCAN_OK);
+  CHECK(trainable_floats(net, 0) == 11168832);
+  CHECK(scan_net_feature_dim(net) == 512);
+  CHECK(scan_net_num_heads(net) == 0);
+  const scan_param *p = scan_net_find_param(net, "backbone.layer2.0.shortcut.0.weight");
+  CHECK(p && p->ndim == 4 && p->shape[0] == 128 && p->shape[1] == 64 && p->shape[2] == 1);
+  p = scan_net_find_param(net, "backbone.bn1.num_batches_tracked");
+  CHECK(p && p->is_buffer && p->ndim == 0 && p->grad == NULL);
+  CHECK(scan_net_find_param(net, "backbone.layer1.0.shortcut.0.weight") == NULL);
+  scan_net_free(net);
+
+  scan_backbone_config r50 = {.kind = SCAN_BACKBONE_RESNET50, .in_channels = 3, .height = 32, .width = 32, .width_multiplier = 1};
+  scan_head_config mlp = {.kind = SCAN_HEAD_MLP, .features_dim = 128};
+  CHECK(scan_net_create(&net, &r50, &mlp, 1, 1) == SCAN_OK);
+  CHECK(trainable_floats(net, 0) == 23508032);
+  CHECK(scan_net_feature_dim(net) == 2048);
+  p = scan_net_find_param(net, "contrastive_head.2.weight");
+  CHECK(p && p->is_head && p->shape[0] == 128 && p->shape[1] == 2048);
+  CHECK(scan_net_find_param(net, "backbone.layer3.0.downsample.1.running_var") != NULL);
+  scan_net_free(net);
+
+  /* VGG 16-32-64 on 28x28x1: Sequential numbering conv 0, bn 1, relu 2, conv 3, bn 4, relu 5, pool 6, conv 7 ... */
+  scan_backbone_config vgg = {.kind = SCAN_BACKBONE_VGG, .in_channels = 1, .height = 28, .width = 28, .width_multiplier = 1,
+                              .vgg_widths = {16, 32, 64}, .vgg_stages = 3};
+  scan_head_config cluster = {.kind = SCAN_HEAD_CLUSTER, .num_heads = 3, .num_classes = 10};
+  CHECK(scan_net_create(&net, &vgg, &cluster, 2, 1) == SCAN_OK);
+  CHECK(scan_net_feature_dim(net) == 64);
+  CHECK(scan_net_num_heads(net) == 3 && scan_net_head_dim(net) == 10);
+  p = scan_net_find_param(net, "backbone.features.7.weight");
+  CHECK(p && p->shape[0] == 32 && p->shape[1] == 16);
+  CHECK(scan_net_find_param(net, "backbone.features.18.running_mean") != NULL);
+  CHECK(scan_net_find_param(net, "cluster_head.2.bias") != NULL);
+  float *x = randn(2 * 28 * 28, 1, 1);
+  CHECK(scan_net_forward(net, x, 2, 0) == SCAN_OK);
+  int c, h, w;
+  CHECK(scan_net_stage(net, NULL, 1, NULL, NULL, &c, &h, &w) == SCAN_OK && c == 64 && h == 7 && w == 7);
+  CHECK(scan_net_stage(net, "stage1", 0, NULL, NULL, &c, &h, &w) == SCAN_OK && c == 16 && h == 28);
+  CHECK(scan_net_stage(net, "layer4", 0, NULL, NULL, &c, &h, &w) == SCAN_ERR_INPUT);
+  CHECK(scan_net_forward(net, x, 3, 0) == SCAN_ERR_INPUT); /* over max_batch */
+  free(x);
+  scan_net_free(net);
+
+  /* STL: 96 -> maxpool 49 -> 49 -> 25 -> 13 -> 7 (spec §5.2), at 1/8 width to stay quick */
+  if (!light) {
+    scan_backbone_config stl = {.kind = SCAN_BACKBONE_RESNET18_STL, .in_channels = 3, .height = 96, .width = 96, .width_multiplier = 0.125};
+    CHECK(scan_net_create(&net, &stl, &none, 1, 1) == SCAN_OK);
+    x = randn(3 * 96 * 96, 2, 1);
+    CHECK(scan_net_forward(net, x, 1, 0) == SCAN_OK);
+    CHECK(scan_net_stage(net, "layer4", 0, NULL, NULL, &c, &h, &w) == SCAN_OK && c == 64 && h == 7 && w == 7);
+    CHECK(scan_net_stage(net, "layer1", 0, NULL, NULL, &c, &h, &w) == SCAN_OK && h == 49);
+    free(x);
+    scan_net_free(net);
+  }
+  scan_backbone_config tiny = {.kind = SCAN_BACKBONE_RESNET50, .in_channels = 3, .height = 8, .width = 8, .width_multiplier = 1};
+  CHECK(scan_net_create(&net, &tiny, &none, 1, 1) == SCAN_ERR_INPUT); /* 8x8 shrinks to nothing */
+  scan_backbone_config bad = vgg;
+  bad.vgg_stages = 0;
+  CHECK(scan_net_create(&net, &bad, &none, 1, 1) == SCAN_ERR_INPUT);
+}
+
+/* loss = sum_h sum(out_h * r_h) + sum(features * rf) */
+static double net_loss(scan_net *net, const float *x, int n, float *const *r, const float *rf, int training) {
+  scan_net_forward(net, x, n, training);
+  double loss = 0;
+  for (int h = 0; h < scan_net_num_heads(net); h++)
+    for (int64_t i = 0; i < (int64_t)n * scan_net_head_dim(net); i++) loss += (double)scan_net_head_output(net, h)[i] * r[h][i];
+  for (int64_t i = 0; i < (int64_t)n * scan_net_feature_dim(net); i++) loss += (double)scan_net_features(net)[i] * rf[i];
+  return loss;
+}
+
+/* A tiny ResNet-18 with two cluster heads and an extra feature gradient: oneDNN vs naive for outputs and all
+ * gradients, then the input gradient and a few weight gradients against finite differences (eval mode, where the
+ * loss is smooth in float precision). */
+static void test_backends_and_fd(void) {
+  scan_backbone_config b = {.kind = SCAN_BACKBONE_RESNET18_CIFAR, .in_channels = 3, .height = 12, .width = 12, .width_multiplier = 1.0 / 16};
+  scan_head_config h = {.kind = SCAN_HEAD_CLUSTER, .num_heads = 2, .num_classes = 3};
+  const int n = 3;
+  scan_net *fast, *ref;
+  CHECK(scan_net_create(&fast, &b, &h, n, 5) == SCAN_OK);
+  setenv("SCAN_BACKEND", "naive", 1);
+  CHECK(scan_net_create(&ref, &b, &h, n, 5) == SCAN_OK);
+  unsetenv("SCAN_BACKEND");
+  const int64_t nx = (int64_t)n * 3 * 12 * 12;
+  float *x = randn(nx, 3, 1), *r[2] = {randn(n * 3, 4, 1), randn(n * 3, 5, 1)}, *rf = randn(n * 32, 6, 0.5);
+  for (int training = 1; training >= 0; training--) {
+    scan_net *nets[2] = {fast, ref};
+    for (int k = 0; k < 2; k++) {
+      scan_net_zero_grad(nets[k]);
+      net_loss(nets[k], x, n, r, rf, training);
+      CHECK(scan_net_backward(nets[k], (const float *const *)r, rf) == SCAN_OK);
+    }
+    for (int64_t i = 0; i < (int64_t)n * 32; i++) CHECK_NEAR(scan_net_features(fast)[i], scan_net_features(ref)[i], 1e-4, 1e-3);
+    double worst = 0;
+    for (int i = 0; i < scan_net_param_count(fast); i++) {
+      const scan_param *pf = scan_net_param(fast, i), *pr = scan_net_param(ref, i);
+      CHECK(strcmp(pf->name, pr->name) == 0);
+      const float *a = pf->grad ? pf->grad : pf->data, *bb = pr->grad ? pr->grad : pr->data;
+      double scale = 1e-3;
+      for (int64_t k = 0; k < scan_param_numel(pf); k++) scale = fmax(scale, fabs(bb[k]));
+      for (int64_t k = 0; k < scan_param_numel(pf); k++) worst = fmax(worst, fabs(a[k] - bb[k]) / scale);
+    }
+    CHECK_MSG(worst < 1e-3, "training=%d: oneDNN and naive gradients differ by %g", training, worst);
+  }
+  /* eval mode finite differences on the naive net (double accumulation inside) */
+  scan_net_zero_grad(ref);
+  net_loss(ref, x, n, r, rf, 0);
+  CHECK(scan_net_backward(ref, (const float *const *)r, rf) == SCAN_OK);
+  const float *dx = scan_net_input_grad(ref);
+  CHECK(dx != NULL);
+  const float step = 1e-2f;
+  for (int64_t i = 0; dx && i < nx; i += light ? 97 : 23) {
+    float keep = x[i];
+    x[i] = keep + step;
+    double up = net_loss(ref, x, n, r, rf, 0);
+    x[i] = keep - step;
+    double down = net_loss(ref, x, n, r, rf, 0);
+    x[i] = keep;
+    CHECK_NEAR(dx[i], (up - down) / (2 * step), 2e-3, 2e-2);
+  }
+  const char *names[] = {"backbone.conv1.weight", "backbone.layer3.0.shortcut.0.weight", "backbone.layer4.1.bn2.weight",
+                         "cluster_head.1.weight"};
+  for (int k = 0; k < 4; k++) {
+    const scan_param *p = scan_net_find_param(ref, names[k]);
+    CHECK(p != NULL);
+    if (!p) continue;
+    for (int64_t i = 0; i < scan_param_numel(p); i += 7) {
+      float keep = p->data[i];
+      p->data[i] = keep + step;
+      double up = net_loss(ref, x, n, r, rf, 0);
+      p->data[i] = keep - step;
+      double down = net_loss(ref, x, n, r, rf, 0);
+      p->data[i] = keep;
+      CHECK_NEAR(p->grad[i], (up - down) / (2 * step), 2e-3, 2e-2);
+    }
+  }
+  /* Grad-CAM: the stage gradient exists after backward and has the stage's shape */
+  int c, hh, ww;
+  float act[32 * 2 * 2], grad[32 * 2 * 2];
+  CHECK(scan_net_stage(ref, "layer4", 1, act, grad, &c, &hh, &ww) == SCAN_OK && c == 32 && hh == 2 && ww == 2);
+  /* heads on cached features give the same logits as the full forward */
+  float feats[3 * 32];
+  memcpy(feats, scan_net_features(fast), sizeof feats);
+  float logits[9];
+  memcpy(logits, scan_net_head_output(fast, 1), sizeof logits);
+  CHECK(scan_net_heads_forward(fast, feats, n) == SCAN_OK);
+  for (int i = 0; i < 9; i++) CHECK(scan_net_head_output(fast, 1)[i] == logits[i]);
+  scan_net_zero_grad(fast);
+  const float *only_head0[2] = {r[0], NULL};
+  CHECK(scan_net_heads_backward(fast, only_head0) == SCAN_OK);
+  CHECK(scan_net_find_param(fast, "cluster_head.0.weight")->grad[0] != 0);
+  CHECK(scan_net_find_param(fast, "cluster_head.1.weight")->grad[0] == 0);
+  CHECK(scan_net_find_param(fast, "backbone.conv1.weight")->grad[0] == 0);
+  free(x), free(r[0]), free(r[1]), free(rf);
+  scan_net_free(fast);
+  scan_net_free(ref);
+}
+
+static void test_checkpoints(void) {
+  scan_backbone_config b = {.kind = SCAN_BACKBONE_VGG, .in_channels = 1, .height = 8, .width = 8, .width_multiplier = 1,
+                            .vgg_widths = {4, 8}, .vgg_stages = 2};
+  scan_head_config mlp = {.kind = SCAN_HEAD_MLP, .features_dim = 4};
+  scan_head_config cluster = {.kind = SCAN_HEAD_CLUSTER, .num_heads = 2, .num_classes = 3};
+  scan_net *a, *same, *clu;
+  CHECK(scan_net_create(&a, &b, &mlp, 2, 1) == SCAN_OK);
+  CHECK(scan_net_create(&same, &b, &mlp, 2, 2) == SCAN_OK);
+  CHECK(scan_net_create(&clu, &b, &cluster, 2, 3) == SCAN_OK);
+  float *x = randn(2 * 64, 9, 1);
+  CHECK(scan_net_forward(a, x, 2, 1) == SCAN_OK); /* moves running statistics and num_batches_tracked */
+  char path[512];
+  snprintf(path, sizeof path, "%s/pretext.safetensors", test_tmpdir());
+  const char *meta[] = {"stage", "pretext", NULL};
+  CHECK(scan_net_save(a, path, meta) == SCAN_OK);
+  CHECK(scan_net_load(same, path, NULL) == SCAN_OK);
+  for (int i = 0; i < scan_net_param_count(a); i++) {
+    const scan_param *p = scan_net_param(a, i), *q = scan_net_param(same, i);
+    CHECK(memcmp(p->data, q->data, (size_t)scan_param_numel(p) * 4) == 0);
+  }
+  CHECK(scan_net_find_param(same, "backbone.features.1.num_batches_tracked")->data[0] == 1.0f);
+  /* pretext -> clustering: contrastive head extra, cluster heads absent */
+  CHECK(scan_net_load(clu, path, "contrastive_head.") == SCAN_ERR_INPUT);
+  CHECK(strstr(scan_error_message(), "cluster_head.0.weight") != NULL);
+  float head_before = scan_net_find_param(clu, "cluster_head.0.weight")->data[0];
+  CHECK(scan_net_load(clu, path, "contrastive_head.,cluster_head.") == SCAN_OK);
+  CHECK(scan_net_find_param(clu, "backbone.features.0.weight")->data[3] == scan_net_find_param(a, "backbone.features.0.weight")->data[3]);
+  CHECK(scan_net_find_param(clu, "cluster_head.0.weight")->data[0] == head_before);
+  /* clustering file into a pretext net: unexpected key named */
+  char path2[512];
+  snprintf(path2, sizeof path2, "%s/scan.safetensors", test_tmpdir());
+  CHECK(scan_net_save(clu, path2, NULL) == SCAN_OK);
+  CHECK(scan_net_load(a, path2, NULL) == SCAN_ERR_INPUT);
+  CHECK(strstr(scan_error_message(), "contrastive_head") != NULL || strstr(scan_error_message(), "cluster_head") != NULL);
+  /* a different width: the key with the wrong shape is named, and nothing is changed */
+  scan_backbone_config wide = b;
+  wide.vgg_widths[1] = 6;
+  scan_net *w;
+  CHECK(scan_net_create(&w, &wide, &mlp, 2, 1) == SCAN_OK);
+  float before = scan_net_find_param(w, "backbone.features.0.weight")->data[0];
+  CHECK(scan_net_load(w, path, NULL) == SCAN_ERR_INPUT);
+  CHECK(strstr(scan_error_message(), "backbone.features.7.weight") != NULL && strstr(scan_error_message(), "shape") != NULL);
+  CHECK(scan_net_find_param(w, "backbone.features.0.weight")->data[0] == before);
+  CHECK(scan_net_load(w, "/nonexistent/model.safetensors", NULL) != SCAN_OK);
+
+  /* optimizer state round trip: two SGD steps, save, load into a fresh optimizer, next steps agree */
+  scan_optim_config sgd = {.kind = SCAN_OPT_SGD, .lr = 0.1, .momentum = 0.9, .nesterov = 1, .weight_decay = 1e-3};
+  scan_optimizer *o1, *o2;
+  CHECK(scan_optim_create(&o1, clu, &sgd, NULL, 0) == SCAN_OK);
+  for (int i = 0; i < scan_net_param_count(clu); i++)
+    if (scan_net_param(clu, i)->grad) scan_net_param(clu, i)->grad[0] = 0.5f;
+  scan_optim_step(o1);
+  scan_optim_step(o1);
+  snprintf(path2, sizeof path2, "%s/optim.safetensors", test_tmpdir());
+  CHECK(scan_optim_save(o1, path2, NULL) == SCAN_OK);
+  CHECK(scan_optim_create(&o2, clu, &sgd, NULL, 0) == SCAN_OK);
+  CHECK(scan_optim_load(o2, path2) == SCAN_OK);
+  scan_optim_config adam = {.kind = SCAN_OPT_ADAM, .lr = 0.1, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+  scan_optimizer *o3;
+  CHECK(scan_optim_create(&o3, clu, &adam, NULL, 0) == SCAN_OK);
+  CHECK(scan_optim_load(o3, path2) == SCAN_ERR_INPUT); /* SGD state is not Adam state */
+  scan_optim_free(o1), scan_optim_free(o2), scan_optim_free(o3);
+  free(x);
+  scan_net_free(a), scan_net_free(same), scan_net_free(clu), scan_net_free(w);
+}
+
+/* Optimiser arithmetic on one parameter against the PyTorch formulas written out by hand. */
+static void test_optim_math(void) {
+  scan_backbone_config b = {.kind = SCAN_BACKBONE_VGG, .in_channels = 1, .height = 4, .width = 4, .width_multiplier = 1,
+                            .vgg_widths = {2}, .vgg_stages = 1};
+  scan_head_config cluster = {.kind = SCAN_HEAD_CLUSTER, .num_heads = 1, .num_classes = 2};
+  scan_net *net;
+  CHECK(scan_net_create(&net, &b, &cluster, 1, 1) == SCAN_OK);
+  const scan_param *head = scan_net_find_param(net, "cluster_head.0.bias"), *conv = scan_net_find_param(net, "backbone.features.0.weight");
+  const double grads[3] = {0.3, -0.2, 0.5};
+  /* SGD, nesterov: buf = g (first) / 0.9 buf + g; w -= lr (g + 0.9 buf), g includes wd w */
+  scan_optim_config sgd = {.kind = SCAN_OPT_SGD, .lr = 0.1, .momentum = 0.9, .nesterov = 1, .weight_decay = 0.01};
+  scan_optim_config adam = {.kind = SCAN_OPT_ADAM, .lr = 0.05, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0.01};
+  scan_optimizer *opt;
+  CHECK(scan_optim_create(&opt, net, &sgd, &adam, 1) == SCAN_OK); /* frozen backbone: heads use Adam */
+  double w = head->data[0], m = 0, v = 0, conv0 = conv->data[0];
+  for (int t = 1; t <= 3; t++) {
+    scan_net_zero_grad(net);
+    head->grad[0] = (float)grads[t - 1];
+    conv->grad[0] = 1.0f;
+    CHECK(scan_optim_step(opt) == SCAN_OK);
+    double g = grads[t - 1] + 0.01 * w;
+    m = 0.9 * m + 0.1 * g;
+    v = 0.999 * v + 0.001 * g * g;
+    w -= 0.05 / (1 - pow(0.9, t)) * m / (sqrt(v) / sqrt(1 - pow(0.999, t)) + 1e-8);
+    CHECK_NEAR(head->data[0], w, 1e-6, 1e-5);
+  }
+  CHECK(conv->data[0] == (float)conv0); /* frozen */
+  scan_optim_free(opt);
+  CHECK(scan_optim_create(&opt, net, &sgd, NULL, 0) == SCAN_OK);
+  w = conv->data[0];
+  double buf = 0;
+  for (int t = 1; t <= 3; t++) {
+    scan_net_zero_grad(net);
+    conv->grad[0] = (float)grads[t - 1];
+    scan_optim_step(opt);
+    double g = grads[t - 1] + 0.01 * w;
+    buf = t == 1 ? g : 0.9 * buf + g;
+    w -= 0.1 * (g + 0.9 * buf);
+    CHECK_NEAR(conv->data[0], w, 1e-6, 1e-5);
+  }
+  scan_optim_free(opt);
+  scan_optim_config bad = sgd;
+  bad.momentum = 0;
+  CHECK(scan_optim_create(&opt, net, &bad, NULL, 0) == SCAN_ERR_INPUT);
+
+  /* EMA: shadow = a shadow + (1 - a) param, buffers untouched */
+  scan_ema *ema;
+  CHECK(scan_ema_create(&ema, net, 0.75) == SCAN_OK);
+  float start = conv->data[0];
+  conv->data[0] = start + 4.0f;
+  scan_ema_update(ema, net);
+  conv->data[0] = 100.0f;
+  scan_ema_copy_to(ema, net);
+  CHECK_NEAR(conv->data[0], start + 1.0f, 1e-5, 1e-6);
+  scan_ema_free(ema);
+  scan_net_free(net);
+
+  /* schedules (spec §10) */
+  CHECK_NEAR(scan_lr_cosine(0.4, 0.1, 0, 500), 0.4, 1e-12, 0);
+  CHECK_NEAR(scan_lr_cosine(0.4, 0.1, 500, 500), 0.0004, 1e-12, 0);
+  CHECK_NEAR(scan_lr_cosine(0.4, 0.1, 250, 500), (0.4 + 0.0004) / 2, 1e-12, 0);
+  const int decay[2] = {10, 20};
+  CHECK_NEAR(scan_lr_step(0.1, 0.1, decay, 2, 10), 0.1, 1e-12, 0);
+  CHECK_NEAR(scan_lr_step(0.1, 0.1, decay, 2, 11), 0.01, 1e-12, 0);
+  CHECK_NEAR(scan_lr_step(0.1, 0.1, decay, 2, 21), 0.001, 1e-12, 0);
+  CHECK_NEAR(scan_lr_warmup_cosine(1.0, 0, 10, 110), 0.1, 1e-12, 0);
+  CHECK_NEAR(scan_lr_warmup_cosine(1.0, 9, 10, 110), 1.0, 1e-12, 0);
+  CHECK_NEAR(scan_lr_warmup_cosine(1.0, 60, 10, 110), 0.5, 1e-12, 0);
+  CHECK_NEAR(scan_lr_warmup_cosine(1.0, 110, 10, 110), 0.0, 1e-12, 0);
+}
+
+/* Same seed, same bits; another seed, other weights. */
+static void test_reproducible(void) {
+  scan_backbone_config b = {.kind = SCAN_BACKBONE_RESNET18_CIFAR, .in_channels = 3, .height = 8, .width = 8, .width_multiplier = 0.125};
+  scan_head_config mlp = {.kind = SCAN_HEAD_MLP, .features_dim = 8};
+  scan_net *a, *c, *d;
+  CHECK(scan_net_create(&a, &b, &mlp, 2, 42) == SCAN_OK);
+  CHECK(scan_net_create(&c, &b, &mlp, 2, 42) == SCAN_OK);
+  CHECK(scan_net_create(&d, &b, &mlp, 2, 43) == SCAN_OK);
+  const scan_param *pa = scan_net_find_param(a, "backbone.layer1.0.conv1.weight");
+  CHECK(memcmp(pa->data, scan_net_find_param(c, "backbone.layer1.0.conv1.weight")->data, (size_t)scan_param_numel(pa) * 4) == 0);
+  CHECK(memcmp(pa->data, scan_net_find_param(d, "backbone.layer1.0.conv1.weight")->data, (size_t)scan_param_numel(pa) * 4) != 0);
+  /* Kaiming fan_out: std sqrt(2 / (8 * 9)) */
+  double s2 = 0;
+  for (int64_t i = 0; i < scan_param_numel(pa); i++) s2 += pa->data[i] * pa->data[i];
+  CHECK_NEAR(sqrt(s2 / scan_param_numel(pa)), sqrt(2.0 / 72), 0, 0.15);
+  const scan_param *lin = scan_net_find_param(a, "contrastive_head.0.weight");
+  for (int64_t i = 0; i < scan_param_numel(lin); i++) CHECK(fabs(lin->data[i]) <= 1 / sqrt(64.0));
+  float *x = randn(2 * 3 * 64, 11, 1);
+  scan_net_forward(a, x, 2, 1);
+  scan_net_forward(c, x, 2, 1);
+  CHECK(memcmp(scan_net_head_output(a, 0), scan_net_head_output(c, 0), 2 * 8 * 4) == 0);
+  double norm = 0;
+  for (int i = 0; i < 8; i++) norm += scan_net_head_output(a, 0)[i] * scan_net_head_output(a, 0)[i];
+  CHECK_NEAR(norm, 1.0, 1e-5, 0);
+  free(x);
+  scan_net_free(a), scan_net_free(c), scan_net_free(d);
+}
+
+int main(void) {
+  light = getenv("SCAN_TEST_LIGHT") != NULL;
+  test_shapes_and_counts();
+  test_backends_and_fd();
+  test_checkpoints();
+  test_optim_math();
+  test_reproducible();
+  return test_main_end();
+}
