@@ -204,6 +204,60 @@ static void test_reference_files(void) {
   scan_config_free(c);
 }
 
+/* A single-stage file's data and model keys hold for every stage; its training keys for its stage only. */
+static void test_single_stage_common_keys(void) {
+  scan_config *c = parse(scan_cifar10_yml, "scan_cifar10.yml");
+  if (!c) return;
+  static const char *const stages[] = {NULL, "pretext", "scan", "selflabel", "eval", "explain"};
+  int i;
+  const char *s;
+  double mean[4];
+  int n;
+  for (int k = 0; k < 6; k++) {
+    const char *stage = stages[k];
+    CHECK(scan_config_get_string(c, stage, "train_db_name", &s) == SCAN_OK && strcmp(s, "cifar-10") == 0);
+    CHECK(scan_config_get_string(c, stage, "val_db_name", &s) == SCAN_OK && strcmp(s, "cifar-10") == 0);
+    CHECK(scan_config_get_string(c, stage, "backbone", &s) == SCAN_OK && strcmp(s, "resnet18") == 0);
+    CHECK(scan_config_get_int(c, stage, "num_classes", &i) == SCAN_OK && i == 10);
+    CHECK(scan_config_get_int(c, stage, "num_neighbors", &i) == SCAN_OK && i == 20);
+    CHECK(scan_config_get_int(c, stage, "num_workers", &i) == SCAN_OK && i == 8);
+    CHECK(scan_config_get_int(c, stage, "transformation_kwargs.crop_size", &i) == SCAN_OK && i == 32);
+    CHECK(scan_config_get_doubles(c, stage, "transformation_kwargs.normalize.std", mean, 4, &n) == SCAN_OK &&
+          n == 3 && mean[0] == 0.2023);
+    CHECK(scan_config_is_set(c, stage, "train_db_name"));
+  }
+  /* Training keys stay with the scan stage: pretext keeps its default epochs, batch size and augmentation. */
+  CHECK(scan_config_get_int(c, "scan", "batch_size", &i) == SCAN_OK && i == 128);
+  CHECK(scan_config_get_int(c, "pretext", "epochs", &i) == SCAN_OK && i == 10);
+  CHECK(!scan_config_is_set(c, "pretext", "batch_size") && !scan_config_is_set(c, "selflabel", "optimizer"));
+  CHECK(!scan_config_is_set(c, "pretext", "augmentation_kwargs.crop_size"));
+  CHECK(!scan_config_is_set(c, "selflabel", "criterion_kwargs.entropy_weight"));
+  scan_config_free(c);
+
+  /* model_kwargs (pretext head), seed, splits, data_root, image_size, winograd, threads as nested and dotted keys. */
+  c = parse("setup: simclr\nmodel_kwargs:\n   head: linear\n   features_dim: 64\nmodel_kwargs.width_multiplier: 0.5\n"
+            "seed: 7\nthreads: 2\nwinograd: true\ntrain_split: train+unlabeled\nval_split: test\n"
+            "data_root: /data\nimage_size: 48\nnum_neighbors_val: 3\nepochs: 99\n",
+            "simclr_x.yml");
+  if (!c) return;
+  double d;
+  CHECK(scan_config_get_string(c, "scan", "model_kwargs.head", &s) == SCAN_OK && strcmp(s, "linear") == 0);
+  CHECK(scan_config_get_int(c, "selflabel", "model_kwargs.features_dim", &i) == SCAN_OK && i == 64);
+  CHECK(scan_config_get_double(c, "eval", "model_kwargs.width_multiplier", &d) == SCAN_OK && d == 0.5);
+  CHECK(scan_config_get_int(c, "scan", "seed", &i) == SCAN_OK && i == 7);
+  CHECK(scan_config_get_int(c, "explain", "threads", &i) == SCAN_OK && i == 2);
+  CHECK(scan_config_get_bool(c, "selflabel", "winograd", &i) == SCAN_OK && i == 1);
+  CHECK(scan_config_get_string(c, "scan", "train_split", &s) == SCAN_OK && strcmp(s, "train+unlabeled") == 0);
+  CHECK(scan_config_get_string(c, "eval", "val_split", &s) == SCAN_OK && strcmp(s, "test") == 0);
+  CHECK(scan_config_get_string(c, "scan", "data_root", &s) == SCAN_OK && strcmp(s, "/data") == 0);
+  CHECK(scan_config_get_int(c, "selflabel", "image_size", &i) == SCAN_OK && i == 48);
+  CHECK(scan_config_get_int(c, "scan", "num_neighbors_val", &i) == SCAN_OK && i == 3);
+  CHECK(scan_config_get_int(c, "pretext", "epochs", &i) == SCAN_OK && i == 99);
+  CHECK(scan_config_get_int(c, "scan", "epochs", &i) == SCAN_OK && i == 3);
+  CHECK(scan_config_get_string(c, "scan", "setup", &s) == SCAN_OK && strcmp(s, "scan") == 0);
+  scan_config_free(c);
+}
+
 static void test_pipeline_sections_and_set(void) {
   const char *yml =
       "backbone: resnet18\n"
@@ -385,6 +439,7 @@ static void test_schema_grouping(void) {
 int main(void) {
   test_defaults();
   test_reference_files();
+  test_single_stage_common_keys();
   test_pipeline_sections_and_set();
   test_errors();
   test_write_and_hash();

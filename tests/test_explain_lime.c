@@ -5,6 +5,7 @@
 
 #include "scan/explain.h"
 #include "scan/rng.h"
+#include "scan/safetensors.h"
 #include "testlib.h"
 
 enum { SIZE = 32, HALF = SIZE / 2 };
@@ -60,6 +61,37 @@ static void test_superpixels(void) {
   }
   CHECK_MSG(dense && seen_max == many - 1 && many > 4, "textured quickshift: %d segments", many);
   CHECK(scan_superpixels_quickshift(image, SIZE, SIZE, 2, 4, 200, 0.2, labels, &count) == SCAN_ERR_INPUT);
+}
+
+/* Against skimage's quickshift algorithm, as tools/make_quickshift_fixture.py restates it in numpy:
+ * the same labels, numbered the same way, for lime's settings and for a setting where max_dist cuts. */
+static void test_quickshift_matches_skimage(void) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/quickshift.safetensors", test_data_dir());
+  scan_safetensors *f = NULL;
+  scan_status st = scan_safetensors_read(path, &f);
+  CHECK_MSG(st == SCAN_OK, "%s", scan_error_message());
+  if (st != SCAN_OK) return;
+  const scan_tensor_view *image = scan_safetensors_find(f, "image");
+  CHECK(image && image->dtype == SCAN_U8 && image->ndim == 3 && image->shape[2] == 3);
+  const char *names[2] = {"labels_lime", "labels_cut"};
+  const double params[2][3] = {{4, 200, 0.2}, {2, 6, 0.5}};
+  for (int c = 0; c < 2 && image; c++) {
+    const scan_tensor_view *expected = scan_safetensors_find(f, names[c]);
+    CHECK(expected && expected->dtype == SCAN_I32);
+    if (!expected) continue;
+    const int h = (int)image->shape[0], w = (int)image->shape[1];
+    int32_t *labels = malloc((size_t)h * w * sizeof(int32_t));
+    int count = 0;
+    CHECK(scan_superpixels_quickshift(image->data, h, w, 3, params[c][0], params[c][1], params[c][2], labels, &count) ==
+          SCAN_OK);
+    int mismatches = 0;
+    for (int i = 0; i < h * w; i++) mismatches += labels[i] != ((const int32_t *)expected->data)[i];
+    CHECK_MSG(mismatches == 0, "%s: %d of %d pixels labelled differently (%d segments)", names[c], mismatches, h * w,
+              count);
+    free(labels);
+  }
+  scan_safetensors_free(f);
 }
 
 /* Naive reference: the intercept as an extra unpenalised column, normal equations solved by
@@ -236,6 +268,7 @@ static void test_lime_end_to_end(void) {
 
 int main(void) {
   test_superpixels();
+  test_quickshift_matches_skimage();
   test_ridge();
   test_lime_end_to_end();
   return test_main_end();

@@ -17,8 +17,10 @@ typedef struct {
   int winograd; /* onednn only: 1 = Winograd algorithm where available (faster, ~1e-5 relative error) */
 } scan_conv_shape;
 
-/* out size of a conv / pool window along one axis (floor mode, like PyTorch). */
-static inline int scan_window_out(int in, int kernel, int stride, int pad) { return (in + 2 * pad - kernel) / stride + 1; }
+/* out size of a conv / pool window along one axis (floor mode, like PyTorch); 0 when the window does not fit. */
+static inline int scan_window_out(int in, int kernel, int stride, int pad) {
+  return in + 2 * pad < kernel ? 0 : (in + 2 * pad - kernel) / stride + 1;
+}
 
 /* Backend-private state kept per conv layer (cached primitives and reordered weights); created on first use,
  * rebuilt when the shape changes, released with conv_state_free. */

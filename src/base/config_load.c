@@ -168,6 +168,23 @@ static scan_status single_stage_section(loader *L, const yaml_node_t *root, int 
   return SCAN_OK;
 }
 
+/* In a reference-style single-stage file, the keys describing the data and the model (and how to run) are the
+ * same for every stage: a scan_cifar10.yml names the dataset the whole pipeline works on, not only SCAN's.
+ * They go to the top level; training keys (epochs, optimizer, augmentation, criterion, ...) stay with the stage.
+ * `name` is a top-level key of the file, possibly dotted ("model_kwargs.head"). */
+static int describes_data_or_model(const char *name) {
+  static const char *const keys[] = {
+      "train_db_name", "val_db_name", "train_split", "val_split",   "data_root",     "image_size",
+      "num_classes",   "backbone",    "model_kwargs", "transformation_kwargs", "seed", "threads",
+      "num_workers",   "winograd",    "num_neighbors", "num_neighbors_val",
+  };
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+    size_t n = strlen(keys[i]);
+    if (strncmp(name, keys[i], n) == 0 && (name[n] == '\0' || name[n] == '.')) return 1;
+  }
+  return 0;
+}
+
 static scan_status load_document(loader *L) {
   yaml_node_t *root = yaml_document_get_root_node(L->doc);
   if (!root || is_null_scalar(root)) return SCAN_OK; /* an empty file changes nothing */
@@ -182,7 +199,8 @@ static scan_status load_document(loader *L) {
     const char *name = (const char *)k->data.scalar.value;
     int section = config_section_index(name);
     if (section <= 0) {
-      SCAN_TRY(store_node(L, file_section, name, v, line_of(k)));
+      int target = describes_data_or_model(name) ? CONFIG_COMMON : file_section;
+      SCAN_TRY(store_node(L, target, name, v, line_of(k)));
       continue;
     }
     if (file_section != CONFIG_COMMON)

@@ -63,34 +63,37 @@ void aug_grayscale(uint8_t *img, long n) {
 
 static inline uint8_t clip8(int v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
 
-/* PIL's rgb2hsv_row (Convert.c), float/double mix kept as written there. */
-static void rgb_to_hsv(const uint8_t *rgb, uint8_t *hsv) {
-  int r = rgb[0], g = rgb[1], b = rgb[2];
-  int maxc = r > g ? (r > b ? r : b) : (g > b ? g : b);
-  int minc = r < g ? (r < b ? r : b) : (g < b ? g : b);
-  hsv[2] = (uint8_t)maxc;
-  if (maxc == minc) {
-    hsv[0] = hsv[1] = 0;
-    return;
+/* The hue byte of PIL's rgb2hsv_row (Convert.c) for n pixels, with its float/double
+ * mix kept as written there, but branch-free so the compiler can vectorise the
+ * divisions: (saturation and value are recomputed where needed). */
+static void hue_bytes(const uint8_t *rgb, int n, uint8_t *hue) {
+  for (int i = 0; i < n; i++) {
+    int r = rgb[3 * i], g = rgb[3 * i + 1], b = rgb[3 * i + 2];
+    int maxc = r > g ? (r > b ? r : b) : (g > b ? g : b);
+    int minc = r < g ? (r < b ? r : b) : (g < b ? g : b);
+    float cr = (float)(maxc - minc > 0 ? maxc - minc : 1);
+    float rc = (float)(maxc - r) / cr, gc = (float)(maxc - g) / cr, bc = (float)(maxc - b) / cr;
+    float h_r = bc - gc, h_g = (float)(2.0 + rc - bc), h_b = (float)(4.0 + gc - rc);
+    float h = r == maxc ? h_r : (g == maxc ? h_g : h_b);
+    /* fmod(h / 6 + 1, 1) without the library call: h is in [-1, 5], so the
+     * argument is in (0, 2) and subtracting 1 is exact. */
+    double turns = h / 6.0 + 1.0;
+    float hf = (float)(turns >= 1.0 ? turns - 1.0 : turns);
+    int byte = (int)(hf * 255.0);
+    hue[i] = (uint8_t)(maxc == minc ? 0 : byte > 255 ? 255 : byte);
   }
-  float cr = (float)(maxc - minc);
-  float s = cr / (float)maxc;
-  float rc = (float)(maxc - r) / cr, gc = (float)(maxc - g) / cr, bc = (float)(maxc - b) / cr;
-  float h;
-  if (r == maxc) h = bc - gc;
-  else if (g == maxc) h = (float)(2.0 + rc - bc);
-  else h = (float)(4.0 + gc - rc);
-  /* fmod(h / 6 + 1, 1) without the library call: h is in [-1, 5], so the
-   * argument is in (0, 2) and subtracting 1 is exact. */
-  double turns = h / 6.0 + 1.0;
-  h = (float)(turns >= 1.0 ? turns - 1.0 : turns);
-  hsv[0] = clip8((int)(h * 255.0));
-  hsv[1] = clip8((int)(s * 255.0));
 }
 
-/* PIL's hsv2rgb (Convert.c). */
-static void hsv_to_rgb(const uint8_t *hsv, uint8_t *rgb) {
-  int h = hsv[0], s = hsv[1], v = hsv[2];
+/* The saturation byte of rgb2hsv_row: clip8((int)(cr / maxc * 255.0)). */
+static inline int saturation_byte(int maxc, int minc) {
+  if (maxc == minc) return 0;
+  float s = (float)(maxc - minc) / (float)maxc;
+  int byte = (int)(s * 255.0);
+  return byte > 255 ? 255 : byte;
+}
+
+/* PIL's hsv2rgb (Convert.c) for one pixel. */
+static void hsv_to_rgb(int h, int s, int v, uint8_t *rgb) {
   if (s == 0) {
     rgb[0] = rgb[1] = rgb[2] = (uint8_t)v;
     return;
@@ -118,12 +121,18 @@ void aug_hue(uint8_t *img, long n, double shift) {
   /* torchvision adds np.uint8(shift * 255) to the hue byte with wrap-around;
    * the float-to-int conversion truncates toward zero. */
   int step = (int)(shift * 255.0);
-  for (long i = 0; i < n; i++) {
-    uint8_t *p = img + 3 * i;
-    uint8_t hsv[3];
-    rgb_to_hsv(p, hsv);
-    hsv[0] = (uint8_t)((hsv[0] + step) & 255);
-    hsv_to_rgb(hsv, p);
+  enum { BLOCK = 256 };
+  uint8_t hue[BLOCK];
+  for (long start = 0; start < n; start += BLOCK) {
+    int count = n - start < BLOCK ? (int)(n - start) : BLOCK;
+    uint8_t *block = img + 3 * start;
+    hue_bytes(block, count, hue);
+    for (int i = 0; i < count; i++) {
+      uint8_t *p = block + 3 * i;
+      int maxc = p[0] > p[1] ? (p[0] > p[2] ? p[0] : p[2]) : (p[1] > p[2] ? p[1] : p[2]);
+      int minc = p[0] < p[1] ? (p[0] < p[2] ? p[0] : p[2]) : (p[1] < p[2] ? p[1] : p[2]);
+      hsv_to_rgb((hue[i] + step) & 255, saturation_byte(maxc, minc), maxc, p);
+    }
   }
 }
 

@@ -63,8 +63,8 @@ static scan_status list_folder(const char *dir, name_list *folders, name_list *i
     }
   }
   closedir(handle);
-  if (folders) qsort(folders->items, (size_t)folders->count, sizeof(char *), compare_names);
-  qsort(images->items, (size_t)images->count, sizeof(char *), compare_names);
+  if (folders && folders->count) qsort(folders->items, (size_t)folders->count, sizeof(char *), compare_names);
+  if (images->count) qsort(images->items, (size_t)images->count, sizeof(char *), compare_names);
   return st;
 }
 

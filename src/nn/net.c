@@ -34,8 +34,9 @@ scan_status scan_net_create(scan_net **out, const scan_backbone_config *b, const
   int input = net_add_tensor(net, b->in_channels, b->height, b->width);
   int last = b->kind == SCAN_BACKBONE_VGG ? net_build_vgg(net, input) : net_build_resnet(net, input);
   scan_status st = SCAN_OK;
-  if (last >= 0 && (net->tensors[last].h < 1 || net->tensors[last].w < 1))
-    st = scan_fail(SCAN_ERR_INPUT, "network: input %dx%d is too small for this backbone", b->height, b->width);
+  for (int i = 0; i < net->tensor_count && st == SCAN_OK; i++)
+    if (net->tensors[i].h < 1 || net->tensors[i].w < 1)
+      st = scan_fail(SCAN_ERR_INPUT, "network: input %dx%d is too small for this backbone", b->height, b->width);
   net->feature_tensor = net_gap(net, last);
   if (st == SCAN_OK && net->feature_tensor < 0) st = scan_fail(SCAN_ERR_INTERNAL, "out of memory while building the network");
   if (st == SCAN_OK) st = net_build_heads(net);

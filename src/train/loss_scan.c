@@ -54,18 +54,18 @@ scan_scan_loss scan_loss_scan(const float *anchor_logits, const float *neighbor_
   double *similarity = malloc((size_t)b * sizeof(double)), *mean_p = calloc((size_t)c, sizeof(double));
   if (!p || !q || !similarity || !mean_p) goto done; /* out of memory: NaN stops the caller */
 
-  double consistency = 0.0;
-#pragma omp parallel for reduction(+ : consistency) schedule(static)
+#pragma omp parallel for schedule(static)
   for (int i = 0; i < b; i++) {
     softmax_row(anchor_logits + (size_t)i * c, c, p + (size_t)i * c);
     softmax_row(neighbor_logits + (size_t)i * c, c, q + (size_t)i * c);
     double s = 0.0;
     for (int k = 0; k < c; k++) s += p[(size_t)i * c + k] * q[(size_t)i * c + k];
     similarity[i] = s;
-    consistency += bce_against_one(s);
   }
+  /* Sums in a fixed order, so the result does not depend on the thread count or timing. */
+  double consistency = 0.0;
+  for (int i = 0; i < b; i++) consistency += bce_against_one(similarity[i]);
   consistency /= b;
-  /* The batch mean in a fixed order, so the result does not depend on the thread count. */
   for (int i = 0; i < b; i++)
     for (int k = 0; k < c; k++) mean_p[k] += p[(size_t)i * c + k];
   for (int k = 0; k < c; k++) mean_p[k] /= b;
@@ -100,32 +100,47 @@ done:
 
 void scan_scan_eval_loss(const float *probs, int n, int c, const int64_t *neighbors, int cols, double entropy_weight,
                          double *total, double *consistency, double *entropy) {
-  double consistency_sum = 0.0;
-  long pairs = 0;
-#pragma omp parallel for reduction(+ : consistency_sum, pairs) schedule(static)
+  /* Per-row sums in parallel, added in row order so the result is the same for any thread count. */
+  double *row_sum = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
+  int *row_pairs = malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
+  double *mean_p = calloc((size_t)(c > 0 ? c : 1), sizeof(double));
+  if (!row_sum || !row_pairs || !mean_p) {
+    free(row_sum);
+    free(row_pairs);
+    free(mean_p);
+    if (total) *total = NAN;
+    if (consistency) *consistency = NAN;
+    if (entropy) *entropy = NAN;
+    return;
+  }
+#pragma omp parallel for schedule(static)
   for (int i = 0; i < n; i++) {
     const float *pi = probs + (size_t)i * c;
+    row_sum[i] = 0.0;
+    row_pairs[i] = 0;
     for (int col = 0; col < cols; col++) {
       int64_t j = neighbors[(size_t)i * cols + col];
       if (j < 0 || j >= n) continue;
       const float *pj = probs + (size_t)j * c;
       double s = 0.0;
       for (int k = 0; k < c; k++) s += (double)pi[k] * pj[k];
-      consistency_sum += bce_against_one(s);
-      pairs++;
+      row_sum[i] += bce_against_one(s);
+      row_pairs[i]++;
     }
   }
-  double mean_p_stack[64];
-  double *mean_p = c <= 64 ? mean_p_stack : malloc((size_t)c * sizeof(double));
-  double h = NAN;
-  if (mean_p) {
-    for (int k = 0; k < c; k++) mean_p[k] = 0.0;
-    for (int i = 0; i < n; i++)
-      for (int k = 0; k < c; k++) mean_p[k] += probs[(size_t)i * c + k];
-    for (int k = 0; k < c; k++) mean_p[k] = n > 0 ? mean_p[k] / n : 0.0;
-    h = clamped_entropy(mean_p, c);
-    if (mean_p != mean_p_stack) free(mean_p);
+  double consistency_sum = 0.0;
+  long pairs = 0;
+  for (int i = 0; i < n; i++) {
+    consistency_sum += row_sum[i];
+    pairs += row_pairs[i];
   }
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < c; k++) mean_p[k] += probs[(size_t)i * c + k];
+  for (int k = 0; k < c; k++) mean_p[k] = n > 0 ? mean_p[k] / n : 0.0;
+  const double h = clamped_entropy(mean_p, c);
+  free(row_sum);
+  free(row_pairs);
+  free(mean_p);
   double cons = pairs > 0 ? consistency_sum / pairs : 0.0;
   if (consistency) *consistency = cons;
   if (entropy) *entropy = h;

@@ -10,14 +10,14 @@
  * (excluded from the denominator) and its positive is row `positive_offset + i`.
  * Returns the summed (not averaged) loss and adds `scale` * d loss_sum / d contrast into
  * d_contrast [2b, d] (the anchors are contrast rows, so their gradient lands there too).
- * `similarity` is caller-owned scratch of b x 2b doubles. */
+ * `similarity` (b x 2b) and `row_loss` (b) are caller-owned scratch. */
 static double nt_xent_direction(const float *contrast, int b, int d, double inv_temperature, int self_offset,
-                                int positive_offset, double scale, double *d_contrast, double *similarity) {
+                                int positive_offset, double scale, double *d_contrast, double *similarity,
+                                double *row_loss) {
   const int m = 2 * b;
-  double loss_sum = 0.0;
   /* similarity [b, 2b]: row i = anchor i against every contrast vector; then turned in place into
    * d loss_i / d s(i, .) = softmax over j != i minus the positive's indicator. */
-#pragma omp parallel for reduction(+ : loss_sum) schedule(static)
+#pragma omp parallel for schedule(static)
   for (int i = 0; i < b; i++) {
     const float *anchor = contrast + (size_t)(self_offset + i) * d;
     double *row = similarity + (size_t)i * m;
@@ -34,7 +34,7 @@ static double nt_xent_direction(const float *contrast, int b, int d, double inv_
     double denominator = 0.0;
     for (int j = 0; j < m; j++)
       if (j != self) denominator += exp(row[j] - row_max);
-    loss_sum += -(row[positive] - row_max) + log(denominator);
+    row_loss[i] = -(row[positive] - row_max) + log(denominator);
     if (d_contrast) {
       for (int j = 0; j < m; j++) {
         double grad = j == self ? 0.0 : exp(row[j] - row_max) / denominator;
@@ -43,6 +43,9 @@ static double nt_xent_direction(const float *contrast, int b, int d, double inv_
       }
     }
   }
+  /* Summed in a fixed order: the same bits whatever the thread count or timing. */
+  double loss_sum = 0.0;
+  for (int i = 0; i < b; i++) loss_sum += row_loss[i];
   if (!d_contrast) return loss_sum;
   /* d/d anchor_i = sum_j g(i,j) c_j and d/d c_j = sum_i g(i,j) anchor_i; rows are split between
    * threads by the destination vector so no two threads write the same row. */
@@ -76,12 +79,13 @@ double scan_loss_simclr(const float *z1, const float *z2, int b, int d, double t
   const size_t rows = (size_t)b, dim = (size_t)d;
   /* The contrast set [z1; z2] in one block so a row index names a vector in either view. */
   float *contrast = malloc(2 * rows * dim * sizeof(float));
-  double *similarity = malloc(rows * 2 * rows * sizeof(double));
+  double *similarity = malloc(rows * 2 * rows * sizeof(double)), *row_loss = malloc(rows * sizeof(double));
   const int want_grad = d_z1 || d_z2;
   double *d_contrast = want_grad ? calloc(2 * rows * dim, sizeof(double)) : NULL;
-  if (!contrast || !similarity || (want_grad && !d_contrast)) {
+  if (!contrast || !similarity || !row_loss || (want_grad && !d_contrast)) {
     free(contrast);
     free(similarity);
+    free(row_loss);
     free(d_contrast);
     return NAN; /* out of memory: NaN makes the caller's loss check fail loudly */
   }
@@ -91,9 +95,9 @@ double scan_loss_simclr(const float *z1, const float *z2, int b, int d, double t
   const double inv_temperature = 1.0 / temperature;
   const int directions = symmetric ? 2 : 1;
   const double scale = 1.0 / ((double)b * directions); /* mean over anchors, then over directions */
-  double loss = nt_xent_direction(contrast, b, d, inv_temperature, 0, b, scale, d_contrast, similarity);
+  double loss = nt_xent_direction(contrast, b, d, inv_temperature, 0, b, scale, d_contrast, similarity, row_loss);
   if (symmetric)
-    loss += nt_xent_direction(contrast, b, d, inv_temperature, b, 0, scale, d_contrast, similarity);
+    loss += nt_xent_direction(contrast, b, d, inv_temperature, b, 0, scale, d_contrast, similarity, row_loss);
   loss *= scale;
 
   if (d_z1)
@@ -102,6 +106,7 @@ double scan_loss_simclr(const float *z1, const float *z2, int b, int d, double t
     for (size_t k = 0; k < rows * dim; k++) d_z2[k] = (float)d_contrast[rows * dim + k];
   free(contrast);
   free(similarity);
+  free(row_loss);
   free(d_contrast);
   return loss;
 }

@@ -14,6 +14,12 @@
 #define GRID_TITLE_SIZE 16.0
 #define GRID_MAX_SIDE 32767 /* cairo's limit for image surfaces */
 
+/* fontconfig (behind cairo's text) keeps its configuration and caches until
+ * the process exits, which LeakSanitizer reports as leaks in every program
+ * that draws text. LSan asks for this weak hook; it is unused otherwise. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void) { return "leak:libfontconfig.so\n"; }
+
 int scan_grid_auto_cell_size(const scan_grid *grid) {
   int largest = 1;
   for (int i = 0; i < grid->rows * grid->cols; i++) {
