@@ -3,6 +3,7 @@
  * independence of the random stream). White-box: the single ops are internal to
  * the data module (src/data/augment_internal.h). */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -377,6 +378,82 @@ static void test_determinism_and_validation(void) {
   CHECK(windows_ok);
 }
 
+/* Applies op `name` with magnitude v to img (h x w x channels) as the strong ops
+ * and ColorJitter do. */
+static void apply_named_op(const char *name, double v, uint8_t *img, int h, int w, int channels) {
+  long n = (long)h * w;
+  uint8_t tmp[64 * 64 * 3];
+  double m[6] = {1, 0, 0, 0, 1, 0};
+  if (!strcmp(name, "autocontrast")) aug_autocontrast(img, n, channels);
+  else if (!strcmp(name, "equalize")) aug_equalize(img, n, channels);
+  else if (!strcmp(name, "solarize")) aug_solarize(img, n, channels, v);
+  else if (!strcmp(name, "posterize")) aug_posterize(img, n, channels, (int)v);
+  else if (!strcmp(name, "color")) aug_saturation(img, n, v);
+  else if (!strcmp(name, "contrast")) aug_contrast(img, n, channels, v);
+  else if (!strcmp(name, "brightness")) aug_brightness(img, n, channels, v);
+  else if (!strcmp(name, "sharpness")) aug_sharpness(img, tmp, h, w, channels, v);
+  else if (!strcmp(name, "hue")) aug_hue(img, n, v);
+  else if (!strcmp(name, "grayscale")) aug_grayscale(img, n);
+  else {
+    if (!strcmp(name, "rotate")) aug_rotate(img, tmp, h, w, channels, v);
+    else {
+      if (!strcmp(name, "shearx")) m[1] = v;
+      else if (!strcmp(name, "sheary")) m[3] = v;
+      else if (!strcmp(name, "translatex")) m[2] = v * w;
+      else if (!strcmp(name, "translatey")) m[5] = v * h;
+      aug_affine_nearest(img, tmp, h, w, channels, m);
+    }
+    memcpy(img, tmp, (size_t)n * channels);
+  }
+}
+
+static int read_bytes(FILE *f, uint8_t *out, long n) {
+  for (long i = 0; i < n; i++) {
+    int v;
+    if (fscanf(f, "%d", &v) != 1) return 0;
+    out[i] = (uint8_t)v;
+  }
+  return 1;
+}
+
+/* Every op against PIL 9 (tools/make_augment_fixture.py): bit-exact. */
+static void test_against_pil(void) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/augment_ops_fixture.txt", test_data_dir());
+  FILE *f = fopen(path, "r");
+  CHECK_MSG(f != NULL, "cannot open %s", path);
+  if (!f) return;
+  enum { MAX = 64 * 64 * 3 };
+  static uint8_t rgb[MAX], grey[MAX], img[MAX], expected[MAX];
+  int h = 0, w = 0, h2 = 0, w2 = 0;
+  char mode[8], mode2[8];
+  int ok = fscanf(f, " image %7s %d %d", mode, &h, &w) == 3 && h * w * 3 <= MAX && read_bytes(f, rgb, (long)h * w * 3);
+  ok = ok && fscanf(f, " image %7s %d %d", mode2, &h2, &w2) == 3 && h2 == h && w2 == w &&
+       read_bytes(f, grey, (long)h * w);
+  CHECK_MSG(ok, "%s: bad header", path);
+  int ops = 0;
+  char name[32];
+  double v;
+  while (ok && fscanf(f, " op %31s %lf %7s", name, &v, mode) == 3) {
+    int channels = strcmp(mode, "RGB") == 0 ? 3 : 1;
+    long values = (long)h * w * channels;
+    memcpy(img, channels == 3 ? rgb : grey, (size_t)values);
+    if (!read_bytes(f, expected, values)) break;
+    apply_named_op(name, v, img, h, w, channels);
+    long wrong = 0, first = -1;
+    for (long i = 0; i < values; i++)
+      if (img[i] != expected[i]) {
+        if (first < 0) first = i;
+        wrong++;
+      }
+    CHECK_MSG(wrong == 0, "%s(%g) on %s: %ld of %ld values differ from PIL (first at %ld: %d, PIL %d)", name, v, mode,
+              wrong, values, first, first >= 0 ? img[first] : 0, first >= 0 ? expected[first] : 0);
+    ops++;
+  }
+  fclose(f);
+  CHECK_MSG(ops == 37, "read %d ops, expected 37", ops);
+}
+
 int main(void) {
   test_normalise_val();
   test_val_resize_and_crop();
@@ -386,6 +463,7 @@ int main(void) {
   test_colour();
   test_sharpness();
   test_geometry();
+  test_against_pil();
   test_cutout_and_erasing();
   test_grey_matches_rgb(SCAN_AUG_SIMCLR);
   test_grey_matches_rgb(SCAN_AUG_OURS);

@@ -95,7 +95,7 @@ static void test_exact_ties(void) {
   int64_t nb = light() ? 1100 : 2100, nq = 150;
   float *base = integer_vectors(nb, d, 2);
   float *queries = malloc(sizeof(float) * nq * d);
-  for (int64_t q = 0; q < nq; q++) memcpy(queries + q * d, base + (q * 13) * d, sizeof(float) * d);
+  for (int64_t q = 0; q < nq; q++) memcpy(queries + q * d, base + ((q * 13) % nb) * d, sizeof(float) * d);
   CHECK(scan_knn(queries, nq, base, nb, d, k, 0, idx, sim) == SCAN_OK);
   mismatches = 0;
   for (int64_t q = 0; q < nq; q++) {

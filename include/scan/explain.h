@@ -70,6 +70,15 @@ typedef struct {
   double local_pred; /* surrogate prediction for the unperturbed image */
 } scan_lime_result;
 
+/* The superpixels LIME uses under cfg (quickshift or SLIC with cfg's parameters). labels [h*w]. */
+scan_status scan_lime_segment(const scan_lime_config *cfg, const uint8_t *image, int h, int w, int channels,
+                              int32_t *labels, int *num_segments);
+
+/* The image with every superpixel hidden the way LIME hides an "off" superpixel (hide_mean as in the
+ * config). hidden is HWC like image. */
+scan_status scan_lime_hidden_image(const uint8_t *image, int h, int w, int channels, const int32_t *segments,
+                                   int num_segments, int hide_mean, uint8_t *hidden);
+
 /* Segments the image, classifies `samples` perturbations (each superpixel on or off at random; off
  * superpixels hidden), weights each sample by its cosine distance to the unperturbed one and fits the
  * weighted ridge surrogate, as lime's LimeImageExplainer.explain_instance does for one label.
@@ -91,6 +100,10 @@ void scan_lime_render(const scan_lime_result *r, const uint8_t *image, int h, in
 /* activation and gradient [C, H, W] at the target layer -> map [H, W] = ReLU(sum_c mean(grad_c) A_c),
  * divided by its maximum so it lies in [0, 1] (an all-zero map stays zero). */
 void scan_gradcam_map(const float *activation, const float *gradient, int c, int h, int w, float *map);
+
+/* The map [mh, mw] upsampled bilinearly (half-pixel centres, edge clamping) to out [out_h, out_w], as
+ * the overlay sees it. */
+void scan_gradcam_upsample(const float *map, int mh, int mw, int out_h, int out_w, float *out);
 
 /* Matplotlib's jet colour map at v in [0, 1], quantised to 256 levels like the reference
  * (0 -> dark blue (0, 0, 128), 1 -> dark red (128, 0, 0)). */

@@ -42,6 +42,17 @@ scan_status scan_pipeline_backbone(scan_pipeline *p, const char *stage, scan_bac
 scan_status scan_pipeline_augment(scan_pipeline *p, const char *stage, int validation, scan_aug_config *out);
 /* Creates the network for a stage: "pretext" (contrastive head) or "scan"/"selflabel" (cluster heads). */
 scan_status scan_pipeline_create_net(scan_pipeline *p, const char *stage, int max_batch, scan_net **out);
+/* The same with an explicit head (e.g. as many cluster heads as a model file holds). */
+scan_status scan_pipeline_create_net_with_head(scan_pipeline *p, const char *stage, const scan_head_config *head,
+                                               int max_batch, scan_net **out);
+
+/* Copies the run's SCAN model (scan/model.safetensors) into a one-head cluster net: the backbone and the
+   best head (metadata best_head) as cluster_head.0. *best_head (may be NULL) receives its index. */
+scan_status scan_pipeline_load_scan_head(scan_pipeline *p, scan_net *net, int *best_head);
+/* The run's final clustering model as a one-head net: selflabel/model.safetensors when present, else the
+   SCAN model's best head. source (may be NULL) receives the file (and head) it came from. */
+scan_status scan_pipeline_load_cluster_model(scan_pipeline *p, int max_batch, scan_net **out, char *source,
+                                             int source_size);
 
 /* Runs `net` in eval mode over every image of `data` with the val transform. Writes backbone features
    [count, D] (may be NULL), head-0 (or all heads) outputs [heads][count, head_dim] (may be NULL). */
@@ -56,9 +67,15 @@ scan_status scan_stage_pretext(scan_pipeline *p);
 scan_status scan_stage_mine(scan_pipeline *p);
 scan_status scan_stage_cluster(scan_pipeline *p);
 scan_status scan_stage_selflabel(scan_pipeline *p);
+scan_status scan_stage_explain(scan_pipeline *p); /* Grad-CAM and LIME of every cluster prototype */
 
 /* Every stage in order, skipping finished ones for the same config and resuming interrupted ones.
    stage_seconds (may be NULL) receives each stage's wall time (0 when skipped). */
+/* Evaluation of a clustering model (the run's selflabel model, else its SCAN model; or model_path) on the
+   validation split: every head's metrics, the chosen head marked, predictions.csv, figures, k-means baseline. */
+scan_status scan_stage_eval(scan_pipeline *p);
+scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseline);
+
 scan_status scan_run_all(scan_pipeline *p, double *stage_seconds);
 
 #endif

@@ -1,6 +1,7 @@
 /* scan run: the whole pipeline in one command (the README's main job). */
 #include <stdio.h>
 
+#include "scan/report.h"
 #include "stage_common.h"
 
 int cmd_run(int argc, char **argv) {
@@ -17,8 +18,11 @@ int cmd_run(int argc, char **argv) {
   rc = stage_open(&o, &cfg, &p);
   if (rc) return rc;
   double seconds[16] = {0};
-  rc = cli_report_error(scan_run_all(&p, seconds));
-  if (rc == 0) printf("scan run: done, outputs in %s\n", p.run_dir);
+  char report[1300];
+  scan_status status = scan_run_all(&p, seconds);
+  if (status == SCAN_OK) status = scan_report_write(&p, report, sizeof report);
+  rc = cli_report_error(status);
+  if (rc == 0) printf("scan run: done. Report: %s\n", report);
   stage_close(cfg, &p);
   return rc;
 }

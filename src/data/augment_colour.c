@@ -61,12 +61,18 @@ void aug_grayscale(uint8_t *img, long n) {
   }
 }
 
-static inline uint8_t clip8(int v) { return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v); }
+/* GCC vectorises these loops only when told that floating-point operations do not
+ * trap (so it may compute both sides of a select); the results are the same. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define VECTORISE_SELECTS __attribute__((optimize("tree-vectorize", "no-trapping-math")))
+#else
+#define VECTORISE_SELECTS
+#endif
 
 /* The hue byte of PIL's rgb2hsv_row (Convert.c) for n pixels, with its float/double
  * mix kept as written there, but branch-free so the compiler can vectorise the
- * divisions: (saturation and value are recomputed where needed). */
-static void hue_bytes(const uint8_t *rgb, int n, uint8_t *hue) {
+ * divisions (saturation and value come from saturation_value_bytes). */
+VECTORISE_SELECTS static void hue_bytes(const uint8_t *restrict rgb, int n, uint8_t *restrict hue) {
   for (int i = 0; i < n; i++) {
     int r = rgb[3 * i], g = rgb[3 * i + 1], b = rgb[3 * i + 2];
     int maxc = r > g ? (r > b ? r : b) : (g > b ? g : b);
@@ -84,36 +90,46 @@ static void hue_bytes(const uint8_t *rgb, int n, uint8_t *hue) {
   }
 }
 
-/* The saturation byte of rgb2hsv_row: clip8((int)(cr / maxc * 255.0)). */
-static inline int saturation_byte(int maxc, int minc) {
-  if (maxc == minc) return 0;
-  float s = (float)(maxc - minc) / (float)maxc;
-  int byte = (int)(s * 255.0);
-  return byte > 255 ? 255 : byte;
+/* PIL's hsv2rgb (Convert.c) for n pixels given as separate h, s, v bytes, writing
+ * interleaved RGB; the sector switch is written as selects (conditional moves
+ * instead of an unpredictable jump per pixel). */
+VECTORISE_SELECTS static void hsv_to_rgb(const uint8_t *restrict hue, const uint8_t *restrict sat,
+                                         const uint8_t *restrict val, int n, uint8_t *restrict rgb) {
+  for (int k = 0; k < n; k++) {
+    int h = hue[k], s = sat[k], v = val[k];
+    /* Everything below is >= 0, so truncation is floor and +0.5 truncation is round(). */
+    double sector = (float)h * 6.0 / 255.0;
+    int i = (int)sector;
+    float f = (float)(sector - (float)i);
+    float fs = (float)(((float)s) / 255.0);
+    int p = (int)((float)v * (1.0 - fs) + 0.5);
+    int q = (int)((float)v * (1.0 - fs * f) + 0.5);
+    int t = (int)((float)v * (1.0 - fs * (1.0 - f)) + 0.5);
+    p = p > 255 ? 255 : p;
+    q = q > 255 ? 255 : q;
+    t = t > 255 ? 255 : t;
+    i = i == 6 ? 0 : i; /* i % 6 */
+    int r = ((i == 0) | (i == 5)) ? v : i == 1 ? q : ((i == 2) | (i == 3)) ? p : t;
+    int g = i == 0 ? t : ((i == 1) | (i == 2)) ? v : i == 3 ? q : p;
+    int b = ((i == 0) | (i == 1)) ? p : i == 2 ? t : ((i == 3) | (i == 4)) ? v : q;
+    rgb[3 * k] = (uint8_t)(s == 0 ? v : r);
+    rgb[3 * k + 1] = (uint8_t)(s == 0 ? v : g);
+    rgb[3 * k + 2] = (uint8_t)(s == 0 ? v : b);
+  }
 }
 
-/* PIL's hsv2rgb (Convert.c) for one pixel. */
-static void hsv_to_rgb(int h, int s, int v, uint8_t *rgb) {
-  if (s == 0) {
-    rgb[0] = rgb[1] = rgb[2] = (uint8_t)v;
-    return;
-  }
-  /* Everything below is >= 0, so truncation is floor and +0.5 truncation is round(). */
-  double sector = (float)h * 6.0 / 255.0;
-  int i = (int)sector;
-  float f = (float)(sector - (float)i);
-  float fs = (float)(((float)s) / 255.0);
-  uint8_t p = clip8((int)((float)v * (1.0 - fs) + 0.5));
-  uint8_t q = clip8((int)((float)v * (1.0 - fs * f) + 0.5));
-  uint8_t t = clip8((int)((float)v * (1.0 - fs * (1.0 - f)) + 0.5));
-  uint8_t vv = (uint8_t)v;
-  switch (i % 6) {
-    case 0: rgb[0] = vv; rgb[1] = t; rgb[2] = p; break;
-    case 1: rgb[0] = q; rgb[1] = vv; rgb[2] = p; break;
-    case 2: rgb[0] = p; rgb[1] = vv; rgb[2] = t; break;
-    case 3: rgb[0] = p; rgb[1] = q; rgb[2] = vv; break;
-    case 4: rgb[0] = t; rgb[1] = p; rgb[2] = vv; break;
-    default: rgb[0] = vv; rgb[1] = p; rgb[2] = q; break;
+/* The saturation and value bytes of rgb2hsv_row: clip8((int)(cr / maxc * 255.0)) and max. */
+VECTORISE_SELECTS static void saturation_value_bytes(const uint8_t *restrict rgb, int n, uint8_t *restrict sat,
+                                                     uint8_t *restrict val) {
+  for (int k = 0; k < n; k++) {
+    int r = rgb[3 * k], g = rgb[3 * k + 1], b = rgb[3 * k + 2];
+    int mx = r > g ? r : g, mn = r < g ? r : g;
+    mx = mx > b ? mx : b;
+    mn = mn < b ? mn : b;
+    float s = (float)(mx - mn) / (float)(mx > 0 ? mx : 1);
+    int byte = (int)(s * 255.0);
+    sat[k] = (uint8_t)(byte > 255 ? 255 : byte);
+    val[k] = (uint8_t)mx;
   }
 }
 
@@ -122,17 +138,14 @@ void aug_hue(uint8_t *img, long n, double shift) {
    * the float-to-int conversion truncates toward zero. */
   int step = (int)(shift * 255.0);
   enum { BLOCK = 256 };
-  uint8_t hue[BLOCK];
+  uint8_t hue[BLOCK], sat[BLOCK], val[BLOCK];
   for (long start = 0; start < n; start += BLOCK) {
     int count = n - start < BLOCK ? (int)(n - start) : BLOCK;
     uint8_t *block = img + 3 * start;
     hue_bytes(block, count, hue);
-    for (int i = 0; i < count; i++) {
-      uint8_t *p = block + 3 * i;
-      int maxc = p[0] > p[1] ? (p[0] > p[2] ? p[0] : p[2]) : (p[1] > p[2] ? p[1] : p[2]);
-      int minc = p[0] < p[1] ? (p[0] < p[2] ? p[0] : p[2]) : (p[1] < p[2] ? p[1] : p[2]);
-      hsv_to_rgb((hue[i] + step) & 255, saturation_byte(maxc, minc), maxc, p);
-    }
+    saturation_value_bytes(block, count, sat, val);
+    for (int k = 0; k < count; k++) hue[k] = (uint8_t)((hue[k] + step) & 255);
+    hsv_to_rgb(hue, sat, val, count, block);
   }
 }
 

@@ -20,36 +20,33 @@ static scan_status match_present(const scan_metrics *m, int32_t *match) {
   int C = m->num_clusters, K = m->num_classes;
   int *cluster_ids = malloc(sizeof(int) * C), *class_ids = malloc(sizeof(int) * K);
   int64_t *cluster_size = calloc(C, sizeof(int64_t)), *class_size = calloc(K, sizeof(int64_t));
-  double *cost = NULL;
-  int *assigned = NULL;
+  /* sized for every cluster and class; only the occurring ones are used */
+  double *cost = calloc((size_t)C * K + 1, sizeof(double));
+  int *assigned = malloc(sizeof(int) * (C + 1));
   scan_status st = SCAN_OK;
-  if (!cluster_ids || !class_ids || !cluster_size || !class_size) goto out_of_memory;
-  for (int c = 0; c < C; c++)
-    for (int y = 0; y < K; y++) {
-      cluster_size[c] += m->contingency[(long)c * K + y];
-      class_size[y] += m->contingency[(long)c * K + y];
-    }
-  int rows = 0, cols = 0;
-  for (int c = 0; c < C; c++)
-    if (cluster_size[c] > 0) cluster_ids[rows++] = c;
-  for (int y = 0; y < K; y++)
-    if (class_size[y] > 0) class_ids[cols++] = y;
-  cost = malloc(sizeof(double) * ((long)rows * cols + 1));
-  assigned = malloc(sizeof(int) * (rows + 1));
-  if (!cost || !assigned) goto out_of_memory;
-  for (int r = 0; r < rows; r++)
-    for (int q = 0; q < cols; q++)
-      cost[(long)r * cols + q] = -(double)m->contingency[(long)cluster_ids[r] * K + class_ids[q]];
-  st = scan_hungarian(cost, rows, cols, assigned);
-  if (st == SCAN_OK) {
-    for (int c = 0; c < C; c++) match[c] = -1;
+  if (!cluster_ids || !class_ids || !cluster_size || !class_size || !cost || !assigned) {
+    st = scan_fail(SCAN_ERR_INTERNAL, "metrics: out of memory");
+  } else {
+    for (int c = 0; c < C; c++)
+      for (int y = 0; y < K; y++) {
+        cluster_size[c] += m->contingency[(long)c * K + y];
+        class_size[y] += m->contingency[(long)c * K + y];
+      }
+    int rows = 0, cols = 0;
+    for (int c = 0; c < C; c++)
+      if (cluster_size[c] > 0) cluster_ids[rows++] = c;
+    for (int y = 0; y < K; y++)
+      if (class_size[y] > 0) class_ids[cols++] = y;
     for (int r = 0; r < rows; r++)
-      if (assigned[r] >= 0) match[cluster_ids[r]] = class_ids[assigned[r]];
+      for (int q = 0; q < cols; q++)
+        cost[(long)r * cols + q] = -(double)m->contingency[(long)cluster_ids[r] * K + class_ids[q]];
+    st = scan_hungarian(cost, rows, cols, assigned);
+    if (st == SCAN_OK) {
+      for (int c = 0; c < C; c++) match[c] = -1;
+      for (int r = 0; r < rows; r++)
+        if (assigned[r] >= 0) match[cluster_ids[r]] = class_ids[assigned[r]];
+    }
   }
-  goto done;
-out_of_memory:
-  st = scan_fail(SCAN_ERR_INTERNAL, "metrics: out of memory");
-done:
   free(cluster_ids);
   free(class_ids);
   free(cluster_size);

@@ -76,6 +76,11 @@ static double bilinear(const float *map, int mh, int mw, int out_h, int out_w, i
   return top * (1 - fy) + bottom * fy;
 }
 
+void scan_gradcam_upsample(const float *map, int mh, int mw, int out_h, int out_w, float *out) {
+  for (int y = 0; y < out_h; y++)
+    for (int x = 0; x < out_w; x++) out[(size_t)y * out_w + x] = (float)bilinear(map, mh, mw, out_h, out_w, y, x);
+}
+
 void scan_gradcam_overlay(const float *map, int mh, int mw, const uint8_t *image, int h, int w, int channels, int scale,
                           double alpha, uint8_t *rgb_out) {
   if (scale < 1) scale = 1;

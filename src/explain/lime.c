@@ -30,10 +30,19 @@ void scan_lime_result_free(scan_lime_result *r) {
   memset(r, 0, sizeof *r);
 }
 
-/* The image with every superpixel hidden: all zeros (lime's hide_color=0), or each superpixel's mean
- * colour, truncated to uint8 as lime's numpy assignment does. */
-static scan_status hidden_image(const uint8_t *image, int pixels, int channels, const int32_t *segments,
-                                int num_segments, int hide_mean, uint8_t *hidden) {
+scan_status scan_lime_segment(const scan_lime_config *cfg, const uint8_t *image, int h, int w, int channels,
+                              int32_t *labels, int *num_segments) {
+  return cfg->use_slic ? scan_superpixels_slic(image, h, w, channels, cfg->slic_region, cfg->slic_regularization, labels,
+                                               num_segments)
+                       : scan_superpixels_quickshift(image, h, w, channels, cfg->qs_kernel, cfg->qs_max_dist,
+                                                     cfg->qs_ratio, labels, num_segments);
+}
+
+/* All zeros (lime's hide_color=0), or each superpixel's mean colour, truncated to uint8 as lime's numpy
+ * assignment does. */
+scan_status scan_lime_hidden_image(const uint8_t *image, int h, int w, int channels, const int32_t *segments,
+                                   int num_segments, int hide_mean, uint8_t *hidden) {
+  const int pixels = h * w;
   if (!hide_mean) {
     memset(hidden, 0, (size_t)pixels * channels);
     return SCAN_OK;
@@ -114,10 +123,7 @@ scan_status scan_lime_explain(const scan_lime_config *cfg, const uint8_t *image,
   scan_lime_result r = {0};
   r.segments = malloc((size_t)(pixels > 0 ? pixels : 1) * sizeof(int32_t));
   if (!r.segments) return scan_fail(SCAN_ERR_INTERNAL, "lime: out of memory for a %dx%d image", h, w);
-  scan_status st = cfg->use_slic ? scan_superpixels_slic(image, h, w, channels, cfg->slic_region,
-                                                         cfg->slic_regularization, r.segments, &r.num_segments)
-                                 : scan_superpixels_quickshift(image, h, w, channels, cfg->qs_kernel, cfg->qs_max_dist,
-                                                               cfg->qs_ratio, r.segments, &r.num_segments);
+  scan_status st = scan_lime_segment(cfg, image, h, w, channels, r.segments, &r.num_segments);
   if (st != SCAN_OK) {
     scan_lime_result_free(&r);
     return scan_fail_context(st, "lime");
@@ -132,7 +138,7 @@ scan_status scan_lime_explain(const scan_lime_config *cfg, const uint8_t *image,
     st = scan_fail(SCAN_ERR_INTERNAL, "lime: out of memory for %d samples of %d superpixels", n, S);
     goto done;
   }
-  st = hidden_image(image, pixels, channels, r.segments, S, cfg->hide_mean, hidden);
+  st = scan_lime_hidden_image(image, h, w, channels, r.segments, S, cfg->hide_mean, hidden);
   if (st != SCAN_OK) goto done;
   draw_samples(cfg->seed, n, S, on);
   st = classify_samples(cfg, image, hidden, r.segments, pixels, channels, on, S, classify, ctx, labels);

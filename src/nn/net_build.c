@@ -171,6 +171,57 @@ void net_init_params(scan_net *net) {
   }
 }
 
+static int is_stage(const scan_net *net, int tensor) {
+  for (int s = 0; s < net->stage_count; s++)
+    if (net->stages[s].tensor == tensor) return 1;
+  return 0;
+}
+
+/* Gradient buffers are shared by tensors whose gradients are never alive at the same time. Backward runs the ops
+ * in reverse: tensor t's gradient is first written by its last consumer (op index last[t]) and last read by its
+ * producer (first[t], the first op writing t; ReLU runs in place). Closed intervals [first, last] that do not
+ * overlap can share a slot. Gradients read after backward keep their own slot: the input (input attributions), the
+ * features (written by the heads) and the named stages (Grad-CAM). Returns the number of slots. */
+static int plan_gradient_slots(scan_net *net, int *slot_of) {
+  const int count = net->tensor_count;
+  int *first = malloc((size_t)count * sizeof(int) * 3), *last = first + count, *order = first + 2 * count;
+  int *slot_free_below = malloc((size_t)count * sizeof(int)); /* a slot is free for t when its occupant's first > last[t] */
+  int slots = 0;
+  if (!first || !slot_free_below) { /* fall back to one slot per tensor */
+    free(first);
+    free(slot_free_below);
+    for (int t = 0; t < count; t++) slot_of[t] = t;
+    return count;
+  }
+  for (int t = 0; t < count; t++) first[t] = -1, last[t] = -1, order[t] = t;
+  for (int i = 0; i < net->op_count; i++) {
+    const net_op *op = &net->ops[i];
+    if (first[op->out] < 0) first[op->out] = i;
+    last[op->in] = i;
+    if (op->in2 >= 0) last[op->in2] = i;
+  }
+  /* by last use, latest first: the order in which gradients come alive during backward (insertion sort: short) */
+  for (int a = 1; a < count; a++)
+    for (int b = a; b > 0 && last[order[b]] > last[order[b - 1]]; b--) {
+      int tmp = order[b];
+      order[b] = order[b - 1];
+      order[b - 1] = tmp;
+    }
+  for (int k = 0; k < count; k++) {
+    int t = order[k];
+    int dedicated = t == 0 || t == net->feature_tensor || is_stage(net, t) || first[t] < 0 || last[t] < 0;
+    int chosen = -1;
+    for (int s = 0; s < slots && !dedicated && chosen < 0; s++)
+      if (slot_free_below[s] > last[t]) chosen = s;
+    if (chosen < 0) chosen = slots++;
+    slot_of[t] = chosen;
+    slot_free_below[chosen] = dedicated ? -1 : first[t];
+  }
+  free(first);
+  free(slot_free_below);
+  return slots;
+}
+
 scan_status net_plan(scan_net *net) {
   if (net->build_failed) return scan_fail(SCAN_ERR_INTERNAL, "out of memory while building the network");
   net->param_block = scan_calloc((unsigned long)(net->param_floats ? net->param_floats : 1), sizeof(float));
@@ -184,28 +235,49 @@ scan_status net_plan(scan_net *net) {
   }
   net_init_params(net);
 
-  /* Activations: data and gradient of every tensor, plus batch-norm statistics, pooling indices and scratch. */
+  /* Activations: data of every tensor, gradients (shared where possible), batch-norm statistics, pooling indices
+   * and the accumulation scratch. */
+  int *grad_slot = scan_malloc((unsigned long)net->tensor_count * sizeof(int));
+  int64_t *slot_floats = scan_calloc((unsigned long)net->tensor_count, sizeof(int64_t));
+  if (!grad_slot || !slot_floats) {
+    free(grad_slot);
+    free(slot_floats);
+    return scan_fail(SCAN_ERR_INTERNAL, "out of memory while planning activations");
+  }
+  int slots = plan_gradient_slots(net, grad_slot);
   int64_t floats = 0, largest = 0, bn_floats = 0, argmax_count = 0;
   for (int i = 0; i < net->tensor_count; i++) {
     int64_t numel = net_tensor_numel(&net->tensors[i]) * net->max_batch;
-    floats += 2 * numel;
+    floats += numel;
+    if (numel > slot_floats[grad_slot[i]]) slot_floats[grad_slot[i]] = numel;
     if (numel > largest) largest = numel;
   }
+  for (int s = 0; s < slots; s++) floats += slot_floats[s];
   for (int i = 0; i < net->op_count; i++) {
     if (net->ops[i].kind == OP_BN) bn_floats += 2 * net->tensors[net->ops[i].in].c;
     if (net->ops[i].kind == OP_MAXPOOL) argmax_count += net_tensor_numel(&net->tensors[net->ops[i].out]) * net->max_batch;
   }
   net->scratch_floats = largest;
   float *block = scan_malloc((unsigned long)(floats + largest + bn_floats + argmax_count) * sizeof(float));
-  if (!block) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for activations (%lld MiB)",
-                               (long long)((floats + largest) * 4 >> 20));
+  if (!block) {
+    free(grad_slot);
+    free(slot_floats);
+    return scan_fail(SCAN_ERR_INTERNAL, "out of memory for activations (%lld MiB)", (long long)((floats + largest) * 4 >> 20));
+  }
   net->activation_block = block;
   for (int i = 0; i < net->tensor_count; i++) {
-    int64_t numel = net_tensor_numel(&net->tensors[i]) * net->max_batch;
     net->tensors[i].data = block;
-    net->tensors[i].grad = block + numel;
-    block += 2 * numel;
+    block += net_tensor_numel(&net->tensors[i]) * net->max_batch;
   }
+  float *slot_start = block;
+  for (int s = 0; s < slots; s++) {
+    for (int i = 0; i < net->tensor_count; i++)
+      if (grad_slot[i] == s) net->tensors[i].grad = slot_start;
+    slot_start += slot_floats[s];
+  }
+  block = slot_start;
+  free(grad_slot);
+  free(slot_floats);
   net->scratch = block;
   block += largest;
   for (int i = 0; i < net->op_count; i++) {

@@ -221,8 +221,6 @@ scan_status scan_pipeline_augment(scan_pipeline *p, const char *stage, int valid
 }
 
 scan_status scan_pipeline_create_net(scan_pipeline *p, const char *stage, int max_batch, scan_net **out) {
-  scan_backbone_config backbone;
-  SCAN_TRY(scan_pipeline_backbone(p, stage, &backbone));
   scan_head_config head = {0};
   if (strcmp(stage, "pretext") == 0) {
     const char *kind = NULL;
@@ -243,7 +241,14 @@ scan_status scan_pipeline_create_net(scan_pipeline *p, const char *stage, int ma
     if (head.num_heads < 1 || head.num_heads > 100)
       return scan_fail(SCAN_ERR_INPUT, "config: num_heads must be 1..100, got %d", head.num_heads);
   }
-  SCAN_TRY(scan_net_create(out, &backbone, &head, max_batch, p->seed));
+  return scan_pipeline_create_net_with_head(p, stage, &head, max_batch, out);
+}
+
+scan_status scan_pipeline_create_net_with_head(scan_pipeline *p, const char *stage, const scan_head_config *head,
+                                               int max_batch, scan_net **out) {
+  scan_backbone_config backbone;
+  SCAN_TRY(scan_pipeline_backbone(p, stage, &backbone));
+  SCAN_TRY(scan_net_create(out, &backbone, head, max_batch, p->seed));
   int winograd = 0;
   SCAN_TRY(scan_config_get_bool(p->cfg, NULL, "winograd", &winograd));
   scan_net_set_winograd(*out, winograd);

@@ -32,6 +32,7 @@ static const stage_entry stages[] = {
      {"scan/checkpoint.safetensors", "scan/checkpoint-optimizer.safetensors", "scan/log.jsonl", NULL}},
     {"selflabel", "selflabel", scan_stage_selflabel,
      {"selflabel/checkpoint.safetensors", "selflabel/checkpoint-optimizer.safetensors", "selflabel/log.jsonl", NULL}},
+    {"eval", "eval", scan_stage_eval, {NULL}},
 };
 
 static uint64_t read_stamp(const scan_pipeline *p, const char *stage, const char *kind) {

@@ -21,40 +21,7 @@
 #include "scan/nn_layers.h"
 #include "scan/optim.h"
 #include "scan/progress.h"
-#include "scan/safetensors.h"
 #include "training.h"
-
-/* Copies the SCAN model's chosen head (cluster_head.<best>.*) and its backbone into a one-head network. */
-static scan_status load_scan_head(scan_pipeline *p, scan_net *net, int *best_head_out) {
-  char path[1300];
-  scan_pipeline_path(p, path, sizeof path, "scan/model.safetensors");
-  scan_safetensors *file = NULL;
-  scan_status status = scan_safetensors_read(path, &file);
-  if (status != SCAN_OK) return scan_fail_context(status, "selflabel: the SCAN model is needed (run 'scan cluster' first)");
-  const char *best_text = scan_safetensors_metadata(file, "best_head");
-  int best = best_text ? atoi(best_text) : 0;
-  for (int i = 0; i < scan_net_param_count(net) && status == SCAN_OK; i++) {
-    const scan_param *param = scan_net_param(net, i);
-    char name[200];
-    if (strncmp(param->name, "cluster_head.0.", 15) == 0)
-      snprintf(name, sizeof name, "cluster_head.%d.%s", best, param->name + 15);
-    else
-      snprintf(name, sizeof name, "%s", param->name);
-    const scan_tensor_view *t = scan_safetensors_find(file, name);
-    int64_t count = scan_param_numel(param);
-    if (!t) { status = scan_fail(SCAN_ERR_INPUT, "%s: missing tensor '%s'", path, name); break; }
-    if (t->dtype == SCAN_F32 && t->nbytes == sizeof(float) * (size_t)count) {
-      memcpy(param->data, t->data, t->nbytes);
-    } else if (t->dtype == SCAN_I64 && t->nbytes == sizeof(int64_t) * (size_t)count) {
-      for (int64_t k = 0; k < count; k++) param->data[k] = (float)((const int64_t *)t->data)[k];
-    } else {
-      status = scan_fail(SCAN_ERR_INPUT, "%s: tensor '%s' has the wrong type or shape for this model", path, name);
-    }
-  }
-  scan_safetensors_free(file);
-  *best_head_out = best;
-  return status;
-}
 
 static scan_status class_thresholds(scan_pipeline *p, scan_net *net, const scan_dataset *train, double quantile,
                                     double threshold, float *thresholds) {
@@ -118,7 +85,7 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
   if (status == SCAN_OK) status = training_optim_configs(p, stage, &optim_cfg, &heads_cfg);
   if (status == SCAN_OK) status = neighbors_load(p, "val", val->count, num_neighbors_val, &val_nbrs);
   if (status == SCAN_OK) status = scan_pipeline_create_net(p, stage, batch_size, &net);
-  if (status == SCAN_OK) status = load_scan_head(p, net, &best_head);
+  if (status == SCAN_OK) status = scan_pipeline_load_scan_head(p, net, &best_head);
   if (status == SCAN_OK) status = scan_optim_create(&opt, net, &optim_cfg, &heads_cfg, 0);
   if (status == SCAN_OK) status = training_resume(dir, net, opt, &start_epoch, "selflabel");
   if (status == SCAN_OK && use_ema) status = scan_ema_create(&ema, net, ema_alpha);

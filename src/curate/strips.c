@@ -1,0 +1,60 @@
+/* Visual check of a selection (spec §17.2, optional in the reference): PNG strips, each a target image followed
+ * by its nearest pool images with their similarity. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "curate_internal.h"
+#include "scan/atomic_file.h"
+#include "scan/viz_grid.h"
+
+/* The reference tiled 236-pixel images; larger images are shrunk to this so a strip stays a few MB. */
+enum { STRIP_MAX_CELL = 236 };
+
+static scan_grid_cell image_cell(const scan_dataset *d, int64_t index, const char *caption) {
+  scan_grid_cell cell = {scan_dataset_image(d, (int)index), d->height, d->width, d->channels, caption};
+  return cell;
+}
+
+static scan_status write_strip(const curate_state *s, int64_t unique_row, int k, const char *path) {
+  const scan_curate_request *req = s->req;
+  int64_t target = s->kept[unique_row];
+  scan_grid_cell *cells = scan_calloc((unsigned long)k + 1, sizeof *cells);
+  char(*captions)[32] = scan_calloc((unsigned long)k + 1, sizeof *captions);
+  if (!cells || !captions) {
+    free(cells);
+    free(captions);
+    return SCAN_ERR_INTERNAL;
+  }
+  snprintf(captions[0], sizeof captions[0], "target");
+  cells[0] = image_cell(req->target_images, target, captions[0]);
+  for (int c = 0; c < k; c++) {
+    snprintf(captions[c + 1], sizeof captions[c + 1], "%.3f", s->similarities[unique_row * s->k_max + c]);
+    cells[c + 1] = image_cell(req->pool_images, s->neighbors[unique_row * s->k_max + c], captions[c + 1]);
+  }
+  char title[1200];
+  snprintf(title, sizeof title, "target %s and its %d nearest pool images (cosine similarity)",
+           req->target_names[target], k);
+  scan_grid grid = {.rows = 1, .cols = k + 1, .cells = cells, .title = title};
+  grid.cell_size = scan_grid_auto_cell_size(&grid);
+  if (grid.cell_size > STRIP_MAX_CELL) grid.cell_size = STRIP_MAX_CELL;
+  scan_status status = scan_grid_write_png(path, &grid);
+  free(cells);
+  free(captions);
+  return status;
+}
+
+scan_status curate_write_strips(const curate_state *s, int *written) {
+  const scan_curate_request *req = s->req;
+  *written = 0;
+  char path[1100];
+  SCAN_TRY(scan_make_dirs(curate_path(req, path, "strips")));
+  int64_t count = req->strips < s->unique_count ? req->strips : s->unique_count;
+  int k = req->ks[0];
+  for (int64_t m = 0; m < count; m++) {
+    /* Spread over the whole target rather than its first frames. */
+    int64_t row = m * s->unique_count / count;
+    SCAN_TRY(write_strip(s, row, k, curate_path(req, path, "strips/strip_%03lld.png", (long long)m)));
+    (*written)++;
+  }
+  return SCAN_OK;
+}

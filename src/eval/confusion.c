@@ -1,0 +1,66 @@
+/* Confusion-matrix figure of an evaluated clustering: reorders the contingency
+ * table so each class's matched cluster sits on the diagonal, keeps only the
+ * classes and clusters that occur, names the columns, and hands it to viz. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "scan/metrics.h"
+#include "scan/viz_chart.h"
+
+scan_status scan_confusion_chart(const scan_metrics *m, const char *const *class_names, const char *title,
+                                 const char *path) {
+  int C = m->num_clusters, K = m->num_classes;
+  int *row_class = malloc(sizeof(int) * K), *col_cluster = malloc(sizeof(int) * C);
+  int64_t *class_size = calloc(K, sizeof(int64_t)), *cluster_size = calloc(C, sizeof(int64_t));
+  int64_t *cells = malloc(sizeof(int64_t) * (size_t)K * C);
+  char *name_store = malloc((size_t)(K + C) * 96);
+  const char **row_names = malloc(sizeof(char *) * K), **col_names = malloc(sizeof(char *) * C);
+  scan_status st;
+  if (!row_class || !col_cluster || !class_size || !cluster_size || !cells || !name_store || !row_names || !col_names) {
+    st = scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
+    goto done;
+  }
+  for (int c = 0; c < C; c++)
+    for (int y = 0; y < K; y++) {
+      cluster_size[c] += m->contingency[(long)c * K + y];
+      class_size[y] += m->contingency[(long)c * K + y];
+    }
+  int rows = 0, cols = 0;
+  for (int y = 0; y < K; y++)
+    if (class_size[y] > 0) row_class[rows++] = y;
+  for (int r = 0; r < rows; r++) /* matched clusters first, in their class's order */
+    for (int c = 0; c < C; c++)
+      if (m->match[c] == row_class[r] && cluster_size[c] > 0) col_cluster[cols++] = c;
+  for (int c = 0; c < C; c++)
+    if (m->match[c] < 0 && cluster_size[c] > 0) col_cluster[cols++] = c;
+  char *next = name_store;
+  for (int r = 0; r < rows; r++) {
+    int y = row_class[r];
+    if (class_names && class_names[y]) row_names[r] = class_names[y];
+    else {
+      snprintf(next, 96, "class %d", y);
+      row_names[r] = next;
+      next += 96;
+    }
+  }
+  for (int j = 0; j < cols; j++) {
+    int c = col_cluster[j], y = m->match[c];
+    if (y >= 0 && class_names && class_names[y]) snprintf(next, 96, "%.80s (c%d)", class_names[y], c);
+    else snprintf(next, 96, "cluster %d", c);
+    col_names[j] = next;
+    next += 96;
+    for (int r = 0; r < rows; r++) cells[(long)r * cols + j] = m->contingency[(long)c * K + row_class[r]];
+  }
+  scan_chart_frame frame = {title, "predicted cluster (matched class)", "true class", 0, 0};
+  st = scan_chart_confusion(path, &frame, cells, rows, cols, row_names, col_names);
+done:
+  free(row_class);
+  free(col_cluster);
+  free(class_size);
+  free(cluster_size);
+  free(cells);
+  free(name_store);
+  free(row_names);
+  free(col_names);
+  return st;
+}

@@ -1,0 +1,30 @@
+/* What `scan eval` writes: metrics.json assembled head by head, predictions.csv,
+ * prototypes.json and the figures. Internal to src/pipeline. */
+#ifndef SCAN_PIPELINE_EVAL_OUTPUT_H
+#define SCAN_PIPELINE_EVAL_OUTPUT_H
+
+#include <cjson/cJSON.h>
+
+#include "scan/pipeline.h"
+
+typedef struct {
+  scan_pipeline *p;
+  const scan_dataset *val;
+  cJSON *root, *heads_json, *baselines_json;
+  int heads, classes, chosen;
+  char dir[1300];
+} eval_output;
+
+scan_status eval_output_begin(eval_output *o, scan_pipeline *p, const scan_dataset *val, const char *model_path, int heads,
+                              int classes, int chosen);
+/* One head's predictions and probabilities [n, classes]; scan_loss NaN when the val neighbours are missing. */
+scan_status eval_output_add_head(eval_output *o, int head, const int32_t *pred, const float *probs, double scan_loss);
+/* The chosen head: diagnostics, predictions.csv, figures, prototypes (features [n, dim] from the backbone). */
+scan_status eval_output_chosen(eval_output *o, const int32_t *pred, const float *confidence, const float *probs,
+                               const float *features, int dim, int topk);
+scan_status eval_output_add_baseline(eval_output *o, const char *name, const int32_t *assign, const int32_t *labels, int n,
+                                     int clusters, int classes);
+scan_status eval_output_finish(eval_output *o); /* writes metrics.json and prints the table */
+void eval_output_abort(eval_output *o);
+
+#endif

@@ -1,0 +1,68 @@
+/* Loading a run's clustering model into a one-head network: the self-label model as it is, or the
+ * SCAN model's best head (scan/model.safetensors holds every head and names the best in its
+ * metadata). Shared by the self-label stage (which starts from the best SCAN head) and the
+ * explanations (which explain the run's final model). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan/atomic_file.h"
+#include "scan/pipeline.h"
+#include "scan/safetensors.h"
+
+scan_status scan_pipeline_load_scan_head(scan_pipeline *p, scan_net *net, int *best_head_out) {
+  char path[1300];
+  scan_pipeline_path(p, path, sizeof path, "scan/model.safetensors");
+  scan_safetensors *file = NULL;
+  scan_status status = scan_safetensors_read(path, &file);
+  if (status != SCAN_OK) return scan_fail_context(status, "the SCAN model is needed (run 'scan cluster' first)");
+  const char *best_text = scan_safetensors_metadata(file, "best_head");
+  int best = best_text ? atoi(best_text) : 0;
+  for (int i = 0; i < scan_net_param_count(net) && status == SCAN_OK; i++) {
+    const scan_param *param = scan_net_param(net, i);
+    char name[200];
+    /* The one-head net's cluster_head.0.* comes from the file's cluster_head.<best>.* */
+    if (strncmp(param->name, "cluster_head.0.", 15) == 0)
+      snprintf(name, sizeof name, "cluster_head.%d.%s", best, param->name + 15);
+    else
+      snprintf(name, sizeof name, "%s", param->name);
+    const scan_tensor_view *t = scan_safetensors_find(file, name);
+    int64_t count = scan_param_numel(param);
+    if (!t) { status = scan_fail(SCAN_ERR_INPUT, "%s: missing tensor '%s'", path, name); break; }
+    if (t->dtype == SCAN_F32 && t->nbytes == sizeof(float) * (size_t)count) {
+      memcpy(param->data, t->data, t->nbytes);
+    } else if (t->dtype == SCAN_I64 && t->nbytes == sizeof(int64_t) * (size_t)count) {
+      for (int64_t k = 0; k < count; k++) param->data[k] = (float)((const int64_t *)t->data)[k];
+    } else {
+      status = scan_fail(SCAN_ERR_INPUT, "%s: tensor '%s' has the wrong type or shape for this model", path, name);
+    }
+  }
+  scan_safetensors_free(file);
+  if (best_head_out) *best_head_out = best;
+  return status;
+}
+
+scan_status scan_pipeline_load_cluster_model(scan_pipeline *p, int max_batch, scan_net **out, char *source,
+                                             int source_size) {
+  *out = NULL;
+  char path[1300];
+  scan_pipeline_path(p, path, sizeof path, "selflabel/model.safetensors");
+  const int have_selflabel = scan_file_exists(path);
+  if (!have_selflabel) scan_pipeline_path(p, path, sizeof path, "scan/model.safetensors");
+  if (!scan_file_exists(path))
+    return scan_fail(SCAN_ERR_INPUT, "%s: no clustering model in this run (run 'scan cluster' first)", p->run_dir);
+  scan_net *net = NULL;
+  SCAN_TRY(scan_pipeline_create_net(p, "selflabel", max_batch, &net));
+  int best = 0;
+  scan_status status = have_selflabel ? scan_net_load(net, path, NULL) : scan_pipeline_load_scan_head(p, net, &best);
+  if (status != SCAN_OK) {
+    scan_net_free(net);
+    return status;
+  }
+  if (source) {
+    if (have_selflabel) snprintf(source, (size_t)source_size, "%s", path);
+    else snprintf(source, (size_t)source_size, "%s (head %d)", path, best);
+  }
+  *out = net;
+  return SCAN_OK;
+}

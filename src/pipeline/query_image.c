@@ -1,0 +1,97 @@
+/* Candidates of an image file that is not in the dataset (the query-image mode
+ * seed 001's README promises, §15.5): the image is brought to the validation
+ * images' shape, embedded with the pretext model like `scan mine` embeds the
+ * dataset, and its nearest validation images become the candidates. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan/image_io.h"
+#include "scan/knn.h"
+#include "scan/npy.h"
+#include "scan/query.h"
+#include "scan/resample.h"
+
+/* Decodes `path` into the validation images' channel count and size (whole image, bilinear, antialiased). */
+static scan_status read_as_dataset_image(const char *path, const scan_dataset *val, uint8_t *image_out) {
+  uint8_t *pixels = NULL;
+  int h = 0, w = 0, channels = 0;
+  SCAN_TRY(scan_image_read(path, &pixels, &h, &w, &channels));
+  uint8_t *converted = pixels;
+  if (channels != val->channels) {
+    converted = scan_malloc((size_t)h * w * val->channels);
+    if (!converted) {
+      free(pixels);
+      return SCAN_ERR_INTERNAL;
+    }
+    scan_image_convert_channels(pixels, channels, converted, val->channels, (long)h * w);
+  }
+  scan_resample_bilinear_u8(converted, h, w, val->channels, 0, 0, h, w, image_out, val->height, val->width, 1);
+  if (converted != pixels) free(converted);
+  free(pixels);
+  return SCAN_OK;
+}
+
+/* The pretext embedding (contrastive head output, L2-normalised) of one image in the val shape. */
+static scan_status embed(scan_pipeline *p, const scan_dataset *val, uint8_t *image, float **embedding, int *dim) {
+  char model_path[1300];
+  scan_pipeline_path(p, model_path, sizeof model_path, "pretext/model.safetensors");
+  scan_net *net = NULL;
+  SCAN_TRY(scan_pipeline_create_net(p, "pretext", 1, &net));
+  scan_status status = scan_net_load(net, model_path, NULL);
+  if (status != SCAN_OK) scan_fail_context(status, "the pretext model is needed (run 'scan pretext' first)");
+  *dim = scan_net_head_dim(net);
+  *embedding = status == SCAN_OK ? scan_malloc(sizeof(float) * (size_t)*dim) : NULL;
+  if (status == SCAN_OK && !*embedding) status = SCAN_ERR_INTERNAL;
+  if (status == SCAN_OK) {
+    scan_dataset one = {0};
+    one.count = 1;
+    one.height = val->height;
+    one.width = val->width;
+    one.channels = val->channels;
+    one.pixels = image;
+    snprintf(one.name, sizeof one.name, "query image");
+    float *outputs[1] = {*embedding};
+    status = scan_pipeline_predict(p, net, &one, "embed query image", NULL, outputs);
+    if (status == SCAN_OK) scan_l2_normalize_rows(*embedding, 1, *dim);
+  }
+  scan_net_free(net);
+  return status;
+}
+
+scan_status scan_query_candidates_of_image(scan_pipeline *p, const char *path, int n, uint8_t *image_out,
+                                           int64_t *indices) {
+  const scan_dataset *val;
+  SCAN_TRY(scan_pipeline_val_data(p, &val));
+  size_t bytes = (size_t)val->height * val->width * val->channels;
+  if (n < 1 || n > val->count)
+    return scan_fail(SCAN_ERR_INPUT, "%d candidates asked for, but the validation set has %d images", n, val->count);
+  SCAN_TRY(read_as_dataset_image(path, val, image_out));
+  char features_path[1300];
+  scan_pipeline_path(p, features_path, sizeof features_path, "pretext/features-val.npy");
+  scan_array base;
+  scan_status status = scan_npy_read(features_path, &base);
+  if (status != SCAN_OK) return scan_fail_context(status, "the pretext features are needed (run 'scan mine' first)");
+  float *query = NULL;
+  int dim = 0;
+  status = embed(p, val, image_out, &query, &dim);
+  if (status == SCAN_OK && (base.dtype != SCAN_F32 || base.ndim != 2 || base.shape[0] != val->count || base.shape[1] != dim))
+    status = scan_fail(SCAN_ERR_INPUT, "%s: expected float32 [%d, %d] (the pretext model's feature size); rerun 'scan mine'",
+                       features_path, val->count, dim);
+  /* Copies of the query image in the validation set are the query itself: search past them. */
+  int copies = 0;
+  for (int i = 0; status == SCAN_OK && i < val->count; i++) copies += memcmp(scan_dataset_image(val, i), image_out, bytes) == 0;
+  if (status == SCAN_OK && n > val->count - copies)
+    status = scan_fail(SCAN_ERR_INPUT, "%d candidates asked for, but only %d validation images differ from %s", n,
+                       val->count - copies, path);
+  int depth = n + copies;
+  int64_t *found = status == SCAN_OK ? scan_malloc(sizeof(int64_t) * (size_t)depth) : NULL;
+  if (status == SCAN_OK && !found) status = SCAN_ERR_INTERNAL;
+  if (status == SCAN_OK) status = scan_knn(query, 1, base.data, base.shape[0], dim, depth, 0, found, NULL);
+  for (int j = 0, taken = 0; status == SCAN_OK && j < depth && taken < n; j++)
+    if (memcmp(scan_dataset_image(val, (int)found[j]), image_out, bytes) != 0) indices[taken++] = found[j];
+  free(found);
+  free(query);
+  scan_array_free(&base);
+  return status;
+}

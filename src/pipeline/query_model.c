@@ -1,0 +1,120 @@
+/* The clustering model of a run, as one-head network, and its predictions for a
+ * set of validation images (spec §14.2 steps 4-5). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan/atomic_file.h"
+#include "scan/nn_layers.h"
+#include "scan/query.h"
+#include "scan/safetensors.h"
+
+scan_status scan_load_cluster_head(scan_net *net, const char *path, int *head_used) {
+  scan_safetensors *file = NULL;
+  SCAN_TRY(scan_safetensors_read(path, &file));
+  const char *best_text = scan_safetensors_metadata(file, "best_head");
+  int head = best_text ? atoi(best_text) : 0;
+  scan_status status = SCAN_OK;
+  for (int i = 0; i < scan_net_param_count(net) && status == SCAN_OK; i++) {
+    const scan_param *param = scan_net_param(net, i);
+    char name[256];
+    if (strncmp(param->name, "cluster_head.0.", 15) == 0)
+      snprintf(name, sizeof name, "cluster_head.%d.%s", head, param->name + 15);
+    else
+      snprintf(name, sizeof name, "%s", param->name);
+    const scan_tensor_view *t = scan_safetensors_find(file, name);
+    int64_t count = scan_param_numel(param);
+    if (!t) {
+      status = scan_fail(SCAN_ERR_INPUT, "%s: missing tensor '%s' (not a SCAN or self-label model of this config?)", path, name);
+    } else if (t->dtype == SCAN_F32 && t->nbytes == sizeof(float) * (size_t)count) {
+      memcpy(param->data, t->data, t->nbytes);
+    } else if (t->dtype == SCAN_I64 && t->nbytes == sizeof(int64_t) * (size_t)count) {
+      for (int64_t k = 0; k < count; k++) param->data[k] = (float)((const int64_t *)t->data)[k]; /* num_batches_tracked */
+    } else {
+      status = scan_fail(SCAN_ERR_INPUT, "%s: tensor '%s' has the wrong type or shape for this config's model", path, name);
+    }
+  }
+  scan_safetensors_free(file);
+  if (head_used) *head_used = head;
+  return status;
+}
+
+scan_status scan_query_load_model(scan_pipeline *p, const char *path, int max_batch, scan_net **out, char *used,
+                                  int used_size) {
+  char chosen[1300];
+  if (path) {
+    snprintf(chosen, sizeof chosen, "%s", path);
+  } else {
+    scan_pipeline_path(p, chosen, sizeof chosen, "selflabel/model.safetensors");
+    if (!scan_file_exists(chosen)) scan_pipeline_path(p, chosen, sizeof chosen, "scan/model.safetensors");
+    if (!scan_file_exists(chosen))
+      return scan_fail(SCAN_ERR_INPUT, "%s has no selflabel/model.safetensors or scan/model.safetensors (run 'scan cluster' first)",
+                       p->run_dir);
+  }
+  scan_net *net = NULL;
+  SCAN_TRY(scan_pipeline_create_net(p, "selflabel", max_batch, &net));
+  scan_status status = scan_load_cluster_head(net, chosen, NULL);
+  if (status != SCAN_OK) {
+    scan_net_free(net);
+    return status;
+  }
+  if (used) snprintf(used, (size_t)used_size, "%s", chosen);
+  *out = net;
+  return SCAN_OK;
+}
+
+void scan_query_prediction_free(scan_query_prediction *pr) {
+  free(pr->indices);
+  free(pr->pred);
+  free(pr->probs);
+  free(pr->features);
+  memset(pr, 0, sizeof *pr);
+}
+
+scan_status scan_query_predict(scan_pipeline *p, scan_net *net, const int64_t *indices, int n,
+                               scan_query_prediction *out) {
+  memset(out, 0, sizeof *out);
+  const scan_dataset *val;
+  SCAN_TRY(scan_pipeline_val_data(p, &val));
+  size_t bytes = (size_t)val->height * val->width * val->channels;
+  int classes = scan_net_head_dim(net), dim = scan_net_feature_dim(net);
+  out->n = n;
+  out->num_clusters = classes;
+  out->feature_dim = dim;
+  out->indices = scan_malloc(sizeof(int64_t) * (size_t)n);
+  out->pred = scan_malloc(sizeof(int32_t) * (size_t)n);
+  out->probs = scan_malloc(sizeof(float) * (size_t)n * (size_t)classes);
+  out->features = scan_malloc(sizeof(float) * (size_t)n * (size_t)dim);
+  /* The candidates as a dataset of their own, so the ordinary batched prediction runs over them. */
+  scan_dataset subset = {0};
+  subset.count = n;
+  subset.height = val->height;
+  subset.width = val->width;
+  subset.channels = val->channels;
+  subset.pixels = scan_malloc(bytes * (size_t)n);
+  snprintf(subset.name, sizeof subset.name, "query candidates");
+  scan_status status = out->indices && out->pred && out->probs && out->features && subset.pixels ? SCAN_OK : SCAN_ERR_INTERNAL;
+  for (int i = 0; i < n && status == SCAN_OK; i++) {
+    if (indices[i] < 0 || indices[i] >= val->count) {
+      status = scan_fail(SCAN_ERR_INPUT, "candidate %d is %lld, not a validation image", i, (long long)indices[i]);
+      break;
+    }
+    out->indices[i] = indices[i];
+    memcpy(subset.pixels + bytes * (size_t)i, scan_dataset_image(val, (int)indices[i]), bytes);
+  }
+  float *outputs[1] = {out->probs};
+  if (status == SCAN_OK) status = scan_pipeline_predict(p, net, &subset, "predict candidates", out->features, outputs);
+  if (status == SCAN_OK) {
+    scan_softmax_forward(n, classes, out->probs, out->probs); /* in place: each row is read before it is written */
+    for (int i = 0; i < n; i++) {
+      const float *row = out->probs + (size_t)i * classes;
+      int arg = 0;
+      for (int c = 1; c < classes; c++)
+        if (row[c] > row[arg]) arg = c;
+      out->pred[i] = arg;
+    }
+  }
+  free(subset.pixels);
+  if (status != SCAN_OK) scan_query_prediction_free(out);
+  return status;
+}

@@ -1,0 +1,163 @@
+/* Evaluation (spec §9, with the corrections of §18.1–18.4): every head of the
+ * model predicts the validation split; with labels, Hungarian ACC (rectangular),
+ * majority ACC, NMI, ARI, AMI and top-5; without, label-free diagnostics only.
+ * Writes eval/metrics.json, eval/predictions.csv, eval/prototypes.json and the
+ * figures (confusion matrix, cluster sizes, prototypes, one contact sheet per cluster). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval_output.h"
+#include "scan/atomic_file.h"
+#include "scan/losses.h"
+#include "scan/metrics.h"
+#include "scan/nn_layers.h"
+#include "scan/npy.h"
+#include "scan/safetensors.h"
+#include "neighbors.h"
+
+/* How many cluster heads a model file holds, and its number of clusters. */
+static scan_status model_heads(const char *path, int *heads, int *classes, int *chosen, char *stage, size_t stage_size) {
+  scan_safetensors *f = NULL;
+  SCAN_TRY(scan_safetensors_read(path, &f));
+  *heads = 0;
+  *classes = 0;
+  for (;;) {
+    char name[64];
+    snprintf(name, sizeof name, "cluster_head.%d.weight", *heads);
+    const scan_tensor_view *t = scan_safetensors_find(f, name);
+    if (!t) break;
+    if (t->ndim != 2) break;
+    *classes = (int)t->shape[0];
+    (*heads)++;
+  }
+  const char *best = scan_safetensors_metadata(f, "best_head");
+  const char *s = scan_safetensors_metadata(f, "stage");
+  *chosen = best ? atoi(best) : 0;
+  snprintf(stage, stage_size, "%s", s ? s : "scan");
+  scan_safetensors_free(f);
+  if (*heads == 0) return scan_fail(SCAN_ERR_INPUT, "%s: not a clustering model (no cluster_head.0.weight)", path);
+  if (*chosen < 0 || *chosen >= *heads) *chosen = 0;
+  return SCAN_OK;
+}
+
+static void argmax_rows(const float *probs, long n, int classes, int32_t *pred, float *confidence) {
+  for (long i = 0; i < n; i++) {
+    const float *row = probs + i * classes;
+    int best = 0;
+    for (int c = 1; c < classes; c++)
+      if (row[c] > row[best]) best = c;
+    pred[i] = best;
+    confidence[i] = row[best];
+  }
+}
+
+/* k-means on raw pixels and on the pretext features, for the baseline rows of the metrics table. */
+static scan_status kmeans_baselines(scan_pipeline *p, const scan_dataset *val, int k, eval_output *out) {
+  if (!val->labels) return SCAN_OK;
+  long n = val->count;
+  int d = val->height * val->width * val->channels;
+  float *pixels = scan_malloc(sizeof(float) * (size_t)n * (size_t)d);
+  int32_t *assign = scan_malloc(sizeof(int32_t) * (size_t)n);
+  float *centroids = scan_malloc(sizeof(float) * (size_t)k * (size_t)d);
+  scan_status status = pixels && assign && centroids ? SCAN_OK : SCAN_ERR_INTERNAL;
+  scan_kmeans_options opt;
+  scan_kmeans_default_options(&opt, k, p->seed);
+  opt.n_init = 3;
+  for (long i = 0; status == SCAN_OK && i < n * d; i++) pixels[i] = val->pixels[i] / 255.0f;
+  if (status == SCAN_OK) status = scan_kmeans(pixels, n, d, &opt, centroids, assign, NULL);
+  if (status == SCAN_OK) status = eval_output_add_baseline(out, "k-means on pixels", assign, val->labels, (int)n, k, val->num_classes);
+  char path[1300];
+  scan_array features = {0};
+  if (status == SCAN_OK && scan_npy_read(scan_pipeline_path(p, path, sizeof path, "pretext/features-val.npy"), &features) == SCAN_OK) {
+    if (features.dtype == SCAN_F32 && features.ndim == 2 && features.shape[0] == n) {
+      float *fc = scan_malloc(sizeof(float) * (size_t)k * (size_t)features.shape[1]);
+      status = fc ? scan_kmeans(features.data, n, (int)features.shape[1], &opt, fc, assign, NULL) : SCAN_ERR_INTERNAL;
+      if (status == SCAN_OK)
+        status = eval_output_add_baseline(out, "k-means on pretext features", assign, val->labels, (int)n, k, val->num_classes);
+      free(fc);
+    }
+    scan_array_free(&features);
+  }
+  free(pixels);
+  free(assign);
+  free(centroids);
+  return status;
+}
+
+scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseline) {
+  char path[1300], stage[32];
+  if (!model_path) {
+    model_path = scan_pipeline_path(p, path, sizeof path, "selflabel/model.safetensors");
+    if (!scan_file_exists(path)) model_path = scan_pipeline_path(p, path, sizeof path, "scan/model.safetensors");
+    if (!scan_file_exists(path))
+      return scan_fail(SCAN_ERR_INPUT, "%s: no clustering model in this run (run 'scan cluster' first)", p->run_dir);
+  }
+  char model_copy[1300];
+  snprintf(model_copy, sizeof model_copy, "%s", model_path);
+  const scan_dataset *val;
+  SCAN_TRY(scan_pipeline_val_data(p, &val));
+  int heads = 0, classes = 0, chosen = 0, topk = 10;
+  SCAN_TRY(model_heads(model_copy, &heads, &classes, &chosen, stage, sizeof stage));
+  SCAN_TRY(scan_config_get_int(p->cfg, "eval", "prototypes_topk", &topk));
+  if (topk < 1) return scan_fail(SCAN_ERR_INPUT, "config: eval.prototypes_topk must be >= 1");
+  scan_head_config head = {SCAN_HEAD_CLUSTER, 0, heads, classes};
+  scan_net *net = NULL;
+  SCAN_TRY(scan_pipeline_create_net_with_head(p, "scan", &head, 256, &net));
+  scan_status status = scan_net_load(net, model_copy, NULL);
+  if (status != SCAN_OK) {
+    scan_net_free(net);
+    return scan_fail_context(status, "eval");
+  }
+  long n = val->count;
+  int dim = scan_net_feature_dim(net);
+  float *features = scan_malloc(sizeof(float) * (size_t)n * (size_t)dim);
+  float **probs = calloc((size_t)heads, sizeof *probs);
+  int32_t *pred = scan_malloc(sizeof(int32_t) * (size_t)n);
+  float *confidence = scan_malloc(sizeof(float) * (size_t)n);
+  if (!features || !probs || !pred || !confidence) status = SCAN_ERR_INTERNAL;
+  for (int h = 0; h < heads && status == SCAN_OK; h++)
+    if (!(probs[h] = scan_malloc(sizeof(float) * (size_t)n * (size_t)classes))) status = SCAN_ERR_INTERNAL;
+  if (status == SCAN_OK) status = scan_pipeline_predict(p, net, val, "eval: predict", features, probs);
+  neighbor_table nbrs = {0};
+  int have_neighbors = 0;
+  if (status == SCAN_OK) {
+    int k_val = 5;
+    scan_config_get_int(p->cfg, "scan", "num_neighbors_val", &k_val);
+    have_neighbors = neighbors_load(p, "val", n, k_val, &nbrs) == SCAN_OK;
+    scan_error_clear();
+  }
+  eval_output out = {0};
+  if (status == SCAN_OK) status = eval_output_begin(&out, p, val, model_copy, heads, classes, chosen);
+  double entropy_weight = 5;
+  scan_config_get_double(p->cfg, "scan", "criterion_kwargs.entropy_weight", &entropy_weight);
+  for (int h = 0; h < heads && status == SCAN_OK; h++) {
+    scan_softmax_forward((int)n, classes, probs[h], probs[h]);
+    argmax_rows(probs[h], n, classes, pred, confidence);
+    double loss = NAN, consistency, entropy;
+    if (have_neighbors) scan_scan_eval_loss(probs[h], (int)n, classes, nbrs.indices, nbrs.cols, entropy_weight, &loss, &consistency, &entropy);
+    status = eval_output_add_head(&out, h, pred, probs[h], loss);
+  }
+  if (status == SCAN_OK) {
+    argmax_rows(probs[chosen], n, classes, pred, confidence);
+    status = eval_output_chosen(&out, pred, confidence, probs[chosen], features, dim, topk);
+  }
+  if (status == SCAN_OK && baseline) status = kmeans_baselines(p, val, classes, &out);
+  if (status == SCAN_OK) status = eval_output_finish(&out);
+  else if (out.root) eval_output_abort(&out);
+  if (have_neighbors) neighbors_free(&nbrs);
+  for (int h = 0; probs && h < heads; h++) free(probs[h]);
+  free(probs);
+  free(features);
+  free(pred);
+  free(confidence);
+  scan_net_free(net);
+  return status;
+}
+
+scan_status scan_stage_eval(scan_pipeline *p) {
+  const char *baseline = "kmeans";
+  SCAN_TRY(scan_config_get_string(p->cfg, "eval", "baseline", &baseline));
+  return scan_eval_model(p, NULL, strcmp(baseline, "kmeans") == 0);
+}

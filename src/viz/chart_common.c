@@ -1,0 +1,132 @@
+/* Canvas, text, axes and PNG output shared by the charts. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chart_internal.h"
+#include "scan/atomic_file.h"
+
+cairo_surface_t *chart_begin(const scan_chart_frame *frame, int width, int height, cairo_t **cr) {
+  cairo_surface_t *surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
+  *cr = cairo_create(surface);
+  cairo_set_source_rgb(*cr, 1, 1, 1);
+  cairo_paint(*cr);
+  cairo_select_font_face(*cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  if (frame && frame->title) {
+    cairo_set_source_rgb(*cr, 0, 0, 0);
+    chart_text(*cr, frame->title, width / 2.0, 10, 0.5, 0, 16, 0);
+  }
+  return surface;
+}
+
+typedef struct {
+  unsigned char *data;
+  size_t size, capacity;
+} png_buffer;
+
+static cairo_status_t append_bytes(void *closure, const unsigned char *bytes, unsigned int length) {
+  png_buffer *b = closure;
+  if (b->size + length > b->capacity) {
+    size_t capacity = b->capacity ? b->capacity : 65536;
+    while (capacity < b->size + length) capacity *= 2;
+    unsigned char *grown = realloc(b->data, capacity);
+    if (!grown) return CAIRO_STATUS_NO_MEMORY;
+    b->data = grown;
+    b->capacity = capacity;
+  }
+  memcpy(b->data + b->size, bytes, length);
+  b->size += length;
+  return CAIRO_STATUS_SUCCESS;
+}
+
+scan_status chart_finish(cairo_surface_t *surface, cairo_t *cr, const char *path) {
+  png_buffer png = {0};
+  cairo_surface_flush(surface);
+  cairo_status_t cs = cairo_status(cr);
+  if (cs == CAIRO_STATUS_SUCCESS) cs = cairo_surface_write_to_png_stream(surface, append_bytes, &png);
+  cairo_destroy(cr);
+  cairo_surface_destroy(surface);
+  scan_status st = cs == CAIRO_STATUS_SUCCESS
+                       ? scan_write_file_atomic(path, png.data, png.size)
+                       : scan_fail(SCAN_ERR_INTERNAL, "%s: drawing the chart failed: %s", path, cairo_status_to_string(cs));
+  free(png.data);
+  return st;
+}
+
+void chart_text(cairo_t *cr, const char *text, double x, double y, double ax, double ay, double size, double angle) {
+  cairo_text_extents_t e;
+  cairo_set_font_size(cr, size);
+  cairo_text_extents(cr, text, &e);
+  cairo_save(cr);
+  cairo_translate(cr, x, y);
+  cairo_rotate(cr, angle);
+  /* place by the logical box (advance width, font size) so baselines line up */
+  cairo_move_to(cr, -ax * e.x_advance, -ay * size + size * 0.8);
+  cairo_show_text(cr, text);
+  cairo_restore(cr);
+}
+
+double chart_tick_step(double span, int target) {
+  if (!(span > 0)) return 1;
+  double raw = span / target, magnitude = pow(10, floor(log10(raw))), f = raw / magnitude;
+  return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * magnitude;
+}
+
+double chart_px(const chart_area *a, double v, double v0, double v1) {
+  return a->left + (v1 > v0 ? (v - v0) / (v1 - v0) : 0.5) * (a->right - a->left);
+}
+
+double chart_py(const chart_area *a, double v, double v0, double v1) {
+  return a->bottom - (v1 > v0 ? (v - v0) / (v1 - v0) : 0.5) * (a->bottom - a->top);
+}
+
+static void format_tick(char *out, size_t size, double v, double step) {
+  int decimals = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+  snprintf(out, size, "%.*f", decimals, fabs(v) < step * 1e-9 ? 0.0 : v);
+}
+
+void chart_axes(cairo_t *cr, const chart_area *area, const scan_chart_frame *frame, double x0, double x1, double y0,
+                double y1, int draw_x_ticks) {
+  char label[64];
+  cairo_set_line_width(cr, 1);
+  double ystep = chart_tick_step(y1 - y0, 6);
+  for (double v = ceil(y0 / ystep) * ystep; v <= y1 + ystep * 1e-9; v += ystep) {
+    double py = chart_py(area, v, y0, y1);
+    cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+    cairo_move_to(cr, area->left, py);
+    cairo_line_to(cr, area->right, py);
+    cairo_stroke(cr);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    format_tick(label, sizeof label, v, ystep);
+    chart_text(cr, label, area->left - 6, py, 1, 0.5, 11, 0);
+  }
+  if (draw_x_ticks) {
+    double xstep = chart_tick_step(x1 - x0, 8);
+    for (double v = ceil(x0 / xstep) * xstep; v <= x1 + xstep * 1e-9; v += xstep) {
+      double px = chart_px(area, v, x0, x1);
+      cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+      cairo_move_to(cr, px, area->top);
+      cairo_line_to(cr, px, area->bottom);
+      cairo_stroke(cr);
+      cairo_set_source_rgb(cr, 0, 0, 0);
+      format_tick(label, sizeof label, v, xstep);
+      chart_text(cr, label, px, area->bottom + 6, 0.5, 0, 11, 0);
+    }
+  }
+  cairo_set_source_rgb(cr, 0, 0, 0);
+  cairo_rectangle(cr, area->left, area->top, area->right - area->left, area->bottom - area->top);
+  cairo_stroke(cr);
+  if (frame && frame->xlabel) chart_text(cr, frame->xlabel, (area->left + area->right) / 2, area->bottom + 28, 0.5, 0, 13, 0);
+  if (frame && frame->ylabel)
+    chart_text(cr, frame->ylabel, area->left - 52, (area->top + area->bottom) / 2, 0.5, 0, 13, -M_PI / 2);
+}
+
+void chart_series_color(int index, double *r, double *g, double *b) {
+  static const unsigned tab10[10] = {0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd,
+                                     0x8c564b, 0xe377c2, 0x7f7f7f, 0xbcbd22, 0x17becf};
+  unsigned c = tab10[index % 10];
+  *r = ((c >> 16) & 255) / 255.0;
+  *g = ((c >> 8) & 255) / 255.0;
+  *b = (c & 255) / 255.0;
+}
