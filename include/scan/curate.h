@@ -42,6 +42,19 @@ scan_status scan_curate_read_names(const char *path, int64_t expected, char ***n
 scan_status scan_curate_index_names(int64_t count, char ***names);
 void scan_curate_free_names(char **names, int64_t count);
 
+/* Features from a .npy file: a 2-D float32 or float64 array [rows, dim] of finite values, returned as float32 rows
+ * made unit length (features from other tools may not be). Errors name the file. free(*features). */
+scan_status scan_curate_load_features(const char *path, float **features, int64_t *rows, int *dim);
+/* Labels from a .npy file: 1-D integers (int64, int32 or uint8) with `expected` entries, -1 = unknown.
+ * *num_classes = largest label + 1. free(*labels). */
+scan_status scan_curate_load_labels(const char *path, int64_t expected, int32_t **labels, int *num_classes);
+
+/* What `scan features` writes: features [rows, dim] as float32 .npy, their names one per line (names_path may be
+ * NULL), and optionally (csv_path != NULL) the reference's CSV layout "name,f1,...,fD" without a header (names
+ * holding a comma or a quote are quoted as in RFC 4180). Each file is written atomically. */
+scan_status scan_curate_write_features(const char *npy_path, const char *names_path, const char *csv_path,
+                                       const float *features, int64_t rows, int dim, const char *const *names);
+
 /* Squared Euclidean distances between the rows of x [nx, d] and y [ny, d]: their median over all nx*ny pairs
  * (the median heuristic for the RBF bandwidth; computed in double). */
 double scan_curate_median_sq_distance(const float *x, int64_t nx, const float *y, int64_t ny, int d);

@@ -87,6 +87,10 @@ scan_status scan_lime_explain(const scan_lime_config *cfg, const uint8_t *image,
                               scan_lime_classify_fn classify, void *ctx, scan_lime_result *out);
 void scan_lime_result_free(scan_lime_result *r);
 
+/* The `top` superpixels of largest |weight| in that order (ties by index), as the figure marks them:
+ * order[] receives min(top, count) indices, the return value. */
+int scan_lime_rank_features(const double *weights, int count, int top, int32_t *order);
+
 /* Renders the LIME figure like lime's get_image_and_mask(positive_only=False, num_features=top,
  * hide_rest=False) + skimage's mark_boundaries: the `top` superpixels by |weight| get their green
  * (positive weight) or red (negative) channel set to the image maximum, the image is enlarged by

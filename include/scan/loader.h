@@ -53,7 +53,8 @@ typedef struct {
 typedef struct scan_loader scan_loader;
 
 /* Checks the config (augmentations against the images, neighbour indices in range)
- * and allocates the ring; the loader keeps pointers to data, aug and neighbours. */
+ * and allocates the ring and starts the workers. The loader keeps pointers to data,
+ * neighbours and subset (they must outlive it) and copies the augmentation configs. */
 scan_status scan_loader_create(scan_loader **out, const scan_loader_config *cfg);
 /* Starts an epoch (abandoning what is left of the previous one): the order is the
  * identity or the shuffle of rng(seed, epoch). */

@@ -111,6 +111,10 @@ void scan_query_scores_free(scan_query_scores *s);
 
 /* ---- outputs ---- */
 
+/* Explains one prototype (dataset index `index` of the validation set, assigned to `cluster`)
+ * into files under dir, e.g. Grad-CAM and LIME figures. */
+typedef scan_status (*scan_query_explain_fn)(void *ctx, scan_pipeline *p, int64_t index, int cluster, const char *dir);
+
 typedef struct {
   const char *dir;            /* created when missing */
   const uint8_t *query_image; /* in the validation images' shape */
@@ -119,11 +123,13 @@ typedef struct {
   const char *model_path;     /* recorded in metrics.json */
   int prototypes;             /* also write prototype_XX.png (and explanations) */
   int prototype_topk;         /* confident members averaged for the prototype */
+  scan_query_explain_fn explain; /* called for each prototype when set (with prototypes), else none */
+  void *explain_ctx;
 } scan_query_output_options;
 
 /* Writes query.png (enlarged), cluster_XX.png (a contact sheet per present cluster, members
  * captioned with their dataset index), confusion.png (when evaluated), metrics.json and
- * members.json; with o->prototypes also prototype_XX.png. prototypes_out [num_clusters]
+ * members.json; with o->prototypes also prototype_XX.png and whatever o->explain writes. prototypes_out [num_clusters]
  * (may be NULL) receives each cluster's prototype as a dataset index, -1 for absent clusters. */
 scan_status scan_query_write_outputs(scan_pipeline *p, const scan_query_prediction *pr, const scan_query_scores *s,
                                      const scan_query_output_options *o, int64_t *prototypes_out);

@@ -57,35 +57,36 @@ static double assign_points(kmeans_work *w, const float *centers, int32_t *assig
   int failed = 0;
 #pragma omp parallel reduction(+ : moved)
   {
-  float *tile = malloc(sizeof(float) * POINT_BLOCK * k);
+    float *tile = malloc(sizeof(float) * POINT_BLOCK * k);
 #pragma omp for schedule(dynamic, 1)
-  for (int64_t b = 0; b < blocks; b++) {
-    int64_t i0 = b * POINT_BLOCK, rows = w->n - i0 < POINT_BLOCK ? w->n - i0 : POINT_BLOCK;
-    if (!tile || dnnl_sgemm('N', 'T', rows, k, d, 1.0f, w->x + i0 * d, d, centers, d, 0.0f, tile, k) != dnnl_success) {
+    for (int64_t b = 0; b < blocks; b++) {
+      int64_t i0 = b * POINT_BLOCK, rows = w->n - i0 < POINT_BLOCK ? w->n - i0 : POINT_BLOCK;
+      if (!tile ||
+          dnnl_sgemm('N', 'T', rows, k, d, 1.0f, w->x + i0 * d, d, centers, d, 0.0f, tile, k) != dnnl_success) {
 #pragma omp atomic write
-      failed = 1;
-      continue;
-    }
-    double cost = 0;
-    for (int64_t r = 0; r < rows; r++) {
-      int best = 0;
-      float best_d = INFINITY;
-      for (int c = 0; c < k; c++) {
-        float dist = w->x_sq[i0 + r] - 2 * tile[r * k + c] + c_sq[c];
-        if (dist < best_d) {
-          best_d = dist;
-          best = c;
-        }
+        failed = 1;
+        continue;
       }
-      best_d = best_d > 0 ? best_d : 0;
-      moved += assign[i0 + r] != best;
-      assign[i0 + r] = best;
-      w->min_dist[i0 + r] = best_d;
-      cost += best_d;
+      double cost = 0;
+      for (int64_t r = 0; r < rows; r++) {
+        int best = 0;
+        float best_d = INFINITY;
+        for (int c = 0; c < k; c++) {
+          float dist = w->x_sq[i0 + r] - 2 * tile[r * k + c] + c_sq[c];
+          if (dist < best_d) {
+            best_d = dist;
+            best = c;
+          }
+        }
+        best_d = best_d > 0 ? best_d : 0;
+        moved += assign[i0 + r] != best;
+        assign[i0 + r] = best;
+        w->min_dist[i0 + r] = best_d;
+        cost += best_d;
+      }
+      w->block_cost[b] = cost;
     }
-    w->block_cost[b] = cost;
-  }
-  free(tile);
+    free(tile);
   }
   free(c_sq);
   if (failed) return -1;

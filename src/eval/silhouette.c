@@ -51,6 +51,11 @@ double scan_silhouette(const float *x, int n, int d, const int32_t *labels, int 
     return 0;
   }
   int64_t *size = calloc(L, sizeof(int64_t));
+  if (!size) {
+    free(cluster);
+    free(sq_norm);
+    return 0;
+  }
   for (int i = 0; i < n; i++) {
     size[cluster[i]]++;
     double s = 0;

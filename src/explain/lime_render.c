@@ -7,15 +7,28 @@
 
 #include "scan/explain.h"
 
-/* +1 / -1 for the `top` superpixels of largest |weight| (sign of the weight), 0 for the rest.
- * Ties rank by index, as Python's stable sort of lime's explanation list does. */
-static void mark_top_superpixels(const double *weights, int count, int top, int8_t *marks) {
+/* How many superpixels rank ahead of f (larger |weight|; ties rank by index, as Python's stable sort of
+ * lime's explanation list does), counting no further than `limit`. */
+static int superpixels_ahead(const double *weights, int count, int f, int limit) {
+  int ahead = 0;
+  for (int g = 0; g < count && ahead < limit; g++)
+    if (fabs(weights[g]) > fabs(weights[f]) || (fabs(weights[g]) == fabs(weights[f]) && g < f)) ahead++;
+  return ahead;
+}
+
+int scan_lime_rank_features(const double *weights, int count, int top, int32_t *order) {
+  if (top > count) top = count;
   for (int f = 0; f < count; f++) {
-    int ahead = 0;
-    for (int g = 0; g < count && ahead < top; g++)
-      if (fabs(weights[g]) > fabs(weights[f]) || (fabs(weights[g]) == fabs(weights[f]) && g < f)) ahead++;
-    marks[f] = ahead < top ? (weights[f] < 0 ? -1 : 1) : 0;
+    const int rank = superpixels_ahead(weights, count, f, top);
+    if (rank < top) order[rank] = f;
   }
+  return top > 0 ? top : 0;
+}
+
+/* +1 / -1 for the `top` superpixels of largest |weight| (sign of the weight), 0 for the rest. */
+static void mark_top_superpixels(const double *weights, int count, int top, int8_t *marks) {
+  for (int f = 0; f < count; f++)
+    marks[f] = superpixels_ahead(weights, count, f, top) < top ? (weights[f] < 0 ? -1 : 1) : 0;
 }
 
 typedef struct {

@@ -171,6 +171,24 @@ static scan_status normalisation(scan_pipeline *p, const char *stage, const char
   return SCAN_OK;
 }
 
+/* Augmentation keys differ between strategies (a simclr stage has no cutout settings): a key that is neither
+   set by the user nor given a default for this stage keeps the strategy's own default. */
+static scan_status optional_double(const scan_config *c, const char *stage, const char *key, double *value) {
+  double v = *value;
+  if (scan_config_get_double(c, stage, key, &v) == SCAN_OK) { *value = v; return SCAN_OK; }
+  if (scan_config_is_set(c, stage, key)) return scan_config_get_double(c, stage, key, value);
+  scan_error_clear();
+  return SCAN_OK;
+}
+
+static scan_status optional_int(const scan_config *c, const char *stage, const char *key, int *value) {
+  int v = *value;
+  if (scan_config_get_int(c, stage, key, &v) == SCAN_OK) { *value = v; return SCAN_OK; }
+  if (scan_config_is_set(c, stage, key)) return scan_config_get_int(c, stage, key, value);
+  scan_error_clear();
+  return SCAN_OK;
+}
+
 scan_status scan_pipeline_augment(scan_pipeline *p, const char *stage, int validation, scan_aug_config *out) {
   const scan_dataset *train;
   SCAN_TRY(scan_pipeline_train_data(p, &train));
@@ -192,25 +210,29 @@ scan_status scan_pipeline_augment(scan_pipeline *p, const char *stage, int valid
   scan_config *c = p->cfg;
   double scale[2];
   int count = 0;
-  SCAN_TRY(scan_config_get_doubles(c, stage, "augmentation_kwargs.random_resized_crop.scale", scale, 2, &count));
+  if (scan_config_get_doubles(c, stage, "augmentation_kwargs.random_resized_crop.scale", scale, 2, &count) != SCAN_OK) {
+    if (scan_config_is_set(c, stage, "augmentation_kwargs.random_resized_crop.scale"))
+      return scan_config_get_doubles(c, stage, "augmentation_kwargs.random_resized_crop.scale", scale, 2, &count);
+    count = 0;
+  }
   if (count == 2) {
     if (!(scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1))
       return scan_fail(SCAN_ERR_INPUT, "config: augmentation_kwargs.random_resized_crop.scale must be 0 < min <= max <= 1");
     out->rrc_scale_min = scale[0];
     out->rrc_scale_max = scale[1];
   }
-  SCAN_TRY(scan_config_get_double(c, stage, "augmentation_kwargs.color_jitter_random_apply.p", &out->jitter_p));
-  SCAN_TRY(scan_config_get_double(c, stage, "augmentation_kwargs.color_jitter.brightness", &out->brightness));
-  SCAN_TRY(scan_config_get_double(c, stage, "augmentation_kwargs.color_jitter.contrast", &out->contrast));
-  SCAN_TRY(scan_config_get_double(c, stage, "augmentation_kwargs.color_jitter.saturation", &out->saturation));
-  SCAN_TRY(scan_config_get_double(c, stage, "augmentation_kwargs.color_jitter.hue", &out->hue));
-  SCAN_TRY(scan_config_get_double(c, stage, "augmentation_kwargs.random_grayscale.p", &out->grayscale_p));
-  SCAN_TRY(scan_config_get_int(c, stage, "augmentation_kwargs.num_strong_augs", &out->num_strong_augs));
-  SCAN_TRY(scan_config_get_int(c, stage, "augmentation_kwargs.cutout_kwargs.n_holes", &out->cutout_holes));
-  SCAN_TRY(scan_config_get_int(c, stage, "augmentation_kwargs.cutout_kwargs.length", &out->cutout_length));
-  SCAN_TRY(scan_config_get_double(c, stage, "augmentation_kwargs.random_erasing.p", &out->erasing_p));
-  SCAN_TRY(scan_config_get_double(c, stage, "augmentation_kwargs.random_erasing.min", &out->erasing_min));
-  SCAN_TRY(scan_config_get_double(c, stage, "augmentation_kwargs.random_erasing.max", &out->erasing_max));
+  SCAN_TRY(optional_double(c, stage, "augmentation_kwargs.color_jitter_random_apply.p", &out->jitter_p));
+  SCAN_TRY(optional_double(c, stage, "augmentation_kwargs.color_jitter.brightness", &out->brightness));
+  SCAN_TRY(optional_double(c, stage, "augmentation_kwargs.color_jitter.contrast", &out->contrast));
+  SCAN_TRY(optional_double(c, stage, "augmentation_kwargs.color_jitter.saturation", &out->saturation));
+  SCAN_TRY(optional_double(c, stage, "augmentation_kwargs.color_jitter.hue", &out->hue));
+  SCAN_TRY(optional_double(c, stage, "augmentation_kwargs.random_grayscale.p", &out->grayscale_p));
+  SCAN_TRY(optional_int(c, stage, "augmentation_kwargs.num_strong_augs", &out->num_strong_augs));
+  SCAN_TRY(optional_int(c, stage, "augmentation_kwargs.cutout_kwargs.n_holes", &out->cutout_holes));
+  SCAN_TRY(optional_int(c, stage, "augmentation_kwargs.cutout_kwargs.length", &out->cutout_length));
+  SCAN_TRY(optional_double(c, stage, "augmentation_kwargs.random_erasing.p", &out->erasing_p));
+  SCAN_TRY(optional_double(c, stage, "augmentation_kwargs.random_erasing.min", &out->erasing_min));
+  SCAN_TRY(optional_double(c, stage, "augmentation_kwargs.random_erasing.max", &out->erasing_max));
   const double probabilities[] = {out->jitter_p, out->grayscale_p, out->erasing_p};
   for (int i = 0; i < 3; i++)
     if (!(probabilities[i] >= 0 && probabilities[i] <= 1))

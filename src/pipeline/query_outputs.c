@@ -144,6 +144,7 @@ scan_status scan_query_write_outputs(scan_pipeline *p, const scan_query_predicti
   int64_t *prototypes = scan_malloc(sizeof(int64_t) * (size_t)C);
   float *confidence = scan_malloc(sizeof(float) * (size_t)pr->n);
   scan_status status = members && prototypes && confidence ? SCAN_OK : SCAN_ERR_INTERNAL;
+  for (int c = 0; c < C && status == SCAN_OK; c++) prototypes[c] = -1;
   if (status == SCAN_OK && o->prototypes) {
     for (int i = 0; i < pr->n; i++) confidence[i] = pr->probs[(size_t)i * C + pr->pred[i]];
     status = scan_prototypes(pr->pred, confidence, pr->features, pr->n, pr->feature_dim, C,
@@ -168,6 +169,7 @@ scan_status scan_query_write_outputs(scan_pipeline *p, const scan_query_predicti
     for (int k = 0; k < count; k++) cJSON_AddItemToArray(list, cJSON_CreateNumber((double)pr->indices[members[k]]));
     status = write_cluster_sheet(val, pr, s, o->dir, c, members, count);
     if (status == SCAN_OK && o->prototypes) status = write_prototype(val, o->dir, c, prototypes[c]);
+    if (status == SCAN_OK && o->prototypes && o->explain) status = o->explain(o->explain_ctx, p, prototypes[c], c, o->dir);
   }
   if (status == SCAN_OK) status = write_json(o->dir, "members.json", members_json);
   cJSON_Delete(members_json);
@@ -180,7 +182,8 @@ scan_status scan_query_write_outputs(scan_pipeline *p, const scan_query_predicti
     char path[1400], title[128];
     snprintf(path, sizeof path, "%s/confusion.png", o->dir);
     snprintf(title, sizeof title, "Confusion matrix of %d candidates", pr->n);
-    status = scan_confusion_chart(&s->metrics, (const char *const *)val->class_names, title, path);
+    int names_fit = val->class_names && s->metrics.num_classes == val->num_classes;
+    status = scan_confusion_chart(&s->metrics, names_fit ? (const char *const *)val->class_names : NULL, title, path);
   }
   if (status == SCAN_OK && prototypes_out) memcpy(prototypes_out, prototypes, sizeof(int64_t) * (size_t)C);
   free(members);

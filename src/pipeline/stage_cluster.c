@@ -222,7 +222,7 @@ scan_status scan_stage_cluster(scan_pipeline *p) {
   if (status == SCAN_OK) status = scan_pipeline_create_net(p, stage, 2 * r.batch_size, &r.net);
   if (status == SCAN_OK) {
     status = scan_net_load(r.net, scan_pipeline_path(p, pretext_path, sizeof pretext_path, "pretext/model.safetensors"),
-                           "contrastive_head.");
+                           "contrastive_head.,cluster_head."); /* heads start fresh */
     if (status != SCAN_OK) scan_fail_context(status, "scan: loading the pretext backbone (run 'scan pretext' first)");
   }
   if (status == SCAN_OK) status = scan_optim_create(&opt, r.net, &backbone_cfg, &heads_cfg, head_only);

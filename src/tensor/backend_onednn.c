@@ -1,7 +1,8 @@
 /* The oneDNN 2.x backend. Convolutions let oneDNN choose its preferred (blocked) layouts ("any") and reorder
  * our plain NCHW / OIHW buffers in and out; primitives, reorders and the blocked buffers are created once per
  * layer and shape and cached in scan_conv_state. GEMM is dnnl_sgemm. Every oneDNN call of the project lives in
- * src/tensor/, because the 3.x API is different. */
+ * src/tensor/, because the 3.x API is different. One stream and one workspace serve every net: run nets from one
+ * thread at a time (oneDNN parallelises inside each primitive). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,23 @@ typedef struct {
   dnnl_memory_t user;
   dnnl_memory_t inner;     /* == user when no reorder is needed */
   dnnl_primitive_t reorder; /* user -> inner for inputs, inner -> user for outputs; NULL when layouts match */
+  size_t transient_bytes;  /* > 0: inner lives in the shared workspace during a pass, not in its own buffer */
 } binding;
+
+/* Reordered activations only live during one pass (one conv at a time), so they share one workspace instead of
+ * each layer keeping three blocked copies per pass: that would multiply the activation memory several times. */
+static void *g_workspace;
+static size_t g_workspace_bytes;
+
+static scan_status workspace_reserve(size_t bytes) {
+  if (bytes <= g_workspace_bytes) return SCAN_OK;
+  free(g_workspace);
+  g_workspace_bytes = 0;
+  g_workspace = aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (!g_workspace) return scan_fail(SCAN_ERR_INTERNAL, "oneDNN: out of memory for a %zu-byte workspace", bytes);
+  g_workspace_bytes = bytes;
+  return SCAN_OK;
+}
 
 typedef struct {
   dnnl_primitive_desc_t pd;
@@ -76,16 +93,18 @@ static void onednn_conv_state_free(scan_conv_state *state) {
   free(state);
 }
 
-/* accumulate: the output reorder adds into the user buffer (reorder with a sum post-op), used for gradients. */
+/* accumulate: the output reorder adds into the user buffer (reorder with a sum post-op), used for gradients.
+ * transient: the inner buffer is placed in the shared workspace at each run (activations; weights keep their own). */
 static scan_status binding_init(binding *b, const dnnl_memory_desc_t *user_md, const dnnl_primitive_desc_t pd,
-                                dnnl_query_t what, int is_output, int accumulate) {
+                                dnnl_query_t what, int is_output, int accumulate, int transient) {
   const dnnl_memory_desc_t *inner_md = dnnl_primitive_desc_query_md(pd, what, 0);
   DNNL_TRY(dnnl_memory_create(&b->user, user_md, g_engine, DNNL_MEMORY_NONE));
   if (dnnl_memory_desc_equal(user_md, inner_md) && !accumulate) {
     b->inner = b->user;
     return SCAN_OK;
   }
-  DNNL_TRY(dnnl_memory_create(&b->inner, inner_md, g_engine, DNNL_MEMORY_ALLOCATE));
+  if (transient) b->transient_bytes = dnnl_memory_desc_get_size(inner_md);
+  DNNL_TRY(dnnl_memory_create(&b->inner, inner_md, g_engine, transient ? DNNL_MEMORY_NONE : DNNL_MEMORY_ALLOCATE));
   dnnl_primitive_attr_t attr = NULL;
   if (accumulate) {
     dnnl_post_ops_t ops;
@@ -122,6 +141,15 @@ static scan_status run_reorder_out(binding *b) {
 static scan_status pass_run(pass *p, const int arg_ids[3], const float *in0, const float *in1, float *out) {
   const void *handles[3] = {in0, in1, out};
   for (int i = 0; i < 3; i++) DNNL_TRY(dnnl_memory_set_data_handle(p->args[i].user, (void *)handles[i]));
+  size_t need = 0;
+  for (int i = 0; i < 3; i++) need += (p->args[i].transient_bytes + 63) / 64 * 64;
+  SCAN_TRY(workspace_reserve(need));
+  size_t offset = 0;
+  for (int i = 0; i < 3; i++)
+    if (p->args[i].transient_bytes) {
+      DNNL_TRY(dnnl_memory_set_data_handle(p->args[i].inner, (char *)g_workspace + offset));
+      offset += (p->args[i].transient_bytes + 63) / 64 * 64;
+    }
   for (int i = 0; i < 2; i++)
     if (p->args[i].reorder) SCAN_TRY(run_reorder(&p->args[i]));
   dnnl_exec_arg_t args[3];
@@ -191,9 +219,9 @@ static scan_status build_fwd(scan_conv_state *st) {
   pass *p = &st->fwd;
   SCAN_TRY(create_fwd_pd(&st->shape, &d, &p->pd));
   DNNL_TRY(dnnl_primitive_create(&p->prim, p->pd));
-  SCAN_TRY(binding_init(&p->args[0], &d.src, p->pd, dnnl_query_src_md, 0, 0));
-  SCAN_TRY(binding_init(&p->args[1], &d.weights, p->pd, dnnl_query_weights_md, 0, 0));
-  SCAN_TRY(binding_init(&p->args[2], &d.dst, p->pd, dnnl_query_dst_md, 1, 0));
+  SCAN_TRY(binding_init(&p->args[0], &d.src, p->pd, dnnl_query_src_md, 0, 0, 1));
+  SCAN_TRY(binding_init(&p->args[1], &d.weights, p->pd, dnnl_query_weights_md, 0, 0, 0));
+  SCAN_TRY(binding_init(&p->args[2], &d.dst, p->pd, dnnl_query_dst_md, 1, 0, 1));
   st->fwd_ready = 1;
   return SCAN_OK;
 }
@@ -217,14 +245,14 @@ static scan_status build_bwd(scan_conv_state *st, int weights) {
   DNNL_TRY(rc);
   DNNL_TRY(dnnl_primitive_create(&p->prim, p->pd));
   if (weights) {
-    SCAN_TRY(binding_init(&p->args[0], &d.src, p->pd, dnnl_query_src_md, 0, 0));
-    SCAN_TRY(binding_init(&p->args[1], &d.dst, p->pd, dnnl_query_diff_dst_md, 0, 0));
-    SCAN_TRY(binding_init(&p->args[2], &d.weights, p->pd, dnnl_query_diff_weights_md, 1, 1));
+    SCAN_TRY(binding_init(&p->args[0], &d.src, p->pd, dnnl_query_src_md, 0, 0, 1));
+    SCAN_TRY(binding_init(&p->args[1], &d.dst, p->pd, dnnl_query_diff_dst_md, 0, 0, 1));
+    SCAN_TRY(binding_init(&p->args[2], &d.weights, p->pd, dnnl_query_diff_weights_md, 1, 1, 0));
     st->bwd_weights_ready = 1;
   } else {
-    SCAN_TRY(binding_init(&p->args[0], &d.dst, p->pd, dnnl_query_diff_dst_md, 0, 0));
-    SCAN_TRY(binding_init(&p->args[1], &d.weights, p->pd, dnnl_query_weights_md, 0, 0));
-    SCAN_TRY(binding_init(&p->args[2], &d.src, p->pd, dnnl_query_diff_src_md, 1, 0));
+    SCAN_TRY(binding_init(&p->args[0], &d.dst, p->pd, dnnl_query_diff_dst_md, 0, 0, 1));
+    SCAN_TRY(binding_init(&p->args[1], &d.weights, p->pd, dnnl_query_weights_md, 0, 0, 0));
+    SCAN_TRY(binding_init(&p->args[2], &d.src, p->pd, dnnl_query_diff_src_md, 1, 0, 1));
     st->bwd_data_ready = 1;
   }
   return SCAN_OK;

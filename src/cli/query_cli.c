@@ -1,0 +1,23 @@
+#include "query_cli.h"
+
+#include <stdio.h>
+
+#include "scan/atomic_file.h"
+#include "scan/query.h"
+
+int query_open(stage_options *o, scan_config **cfg, scan_pipeline *p) {
+  static char run_config[1100];
+  if (!o->config_path && o->out) {
+    snprintf(run_config, sizeof run_config, "%s/config.yml", o->out);
+    if (scan_file_exists(run_config)) o->config_path = run_config;
+  }
+  return stage_open(o, cfg, p);
+}
+
+int query_counts(const char *text, int *counts, int *num) {
+  if (!text) {
+    *num = scan_query_default_counts(counts, SCAN_QUERY_MAX_COUNTS);
+    return 0;
+  }
+  return cli_report_error(scan_query_parse_counts(text, counts, SCAN_QUERY_MAX_COUNTS, num));
+}
