@@ -8,46 +8,8 @@
 #include <sys/stat.h>
 
 #include "scan/npy.h"
-#include "scan/rng.h"
 #include "testlib.h"
-
-enum { SIDE = 28, CLASSES = 3 };
-
-/* Class 0: a horizontal bar, 1: a vertical bar, 2: a filled square; random position and noise. */
-static void draw(uint8_t *img, int label, scan_rng *rng) {
-  for (int i = 0; i < SIDE * SIDE; i++) img[i] = (uint8_t)scan_rng_int(rng, 40);
-  int cy = 8 + scan_rng_int(rng, 12), cx = 8 + scan_rng_int(rng, 12);
-  for (int y = 0; y < SIDE; y++)
-    for (int x = 0; x < SIDE; x++) {
-      int on = label == 0 ? (abs(y - cy) <= 2 && abs(x - cx) <= 9)
-             : label == 1 ? (abs(x - cx) <= 2 && abs(y - cy) <= 9)
-                          : (abs(x - cx) <= 5 && abs(y - cy) <= 5);
-      if (on) img[y * SIDE + x] = (uint8_t)(200 + scan_rng_int(rng, 55));
-    }
-}
-
-static void be32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
-}
-
-static void write_split(const char *dir, const char *prefix, int count, uint64_t seed) {
-  size_t image_bytes = 16 + (size_t)count * SIDE * SIDE, label_bytes = 8 + (size_t)count;
-  uint8_t *images = calloc(image_bytes, 1), *labels = calloc(label_bytes, 1);
-  be32(images, 2051); be32(images + 4, (uint32_t)count); be32(images + 8, SIDE); be32(images + 12, SIDE);
-  be32(labels, 2049); be32(labels + 4, (uint32_t)count);
-  scan_rng rng = scan_rng_make(seed, 0, 0);
-  for (int i = 0; i < count; i++) {
-    labels[8 + i] = (uint8_t)(i % CLASSES);
-    draw(images + 16 + (size_t)i * SIDE * SIDE, i % CLASSES, &rng);
-  }
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, prefix);
-  test_write_file(path, images, (long)image_bytes);
-  snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
-  test_write_file(path, labels, (long)label_bytes);
-  free(images);
-  free(labels);
-}
+#include "tiny_run.h"
 
 static int exists(const char *dir, const char *relative) {
   char path[1024];
@@ -88,20 +50,9 @@ int main(void) {
   snprintf(run_dir, sizeof run_dir, "%s/run", tmp);
   snprintf(config, sizeof config, "%s/tiny.yml", tmp);
   mkdir(data, 0777);
-  write_split(data, "train", 240, 1);
-  write_split(data, "t10k", 90, 2);
-  FILE *f = fopen(config, "w");
-  fprintf(f,
-          "train_db_name: mnist\nval_db_name: mnist\ndata_root: %s\nnum_classes: 3\nnum_workers: 1\n"
-          "num_neighbors: 5\nnum_neighbors_val: 3\n"
-          "model_kwargs:\n  vgg_widths: [4, 8]\n  features_dim: 16\n"
-          "pretext:\n  epochs: 2\n  batch_size: 32\n  scheduler_kwargs:\n    warmup_steps: 2\n"
-          "scan:\n  epochs: 1\n  head_warmup_epochs: 2\n  batch_size: 32\n  num_heads: 2\n"
-          "selflabel:\n  epochs: 1\n  batch_size: 32\n  confidence_threshold: 0.5\n"
-          "eval:\n  prototypes_topk: 3\n"
-          "explain:\n  lime_samples: 40\n",
-          data);
-  fclose(f);
+  tiny_write_split(data, "train", 240, 1);
+  tiny_write_split(data, "t10k", 90, 2);
+  tiny_write_config(config, data);
 
   snprintf(args, sizeof args, "run --config %s --out %s", config, run_dir);
   CHECK(run(args) == 0);

@@ -58,6 +58,128 @@ static void test_conv_backends(scan_conv_shape s, double tol) {
   free(x), free(w), free(dy), free(y0), free(y1), free(dx0), free(dx1), free(dw0), free(dw1);
 }
 
+/* Plain NCHW <-> blocked nChw<block>c (padded channels zero). */
+static void to_blocked(int n, int c, int hw, int block, const float *plain, float *blocked) {
+  const int blocks = scan_channel_blocks(c, block);
+  memset(blocked, 0, (size_t)n * blocks * block * hw * sizeof(float));
+  for (int b = 0; b < n; b++)
+    for (int ch = 0; ch < c; ch++)
+      for (int i = 0; i < hw; i++)
+        blocked[(((int64_t)b * blocks + ch / block) * hw + i) * block + ch % block] = plain[((int64_t)b * c + ch) * hw + i];
+}
+
+static void from_blocked(int n, int c, int hw, int block, const float *blocked, float *plain) {
+  const int blocks = scan_channel_blocks(c, block);
+  for (int b = 0; b < n; b++)
+    for (int ch = 0; ch < c; ch++)
+      for (int i = 0; i < hw; i++)
+        plain[((int64_t)b * c + ch) * hw + i] = blocked[(((int64_t)b * blocks + ch / block) * hw + i) * block + ch % block];
+}
+
+/* padded channels of a blocked tensor must hold zeros */
+static int padding_is_zero(int n, int c, int hw, int block, const float *blocked) {
+  const int blocks = scan_channel_blocks(c, block);
+  for (int b = 0; b < n; b++)
+    for (int ch = c; ch < blocks * block; ch++)
+      for (int i = 0; i < hw; i++)
+        if (blocked[(((int64_t)b * blocks + ch / block) * hw + i) * block + ch % block] != 0) return 0;
+  return 1;
+}
+
+/* oneDNN convolution on blocked activations (the nets' layout) against the naive one on plain activations. */
+static void test_conv_blocked(int block, int in_block, scan_conv_shape s) {
+  const scan_backend *ref = scan_backend_naive(), *fast = scan_backend_onednn();
+  s.out_h = scan_window_out(s.in_h, s.kernel, s.stride, s.pad);
+  s.out_w = scan_window_out(s.in_w, s.kernel, s.stride, s.pad);
+  const int ihw = s.in_h * s.in_w, ohw = s.out_h * s.out_w;
+  int64_t nx = (int64_t)s.n * s.in_c * ihw, ny = (int64_t)s.n * s.out_c * ohw, nw = (int64_t)s.out_c * s.in_c * s.kernel * s.kernel;
+  int64_t nxb = (int64_t)s.n * scan_channel_blocks(s.in_c, in_block) * in_block * ihw;
+  int64_t nyb = (int64_t)s.n * scan_channel_blocks(s.out_c, block) * block * ohw;
+  float *x = randn(nx, 11), *w = randn(nw, 12), *dy = randn(ny, 13), *y0 = malloc(ny * 4), *dx0 = malloc(nx * 4), *dw0 = calloc(nw, 4);
+  float *xb = malloc(nxb * 4), *dyb = malloc(nyb * 4), *yb = malloc(nyb * 4), *dxb = malloc(nxb * 4), *dw1 = calloc(nw, 4);
+  float *y1 = malloc(ny * 4), *dx1 = malloc(nx * 4);
+  scan_conv_state *st0 = NULL, *st1 = NULL;
+  CHECK(scan_conv_forward(ref, &st0, &s, x, w, y0) == SCAN_OK);
+  CHECK(scan_conv_backward(ref, &st0, &s, x, w, dy, dx0, dw0) == SCAN_OK);
+  to_blocked(s.n, s.in_c, ihw, in_block, x, xb);
+  to_blocked(s.n, s.out_c, ohw, block, dy, dyb);
+  scan_conv_shape sb = s;
+  sb.src_block = in_block;
+  sb.dst_block = block;
+  CHECK(scan_conv_forward(fast, &st1, &sb, xb, w, yb) == SCAN_OK);
+  CHECK(scan_conv_backward(fast, &st1, &sb, xb, w, dyb, dxb, dw1) == SCAN_OK);
+  CHECK(padding_is_zero(s.n, s.out_c, ohw, block, yb));
+  CHECK(padding_is_zero(s.n, s.in_c, ihw, in_block, dxb));
+  from_blocked(s.n, s.out_c, ohw, block, yb, y1);
+  from_blocked(s.n, s.in_c, ihw, in_block, dxb, dx1);
+  CHECK_MSG(max_rel_diff(y1, y0, ny) < 1e-4, "blocked conv fwd block %d/%d: %g", in_block, block, max_rel_diff(y1, y0, ny));
+  CHECK_MSG(max_rel_diff(dx1, dx0, nx) < 1e-4, "blocked conv bwd data block %d/%d", in_block, block);
+  CHECK_MSG(max_rel_diff(dw1, dw0, nw) < 1e-4, "blocked conv bwd weights block %d/%d", in_block, block);
+  fast->conv_state_free(st1);
+  free(x), free(w), free(dy), free(y0), free(dx0), free(dw0), free(xb), free(dyb), free(yb), free(dxb), free(dw1), free(y1), free(dx1);
+}
+
+/* The per-channel layers on blocked activations (padded channel count) give the plain results. */
+static void test_layers_blocked(int block) {
+  const int n = 2, c = 12, h = 5, w = 4, hw = h * w, oh = 3, ow = 2;
+  const int64_t np = (int64_t)n * c * hw, nb = (int64_t)n * scan_channel_blocks(c, block) * block * hw;
+  const int64_t npo = (int64_t)n * c * oh * ow, nbo = (int64_t)n * scan_channel_blocks(c, block) * block * oh * ow;
+  float *x = randn(np, 30), *dy = randn(np, 31), *gamma = randn(c, 32), *beta = randn(c, 33);
+  float *xb = malloc(nb * 4), *dyb = malloc(nb * 4), *yb = malloc(nb * 4), *dxb = malloc(nb * 4);
+  float *y = malloc(np * 4), *dx = malloc(np * 4), *back = malloc(np * 4);
+  float mean[12], var[12], meanb[12], varb[12], dg[12] = {0}, db[12] = {0}, dgb[12] = {0}, dbb[12] = {0};
+  to_blocked(n, c, hw, block, x, xb);
+  to_blocked(n, c, hw, block, dy, dyb);
+  scan_bn_stats(n, c, hw, 1, x, mean, var);
+  scan_bn_stats(n, c, hw, block, xb, meanb, varb);
+  for (int k = 0; k < c; k++) CHECK(fabsf(mean[k] - meanb[k]) < 1e-6f && fabsf(var[k] - varb[k]) < 1e-6f);
+  scan_bn_apply(n, c, hw, 1, x, mean, var, 1e-5, gamma, beta, y);
+  scan_bn_apply(n, c, hw, block, xb, mean, var, 1e-5, gamma, beta, yb);
+  CHECK(padding_is_zero(n, c, hw, block, yb));
+  from_blocked(n, c, hw, block, yb, back);
+  CHECK(max_rel_diff(back, y, np) < 1e-6);
+  for (int eval = 0; eval < 2; eval++) {
+    if (eval) {
+      scan_bn_backward_eval(n, c, hw, 1, x, dy, mean, var, 1e-5, gamma, dx, dg, db);
+      scan_bn_backward_eval(n, c, hw, block, xb, dyb, mean, var, 1e-5, gamma, dxb, dgb, dbb);
+    } else {
+      scan_bn_backward(n, c, hw, 1, x, dy, mean, var, 1e-5, gamma, dx, dg, db);
+      scan_bn_backward(n, c, hw, block, xb, dyb, mean, var, 1e-5, gamma, dxb, dgb, dbb);
+    }
+    CHECK(padding_is_zero(n, c, hw, block, dxb));
+    from_blocked(n, c, hw, block, dxb, back);
+    CHECK_MSG(max_rel_diff(back, dx, np) < 1e-5, "blocked batch-norm backward (eval %d, block %d)", eval, block);
+    for (int k = 0; k < c; k++) CHECK(fabsf(dg[k] - dgb[k]) < 1e-4f && fabsf(db[k] - dbb[k]) < 1e-4f);
+  }
+  /* max-pool 2/2 pad 1 and global average pooling */
+  int32_t *arg = malloc(npo * 4), *argb = malloc(nbo * 4);
+  float *po = malloc(npo * 4), *pob = malloc(nbo * 4), *pback = malloc(npo * 4), *gdy = randn(npo, 34), *gdyb = malloc(nbo * 4);
+  scan_maxpool_forward(n, c, 1, h, w, oh, ow, 2, 2, 1, x, po, arg);
+  scan_maxpool_forward(n, c, block, h, w, oh, ow, 2, 2, 1, xb, pob, argb);
+  from_blocked(n, c, oh * ow, block, pob, pback);
+  CHECK(max_rel_diff(pback, po, npo) == 0);
+  to_blocked(n, c, oh * ow, block, gdy, gdyb);
+  scan_maxpool_backward(n, c, 1, h, w, oh, ow, arg, gdy, dx);
+  scan_maxpool_backward(n, c, block, h, w, oh, ow, argb, gdyb, dxb);
+  from_blocked(n, c, hw, block, dxb, back);
+  CHECK(max_rel_diff(back, dx, np) == 0);
+  float gap[24], gapb[24];
+  scan_gap_forward(n, c, hw, 1, x, gap);
+  scan_gap_forward(n, c, hw, block, xb, gapb);
+  for (int i = 0; i < n * c; i++) {
+    double s = 0;
+    for (int k = 0; k < hw; k++) s += x[(int64_t)i * hw + k];
+    CHECK_NEAR(gap[i], s / hw, 1e-6, 1e-6);
+    CHECK_NEAR(gapb[i], s / hw, 1e-6, 1e-6);
+  }
+  scan_gap_backward(n, c, hw, block, gap, dxb);
+  CHECK(padding_is_zero(n, c, hw, block, dxb));
+  from_blocked(n, c, hw, block, dxb, back);
+  for (int i = 0; i < n * c; i++) CHECK_NEAR(back[(int64_t)i * hw + 3], gap[i] / hw, 1e-7, 1e-6);
+  free(x), free(dy), free(gamma), free(beta), free(xb), free(dyb), free(yb), free(dxb), free(y), free(dx), free(back);
+  free(arg), free(argb), free(po), free(pob), free(pback), free(gdy), free(gdyb);
+}
+
 /* ---- convolution reference against finite differences (the loss is linear in x and in w) ---- */
 static void test_conv_reference_fd(void) {
   const scan_backend *ref = scan_backend_naive();
@@ -129,12 +251,12 @@ static void layer_forward(const layer_case *L, const float *x, float *y, float *
   int hw = L->h * L->w, d = L->c * hw;
   switch (L->kind) {
     case L_BN_TRAIN:
-      scan_bn_stats(L->n, L->c, hw, x, mean, var);
-      scan_bn_apply(L->n, L->c, hw, x, mean, var, 1e-5, L->gamma, L->beta, y);
+      scan_bn_stats(L->n, L->c, hw, 1, x, mean, var);
+      scan_bn_apply(L->n, L->c, hw, 1, x, mean, var, 1e-5, L->gamma, L->beta, y);
       break;
-    case L_BN_EVAL: scan_bn_apply(L->n, L->c, hw, x, L->mean, L->var, 1e-5, L->gamma, L->beta, y); break;
+    case L_BN_EVAL: scan_bn_apply(L->n, L->c, hw, 1, x, L->mean, L->var, 1e-5, L->gamma, L->beta, y); break;
     case L_RELU: scan_relu_forward(in_count(L), x, y); break;
-    case L_MAXPOOL: scan_maxpool_forward(L->n, L->c, L->h, L->w, L->oh, L->ow, L->k, L->stride, L->pad, x, y, L->argmax); break;
+    case L_MAXPOOL: scan_maxpool_forward(L->n, L->c, 1, L->h, L->w, L->oh, L->ow, L->k, L->stride, L->pad, x, y, L->argmax); break;
     case L_AVGPOOL: scan_avgpool_forward(L->n, L->c, L->h, L->w, L->oh, L->ow, L->k, L->stride, L->pad, x, y); break;
     case L_L2NORM: scan_l2norm_forward(L->n, d, x, y); break;
     case L_SOFTMAX: scan_softmax_forward(L->n, d, x, y); break;
@@ -146,10 +268,10 @@ static void layer_backward(const layer_case *L, const float *x, const float *y, 
                            float *dbeta, const float *mean, const float *var) {
   int hw = L->h * L->w, d = L->c * hw;
   switch (L->kind) {
-    case L_BN_TRAIN: scan_bn_backward(L->n, L->c, hw, x, dy, mean, var, 1e-5, L->gamma, dx, dgamma, dbeta); break;
-    case L_BN_EVAL: scan_bn_backward_eval(L->n, L->c, hw, x, dy, L->mean, L->var, 1e-5, L->gamma, dx, dgamma, dbeta); break;
+    case L_BN_TRAIN: scan_bn_backward(L->n, L->c, hw, 1, x, dy, mean, var, 1e-5, L->gamma, dx, dgamma, dbeta); break;
+    case L_BN_EVAL: scan_bn_backward_eval(L->n, L->c, hw, 1, x, dy, L->mean, L->var, 1e-5, L->gamma, dx, dgamma, dbeta); break;
     case L_RELU: scan_relu_backward(in_count(L), y, dy, dx); break;
-    case L_MAXPOOL: scan_maxpool_backward(L->n, L->c, L->h, L->w, L->oh, L->ow, L->argmax, dy, dx); break;
+    case L_MAXPOOL: scan_maxpool_backward(L->n, L->c, 1, L->h, L->w, L->oh, L->ow, L->argmax, dy, dx); break;
     case L_AVGPOOL: scan_avgpool_backward(L->n, L->c, L->h, L->w, L->oh, L->ow, L->k, L->stride, L->pad, dy, dx); break;
     case L_L2NORM: scan_l2norm_backward(L->n, d, x, y, dy, dx); break;
     case L_SOFTMAX: scan_softmax_backward(L->n, d, y, dy, dx); break;
@@ -212,7 +334,7 @@ static void test_bn_stats(void) {
   float x[30];
   for (int i = 0; i < 30; i++) x[i] = 1000.0f + (float)(i % 7);
   float mean[2], var[2];
-  scan_bn_stats(n, c, hw, x, mean, var);
+  scan_bn_stats(n, c, hw, 1, x, mean, var);
   for (int ch = 0; ch < c; ch++) {
     double s = 0, s2 = 0;
     for (int b = 0; b < n; b++)
@@ -256,18 +378,26 @@ static void test_linear(void) {
 
 int main(void) {
   light = getenv("SCAN_TEST_LIGHT") != NULL;
-  /* n, in_c, in_h, in_w, out_c, _, _, kernel, stride, pad */
+  /* n, in_c, in_h, in_w, out_c, _, _, kernel, stride, pad, winograd, src_block, dst_block */
   const scan_conv_shape shapes[] = {
-      {2, 3, 8, 8, 16, 0, 0, 3, 1, 1, 0},   {2, 16, 8, 8, 32, 0, 0, 3, 2, 1, 0},   {3, 5, 7, 9, 6, 0, 0, 3, 1, 1, 0},
-      {2, 8, 9, 7, 16, 0, 0, 1, 2, 0, 0},   {1, 3, 13, 11, 8, 0, 0, 7, 2, 3, 0},   {2, 1, 6, 6, 4, 0, 0, 3, 1, 0, 0},
-      {2, 32, 4, 4, 32, 0, 0, 3, 1, 1, 0},  {1, 17, 5, 5, 19, 0, 0, 3, 2, 1, 0},
+      {2, 3, 8, 8, 16, 0, 0, 3, 1, 1, 0, 1, 1},   {2, 16, 8, 8, 32, 0, 0, 3, 2, 1, 0, 1, 1},   {3, 5, 7, 9, 6, 0, 0, 3, 1, 1, 0, 1, 1},
+      {2, 8, 9, 7, 16, 0, 0, 1, 2, 0, 0, 1, 1},   {1, 3, 13, 11, 8, 0, 0, 7, 2, 3, 0, 1, 1},   {2, 1, 6, 6, 4, 0, 0, 3, 1, 0, 0, 1, 1},
+      {2, 32, 4, 4, 32, 0, 0, 3, 1, 1, 0, 1, 1},  {1, 17, 5, 5, 19, 0, 0, 3, 2, 1, 0, 1, 1},
   };
   int count = (int)(sizeof shapes / sizeof shapes[0]);
   if (light) count = 4;
   for (int i = 0; i < count; i++) test_conv_backends(shapes[i], 1e-4);
-  scan_conv_shape wino = {4, 32, 8, 8, 32, 0, 0, 3, 1, 1, 1};
+  scan_conv_shape wino = {4, 32, 8, 8, 32, 0, 0, 3, 1, 1, 1, 1, 1};
   test_conv_backends(wino, 2e-3); /* falls back to direct where Winograd is unavailable */
   test_conv_reference_fd();
+  const int block = scan_backend_onednn()->preferred_block();
+  printf("oneDNN activation block: %d\n", block);
+  for (int b = 8; b <= 16; b += 8) {
+    test_conv_blocked(b, 1, (scan_conv_shape){.n = 2, .in_c = 3, .in_h = 9, .in_w = 7, .out_c = 12, .kernel = 3, .stride = 1, .pad = 1});
+    test_conv_blocked(b, b, (scan_conv_shape){.n = 2, .in_c = 12, .in_h = 7, .in_w = 7, .out_c = 20, .kernel = 3, .stride = 2, .pad = 1});
+    test_conv_blocked(b, b, (scan_conv_shape){.n = 3, .in_c = 16, .in_h = 6, .in_w = 5, .out_c = 4, .kernel = 1, .stride = 2, .pad = 0});
+    test_layers_blocked(b);
+  }
   test_gemm();
   test_linear();
   test_bn_stats();

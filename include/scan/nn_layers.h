@@ -8,18 +8,19 @@
 
 #include "scan/tensor.h"
 
-/* hw = H*W. */
+/* hw = H*W. `block`: the activation layout (include/scan/tensor.h), 1 = NCHW. Padded channels of blocked layouts
+ * are written as zeros. */
 
 /* Batch statistics per channel: mean and biased variance over n*hw values (double accumulation). */
-void scan_bn_stats(int n, int c, int hw, const float *x, float *mean, float *var);
+void scan_bn_stats(int n, int c, int hw, int block, const float *x, float *mean, float *var);
 /* y = gamma * (x - mean) * invstd + beta, invstd = 1/sqrt(var + eps). */
-void scan_bn_apply(int n, int c, int hw, const float *x, const float *mean, const float *var, double eps,
+void scan_bn_apply(int n, int c, int hw, int block, const float *x, const float *mean, const float *var, double eps,
                    const float *gamma, const float *beta, float *y);
 /* Training-mode backward (batch statistics): dx (overwritten), dgamma/dbeta accumulated. */
-void scan_bn_backward(int n, int c, int hw, const float *x, const float *dy, const float *mean, const float *var, double eps,
+void scan_bn_backward(int n, int c, int hw, int block, const float *x, const float *dy, const float *mean, const float *var, double eps,
                       const float *gamma, float *dx, float *dgamma, float *dbeta);
 /* Eval-mode backward (running statistics are constants): dx = dy * gamma * invstd; dgamma/dbeta accumulated. */
-void scan_bn_backward_eval(int n, int c, int hw, const float *x, const float *dy, const float *mean, const float *var,
+void scan_bn_backward_eval(int n, int c, int hw, int block, const float *x, const float *dy, const float *mean, const float *var,
                            double eps, const float *gamma, float *dx, float *dgamma, float *dbeta);
 
 void scan_relu_forward(int64_t count, const float *x, float *y);
@@ -29,11 +30,16 @@ void scan_add_forward(int64_t count, const float *a, const float *b, float *y);
 /* dst += src */
 void scan_accumulate(int64_t count, const float *src, float *dst);
 
-/* Max pool (padding never wins: padded cells are -inf). argmax[i] = index into the input plane of output i. */
-void scan_maxpool_forward(int n, int c, int ih, int iw, int oh, int ow, int kernel, int stride, int pad, const float *x,
-                          float *y, int32_t *argmax);
-void scan_maxpool_backward(int n, int c, int ih, int iw, int oh, int ow, const int32_t *argmax, const float *dy, float *dx);
-/* Average pool, padding counted in the divisor (PyTorch count_include_pad=True). */
+/* Max pool (padding never wins: padded cells are -inf). argmax (laid out like y) = spatial index into the input
+ * plane of the winner. */
+void scan_maxpool_forward(int n, int c, int block, int ih, int iw, int oh, int ow, int kernel, int stride, int pad,
+                          const float *x, float *y, int32_t *argmax);
+void scan_maxpool_backward(int n, int c, int block, int ih, int iw, int oh, int ow, const int32_t *argmax, const float *dy,
+                           float *dx);
+/* Global average pooling: x in layout `block` -> y plain [n, c]; backward spreads dy[n, c] / hw over dx. */
+void scan_gap_forward(int n, int c, int hw, int block, const float *x, float *y);
+void scan_gap_backward(int n, int c, int hw, int block, const float *dy, float *dx);
+/* Average pool over plain NCHW, padding counted in the divisor (PyTorch count_include_pad=True). */
 void scan_avgpool_forward(int n, int c, int ih, int iw, int oh, int ow, int kernel, int stride, int pad, const float *x, float *y);
 void scan_avgpool_backward(int n, int c, int ih, int iw, int oh, int ow, int kernel, int stride, int pad, const float *dy, float *dx);
 

@@ -77,5 +77,8 @@ scan_status scan_stage_eval(scan_pipeline *p);
 scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseline);
 
 scan_status scan_run_all(scan_pipeline *p, double *stage_seconds);
+/* The stage names of scan_run_all in order, NULL-terminated; each finished stage leaves its wall time in
+   <run>/.stamps/<name>.seconds. */
+const char *const *scan_run_stage_names(void);
 
 #endif

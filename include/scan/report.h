@@ -4,9 +4,14 @@
 #ifndef SCAN_REPORT_H
 #define SCAN_REPORT_H
 
+#include <stdio.h>
+
 #include "scan/pipeline.h"
 
 /* Writes <run>/report.html (+ report/ curve charts) and stores its path in `path_out` (may be NULL). */
 scan_status scan_report_write(scan_pipeline *p, char *path_out, int path_size);
+
+/* A few lines a person reads first: each stage's wall time and the chosen head's metrics beside the baseline. */
+void scan_run_summary(scan_pipeline *p, FILE *out);
 
 #endif

@@ -9,12 +9,19 @@
 
 #include "scan/error.h"
 
+/* Activation layouts: block == 1 is plain NCHW; block > 1 is oneDNN's nChw<block>c, channels in groups of `block`
+ * (the count padded with zeros up to a multiple of block):
+ *   offset(b, c, i) = ((b * scan_channel_blocks(C, block) + c / block) * H*W + i) * block + c % block
+ * Nets keep activations in the backend's preferred block from layer to layer, so no layer reorders them. */
+static inline int scan_channel_blocks(int channels, int block) { return (channels + block - 1) / block; }
+
 /* One 2-D convolution without bias (every conv in the SCAN models is followed by batch-norm), square kernel. */
 typedef struct {
   int n, in_c, in_h, in_w;
   int out_c, out_h, out_w;
   int kernel, stride, pad;
-  int winograd; /* onednn only: 1 = Winograd algorithm where available (faster, ~1e-5 relative error) */
+  int winograd;             /* onednn only: 1 = Winograd algorithm where available (faster, ~1e-5 relative error) */
+  int src_block, dst_block; /* layouts of x/dx and y/dy (above); 0 is read as 1. The naive backend takes 1 only. */
 } scan_conv_shape;
 
 /* out size of a conv / pool window along one axis (floor mode, like PyTorch); 0 when the window does not fit. */
@@ -28,6 +35,8 @@ typedef struct scan_conv_state scan_conv_state;
 
 typedef struct scan_backend {
   const char *name;
+  /* The activation layout block this backend runs fastest with (1: plain NCHW). */
+  int (*preferred_block)(void);
   /* y[n,oc,oh,ow] = conv(x, w) */
   scan_status (*conv_forward)(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *w, float *y);
   /* dx = conv_transpose(dy, w)   (overwrites dx) */

@@ -1,11 +1,14 @@
 /* scan data info | show: what a dataset holds (sizes, classes, per-class
- * counts) and a PNG grid of samples, one row per class. */
+ * counts) and a PNG grid of samples, one row per class; with --augment, a
+ * sheet of training views resolved from the config as the stages resolve them. */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "args.h"
+#include "scan/augment_sheet.h"
 #include "scan/datasets.h"
 #include "scan/viz_grid.h"
 #include "stage_common.h"
@@ -173,8 +176,6 @@ static scan_status build_sample_grid(const scan_dataset *d, int per_class, scan_
     else
       row = d->labels[i] >= 0 && d->labels[i] < d->num_classes ? d->labels[i] : d->num_classes;
     if (row >= rows || filled[row] >= per_class) continue;
-    /* `scan data show --augment simclr|ours` adds its augmented views of this
-     * image here (as extra cells next to it) once the augmentations exist. */
     scan_grid_cell *cell = &cells[row * per_class + filled[row]++];
     cell->pixels = scan_dataset_image(d, i);
     cell->height = d->height;
@@ -193,20 +194,133 @@ static scan_status build_sample_grid(const scan_dataset *d, int per_class, scan_
   return SCAN_OK;
 }
 
+/* "<dataset name>-<suffix>.png" in the current directory, the name's '/' and '+' made '-'. */
+static const char *default_png_name(const char *dataset_name, const char *suffix, char *buf, size_t size) {
+  snprintf(buf, size, "%s-%s.png", dataset_name, suffix);
+  for (char *p = buf; *p; p++)
+    if (*p == '/' || *p == '+') *p = '-';
+  return buf;
+}
+
+/* Appends "key='value'" (a YAML single-quoted scalar, so paths with ':' or '#' survive) to the config. */
+static scan_status config_set_string(scan_config *cfg, const char *key, const char *value) {
+  char assignment[2200];
+  int n = snprintf(assignment, sizeof assignment, "%s='", key);
+  for (const char *v = value; *v && n < (int)sizeof assignment - 3; v++) {
+    if (*v == '\'') assignment[n++] = '\'';
+    assignment[n++] = *v;
+  }
+  if (n >= (int)sizeof assignment - 3) return scan_fail(SCAN_ERR_INPUT, "%s: value too long", key);
+  assignment[n++] = '\'';
+  assignment[n] = '\0';
+  return scan_config_set(cfg, assignment);
+}
+
+/* The dataset flags given on the command line replace the config's training-set keys, so that the
+   image size, crop size and normalisation constants are resolved for that dataset. */
+static scan_status override_dataset_keys(scan_config *cfg, const scan_dataset_spec *spec) {
+  if (spec->name) SCAN_TRY(config_set_string(cfg, "train_db_name", spec->name));
+  if (spec->root) SCAN_TRY(config_set_string(cfg, "data_root", spec->root));
+  if (spec->split) SCAN_TRY(config_set_string(cfg, "train_split", spec->split));
+  if (spec->image_size) {
+    char assignment[64];
+    snprintf(assignment, sizeof assignment, "image_size=%d", spec->image_size);
+    SCAN_TRY(scan_config_set(cfg, assignment));
+  }
+  return SCAN_OK;
+}
+
+/* `show --augment simclr|ours`: the views the pretext (simclr) or SCAN (ours) stage would train on,
+   with that stage's augmentation settings from the config (scan_pipeline_augment), the strategy
+   forced to the one asked for. The images are the config's training split unless flags name others. */
+static int show_augmented(const data_options *o, const stage_options *config_options, const char *strategy_name,
+                          int images, int views, int seed, const char *out) { /* seed < 0: the config's */
+  scan_aug_strategy strategy;
+  if (scan_aug_strategy_parse(strategy_name, &strategy) != 0 ||
+      (strategy != SCAN_AUG_SIMCLR && strategy != SCAN_AUG_OURS)) {
+    fprintf(stderr, "scan: --augment must be simclr or ours, got '%s'\n", strategy_name);
+    return 2;
+  }
+  if (o->spec.channels) {
+    /* The stages load folder and list images as RGB; a grey sheet would show views training never sees. */
+    fprintf(stderr, "scan: --channels does not go with --augment (the training stages load images as RGB)\n");
+    return 2;
+  }
+  const char *stage = strategy == SCAN_AUG_SIMCLR ? "pretext" : "scan";
+  scan_config *cfg;
+  int rc = stage_load_config(config_options, &cfg);
+  if (rc) return rc;
+  char strategy_key[64];
+  snprintf(strategy_key, sizeof strategy_key, "%s.augmentation_strategy", stage);
+  scan_pipeline p;
+  int pipeline_open = 0;
+  scan_status st = override_dataset_keys(cfg, &o->spec);
+  if (st == SCAN_OK) st = config_set_string(cfg, strategy_key, scan_aug_strategy_name(strategy));
+  /* The sheet writes nothing into a run directory; "." exists, so opening creates nothing. */
+  if (st == SCAN_OK) st = scan_pipeline_open(&p, cfg, ".");
+  pipeline_open = st == SCAN_OK;
+  scan_aug_config aug;
+  const scan_dataset *train = NULL;
+  if (st == SCAN_OK) st = scan_pipeline_augment(&p, stage, 0, &aug);
+  if (st == SCAN_OK) st = scan_pipeline_train_data(&p, &train);
+  char default_out[256];
+  if (st == SCAN_OK && !out) out = default_png_name(train->name, scan_aug_strategy_name(strategy), default_out, sizeof default_out);
+  if (st == SCAN_OK)
+    st = scan_augment_sheet_png(out, train, &aug, images, views, seed >= 0 ? (uint64_t)seed : p.seed);
+  rc = cli_report_error(st);
+  if (rc == 0) printf("%s\n", out);
+  if (pipeline_open)
+    stage_close(cfg, &p);
+  else
+    scan_config_free(cfg);
+  return rc;
+}
+
 static int data_show(int argc, char **argv) {
   data_options o;
   data_options_init(&o);
-  int per_class = 8;
-  const char *out = NULL;
-  const arg_option options[] = {DATA_OPTIONS(o),
-                                {"--per-class", ARG_INT, &per_class, "images per class row (default 8)"},
-                                {"--out", ARG_STRING, &out, "PNG to write (default <dataset>-<split>-samples.png)"},
-                                {NULL, 0, NULL, NULL}};
+  o.spec.name = NULL; /* with --augment the config names the dataset unless --dataset does */
+  stage_options config_options;
+  stage_options_init(&config_options);
+  enum { UNSET = INT_MIN }; /* --augment's numbers keep this until given */
+  int per_class = 8, images = UNSET, views = UNSET, seed = UNSET;
+  const char *out = NULL, *augment = NULL;
+  const arg_option options[] = {
+      DATA_OPTIONS(o),
+      {"--per-class", ARG_INT, &per_class, "images per class row (default 8)"},
+      {"--out", ARG_STRING, &out, "PNG to write (default <dataset>-<split>-samples.png, or -<strategy>.png)"},
+      {"--augment", ARG_STRING, &augment, "simclr or ours: each image next to its training views instead"},
+      {"--images", ARG_INT, &images, "--augment: rows, images spread over the split (default 8)"},
+      {"--views", ARG_INT, &views, "--augment: views per image, one per epoch (default 8)"},
+      {"--seed", ARG_INT, &seed, "--augment: random seed (default: the config's seed)"},
+      STAGE_CONFIG_OPTIONS(config_options),
+      {NULL, 0, NULL, NULL}};
   int rc = args_parse(argc, argv, options, NULL,
-                      "scan data show --dataset NAME [--root PATH] [--split S] [--per-class N] [--out FILE.png]",
+                      "scan data show --dataset NAME [--root PATH] [--split S] [--per-class N] [--out FILE.png]\n"
+                      "       scan data show --augment simclr|ours [--views N] [--images N] [--seed S]\n"
+                      "                      [--config FILE] [--set KEY=VALUE]... [--dataset NAME ...] [--out FILE.png]",
                       "Writes a PNG grid of sample images: one row per class, labelled with the class name\n"
-                      "(a plain grid for unlabelled data), and prints its path.");
+                      "(a plain grid for unlabelled data), and prints its path.\n"
+                      "With --augment, each row is one training image followed by the views the pretext stage\n"
+                      "(simclr) or the SCAN stage (ours) would make of it in epochs 0, 1, ..., with that stage's\n"
+                      "augmentation settings from the config; the images are the config's training split\n"
+                      "unless --dataset/--root/--split/--image-size name others.");
   if (rc) return rc < 0 ? 0 : rc;
+  if (!augment && (images != UNSET || views != UNSET || seed != UNSET || config_options.config_path ||
+                   config_options.sets.count)) {
+    fprintf(stderr, "scan: --images, --views, --seed, --config and --set need --augment\n");
+    return 2;
+  }
+  if (augment) {
+    if (seed != UNSET && seed < 0) {
+      fprintf(stderr, "scan: --seed must be >= 0, got %d\n", seed);
+      return 2;
+    }
+    /* scan_augment_sheet_png checks the counts' ranges. */
+    return show_augmented(&o, &config_options, augment, images == UNSET ? 8 : images, views == UNSET ? 8 : views,
+                          seed, out);
+  }
+  if (!o.spec.name) o.spec.name = "fashion-mnist";
   if (per_class < 1 || per_class > 100) {
     fprintf(stderr, "scan: --per-class must be in 1..100, got %d\n", per_class);
     return 2;
@@ -215,12 +329,7 @@ static int data_show(int argc, char **argv) {
   rc = cli_report_error(scan_dataset_load(&d, &o.spec));
   if (rc) return rc;
   char default_out[256];
-  if (!out) {
-    snprintf(default_out, sizeof default_out, "%s-samples.png", d.name);
-    for (char *p = default_out; *p; p++)
-      if (*p == '/' || *p == '+') *p = '-';
-    out = default_out;
-  }
+  if (!out) out = default_png_name(d.name, "samples", default_out, sizeof default_out);
   scan_grid grid;
   scan_grid_cell *cells = NULL;
   const char **labels = NULL;

@@ -99,13 +99,11 @@ static void print_result(const scan_curate_request *req, const scan_curate_resul
     for (int i = 0; i < req->k_count; i++) printf(" selection k=%d %.4f,", r->per_k[i].k, r->per_k[i].tv_target);
     printf(" whole pool %.4f\n", r->tv_pool);
   }
-  printf("evidence -> %s/evidence.json, %s/evidence.png%s\n", req->out_dir, req->out_dir,
-         r->tv_pool >= 0 ? ", evidence_classes.png" : "");
+  printf("evidence -> %s/evidence.json, evidence.png%s\n", req->out_dir, r->tv_pool >= 0 ? ", evidence_classes.png" : "");
   if (r->strips_written) printf("strips -> %s/strips/ (%d)\n", req->out_dir, r->strips_written);
 }
 
-static scan_status run_select(select_side *target, select_side *pool, scan_curate_request *req, int image_size,
-                              const char *const *class_names_arg) {
+static scan_status run_select(select_side *target, select_side *pool, scan_curate_request *req, int image_size) {
   SCAN_TRY(load_side(target, image_size));
   SCAN_TRY(load_side(pool, image_size));
   if (target->dim != pool->dim)
@@ -122,7 +120,6 @@ static scan_status run_select(select_side *target, select_side *pool, scan_curat
     if (pool->images_loaded && pool->images.class_names && pool->images.num_classes == req->num_classes)
       req->class_names = (const char *const *)pool->images.class_names;
   }
-  (void)class_names_arg;
   if (target->images_loaded && pool->images_loaded) {
     req->target_images = &target->images;
     req->pool_images = &pool->images;
@@ -195,7 +192,7 @@ int cmd_select(int argc, char **argv) {
     fprintf(stderr, "scan select: --mmd-samples must be at least 2 and --strips at least 0\n");
     return 2;
   }
-  scan_status status = run_select(&target, &pool, &req, image_size, NULL);
+  scan_status status = run_select(&target, &pool, &req, image_size);
   side_free(&target);
   side_free(&pool);
   return cli_report_error(status);

@@ -16,8 +16,7 @@ int cli_report_error(scan_status status) {
   return status == SCAN_ERR_INPUT ? 2 : 1;
 }
 
-int stage_open(const stage_options *o, scan_config **cfg, scan_pipeline *p) {
-  scan_progress_set_quiet(o->quiet);
+int stage_load_config(const stage_options *o, scan_config **cfg) {
   *cfg = NULL;
   scan_status status = scan_config_load(cfg, o->config_path);
   for (int i = 0; status == SCAN_OK && i < o->sets.count; i++) status = scan_config_set(*cfg, o->sets.items[i]);
@@ -26,6 +25,19 @@ int stage_open(const stage_options *o, scan_config **cfg, scan_pipeline *p) {
     snprintf(assignment, sizeof assignment, "threads=%d", o->threads);
     status = scan_config_set(*cfg, assignment);
   }
+  if (status != SCAN_OK) {
+    if (*cfg) scan_config_free(*cfg);
+    *cfg = NULL;
+    return cli_report_error(status);
+  }
+  return 0;
+}
+
+int stage_open(const stage_options *o, scan_config **cfg, scan_pipeline *p) {
+  scan_progress_set_quiet(o->quiet);
+  int rc = stage_load_config(o, cfg);
+  if (rc) return rc;
+  scan_status status = SCAN_OK;
   char default_out[256];
   const char *out = o->out;
   if (status == SCAN_OK && !out) {
@@ -50,4 +62,20 @@ int stage_open(const stage_options *o, scan_config **cfg, scan_pipeline *p) {
 void stage_close(scan_config *cfg, scan_pipeline *p) {
   scan_pipeline_close(p);
   if (cfg) scan_config_free(cfg);
+}
+
+int stage_command_main(int argc, char **argv, stage_fn fn, const char *usage, const char *description) {
+  stage_options o;
+  stage_options_init(&o);
+  const arg_option options[] = {STAGE_OPTIONS(o), {NULL, 0, NULL, NULL}};
+  int rc = args_parse(argc, argv, options, NULL, usage, description);
+  if (rc) return rc < 0 ? 0 : rc;
+  scan_config *cfg;
+  scan_pipeline p;
+  rc = stage_open(&o, &cfg, &p);
+  if (rc) return rc;
+  rc = cli_report_error(fn(&p));
+  if (rc == 0) printf("%s: done, outputs in %s\n", argv[0], p.run_dir);
+  stage_close(cfg, &p);
+  return rc;
 }

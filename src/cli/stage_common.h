@@ -14,19 +14,31 @@ typedef struct {
   int quiet;
 } stage_options;
 
+/* The configuration options alone, for commands that read the config but own no run directory. */
+#define STAGE_CONFIG_OPTIONS(o)                                                                           \
+  {"--config", ARG_STRING, &(o).config_path, "YAML config (reference experiment file or pipeline file)"}, \
+      {"--set", ARG_LIST, &(o).sets, "override a config key, e.g. --set pretext.epochs=5 (repeatable)"}
+
 /* The common options, to be placed first in a command's option table. */
 #define STAGE_OPTIONS(o)                                                                                  \
-  {"--config", ARG_STRING, &(o).config_path, "YAML config (reference experiment file or pipeline file)"}, \
-      {"--set", ARG_LIST, &(o).sets, "override a config key, e.g. --set pretext.epochs=5 (repeatable)"},  \
+  STAGE_CONFIG_OPTIONS(o),                                                                                \
       {"--out", ARG_STRING, &(o).out, "run directory (default runs/fashion-mnist)"},                      \
       {"--threads", ARG_INT, &(o).threads, "compute threads (default: config 'threads', 0 = all cores)"}, \
       {"--quiet", ARG_BOOL, &(o).quiet, "no progress output"}
 
 void stage_options_init(stage_options *o);
+/* Loads the config and applies --set and --threads (the first half of stage_open).
+   On failure prints the message and returns the exit status (2 or 1), with *cfg NULL; 0 on success. */
+int stage_load_config(const stage_options *o, scan_config **cfg);
 /* Loads the config, applies --set, opens the run directory and writes config.yml into it.
    On failure prints the message and returns the exit status (2 or 1); 0 on success. */
 int stage_open(const stage_options *o, scan_config **cfg, scan_pipeline *p);
 void stage_close(scan_config *cfg, scan_pipeline *p);
+/* The whole of a command that takes only the common options and runs `fn` on the run directory:
+   parse, open, run, report errors, close. Prints "<command>: done, outputs in <run>" on success. */
+typedef scan_status (*stage_fn)(scan_pipeline *p);
+int stage_command_main(int argc, char **argv, stage_fn fn, const char *usage, const char *description);
+
 /* Prints "scan: <message>" and returns the exit status for `status`. */
 int cli_report_error(scan_status status);
 

@@ -1,89 +1,142 @@
-/* Batch normalisation over NCHW, per channel. Statistics accumulate in double so the mean/variance of large
- * batches stay exact to float precision. Running-statistics updates live with the net (they are bookkeeping,
- * not part of the layer's math). */
+/* Batch normalisation per channel over NCHW or blocked (nChw<block>c) activations. Each thread takes one channel
+ * block and keeps `block` accumulators, so the inner loops run over contiguous memory in both layouts. Statistics
+ * accumulate in double so large batches stay exact to float precision. Running-statistics updates live with the
+ * net (bookkeeping, not the layer's math). */
 #include <math.h>
+#include <string.h>
 
 #include "scan/nn_layers.h"
 
-void scan_bn_stats(int n, int c, int hw, const float *x, float *mean, float *var) {
+enum { MAX_BLOCK = 64 };
+
+/* Start of channel block cb of image b. */
+static inline int64_t block_offset(int b, int blocks, int cb, int hw, int block) {
+  return ((int64_t)b * blocks + cb) * hw * block;
+}
+
+void scan_bn_stats(int n, int c, int hw, int block, const float *x, float *mean, float *var) {
+  const int blocks = scan_channel_blocks(c, block);
   const double count = (double)n * hw;
 #pragma omp parallel for schedule(static)
-  for (int ch = 0; ch < c; ch++) {
-    double sum = 0, sum_sq = 0;
+  for (int cb = 0; cb < blocks; cb++) {
+    double sum[MAX_BLOCK] = {0}, sum_sq[MAX_BLOCK] = {0}, mu[MAX_BLOCK];
     for (int b = 0; b < n; b++) {
-      const float *p = x + ((int64_t)b * c + ch) * hw;
-      for (int i = 0; i < hw; i++) sum += p[i];
+      const float *p = x + block_offset(b, blocks, cb, hw, block);
+      for (int i = 0; i < hw; i++)
+        for (int k = 0; k < block; k++) sum[k] += p[(int64_t)i * block + k];
     }
-    double mu = sum / count;
+    for (int k = 0; k < block; k++) mu[k] = sum[k] / count;
     /* two-pass variance: no cancellation when |mean| >> std */
     for (int b = 0; b < n; b++) {
-      const float *p = x + ((int64_t)b * c + ch) * hw;
-      for (int i = 0; i < hw; i++) sum_sq += (p[i] - mu) * (p[i] - mu);
+      const float *p = x + block_offset(b, blocks, cb, hw, block);
+      for (int i = 0; i < hw; i++)
+        for (int k = 0; k < block; k++) {
+          double d = p[(int64_t)i * block + k] - mu[k];
+          sum_sq[k] += d * d;
+        }
     }
-    mean[ch] = (float)mu;
-    var[ch] = (float)(sum_sq / count);
+    for (int k = 0; k < block && cb * block + k < c; k++) {
+      mean[cb * block + k] = (float)mu[k];
+      var[cb * block + k] = (float)(sum_sq[k] / count);
+    }
   }
 }
 
-void scan_bn_apply(int n, int c, int hw, const float *x, const float *mean, const float *var, double eps,
+void scan_bn_apply(int n, int c, int hw, int block, const float *x, const float *mean, const float *var, double eps,
                    const float *gamma, const float *beta, float *y) {
+  const int blocks = scan_channel_blocks(c, block);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < n; b++)
-    for (int ch = 0; ch < c; ch++) {
-      float scale = (float)(gamma[ch] / sqrt((double)var[ch] + eps));
-      float shift = beta[ch] - mean[ch] * scale;
-      const float *p = x + ((int64_t)b * c + ch) * hw;
-      float *q = y + ((int64_t)b * c + ch) * hw;
-      for (int i = 0; i < hw; i++) q[i] = p[i] * scale + shift;
+    for (int cb = 0; cb < blocks; cb++) {
+      float scale[MAX_BLOCK], shift[MAX_BLOCK];
+      for (int k = 0; k < block; k++) {
+        int ch = cb * block + k;
+        scale[k] = ch < c ? (float)(gamma[ch] / sqrt((double)var[ch] + eps)) : 0.0f; /* padded channels stay 0 */
+        shift[k] = ch < c ? beta[ch] - mean[ch] * scale[k] : 0.0f;
+      }
+      const float *p = x + block_offset(b, blocks, cb, hw, block);
+      float *q = y + block_offset(b, blocks, cb, hw, block);
+      for (int i = 0; i < hw; i++)
+        for (int k = 0; k < block; k++) q[(int64_t)i * block + k] = p[(int64_t)i * block + k] * scale[k] + shift[k];
     }
 }
 
 /* With xhat = (x - mean) * invstd and batch statistics:
  *   dbeta = sum dy, dgamma = sum dy * xhat,
  *   dx = gamma * invstd / m * (m * dy - dbeta - xhat * dgamma). */
-void scan_bn_backward(int n, int c, int hw, const float *x, const float *dy, const float *mean, const float *var, double eps,
-                      const float *gamma, float *dx, float *dgamma, float *dbeta) {
+void scan_bn_backward(int n, int c, int hw, int block, const float *x, const float *dy, const float *mean, const float *var,
+                      double eps, const float *gamma, float *dx, float *dgamma, float *dbeta) {
+  const int blocks = scan_channel_blocks(c, block);
   const double count = (double)n * hw;
 #pragma omp parallel for schedule(static)
-  for (int ch = 0; ch < c; ch++) {
-    double invstd = 1.0 / sqrt((double)var[ch] + eps), mu = mean[ch];
-    double sum_dy = 0, sum_dy_xhat = 0;
-    for (int b = 0; b < n; b++) {
-      const float *px = x + ((int64_t)b * c + ch) * hw, *pd = dy + ((int64_t)b * c + ch) * hw;
-      for (int i = 0; i < hw; i++) {
-        sum_dy += pd[i];
-        sum_dy_xhat += pd[i] * (px[i] - mu) * invstd;
-      }
+  for (int cb = 0; cb < blocks; cb++) {
+    double invstd[MAX_BLOCK], mu[MAX_BLOCK], sum_dy[MAX_BLOCK] = {0}, sum_dy_xhat[MAX_BLOCK] = {0};
+    float k1[MAX_BLOCK], k2[MAX_BLOCK], k3[MAX_BLOCK];
+    for (int k = 0; k < block; k++) {
+      int ch = cb * block + k;
+      invstd[k] = ch < c ? 1.0 / sqrt((double)var[ch] + eps) : 0.0;
+      mu[k] = ch < c ? mean[ch] : 0.0;
     }
-    double k = gamma[ch] * invstd / count;
     for (int b = 0; b < n; b++) {
-      const float *px = x + ((int64_t)b * c + ch) * hw, *pd = dy + ((int64_t)b * c + ch) * hw;
-      float *q = dx + ((int64_t)b * c + ch) * hw;
+      const float *px = x + block_offset(b, blocks, cb, hw, block), *pd = dy + block_offset(b, blocks, cb, hw, block);
       for (int i = 0; i < hw; i++)
-        q[i] = (float)(k * (count * pd[i] - sum_dy - (px[i] - mu) * invstd * sum_dy_xhat));
+        for (int k = 0; k < block; k++) {
+          double g = pd[(int64_t)i * block + k];
+          sum_dy[k] += g;
+          sum_dy_xhat[k] += g * (px[(int64_t)i * block + k] - mu[k]) * invstd[k];
+        }
     }
-    dgamma[ch] += (float)sum_dy_xhat;
-    dbeta[ch] += (float)sum_dy;
+    /* dx = k1 * dy + k2 * (x - mean) + k3, per channel */
+    for (int k = 0; k < block; k++) {
+      int ch = cb * block + k;
+      double scale = ch < c ? gamma[ch] * invstd[k] / count : 0.0;
+      k1[k] = (float)(scale * count);
+      k2[k] = (float)(-scale * invstd[k] * sum_dy_xhat[k]);
+      k3[k] = (float)(-scale * sum_dy[k] + scale * invstd[k] * sum_dy_xhat[k] * mu[k]);
+    }
+    for (int b = 0; b < n; b++) {
+      const float *px = x + block_offset(b, blocks, cb, hw, block), *pd = dy + block_offset(b, blocks, cb, hw, block);
+      float *q = dx + block_offset(b, blocks, cb, hw, block);
+      for (int i = 0; i < hw; i++)
+        for (int k = 0; k < block; k++) {
+          int64_t at = (int64_t)i * block + k;
+          q[at] = k1[k] * pd[at] + k2[k] * px[at] + k3[k];
+        }
+    }
+    for (int k = 0; k < block && cb * block + k < c; k++) {
+      dgamma[cb * block + k] += (float)sum_dy_xhat[k];
+      dbeta[cb * block + k] += (float)sum_dy[k];
+    }
   }
 }
 
-void scan_bn_backward_eval(int n, int c, int hw, const float *x, const float *dy, const float *mean, const float *var,
+void scan_bn_backward_eval(int n, int c, int hw, int block, const float *x, const float *dy, const float *mean, const float *var,
                            double eps, const float *gamma, float *dx, float *dgamma, float *dbeta) {
+  const int blocks = scan_channel_blocks(c, block);
 #pragma omp parallel for schedule(static)
-  for (int ch = 0; ch < c; ch++) {
-    double invstd = 1.0 / sqrt((double)var[ch] + eps), mu = mean[ch];
-    float scale = (float)(gamma[ch] * invstd);
-    double sum_dy = 0, sum_dy_xhat = 0;
-    for (int b = 0; b < n; b++) {
-      const float *px = x + ((int64_t)b * c + ch) * hw, *pd = dy + ((int64_t)b * c + ch) * hw;
-      float *q = dx + ((int64_t)b * c + ch) * hw;
-      for (int i = 0; i < hw; i++) {
-        sum_dy += pd[i];
-        sum_dy_xhat += pd[i] * (px[i] - mu) * invstd;
-        q[i] = pd[i] * scale;
-      }
+  for (int cb = 0; cb < blocks; cb++) {
+    double invstd[MAX_BLOCK], mu[MAX_BLOCK], sum_dy[MAX_BLOCK] = {0}, sum_dy_xhat[MAX_BLOCK] = {0};
+    float scale[MAX_BLOCK];
+    for (int k = 0; k < block; k++) {
+      int ch = cb * block + k;
+      invstd[k] = ch < c ? 1.0 / sqrt((double)var[ch] + eps) : 0.0;
+      mu[k] = ch < c ? mean[ch] : 0.0;
+      scale[k] = ch < c ? (float)(gamma[ch] * invstd[k]) : 0.0f;
     }
-    dgamma[ch] += (float)sum_dy_xhat;
-    dbeta[ch] += (float)sum_dy;
+    for (int b = 0; b < n; b++) {
+      const float *px = x + block_offset(b, blocks, cb, hw, block), *pd = dy + block_offset(b, blocks, cb, hw, block);
+      float *q = dx + block_offset(b, blocks, cb, hw, block);
+      for (int i = 0; i < hw; i++)
+        for (int k = 0; k < block; k++) {
+          int64_t at = (int64_t)i * block + k;
+          sum_dy[k] += pd[at];
+          sum_dy_xhat[k] += pd[at] * (px[at] - mu[k]) * invstd[k];
+          q[at] = pd[at] * scale[k];
+        }
+    }
+    for (int k = 0; k < block && cb * block + k < c; k++) {
+      dgamma[cb * block + k] += (float)sum_dy_xhat[k];
+      dbeta[cb * block + k] += (float)sum_dy[k];
+    }
   }
 }

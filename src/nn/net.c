@@ -27,11 +27,13 @@ scan_status scan_net_create(scan_net **out, const scan_backbone_config *b, const
   scan_net *net = scan_calloc(1, sizeof *net);
   if (!net) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for a network");
   net->backend = scan_backend_default();
+  net->block = net->backend->preferred_block();
   net->backbone = *b;
   net->head_cfg = *h;
   net->max_batch = max_batch;
   net->seed = seed;
   int input = net_add_tensor(net, b->in_channels, b->height, b->width);
+  if (input >= 0) net->tensors[input].block = 1; /* images arrive as plain NCHW */
   int last = b->kind == SCAN_BACKBONE_VGG ? net_build_vgg(net, input) : net_build_resnet(net, input);
   scan_status st = SCAN_OK;
   for (int i = 0; i < net->tensor_count && st == SCAN_OK; i++)
@@ -81,7 +83,8 @@ const float *scan_net_input_grad(const scan_net *net) { return net->tensors[0].g
 static scan_conv_shape conv_shape(const scan_net *net, const net_op *op, int n) {
   const net_tensor *in = &net->tensors[op->in], *out = &net->tensors[op->out];
   scan_conv_shape s = {.n = n, .in_c = in->c, .in_h = in->h, .in_w = in->w, .out_c = out->c, .out_h = out->h,
-                       .out_w = out->w, .kernel = op->kernel, .stride = op->stride, .pad = op->pad, .winograd = net->winograd};
+                       .out_w = out->w, .kernel = op->kernel, .stride = op->stride, .pad = op->pad, .winograd = net->winograd,
+                       .src_block = in->block, .dst_block = out->block};
   /* Winograd exists for 3x3 stride 1 only */
   if (op->kernel != 3 || op->stride != 1) s.winograd = 0;
   return s;
@@ -103,11 +106,11 @@ static scan_status op_forward(scan_net *net, net_op *op, int n, int training) {
       float *running_mean = param_data(net, op->param + 2), *running_var = param_data(net, op->param + 3);
       const int hw = in->h * in->w;
       if (!training) {
-        scan_bn_apply(n, in->c, hw, in->data, running_mean, running_var, SCAN_BN_EPS, gamma, beta, out->data);
+        scan_bn_apply(n, in->c, hw, in->block, in->data, running_mean, running_var, SCAN_BN_EPS, gamma, beta, out->data);
         return SCAN_OK;
       }
-      scan_bn_stats(n, in->c, hw, in->data, op->batch_mean, op->batch_var);
-      scan_bn_apply(n, in->c, hw, in->data, op->batch_mean, op->batch_var, SCAN_BN_EPS, gamma, beta, out->data);
+      scan_bn_stats(n, in->c, hw, in->block, in->data, op->batch_mean, op->batch_var);
+      scan_bn_apply(n, in->c, hw, in->block, in->data, op->batch_mean, op->batch_var, SCAN_BN_EPS, gamma, beta, out->data);
       /* running statistics as PyTorch keeps them: momentum 0.1, unbiased variance */
       const double m = (double)n * hw, unbias = m > 1 ? m / (m - 1) : 1.0;
       for (int c = 0; c < in->c; c++) {
@@ -119,15 +122,10 @@ static scan_status op_forward(scan_net *net, net_op *op, int n, int training) {
     }
     case OP_RELU: scan_relu_forward(count, in->data, out->data); return SCAN_OK;
     case OP_MAXPOOL:
-      scan_maxpool_forward(n, in->c, in->h, in->w, out->h, out->w, op->kernel, op->stride, op->pad, in->data, out->data, op->argmax);
+      scan_maxpool_forward(n, in->c, in->block, in->h, in->w, out->h, out->w, op->kernel, op->stride, op->pad, in->data, out->data,
+                           op->argmax);
       return SCAN_OK;
-    case OP_AVGPOOL:
-      scan_avgpool_forward(n, in->c, in->h, in->w, out->h, out->w, op->kernel, op->stride, op->pad, in->data, out->data);
-      return SCAN_OK;
-    case OP_GAP:
-      /* a window covering the whole plane */
-      scan_avgpool_forward(n, in->c, in->h, in->w, 1, 1, in->h > in->w ? in->h : in->w, 1, 0, in->data, out->data);
-      return SCAN_OK;
+    case OP_GAP: scan_gap_forward(n, in->c, in->h * in->w, in->block, in->data, out->data); return SCAN_OK;
     case OP_ADD: scan_add_forward(count, in->data, net->tensors[op->in2].data, out->data); return SCAN_OK;
   }
   return scan_fail(SCAN_ERR_INTERNAL, "network: unknown op %d", (int)op->kind);
@@ -179,10 +177,10 @@ static scan_status op_backward(scan_net *net, net_op *op, int n, int need_input_
       const int hw = in->h * in->w;
       float *dx = grad_target(net, in);
       if (net->last_training)
-        scan_bn_backward(n, in->c, hw, in->data, out->grad, op->batch_mean, op->batch_var, SCAN_BN_EPS, param_data(net, op->param), dx,
+        scan_bn_backward(n, in->c, hw, in->block, in->data, out->grad, op->batch_mean, op->batch_var, SCAN_BN_EPS, param_data(net, op->param), dx,
                          param_grad(net, op->param), param_grad(net, op->param + 1));
       else
-        scan_bn_backward_eval(n, in->c, hw, in->data, out->grad, param_data(net, op->param + 2), param_data(net, op->param + 3),
+        scan_bn_backward_eval(n, in->c, hw, in->block, in->data, out->grad, param_data(net, op->param + 2), param_data(net, op->param + 3),
                               SCAN_BN_EPS, param_data(net, op->param), dx, param_grad(net, op->param), param_grad(net, op->param + 1));
       grad_commit(net, in, n);
       return SCAN_OK;
@@ -190,17 +188,13 @@ static scan_status op_backward(scan_net *net, net_op *op, int n, int need_input_
     case OP_RELU: scan_relu_backward(count, out->data, out->grad, out->grad); return SCAN_OK; /* in place */
     case OP_MAXPOOL: {
       float *dx = grad_target(net, in);
-      scan_maxpool_backward(n, in->c, in->h, in->w, out->h, out->w, op->argmax, out->grad, dx);
+      scan_maxpool_backward(n, in->c, in->block, in->h, in->w, out->h, out->w, op->argmax, out->grad, dx);
       grad_commit(net, in, n);
       return SCAN_OK;
     }
-    case OP_AVGPOOL:
     case OP_GAP: {
       float *dx = grad_target(net, in);
-      if (op->kind == OP_GAP)
-        scan_avgpool_backward(n, in->c, in->h, in->w, 1, 1, in->h > in->w ? in->h : in->w, 1, 0, out->grad, dx);
-      else
-        scan_avgpool_backward(n, in->c, in->h, in->w, out->h, out->w, op->kernel, op->stride, op->pad, out->grad, dx);
+      scan_gap_backward(n, in->c, in->h * in->w, in->block, out->grad, dx);
       grad_commit(net, in, n);
       return SCAN_OK;
     }
@@ -263,6 +257,13 @@ int64_t scan_param_numel(const scan_param *p) {
   return count;
 }
 
+/* One image of tensor t, from its layout to plain [C, H, W]. */
+static void to_plain(const net_tensor *t, const float *src, float *dst) {
+  const int hw = t->h * t->w;
+  for (int c = 0; c < t->c; c++)
+    for (int i = 0; i < hw; i++) dst[(int64_t)c * hw + i] = src[((int64_t)(c / t->block) * hw + i) * t->block + c % t->block];
+}
+
 scan_status scan_net_stage(const scan_net *net, const char *name, int index, float *activation, float *gradient, int *channels,
                            int *height, int *width) {
   if (net->stage_count == 0) return scan_fail(SCAN_ERR_INTERNAL, "network has no named stages");
@@ -281,11 +282,9 @@ scan_status scan_net_stage(const scan_net *net, const char *name, int index, flo
   if (channels) *channels = t->c;
   if (height) *height = t->h;
   if (width) *width = t->w;
-  if (activation) memcpy(activation, t->data + index * numel, (size_t)numel * sizeof(float));
-  if (gradient) {
-    if (!t->grad_written) return scan_fail(SCAN_ERR_INPUT, "stage %s: no gradient, run backward first", stage->name);
-    memcpy(gradient, t->grad + index * numel, (size_t)numel * sizeof(float));
-  }
+  if (gradient && !t->grad_written) return scan_fail(SCAN_ERR_INPUT, "stage %s: no gradient, run backward first", stage->name);
+  if (activation) to_plain(t, t->data + index * numel, activation);
+  if (gradient) to_plain(t, t->grad + index * numel, gradient);
   return SCAN_OK;
 }
 

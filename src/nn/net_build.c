@@ -20,7 +20,7 @@ static int grow(void **array, int *count, size_t size, int *failed) {
   return (*count)++;
 }
 
-int64_t net_tensor_numel(const net_tensor *t) { return (int64_t)t->c * t->h * t->w; }
+int64_t net_tensor_numel(const net_tensor *t) { return (int64_t)scan_channel_blocks(t->c, t->block) * t->block * t->h * t->w; }
 
 int net_add_tensor(scan_net *net, int c, int h, int w) {
   int i = grow((void **)&net->tensors, &net->tensor_count, sizeof(net_tensor), &net->build_failed);
@@ -28,6 +28,7 @@ int net_add_tensor(scan_net *net, int c, int h, int w) {
   net->tensors[i].c = c;
   net->tensors[i].h = h;
   net->tensors[i].w = w;
+  net->tensors[i].block = net->block > 0 ? net->block : 1;
   return i;
 }
 
@@ -120,6 +121,7 @@ int net_maxpool(scan_net *net, int in, int kernel, int stride, int pad) {
 int net_gap(scan_net *net, int in) {
   if (in < 0) return -1;
   int out = net_add_tensor(net, net->tensors[in].c, 1, 1);
+  if (out >= 0) net->tensors[out].block = 1; /* features are plain [n, D] rows for the heads */
   return add_op(net, OP_GAP, in, out) < 0 ? -1 : out;
 }
 

@@ -16,11 +16,12 @@
  * written the gradient in this backward pass; later consumers add theirs. */
 typedef struct {
   int c, h, w;
+  int block; /* layout (include/scan/tensor.h): the net's block, except the input and the features (plain) */
   float *data, *grad;
   int grad_written;
 } net_tensor;
 
-typedef enum { OP_CONV, OP_BN, OP_RELU, OP_MAXPOOL, OP_AVGPOOL, OP_GAP, OP_ADD } net_op_kind;
+typedef enum { OP_CONV, OP_BN, OP_RELU, OP_MAXPOOL, OP_GAP, OP_ADD } net_op_kind;
 
 typedef struct {
   net_op_kind kind;
@@ -63,6 +64,7 @@ struct scan_net {
   scan_backbone_config backbone;
   scan_head_config head_cfg;
   int max_batch, batch, last_training, winograd;
+  int block; /* activation layout between layers: the backend's preferred block */
   int build_failed; /* an allocation failed while building: net_plan reports it */
   uint64_t seed;
 
@@ -100,7 +102,7 @@ int net_gap(scan_net *net, int in);
 int net_add(scan_net *net, int a, int b);
 void net_mark_stage(scan_net *net, const char *name, int tensor);
 scan_status net_plan(scan_net *net); /* allocate parameters and activations, initialise parameters */
-int64_t net_tensor_numel(const net_tensor *t); /* per image */
+int64_t net_tensor_numel(const net_tensor *t); /* floats per image, padded channels included */
 
 /* Model definitions. Each appends the backbone to an empty net and returns its last tensor (or -1). */
 int net_build_vgg(scan_net *net, int input);

@@ -1,45 +1,79 @@
-/* Max and average pooling over NCHW planes (square windows, PyTorch floor mode). */
+/* Max pooling and global average pooling over NCHW or blocked activations, average pooling over NCHW
+ * (square windows, PyTorch floor mode). */
 #include <float.h>
+#include <string.h>
 
 #include "scan/nn_layers.h"
 
-void scan_maxpool_forward(int n, int c, int ih, int iw, int oh, int ow, int kernel, int stride, int pad, const float *x,
-                          float *y, int32_t *argmax) {
+/* One (image, channel block) chunk at a time; inside it channel k of the block sits at stride `block`. */
+void scan_maxpool_forward(int n, int c, int block, int ih, int iw, int oh, int ow, int kernel, int stride, int pad,
+                          const float *x, float *y, int32_t *argmax) {
+  const int64_t chunks = (int64_t)n * scan_channel_blocks(c, block);
 #pragma omp parallel for schedule(static)
-  for (int64_t plane = 0; plane < (int64_t)n * c; plane++) {
-    const float *xp = x + plane * ih * iw;
-    float *yp = y + plane * oh * ow;
-    int32_t *ap = argmax + plane * oh * ow;
+  for (int64_t chunk = 0; chunk < chunks; chunk++) {
+    const float *xp = x + chunk * ih * iw * block;
+    float *yp = y + chunk * oh * ow * block;
+    int32_t *ap = argmax + chunk * oh * ow * block;
     for (int oy = 0; oy < oh; oy++)
-      for (int ox = 0; ox < ow; ox++) {
-        float best = -FLT_MAX;
-        int32_t where = -1;
-        for (int ky = 0; ky < kernel; ky++) {
-          int yy = oy * stride - pad + ky;
-          if (yy < 0 || yy >= ih) continue;
-          for (int kx = 0; kx < kernel; kx++) {
-            int xx = ox * stride - pad + kx;
-            if (xx < 0 || xx >= iw) continue;
-            /* strict '>' keeps the first maximum, as PyTorch does; NaN propagates like PyTorch too */
-            float v = xp[yy * iw + xx];
-            if (where < 0 || v > best || v != v) { best = v; where = yy * iw + xx; }
+      for (int ox = 0; ox < ow; ox++)
+        for (int k = 0; k < block; k++) {
+          float best = -FLT_MAX;
+          int32_t where = -1;
+          for (int ky = 0; ky < kernel; ky++) {
+            int yy = oy * stride - pad + ky;
+            if (yy < 0 || yy >= ih) continue;
+            for (int kx = 0; kx < kernel; kx++) {
+              int xx = ox * stride - pad + kx;
+              if (xx < 0 || xx >= iw) continue;
+              /* strict '>' keeps the first maximum, as PyTorch does; NaN propagates like PyTorch too */
+              float v = xp[(int64_t)(yy * iw + xx) * block + k];
+              if (where < 0 || v > best || v != v) { best = v; where = yy * iw + xx; }
+            }
           }
+          yp[(int64_t)(oy * ow + ox) * block + k] = best;
+          ap[(int64_t)(oy * ow + ox) * block + k] = where;
         }
-        yp[oy * ow + ox] = best;
-        ap[oy * ow + ox] = where;
-      }
   }
 }
 
-void scan_maxpool_backward(int n, int c, int ih, int iw, int oh, int ow, const int32_t *argmax, const float *dy, float *dx) {
+void scan_maxpool_backward(int n, int c, int block, int ih, int iw, int oh, int ow, const int32_t *argmax, const float *dy,
+                           float *dx) {
+  const int64_t chunks = (int64_t)n * scan_channel_blocks(c, block);
 #pragma omp parallel for schedule(static)
-  for (int64_t plane = 0; plane < (int64_t)n * c; plane++) {
-    float *dxp = dx + plane * ih * iw;
-    const float *dyp = dy + plane * oh * ow;
-    const int32_t *ap = argmax + plane * oh * ow;
-    for (int i = 0; i < ih * iw; i++) dxp[i] = 0;
-    for (int i = 0; i < oh * ow; i++) dxp[ap[i]] += dyp[i];
+  for (int64_t chunk = 0; chunk < chunks; chunk++) {
+    float *dxp = dx + chunk * ih * iw * block;
+    const float *dyp = dy + chunk * oh * ow * block;
+    const int32_t *ap = argmax + chunk * oh * ow * block;
+    memset(dxp, 0, (size_t)ih * iw * block * sizeof(float));
+    for (int64_t o = 0; o < (int64_t)oh * ow; o++)
+      for (int k = 0; k < block; k++) dxp[(int64_t)ap[o * block + k] * block + k] += dyp[o * block + k];
   }
+}
+
+void scan_gap_forward(int n, int c, int hw, int block, const float *x, float *y) {
+  const int blocks = scan_channel_blocks(c, block);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < n; b++)
+    for (int cb = 0; cb < blocks; cb++) {
+      double sum[64] = {0};
+      const float *p = x + ((int64_t)b * blocks + cb) * hw * block;
+      for (int i = 0; i < hw; i++)
+        for (int k = 0; k < block; k++) sum[k] += p[(int64_t)i * block + k];
+      for (int k = 0; k < block && cb * block + k < c; k++) y[(int64_t)b * c + cb * block + k] = (float)(sum[k] / hw);
+    }
+}
+
+void scan_gap_backward(int n, int c, int hw, int block, const float *dy, float *dx) {
+  const int blocks = scan_channel_blocks(c, block);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < n; b++)
+    for (int cb = 0; cb < blocks; cb++) {
+      float g[64];
+      for (int k = 0; k < block; k++) g[k] = cb * block + k < c ? dy[(int64_t)b * c + cb * block + k] / (float)hw : 0.0f;
+      float *q = dx + ((int64_t)b * blocks + cb) * hw * block;
+      for (int i = 0; i < hw; i++)
+        for (int k = 0; k < block; k++) q[(int64_t)i * block + k] = g[k];
+    }
 }
 
 void scan_avgpool_forward(int n, int c, int ih, int iw, int oh, int ow, int kernel, int stride, int pad, const float *x,

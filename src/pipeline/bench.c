@@ -7,13 +7,15 @@
 #include <sys/resource.h>
 
 #include "scan/augment_bench.h"
+#include "scan/explain_model.h"
 #include "scan/knn_bench.h"
 #include "scan/nn_bench.h"
+#include "scan/progress.h"
 
 static const char *const case_names[] = {
     "simclr_step_b128", "simclr_step_b512", "scan_step_b128", "selflabel_step_b256", "infer_b512",
     "augment_simclr_1core", "augment_ours_1core", "augment_val_1core", "knn_n50000_d128_k20", "knn_n10000_d512_k20",
-    "peak_rss_simclr_b512", NULL};
+    "lime_1000_32px", "gradcam_32px", "peak_rss_simclr_b512", NULL};
 
 const char *const *scan_bench_case_names(void) { return case_names; }
 
@@ -65,6 +67,51 @@ static scan_status train_case(const scan_head_config *head, int images, int infe
   return status;
 }
 
+/* Seconds for one explanation of a 32x32 RGB image by a random-weight ResNet-18 with 10 clusters:
+ * LIME with 1000 samples, or Grad-CAM. The image is coloured 8x8 blocks with noise, so quickshift
+ * finds superpixels of a realistic count. */
+static scan_status explain_case(int lime, int repeats, scan_bench_result *out) {
+  scan_backbone_config b;
+  resnet18_cifar(&b);
+  scan_head_config head = {SCAN_HEAD_CLUSTER, 0, 1, 10};
+  scan_net *net = NULL;
+  SCAN_TRY(scan_net_create(&net, &b, &head, 50, 1));
+  scan_aug_config val;
+  scan_aug_default(&val, SCAN_AUG_VAL, 32, 3);
+  scan_explainer e;
+  scan_status status = scan_explainer_init(&e, net, &val);
+  uint8_t image[32 * 32 * 3];
+  scan_rng rng = scan_rng_make(7, 0, 0);
+  for (int i = 0; i < 32 * 32 * 3; i++) {
+    scan_rng block = scan_rng_make(7, 1, (uint64_t)((i / 3 % 32 / 8) * 4 + i / 3 / 32 / 8) * 3 + i % 3);
+    image[i] = (uint8_t)(scan_rng_int(&block, 200) + scan_rng_int(&rng, 40));
+  }
+  double seconds[64];
+  int n = repeats ? repeats : lime ? 3 : 10;
+  if (n > 64) n = 64;
+  for (int r = 0; r < n && status == SCAN_OK; r++) {
+    double start = scan_now_seconds();
+    if (lime) {
+      scan_lime_result result;
+      status = scan_explainer_lime(&e, image, 0, &result);
+      scan_lime_result_free(&result);
+    } else {
+      float *map = NULL;
+      int mh, mw;
+      status = scan_explainer_gradcam(&e, image, 0, &map, &mh, &mw);
+      free(map);
+    }
+    seconds[r] = scan_now_seconds() - start;
+  }
+  if (status == SCAN_OK) {
+    out->unit = "s";
+    summarise(seconds, n, out);
+  }
+  scan_explainer_close(&e);
+  scan_net_free(net);
+  return status;
+}
+
 scan_status scan_bench_run(const char *name, int repeats, scan_bench_result *out) {
   memset(out, 0, sizeof *out);
   out->name = name;
@@ -109,6 +156,8 @@ scan_status scan_bench_run(const char *name, int repeats, scan_bench_result *out
     summarise(seconds, n, out);
     return SCAN_OK;
   }
+  if (strcmp(name, "lime_1000_32px") == 0) return explain_case(1, repeats, out);
+  if (strcmp(name, "gradcam_32px") == 0) return explain_case(0, repeats, out);
   if (strcmp(name, "peak_rss_simclr_b512") == 0) {
     scan_bench_result ignored;
     SCAN_TRY(train_case(&mlp, 1024, 0, 1, &ignored));

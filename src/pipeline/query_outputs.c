@@ -16,9 +16,9 @@ enum { SHEET_COLUMNS = 10, SHEET_MAX_MEMBERS = 200 };
 static void member_caption(const scan_dataset *val, int64_t index, char *buf, size_t size) {
   int32_t y = val->labels ? val->labels[index] : -1;
   if (y >= 0 && val->class_names && y < val->num_classes)
-    snprintf(buf, size, "%lld %.10s", (long long)index, val->class_names[y]);
+    snprintf(buf, size, "#%lld %.10s", (long long)index, val->class_names[y]);
   else
-    snprintf(buf, size, "%lld", (long long)index);
+    snprintf(buf, size, "#%lld", (long long)index);
 }
 
 /* The query alone, enlarged to at least 192 pixels, captioned with its class when known. */
@@ -59,7 +59,7 @@ static scan_status write_cluster_sheet(const scan_dataset *val, const scan_query
   char title[192], matched[96] = "", path[1400];
   int32_t cls = s->evaluated ? s->metrics.match[cluster] : -1;
   if (cls >= 0)
-    snprintf(matched, sizeof matched, ", matched to %.60s",
+    snprintf(matched, sizeof matched, ", matched to class %.60s",
              val->class_names && cls < val->num_classes ? val->class_names[cls] : "a class");
   snprintf(title, sizeof title, "cluster %d: %d of %d candidates%s%s", cluster, count, pr->n, matched,
            count > shown ? " (nearest shown)" : "");

@@ -53,6 +53,12 @@ static scan_status write_stamp(const scan_pipeline *p, const char *stage, const 
   return scan_write_file_atomic(scan_pipeline_path(p, path, sizeof path, rel), text, strlen(text));
 }
 
+const char *const *scan_run_stage_names(void) {
+  static const char *names[sizeof stages / sizeof stages[0] + 1];
+  for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++) names[i] = stages[i].name;
+  return names;
+}
+
 scan_status scan_run_all(scan_pipeline *p, double *stage_seconds) {
   char stamps[1300];
   SCAN_TRY(scan_make_dirs(scan_pipeline_path(p, stamps, sizeof stamps, ".stamps")));
@@ -80,9 +86,14 @@ scan_status scan_run_all(scan_pipeline *p, double *stage_seconds) {
     double start = scan_now_seconds();
     scan_status status = s->run(p);
     if (status != SCAN_OK) return scan_fail_context(status, "stage %s", s->name);
-    if (stage_seconds) stage_seconds[i] = scan_now_seconds() - start;
+    double seconds = scan_now_seconds() - start;
+    if (stage_seconds) stage_seconds[i] = seconds;
+    char rel[128], path[1300], text[32];
+    snprintf(rel, sizeof rel, ".stamps/%s.seconds", s->name);
+    snprintf(text, sizeof text, "%.1f\n", seconds);
+    SCAN_TRY(scan_write_file_atomic(scan_pipeline_path(p, path, sizeof path, rel), text, strlen(text)));
     SCAN_TRY(write_stamp(p, s->name, "done", chained));
-    fprintf(stderr, "[%d/%d] %s: done in %.1f s\n", i + 1, count, s->name, scan_now_seconds() - start);
+    fprintf(stderr, "[%d/%d] %s: done in %.1f s\n", i + 1, count, s->name, seconds);
   }
   return SCAN_OK;
 }

@@ -256,19 +256,10 @@ scan_status scan_stage_cluster(scan_pipeline *p) {
   }
   if (status != SCAN_OK || start_epoch >= r.warmup_epochs + r.epochs) goto done;
 
-  scan_loader_config lc = {0};
-  lc.data = r.train;
-  lc.kind = SCAN_BATCH_NEIGHBOR_PAIRS;
-  lc.aug_a = &aug;
+  scan_loader_config lc = training_loader_config(p, r.train, SCAN_BATCH_NEIGHBOR_PAIRS, &aug, NULL, r.batch_size, workers);
   lc.neighbors = r.train_nbrs.indices;
   lc.neighbor_cols = r.train_nbrs.cols;
   lc.num_neighbors = r.train_nbrs.used - 1;
-  lc.batch_size = r.batch_size;
-  lc.shuffle = 1;
-  lc.drop_last = 1;
-  lc.seed = p->seed;
-  lc.threads = workers > 0 ? workers : 1;
-  lc.prefetch = 3;
   status = scan_loader_create(&loader, &lc);
   input = scan_malloc(sizeof(float) * r.image_floats * 2 * (size_t)r.batch_size);
   if (status == SCAN_OK && !input) status = SCAN_ERR_INTERNAL;

@@ -79,16 +79,7 @@ scan_status scan_stage_pretext(scan_pipeline *p) {
   if (status == SCAN_OK) status = training_resume(dir, net, opt, &start_epoch, "pretext");
   if (status != SCAN_OK) goto done;
 
-  scan_loader_config lc = {0};
-  lc.data = train;
-  lc.kind = SCAN_BATCH_TWO_VIEWS;
-  lc.aug_a = &aug;
-  lc.batch_size = batch_size;
-  lc.shuffle = 1;
-  lc.drop_last = 1;
-  lc.seed = p->seed;
-  lc.threads = workers > 0 ? workers : 1;
-  lc.prefetch = 3;
+  scan_loader_config lc = training_loader_config(p, train, SCAN_BATCH_TWO_VIEWS, &aug, NULL, batch_size, workers);
   status = scan_loader_create(&loader, &lc);
   if (status != SCAN_OK) goto done;
 

@@ -116,3 +116,20 @@ scan_status training_check_loss(double loss, const char *stage, int epoch, long 
                    "(try a lower learning rate)",
                    stage, isnan(loss) ? "NaN" : "infinite", epoch + 1, step);
 }
+
+scan_loader_config training_loader_config(const scan_pipeline *p, const scan_dataset *data, scan_batch_kind kind,
+                                          const scan_aug_config *aug_a, const scan_aug_config *aug_b, int batch_size,
+                                          int workers) {
+  scan_loader_config lc = {0};
+  lc.data = data;
+  lc.kind = kind;
+  lc.aug_a = aug_a;
+  lc.aug_b = aug_b;
+  lc.batch_size = batch_size;
+  lc.shuffle = 1;
+  lc.drop_last = 1;
+  lc.seed = p->seed;
+  lc.threads = workers > 0 ? workers : 1;
+  lc.prefetch = lc.threads + 2; /* enough batches in flight that the training step never waits */
+  return lc;
+}

@@ -3,6 +3,7 @@
 #ifndef SCAN_PIPELINE_TRAINING_H
 #define SCAN_PIPELINE_TRAINING_H
 
+#include "scan/loader.h"
 #include "scan/optim.h"
 #include "scan/pipeline.h"
 
@@ -25,6 +26,11 @@ double training_lr(const training_schedule *s, double base_lr, int epoch, int ep
 scan_status training_resume(const char *dir, scan_net *net, scan_optimizer *opt, int *start_epoch, const char *label);
 scan_status training_checkpoint(const char *dir, const scan_net *net, const scan_optimizer *opt, int finished_epochs,
                                 const char *extra_key, const char *extra_value);
+
+/* A training loader: shuffled by (seed, epoch), whole batches only, `workers` threads (0 is read as 1). */
+scan_loader_config training_loader_config(const scan_pipeline *p, const scan_dataset *data, scan_batch_kind kind,
+                                          const scan_aug_config *aug_a, const scan_aug_config *aug_b, int batch_size,
+                                          int workers);
 
 /* Fails with a clear message when a loss is NaN or infinite. */
 scan_status training_check_loss(double loss, const char *stage, int epoch, long step);

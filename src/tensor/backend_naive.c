@@ -9,9 +9,18 @@
 #define Y_AT(s, b, c, y, x) ((((int64_t)(b) * (s)->out_c + (c)) * (s)->out_h + (y)) * (s)->out_w + (x))
 #define W_AT(s, o, i, ky, kx) ((((int64_t)(o) * (s)->in_c + (i)) * (s)->kernel + (ky)) * (s)->kernel + (kx))
 
+static int naive_preferred_block(void) { return 1; }
+
+static scan_status plain_only(const scan_conv_shape *s) {
+  if (s->src_block > 1 || s->dst_block > 1)
+    return scan_fail(SCAN_ERR_INTERNAL, "naive backend: blocked activation layouts are not supported");
+  return SCAN_OK;
+}
+
 static scan_status naive_conv_forward(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *w,
                                       float *y) {
   (void)state;
+  SCAN_TRY(plain_only(s));
 #pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < s->n; b++)
     for (int o = 0; o < s->out_c; o++)
@@ -38,6 +47,7 @@ static scan_status naive_conv_forward(scan_conv_state **state, const scan_conv_s
 static scan_status naive_conv_backward_data(scan_conv_state **state, const scan_conv_shape *s, const float *dy,
                                             const float *w, float *dx) {
   (void)state;
+  SCAN_TRY(plain_only(s));
 #pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < s->n; b++)
     for (int i = 0; i < s->in_c; i++)
@@ -66,6 +76,7 @@ static scan_status naive_conv_backward_data(scan_conv_state **state, const scan_
 static scan_status naive_conv_backward_weights(scan_conv_state **state, const scan_conv_shape *s, const float *x,
                                                const float *dy, float *dw) {
   (void)state;
+  SCAN_TRY(plain_only(s));
 #pragma omp parallel for collapse(2) schedule(static)
   for (int o = 0; o < s->out_c; o++)
     for (int i = 0; i < s->in_c; i++)
@@ -109,6 +120,7 @@ static void naive_gemm(int trans_a, int trans_b, int m, int n, int k, float alph
 const scan_backend *scan_backend_naive(void) {
   static const scan_backend backend = {
       .name = "naive",
+      .preferred_block = naive_preferred_block,
       .conv_forward = naive_conv_forward,
       .conv_backward_data = naive_conv_backward_data,
       .conv_backward_weights = naive_conv_backward_weights,

@@ -1,0 +1,172 @@
+/* scan explain: Grad-CAM and LIME of the run's clustering model for one validation image, one image
+ * file, or (neither given) every cluster's prototype. Argument handling and printing only; the work
+ * is in src/pipeline/explain_*.c. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan/atomic_file.h"
+#include "scan/explain_model.h"
+#include "scan/image_io.h"
+#include "scan/resample.h"
+#include "stage_common.h"
+
+#define EXPLAIN_USAGE                                                                                                    \
+  "scan explain [--config FILE] [--set K=V] [--out RUN] [--index I | --image PATH] [--cluster C]\n"                     \
+  "                    [--method gradcam|lime|both] [--save-path DIR]"
+
+static void print_explanation(const scan_explanation *r, const char *what) {
+  if (!r->probabilities) {
+    printf("cluster %d: empty, no prototype to explain\n", r->cluster);
+    return;
+  }
+  printf("%s: cluster %d (probability %.4f)", what, r->assigned, r->probabilities[r->assigned]);
+  if (r->cluster != r->assigned) printf(", explaining cluster %d (probability %.4f)", r->cluster, r->probability);
+  putchar('\n');
+  if (r->methods & SCAN_EXPLAIN_LIME)
+    printf("  LIME: %d superpixels, surrogate R^2 %.3f\n", r->num_segments, r->lime_r2);
+  const scan_deletion *d = &r->deletion;
+  if (r->methods && d->k > 0) {
+    printf("  deletion test, %d of %d superpixels hidden: probability %.4f drops by", d->k, r->num_segments, d->p_full);
+    if (r->deletion_lime >= 0) printf(" %.4f (LIME's top),", d->p_full - d->p_ranked[r->deletion_lime]);
+    if (r->deletion_gradcam >= 0) printf(" %.4f (Grad-CAM's top),", d->p_full - d->p_ranked[r->deletion_gradcam]);
+    printf(" %.4f (random, mean of %d)\n", d->p_full - d->p_random, d->draws);
+  }
+  for (int i = 0; i < r->file_count; i++) printf("  wrote %s\n", r->files[i]);
+}
+
+/* The file name without directory and extension, with anything unusual replaced by '_'. */
+static void file_stem(const char *path, char *stem, size_t size) {
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  size_t n = 0;
+  for (; base[n] && base[n] != '.' && n + 1 < size; n++)
+    stem[n] = isalnum((unsigned char)base[n]) || base[n] == '-' || base[n] == '_' ? base[n] : '_';
+  stem[n] = '\0';
+  if (n == 0) snprintf(stem, size, "image");
+}
+
+/* The image file as the dataset's images are: its channel count and size. */
+static scan_status image_like_dataset(const uint8_t *pixels, int h, int w, int channels, const scan_dataset *like,
+                                      uint8_t **out) {
+  const long count = (long)h * w;
+  uint8_t *converted = scan_malloc((size_t)count * like->channels);
+  uint8_t *resized = scan_malloc((size_t)like->height * like->width * like->channels);
+  if (!converted || !resized) {
+    free(converted);
+    free(resized);
+    return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
+  }
+  scan_image_convert_channels(pixels, channels, converted, like->channels, count);
+  scan_resample_bilinear_u8(converted, h, w, like->channels, 0, 0, h, w, resized, like->height, like->width, 1);
+  free(converted);
+  *out = resized;
+  return SCAN_OK;
+}
+
+/* One image: the val image `index` or the file `image_path`. */
+static scan_status explain_one(scan_pipeline *p, int index, const char *image_path, int cluster, int methods,
+                               const char *dir, scan_explanation *r, char *json_path, size_t json_size) {
+  uint8_t *file_pixels = NULL, *image = NULL, *view = NULL;
+  int fh = 0, fw = 0, fc = 0;
+  /* The file is read first, so a bad file is reported as such, whatever state the run is in. */
+  if (image_path) SCAN_TRY(scan_image_read(image_path, &file_pixels, &fh, &fw, &fc));
+  const scan_dataset *data = NULL;
+  scan_status status = image_path ? scan_pipeline_train_data(p, &data) : scan_pipeline_val_data(p, &data);
+  if (status == SCAN_OK && !image_path && (index < 0 || index >= data->count))
+    status = scan_fail(SCAN_ERR_INPUT, "--index %d: the validation split has %d images", index, data->count);
+  scan_explainer e;
+  int opened = 0;
+  if (status == SCAN_OK) status = scan_make_dirs(dir);
+  if (status == SCAN_OK) opened = (status = scan_explainer_open(&e, p)) == SCAN_OK;
+  if (status == SCAN_OK && image_path) status = image_like_dataset(file_pixels, fh, fw, fc, data, &image);
+  if (status == SCAN_OK && !(view = scan_malloc((size_t)e.side * e.side * e.channels)))
+    status = scan_fail(SCAN_ERR_INTERNAL, "out of memory");
+  const uint8_t *source = image_path ? image : status == SCAN_OK ? scan_dataset_image(data, index) : NULL;
+  if (status == SCAN_OK) status = scan_explainer_view(&e, source, data->height, data->width, view);
+  char stem[200];
+  if (image_path) file_stem(image_path, stem, sizeof stem);
+  else snprintf(stem, sizeof stem, "val_%05d", index);
+  if (status == SCAN_OK) status = scan_explain_image(&e, view, cluster, methods, dir, stem, r);
+  r->index = image_path ? -1 : index;
+  if (status == SCAN_OK) {
+    snprintf(json_path, json_size, "%s/%s.json", dir, stem);
+    status = scan_explanations_write_json(json_path, e.model_source, 0, r, 1);
+  }
+  if (opened) scan_explainer_close(&e);
+  free(file_pixels);
+  free(image);
+  free(view);
+  return status;
+}
+
+int cmd_explain(int argc, char **argv) {
+  stage_options o;
+  stage_options_init(&o);
+  int index = -1, cluster = -1;
+  const char *image_path = NULL, *method = "both", *save_path = NULL;
+  const arg_option options[] = {
+      STAGE_OPTIONS(o),
+      {"--index", ARG_INT, &index, "explain this image of the validation split"},
+      {"--image", ARG_STRING, &image_path, "explain this image file (PNG or JPEG; converted to the dataset's size)"},
+      {"--cluster", ARG_INT, &cluster, "explain this cluster instead of the assigned one (or only its prototype)"},
+      {"--method", ARG_STRING, &method, "gradcam, lime or both (default)"},
+      {"--save-path", ARG_STRING, &save_path, "where the figures and JSON go (default RUN/explain)"},
+      {NULL, 0, NULL, NULL}};
+  int rc = args_parse(argc, argv, options, NULL, EXPLAIN_USAGE,
+                      "Explains the run's clustering model (selflabel, else the best SCAN head) with Grad-CAM on the\n"
+                      "last backbone stage (explain.gradcam_layer) and LIME on the cluster's softmax probability, and\n"
+                      "measures both with a deletion test. Without --index/--image: every cluster's prototype\n"
+                      "(eval/prototypes.json), as the explain stage of 'scan run'.");
+  if (rc) return rc < 0 ? 0 : rc;
+  int methods = strcmp(method, "gradcam") == 0 ? SCAN_EXPLAIN_GRADCAM
+              : strcmp(method, "lime") == 0    ? SCAN_EXPLAIN_LIME
+              : strcmp(method, "both") == 0    ? SCAN_EXPLAIN_BOTH
+                                               : 0;
+  if (!methods) {
+    fprintf(stderr, "scan explain: --method '%s' is not gradcam, lime or both\n", method);
+    return 2;
+  }
+  if (index >= 0 && image_path) {
+    fprintf(stderr, "scan explain: give --index or --image, not both\n");
+    return 2;
+  }
+  scan_config *cfg;
+  scan_pipeline p;
+  rc = stage_open(&o, &cfg, &p);
+  if (rc) return rc;
+  char dir[1100];
+  if (save_path) snprintf(dir, sizeof dir, "%s", save_path);
+  else scan_pipeline_path(&p, dir, sizeof dir, "explain");
+
+  scan_status status;
+  if (index >= 0 || image_path) {
+    scan_explanation r = {0};
+    char json_path[1400];
+    status = explain_one(&p, index, image_path, cluster, methods, dir, &r, json_path, sizeof json_path);
+    if (status == SCAN_OK) {
+      char what[1100];
+      if (image_path) snprintf(what, sizeof what, "%s", image_path);
+      else snprintf(what, sizeof what, "val image %d", index);
+      print_explanation(&r, what);
+      printf("  wrote %s\n", json_path);
+    }
+    scan_explanation_free(&r);
+  } else {
+    scan_explanation *items = NULL;
+    int count = 0;
+    status = scan_explain_prototypes(&p, cluster, methods, dir, &items, &count);
+    for (int i = 0; status == SCAN_OK && i < count; i++) {
+      char what[64];
+      snprintf(what, sizeof what, "prototype of cluster %d (val image %ld)", items[i].cluster, items[i].index);
+      print_explanation(&items[i], what);
+    }
+    if (status == SCAN_OK) printf("wrote %s/explanations.json\n", dir);
+    for (int i = 0; i < count; i++) scan_explanation_free(&items[i]);
+    free(items);
+  }
+  rc = cli_report_error(status);
+  stage_close(cfg, &p);
+  return rc;
+}
