@@ -1,9 +1,11 @@
 /* `scan data info|show` through the binary: every kind of bad input exits 2
- * with a message naming the file (or the flag); --json parses; show writes a PNG. */
+ * with a message naming the file (or the flag); --json parses; show writes a PNG;
+ * show --augment draws the views the config's augmentation settings give. */
 #include <cjson/cJSON.h>
 #include <string.h>
 
 #include "data_writers.h"
+#include "scan/augment.h"
 #include "scan/image_io.h"
 #include "testlib.h"
 
@@ -147,9 +149,124 @@ static void test_info_json_and_show(void) {
   free(pixels);
 }
 
+/* The sheet's geometry for 28 px images (include/scan/viz_grid.h, src/viz/image_grid.c): cells of
+   3 x 28 px, 4 px gaps, 8 px margins, a 16 pt title line, one 12 pt caption line under every row. */
+enum { SHEET_SCALE = 3, SHEET_CELL = 28 * SHEET_SCALE, SHEET_GAP = 4, SHEET_MARGIN = 8, SHEET_TITLE = 16 + 8,
+       SHEET_CAPTION = 12 + 4 };
+
+/* Number of pixels of `view` (28 x 28 grey) that differ from the sheet cell at (row, col), each
+   view pixel being a 3 x 3 block of equal RGB values; `left` is where the first cell column starts. */
+static int cell_mismatches(const uint8_t *png, int png_width, int left, int row, int col, const uint8_t *view) {
+  int top = SHEET_MARGIN + SHEET_TITLE + row * (SHEET_CELL + SHEET_CAPTION + SHEET_GAP);
+  int x0 = left + col * (SHEET_CELL + SHEET_GAP), bad = 0;
+  for (int y = 0; y < SHEET_CELL; y++)
+    for (int x = 0; x < SHEET_CELL; x++)
+      for (int c = 0; c < 3; c++)
+        bad += png[((long)(top + y) * png_width + x0 + x) * 3 + c] != view[(y / SHEET_SCALE) * 28 + x / SHEET_SCALE];
+  return bad;
+}
+
+/* What the sheet should show in row `index`'s column 1 + epoch: the view scan_augment_u8 makes of the
+   written MNIST image `index` with the loader's random stream (seed, epoch, 4 * index). */
+static void expected_view(const scan_aug_config *aug, int index, int epoch, int seed, uint8_t view[28 * 28]) {
+  uint8_t src[28 * 28];
+  for (int y = 0; y < 28; y++)
+    for (int x = 0; x < 28; x++) src[y * 28 + x] = test_pixel(index, y, x, 0);
+  if (epoch < 0) { /* the original */
+    memcpy(view, src, sizeof src);
+    return;
+  }
+  scan_rng rng = scan_rng_make((uint64_t)seed, (uint64_t)epoch, (uint64_t)index * 4);
+  scan_augment_u8(aug, src, 28, 28, &rng, view);
+}
+
+static void test_show_augment(void) {
+  write_good_idx("aug");
+  enum { IMAGES = 2, VIEWS = 3, SEED = 5 };
+  /* Every simclr setting away from its default, so a sheet that ignored the config would differ. */
+  const char *settings =
+      "--set pretext.augmentation_kwargs.random_resized_crop.scale=[0.3,0.6] "
+      "--set pretext.augmentation_kwargs.color_jitter_random_apply.p=1 "
+      "--set pretext.augmentation_kwargs.color_jitter.brightness=0.9 "
+      "--set pretext.augmentation_kwargs.color_jitter.contrast=0.2 "
+      "--set pretext.augmentation_kwargs.color_jitter.saturation=0.3 "
+      "--set pretext.augmentation_kwargs.color_jitter.hue=0.05 "
+      "--set pretext.augmentation_kwargs.random_grayscale.p=0.5";
+  char args[4096];
+  snprintf(args, sizeof args,
+           "show --augment simclr --dataset mnist --root %s --images %d --views %d --seed %d %s --out %s",
+           path_in("aug"), IMAGES, VIEWS, SEED, settings, path_in("simclr.png"));
+  CHECK_MSG(scan_data(args) == 0 && strstr(output, "simclr.png") != NULL, "scan data %s: %s", args, output);
+  uint8_t *png = NULL;
+  int h = 0, w = 0, c = 0;
+  CHECK_MSG(scan_image_read(path_in("simclr.png"), &png, &h, &w, &c) == SCAN_OK, "%s", scan_error_message());
+  if (!png) return;
+  CHECK(c == 3);
+  CHECK_MSG(h == 2 * SHEET_MARGIN + SHEET_TITLE + IMAGES * (SHEET_CELL + SHEET_CAPTION) + (IMAGES - 1) * SHEET_GAP,
+            "sheet height %d", h);
+  /* The width adds the row-label column ("#0 <class>"), whose size depends on the font. */
+  int label_column = w - (2 * SHEET_MARGIN + (1 + VIEWS) * SHEET_CELL + VIEWS * SHEET_GAP);
+  CHECK_MSG(label_column > 2 * SHEET_GAP && label_column < 300, "sheet width %d", w);
+
+  scan_aug_config aug, defaults;
+  scan_aug_default(&aug, SCAN_AUG_SIMCLR, 28, 1);
+  defaults = aug;
+  aug.rrc_scale_min = 0.3, aug.rrc_scale_max = 0.6, aug.jitter_p = 1, aug.brightness = 0.9, aug.contrast = 0.2;
+  aug.saturation = 0.3, aug.hue = 0.05, aug.grayscale_p = 0.5;
+  CHECK(scan_aug_validate(&aug, 28, 28, 1) == SCAN_OK);
+  int left = SHEET_MARGIN + label_column;
+  uint8_t view[28 * 28];
+  /* Rows are images 0 and 2 (spread over the 4); column 0 the original, column 1 + e epoch e's view. */
+  for (int row = 0; row < IMAGES; row++)
+    for (int col = 0; col <= VIEWS; col++) {
+      expected_view(&aug, row * 4 / IMAGES, col - 1, SEED, view);
+      int bad = cell_mismatches(png, w, left, row, col, view);
+      CHECK_MSG(bad == 0, "row %d column %d: %d pixel values differ", row, col, bad);
+    }
+  expected_view(&defaults, 0, 0, SEED, view);
+  CHECK_MSG(cell_mismatches(png, w, left, 0, 1, view) > 0, "the config's settings change nothing");
+  free(png);
+
+  /* Without --seed the config's seed applies: --set seed=5 draws the same sheet. */
+  snprintf(args, sizeof args,
+           "show --augment simclr --dataset mnist --root %s --images %d --views %d --set seed=%d %s --out %s",
+           path_in("aug"), IMAGES, VIEWS, SEED, settings, path_in("config-seed.png"));
+  CHECK_MSG(scan_data(args) == 0, "%s", output);
+  uint8_t *again = NULL, *first = NULL;
+  int h2 = 0, w2 = 0, c2 = 0;
+  CHECK(scan_image_read(path_in("simclr.png"), &first, &h, &w, &c) == SCAN_OK);
+  CHECK(scan_image_read(path_in("config-seed.png"), &again, &h2, &w2, &c2) == SCAN_OK);
+  CHECK(first && again && h == h2 && w == w2 && memcmp(first, again, (size_t)h * (size_t)w * 3) == 0);
+  free(first);
+  free(again);
+
+  /* ours: default 8 views; the 4 images all fit in the 4 rows asked for. */
+  snprintf(args, sizeof args, "show --augment ours --dataset mnist --root %s --images 4 --out %s", path_in("aug"),
+           path_in("ours.png"));
+  CHECK_MSG(scan_data(args) == 0, "%s", output);
+  CHECK(scan_image_read(path_in("ours.png"), &png, &h, &w, &c) == SCAN_OK);
+  CHECK_MSG(h == 2 * SHEET_MARGIN + SHEET_TITLE + 4 * (SHEET_CELL + SHEET_CAPTION) + 3 * SHEET_GAP, "height %d", h);
+  label_column = w - (2 * SHEET_MARGIN + 9 * SHEET_CELL + 8 * SHEET_GAP);
+  CHECK_MSG(label_column > 2 * SHEET_GAP && label_column < 300, "width %d", w);
+  free(png);
+
+  expect_input_error("show --augment bogus", "'bogus'");
+  expect_input_error("show --augment standard", "'standard'");
+  expect_input_error("show --views 3", "--augment");
+  snprintf(args, sizeof args, "show --augment simclr --dataset mnist --root %s --views 0 --out %s", path_in("aug"),
+           path_in("zero.png"));
+  expect_input_error(args, "0 views");
+  snprintf(args, sizeof args,
+           "show --augment simclr --dataset mnist --root %s "
+           "--set pretext.augmentation_kwargs.random_grayscale.p=2 --out %s",
+           path_in("aug"), path_in("bad.png"));
+  expect_input_error(args, "probabilities");
+}
+
 int main(void) {
   snprintf(dir, sizeof dir, "%s", test_tmpdir());
   test_bad_inputs();
   test_info_json_and_show();
+  test_show_augment();
   return test_main_end();
 }

@@ -165,8 +165,11 @@ static void check_query_outputs(void) {
     char rel[128];
     snprintf(rel, sizeof rel, "query/5-n20/cluster_%02d.png", c);
     sheets_ok &= exists(rel);
-    snprintf(rel, sizeof rel, "query/5-n20/prototype_%02d.png", c);
-    prototypes_ok &= exists(rel);
+    const char *prototype_files[] = {"", "_gradcam", "_lime"};
+    for (int f = 0; f < 3; f++) {
+      snprintf(rel, sizeof rel, "query/5-n20/prototype_%02d%s.png", c, prototype_files[f]);
+      prototypes_ok &= exists(rel);
+    }
     int prototype = (int)json_number(cluster, "prototype"), prototype_member = 0;
     const cJSON *m;
     cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(cluster, "members")) {
@@ -180,7 +183,10 @@ static void check_query_outputs(void) {
     present++;
   }
   CHECK_MSG(sheets_ok, "a present cluster has no contact sheet");
-  CHECK_MSG(prototypes_ok, "a present cluster has no prototype image, or its prototype is not a member");
+  CHECK_MSG(prototypes_ok, "a present cluster lacks its prototype image or explanations, or its prototype is not a member");
+  cJSON *explanations = read_json("query/5-n20/explanations.json");
+  CHECK(explanations && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(explanations, "explanations")) == present);
+  cJSON_Delete(explanations);
   CHECK(total == 20 && seen[5] == 0);
   int same = 1;
   for (int j = 0; j < 20; j++) same &= seen[row[j]] == 1;

@@ -133,18 +133,18 @@ static void test_layers_blocked(int block) {
   scan_bn_stats(n, c, hw, 1, x, mean, var);
   scan_bn_stats(n, c, hw, block, xb, meanb, varb);
   for (int k = 0; k < c; k++) CHECK(fabsf(mean[k] - meanb[k]) < 1e-6f && fabsf(var[k] - varb[k]) < 1e-6f);
-  scan_bn_apply(n, c, hw, 1, x, mean, var, 1e-5, gamma, beta, y);
-  scan_bn_apply(n, c, hw, block, xb, mean, var, 1e-5, gamma, beta, yb);
+  scan_bn_apply(n, c, hw, 1, x, mean, var, 1e-5, gamma, beta, 1, y);
+  scan_bn_apply(n, c, hw, block, xb, mean, var, 1e-5, gamma, beta, 1, yb);
   CHECK(padding_is_zero(n, c, hw, block, yb));
   from_blocked(n, c, hw, block, yb, back);
   CHECK(max_rel_diff(back, y, np) < 1e-6);
   for (int eval = 0; eval < 2; eval++) {
     if (eval) {
-      scan_bn_backward_eval(n, c, hw, 1, x, dy, mean, var, 1e-5, gamma, dx, dg, db);
-      scan_bn_backward_eval(n, c, hw, block, xb, dyb, mean, var, 1e-5, gamma, dxb, dgb, dbb);
+      scan_bn_backward_eval(n, c, hw, 1, x, dy, y, mean, var, 1e-5, gamma, dx, dg, db);
+      scan_bn_backward_eval(n, c, hw, block, xb, dyb, yb, mean, var, 1e-5, gamma, dxb, dgb, dbb);
     } else {
-      scan_bn_backward(n, c, hw, 1, x, dy, mean, var, 1e-5, gamma, dx, dg, db);
-      scan_bn_backward(n, c, hw, block, xb, dyb, mean, var, 1e-5, gamma, dxb, dgb, dbb);
+      scan_bn_backward(n, c, hw, 1, x, dy, y, mean, var, 1e-5, gamma, dx, dg, db);
+      scan_bn_backward(n, c, hw, block, xb, dyb, yb, mean, var, 1e-5, gamma, dxb, dgb, dbb);
     }
     CHECK(padding_is_zero(n, c, hw, block, dxb));
     from_blocked(n, c, hw, block, dxb, back);
@@ -234,7 +234,7 @@ static void test_gemm(void) {
 /* ---- finite differences for the memory-bound layers (shared by the backends) ---- */
 typedef struct {
   int kind; /* which layer */
-  int n, c, h, w, oh, ow, k, stride, pad, train;
+  int n, c, h, w, oh, ow, k, stride, pad, relu; /* relu: batch-norm with the fused ReLU */
   const float *gamma, *beta, *mean, *var;
   int32_t *argmax;
 } layer_case;
@@ -252,9 +252,9 @@ static void layer_forward(const layer_case *L, const float *x, float *y, float *
   switch (L->kind) {
     case L_BN_TRAIN:
       scan_bn_stats(L->n, L->c, hw, 1, x, mean, var);
-      scan_bn_apply(L->n, L->c, hw, 1, x, mean, var, 1e-5, L->gamma, L->beta, y);
+      scan_bn_apply(L->n, L->c, hw, 1, x, mean, var, 1e-5, L->gamma, L->beta, L->relu, y);
       break;
-    case L_BN_EVAL: scan_bn_apply(L->n, L->c, hw, 1, x, L->mean, L->var, 1e-5, L->gamma, L->beta, y); break;
+    case L_BN_EVAL: scan_bn_apply(L->n, L->c, hw, 1, x, L->mean, L->var, 1e-5, L->gamma, L->beta, L->relu, y); break;
     case L_RELU: scan_relu_forward(in_count(L), x, y); break;
     case L_MAXPOOL: scan_maxpool_forward(L->n, L->c, 1, L->h, L->w, L->oh, L->ow, L->k, L->stride, L->pad, x, y, L->argmax); break;
     case L_AVGPOOL: scan_avgpool_forward(L->n, L->c, L->h, L->w, L->oh, L->ow, L->k, L->stride, L->pad, x, y); break;
@@ -268,8 +268,8 @@ static void layer_backward(const layer_case *L, const float *x, const float *y, 
                            float *dbeta, const float *mean, const float *var) {
   int hw = L->h * L->w, d = L->c * hw;
   switch (L->kind) {
-    case L_BN_TRAIN: scan_bn_backward(L->n, L->c, hw, 1, x, dy, mean, var, 1e-5, L->gamma, dx, dgamma, dbeta); break;
-    case L_BN_EVAL: scan_bn_backward_eval(L->n, L->c, hw, 1, x, dy, L->mean, L->var, 1e-5, L->gamma, dx, dgamma, dbeta); break;
+    case L_BN_TRAIN: scan_bn_backward(L->n, L->c, hw, 1, x, dy, L->relu ? y : NULL, mean, var, 1e-5, L->gamma, dx, dgamma, dbeta); break;
+    case L_BN_EVAL: scan_bn_backward_eval(L->n, L->c, hw, 1, x, dy, L->relu ? y : NULL, L->mean, L->var, 1e-5, L->gamma, dx, dgamma, dbeta); break;
     case L_RELU: scan_relu_backward(in_count(L), y, dy, dx); break;
     case L_MAXPOOL: scan_maxpool_backward(L->n, L->c, 1, L->h, L->w, L->oh, L->ow, L->argmax, dy, dx); break;
     case L_AVGPOOL: scan_avgpool_backward(L->n, L->c, L->h, L->w, L->oh, L->ow, L->k, L->stride, L->pad, dy, dx); break;
@@ -317,11 +317,16 @@ static void check_layer_fd(layer_case L, const char *what) {
       double down = dot(y, r, ny);
       gamma[c] = keep;
       CHECK_NEAR(dgamma[c], (up - down) / (2 * h), 2e-2, 2e-2);
+      /* y is linear in beta with slope 1 (where the fused ReLU passes) */
+      layer_forward(&L, x, y, mean, var);
       double sum_r = 0;
       int hw = L.h * L.w;
       for (int b = 0; b < L.n; b++)
-        for (int i = 0; i < hw; i++) sum_r += r[((int64_t)b * L.c + c) * hw + i];
-      CHECK_NEAR(dbeta[c], sum_r, 1e-3, 1e-4); /* y is linear in beta with slope 1 */
+        for (int i = 0; i < hw; i++) {
+          int64_t at = ((int64_t)b * L.c + c) * hw + i;
+          if (!L.relu || y[at] > 0) sum_r += r[at];
+        }
+      CHECK_NEAR(dbeta[c], sum_r, 1e-3, 1e-4);
     }
   }
   free(x), free(r), free(y), free(dx), free(mean), free(var), free(dgamma), free(dbeta);
@@ -403,6 +408,8 @@ int main(void) {
   test_bn_stats();
   check_layer_fd((layer_case){.kind = L_BN_TRAIN, .n = 3, .c = 2, .h = 3, .w = 2}, "batch-norm (train)");
   check_layer_fd((layer_case){.kind = L_BN_EVAL, .n = 2, .c = 3, .h = 2, .w = 3}, "batch-norm (eval)");
+  check_layer_fd((layer_case){.kind = L_BN_TRAIN, .n = 3, .c = 2, .h = 2, .w = 3, .relu = 1}, "batch-norm + relu (train)");
+  check_layer_fd((layer_case){.kind = L_BN_EVAL, .n = 2, .c = 3, .h = 3, .w = 2, .relu = 1}, "batch-norm + relu (eval)");
   check_layer_fd((layer_case){.kind = L_RELU, .n = 2, .c = 2, .h = 3, .w = 3}, "relu");
   check_layer_fd((layer_case){.kind = L_MAXPOOL, .n = 2, .c = 2, .h = 5, .w = 4, .oh = 3, .ow = 3, .k = 2, .stride = 2, .pad = 1}, "maxpool 2/2/1");
   check_layer_fd((layer_case){.kind = L_MAXPOOL, .n = 1, .c = 2, .h = 7, .w = 7, .oh = 4, .ow = 4, .k = 3, .stride = 2, .pad = 1}, "maxpool 3/2/1");

@@ -47,7 +47,8 @@ typedef scan_status (*scan_lime_classify_fn)(void *ctx, const uint8_t *images, i
 typedef struct {
   int samples;                /* perturbed images, the first one unperturbed (lime: 1000) */
   double kernel_width;        /* of the sample-weight kernel sqrt(exp(-d^2 / width^2)) (lime: 0.25) */
-  int use_slic;               /* 0 = quickshift (lime's default), 1 = SLIC */
+  int use_slic;               /* 0 = quickshift (lime's default), 1 = SLIC, 2 = auto: quickshift, SLIC when it finds
+                                 fewer than SCAN_LIME_MIN_SEGMENTS superpixels */
   double qs_kernel, qs_max_dist, qs_ratio; /* quickshift (lime: 4, 200, 0.2) */
   int slic_region;            /* SLIC region size in pixels */
   double slic_regularization; /* SLIC compactness (see scan_superpixels_slic) */
@@ -118,5 +119,8 @@ void scan_jet_colour(double v, uint8_t rgb[3]);
  * rescaled min..max -> 0..255 as Keras' array_to_img does. rgb_out is HWC RGB (h*scale) x (w*scale). */
 void scan_gradcam_overlay(const float *map, int mh, int mw, const uint8_t *image, int h, int w, int channels, int scale,
                           double alpha, uint8_t *rgb_out);
+
+/* Fewer superpixels than this leave LIME too little to explain (see use_slic = 2). */
+#define SCAN_LIME_MIN_SEGMENTS 4
 
 #endif

@@ -96,9 +96,12 @@ scan_status scan_prototypes(const int32_t *pred, const float *confidence, const 
                             int d, int num_clusters, int topk, int64_t *prototypes);
 
 /* Confusion-matrix figure (PNG) of an evaluated clustering: rows = the classes that
- * occur, columns = the non-empty clusters, ordered so each class's matched cluster
- * sits on the diagonal (unmatched clusters last, by id). Cells show the count and
- * the row percentage. class_names [num_classes] or NULL (then "class i"). */
+ * occur, columns = the non-empty clusters (named "cluster <id>"). Each class with a
+ * matched cluster comes first, in class order, with that cluster in the same position,
+ * so matched pairs form the diagonal; classes without a matched cluster and unmatched
+ * clusters (marked so) follow. Cells show the count and the row percentage. The axis
+ * label says how many empty clusters were left out. class_names [num_classes] or NULL
+ * (then "class i"). */
 scan_status scan_confusion_chart(const scan_metrics *m, const char *const *class_names, const char *title,
                                  const char *path);
 

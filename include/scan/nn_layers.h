@@ -13,20 +13,23 @@
 
 /* Batch statistics per channel: mean and biased variance over n*hw values (double accumulation). */
 void scan_bn_stats(int n, int c, int hw, int block, const float *x, float *mean, float *var);
-/* y = gamma * (x - mean) * invstd + beta, invstd = 1/sqrt(var + eps). */
+/* y = gamma * (x - mean) * invstd + beta, invstd = 1/sqrt(var + eps); relu != 0 fuses a ReLU: y = max(0, y). */
 void scan_bn_apply(int n, int c, int hw, int block, const float *x, const float *mean, const float *var, double eps,
-                   const float *gamma, const float *beta, float *y);
-/* Training-mode backward (batch statistics): dx (overwritten), dgamma/dbeta accumulated. */
-void scan_bn_backward(int n, int c, int hw, int block, const float *x, const float *dy, const float *mean, const float *var, double eps,
-                      const float *gamma, float *dx, float *dgamma, float *dbeta);
+                   const float *gamma, const float *beta, int relu, float *y);
+/* Training-mode backward (batch statistics): dx (overwritten), dgamma/dbeta accumulated. relu_out: the output of a
+ * fused ReLU (the gradient is zero where it is not positive), or NULL. */
+void scan_bn_backward(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out, const float *mean,
+                      const float *var, double eps, const float *gamma, float *dx, float *dgamma, float *dbeta);
 /* Eval-mode backward (running statistics are constants): dx = dy * gamma * invstd; dgamma/dbeta accumulated. */
-void scan_bn_backward_eval(int n, int c, int hw, int block, const float *x, const float *dy, const float *mean, const float *var,
-                           double eps, const float *gamma, float *dx, float *dgamma, float *dbeta);
+void scan_bn_backward_eval(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
+                           const float *mean, const float *var, double eps, const float *gamma, float *dx, float *dgamma,
+                           float *dbeta);
 
 void scan_relu_forward(int64_t count, const float *x, float *y);
 /* dx = dy where y > 0 (y is the forward output) */
 void scan_relu_backward(int64_t count, const float *y, const float *dy, float *dx);
-void scan_add_forward(int64_t count, const float *a, const float *b, float *y);
+/* y = a + b, or max(0, a + b) with relu != 0 (the residual join) */
+void scan_add_forward(int64_t count, const float *a, const float *b, int relu, float *y);
 /* dst += src */
 void scan_accumulate(int64_t count, const float *src, float *dst);
 

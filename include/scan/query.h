@@ -20,6 +20,7 @@
 
 #include <stdint.h>
 
+#include "scan/explain_model.h"
 #include "scan/metrics.h"
 #include "scan/pipeline.h"
 
@@ -71,7 +72,7 @@ scan_status scan_query_candidates_of_image(scan_pipeline *p, const char *path, i
 scan_status scan_load_cluster_head(scan_net *net, const char *path, int *head_used);
 
 /* Creates the one-head clustering network and loads `path`, or when path is NULL the run's
- * selflabel/model.safetensors if present, else scan/model.safetensors (its best head).
+ * final model (scan_pipeline_load_cluster_model: self-label if present, else the best SCAN head).
  * used (size used_size, may be NULL) receives the file loaded. */
 scan_status scan_query_load_model(scan_pipeline *p, const char *path, int max_batch, scan_net **out, char *used,
                                   int used_size);
@@ -133,6 +134,22 @@ typedef struct {
  * (may be NULL) receives each cluster's prototype as a dataset index, -1 for absent clusters. */
 scan_status scan_query_write_outputs(scan_pipeline *p, const scan_query_prediction *pr, const scan_query_scores *s,
                                      const scan_query_output_options *o, int64_t *prototypes_out);
+
+/* Grad-CAM and LIME of the prototypes (explain_model.h), as the o->explain hook: open, pass
+ * scan_query_explain_prototype with the explainer as ctx, then finish (explanations.json) and close. */
+typedef struct {
+  scan_explainer explainer;
+  scan_explanation *items;
+  int count, capacity;
+} scan_query_explainer;
+
+/* The run's explainer settings (config `explain:`); model_path (may be NULL) replaces the run's model. */
+scan_status scan_query_explainer_open(scan_query_explainer *x, scan_pipeline *p, const char *model_path);
+/* A scan_query_explain_fn: writes <dir>/prototype_XX_{gradcam,lime,lime_weights}.png. */
+scan_status scan_query_explain_prototype(void *ctx, scan_pipeline *p, int64_t index, int cluster, const char *dir);
+/* <dir>/explanations.json of every explained prototype. */
+scan_status scan_query_explainer_finish(scan_query_explainer *x, const char *dir);
+void scan_query_explainer_close(scan_query_explainer *x);
 
 /* ---- metric-vs-N charts ---- */
 

@@ -29,9 +29,16 @@ scan_status scan_chart_bar(const char *path, const scan_chart_frame *frame, cons
                            const char *const *labels, int signed_colors);
 
 /* Line chart: x[n] and num_series series (series[s][n]) with names (legend when
- * more than one). Circle markers, each annotated with its value (2 decimals); grid. */
+ * more than one); grid. When every x is a whole number (epochs) the x ticks are
+ * whole numbers. Up to 30 points: circle markers, each annotated with its value
+ * (2 decimals, more when the y ticks are finer); more points: a plain line with only the last value annotated. */
 scan_status scan_chart_line(const char *path, const scan_chart_frame *frame, const double *x, int n,
                             const double *const *series, const char *const *names, int num_series);
+/* The same on a fixed value axis y_min..y_max (e.g. 0..100 for a percentage, so a change of 1 point does
+   not look like a leap); values outside it widen it. */
+scan_status scan_chart_line_range(const char *path, const scan_chart_frame *frame, double y_min, double y_max,
+                                  const double *x, int n, const double *const *series, const char *const *names,
+                                  int num_series);
 
 /* Overlaid histograms of num_series samples (values[s][counts[s]]) over common
  * bins spanning all values; drawn as translucent step areas with a legend. */

@@ -92,7 +92,7 @@ const config_key config_schema[] = {
 
     {"lime_samples", INT, NULL, "explain", "LIME perturbed samples per image"},
     {"lime_kernel_width", NUM, NULL, "explain", "LIME kernel width"},
-    {"lime_segmenter", STR, "quickshift|slic", "explain", "superpixel algorithm"},
+    {"lime_segmenter", STR, "quickshift|slic|auto", "explain", "superpixel algorithm (auto: quickshift, SLIC when it finds < 4 superpixels)"},
     {"lime_hide", STR, "zero|mean", "explain", "what hidden superpixels are filled with"},
     {"lime_top_features", INT, NULL, "explain", "superpixels shown"},
     {"gradcam_layer", STR, NULL, "explain", "Grad-CAM layer (empty = the last convolution)"},

@@ -253,18 +253,18 @@ static int show_augmented(const data_options *o, const stage_options *config_opt
   char strategy_key[64];
   snprintf(strategy_key, sizeof strategy_key, "%s.augmentation_strategy", stage);
   scan_pipeline p;
-  int pipeline_open = 0;
   scan_status st = override_dataset_keys(cfg, &o->spec);
   if (st == SCAN_OK) st = config_set_string(cfg, strategy_key, scan_aug_strategy_name(strategy));
   /* The sheet writes nothing into a run directory; "." exists, so opening creates nothing. */
   if (st == SCAN_OK) st = scan_pipeline_open(&p, cfg, ".");
-  pipeline_open = st == SCAN_OK;
+  int pipeline_open = st == SCAN_OK;
   scan_aug_config aug;
   const scan_dataset *train = NULL;
   if (st == SCAN_OK) st = scan_pipeline_augment(&p, stage, 0, &aug);
   if (st == SCAN_OK) st = scan_pipeline_train_data(&p, &train);
   char default_out[256];
-  if (st == SCAN_OK && !out) out = default_png_name(train->name, scan_aug_strategy_name(strategy), default_out, sizeof default_out);
+  if (st == SCAN_OK && !out)
+    out = default_png_name(train->name, scan_aug_strategy_name(strategy), default_out, sizeof default_out);
   if (st == SCAN_OK)
     st = scan_augment_sheet_png(out, train, &aug, images, views, seed >= 0 ? (uint64_t)seed : p.seed);
   rc = cli_report_error(st);
@@ -298,7 +298,7 @@ static int data_show(int argc, char **argv) {
   int rc = args_parse(argc, argv, options, NULL,
                       "scan data show --dataset NAME [--root PATH] [--split S] [--per-class N] [--out FILE.png]\n"
                       "       scan data show --augment simclr|ours [--views N] [--images N] [--seed S]\n"
-                      "                      [--config FILE] [--set KEY=VALUE]... [--dataset NAME ...] [--out FILE.png]",
+                      "         [--config FILE] [--set KEY=VALUE]... [--dataset NAME ...] [--out FILE.png]",
                       "Writes a PNG grid of sample images: one row per class, labelled with the class name\n"
                       "(a plain grid for unlabelled data), and prints its path.\n"
                       "With --augment, each row is one training image followed by the views the pretext stage\n"

@@ -86,12 +86,20 @@ static scan_status run_query(scan_pipeline *p, int query, const char *image_path
     prototype_ids = scan_malloc(sizeof(int64_t) * (size_t)pr.num_clusters);
     if (!prototype_ids) status = SCAN_ERR_INTERNAL;
   }
+  /* Each prototype is explained (Grad-CAM and LIME) with the same model that clustered it. */
+  scan_query_explainer explainer;
+  int explaining = 0;
+  if (status == SCAN_OK && prototypes) {
+    status = scan_query_explainer_open(&explainer, p, model);
+    explaining = status == SCAN_OK;
+  }
   if (status == SCAN_OK) {
-    /* Grad-CAM / LIME of each prototype: explain.h has the maths but no function yet runs it on a
-       run's model, so o.explain stays NULL until one exists (see scan_query_explain_fn). */
-    scan_query_output_options o = {dir, image, image_path ? -1 : query, image_path, model_used, prototypes, topk, NULL, NULL};
+    scan_query_output_options o = {dir, image, image_path ? -1 : query, image_path, model_used, prototypes, topk,
+                                   explaining ? scan_query_explain_prototype : NULL, explaining ? &explainer : NULL};
     status = scan_query_write_outputs(p, &pr, &s, &o, prototype_ids);
   }
+  if (status == SCAN_OK && explaining) status = scan_query_explainer_finish(&explainer, dir);
+  if (explaining) scan_query_explainer_close(&explainer);
   if (status == SCAN_OK) {
     if (image_path) printf("query image %s: %d nearest validation images, model %s\n", image_path, n, model_used);
     else printf("query %d: %d candidates, model %s\n", query, n, model_used);
@@ -119,7 +127,7 @@ int cmd_query(int argc, char **argv) {
       {"--query-image", ARG_STRING, &image_path, "an image file (PNG/JPEG) to use as the query instead"},
       {"--n", ARG_INT, &n, "number of candidates to cluster (needs a candidates file at least that wide)"},
       {"--model", ARG_STRING, &model, "model file (default: the run's selflabel model, else the SCAN model's best head)"},
-      {"--prototypes", ARG_BOOL, &prototypes, "also write each present cluster's prototype"},
+      {"--prototypes", ARG_BOOL, &prototypes, "also write each present cluster's prototype with its Grad-CAM and LIME figures"},
       {NULL, 0, NULL, NULL}};
   int rc = args_parse(argc, argv, options, NULL,
                       "scan query (--query INDEX | --query-image PATH) --n N [--out RUN] [--model FILE] [--prototypes]",

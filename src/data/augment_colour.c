@@ -7,12 +7,13 @@
 
 #include "augment_internal.h"
 
-/* PIL's Image.blend(a, b, alpha) for one value: float arithmetic, clipped, truncated. */
-static inline uint8_t blend(int a, int b, float alpha) {
+/* PIL's Image.blend(a, b, alpha) for one value: float arithmetic, clipped, truncated
+ * (written with selects, so loops over it vectorise). */
+VECTORISE_SELECTS static inline uint8_t blend(int a, int b, float alpha) {
   float t = (float)a + alpha * (float)(b - a);
-  if (t <= 0.0f) return 0;
-  if (t >= 255.0f) return 255;
-  return (uint8_t)t;
+  t = t <= 0.0f ? 0.0f : t;
+  t = t >= 255.0f ? 255.0f : t;
+  return (uint8_t)(int)t;
 }
 
 uint8_t aug_luma(const uint8_t *rgb) {
@@ -20,11 +21,17 @@ uint8_t aug_luma(const uint8_t *rgb) {
   return (uint8_t)((rgb[0] * 19595 + rgb[1] * 38470 + rgb[2] * 7471 + 0x8000) >> 16);
 }
 
-/* Blending every value with one constant is a 256-entry table. */
-static void blend_with_constant(uint8_t *img, long values, int constant, double factor) {
-  uint8_t table[256];
-  for (int v = 0; v < 256; v++) table[v] = blend(constant, v, (float)factor);
-  for (long i = 0; i < values; i++) img[i] = table[img[i]];
+/* Vectorised, computing each blend costs less than a 256-entry table (build and lookups). */
+VECTORISE_SELECTS static void blend_with_constant(uint8_t *img, long values, int constant, double factor) {
+  float alpha = (float)factor;
+  for (long i = 0; i < values; i++) img[i] = blend(constant, img[i], alpha);
+}
+
+/* The sum of the grey values of n RGB pixels (integer, so vectorising changes nothing). */
+VECTORISE_SELECTS static uint64_t luma_sum(const uint8_t *rgb, long n) {
+  uint64_t sum = 0;
+  for (long i = 0; i < n; i++) sum += aug_luma(rgb + 3 * i);
+  return sum;
 }
 
 void aug_brightness(uint8_t *img, long n, int channels, double factor) {
@@ -35,7 +42,7 @@ void aug_contrast(uint8_t *img, long n, int channels, double factor) {
   /* The degenerate image is the mean of the grey image, rounded (ImageStat on convert("L")). */
   uint64_t sum = 0;
   if (channels == 3) {
-    for (long i = 0; i < n; i++) sum += aug_luma(img + 3 * i);
+    sum = luma_sum(img, n);
   } else {
     for (long i = 0; i < n; i++) sum += img[i];
   }
@@ -43,14 +50,26 @@ void aug_contrast(uint8_t *img, long n, int channels, double factor) {
   blend_with_constant(img, n * channels, mean, factor);
 }
 
+/* Each pixel's grey value, written three times (one per channel) so that the
+ * blend below is a plain elementwise loop. */
+VECTORISE_SELECTS static void luma_triples(const uint8_t *restrict rgb, int n, uint8_t *restrict grey3) {
+  for (int k = 0; k < n; k++) {
+    uint8_t grey = aug_luma(rgb + 3 * k);
+    grey3[3 * k] = grey3[3 * k + 1] = grey3[3 * k + 2] = grey;
+  }
+}
+
+VECTORISE_SELECTS static void blend_values(uint8_t *restrict img, const uint8_t *restrict base, int n, float alpha) {
+  for (int i = 0; i < n; i++) img[i] = blend(base[i], img[i], alpha);
+}
+
 void aug_saturation(uint8_t *img, long n, double factor) {
-  float alpha = (float)factor;
-  for (long i = 0; i < n; i++) {
-    uint8_t *p = img + 3 * i;
-    int grey = aug_luma(p);
-    p[0] = blend(grey, p[0], alpha);
-    p[1] = blend(grey, p[1], alpha);
-    p[2] = blend(grey, p[2], alpha);
+  enum { BLOCK = 256 };
+  uint8_t grey3[3 * BLOCK];
+  for (long start = 0; start < n; start += BLOCK) {
+    int count = n - start < BLOCK ? (int)(n - start) : BLOCK;
+    luma_triples(img + 3 * start, count, grey3);
+    blend_values(img + 3 * start, grey3, 3 * count, (float)factor);
   }
 }
 
@@ -60,14 +79,6 @@ void aug_grayscale(uint8_t *img, long n) {
     p[0] = p[1] = p[2] = aug_luma(p);
   }
 }
-
-/* GCC vectorises these loops only when told that floating-point operations do not
- * trap (so it may compute both sides of a select); the results are the same. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define VECTORISE_SELECTS __attribute__((optimize("tree-vectorize", "no-trapping-math")))
-#else
-#define VECTORISE_SELECTS
-#endif
 
 /* The hue byte of PIL's rgb2hsv_row (Convert.c) for n pixels, with its float/double
  * mix kept as written there, but branch-free so the compiler can vectorise the
@@ -91,8 +102,9 @@ VECTORISE_SELECTS static void hue_bytes(const uint8_t *restrict rgb, int n, uint
 }
 
 /* PIL's hsv2rgb (Convert.c) for n pixels given as separate h, s, v bytes, writing
- * interleaved RGB; the sector switch is written as selects (conditional moves
- * instead of an unpredictable jump per pixel). */
+ * interleaved RGB. The sector switch is a chain of two-way selects, one per sector
+ * and channel: GCC if-converts (and so vectorises) those, not a switch or nested
+ * many-way conditionals. */
 VECTORISE_SELECTS static void hsv_to_rgb(const uint8_t *restrict hue, const uint8_t *restrict sat,
                                          const uint8_t *restrict val, int n, uint8_t *restrict rgb) {
   for (int k = 0; k < n; k++) {
@@ -109,9 +121,20 @@ VECTORISE_SELECTS static void hsv_to_rgb(const uint8_t *restrict hue, const uint
     q = q > 255 ? 255 : q;
     t = t > 255 ? 255 : t;
     i = i == 6 ? 0 : i; /* i % 6 */
-    int r = ((i == 0) | (i == 5)) ? v : i == 1 ? q : ((i == 2) | (i == 3)) ? p : t;
-    int g = i == 0 ? t : ((i == 1) | (i == 2)) ? v : i == 3 ? q : p;
-    int b = ((i == 0) | (i == 1)) ? p : i == 2 ? t : ((i == 3) | (i == 4)) ? v : q;
+    int r = v, g = t, b = p; /* sector 0 */
+    r = i == 1 ? q : r;
+    g = i == 1 ? v : g;
+    r = i == 2 ? p : r;
+    g = i == 2 ? v : g;
+    b = i == 2 ? t : b;
+    r = i == 3 ? p : r;
+    g = i == 3 ? q : g;
+    b = i == 3 ? v : b;
+    r = i == 4 ? t : r;
+    g = i == 4 ? p : g;
+    b = i == 4 ? v : b;
+    g = i == 5 ? p : g;
+    b = i == 5 ? q : b;
     rgb[3 * k] = (uint8_t)(s == 0 ? v : r);
     rgb[3 * k + 1] = (uint8_t)(s == 0 ? v : g);
     rgb[3 * k + 2] = (uint8_t)(s == 0 ? v : b);

@@ -8,6 +8,16 @@
 
 #include "scan/rng.h"
 
+/* For the per-pixel loops: at -O2 GCC vectorises only loops that need no runtime
+ * checks (its "very cheap" cost model), and loops with selects only when told that
+ * floating-point operations do not trap (so it may compute both sides). Neither
+ * reorders any arithmetic, so the results are bit-for-bit those of the scalar loop. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define VECTORISE_SELECTS __attribute__((optimize("tree-vectorize", "vect-cost-model=dynamic", "no-trapping-math")))
+#else
+#define VECTORISE_SELECTS
+#endif
+
 /* resample.c: scan_resample_bilinear_u8 with an optional horizontal mirror of the
  * output, so crop + resize + flip is one pass. clip_to_box = 1 reads only the box
  * (crop, then resize: torchvision's resized_crop); 0 lets the filter read the

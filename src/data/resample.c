@@ -108,6 +108,11 @@ static inline uint8_t round_u8(float v) {
   return (uint8_t)(v + 0.5f);
 }
 
+/* row[i] += weight * in[i]: one vertical tap added to the row buffer. */
+VECTORISE_SELECTS static void add_weighted_row(float *restrict row, const uint8_t *restrict in, float weight, int n) {
+  for (int i = 0; i < n; i++) row[i] += weight * in[i];
+}
+
 /* Fills one output row's columns [ox0, ox0 + strip) from the vertically summed
  * source row `row` (columns span0.., channels interleaved). */
 static void horizontal_pass(const float *row, int span0, int channels, const int *firsts, const float *table,
@@ -231,7 +236,7 @@ void aug_resample(const uint8_t *src, int src_h, int src_w, int channels, double
         if (wy == 0.0) continue;
         float w = (float)(y_total > 0 ? wy / y_total : 0.0);
         const uint8_t *in = src + ((long)(y_first + t) * src_w + span0) * channels;
-        for (int i = 0; i < n; i++) row[i] += w * in[i];
+        add_weighted_row(row, in, w, n);
       }
       if (y_total <= 0.0) { /* box entirely outside the image: the nearest row */
         int y = y_centre < y_first ? y_first : y_first + y_count - 1;

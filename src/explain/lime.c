@@ -32,10 +32,15 @@ void scan_lime_result_free(scan_lime_result *r) {
 
 scan_status scan_lime_segment(const scan_lime_config *cfg, const uint8_t *image, int h, int w, int channels,
                               int32_t *labels, int *num_segments) {
-  return cfg->use_slic ? scan_superpixels_slic(image, h, w, channels, cfg->slic_region, cfg->slic_regularization, labels,
-                                               num_segments)
-                       : scan_superpixels_quickshift(image, h, w, channels, cfg->qs_kernel, cfg->qs_max_dist,
-                                                     cfg->qs_ratio, labels, num_segments);
+  if (cfg->use_slic == 1)
+    return scan_superpixels_slic(image, h, w, channels, cfg->slic_region, cfg->slic_regularization, labels, num_segments);
+  SCAN_TRY(scan_superpixels_quickshift(image, h, w, channels, cfg->qs_kernel, cfg->qs_max_dist, cfg->qs_ratio, labels,
+                                       num_segments));
+  /* Quickshift's reference settings merge a small grey image (28 px) into one or two segments, which
+     leaves LIME nothing to explain; `auto` then falls back to SLIC. */
+  if (cfg->use_slic == 2 && *num_segments < SCAN_LIME_MIN_SEGMENTS)
+    return scan_superpixels_slic(image, h, w, channels, cfg->slic_region, cfg->slic_regularization, labels, num_segments);
+  return SCAN_OK;
 }
 
 /* All zeros (lime's hide_color=0), or each superpixel's mean colour, truncated to uint8 as lime's numpy

@@ -43,7 +43,7 @@ void scan_bn_stats(int n, int c, int hw, int block, const float *x, float *mean,
 }
 
 void scan_bn_apply(int n, int c, int hw, int block, const float *x, const float *mean, const float *var, double eps,
-                   const float *gamma, const float *beta, float *y) {
+                   const float *gamma, const float *beta, int relu, float *y) {
   const int blocks = scan_channel_blocks(c, block);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < n; b++)
@@ -56,16 +56,26 @@ void scan_bn_apply(int n, int c, int hw, int block, const float *x, const float 
       }
       const float *p = x + block_offset(b, blocks, cb, hw, block);
       float *q = y + block_offset(b, blocks, cb, hw, block);
-      for (int i = 0; i < hw; i++)
-        for (int k = 0; k < block; k++) q[(int64_t)i * block + k] = p[(int64_t)i * block + k] * scale[k] + shift[k];
+      if (relu) {
+        for (int i = 0; i < hw; i++)
+          for (int k = 0; k < block; k++) q[(int64_t)i * block + k] = fmaxf(p[(int64_t)i * block + k] * scale[k] + shift[k], 0.0f);
+      } else {
+        for (int i = 0; i < hw; i++)
+          for (int k = 0; k < block; k++) q[(int64_t)i * block + k] = p[(int64_t)i * block + k] * scale[k] + shift[k];
+      }
     }
 }
 
 /* With xhat = (x - mean) * invstd and batch statistics:
  *   dbeta = sum dy, dgamma = sum dy * xhat,
  *   dx = gamma * invstd / m * (m * dy - dbeta - xhat * dgamma). */
-void scan_bn_backward(int n, int c, int hw, int block, const float *x, const float *dy, const float *mean, const float *var,
-                      double eps, const float *gamma, float *dx, float *dgamma, float *dbeta) {
+/* The gradient reaching the batch-norm output: dy, or zero where a fused ReLU was not active. */
+static inline float masked(const float *dy, const float *relu_out, int64_t at) {
+  return relu_out && !(relu_out[at] > 0) ? 0.0f : dy[at];
+}
+
+void scan_bn_backward(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out, const float *mean,
+                      const float *var, double eps, const float *gamma, float *dx, float *dgamma, float *dbeta) {
   const int blocks = scan_channel_blocks(c, block);
   const double count = (double)n * hw;
 #pragma omp parallel for schedule(static)
@@ -78,10 +88,11 @@ void scan_bn_backward(int n, int c, int hw, int block, const float *x, const flo
       mu[k] = ch < c ? mean[ch] : 0.0;
     }
     for (int b = 0; b < n; b++) {
-      const float *px = x + block_offset(b, blocks, cb, hw, block), *pd = dy + block_offset(b, blocks, cb, hw, block);
+      const int64_t start = block_offset(b, blocks, cb, hw, block);
+      const float *px = x + start, *pd = dy + start, *pr = relu_out ? relu_out + start : NULL;
       for (int i = 0; i < hw; i++)
         for (int k = 0; k < block; k++) {
-          double g = pd[(int64_t)i * block + k];
+          double g = masked(pd, pr, (int64_t)i * block + k);
           sum_dy[k] += g;
           sum_dy_xhat[k] += g * (px[(int64_t)i * block + k] - mu[k]) * invstd[k];
         }
@@ -95,12 +106,13 @@ void scan_bn_backward(int n, int c, int hw, int block, const float *x, const flo
       k3[k] = (float)(-scale * sum_dy[k] + scale * invstd[k] * sum_dy_xhat[k] * mu[k]);
     }
     for (int b = 0; b < n; b++) {
-      const float *px = x + block_offset(b, blocks, cb, hw, block), *pd = dy + block_offset(b, blocks, cb, hw, block);
-      float *q = dx + block_offset(b, blocks, cb, hw, block);
+      const int64_t start = block_offset(b, blocks, cb, hw, block);
+      const float *px = x + start, *pd = dy + start, *pr = relu_out ? relu_out + start : NULL;
+      float *q = dx + start;
       for (int i = 0; i < hw; i++)
         for (int k = 0; k < block; k++) {
           int64_t at = (int64_t)i * block + k;
-          q[at] = k1[k] * pd[at] + k2[k] * px[at] + k3[k];
+          q[at] = k1[k] * masked(pd, pr, at) + k2[k] * px[at] + k3[k];
         }
     }
     for (int k = 0; k < block && cb * block + k < c; k++) {
@@ -110,8 +122,9 @@ void scan_bn_backward(int n, int c, int hw, int block, const float *x, const flo
   }
 }
 
-void scan_bn_backward_eval(int n, int c, int hw, int block, const float *x, const float *dy, const float *mean, const float *var,
-                           double eps, const float *gamma, float *dx, float *dgamma, float *dbeta) {
+void scan_bn_backward_eval(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
+                           const float *mean, const float *var, double eps, const float *gamma, float *dx, float *dgamma,
+                           float *dbeta) {
   const int blocks = scan_channel_blocks(c, block);
 #pragma omp parallel for schedule(static)
   for (int cb = 0; cb < blocks; cb++) {
@@ -124,14 +137,16 @@ void scan_bn_backward_eval(int n, int c, int hw, int block, const float *x, cons
       scale[k] = ch < c ? (float)(gamma[ch] * invstd[k]) : 0.0f;
     }
     for (int b = 0; b < n; b++) {
-      const float *px = x + block_offset(b, blocks, cb, hw, block), *pd = dy + block_offset(b, blocks, cb, hw, block);
-      float *q = dx + block_offset(b, blocks, cb, hw, block);
+      const int64_t start = block_offset(b, blocks, cb, hw, block);
+      const float *px = x + start, *pd = dy + start, *pr = relu_out ? relu_out + start : NULL;
+      float *q = dx + start;
       for (int i = 0; i < hw; i++)
         for (int k = 0; k < block; k++) {
           int64_t at = (int64_t)i * block + k;
-          sum_dy[k] += pd[at];
-          sum_dy_xhat[k] += pd[at] * (px[at] - mu[k]) * invstd[k];
-          q[at] = pd[at] * scale[k];
+          float g = masked(pd, pr, at);
+          sum_dy[k] += g;
+          sum_dy_xhat[k] += g * (px[at] - mu[k]) * invstd[k];
+          q[at] = g * scale[k];
         }
     }
     for (int k = 0; k < block && cb * block + k < c; k++) {

@@ -106,11 +106,11 @@ static scan_status op_forward(scan_net *net, net_op *op, int n, int training) {
       float *running_mean = param_data(net, op->param + 2), *running_var = param_data(net, op->param + 3);
       const int hw = in->h * in->w;
       if (!training) {
-        scan_bn_apply(n, in->c, hw, in->block, in->data, running_mean, running_var, SCAN_BN_EPS, gamma, beta, out->data);
+        scan_bn_apply(n, in->c, hw, in->block, in->data, running_mean, running_var, SCAN_BN_EPS, gamma, beta, op->relu, out->data);
         return SCAN_OK;
       }
       scan_bn_stats(n, in->c, hw, in->block, in->data, op->batch_mean, op->batch_var);
-      scan_bn_apply(n, in->c, hw, in->block, in->data, op->batch_mean, op->batch_var, SCAN_BN_EPS, gamma, beta, out->data);
+      scan_bn_apply(n, in->c, hw, in->block, in->data, op->batch_mean, op->batch_var, SCAN_BN_EPS, gamma, beta, op->relu, out->data);
       /* running statistics as PyTorch keeps them: momentum 0.1, unbiased variance */
       const double m = (double)n * hw, unbias = m > 1 ? m / (m - 1) : 1.0;
       for (int c = 0; c < in->c; c++) {
@@ -126,7 +126,9 @@ static scan_status op_forward(scan_net *net, net_op *op, int n, int training) {
                            op->argmax);
       return SCAN_OK;
     case OP_GAP: scan_gap_forward(n, in->c, in->h * in->w, in->block, in->data, out->data); return SCAN_OK;
-    case OP_ADD: scan_add_forward(count, in->data, net->tensors[op->in2].data, out->data); return SCAN_OK;
+    case OP_ADD:
+      scan_add_forward(count, in->data, net->tensors[op->in2].data, op->relu, out->data);
+      return SCAN_OK;
   }
   return scan_fail(SCAN_ERR_INTERNAL, "network: unknown op %d", (int)op->kind);
 }
@@ -136,6 +138,7 @@ scan_status scan_net_forward(scan_net *net, const float *input, int n, int train
     return scan_fail(SCAN_ERR_INPUT, "network forward: batch of %d images, the network was planned for 1..%d", n, net->max_batch);
   net->batch = n;
   net->last_training = training;
+  net->heads_only = 0;
   memcpy(net->tensors[0].data, input, (size_t)n * net_tensor_numel(&net->tensors[0]) * sizeof(float));
   for (int i = 0; i < net->op_count; i++) SCAN_TRY(op_forward(net, &net->ops[i], n, training));
   net_heads_run(net, n);
@@ -146,6 +149,7 @@ scan_status scan_net_heads_forward(scan_net *net, const float *features, int n) 
   if (n <= 0 || n > net->max_batch)
     return scan_fail(SCAN_ERR_INPUT, "heads forward: batch of %d rows, the network was planned for 1..%d", n, net->max_batch);
   net->batch = n;
+  net->heads_only = 1;
   memcpy(net->tensors[net->feature_tensor].data, features, (size_t)n * scan_net_feature_dim(net) * sizeof(float));
   net_heads_run(net, n);
   return SCAN_OK;
@@ -176,11 +180,12 @@ static scan_status op_backward(scan_net *net, net_op *op, int n, int need_input_
     case OP_BN: {
       const int hw = in->h * in->w;
       float *dx = grad_target(net, in);
+      const float *relu_out = op->relu ? out->data : NULL;
       if (net->last_training)
-        scan_bn_backward(n, in->c, hw, in->block, in->data, out->grad, op->batch_mean, op->batch_var, SCAN_BN_EPS, param_data(net, op->param), dx,
+        scan_bn_backward(n, in->c, hw, in->block, in->data, out->grad, relu_out, op->batch_mean, op->batch_var, SCAN_BN_EPS, param_data(net, op->param), dx,
                          param_grad(net, op->param), param_grad(net, op->param + 1));
       else
-        scan_bn_backward_eval(n, in->c, hw, in->block, in->data, out->grad, param_data(net, op->param + 2), param_data(net, op->param + 3),
+        scan_bn_backward_eval(n, in->c, hw, in->block, in->data, out->grad, relu_out, param_data(net, op->param + 2), param_data(net, op->param + 3),
                               SCAN_BN_EPS, param_data(net, op->param), dx, param_grad(net, op->param), param_grad(net, op->param + 1));
       grad_commit(net, in, n);
       return SCAN_OK;
@@ -202,7 +207,8 @@ static scan_status op_backward(scan_net *net, net_op *op, int n, int need_input_
       net_tensor *addends[2] = {in, &net->tensors[op->in2]};
       for (int k = 0; k < 2; k++) {
         float *dx = grad_target(net, addends[k]);
-        memcpy(dx, out->grad, (size_t)count * sizeof(float));
+        if (op->relu) scan_relu_backward(count, out->data, out->grad, dx);
+        else memcpy(dx, out->grad, (size_t)count * sizeof(float));
         grad_commit(net, addends[k], n);
       }
       return SCAN_OK;
@@ -217,6 +223,8 @@ static void reset_grad_flags(scan_net *net) {
 
 scan_status scan_net_backward(scan_net *net, const float *const *d_heads, const float *d_features) {
   if (net->batch <= 0) return scan_fail(SCAN_ERR_INPUT, "network backward called before forward");
+  if (net->heads_only)
+    return scan_fail(SCAN_ERR_INPUT, "network backward after scan_net_heads_forward: use scan_net_heads_backward");
   const int n = net->batch;
   reset_grad_flags(net);
   net_heads_backprop(net, d_heads, n);

@@ -104,7 +104,17 @@ int net_bn(scan_net *net, const char *name, int in) {
   return out;
 }
 
-int net_relu(scan_net *net, int in) { return add_op(net, OP_RELU, in, in) < 0 ? -1 : in; }
+/* A ReLU straight after a batch-norm or a residual addition is fused into it (one pass over memory instead of two,
+ * both ways); anywhere else it is an op of its own, in place. */
+int net_relu(scan_net *net, int in) {
+  if (in < 0) return -1;
+  net_op *last = net->op_count ? &net->ops[net->op_count - 1] : NULL;
+  if (last && (last->kind == OP_BN || last->kind == OP_ADD) && last->out == in && !last->relu) {
+    last->relu = 1;
+    return in;
+  }
+  return add_op(net, OP_RELU, in, in) < 0 ? -1 : in;
+}
 
 int net_maxpool(scan_net *net, int in, int kernel, int stride, int pad) {
   if (in < 0) return -1;

@@ -28,6 +28,8 @@ typedef struct {
   int in, in2, out;  /* tensor indices (in2: second addend of OP_ADD). OP_RELU runs in place: in == out */
   int param;         /* OP_CONV: weight; OP_BN: weight, then bias, running_mean, running_var, num_batches_tracked */
   int kernel, stride, pad;
+  int relu;          /* OP_BN, OP_ADD: a ReLU fused in (the output holds max(0, result); its gradient stays unmasked,
+                        the gradient w.r.t. the activation, as Grad-CAM wants) */
   scan_conv_state *conv_state;
   float *batch_mean, *batch_var; /* OP_BN: statistics of the last training forward [c] */
   int32_t *argmax;               /* OP_MAXPOOL: [max_batch, c, oh, ow] */
@@ -64,6 +66,7 @@ struct scan_net {
   scan_backbone_config backbone;
   scan_head_config head_cfg;
   int max_batch, batch, last_training, winograd;
+  int heads_only; /* the last forward was scan_net_heads_forward: the backbone activations are stale */
   int block; /* activation layout between layers: the backend's preferred block */
   int build_failed; /* an allocation failed while building: net_plan reports it */
   uint64_t seed;

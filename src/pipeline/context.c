@@ -10,15 +10,62 @@
 #include "scan/pipeline.h"
 
 /* Normalisation constants per dataset (spec §4.5); used when the config does not set its own. */
-typedef struct { const char *name; int channels; float mean[3], std[3]; } dataset_stats;
+typedef struct { const char *name; int size; const char *mean, *std; } dataset_stats;
 static const dataset_stats known_stats[] = {
-    {"fashion-mnist", 1, {0.2860f}, {0.3530f}},
-    {"mnist", 1, {0.1307f}, {0.3081f}},
-    {"cifar-10", 3, {0.4914f, 0.4822f, 0.4465f}, {0.2023f, 0.1994f, 0.2010f}},
-    {"cifar-20", 3, {0.5071f, 0.4867f, 0.4408f}, {0.2675f, 0.2565f, 0.2761f}},
-    {"cifar-100", 3, {0.5071f, 0.4867f, 0.4408f}, {0.2675f, 0.2565f, 0.2761f}},
-    {"stl-10", 3, {0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}},
+    {"fashion-mnist", 28, "[0.2860]", "[0.3530]"},
+    {"mnist", 28, "[0.1307]", "[0.3081]"},
+    {"cifar-10", 32, "[0.4914, 0.4822, 0.4465]", "[0.2023, 0.1994, 0.2010]"},
+    {"cifar-20", 32, "[0.5071, 0.4867, 0.4408]", "[0.2675, 0.2565, 0.2761]"},
+    {"cifar-100", 32, "[0.5071, 0.4867, 0.4408]", "[0.2675, 0.2565, 0.2761]"},
+    {"stl-10", 96, "[0.485, 0.456, 0.406]", "[0.229, 0.224, 0.225]"},
+    /* image folders and lists: the ImageNet statistics; size 0 = the images' own size */
+    {"folder", 0, "[0.485, 0.456, 0.406]", "[0.229, 0.224, 0.225]"},
+    {"list", 0, "[0.485, 0.456, 0.406]", "[0.229, 0.224, 0.225]"},
 };
+
+static const dataset_stats *stats_for(const char *name) {
+  for (size_t i = 0; i < sizeof known_stats / sizeof known_stats[0]; i++)
+    if (strcmp(known_stats[i].name, name) == 0) return &known_stats[i];
+  return NULL;
+}
+
+/* Sets `stage.key=value` unless the user set that key (for the stage or at top level). */
+static scan_status default_value(scan_config *cfg, const char *stage, const char *key, const char *value) {
+  if (scan_config_is_set(cfg, stage, key)) return SCAN_OK;
+  char assignment[256];
+  snprintf(assignment, sizeof assignment, "%s%s%s=%s", stage ? stage : "", stage ? "." : "", key, value);
+  return scan_config_set(cfg, assignment);
+}
+
+/* The built-in defaults describe Fashion-MNIST. For another dataset, the values that depend on the data
+   (normalisation constants, crop sizes, Cutout length) are resolved here INTO the configuration, so that
+   config.yml shows what was used and reading config.yml back gives the same run. */
+static scan_status resolve_dataset_defaults(scan_config *cfg) {
+  const char *db = NULL;
+  SCAN_TRY(scan_config_get_string(cfg, NULL, "train_db_name", &db));
+  const dataset_stats *known = stats_for(db);
+  if (!known || strcmp(db, "fashion-mnist") == 0) return SCAN_OK;
+  int size = known->size;
+  if (size == 0) SCAN_TRY(scan_config_get_int(cfg, NULL, "image_size", &size));
+  char size_text[16], cutout_text[16];
+  snprintf(size_text, sizeof size_text, "%d", size);
+  snprintf(cutout_text, sizeof cutout_text, "%d", size <= 32 ? size / 2 : size / 3); /* 16 for 32 px, 32 for 96 px */
+  SCAN_TRY(default_value(cfg, NULL, "transformation_kwargs.normalize.mean", known->mean));
+  SCAN_TRY(default_value(cfg, NULL, "transformation_kwargs.normalize.std", known->std));
+  SCAN_TRY(default_value(cfg, NULL, "transformation_kwargs.crop_size", size_text));
+  static const char *const stages[] = {"pretext", "scan", "selflabel"};
+  for (int i = 0; i < 3; i++) {
+    SCAN_TRY(default_value(cfg, stages[i], "augmentation_kwargs.normalize.mean", known->mean));
+    SCAN_TRY(default_value(cfg, stages[i], "augmentation_kwargs.normalize.std", known->std));
+    if (size <= 0) continue;
+    if (i == 0) SCAN_TRY(default_value(cfg, stages[i], "augmentation_kwargs.random_resized_crop.size", size_text));
+    else {
+      SCAN_TRY(default_value(cfg, stages[i], "augmentation_kwargs.crop_size", size_text));
+      SCAN_TRY(default_value(cfg, stages[i], "augmentation_kwargs.cutout_kwargs.length", cutout_text));
+    }
+  }
+  return SCAN_OK;
+}
 
 scan_status scan_pipeline_open(scan_pipeline *p, scan_config *cfg, const char *run_dir) {
   memset(p, 0, sizeof *p);
@@ -30,6 +77,7 @@ scan_status scan_pipeline_open(scan_pipeline *p, scan_config *cfg, const char *r
   SCAN_TRY(scan_config_get_int(cfg, NULL, "threads", &p->threads));
   if (p->threads < 0) return scan_fail(SCAN_ERR_INPUT, "config: threads must be >= 0, got %d", p->threads);
   p->seed = (uint64_t)seed;
+  SCAN_TRY(resolve_dataset_defaults(cfg));
   if (p->threads > 0) scan_net_set_threads(p->threads);
   return scan_make_dirs(run_dir);
 }
@@ -82,24 +130,14 @@ scan_status scan_pipeline_val_data(scan_pipeline *p, const scan_dataset **out) {
   return SCAN_OK;
 }
 
-static const dataset_stats *stats_for(const char *name) {
-  for (size_t i = 0; i < sizeof known_stats / sizeof known_stats[0]; i++)
-    if (strcmp(known_stats[i].name, name) == 0) return &known_stats[i];
-  return NULL;
-}
-
-/* The crop size the network sees: transformation_kwargs.crop_size when the user set it, else the image size. */
+/* The crop size the network sees: transformation_kwargs.crop_size, 0 = the images' own size. */
 static scan_status input_size(scan_pipeline *p, int *size) {
   const scan_dataset *train;
   SCAN_TRY(scan_pipeline_train_data(p, &train));
   int crop = 0;
   SCAN_TRY(scan_config_get_int(p->cfg, NULL, "transformation_kwargs.crop_size", &crop));
-  const char *db = NULL;
-  SCAN_TRY(scan_config_get_string(p->cfg, NULL, "train_db_name", &db));
-  /* The built-in crop size (28) belongs to Fashion-MNIST; other data default to their own size. */
-  if (!scan_config_is_set(p->cfg, NULL, "transformation_kwargs.crop_size") && strcmp(db, "fashion-mnist") != 0)
-    crop = train->height < train->width ? train->height : train->width;
-  if (crop <= 0 || crop > train->height || crop > train->width)
+  if (crop == 0) crop = train->height < train->width ? train->height : train->width;
+  if (crop < 0 || crop > train->height || crop > train->width)
     return scan_fail(SCAN_ERR_INPUT, "config: transformation_kwargs.crop_size %d does not fit the %dx%d images", crop,
                      train->height, train->width);
   *size = crop;
@@ -138,28 +176,15 @@ static scan_status normalisation(scan_pipeline *p, const char *stage, const char
   char mean_key[128], std_key[128];
   snprintf(mean_key, sizeof mean_key, "%s.normalize.mean", prefix);
   snprintf(std_key, sizeof std_key, "%s.normalize.std", prefix);
-  const char *db = NULL;
-  SCAN_TRY(scan_config_get_string(p->cfg, NULL, "train_db_name", &db));
-  const dataset_stats *known = stats_for(db);
-  int user_set = scan_config_is_set(p->cfg, stage, mean_key) || scan_config_is_set(p->cfg, stage, "transformation_kwargs.normalize.mean");
-  if (!user_set && strcmp(db, "fashion-mnist") != 0) {
-    /* Dataset constants (spec §4.5); image folders use the ImageNet statistics like STL-10. */
-    if (!known) known = stats_for("stl-10");
-    for (int c = 0; c < channels; c++) {
-      int from = known->channels == 1 ? 0 : c;
-      mean[c] = known->mean[from];
-      std[c] = known->std[from];
-    }
-    if (channels == 1 && known->channels == 3) { /* grey images: average of the RGB constants */
-      mean[0] = (known->mean[0] + known->mean[1] + known->mean[2]) / 3;
-      std[0] = (known->std[0] + known->std[1] + known->std[2]) / 3;
-    }
-    return SCAN_OK;
-  }
   double m[3], s[3];
   int nm = 0, ns = 0;
   SCAN_TRY(scan_config_get_doubles(p->cfg, stage, mean_key, m, 3, &nm));
   SCAN_TRY(scan_config_get_doubles(p->cfg, stage, std_key, s, 3, &ns));
+  if (channels == 1 && nm == 3 && ns == 3) { /* grey images with RGB constants: their average */
+    m[0] = (m[0] + m[1] + m[2]) / 3;
+    s[0] = (s[0] + s[1] + s[2]) / 3;
+    nm = ns = 1;
+  }
   if ((nm != 1 && nm != channels) || nm != ns)
     return scan_fail(SCAN_ERR_INPUT, "config: %s has %d values and %s %d, but the images have %d channel(s)", mean_key, nm,
                      std_key, ns, channels);

@@ -12,6 +12,8 @@ typedef struct {
   const scan_dataset *val;
   cJSON *root, *heads_json, *baselines_json;
   int heads, classes, chosen;
+  int topk;             /* confident members averaged per prototype */
+  int baseline_skipped; /* a baseline was asked for but the data has no labels to score it */
   char dir[1300];
 } eval_output;
 

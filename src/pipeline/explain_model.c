@@ -57,7 +57,7 @@ static scan_status read_explain_config(scan_explainer *e, const scan_config *cfg
   snprintf(e->gradcam_layer, sizeof e->gradcam_layer, "%s", layer);
   e->lime.samples = samples;
   e->lime.kernel_width = width;
-  e->lime.use_slic = strcmp(segmenter, "slic") == 0;
+  e->lime.use_slic = strcmp(segmenter, "slic") == 0 ? 1 : strcmp(segmenter, "auto") == 0 ? 2 : 0;
   e->lime.hide_mean = strcmp(hide, "mean") == 0;
   e->lime.top_features = top;
   e->lime.seed = (uint64_t)seed;

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scan/atomic_file.h"
 #include "scan/nn_layers.h"
 #include "scan/query.h"
 #include "scan/safetensors.h"
@@ -41,24 +40,16 @@ scan_status scan_load_cluster_head(scan_net *net, const char *path, int *head_us
 
 scan_status scan_query_load_model(scan_pipeline *p, const char *path, int max_batch, scan_net **out, char *used,
                                   int used_size) {
-  char chosen[1300];
-  if (path) {
-    snprintf(chosen, sizeof chosen, "%s", path);
-  } else {
-    scan_pipeline_path(p, chosen, sizeof chosen, "selflabel/model.safetensors");
-    if (!scan_file_exists(chosen)) scan_pipeline_path(p, chosen, sizeof chosen, "scan/model.safetensors");
-    if (!scan_file_exists(chosen))
-      return scan_fail(SCAN_ERR_INPUT, "%s has no selflabel/model.safetensors or scan/model.safetensors (run 'scan cluster' first)",
-                       p->run_dir);
-  }
+  if (!path) return scan_pipeline_load_cluster_model(p, max_batch, out, used, used_size);
   scan_net *net = NULL;
   SCAN_TRY(scan_pipeline_create_net(p, "selflabel", max_batch, &net));
-  scan_status status = scan_load_cluster_head(net, chosen, NULL);
+  int head = 0;
+  scan_status status = scan_load_cluster_head(net, path, &head);
   if (status != SCAN_OK) {
     scan_net_free(net);
     return status;
   }
-  if (used) snprintf(used, (size_t)used_size, "%s", chosen);
+  if (used) snprintf(used, (size_t)used_size, "%s (head %d)", path, head);
   *out = net;
   return SCAN_OK;
 }

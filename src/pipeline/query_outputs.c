@@ -44,7 +44,8 @@ static scan_status write_cluster_sheet(const scan_dataset *val, const scan_query
                                        const scan_query_scores *s, const char *dir, int cluster, const int *members,
                                        int count) {
   int shown = count < SHEET_MAX_MEMBERS ? count : SHEET_MAX_MEMBERS;
-  scan_grid_cell *cells = calloc((size_t)shown, sizeof *cells);
+  int cols = shown < SHEET_COLUMNS ? shown : SHEET_COLUMNS, rows = (shown + cols - 1) / cols;
+  scan_grid_cell *cells = calloc((size_t)rows * cols, sizeof *cells); /* the last row's spare cells stay empty */
   char(*captions)[48] = calloc((size_t)shown, 48);
   if (!cells || !captions) {
     free(cells);
@@ -63,8 +64,7 @@ static scan_status write_cluster_sheet(const scan_dataset *val, const scan_query
              val->class_names && cls < val->num_classes ? val->class_names[cls] : "a class");
   snprintf(title, sizeof title, "cluster %d: %d of %d candidates%s%s", cluster, count, pr->n, matched,
            count > shown ? " (nearest shown)" : "");
-  int cols = shown < SHEET_COLUMNS ? shown : SHEET_COLUMNS;
-  scan_grid grid = {(shown + cols - 1) / cols, cols, cells, NULL, title, 0, 0};
+  scan_grid grid = {rows, cols, cells, NULL, title, 0, 0};
   snprintf(path, sizeof path, "%s/cluster_%02d.png", dir, cluster);
   scan_status status = scan_grid_write_png(path, &grid);
   free(cells);

@@ -33,6 +33,7 @@ static const stage_entry stages[] = {
     {"selflabel", "selflabel", scan_stage_selflabel,
      {"selflabel/checkpoint.safetensors", "selflabel/checkpoint-optimizer.safetensors", "selflabel/log.jsonl", NULL}},
     {"eval", "eval", scan_stage_eval, {NULL}},
+    {"explain", "explain", scan_stage_explain, {NULL}},
 };
 
 static uint64_t read_stamp(const scan_pipeline *p, const char *stage, const char *kind) {

@@ -55,7 +55,13 @@ static void argmax_rows(const float *probs, long n, int classes, int32_t *pred, 
 
 /* k-means on raw pixels and on the pretext features, for the baseline rows of the metrics table. */
 static scan_status kmeans_baselines(scan_pipeline *p, const scan_dataset *val, int k, eval_output *out) {
-  if (!val->labels) return SCAN_OK;
+  if (!val->labels) {
+    out->baseline_skipped = 1;
+    return SCAN_OK;
+  }
+  char pixels_name[64], features_name[64];
+  snprintf(pixels_name, sizeof pixels_name, "k-means on pixels (k=%d)", k);
+  snprintf(features_name, sizeof features_name, "k-means on pretext features (k=%d)", k);
   long n = val->count;
   int d = val->height * val->width * val->channels;
   float *pixels = scan_malloc(sizeof(float) * (size_t)n * (size_t)d);
@@ -67,7 +73,7 @@ static scan_status kmeans_baselines(scan_pipeline *p, const scan_dataset *val, i
   opt.n_init = 3;
   for (long i = 0; status == SCAN_OK && i < n * d; i++) pixels[i] = val->pixels[i] / 255.0f;
   if (status == SCAN_OK) status = scan_kmeans(pixels, n, d, &opt, centroids, assign, NULL);
-  if (status == SCAN_OK) status = eval_output_add_baseline(out, "k-means on pixels", assign, val->labels, (int)n, k, val->num_classes);
+  if (status == SCAN_OK) status = eval_output_add_baseline(out, pixels_name, assign, val->labels, (int)n, k, val->num_classes);
   char path[1300];
   scan_array features = {0};
   if (status == SCAN_OK && scan_npy_read(scan_pipeline_path(p, path, sizeof path, "pretext/features-val.npy"), &features) == SCAN_OK) {
@@ -75,7 +81,7 @@ static scan_status kmeans_baselines(scan_pipeline *p, const scan_dataset *val, i
       float *fc = scan_malloc(sizeof(float) * (size_t)k * (size_t)features.shape[1]);
       status = fc ? scan_kmeans(features.data, n, (int)features.shape[1], &opt, fc, assign, NULL) : SCAN_ERR_INTERNAL;
       if (status == SCAN_OK)
-        status = eval_output_add_baseline(out, "k-means on pretext features", assign, val->labels, (int)n, k, val->num_classes);
+        status = eval_output_add_baseline(out, features_name, assign, val->labels, (int)n, k, val->num_classes);
       free(fc);
     }
     scan_array_free(&features);

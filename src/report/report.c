@@ -2,6 +2,7 @@
  * their inputs exist, so a label-free run shows the label-free sections only. */
 #include "scan/report.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,27 +41,30 @@ static void put_figure(const page *pg, const char *relative, const char *caption
   fprintf(pg->out, "</figcaption></figure>\n");
 }
 
+/* A table cell: the number (as a percentage when `percent`), or a dash when the key is absent. */
 static void put_metric_cell(FILE *out, const cJSON *object, const char *key, int percent) {
-  double v = report_number(object, key, -1e300);
-  if (v <= -1e299) fprintf(out, "<td>–</td>");
+  double v = report_number(object, key, NAN);
+  if (isnan(v)) fprintf(out, "<td>–</td>");
   else if (percent) fprintf(out, "<td>%.2f%%</td>", 100 * v);
   else fprintf(out, "<td>%.4f</td>", v);
 }
 
 static void section_summary(const page *pg, const cJSON *metrics) {
   FILE *out = pg->out;
-  const char *db = "?", *split = "?";
-  scan_config_get_string(pg->p->cfg, NULL, "train_db_name", &db);
-  scan_config_get_string(pg->p->cfg, NULL, "val_split", &split);
-  fprintf(out, "<h2>Data and configuration</h2>\n<p>Dataset <b>");
-  put_text(out, db);
-  fprintf(out, "</b>, evaluated on the <b>");
-  put_text(out, split);
-  fprintf(out, "</b> split");
-  if (metrics)
-    fprintf(out, " (%d images, %d clusters%s)", (int)report_number(metrics, "count", 0),
+  const char *train = "?", *val = "?";
+  scan_config_get_string(pg->p->cfg, NULL, "train_db_name", &train);
+  scan_config_get_string(pg->p->cfg, NULL, "val_db_name", &val);
+  fprintf(out, "<h2>Data and configuration</h2>\n<p>Trained on <b>");
+  put_text(out, train);
+  fprintf(out, "</b>");
+  if (metrics) { /* the evaluated split as eval named it ("mnist/test", "folder") */
+    const cJSON *dataset = cJSON_GetObjectItemCaseSensitive(metrics, "dataset");
+    fprintf(out, ", evaluated on <b>");
+    put_text(out, cJSON_IsString(dataset) ? dataset->valuestring : val);
+    fprintf(out, "</b> (%d images, %d clusters, %s)", (int)report_number(metrics, "count", 0),
             (int)report_number(metrics, "num_clusters", 0),
-            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(metrics, "labelled")) ? ", with labels" : ", without labels");
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(metrics, "labelled")) ? "with labels" : "without labels");
+  }
   fprintf(out, ". The full resolved configuration is in <a href=\"config.yml\">config.yml</a>.</p>\n");
 }
 
@@ -90,80 +94,126 @@ static void section_timing(const page *pg) {
   fprintf(out, "</table>\n");
 }
 
+/* The label metrics of one table row (heads and baselines alike). */
+static void put_label_cells(FILE *out, const cJSON *row) {
+  put_metric_cell(out, row, "acc", 1);
+  put_metric_cell(out, row, "majority_acc", 1);
+  put_metric_cell(out, row, "nmi", 0);
+  put_metric_cell(out, row, "ari", 0);
+  put_metric_cell(out, row, "ami", 0);
+  put_metric_cell(out, row, "top5", 1);
+}
+
+/* The label-free columns: validation SCAN loss, clusters used, balance, confidence. */
+static void put_label_free_cells(FILE *out, const cJSON *row, int clusters) {
+  put_metric_cell(out, row, "scan_loss", 0);
+  double used = report_number(row, "nonempty_clusters", NAN);
+  if (isnan(used)) fprintf(out, "<td>–</td>");
+  else fprintf(out, "<td>%.0f of %d</td>", used, clusters);
+  double entropy = report_number(row, "entropy", NAN), uniform = report_number(row, "uniform_entropy", NAN);
+  if (isnan(entropy) || !(uniform > 0)) fprintf(out, "<td>–</td>");
+  else fprintf(out, "<td>%.3f (%.0f%%)</td>", entropy, 100 * entropy / uniform);
+  put_metric_cell(out, row, "mean_confidence", 0);
+}
+
 static void section_metrics(const page *pg, const cJSON *metrics) {
   FILE *out = pg->out;
   int labelled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(metrics, "labelled"));
+  int clusters = (int)report_number(metrics, "num_clusters", 0);
   fprintf(out, "<h2>How good are the clusters?</h2>\n");
-  if (labelled) {
-    fprintf(out, "<p>Labels were used only here, to score the clusters: ACC matches clusters to classes one to one "
-                 "(Hungarian), majority ACC maps each cluster to its most frequent class.</p>\n");
-    fprintf(out, "<table><tr><th>model</th><th>ACC</th><th>majority ACC</th><th>NMI</th><th>ARI</th><th>AMI</th>"
-                 "<th>top-5</th><th>val SCAN loss</th></tr>\n");
-    const cJSON *head;
-    cJSON_ArrayForEach(head, cJSON_GetObjectItemCaseSensitive(metrics, "heads")) {
-      int chosen = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(head, "chosen"));
-      fprintf(out, "<tr%s><td>head %d%s</td>", chosen ? " class=\"chosen\"" : "", (int)report_number(head, "head", 0),
-              chosen ? " (chosen)" : "");
-      put_metric_cell(out, head, "acc", 1);
-      put_metric_cell(out, head, "majority_acc", 1);
-      put_metric_cell(out, head, "nmi", 0);
-      put_metric_cell(out, head, "ari", 0);
-      put_metric_cell(out, head, "ami", 0);
-      put_metric_cell(out, head, "top5", 1);
-      put_metric_cell(out, head, "scan_loss", 0);
-      fprintf(out, "</tr>\n");
-    }
-    const cJSON *baseline;
-    cJSON_ArrayForEach(baseline, cJSON_GetObjectItemCaseSensitive(metrics, "baseline")) {
-      const cJSON *name = cJSON_GetObjectItemCaseSensitive(baseline, "name");
-      fprintf(out, "<tr class=\"baseline\"><td>");
-      put_text(out, cJSON_IsString(name) ? name->valuestring : "baseline");
-      fprintf(out, "</td>");
-      put_metric_cell(out, baseline, "acc", 1);
-      put_metric_cell(out, baseline, "majority_acc", 1);
-      put_metric_cell(out, baseline, "nmi", 0);
-      put_metric_cell(out, baseline, "ari", 0);
-      put_metric_cell(out, baseline, "ami", 0);
-      fprintf(out, "<td>–</td><td>–</td></tr>\n");
-    }
-    fprintf(out, "</table>\n");
+  if (labelled)
+    fprintf(out, "<p>Labels were used only here, to score the clusters. ACC matches clusters to classes one to one "
+                 "(Hungarian; a cluster left without a class counts as wrong), majority ACC maps each cluster to its "
+                 "most frequent class, top-5 counts a hit when the true class is matched to one of the 5 most probable "
+                 "clusters. The k-means rows cluster the raw pixels and the pretext features with as many clusters, "
+                 "for comparison.</p>\n");
+  else
+    fprintf(out, "<p>The data has no labels, so the clusters cannot be scored against classes. Instead: the SCAN loss "
+                 "on the validation neighbours (lower is better), how many clusters are used, the entropy of the "
+                 "cluster sizes (in brackets: its share of the entropy of equal sizes, 100%% = balanced) and the mean "
+                 "confidence of the assignments.</p>\n");
+  fprintf(out, "<table><tr><th>model</th>");
+  if (labelled) fprintf(out, "<th>ACC</th><th>majority ACC</th><th>NMI</th><th>ARI</th><th>AMI</th><th>top-5</th>");
+  fprintf(out, "<th>val SCAN loss</th><th>clusters used</th><th>size entropy</th><th>mean confidence</th></tr>\n");
+  const cJSON *head;
+  cJSON_ArrayForEach(head, cJSON_GetObjectItemCaseSensitive(metrics, "heads")) {
+    int chosen = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(head, "chosen"));
+    fprintf(out, "<tr%s><td>head %d%s</td>", chosen ? " class=\"chosen\"" : "", (int)report_number(head, "head", 0),
+            chosen ? " (chosen)" : "");
+    if (labelled) put_label_cells(out, head);
+    put_label_free_cells(out, head, clusters);
+    fprintf(out, "</tr>\n");
   }
-  const cJSON *diag = cJSON_GetObjectItemCaseSensitive(metrics, "diagnostics");
-  if (diag)
-    fprintf(out, "<p>Without labels: entropy of the cluster distribution %.3f (uniform: %.3f), mean confidence %.3f.</p>\n",
-            report_number(diag, "entropy", 0), report_number(diag, "uniform_entropy", 0),
-            report_number(diag, "mean_confidence", 0));
-  fprintf(out, "<div class=\"row\">\n");
-  put_figure(pg, "eval/confusion.png", "Confusion matrix (rows: true classes, columns: matched clusters)");
-  put_figure(pg, "eval/cluster_sizes.png", "Cluster sizes");
+  const cJSON *baseline;
+  cJSON_ArrayForEach(baseline, cJSON_GetObjectItemCaseSensitive(metrics, "baseline")) {
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(baseline, "name");
+    fprintf(out, "<tr class=\"baseline\"><td>");
+    put_text(out, cJSON_IsString(name) ? name->valuestring : "baseline");
+    fprintf(out, "</td>");
+    put_label_cells(out, baseline);
+    fprintf(out, "<td>–</td><td>–</td><td>–</td><td>–</td></tr>\n");
+  }
+  fprintf(out, "</table>\n<div class=\"row\">\n");
+  put_figure(pg, "eval/confusion.png",
+             "Confusion matrix of the chosen head: rows are the true classes, columns the clusters, each matched "
+             "cluster on the diagonal of its class; each cell shows the count and its share of the row");
+  put_figure(pg, "eval/cluster_sizes.png", "Images per cluster (chosen head)");
   fprintf(out, "</div>\n");
+}
+
+static int any_explanation(const page *pg, int clusters) {
+  for (int c = 0; c < clusters; c++) {
+    char rel[128];
+    snprintf(rel, sizeof rel, "explain/cluster_%02d_gradcam.png", c);
+    if (exists_in_run(pg, rel)) return 1;
+    snprintf(rel, sizeof rel, "explain/cluster_%02d_lime.png", c);
+    if (exists_in_run(pg, rel)) return 1;
+  }
+  return 0;
 }
 
 static void section_clusters(const page *pg, const cJSON *metrics) {
   FILE *out = pg->out;
   int clusters = (int)report_number(metrics, "num_clusters", 0);
-  fprintf(out, "<h2>What are the clusters, and why?</h2>\n");
-  put_figure(pg, "eval/prototypes.png", "The prototype of each cluster: its most typical confident member");
-  fprintf(out, "<p>For each cluster: its prototype explained by Grad-CAM (where the network looked) and by LIME "
-               "(which superpixels raise (green) or lower (red) the cluster's probability), then its members, most "
-               "confident first.</p>\n");
+  int explained = any_explanation(pg, clusters);
+  fprintf(out, "<h2>What are the clusters%s?</h2>\n", explained ? ", and why" : "");
+  put_figure(pg, "eval/prototypes.png",
+             "The prototype of each cluster: of its most confident members, the one closest to their mean feature");
+  if (explained)
+    fprintf(out, "<p>For each cluster: its prototype explained by Grad-CAM (where the network looked) and by LIME "
+                 "(which superpixels raise (green) or lower (red) the cluster's probability), then its members, most "
+                 "confident first.</p>\n");
+  else
+    fprintf(out, "<p>For each cluster: its members, most confident first.</p>\n");
   const cJSON *names = cJSON_GetObjectItemCaseSensitive(metrics, "cluster_names");
+  const cJSON *sizes = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(metrics, "diagnostics"),
+                                                        "cluster_sizes");
   for (int c = 0; c < clusters; c++) {
     char rel[128];
-    const cJSON *name = cJSON_GetArrayItem(names, c);
-    fprintf(out, "<h3>Cluster %d", c);
-    if (cJSON_IsString(name) && name->valuestring[0]) {
-      fprintf(out, " — mostly ");
-      put_text(out, name->valuestring);
+    const cJSON *name = cJSON_GetArrayItem(names, c), *size = cJSON_GetArrayItem(sizes, c);
+    int count = cJSON_IsNumber(size) ? (int)size->valuedouble : -1;
+    fprintf(out, "<h3 id=\"cluster-%d\">Cluster %d", c, c);
+    if (count == 0) {
+      fprintf(out, ": empty</h3>\n<p>No validation image was assigned to this cluster.</p>\n");
+      continue;
     }
-    fprintf(out, "</h3>\n<div class=\"row\">\n");
-    snprintf(rel, sizeof rel, "explain/cluster_%02d_gradcam.png", c);
-    put_figure(pg, rel, "Grad-CAM of the prototype");
-    snprintf(rel, sizeof rel, "explain/cluster_%02d_lime.png", c);
-    put_figure(pg, rel, "LIME of the prototype");
-    snprintf(rel, sizeof rel, "explain/cluster_%02d_lime_weights.png", c);
-    put_figure(pg, rel, "LIME superpixel weights");
-    fprintf(out, "</div>\n");
+    if (count > 0) fprintf(out, ": %d image%s", count, count == 1 ? "" : "s");
+    if (cJSON_IsString(name) && name->valuestring[0]) {
+      fprintf(out, ", mostly <i>");
+      put_text(out, name->valuestring);
+      fprintf(out, "</i>");
+    }
+    fprintf(out, "</h3>\n");
+    if (explained) {
+      fprintf(out, "<div class=\"row\">\n");
+      snprintf(rel, sizeof rel, "explain/cluster_%02d_gradcam.png", c);
+      put_figure(pg, rel, "Grad-CAM of the prototype");
+      snprintf(rel, sizeof rel, "explain/cluster_%02d_lime.png", c);
+      put_figure(pg, rel, "LIME of the prototype");
+      snprintf(rel, sizeof rel, "explain/cluster_%02d_lime_weights.png", c);
+      put_figure(pg, rel, "LIME superpixel weights");
+      fprintf(out, "</div>\n");
+    }
     snprintf(rel, sizeof rel, "eval/clusters/cluster_%02d.png", c);
     put_figure(pg, rel, "Members, most confident first");
   }
@@ -173,26 +223,28 @@ scan_status scan_report_write(scan_pipeline *p, char *path_out, int path_size) {
   char path[1300];
   char *html = NULL;
   size_t html_size = 0;
+  SCAN_TRY(report_write_curves(p));
   FILE *out = open_memstream(&html, &html_size);
   if (!out) return scan_fail(SCAN_ERR_INTERNAL, "out of memory building the report");
   page pg = {out, p};
-  SCAN_TRY(report_write_curves(p));
   cJSON *metrics = report_read_json(scan_pipeline_path(p, path, sizeof path, "eval/metrics.json"));
   fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>scan report</title>\n<style>\n"
-               "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}\n"
+               "body{font-family:sans-serif;max-width:1240px;margin:2em auto;padding:0 1em;color:#222}\n"
                "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}\n"
                "td:first-child,th:first-child{text-align:left}tr.chosen{background:#e3f0ff;font-weight:bold}\n"
-               "tr.baseline{color:#666}figure{display:inline-block;margin:0.5em;vertical-align:top}\n"
-               "figure img{max-width:100%%;image-rendering:pixelated;border:1px solid #ddd}"
-               "figcaption{font-size:0.85em;color:#555;max-width:480px}\n.row{display:flex;flex-wrap:wrap;align-items:flex-start}\n"
+               "tr.baseline{color:#666}figure{margin:0.5em;vertical-align:top}\n"
+               "figure img{max-width:100%%;border:1px solid #ddd}figcaption{font-size:0.85em;color:#555;max-width:600px}\n"
+               ".row{display:flex;flex-wrap:wrap;align-items:flex-start}\n"
+               ".curves{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr))}\n"
                "</style></head><body>\n<h1>scan report</h1>\n");
   section_summary(&pg, metrics);
   section_timing(&pg);
-  fprintf(out, "<h2>Training curves</h2>\n<div class=\"row\">\n");
-  put_figure(&pg, "report/pretext_loss.png", "SimCLR loss per epoch");
-  put_figure(&pg, "report/pretext_knn.png", "Weighted-kNN accuracy on the validation set (monitor)");
-  put_figure(&pg, "report/scan_loss.png", "SCAN loss of the best head per epoch (validation)");
+  fprintf(out, "<h2>Training curves</h2>\n<div class=\"curves\">\n");
+  put_figure(&pg, "report/pretext_loss.png", "SimCLR training loss per epoch");
+  put_figure(&pg, "report/pretext_knn.png", "Weighted-kNN accuracy on the validation set per epoch (a monitor)");
+  put_figure(&pg, "report/scan_loss.png", "SCAN loss on the validation neighbours, best head, per epoch");
   put_figure(&pg, "report/scan_acc.png", "ACC of the best head per epoch");
+  put_figure(&pg, "report/selflabel_loss.png", "Self-labelling: SCAN loss on the validation neighbours per epoch");
   put_figure(&pg, "report/selflabel_acc.png", "Self-labelling: ACC per epoch");
   fprintf(out, "</div>\n");
   if (metrics) {

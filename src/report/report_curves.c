@@ -1,38 +1,64 @@
 #include "report_curves.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "report_json.h"
 #include "scan/atomic_file.h"
 #include "scan/viz_chart.h"
 
-/* One chart of `key` per epoch from a log; `nested_best` reads the value from the best head's entry. */
-static scan_status curve(scan_pipeline *p, const char *log_rel, const char *key, int nested_best, double scale,
-                         const char *out_rel, const char *title, const char *ylabel) {
+/* Two curves side by side fit the report's width. */
+enum { CURVE_WIDTH = 560, CURVE_HEIGHT = 340 };
+
+typedef struct {
+  const char *log;     /* stage log, relative to the run */
+  const char *key;     /* value per epoch */
+  int nested_best;     /* read the value from the entry of the epoch's best head */
+  double scale;        /* 100 turns a fraction into a percentage */
+  int percent;         /* a percentage: drawn on a 0..100 axis; negative values mean "not measured" */
+  const char *out;     /* chart, relative to the run */
+  const char *title, *ylabel;
+} curve_spec;
+
+static const curve_spec curves[] = {
+    {"pretext/log.jsonl", "loss", 0, 1, 0, "report/pretext_loss.png", "SimCLR training loss", "loss"},
+    {"pretext/log.jsonl", "knn_accuracy", 0, 1, 1, "report/pretext_knn.png", "Weighted kNN accuracy (val)", "%"},
+    {"scan/log.jsonl", "loss", 1, 1, 0, "report/scan_loss.png", "SCAN validation loss, best head", "loss"},
+    {"scan/log.jsonl", "acc", 1, 100, 1, "report/scan_acc.png", "SCAN ACC, best head (val)", "%"},
+    {"selflabel/log.jsonl", "val_loss", 0, 1, 0, "report/selflabel_loss.png", "Self-labelling: SCAN validation loss",
+     "loss"},
+    {"selflabel/log.jsonl", "acc", 0, 100, 1, "report/selflabel_acc.png", "Self-labelling ACC (val)", "%"},
+};
+
+/* One chart of spec->key per epoch. Without any value (no log, or a label-free run) no chart is drawn, and a
+   chart left from an earlier run is removed so the report never shows a stale curve. */
+static scan_status draw_curve(scan_pipeline *p, const curve_spec *spec) {
   char path[1300];
-  cJSON *log = report_read_jsonl(scan_pipeline_path(p, path, sizeof path, log_rel));
-  if (!log) return SCAN_OK;
-  int n = cJSON_GetArraySize(log), used = 0;
+  cJSON *log = report_read_jsonl(scan_pipeline_path(p, path, sizeof path, spec->log));
+  int n = log ? cJSON_GetArraySize(log) : 0, used = 0;
   double *x = calloc((size_t)n + 1, sizeof(double)), *y = calloc((size_t)n + 1, sizeof(double));
   scan_status status = x && y ? SCAN_OK : scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   const cJSON *line;
-  cJSON_ArrayForEach(line, log) {
-    if (status != SCAN_OK) break;
+  if (status == SCAN_OK && log) cJSON_ArrayForEach(line, log) {
     const cJSON *source = line;
-    if (nested_best) {
+    if (spec->nested_best) {
       int best = (int)report_number(line, "best_head", 0);
       source = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(line, "heads"), best);
     }
-    double value = report_number(source, key, -1e300);
-    if (value <= -1e299) continue;
+    double value = report_number(source, spec->key, NAN);
+    if (!isfinite(value) || (spec->percent && value < 0)) continue;
     x[used] = report_number(line, "epoch", used + 1);
-    y[used] = value * scale;
+    y[used] = value * spec->scale;
     used++;
   }
+  scan_pipeline_path(p, path, sizeof path, spec->out);
   if (status == SCAN_OK && used > 0) {
     const double *series[1] = {y};
-    scan_chart_frame frame = {title, "epoch", ylabel, 0, 0};
-    status = scan_chart_line(scan_pipeline_path(p, path, sizeof path, out_rel), &frame, x, used, series, NULL, 1);
+    scan_chart_frame frame = {spec->title, "epoch", spec->ylabel, CURVE_WIDTH, CURVE_HEIGHT};
+    status = scan_chart_line_range(path, &frame, 0, spec->percent ? 100 : 0, x, used, series, NULL, 1);
+  } else if (status == SCAN_OK) {
+    remove(path);
   }
   free(x);
   free(y);
@@ -43,9 +69,6 @@ static scan_status curve(scan_pipeline *p, const char *log_rel, const char *key,
 scan_status report_write_curves(scan_pipeline *p) {
   char dir[1300];
   SCAN_TRY(scan_make_dirs(scan_pipeline_path(p, dir, sizeof dir, "report")));
-  SCAN_TRY(curve(p, "pretext/log.jsonl", "loss", 0, 1, "report/pretext_loss.png", "SimCLR loss", "loss"));
-  SCAN_TRY(curve(p, "pretext/log.jsonl", "knn_accuracy", 0, 1, "report/pretext_knn.png", "Weighted kNN accuracy (val)", "%"));
-  SCAN_TRY(curve(p, "scan/log.jsonl", "loss", 1, 1, "report/scan_loss.png", "SCAN validation loss, best head", "loss"));
-  SCAN_TRY(curve(p, "scan/log.jsonl", "acc", 1, 100, "report/scan_acc.png", "SCAN ACC, best head (val)", "%"));
-  return curve(p, "selflabel/log.jsonl", "acc", 0, 100, "report/selflabel_acc.png", "Self-labelling ACC (val)", "%");
+  for (size_t i = 0; i < sizeof curves / sizeof curves[0]; i++) SCAN_TRY(draw_curve(p, &curves[i]));
+  return SCAN_OK;
 }

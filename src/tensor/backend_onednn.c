@@ -240,23 +240,33 @@ static scan_status build_fwd(scan_conv_state *st) {
   return SCAN_OK;
 }
 
+/* Backward pd, hinted by the forward one. Falls back to direct when Winograd has no backward implementation. */
+static scan_status create_bwd_pd(const scan_conv_shape *s, conv_descs *d, int weights, dnnl_primitive_desc_t *pd) {
+  dnnl_primitive_desc_t hint;
+  SCAN_TRY(create_fwd_pd(s, d, &hint));
+  dnnl_dims_t pr;
+  right_pad(s, pr);
+  dnnl_convolution_desc_t cd;
+  dnnl_status_t rc =
+      weights ? dnnl_convolution_backward_weights_desc_init(&cd, d->alg, &d->any_src, &d->any_weights, NULL, &d->any_dst,
+                                                            d->strides, d->pad, pr)
+              : dnnl_convolution_backward_data_desc_init(&cd, d->alg, &d->any_src, &d->any_weights, &d->any_dst, d->strides,
+                                                         d->pad, pr);
+  if (rc == dnnl_success) rc = dnnl_primitive_desc_create(pd, &cd, NULL, g_engine, hint);
+  dnnl_primitive_desc_destroy(hint);
+  if (rc != dnnl_success && d->alg != dnnl_convolution_direct) {
+    d->alg = dnnl_convolution_direct;
+    return create_bwd_pd(s, d, weights, pd);
+  }
+  DNNL_TRY(rc);
+  return SCAN_OK;
+}
+
 static scan_status build_bwd(scan_conv_state *st, int weights) {
   conv_descs d;
   SCAN_TRY(make_descs(&st->shape, &d));
-  dnnl_primitive_desc_t hint;
-  SCAN_TRY(create_fwd_pd(&st->shape, &d, &hint));
-  dnnl_dims_t pr;
-  right_pad(&st->shape, pr);
-  dnnl_convolution_desc_t cd;
   pass *p = weights ? &st->bwd_weights : &st->bwd_data;
-  dnnl_status_t rc =
-      weights ? dnnl_convolution_backward_weights_desc_init(&cd, d.alg, &d.any_src, &d.any_weights, NULL, &d.any_dst,
-                                                            d.strides, d.pad, pr)
-              : dnnl_convolution_backward_data_desc_init(&cd, d.alg, &d.any_src, &d.any_weights, &d.any_dst, d.strides,
-                                                         d.pad, pr);
-  if (rc == dnnl_success) rc = dnnl_primitive_desc_create(&p->pd, &cd, NULL, g_engine, hint);
-  dnnl_primitive_desc_destroy(hint);
-  DNNL_TRY(rc);
+  SCAN_TRY(create_bwd_pd(&st->shape, &d, weights, &p->pd));
   DNNL_TRY(dnnl_primitive_create(&p->prim, p->pd));
   if (weights) {
     SCAN_TRY(binding_init(&p->args[0], &d.src, p->pd, dnnl_query_src_md, 0, 0, 1));
@@ -297,12 +307,20 @@ static scan_status onednn_conv_backward_weights(scan_conv_state **state, const s
 }
 
 /* The channel block oneDNN picks for activations of a typical 3x3 conv (16 with AVX-512, 8 with AVX2), or 1 when it
- * prefers plain layouts. Asked once. */
+ * prefers plain layouts. Asked once. Env SCAN_ONEDNN_BLOCK=1|4|8|16 overrides it (to compare layouts). */
 static int g_preferred_block;
 static pthread_once_t g_block_once = PTHREAD_ONCE_INIT;
 
 static void detect_block(void) {
   g_preferred_block = 1;
+  const char *forced = getenv("SCAN_ONEDNN_BLOCK");
+  if (forced) {
+    int block = atoi(forced);
+    if (block == 1 || block == 4 || block == 8 || block == 16) {
+      g_preferred_block = block;
+      return;
+    }
+  }
   if (engine_ready() != SCAN_OK) return;
   scan_conv_shape s = {.n = 2, .in_c = 64, .in_h = 8, .in_w = 8, .out_c = 64, .out_h = 8, .out_w = 8, .kernel = 3, .stride = 1, .pad = 1};
   conv_descs d;

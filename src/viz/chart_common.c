@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "chart_internal.h"
+#include "viz_font.h"
 #include "scan/atomic_file.h"
 
 cairo_surface_t *chart_begin(const scan_chart_frame *frame, int width, int height, cairo_t **cr) {
@@ -12,7 +13,7 @@ cairo_surface_t *chart_begin(const scan_chart_frame *frame, int width, int heigh
   *cr = cairo_create(surface);
   cairo_set_source_rgb(*cr, 1, 1, 1);
   cairo_paint(*cr);
-  cairo_select_font_face(*cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  viz_use_font(*cr);
   if (frame && frame->title) {
     cairo_set_source_rgb(*cr, 0, 0, 0);
     chart_text(*cr, frame->title, width / 2.0, 10, 0.5, 0, 16, 0);
@@ -54,6 +55,18 @@ scan_status chart_finish(cairo_surface_t *surface, cairo_t *cr, const char *path
   return st;
 }
 
+double chart_text_width(const char *text, double size) {
+  cairo_surface_t *scratch = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1);
+  cairo_t *cr = cairo_create(scratch);
+  viz_use_font(cr);
+  cairo_set_font_size(cr, size);
+  cairo_text_extents_t e;
+  cairo_text_extents(cr, text, &e);
+  cairo_destroy(cr);
+  cairo_surface_destroy(scratch);
+  return e.x_advance;
+}
+
 void chart_text(cairo_t *cr, const char *text, double x, double y, double ax, double ay, double size, double angle) {
   cairo_text_extents_t e;
   cairo_set_font_size(cr, size);
@@ -87,10 +100,14 @@ static void format_tick(char *out, size_t size, double v, double step) {
 }
 
 void chart_axes(cairo_t *cr, const chart_area *area, const scan_chart_frame *frame, double x0, double x1, double y0,
-                double y1, int draw_x_ticks) {
+                double y1, chart_x_ticks x_ticks) {
   char label[64];
   cairo_set_line_width(cr, 1);
-  double ystep = chart_tick_step(y1 - y0, 6);
+  double ystep = chart_tick_step(y1 - y0, 6), widest_tick = 0;
+  for (double v = ceil(y0 / ystep) * ystep; v <= y1 + ystep * 1e-9; v += ystep) {
+    format_tick(label, sizeof label, v, ystep);
+    widest_tick = fmax(widest_tick, chart_text_width(label, 11));
+  }
   for (double v = ceil(y0 / ystep) * ystep; v <= y1 + ystep * 1e-9; v += ystep) {
     double py = chart_py(area, v, y0, y1);
     cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
@@ -101,8 +118,9 @@ void chart_axes(cairo_t *cr, const chart_area *area, const scan_chart_frame *fra
     format_tick(label, sizeof label, v, ystep);
     chart_text(cr, label, area->left - 6, py, 1, 0.5, 11, 0);
   }
-  if (draw_x_ticks) {
+  if (x_ticks != CHART_X_NO_TICKS) {
     double xstep = chart_tick_step(x1 - x0, 8);
+    if (x_ticks == CHART_X_WHOLE_TICKS && xstep < 1) xstep = 1;
     for (double v = ceil(x0 / xstep) * xstep; v <= x1 + xstep * 1e-9; v += xstep) {
       double px = chart_px(area, v, x0, x1);
       cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
@@ -119,7 +137,8 @@ void chart_axes(cairo_t *cr, const chart_area *area, const scan_chart_frame *fra
   cairo_stroke(cr);
   if (frame && frame->xlabel) chart_text(cr, frame->xlabel, (area->left + area->right) / 2, area->bottom + 28, 0.5, 0, 13, 0);
   if (frame && frame->ylabel)
-    chart_text(cr, frame->ylabel, area->left - 52, (area->top + area->bottom) / 2, 0.5, 0, 13, -M_PI / 2);
+    chart_text(cr, frame->ylabel, fmax(2, area->left - 6 - widest_tick - 8 - 13), (area->top + area->bottom) / 2, 0.5, 0,
+               13, -M_PI / 2); /* left of the widest tick label */
 }
 
 void chart_series_color(int index, double *r, double *g, double *b) {

@@ -34,7 +34,7 @@ scan_status scan_chart_histogram(const char *path, const scan_chart_frame *frame
   cairo_t *cr;
   cairo_surface_t *surface = chart_begin(frame, width, height, &cr);
   chart_area area = {80, 45, width - 20.0, height - 70.0};
-  chart_axes(cr, &area, frame, lo, hi, 0, top * 1.08 + (top == 0), 1);
+  chart_axes(cr, &area, frame, lo, hi, 0, top * 1.08 + (top == 0), CHART_X_TICKS);
   for (int s = 0; s < num_series; s++) {
     double r, g, b, y1 = top * 1.08 + (top == 0);
     chart_series_color(s, &r, &g, &b);

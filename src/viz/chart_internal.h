@@ -16,13 +16,20 @@ cairo_surface_t *chart_begin(const scan_chart_frame *frame, int width, int heigh
 /* Encodes the surface as PNG in memory and writes it atomically; destroys cr and surface. */
 scan_status chart_finish(cairo_surface_t *surface, cairo_t *cr, const char *path);
 
+/* Advance width in pixels of text in the charts' font at `size`, measured before any canvas exists. */
+double chart_text_width(const char *text, double size);
+
 /* Text anchored at (x, y): ax/ay = 0 left/top, 0.5 centre, 1 right/bottom; angle in radians. */
 void chart_text(cairo_t *cr, const char *text, double x, double y, double ax, double ay, double size, double angle);
 
+/* How chart_axes labels the x axis: no ticks (bar charts label their own slots),
+ * round ticks, or round ticks that are whole numbers (epochs, counts). */
+typedef enum { CHART_X_NO_TICKS, CHART_X_TICKS, CHART_X_WHOLE_TICKS } chart_x_ticks;
+
 /* Axes with ticks, grid lines, tick labels and axis labels for the value ranges
- * [x0, x1] x [y0, y1]; returns the area. */
+ * [x0, x1] x [y0, y1]. */
 void chart_axes(cairo_t *cr, const chart_area *area, const scan_chart_frame *frame, double x0, double x1, double y0,
-                double y1, int draw_x_ticks);
+                double y1, chart_x_ticks x_ticks);
 /* Round tick step giving about `target` ticks over span. */
 double chart_tick_step(double span, int target);
 /* Maps a value to a pixel inside the area. */

@@ -8,17 +8,13 @@
 #include <string.h>
 
 #include "scan/atomic_file.h"
+#include "viz_font.h"
 
 #define GRID_MIN_CELL 64
 #define GRID_FONT_SIZE 12.0
 #define GRID_TITLE_SIZE 16.0
 #define GRID_MAX_SIDE 32767 /* cairo's limit for image surfaces */
 
-/* fontconfig (behind cairo's text) keeps its configuration and caches until
- * the process exits, which LeakSanitizer reports as leaks in every program
- * that draws text. LSan asks for this weak hook; it is unused otherwise. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) { return "leak:libfontconfig.so\n"; }
 
 int scan_grid_auto_cell_size(const scan_grid *grid) {
   int largest = 1;
@@ -112,7 +108,7 @@ scan_status scan_grid_write_png(const char *path, const scan_grid *grid) {
   /* Measure the label column on a scratch surface before sizing the real one. */
   cairo_surface_t *scratch = cairo_image_surface_create(CAIRO_FORMAT_RGB24, 1, 1);
   cairo_t *measure = cairo_create(scratch);
-  cairo_select_font_face(measure, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  viz_use_font(measure);
   cairo_set_font_size(measure, GRID_FONT_SIZE);
   double label_width = 0;
   if (grid->row_labels)
@@ -138,7 +134,7 @@ scan_status scan_grid_write_png(const char *path, const scan_grid *grid) {
   cairo_t *cr = cairo_create(surface);
   cairo_set_source_rgb(cr, 1, 1, 1);
   cairo_paint(cr);
-  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  viz_use_font(cr);
 
   if (title_height) {
     cairo_set_font_size(cr, GRID_TITLE_SIZE);

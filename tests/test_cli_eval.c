@@ -1,0 +1,368 @@
+/* The evaluation and the report of a whole tiny run, checked the way a person would:
+ *  - labelled (MNIST format): metrics.json lists every head with exactly one chosen, the metrics are in
+ *    range and the chosen head's ACC and majority ACC agree with predictions.csv (recomputed here by brute
+ *    force over every cluster-to-class assignment), the k-means baseline rows are there, prototypes.json
+ *    names a member of each cluster, every figure is a valid PNG, report.html links only files that exist;
+ *  - label-free (the same kind of images as a flat folder): `scan run` works end to end, eval writes the
+ *    label-free diagnostics only, and the report shows only the label-free sections;
+ *  - when Debian's chromium is installed, the page loads headless and renders a screenshot. */
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "scan/atomic_file.h"
+#include "scan/image_io.h"
+#include "testlib.h"
+#include "tiny_run.h"
+
+enum { TRAIN_COUNT = 240, VAL_COUNT = 90, FOLDER_COUNT = 96, CLUSTERS = 3 };
+
+static char output[1 << 16];
+
+static int run_scan(const char *args) {
+  char command[4096];
+  snprintf(command, sizeof command, "%s %s", test_scan_bin(), args);
+  int rc = test_run(command, output, sizeof output);
+  if (rc != 0) fprintf(stderr, "`%s` exited %d:\n%s\n", command, rc, output);
+  return rc;
+}
+
+static int file_exists(const char *dir, const char *relative) {
+  char path[1024];
+  struct stat st;
+  snprintf(path, sizeof path, "%s/%s", dir, relative);
+  return stat(path, &st) == 0;
+}
+
+/* 1 when dir/relative decodes as a PNG of at least 16x16 pixels. */
+static int valid_png(const char *dir, const char *relative) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", dir, relative);
+  uint8_t *pixels = NULL;
+  int h = 0, w = 0, c = 0;
+  int ok = scan_image_read(path, &pixels, &h, &w, &c) == SCAN_OK && h >= 16 && w >= 16;
+  scan_error_clear();
+  free(pixels);
+  return ok;
+}
+
+static char *read_text(const char *dir, const char *relative) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", dir, relative);
+  unsigned char *data = NULL;
+  size_t size = 0;
+  if (scan_read_file(path, &data, &size) != SCAN_OK) {
+    scan_error_clear();
+    return NULL;
+  }
+  char *text = realloc(data, size + 1);
+  if (text) text[size] = 0;
+  return text;
+}
+
+static cJSON *read_json(const char *dir, const char *relative) {
+  char *text = read_text(dir, relative);
+  cJSON *json = text ? cJSON_Parse(text) : NULL;
+  free(text);
+  return json;
+}
+
+static double number(const cJSON *object, const char *key) {
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, key);
+  return cJSON_IsNumber(item) ? item->valuedouble : -1e300;
+}
+
+static int has(const cJSON *object, const char *key) { return cJSON_GetObjectItemCaseSensitive(object, key) != NULL; }
+
+typedef struct {
+  int count;
+  int cluster[VAL_COUNT + FOLDER_COUNT];
+  int label[VAL_COUNT + FOLDER_COUNT]; /* -1 when the column is empty */
+  char file[VAL_COUNT + FOLDER_COUNT][64];
+  int well_formed;
+} predictions;
+
+/* eval/predictions.csv: header, then index,file,cluster,confidence,label with index 0, 1, ... in order. */
+static void read_predictions(const char *run, predictions *p) {
+  memset(p, 0, sizeof *p);
+  char *text = read_text(run, "eval/predictions.csv");
+  if (!text) return;
+  char *save = NULL, *line = strtok_r(text, "\n", &save);
+  p->well_formed = line && strcmp(line, "index,file,cluster,confidence,label") == 0;
+  CHECK_MSG(p->well_formed, "predictions.csv header: %s", line ? line : "(none)");
+  while ((line = strtok_r(NULL, "\n", &save)) && p->count < VAL_COUNT + FOLDER_COUNT) {
+    int index = -1, cluster = -1;
+    float confidence = -1;
+    char file[64] = "", label[16] = "";
+    /* file and label may be empty: split by hand rather than with scanf */
+    char *fields[5] = {0}, *cursor = line;
+    for (int f = 0; f < 5; f++) {
+      fields[f] = cursor;
+      char *comma = cursor ? strchr(cursor, ',') : NULL;
+      if (comma) *comma = 0;
+      cursor = comma ? comma + 1 : NULL;
+    }
+    if (!fields[4] || cursor) {
+      p->well_formed = 0;
+      break;
+    }
+    index = atoi(fields[0]);
+    snprintf(file, sizeof file, "%s", fields[1]);
+    cluster = atoi(fields[2]);
+    confidence = strtof(fields[3], NULL);
+    snprintf(label, sizeof label, "%s", fields[4]);
+    if (index != p->count || cluster < 0 || cluster >= CLUSTERS || confidence < 1.0f / CLUSTERS - 1e-5f ||
+        confidence > 1 + 1e-6f) {
+      fprintf(stderr, "bad predictions.csv row %d: %d,%s,%d,%f,%s\n", p->count, index, file, cluster, confidence, label);
+      p->well_formed = 0;
+    }
+    p->cluster[p->count] = cluster;
+    p->label[p->count] = label[0] ? atoi(label) : -1;
+    snprintf(p->file[p->count], sizeof p->file[0], "%s", file);
+    p->count++;
+  }
+  free(text);
+}
+
+/* Hungarian ACC the slow way: every assignment of the clusters to distinct classes (0..9). */
+static double brute_force_acc(const predictions *p) {
+  int best = 0;
+  for (int a = 0; a < 10; a++)
+    for (int b = 0; b < 10; b++)
+      for (int c = 0; c < 10; c++) {
+        if (a == b || a == c || b == c) continue;
+        const int map[CLUSTERS] = {a, b, c};
+        int hits = 0;
+        for (int i = 0; i < p->count; i++) hits += map[p->cluster[i]] == p->label[i];
+        if (hits > best) best = hits;
+      }
+  return (double)best / p->count;
+}
+
+/* Majority ACC: each cluster counts its most frequent class. */
+static double majority_acc(const predictions *p) {
+  int counts[CLUSTERS][10] = {{0}}, hits = 0;
+  for (int i = 0; i < p->count; i++) counts[p->cluster[i]][p->label[i]]++;
+  for (int c = 0; c < CLUSTERS; c++) {
+    int most = 0;
+    for (int y = 0; y < 10; y++) most = counts[c][y] > most ? counts[c][y] : most;
+    hits += most;
+  }
+  return (double)hits / p->count;
+}
+
+/* Every src="..." and href="..." of report.html is relative, exists, and (for .png) decodes. */
+static void check_report_links(const char *run) {
+  char *html = read_text(run, "report.html");
+  CHECK_MSG(html != NULL, "%s/report.html is missing", run);
+  if (!html) return;
+  int links = 0;
+  static const char *const attributes[] = {"src=\"", "href=\""};
+  for (int a = 0; a < 2; a++)
+    for (const char *at = strstr(html, attributes[a]); at; at = strstr(at + 1, attributes[a])) {
+      const char *start = at + strlen(attributes[a]), *end = strchr(start, '"');
+      if (!end || end - start >= 512) continue;
+      char target[512];
+      snprintf(target, sizeof target, "%.*s", (int)(end - start), start);
+      if (target[0] == '#') continue; /* a link inside the page */
+      links++;
+      CHECK_MSG(target[0] != '/' && !strstr(target, "://"), "report links outside its folder: %s", target);
+      CHECK_MSG(file_exists(run, target), "report links a missing file: %s", target);
+      size_t n = strlen(target);
+      if (n > 4 && strcmp(target + n - 4, ".png") == 0) CHECK_MSG(valid_png(run, target), "not a valid PNG: %s", target);
+    }
+  CHECK_MSG(links >= 5, "report.html links only %d files", links);
+  free(html);
+}
+
+/* Headless Chromium (Debian's package) renders the page to a screenshot without crashing. */
+static void check_page_renders(const char *run) {
+  if (getenv("SCAN_TEST_LIGHT") || test_run("command -v chromium >/dev/null", NULL, 0) != 0) {
+    fprintf(stderr, "note: chromium not installed (or light mode): page rendering not checked\n");
+    return;
+  }
+  char command[4096], profile[600], shot[600];
+  snprintf(profile, sizeof profile, "%s/chromium-profile", test_tmpdir());
+  snprintf(shot, sizeof shot, "%s/report-screenshot.png", test_tmpdir());
+  snprintf(command, sizeof command,
+           "timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-background-networking "
+           "--disable-component-update --disable-sync --no-first-run --user-data-dir=%s --screenshot=%s "
+           "--window-size=1200,2000 file://%s/report.html",
+           profile, shot, run);
+  int rc = test_run(command, output, sizeof output);
+  CHECK_MSG(rc == 0, "chromium exited %d:\n%s", rc, output);
+  uint8_t *pixels = NULL;
+  int h = 0, w = 0, c = 0;
+  CHECK_MSG(scan_image_read(shot, &pixels, &h, &w, &c) == SCAN_OK && w == 1200 && h == 2000,
+            "screenshot %s is %dx%d", shot, w, h);
+  scan_error_clear();
+  free(pixels);
+}
+
+static void check_labelled_run(const char *run) {
+  cJSON *metrics = read_json(run, "eval/metrics.json");
+  CHECK_MSG(metrics != NULL, "eval/metrics.json is missing or not JSON");
+  if (!metrics) return;
+  CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(metrics, "labelled")));
+  CHECK(number(metrics, "count") == VAL_COUNT && number(metrics, "num_clusters") == CLUSTERS);
+  const cJSON *heads = cJSON_GetObjectItemCaseSensitive(metrics, "heads"), *head;
+  int position = 0, chosen = 0, chosen_index = -1;
+  CHECK(cJSON_GetArraySize(heads) >= 1);
+  cJSON_ArrayForEach(head, heads) {
+    CHECK_MSG(number(head, "head") == position, "heads[%d] has head %g", position, number(head, "head"));
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(head, "chosen"))) chosen++, chosen_index = position;
+    double acc = number(head, "acc"), top5 = number(head, "top5");
+    CHECK_MSG(acc >= 1.0 / 3 - 1e-9 && acc <= 1, "head %d ACC %g", position, acc); /* 3 balanced classes */
+    CHECK(number(head, "majority_acc") >= acc - 1e-12 && number(head, "majority_acc") <= 1);
+    CHECK(number(head, "nmi") >= 0 && number(head, "nmi") <= 1 + 1e-12);
+    CHECK(number(head, "ari") >= -1 && number(head, "ari") <= 1 + 1e-12);
+    CHECK(number(head, "ami") >= -1 && number(head, "ami") <= 1 + 1e-12);
+    CHECK_MSG(top5 >= acc - 1e-12 && top5 <= 1, "head %d top-5 %g below ACC %g", position, top5, acc);
+    CHECK(number(head, "nonempty_clusters") >= 1 && number(head, "mean_confidence") >= 1.0 / CLUSTERS - 1e-6);
+    position++;
+  }
+  CHECK_MSG(chosen == 1, "%d heads marked chosen", chosen);
+  CHECK(number(metrics, "chosen_head") == chosen_index);
+
+  const cJSON *baseline = cJSON_GetObjectItemCaseSensitive(metrics, "baseline");
+  CHECK_MSG(cJSON_GetArraySize(baseline) == 2, "expected k-means on pixels and on features, got %d rows",
+            cJSON_GetArraySize(baseline));
+  const cJSON *row;
+  cJSON_ArrayForEach(row, baseline) {
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(row, "name");
+    CHECK(cJSON_IsString(name) && strstr(name->valuestring, "k-means"));
+    CHECK(number(row, "acc") >= 1.0 / 3 - 1e-9 && number(row, "acc") <= 1);
+    CHECK(number(row, "nmi") >= 0 && number(row, "nmi") <= 1 + 1e-12);
+  }
+  CHECK_MSG(strstr(output, "k-means on pixels") && strstr(output, "k-means on pretext features"),
+            "scan run should print the baseline beside the heads:\n%s", output);
+
+  /* The chosen head's metrics agree with its predictions, recomputed independently. */
+  predictions p;
+  read_predictions(run, &p);
+  CHECK_MSG(p.well_formed && p.count == VAL_COUNT, "predictions.csv: %d rows", p.count);
+  const cJSON *chosen_head = cJSON_GetArrayItem(heads, chosen_index < 0 ? 0 : chosen_index);
+  int sizes[CLUSTERS] = {0}, labels_right = 1;
+  for (int i = 0; i < p.count; i++) {
+    sizes[p.cluster[i]]++;
+    labels_right &= p.label[i] == i % TINY_CLASSES;
+  }
+  CHECK_MSG(labels_right, "predictions.csv labels differ from the data");
+  if (p.well_formed && p.count == VAL_COUNT) {
+    CHECK_NEAR(number(chosen_head, "acc"), brute_force_acc(&p), 1e-9, 0);
+    CHECK_NEAR(number(chosen_head, "majority_acc"), majority_acc(&p), 1e-9, 0);
+  }
+  const cJSON *diagnostics = cJSON_GetObjectItemCaseSensitive(metrics, "diagnostics");
+  const cJSON *size_list = cJSON_GetObjectItemCaseSensitive(diagnostics, "cluster_sizes");
+  CHECK(cJSON_GetArraySize(size_list) == CLUSTERS);
+  for (int c = 0; c < CLUSTERS; c++)
+    CHECK_MSG(cJSON_GetArrayItem(size_list, c) && cJSON_GetArrayItem(size_list, c)->valuedouble == sizes[c],
+              "cluster %d: size in metrics.json differs from predictions.csv (%d)", c, sizes[c]);
+
+  /* One prototype per cluster, a member of it (or -1 for an empty cluster); one contact sheet per
+     non-empty cluster. */
+  cJSON *prototypes = read_json(run, "eval/prototypes.json");
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive(prototypes, "prototypes");
+  CHECK_MSG(cJSON_GetArraySize(list) == CLUSTERS, "prototypes.json: %d entries", cJSON_GetArraySize(list));
+  for (int c = 0; c < CLUSTERS && cJSON_GetArraySize(list) == CLUSTERS; c++) {
+    int index = (int)cJSON_GetArrayItem(list, c)->valuedouble;
+    if (sizes[c] == 0) CHECK_MSG(index == -1, "empty cluster %d has prototype %d", c, index);
+    else CHECK_MSG(index >= 0 && index < p.count && p.cluster[index] == c, "prototype %d of cluster %d", index, c);
+    char sheet[64];
+    snprintf(sheet, sizeof sheet, "eval/clusters/cluster_%02d.png", c);
+    CHECK_MSG(sizes[c] ? valid_png(run, sheet) : !file_exists(run, sheet), "%s for a cluster of %d", sheet, sizes[c]);
+  }
+  cJSON_Delete(prototypes);
+  CHECK(valid_png(run, "eval/confusion.png"));
+  CHECK(valid_png(run, "eval/cluster_sizes.png"));
+  CHECK(valid_png(run, "eval/prototypes.png"));
+
+  check_report_links(run);
+  char *html = read_text(run, "report.html");
+  CHECK(html && strstr(html, "<th>ACC</th>") && strstr(html, "eval/confusion.png") && strstr(html, "k-means on pixels"));
+  free(html);
+  cJSON_Delete(metrics);
+}
+
+/* The same kind of images as PNG files directly in one folder: no classes, no labels. */
+static void write_flat_folder(const char *dir) {
+  mkdir(dir, 0777);
+  scan_rng rng = scan_rng_make(3, 0, 0);
+  uint8_t image[TINY_SIDE * TINY_SIDE];
+  for (int i = 0; i < FOLDER_COUNT; i++) {
+    char path[600];
+    tiny_draw(image, i % TINY_CLASSES, &rng);
+    snprintf(path, sizeof path, "%s/img_%03d.png", dir, i);
+    CHECK(scan_image_write_png(path, image, TINY_SIDE, TINY_SIDE, 1) == SCAN_OK);
+  }
+}
+
+static void check_label_free_run(const char *run) {
+  CHECK_MSG(strstr(output, "no labels") != NULL, "eval should say it has no labels:\n%s", output);
+  cJSON *metrics = read_json(run, "eval/metrics.json");
+  CHECK_MSG(metrics != NULL, "eval/metrics.json is missing or not JSON");
+  if (!metrics) return;
+  CHECK(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(metrics, "labelled")));
+  const cJSON *head;
+  int chosen = 0;
+  cJSON_ArrayForEach(head, cJSON_GetObjectItemCaseSensitive(metrics, "heads")) {
+    chosen += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(head, "chosen"));
+    CHECK_MSG(!has(head, "acc") && !has(head, "nmi") && !has(head, "ari") && !has(head, "top5"),
+              "label metrics in a label-free evaluation");
+    CHECK(number(head, "entropy") >= 0 && number(head, "entropy") <= number(head, "uniform_entropy") + 1e-9);
+    CHECK(number(head, "nonempty_clusters") >= 1 && number(head, "nonempty_clusters") <= CLUSTERS);
+    CHECK(number(head, "mean_confidence") >= 1.0 / CLUSTERS - 1e-6 && number(head, "mean_confidence") <= 1 + 1e-6);
+  }
+  CHECK(chosen == 1);
+  CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(metrics, "baseline")) == 0);
+  CHECK(!has(metrics, "cluster_names"));
+  cJSON_Delete(metrics);
+
+  predictions p;
+  read_predictions(run, &p);
+  CHECK_MSG(p.well_formed && p.count == FOLDER_COUNT, "predictions.csv: %d rows", p.count);
+  CHECK(strcmp(p.file[0], "img_000.png") == 0 && strcmp(p.file[FOLDER_COUNT - 1], "img_095.png") == 0);
+  int unlabelled = 1;
+  for (int i = 0; i < p.count; i++) unlabelled &= p.label[i] == -1;
+  CHECK_MSG(unlabelled, "predictions.csv has labels for unlabelled images");
+  CHECK(!file_exists(run, "eval/confusion.png"));
+  CHECK(valid_png(run, "eval/cluster_sizes.png") && valid_png(run, "eval/prototypes.png"));
+
+  check_report_links(run);
+  char *html = read_text(run, "report.html");
+  CHECK_MSG(html && !strstr(html, "ACC") && !strstr(html, "NMI") && !strstr(html, "confusion") &&
+                !strstr(html, "k-means") && !strstr(html, "mostly"),
+            "the label-free report shows label sections");
+  CHECK(html && strstr(html, "without labels") && strstr(html, "size entropy") && strstr(html, "eval/prototypes.png"));
+  free(html);
+}
+
+int main(void) {
+  const char *tmp = test_tmpdir();
+  char data[512], run[512], config[512], flat[512], flat_run[512], args[2600];
+  snprintf(data, sizeof data, "%s/data", tmp);
+  snprintf(run, sizeof run, "%s/run", tmp);
+  snprintf(config, sizeof config, "%s/tiny.yml", tmp);
+  snprintf(flat, sizeof flat, "%s/flat", tmp);
+  snprintf(flat_run, sizeof flat_run, "%s/flat-run", tmp);
+  mkdir(data, 0777);
+  tiny_write_split(data, "train", TRAIN_COUNT, 1);
+  tiny_write_split(data, "t10k", VAL_COUNT, 2);
+  tiny_write_config(config, data);
+
+  snprintf(args, sizeof args, "run --config %s --out %s", config, run);
+  CHECK(run_scan(args) == 0);
+  check_labelled_run(run);
+  check_page_renders(run);
+
+  write_flat_folder(flat);
+  snprintf(args, sizeof args,
+           "run --config %s --out %s --set train_db_name=folder --set val_db_name=folder --set data_root=%s", config,
+           flat_run, flat);
+  CHECK(run_scan(args) == 0);
+  check_label_free_run(flat_run);
+  return test_main_end();
+}
