@@ -16,9 +16,21 @@ int cli_report_error(scan_status status) {
   return status == SCAN_ERR_INPUT ? 2 : 1;
 }
 
+/* Without --config, a run directory that already has a config.yml keeps using it (so `scan report --out RUN`
+   or `scan eval --out RUN` see the configuration the run was trained with); otherwise the built-in defaults. */
+static const char *config_to_load(const stage_options *o, char *buf, size_t size) {
+  if (o->config_path) return o->config_path;
+  snprintf(buf, size, "%s/config.yml", o->out ? o->out : "runs/fashion-mnist");
+  FILE *f = fopen(buf, "r");
+  if (!f) return NULL;
+  fclose(f);
+  return buf;
+}
+
 int stage_load_config(const stage_options *o, scan_config **cfg) {
   *cfg = NULL;
-  scan_status status = scan_config_load(cfg, o->config_path);
+  char run_config[1300];
+  scan_status status = scan_config_load(cfg, config_to_load(o, run_config, sizeof run_config));
   for (int i = 0; status == SCAN_OK && i < o->sets.count; i++) status = scan_config_set(*cfg, o->sets.items[i]);
   if (status == SCAN_OK && o->threads >= 0) {
     char assignment[64];

@@ -32,7 +32,7 @@ static scan_status write_strip(const curate_state *s, int64_t unique_row, int k,
     cells[c + 1] = image_cell(req->pool_images, s->neighbors[unique_row * s->k_max + c], captions[c + 1]);
   }
   char title[1200];
-  snprintf(title, sizeof title, "target %s and its %d nearest pool images (cosine similarity)",
+  snprintf(title, sizeof title, "%s: %d nearest",
            req->target_names[target], k);
   scan_grid grid = {.rows = 1, .cols = k + 1, .cells = cells, .title = title};
   grid.cell_size = scan_grid_auto_cell_size(&grid);

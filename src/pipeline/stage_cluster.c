@@ -130,7 +130,8 @@ static scan_status full_epoch(cluster_run *r, scan_optimizer *opt, scan_loader *
 }
 
 /* Validates every head, logs the epoch, saves the model when the best head improved, and checkpoints. */
-static scan_status end_epoch(cluster_run *r, scan_optimizer *opt, int epoch, const char *phase, double train_loss, double seconds) {
+static scan_status end_epoch(cluster_run *r, scan_optimizer *opt, int epoch, const char *phase, double train_loss, double seconds,
+                             long images) {
   head_validation *v = calloc((size_t)r->heads, sizeof *v);
   if (!v) return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   int best = 0;
@@ -152,9 +153,9 @@ static scan_status end_epoch(cluster_run *r, scan_optimizer *opt, int epoch, con
     if (heads_json && line) {
       head_validation_json(v, r->heads, r->classes, heads_json, size);
       snprintf(line, size + 512,
-               "{\"epoch\": %d, \"phase\": \"%s\", \"train_loss\": %.6f, \"seconds\": %.2f, \"best_head\": %d, "
-               "\"heads\": %s}",
-               epoch + 1, phase, train_loss, seconds, best, heads_json);
+               "{\"epoch\": %d, \"phase\": \"%s\", \"train_loss\": %.6f, \"seconds\": %.2f, \"images_per_second\": %.1f, "
+               "\"best_head\": %d, \"heads\": %s}",
+               epoch + 1, phase, train_loss, seconds, seconds > 0 ? (double)images / seconds : 0.0, best, heads_json);
       snprintf(path, sizeof path, "%s/log.jsonl", r->dir);
       status = scan_log_line(path, line);
     }
@@ -250,7 +251,9 @@ scan_status scan_stage_cluster(scan_pipeline *p) {
     for (int epoch = start_epoch; epoch < r.warmup_epochs && status == SCAN_OK; epoch++) {
       double start = scan_now_seconds(), loss = 0;
       status = warmup_epoch(&r, heads_opt, features, epoch, &loss);
-      if (status == SCAN_OK) status = end_epoch(&r, opt, epoch, "warmup", loss, scan_now_seconds() - start);
+      /* warm-up "images" are cached feature vectors: anchors and neighbours */
+      if (status == SCAN_OK)
+        status = end_epoch(&r, opt, epoch, "warmup", loss, scan_now_seconds() - start, 2L * (r.train->count / r.batch_size) * r.batch_size);
     }
     start_epoch = r.warmup_epochs;
   }
@@ -266,7 +269,8 @@ scan_status scan_stage_cluster(scan_pipeline *p) {
   for (int epoch = start_epoch; epoch < r.warmup_epochs + r.epochs && status == SCAN_OK; epoch++) {
     double start = scan_now_seconds(), loss = 0;
     status = full_epoch(&r, opt, loader, input, head_only, epoch, &loss);
-    if (status == SCAN_OK) status = end_epoch(&r, opt, epoch, "full", loss, scan_now_seconds() - start);
+    if (status == SCAN_OK)
+      status = end_epoch(&r, opt, epoch, "full", loss, scan_now_seconds() - start, 2L * scan_loader_batches(loader) * r.batch_size);
   }
 done:
   free(input);

@@ -173,12 +173,14 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
     }
     if (status != SCAN_OK) break;
     double seconds = scan_now_seconds() - start;
-    char line[512];
+    char line[512], label_metrics[128] = "";
+    if (v.acc >= 0) /* label metrics only when there are labels */
+      snprintf(label_metrics, sizeof label_metrics, ", \"acc\": %.5f, \"nmi\": %.5f, \"ari\": %.5f", v.acc, v.nmi, v.ari);
     snprintf(line, sizeof line,
              "{\"epoch\": %d, \"loss\": %.6f, \"confident_fraction\": %.5f, \"skipped_batches\": %ld, \"seconds\": %.2f, "
-             "\"val_loss\": %.6f, \"acc\": %.5f, \"nmi\": %.5f, \"ari\": %.5f}",
+             "\"images_per_second\": %.1f, \"val_loss\": %.6f%s}",
              epoch + 1, trained ? loss_sum / (double)trained : 0.0, (double)confident_total / (double)(step * batch_size + !step),
-             skipped, seconds, v.total, v.acc, v.nmi, v.ari);
+             skipped, seconds, seconds > 0 ? 2.0 * (double)step * batch_size / seconds : 0.0, v.total, label_metrics);
     status = scan_log_line(path, line);
     fprintf(stderr, "selflabel epoch %d: loss %.4f, %.1f%% confident, %ld batches skipped", epoch + 1,
             trained ? loss_sum / (double)trained : 0.0, 100.0 * (double)confident_total / (double)(step * batch_size + !step),

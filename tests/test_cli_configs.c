@@ -1,0 +1,41 @@
+/* Every shipped config in configs/ loads and resolves, and the quick one equals the built-in default. */
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "testlib.h"
+
+static char output[1 << 17], default_output[1 << 17];
+
+int main(void) {
+  char configs[1024], command[2048];
+  snprintf(configs, sizeof configs, "%s/../../configs", test_data_dir());
+  DIR *dir = opendir(configs);
+  CHECK_MSG(dir != NULL, "no configs directory at %s", configs);
+  if (!dir) return test_main_end();
+  int count = 0;
+  struct dirent *entry;
+  while ((entry = readdir(dir)) != NULL) {
+    if (!strstr(entry->d_name, ".yml")) continue;
+    snprintf(command, sizeof command, "%s config show --config %s/%s", test_scan_bin(), configs, entry->d_name);
+    int rc = test_run(command, output, sizeof output);
+    CHECK_MSG(rc == 0, "%s does not load (exit %d):\n%s", entry->d_name, rc, output);
+    count++;
+  }
+  closedir(dir);
+  CHECK(count >= 6);
+  /* The quick config only restates the defaults: both resolve to the same text apart from nothing. */
+  snprintf(command, sizeof command, "%s config show --config %s/fashion-mnist-quick.yml", test_scan_bin(), configs);
+  CHECK(test_run(command, output, sizeof output) == 0);
+  snprintf(command, sizeof command, "cd %s && %s config show", test_tmpdir(), test_scan_bin());
+  CHECK(test_run(command, default_output, sizeof default_output) == 0);
+  CHECK_MSG(strcmp(output, default_output) == 0, "fashion-mnist-quick.yml should resolve to the built-in defaults");
+  /* An unknown key is an error naming the file, the line and the key. */
+  char bad[1024];
+  snprintf(bad, sizeof bad, "%s/bad.yml", test_tmpdir());
+  test_write_file(bad, "pretext:\n  epochs: 3\n  epoch_count: 5\n", 35);
+  snprintf(command, sizeof command, "%s config show --config %s", test_scan_bin(), bad);
+  int rc = test_run(command, output, sizeof output);
+  CHECK_MSG(rc == 2 && strstr(output, "bad.yml:3") && strstr(output, "epoch_count"), "rc %d: %s", rc, output);
+  return test_main_end();
+}
