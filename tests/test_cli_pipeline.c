@@ -21,7 +21,7 @@ static int exists(const char *dir, const char *relative) {
 static char output[1 << 16];
 
 static int run(const char *args) {
-  char command[4096];
+  char command[8192];
   snprintf(command, sizeof command, "%s %s --quiet", test_scan_bin(), args);
   int rc = test_run(command, output, sizeof output);
   if (rc != 0) fprintf(stderr, "`%s` exited %d:\n%s\n", command, rc, output);
@@ -45,7 +45,7 @@ static void poison_safetensors(const char *path) {
 
 int main(void) {
   const char *tmp = test_tmpdir();
-  char data[512], run_dir[512], config[512], args[2048];
+  char data[512], run_dir[512], config[512], args[4096];
   snprintf(data, sizeof data, "%s/data", tmp);
   snprintf(run_dir, sizeof run_dir, "%s/run", tmp);
   snprintf(config, sizeof config, "%s/tiny.yml", tmp);
@@ -97,12 +97,38 @@ int main(void) {
   snprintf(path, sizeof path, "%s/pretext/checkpoint.safetensors", run_dir);
   poison_safetensors(path);
   snprintf(args, sizeof args, "pretext --config %s --out %s --set pretext.epochs=4", config, run_dir);
-  char command[4096];
+  char command[8192];
   snprintf(command, sizeof command, "%s %s --quiet", test_scan_bin(), args);
   int rc = test_run(command, output, sizeof output);
   CHECK_MSG(rc == 2, "NaN loss should exit 2, got %d:\n%s", rc, output);
   CHECK_MSG(strstr(output, "NaN") != NULL, "message should say NaN:\n%s", output);
   CHECK(exists(run_dir, "pretext/checkpoint.safetensors"));
+
+  /* Naming clusters: the report's labels.csv format applied with `scan annotate`, shown in the report. */
+  char names[512];
+  snprintf(names, sizeof names, "%s/labels.csv", tmp);
+  const char *labels_csv = "file_or_index,cluster,name\n0,0,\"bars, flat\"\n1,1,squares\n2,0,\"bars, flat\"\n";
+  test_write_file(names, labels_csv, (long)strlen(labels_csv));
+  snprintf(args, sizeof args, "annotate --config %s --out %s --names %s", config, run_dir, names);
+  CHECK(run(args) == 0);
+  CHECK(exists(run_dir, "eval/predictions_named.csv"));
+  CHECK(exists(run_dir, "eval/cluster_names.json"));
+  snprintf(args, sizeof args, "report --config %s --out %s", config, run_dir);
+  CHECK(run(args) == 0);
+  snprintf(path, sizeof path, "%s/report.html", run_dir);
+  FILE *report = fopen(path, "r");
+  static char html[1 << 20];
+  size_t html_size = report ? fread(html, 1, sizeof html - 1, report) : 0;
+  html[html_size] = 0;
+  if (report) fclose(report);
+  /* (an empty cluster has no name box, so either given name may be the one shown) */
+  CHECK_MSG(strstr(html, "value=\"bars, flat\"") || strstr(html, "value=\"squares\""), "the report should pre-fill the given names");
+  CHECK(strstr(html, "download-labels") != NULL);
+  /* A name for a cluster the run does not have is an error naming the file and line. */
+  test_write_file(names, "cluster,name\n7,ghost\n", 21);
+  snprintf(command, sizeof command, "%s annotate --config %s --out %s --names %s", test_scan_bin(), config, run_dir, names);
+  rc = test_run(command, output, sizeof output);
+  CHECK_MSG(rc == 2 && strstr(output, "labels.csv:2") != NULL, "rc %d: %s", rc, output);
 
   /* Bad config values: exit 2 naming the key. */
   snprintf(command, sizeof command, "%s pretext --config %s --out %s/bad --set pretext.batch_size=abc", test_scan_bin(), config,

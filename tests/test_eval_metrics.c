@@ -1,5 +1,8 @@
-/* Clustering metrics against hand-derived values and brute-force references. */
+/* Clustering metrics against hand-derived values, brute-force references and
+ * values scikit-learn computed (tests/data/metrics_sklearn.txt, written by
+ * tools/make_metrics_fixture.py). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,8 +192,69 @@ static void test_silhouette_summary_prototypes(void) {
   CHECK(proto[0] == 3);
 }
 
+static int read_ints(FILE *f, int32_t *v, int count) {
+  for (int i = 0; i < count; i++)
+    if (fscanf(f, "%d", &v[i]) != 1) return 0;
+  return 1;
+}
+
+/* Label metrics and silhouette against scikit-learn: over- and under-clustering,
+ * empty cluster ids, a single cluster, a noisy 1000-sample case. Counts-based
+ * metrics agree to rounding (1e-9); the silhouette uses float32 distances. */
+static void test_sklearn_fixture(void) {
+  char path[1024], kind[32], name[64];
+  snprintf(path, sizeof path, "%s/metrics_sklearn.txt", test_data_dir());
+  FILE *f = fopen(path, "r");
+  CHECK_MSG(f != NULL, "cannot open %s", path);
+  if (!f) return;
+  int label_cases = 0, silhouette_cases = 0, n, a, b;
+  while (fscanf(f, "%31s %63s %d %d", kind, name, &n, &a) == 4) {
+    if (strcmp(kind, "case") == 0) {
+      CHECK(fscanf(f, "%d", &b) == 1);
+      int32_t *labels = malloc(sizeof(int32_t) * n), *pred = malloc(sizeof(int32_t) * n);
+      double want[7]; /* acc nmi ari ami precision recall f1 */
+      int ok = read_ints(f, labels, n) && read_ints(f, pred, n);
+      for (int t = 0; t < 7; t++) ok &= fscanf(f, "%lf", &want[t]) == 1;
+      CHECK_MSG(ok, "case %s: truncated record", name);
+      scan_metrics m;
+      if (ok && scan_cluster_metrics(pred, labels, n, a, b, NULL, &m) == SCAN_OK) {
+        double got[7] = {m.acc, m.nmi, m.ari, m.ami, m.precision_weighted, m.recall_weighted, m.f1_weighted};
+        const char *names[7] = {"acc", "nmi", "ari", "ami", "precision", "recall", "f1"};
+        for (int t = 0; t < 7; t++)
+          CHECK_MSG(fabs(got[t] - want[t]) <= 1e-9, "case %s: %s %.17g, scikit-learn %.17g", name, names[t],
+                    got[t], want[t]);
+        scan_metrics_free(&m);
+      } else {
+        CHECK_MSG(0, "case %s: scan_cluster_metrics failed", name);
+      }
+      free(labels);
+      free(pred);
+      label_cases++;
+    } else {
+      int d = a;
+      float *x = malloc(sizeof(float) * n * d);
+      int32_t *labels = malloc(sizeof(int32_t) * n);
+      double want = 0;
+      int ok = 1;
+      for (int t = 0; t < n * d; t++) ok &= fscanf(f, "%f", &x[t]) == 1;
+      ok = ok && read_ints(f, labels, n) && fscanf(f, "%lf", &want) == 1;
+      CHECK_MSG(ok, "silhouette %s: truncated record", name);
+      int defined = 0;
+      double got = ok ? scan_silhouette(x, n, d, labels, &defined) : NAN;
+      CHECK_MSG(defined && fabs(got - want) <= 1e-5, "silhouette %s: %.9g, scikit-learn %.9g", name, got, want);
+      free(x);
+      free(labels);
+      silhouette_cases++;
+    }
+  }
+  fclose(f);
+  CHECK_MSG(label_cases == 6 && silhouette_cases == 2, "read %d label and %d silhouette cases, expected 6 and 2",
+            label_cases, silhouette_cases);
+}
+
 int main(void) {
   test_hungarian();
+  test_sklearn_fixture();
   test_small_case();
   test_perfect_and_permuted();
   test_silhouette_summary_prototypes();

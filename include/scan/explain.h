@@ -120,6 +120,17 @@ void scan_jet_colour(double v, uint8_t rgb[3]);
 void scan_gradcam_overlay(const float *map, int mh, int mw, const uint8_t *image, int h, int w, int channels, int scale,
                           double alpha, uint8_t *rgb_out);
 
+/* ---- faithfulness arithmetic ---- */
+
+/* Area under the curve through (x[i], y[i]), i < n (x increasing), by the trapezoid rule. */
+double scan_curve_auc(const double *x, const double *y, int n);
+/* The curve (x increasing from 0 to 1, n >= 1 points) linearly interpolated at the `points` evenly
+ * spaced positions i / (points - 1), so curves of different images can be averaged point by point. */
+void scan_curve_resample(const double *x, const double *y, int n, int points, double *out);
+/* Spearman's rank correlation of a[n] and b[n] (scipy.stats.spearmanr): the Pearson correlation of
+ * their ranks, tied values sharing their average rank. 0 when either is constant (nothing to rank). */
+double scan_rank_correlation(const double *a, const double *b, int n);
+
 /* Fewer superpixels than this leave LIME too little to explain (see use_slic = 2). */
 #define SCAN_LIME_MIN_SEGMENTS 4
 

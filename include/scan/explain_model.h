@@ -116,4 +116,68 @@ scan_status scan_explanations_write_json(const char *path, const char *model, in
 scan_status scan_explain_prototypes(scan_pipeline *p, int only_cluster, int methods, const char *out_dir,
                                     scan_explanation **items, int *count);
 
+/* scan_explainer_open with the model in `model_path` (a SCAN model, whose best head is taken, or a
+ * self-label model, of this config's architecture) instead of the run's; NULL = the run's model. */
+scan_status scan_explainer_open_model(scan_explainer *e, scan_pipeline *p, const char *model_path);
+
+/* The `top` validation images the model assigns to `cluster` with the highest probability, each
+ * explained for that cluster into out_dir (NULL = RUN/explain) as cluster_XX_member_NN_*.png, plus
+ * cluster_XX_members.json. The assignments come from RUN/eval/predictions.csv when it describes this
+ * model (no model_path, the file is newer than the model and has a row per val image), otherwise
+ * from predicting the split. *items/*count as for scan_explain_prototypes (fewer than `top` when the
+ * cluster has fewer members; none when it is empty). */
+scan_status scan_explain_cluster_members(scan_pipeline *p, const char *model_path, int cluster, int top, int methods,
+                                         const char *out_dir, scan_explanation **items, int *count);
+
+/* ---- faithfulness: deletion / insertion curves and the model-randomisation check ---- */
+
+/* Orders in which superpixels are removed (deletion) or added back (insertion): by LIME's weight, by
+ * Grad-CAM's mean map value inside each superpixel (scan_gradcam_superpixel_scores), and at random
+ * (the baseline, averaged over several random orders). */
+enum { SCAN_ORDER_LIME, SCAN_ORDER_GRADCAM, SCAN_ORDER_RANDOM, SCAN_ORDERS };
+/* Curves are stored resampled at fractions i / (SCAN_CURVE_POINTS - 1) of the image's pixels. */
+enum { SCAN_CURVE_POINTS = 51 };
+
+/* One ordering's curves: order[S] is a permutation of the superpixels, most important first. Step k
+ * (0..S) hides the first k superpixels (deletion, from the whole view) or shows only them (insertion,
+ * from the fully hidden view; hidden as LIME hides). fraction[k] = share of the pixels in the first k
+ * superpixels; deletion[k], insertion[k] = the cluster's probability. Each array has S + 1 entries. */
+scan_status scan_explainer_curves(scan_explainer *e, const uint8_t *view, int cluster, const int32_t *segments, int S,
+                                  const int32_t *order, double *fraction, double *deletion, double *insertion);
+
+typedef struct {
+  int cluster;       /* the explained cluster: the one the model assigns */
+  double probability;
+  int num_segments;
+  double deletion_auc[SCAN_ORDERS], insertion_auc[SCAN_ORDERS]; /* area under the curve over the pixel fraction */
+  double deletion[SCAN_ORDERS][SCAN_CURVE_POINTS], insertion[SCAN_ORDERS][SCAN_CURVE_POINTS];
+  /* Randomisation check: Spearman correlation between the trained and the re-initialised model's Grad-CAM
+     maps (cell by cell) and LIME weights (superpixel by superpixel, same segmentation and samples). NAN
+     when no re-initialised model was given. Faithful explanations give values near 0. */
+  double gradcam_rank_corr, lime_rank_corr;
+} scan_faithfulness;
+
+/* One view: LIME and Grad-CAM of its assigned cluster with e, the curves of their orders and of
+ * `random_orders` random orders (random streams (e->lime.seed, 2, stream * random_orders + r)),
+ * and, when randomised is not NULL (the same architecture with re-initialised weights), the
+ * randomisation check. */
+scan_status scan_faithfulness_image(scan_explainer *e, scan_explainer *randomised, const uint8_t *view,
+                                    int random_orders, uint64_t stream, scan_faithfulness *out);
+
+/* Means over images (curves point by point). */
+typedef struct {
+  int images, random_orders;
+  double deletion_auc[SCAN_ORDERS], insertion_auc[SCAN_ORDERS];
+  double deletion[SCAN_ORDERS][SCAN_CURVE_POINTS], insertion[SCAN_ORDERS][SCAN_CURVE_POINTS];
+  double gradcam_rank_corr, lime_rank_corr;
+} scan_faithfulness_summary;
+void scan_faithfulness_summarise(const scan_faithfulness *items, int count, scan_faithfulness_summary *out);
+
+/* `scan explain --faithfulness`: `samples` validation images drawn with explain.seed, each measured by
+ * scan_faithfulness_image against a re-initialised copy of the model (fresh weights from the run's
+ * seed + 1); writes <out_dir>/faithfulness.json (summary and every image) and the mean curves as
+ * faithfulness_deletion.png and faithfulness_insertion.png (out_dir NULL = RUN/explain). */
+scan_status scan_explain_faithfulness(scan_pipeline *p, const char *model_path, int samples, const char *out_dir,
+                                      scan_faithfulness_summary *summary);
+
 #endif

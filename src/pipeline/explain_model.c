@@ -7,6 +7,7 @@
 
 #include "scan/explain_model.h"
 #include "scan/nn_layers.h"
+#include "scan/query.h"
 #include "scan/rng.h"
 
 enum { EXPLAIN_BATCH = 50 }; /* LIME's perturbations per forward pass: big enough for oneDNN, small in memory */
@@ -64,13 +65,15 @@ static scan_status read_explain_config(scan_explainer *e, const scan_config *cfg
   return SCAN_OK;
 }
 
-scan_status scan_explainer_open(scan_explainer *e, scan_pipeline *p) {
+scan_status scan_explainer_open(scan_explainer *e, scan_pipeline *p) { return scan_explainer_open_model(e, p, NULL); }
+
+scan_status scan_explainer_open_model(scan_explainer *e, scan_pipeline *p, const char *model_path) {
   memset(e, 0, sizeof *e);
   scan_aug_config val_aug;
   SCAN_TRY(scan_pipeline_augment(p, NULL, 1, &val_aug));
   scan_net *net = NULL;
   char source[1400];
-  SCAN_TRY(scan_pipeline_load_cluster_model(p, EXPLAIN_BATCH, &net, source, sizeof source));
+  SCAN_TRY(scan_query_load_model(p, model_path, EXPLAIN_BATCH, &net, source, sizeof source));
   scan_status status = scan_explainer_init(e, net, &val_aug);
   if (status != SCAN_OK) {
     scan_net_free(net);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report_annotate.h"
 #include "report_curves.h"
 #include "report_json.h"
 #include "scan/atomic_file.h"
@@ -185,7 +186,11 @@ static void section_clusters(const page *pg, const cJSON *metrics) {
                  "confident first.</p>\n");
   else
     fprintf(out, "<p>For each cluster: its members, most confident first.</p>\n");
+  report_annotation_tool(out, pg->p);
   const cJSON *names = cJSON_GetObjectItemCaseSensitive(metrics, "cluster_names");
+  char names_path[1300];
+  cJSON *given = report_read_json(scan_pipeline_path(pg->p, names_path, sizeof names_path, "eval/cluster_names.json"));
+  const cJSON *given_names = cJSON_GetObjectItemCaseSensitive(given, "names");
   const cJSON *sizes = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(metrics, "diagnostics"),
                                                         "cluster_sizes");
   for (int c = 0; c < clusters; c++) {
@@ -204,6 +209,8 @@ static void section_clusters(const page *pg, const cJSON *metrics) {
       fprintf(out, "</i>");
     }
     fprintf(out, "</h3>\n");
+    const cJSON *given_name = cJSON_GetArrayItem(given_names, c);
+    report_name_box(out, c, cJSON_IsString(given_name) ? given_name->valuestring : NULL);
     if (explained) {
       fprintf(out, "<div class=\"row\">\n");
       snprintf(rel, sizeof rel, "explain/cluster_%02d_gradcam.png", c);
@@ -217,6 +224,7 @@ static void section_clusters(const page *pg, const cJSON *metrics) {
     snprintf(rel, sizeof rel, "eval/clusters/cluster_%02d.png", c);
     put_figure(pg, rel, "Members, most confident first");
   }
+  cJSON_Delete(given);
 }
 
 scan_status scan_report_write(scan_pipeline *p, char *path_out, int path_size) {

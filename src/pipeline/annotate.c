@@ -1,0 +1,148 @@
+/* `scan annotate`: names that a person gave to the clusters (in the report page, or by hand) applied to a
+ * run's predictions. The names file is CSV, either `cluster,name` per line or the page's labels.csv
+ * (`file_or_index,cluster,name` per image); a header line is allowed. Writes eval/cluster_names.json
+ * and eval/predictions_named.csv. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "scan/atomic_file.h"
+#include "scan/pipeline.h"
+
+enum { MAX_FIELDS = 8, MAX_CLUSTERS = 10000 };
+
+/* Splits one CSV line in place into fields (RFC 4180 quotes: "a,b" and "" for a quote). Returns the count. */
+int scan_csv_split(char *line, char **fields, int max_fields) {
+  int count = 0;
+  char *read = line, *write = line;
+  while (count < max_fields) {
+    fields[count++] = write;
+    if (*read == '"') {
+      read++;
+      while (*read && !(*read == '"' && read[1] != '"')) {
+        if (*read == '"') read++; /* "" is one quote */
+        *write++ = *read++;
+      }
+      if (*read == '"') read++;
+    } else {
+      while (*read && *read != ',' && *read != '\n' && *read != '\r') *write++ = *read++;
+    }
+    int more = *read == ',';
+    *write++ = '\0';
+    if (!more) break;
+    read++;
+  }
+  return count;
+}
+
+static scan_status read_names(const char *path, char **names, int clusters) {
+  FILE *f = fopen(path, "r");
+  if (!f) return scan_fail(SCAN_ERR_INPUT, "%s: cannot open the names file", path);
+  char line[4096];
+  int number = 0;
+  scan_status status = SCAN_OK;
+  while (status == SCAN_OK && fgets(line, sizeof line, f)) {
+    number++;
+    char *fields[MAX_FIELDS];
+    if (line[0] == '\n' || line[0] == '\r' || line[0] == '#') continue;
+    int n = scan_csv_split(line, fields, MAX_FIELDS);
+    if (n != 2 && n != 3) {
+      status = scan_fail(SCAN_ERR_INPUT, "%s:%d: expected 'cluster,name' or 'file_or_index,cluster,name'", path, number);
+      break;
+    }
+    const char *cluster_text = fields[n - 2], *name = fields[n - 1];
+    char *end = NULL;
+    long cluster = strtol(cluster_text, &end, 10);
+    if (end == cluster_text || *end) {
+      if (number == 1) continue; /* a header line */
+      status = scan_fail(SCAN_ERR_INPUT, "%s:%d: cluster '%s' is not a number", path, number, cluster_text);
+      break;
+    }
+    if (cluster < 0 || cluster >= clusters) {
+      status = scan_fail(SCAN_ERR_INPUT, "%s:%d: cluster %ld is outside 0..%d of this run", path, number, cluster, clusters - 1);
+      break;
+    }
+    if (!name[0]) continue;
+    if (names[cluster] && strcmp(names[cluster], name) != 0) {
+      status = scan_fail(SCAN_ERR_INPUT, "%s:%d: cluster %ld is named both '%s' and '%s'", path, number, cluster,
+                         names[cluster], name);
+      break;
+    }
+    if (!names[cluster] && !(names[cluster] = strdup(name))) status = scan_fail(SCAN_ERR_INTERNAL, "out of memory");
+  }
+  fclose(f);
+  return status;
+}
+
+static scan_status write_named_predictions(scan_pipeline *p, char **names, int clusters) {
+  char in_path[1300], out_path[1300];
+  scan_pipeline_path(p, in_path, sizeof in_path, "eval/predictions.csv");
+  FILE *in = fopen(in_path, "r");
+  if (!in) return scan_fail(SCAN_ERR_INPUT, "%s: no predictions (run 'scan eval' first)", in_path);
+  scan_atomic_file af;
+  scan_status status = scan_atomic_open(&af, scan_pipeline_path(p, out_path, sizeof out_path, "eval/predictions_named.csv"));
+  char line[4096], copy[4096];
+  int number = 0;
+  while (status == SCAN_OK && fgets(line, sizeof line, in)) {
+    number++;
+    line[strcspn(line, "\r\n")] = '\0';
+    if (number == 1) { fprintf(af.file, "%s,name\n", line); continue; }
+    snprintf(copy, sizeof copy, "%s", line);
+    char *fields[MAX_FIELDS];
+    int n = scan_csv_split(copy, fields, MAX_FIELDS);
+    long cluster = n >= 3 ? strtol(fields[2], NULL, 10) : -1;
+    if (cluster < 0 || cluster >= clusters) {
+      status = scan_fail(SCAN_ERR_INPUT, "%s:%d: malformed prediction row", in_path, number);
+      break;
+    }
+    const char *name = names[cluster] ? names[cluster] : "";
+    fprintf(af.file, "%s,\"", line);
+    for (const char *c = name; *c; c++) {
+      if (*c == '"') fputc('"', af.file); /* CSV doubles a quote */
+      fputc(*c, af.file);
+    }
+    fputs("\"\n", af.file);
+  }
+  fclose(in);
+  if (status == SCAN_OK) return scan_atomic_commit(&af);
+  scan_atomic_abort(&af);
+  return status;
+}
+
+scan_status scan_annotate(scan_pipeline *p, const char *names_path) {
+  char path[1300];
+  cJSON *metrics = NULL;
+  unsigned char *text = NULL;
+  size_t size = 0;
+  SCAN_TRY(scan_read_file(scan_pipeline_path(p, path, sizeof path, "eval/metrics.json"), &text, &size));
+  metrics = cJSON_Parse((const char *)text);
+  free(text);
+  const cJSON *count = cJSON_GetObjectItemCaseSensitive(metrics, "num_clusters");
+  int clusters = cJSON_IsNumber(count) ? (int)count->valuedouble : 0;
+  cJSON_Delete(metrics);
+  if (clusters < 1 || clusters > MAX_CLUSTERS) return scan_fail(SCAN_ERR_INPUT, "%s: no cluster count", path);
+  char **names = calloc((size_t)clusters, sizeof *names);
+  if (!names) return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
+  scan_status status = read_names(names_path, names, clusters);
+  if (status == SCAN_OK) status = write_named_predictions(p, names, clusters);
+  if (status == SCAN_OK) {
+    cJSON *json = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(json, "names");
+    int named = 0;
+    for (int c = 0; c < clusters; c++) {
+      cJSON_AddItemToArray(list, cJSON_CreateString(names[c] ? names[c] : ""));
+      named += names[c] != NULL;
+    }
+    char *out = cJSON_Print(json);
+    status = scan_write_file_atomic(scan_pipeline_path(p, path, sizeof path, "eval/cluster_names.json"), out, strlen(out));
+    free(out);
+    cJSON_Delete(json);
+    if (status == SCAN_OK) printf("annotate: %d of %d clusters named; wrote eval/predictions_named.csv and eval/cluster_names.json\n", named, clusters);
+  }
+  for (int c = 0; c < clusters; c++) free(names[c]);
+  free(names);
+  return status;
+}

@@ -1,0 +1,415 @@
+/* Robustness of the training stages run one by one (scan pretext | mine | cluster | selflabel) on the
+ * tiny synthetic dataset of tiny_run.h, where users of the original got stuck (spec §19):
+ *   - a SIGKILL in the middle of training: the rerun resumes, and no temporary file is left behind;
+ *   - self-labelling with a threshold nothing reaches (upstream #46 crashed there), and the adaptive threshold;
+ *   - update_cluster_head_only really leaves the backbone alone;
+ *   - a reference-style single-stage config (configs/scan/scan_cifar10.yml layout);
+ *   - bad inputs: broken neighbour files, a pretext model of another backbone, stages run out of order,
+ *     num_classes 1: exit status 2 and a message naming the file or key;
+ *   - determinism: same seed and threads give identical model bytes (with a killed-and-resumed run in the mix),
+ *     and mined neighbours do not depend on the thread count.
+ * SCAN_TEST_LIGHT=1 (the sanitizer run) drops the second pretext run and shortens the killed runs. */
+#include <dirent.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "scan/npy.h"
+#include "scan/safetensors.h"
+#include "testlib.h"
+#include "tiny_run.h"
+
+enum { TRAIN_IMAGES = 120, VAL_IMAGES = 60, BATCH = 32 };
+
+static char output[1 << 16];
+static char config_path[512];
+static int light;
+
+/* Runs `scan <args> --config <tiny config> --quiet`, args formatted printf-style, output in `output`;
+   returns the exit status. */
+static int scan(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int scan(const char *fmt, ...) {
+  char args[2048], command[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(args, sizeof args, fmt, ap);
+  va_end(ap);
+  snprintf(command, sizeof command, "%s %s --config %s --quiet", test_scan_bin(), args, config_path);
+  int rc = test_run(command, output, sizeof output);
+  if (getenv("SCAN_TEST_VERBOSE")) fprintf(stderr, "$ scan %s\n-> %d\n%s\n", args, rc, output);
+  return rc;
+}
+
+/* CHECK that a command succeeded, showing its output when it did not. */
+#define CHECK_RUNS(...)                                                              \
+  do {                                                                               \
+    int rc_ = scan(__VA_ARGS__);                                                     \
+    CHECK_MSG(rc_ == 0, "exit status %d:\n%s", rc_, output);                         \
+  } while (0)
+
+/* CHECK that a command failed with exit status 2 and a message holding `needle`. */
+#define CHECK_REJECTS(needle, ...)                                                   \
+  do {                                                                               \
+    int rc_ = scan(__VA_ARGS__);                                                     \
+    CHECK_MSG(rc_ == 2 && strstr(output, needle) != NULL, "exit status %d (want 2, message with '%s'):\n%s", rc_, \
+              needle, output);                                                       \
+  } while (0)
+
+static const char *join(char *buf, size_t size, const char *dir, const char *relative) {
+  snprintf(buf, size, "%s/%s", dir, relative);
+  return buf;
+}
+
+static int exists(const char *dir, const char *relative) {
+  char path[1024];
+  struct stat st;
+  return stat(join(path, sizeof path, dir, relative), &st) == 0;
+}
+
+static unsigned char *read_all(const char *path, long *size) {
+  *size = -1;
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char *data = malloc((size_t)n + 1);
+  if (data && fread(data, 1, (size_t)n, f) == (size_t)n) *size = n;
+  fclose(f);
+  if (data) data[n > 0 ? n : 0] = 0;
+  return data;
+}
+
+static int same_bytes(const char *a, const char *b) {
+  long na, nb;
+  unsigned char *da = read_all(a, &na), *db = read_all(b, &nb);
+  int same = da && db && na >= 0 && na == nb && memcmp(da, db, (size_t)na) == 0;
+  free(da);
+  free(db);
+  return same;
+}
+
+static void copy_file(const char *from, const char *to) {
+  long n;
+  unsigned char *data = read_all(from, &n);
+  if (!data || n < 0 || test_write_file(to, data, n) != 0) fprintf(stderr, "cannot copy %s to %s\n", from, to);
+  free(data);
+}
+
+/* A run directory holding another run's pretext model and mined neighbours, ready for `scan cluster`. */
+static void copy_pretext(const char *from_run, const char *to_run) {
+  static const char *const files[] = {"pretext/model.safetensors", "pretext/neighbors-train.npy", "pretext/neighbors-val.npy"};
+  char from[1024], to[1024];
+  mkdir(to_run, 0777);
+  mkdir(join(to, sizeof to, to_run, "pretext"), 0777);
+  for (int i = 0; i < 3; i++) copy_file(join(from, sizeof from, from_run, files[i]), join(to, sizeof to, to_run, files[i]));
+}
+
+/* Files in dir whose name holds ".tmp." (the atomic writer's temporary names). */
+static int temp_files(const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  int count = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    if (strstr(e->d_name, ".tmp.")) {
+      fprintf(stderr, "left behind: %s/%s\n", dir, e->d_name);
+      count++;
+    }
+  closedir(d);
+  return count;
+}
+
+/* The value of `"key": <number>` in the last line of a JSON-lines file, or `fallback`. */
+static double last_log_value(const char *path, const char *key, double fallback) {
+  long n;
+  char *text = (char *)read_all(path, &n);
+  if (!text || n <= 0) { free(text); return fallback; }
+  while (n > 0 && text[n - 1] == '\n') text[--n] = 0;
+  char *line = strrchr(text, '\n');
+  line = line ? line + 1 : text;
+  char pattern[64];
+  snprintf(pattern, sizeof pattern, "\"%s\": ", key);
+  char *at = strstr(line, pattern);
+  double value = at ? strtod(at + strlen(pattern), NULL) : fallback;
+  free(text);
+  return value;
+}
+
+static void sleep_ms(long ms) {
+  struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&t, NULL);
+}
+
+/* Starts `scan <args>` in the background, kills it with SIGKILL as soon as `watched` exists, and
+   reports whether the kill landed while the command was still running (it may finish first on a fast machine). */
+static int kill_when_file_appears(const char *args, const char *watched) {
+  char command[4096];
+  snprintf(command, sizeof command, "exec %s %s --config %s --quiet >/dev/null 2>&1", test_scan_bin(), args, config_path);
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+    _exit(127);
+  }
+  if (pid < 0) return 0;
+  struct stat st;
+  int status = 0, waited = 0;
+  for (int i = 0; i < 120 * 100; i++) { /* at most 120 s */
+    if (stat(watched, &st) == 0) break;
+    if (waitpid(pid, &status, WNOHANG) == pid) { waited = 1; break; }
+    sleep_ms(10);
+  }
+  if (!waited) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+/* A temporary file as a SIGKILL in the middle of an atomic write leaves it: the real name plus ".tmp.<pid>"
+   of a process that no longer exists. */
+static void plant_stale_temp(const char *dir, const char *name) {
+  char path[1024];
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  waitpid(child, NULL, 0); /* its pid is now free: nobody is writing under it */
+  snprintf(path, sizeof path, "%s/%s.tmp.%ld", dir, name, (long)child);
+  test_write_file(path, "partial", 7);
+}
+
+/* 1. Kill in the middle of a stage, rerun: it resumes, finishes, and leaves no temporary file. */
+static void check_kill_and_resume(const char *run, const char *command, const char *subdir, const char *args) {
+  char full_args[2048], watched[1100], dir[1024];
+  snprintf(full_args, sizeof full_args, "%s --out %s %s", command, run, args);
+  snprintf(dir, sizeof dir, "%s/%s", run, subdir);
+  snprintf(watched, sizeof watched, "%s/checkpoint.safetensors", dir);
+  int killed = kill_when_file_appears(full_args, watched);
+  CHECK_MSG(exists(dir, "checkpoint.safetensors"), "scan %s wrote no checkpoint before it was killed", command);
+  if (!killed) fprintf(stderr, "note: scan %s finished before the kill; the rerun checks only the resume message\n", command);
+  if (killed) CHECK_MSG(!exists(dir, "model.safetensors") || strcmp(command, "cluster") == 0,
+                        "scan %s was killed but already wrote its final model", command);
+  plant_stale_temp(dir, "checkpoint.safetensors");
+  plant_stale_temp(dir, "model.safetensors");
+  CHECK_RUNS("%s", full_args);
+  CHECK_MSG(strstr(output, "resuming after epoch ") != NULL, "scan %s should resume from its checkpoint:\n%s", command, output);
+  CHECK(exists(dir, "model.safetensors"));
+  CHECK_MSG(temp_files(dir) == 0, "scan %s left temporary files in %s", command, dir);
+}
+
+/* The tensors of two safetensors files: do the ones whose names start with `prefix` (or, with invert, the
+   others) agree byte for byte? Returns 1 same, 0 different, -1 unreadable/missing. */
+static int same_tensors(const char *path_a, const char *path_b, const char *prefix, int invert) {
+  scan_safetensors *a = NULL, *b = NULL;
+  int result = -1;
+  if (scan_safetensors_read(path_a, &a) == SCAN_OK && scan_safetensors_read(path_b, &b) == SCAN_OK) {
+    result = 1;
+    int compared = 0;
+    for (int i = 0; i < scan_safetensors_count(a) && result != -1; i++) {
+      const scan_tensor_view *t = scan_safetensors_get(a, i);
+      int matches = strncmp(t->name, prefix, strlen(prefix)) == 0;
+      if (matches == invert) continue;
+      const scan_tensor_view *u = scan_safetensors_find(b, t->name);
+      if (!u || u->nbytes != t->nbytes) { fprintf(stderr, "%s: '%s' missing or resized\n", path_b, t->name); result = -1; break; }
+      if (memcmp(t->data, u->data, t->nbytes) != 0) result = 0;
+      compared++;
+    }
+    if (compared == 0) result = -1;
+  }
+  if (a) scan_safetensors_free(a);
+  if (b) scan_safetensors_free(b);
+  return result;
+}
+
+/* 3. update_cluster_head_only: the backbone in the SCAN model is the pretext backbone, bit for bit, also after a
+   whole-network ("full") epoch, while the heads train. The warm-up epoch alone never touches the backbone, so
+   the full epoch is what is checked: its checkpoint against the one after warm-up. */
+static void check_head_only(const char *tmp, const char *trained_run) {
+  char run[512], pretext[1024], model[1024], checkpoint[1024], after_warmup[1024];
+  snprintf(run, sizeof run, "%s/head-only", tmp);
+  copy_pretext(trained_run, run);
+  join(pretext, sizeof pretext, run, "pretext/model.safetensors");
+  join(model, sizeof model, run, "scan/model.safetensors");
+  join(checkpoint, sizeof checkpoint, run, "scan/checkpoint.safetensors");
+  join(after_warmup, sizeof after_warmup, run, "after-warmup.safetensors");
+  const char *head_only = "--set scan.update_cluster_head_only=true --set scan.head_warmup_epochs=1";
+  CHECK_RUNS("cluster --out %s %s --set scan.epochs=0", run, head_only);
+  copy_file(checkpoint, after_warmup);
+  CHECK_RUNS("cluster --out %s %s --set scan.epochs=1", run, head_only);
+  CHECK_MSG(strstr(output, "resuming after epoch 1") != NULL, "the full epoch should continue the warm-up:\n%s", output);
+  CHECK_MSG(same_tensors(pretext, model, "backbone.", 0) == 1, "head-only SCAN changed the backbone of %s", model);
+  CHECK_MSG(same_tensors(pretext, checkpoint, "backbone.", 0) == 1, "head-only SCAN changed the backbone of %s", checkpoint);
+  CHECK_MSG(same_tensors(after_warmup, checkpoint, "cluster_head.", 0) == 0, "the heads did not train in the full epoch");
+}
+
+/* 2. Self-labelling where no sample is confident: no crash, every batch skipped and counted, a message that
+   suggests a threshold; then the per-class quantile threshold trains. */
+static void check_selflabel_thresholds(const char *run) {
+  char log[1024];
+  join(log, sizeof log, run, "selflabel/log.jsonl");
+  CHECK_RUNS("selflabel --out %s --set selflabel.epochs=1 --set selflabel.confidence_threshold=0.999999", run);
+  CHECK_MSG(strstr(output, "no sample reached the confidence threshold") != NULL && strstr(output, "confidence_threshold") &&
+                strstr(output, "adaptive_threshold"),
+            "an epoch without confident samples should say so and suggest a threshold:\n%s", output);
+  CHECK(exists(run, "selflabel/model.safetensors"));
+  CHECK_NEAR(last_log_value(log, "skipped_batches", -1), TRAIN_IMAGES / BATCH, 0, 0);
+  CHECK_NEAR(last_log_value(log, "confident_fraction", -1), 0, 0, 0);
+  /* A second epoch with the quantile thresholds (the first is resumed from the checkpoint). */
+  CHECK_RUNS("selflabel --out %s --set selflabel.epochs=2 --set selflabel.confidence_threshold=0.999999 "
+             "--set selflabel.adaptive_threshold=quantile",
+             run);
+  CHECK_MSG(last_log_value(log, "epoch", -1) == 2, "selflabel should have logged its second epoch");
+  CHECK_MSG(last_log_value(log, "confident_fraction", 0) > 0, "adaptive thresholds found no confident sample:\n%s", output);
+  CHECK_MSG(last_log_value(log, "skipped_batches", -1) < TRAIN_IMAGES / BATCH, "adaptive thresholds trained no batch");
+}
+
+/* 7. Mining: the same neighbour files with 1 and 2 threads, and the printed accuracy is the share of
+   neighbours (columns 1..k) with the anchor's label. An untrained network keeps the accuracy below 100 %. */
+static void check_mine(const char *tmp) {
+  char run[512], path[1024], copy[1024];
+  snprintf(run, sizeof run, "%s/mine", tmp);
+  CHECK_RUNS("pretext --out %s --set pretext.epochs=0", run);
+  CHECK_RUNS("mine --out %s --threads 1", run);
+  join(path, sizeof path, run, "pretext/neighbors-train.npy");
+  join(copy, sizeof copy, run, "neighbors-train-1-thread.npy");
+  copy_file(path, copy);
+  CHECK_RUNS("mine --out %s --threads 2", run);
+  CHECK_MSG(same_bytes(path, copy), "neighbours differ between 1 and 2 threads");
+  const char *line = strstr(output, "nearest neighbours on the train set: ");
+  double printed = line ? strtod(line + strlen("nearest neighbours on the train set: "), NULL) : -1;
+  scan_array a;
+  if (scan_npy_read(path, &a) != SCAN_OK) { CHECK_MSG(0, "%s: unreadable", path); return; }
+  CHECK(a.dtype == SCAN_I64 && a.ndim == 2 && a.shape[0] == TRAIN_IMAGES && a.shape[1] == 6);
+  long agree = 0, total = 0;
+  const int64_t *rows = a.data;
+  for (int64_t i = 0; a.dtype == SCAN_I64 && i < a.shape[0]; i++) {
+    CHECK_MSG(rows[i * a.shape[1]] == i, "row %ld does not start with the image itself", (long)i);
+    for (int64_t c = 1; c < a.shape[1]; c++, total++) agree += rows[i * a.shape[1] + c] % TINY_CLASSES == i % TINY_CLASSES;
+  }
+  scan_array_free(&a);
+  double expected = total ? 100.0 * (double)agree / (double)total : -1;
+  CHECK_NEAR(printed, expected, 0.005, 0); /* printed with two decimals */
+  CHECK_MSG(expected < 100, "an untrained network should not mine perfect neighbours (%.2f%%)", expected);
+}
+
+/* 4. A single-stage config in the reference's layout (configs/scan/scan_cifar10.yml), pointed at the tiny data. */
+static void check_reference_config(const char *tmp, const char *trained_run, const char *data) {
+  char run[512], path[1024], reference[512];
+  snprintf(run, sizeof run, "%s/reference", tmp);
+  copy_pretext(trained_run, run);
+  snprintf(reference, sizeof reference, "%s/scan_tiny.yml", tmp);
+  FILE *f = fopen(reference, "w");
+  if (!f) return;
+  fprintf(f,
+          "# setup\nsetup: scan\n\n# Loss\ncriterion: scan\ncriterion_kwargs:\n   entropy_weight: 5.0\n\n"
+          "# Weight update\nupdate_cluster_head_only: False # Update full network in SCAN\nnum_heads: 1 # Only use one head\n\n"
+          "# Model\nbackbone: vgg\nmodel_kwargs:\n   vgg_widths: [4, 8]\n\n"
+          "# Dataset\ntrain_db_name: mnist\nval_db_name: mnist\ndata_root: %s\nnum_classes: 3\nnum_neighbors: 5\n\n"
+          "# Transformations\naugmentation_strategy: ours\naugmentation_kwargs:\n   crop_size: 28\n   normalize:\n"
+          "      mean: [0.1307]\n      std: [0.3081]\n   num_strong_augs: 4\n   cutout_kwargs:\n     n_holes: 1\n"
+          "     length: 14\n     random: True\n\n"
+          "transformation_kwargs:\n   crop_size: 28\n   normalize:\n      mean: [0.1307]\n      std: [0.3081]\n\n"
+          "# Hyperparameters\noptimizer: adam\noptimizer_kwargs:\n   lr: 0.0001\n   weight_decay: 0.0001\n"
+          "epochs: 1\nbatch_size: %d\nnum_workers: 1\n\n# Scheduler\nscheduler: constant\n",
+          data, BATCH);
+  fclose(f);
+  char command[4096];
+  snprintf(command, sizeof command, "%s cluster --config %s --out %s --quiet", test_scan_bin(), reference, run);
+  int rc = test_run(command, output, sizeof output);
+  CHECK_MSG(rc == 0, "the reference-style config was not accepted (exit %d):\n%s", rc, output);
+  CHECK(exists(run, "scan/model.safetensors"));
+  /* The file's own values were used: one whole-network epoch after the warm-up, with Adam. */
+  join(path, sizeof path, run, "scan/log.jsonl");
+  CHECK_MSG(strstr(output, "(full)") || last_log_value(path, "epoch", -1) > 0, "no SCAN epoch logged");
+  long size;
+  char *written = (char *)read_all(join(path, sizeof path, run, "config.yml"), &size);
+  CHECK_MSG(written && strstr(written, "optimizer: adam"), "config.yml should show the reference file's optimizer");
+  free(written);
+}
+
+/* Writes an int64 [rows, cols] neighbour file whose row i is i, i+1, ... (mod rows), with one entry replaced. */
+static void write_neighbors(const char *path, long rows, long cols, long bad_row, int64_t bad_value) {
+  int64_t *values = malloc(sizeof(int64_t) * (size_t)(rows * cols));
+  if (!values) return;
+  for (long i = 0; i < rows; i++)
+    for (long c = 0; c < cols; c++) values[i * cols + c] = (i + c) % rows;
+  if (bad_row >= 0) values[bad_row * cols + cols - 1] = bad_value;
+  scan_array a = {SCAN_I64, 2, {rows, cols}, values};
+  if (scan_npy_write(path, &a) != SCAN_OK) fprintf(stderr, "%s: cannot write\n", path);
+  free(values);
+}
+
+/* 5. Bad inputs: exit status 2 and a message naming the file, key or the command to run first. */
+static void check_bad_inputs(const char *tmp, const char *trained_run) {
+  char run[512], path[1024];
+  snprintf(run, sizeof run, "%s/bad", tmp);
+  copy_pretext(trained_run, run);
+  join(path, sizeof path, run, "pretext/neighbors-train.npy");
+  write_neighbors(path, TRAIN_IMAGES - 1, 6, -1, 0); /* one image short */
+  CHECK_REJECTS("neighbors-train.npy", "cluster --out %s", run);
+  write_neighbors(path, TRAIN_IMAGES, 6, 7, TRAIN_IMAGES); /* index one past the end */
+  CHECK_REJECTS("neighbors-train.npy", "cluster --out %s", run);
+  CHECK_MSG(strstr(output, "row 7") != NULL, "the message should name the row:\n%s", output);
+  write_neighbors(path, TRAIN_IMAGES, 6, 3, -1); /* negative index */
+  CHECK_REJECTS("neighbors-train.npy", "cluster --out %s", run);
+  write_neighbors(path, TRAIN_IMAGES, 6, -1, 0); /* valid again */
+
+  /* The pretext model was trained with vgg_widths [4, 8]: another backbone does not fit it. */
+  CHECK_REJECTS("backbone.", "cluster --out %s --set model_kwargs.vgg_widths=[4,8,8]", run);
+  CHECK_MSG(strstr(output, "pretext/model.safetensors") != NULL, "the message should name the pretext model:\n%s", output);
+  CHECK_REJECTS("has shape", "cluster --out %s --set model_kwargs.vgg_widths=[4,6]", run);
+
+  CHECK_REJECTS("num_classes", "cluster --out %s --set num_classes=1", run);
+  CHECK(!exists(run, "scan/checkpoint.safetensors"));
+
+  /* Stages out of order, in an empty run directory. */
+  snprintf(run, sizeof run, "%s/empty", tmp);
+  CHECK_REJECTS("scan pretext", "cluster --out %s", run);
+  CHECK_REJECTS("scan pretext", "mine --out %s", run);
+  CHECK_REJECTS("scan cluster", "selflabel --out %s", run);
+}
+
+int main(void) {
+  light = getenv("SCAN_TEST_LIGHT") && atoi(getenv("SCAN_TEST_LIGHT"));
+  const char *tmp = test_tmpdir();
+  char data[512], trained[512], again[512], model_a[1024], model_b[1024];
+  snprintf(data, sizeof data, "%s/data", tmp);
+  snprintf(trained, sizeof trained, "%s/trained", tmp);
+  snprintf(again, sizeof again, "%s/again", tmp);
+  snprintf(config_path, sizeof config_path, "%s/tiny.yml", tmp);
+  mkdir(data, 0777);
+  tiny_write_split(data, "train", TRAIN_IMAGES, 1);
+  tiny_write_split(data, "t10k", VAL_IMAGES, 2);
+  tiny_write_config(config_path, data);
+
+  /* 1. Killed pretext, resumed. Same seed and threads for both runs, so item 6 can compare them. */
+  char pretext_args[256];
+  snprintf(pretext_args, sizeof pretext_args, "--threads 2 --set pretext.epochs=%d", light ? 3 : 4);
+  check_kill_and_resume(trained, "pretext", "pretext", pretext_args);
+
+  /* 6. Determinism: an uninterrupted run gives the same model bytes as the killed-and-resumed one
+     (so neither the seed handling nor the resume changes anything, and no timestamp is in the file). */
+  if (!light) {
+    CHECK_RUNS("pretext --out %s %s", again, pretext_args);
+    CHECK_MSG(same_bytes(join(model_a, sizeof model_a, trained, "pretext/model.safetensors"),
+                         join(model_b, sizeof model_b, again, "pretext/model.safetensors")),
+              "two pretext runs with the same seed and threads (one killed and resumed) wrote different models");
+  }
+
+  CHECK_RUNS("mine --out %s", trained);
+  check_kill_and_resume(trained, "cluster", "scan",
+                        light ? "--set scan.head_warmup_epochs=1 --set scan.epochs=1"
+                              : "--set scan.head_warmup_epochs=1 --set scan.epochs=3");
+  check_selflabel_thresholds(trained);
+  check_head_only(tmp, trained);
+  check_mine(tmp);
+  check_reference_config(tmp, trained, data);
+  check_bad_inputs(tmp, trained);
+  return test_main_end();
+}
