@@ -257,6 +257,13 @@ static void check_selflabel_thresholds(const char *run) {
   CHECK_MSG(strstr(output, "no sample reached the confidence threshold") != NULL && strstr(output, "confidence_threshold") &&
                 strstr(output, "adaptive_threshold"),
             "an epoch without confident samples should say so and suggest a threshold:\n%s", output);
+  /* The suggested threshold lies below the most confident prediction the message reports. */
+  const char *top_text = strstr(output, "the most confident prediction was ");
+  const char *suggestion = strstr(output, "(e.g. ");
+  double top = top_text ? atof(top_text + strlen("the most confident prediction was ")) : 0;
+  double suggested = suggestion ? atof(suggestion + strlen("(e.g. ")) : 1;
+  CHECK_MSG(top > 1.0 / TINY_CLASSES - 1e-3 && top < 0.999999 && suggested > 0 && suggested < top,
+            "suggested threshold %g for a top confidence of %g:\n%s", suggested, top, output);
   CHECK(exists(run, "selflabel/model.safetensors"));
   CHECK_NEAR(last_log_value(log, "skipped_batches", -1), TRAIN_IMAGES / BATCH, 0, 0);
   CHECK_NEAR(last_log_value(log, "confident_fraction", -1), 0, 0, 0);

@@ -110,11 +110,12 @@ scan_status scan_explanations_write_json(const char *path, const char *model, in
                                          int count);
 
 /* The explain stage's work: for every cluster's prototype in RUN/eval/prototypes.json (only
- * `only_cluster` when >= 0), explain the val image for its cluster into out_dir (NULL = RUN/explain)
- * as cluster_XX_*.png and write explanations.json there. *items (may be NULL) receives the results
- * (free each with scan_explanation_free, then the array), *count their number. */
-scan_status scan_explain_prototypes(scan_pipeline *p, int only_cluster, int methods, const char *out_dir,
-                                    scan_explanation **items, int *count);
+ * `only_cluster` when >= 0), explain the val image for its cluster with the run's model (or the one in
+ * model_path, see scan_explainer_open_model) into out_dir (NULL = RUN/explain) as cluster_XX_*.png and
+ * write explanations.json there. *items (may be NULL) receives the results (free each with
+ * scan_explanation_free, then the array), *count their number. */
+scan_status scan_explain_prototypes(scan_pipeline *p, const char *model_path, int only_cluster, int methods,
+                                    const char *out_dir, scan_explanation **items, int *count);
 
 /* scan_explainer_open with the model in `model_path` (a SCAN model, whose best head is taken, or a
  * self-label model, of this config's architecture) instead of the run's; NULL = the run's model. */
@@ -124,7 +125,7 @@ scan_status scan_explainer_open_model(scan_explainer *e, scan_pipeline *p, const
  * explained for that cluster into out_dir (NULL = RUN/explain) as cluster_XX_member_NN_*.png, plus
  * cluster_XX_members.json. The assignments come from RUN/eval/predictions.csv when it describes this
  * model (no model_path, the file is newer than the model and has a row per val image), otherwise
- * from predicting the split. *items/*count as for scan_explain_prototypes (fewer than `top` when the
+ * from predicting the split. *items and *count as for scan_explain_prototypes (fewer than `top` when the
  * cluster has fewer members; none when it is empty). */
 scan_status scan_explain_cluster_members(scan_pipeline *p, const char *model_path, int cluster, int top, int methods,
                                          const char *out_dir, scan_explanation **items, int *count);

@@ -1,7 +1,9 @@
-/* scan explain: Grad-CAM and LIME of the run's clustering model for one validation image, one image
- * file, or (neither given) every cluster's prototype. Argument handling and printing only; the work
- * is in src/pipeline/explain_*.c. */
+/* scan explain: Grad-CAM and LIME of the run's clustering model (or a model file) for one validation
+ * image, one image file, a cluster's most confident members, every cluster's prototype (the default),
+ * or the faithfulness measures. Argument handling and printing only; the work is in
+ * src/pipeline/explain_*.c. */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +14,10 @@
 #include "scan/resample.h"
 #include "stage_common.h"
 
-#define EXPLAIN_USAGE                                                                                                    \
-  "scan explain [--config FILE] [--set K=V] [--out RUN] [--index I | --image PATH] [--cluster C]\n"                     \
-  "                    [--method gradcam|lime|both] [--save-path DIR]"
+#define EXPLAIN_USAGE                                                                                     \
+  "scan explain [--out RUN] [--model FILE] [--method gradcam|lime|both] [--save-path DIR]\n"             \
+  "                      [--index I | --image PATH | --cluster K [--top N] | --prototypes [--cluster K]\n" \
+  "                       | --faithfulness [--samples N]]"
 
 static void print_explanation(const scan_explanation *r, const char *what) {
   if (!r->probabilities) {
@@ -66,8 +69,8 @@ static scan_status image_like_dataset(const uint8_t *pixels, int h, int w, int c
 }
 
 /* One image: the val image `index` or the file `image_path`. */
-static scan_status explain_one(scan_pipeline *p, int index, const char *image_path, int cluster, int methods,
-                               const char *dir, scan_explanation *r, char *json_path, size_t json_size) {
+static scan_status explain_one(scan_pipeline *p, const char *model, int index, const char *image_path, int cluster,
+                               int methods, const char *dir, scan_explanation *r, char *json_path, size_t json_size) {
   uint8_t *file_pixels = NULL, *image = NULL, *view = NULL;
   int fh = 0, fw = 0, fc = 0;
   /* The file is read first, so a bad file is reported as such, whatever state the run is in. */
@@ -79,7 +82,7 @@ static scan_status explain_one(scan_pipeline *p, int index, const char *image_pa
   scan_explainer e;
   int opened = 0;
   if (status == SCAN_OK) status = scan_make_dirs(dir);
-  if (status == SCAN_OK) opened = (status = scan_explainer_open(&e, p)) == SCAN_OK;
+  if (status == SCAN_OK) opened = (status = scan_explainer_open_model(&e, p, model)) == SCAN_OK;
   if (status == SCAN_OK && image_path) status = image_like_dataset(file_pixels, fh, fw, fc, data, &image);
   if (status == SCAN_OK && !(view = scan_malloc((size_t)e.side * e.side * e.channels)))
     status = scan_fail(SCAN_ERR_INTERNAL, "out of memory");
@@ -101,24 +104,77 @@ static scan_status explain_one(scan_pipeline *p, int index, const char *image_pa
   return status;
 }
 
+static void print_items(const scan_explanation *items, int count, const char *kind) {
+  for (int i = 0; i < count; i++) {
+    char what[96];
+    snprintf(what, sizeof what, "%s of cluster %d (val image %ld)", kind, items[i].cluster, items[i].index);
+    print_explanation(&items[i], what);
+  }
+}
+
+static void print_faithfulness(const scan_faithfulness_summary *s, const char *dir) {
+  static const char *const names[SCAN_ORDERS] = {"LIME", "Grad-CAM", "random"};
+  printf("faithfulness over %d validation images (random: mean of %d orders per image)\n", s->images, s->random_orders);
+  printf("%-10s %14s %15s %22s\n", "order", "deletion AUC", "insertion AUC", "randomisation rank r");
+  printf("%-10s %14s %15s %22s\n", "", "(lower=better)", "(higher=better)", "(near 0 = passes)");
+  for (int k = 0; k < SCAN_ORDERS; k++) {
+    printf("%-10s %14.4f %15.4f", names[k], s->deletion_auc[k], s->insertion_auc[k]);
+    const double r = k == SCAN_ORDER_LIME ? s->lime_rank_corr : k == SCAN_ORDER_GRADCAM ? s->gradcam_rank_corr : NAN;
+    if (isnan(r)) printf(" %22s\n", "-");
+    else printf(" %22.3f\n", r);
+  }
+  printf("wrote %s/faithfulness.json, faithfulness_deletion.png, faithfulness_insertion.png\n", dir);
+}
+
+/* With --model and no --config, the configuration of the run the model file belongs to
+   (RUN/selflabel/model.safetensors -> RUN/config.yml), unless the --out directory has its own. */
+static void config_beside_model(stage_options *o, const char *model, char *buf, size_t size) {
+  if (!model || o->config_path) return;
+  if (o->out) {
+    snprintf(buf, size, "%s/config.yml", o->out);
+    if (scan_file_exists(buf)) return;
+  }
+  snprintf(buf, size, "%s", model);
+  for (int up = 0; up < 2; up++) {
+    char *slash = strrchr(buf, '/');
+    if (!slash) return;
+    *slash = '\0';
+  }
+  if (strlen(buf) + sizeof "/config.yml" > size) return;
+  strcat(buf, "/config.yml");
+  if (scan_file_exists(buf)) o->config_path = buf;
+}
+
 int cmd_explain(int argc, char **argv) {
   stage_options o;
   stage_options_init(&o);
-  int index = -1, cluster = -1;
-  const char *image_path = NULL, *method = "both", *save_path = NULL;
+  int index = -1, cluster = -1, top = 8, prototypes = 0, faithfulness = 0, samples = 20;
+  const char *image_path = NULL, *method = "both", *save_path = NULL, *model = NULL;
   const arg_option options[] = {
       STAGE_OPTIONS(o),
+      {"--model", ARG_STRING, &model, "explain this SCAN or self-label model file (then --out is where the outputs go)"},
       {"--index", ARG_INT, &index, "explain this image of the validation split"},
       {"--image", ARG_STRING, &image_path, "explain this image file (PNG or JPEG; converted to the dataset's size)"},
-      {"--cluster", ARG_INT, &cluster, "explain this cluster instead of the assigned one (or only its prototype)"},
+      {"--cluster", ARG_INT, &cluster, "alone: explain this cluster's most confident members; with --index/--image: "
+                                       "explain this cluster instead of the assigned one; with --prototypes: only its prototype"},
+      {"--top", ARG_INT, &top, "members explained with --cluster (default 8)"},
+      {"--prototypes", ARG_BOOL, &prototypes, "explain every cluster's prototype (the default)"},
+      {"--faithfulness", ARG_BOOL, &faithfulness, "deletion/insertion curves and the model-randomisation check"},
+      {"--samples", ARG_INT, &samples, "validation images measured by --faithfulness (default 20)"},
       {"--method", ARG_STRING, &method, "gradcam, lime or both (default)"},
-      {"--save-path", ARG_STRING, &save_path, "where the figures and JSON go (default RUN/explain)"},
+      {"--save-path", ARG_STRING, &save_path, "where the figures and JSON go (default RUN/explain; with --model, --out)"},
       {NULL, 0, NULL, NULL}};
   int rc = args_parse(argc, argv, options, NULL, EXPLAIN_USAGE,
-                      "Explains the run's clustering model (selflabel, else the best SCAN head) with Grad-CAM on the\n"
-                      "last backbone stage (explain.gradcam_layer) and LIME on the cluster's softmax probability, and\n"
-                      "measures both with a deletion test. Without --index/--image: every cluster's prototype\n"
-                      "(eval/prototypes.json), as the explain stage of 'scan run'.");
+                      "Explains the run's clustering model (selflabel, else the best SCAN head), or --model FILE, with\n"
+                      "Grad-CAM on the last backbone stage (explain.gradcam_layer) and LIME on the cluster's softmax\n"
+                      "probability, and measures both with a deletion test. Each explanation's JSON holds the assigned\n"
+                      "cluster and every cluster's probability. Without --index/--image/--cluster/--faithfulness: every\n"
+                      "cluster's prototype (eval/prototypes.json), as the explain stage of 'scan run'.\n"
+                      "--faithfulness: deletion and insertion AUC of LIME's, Grad-CAM's and random superpixel orders over\n"
+                      "--samples validation images, and the rank correlation of each explanation with that of the same\n"
+                      "model re-initialised; writes faithfulness.json and two charts.\n"
+                      "--out is the run directory; with --model it is the output directory (and the config is the one\n"
+                      "of the run the model file belongs to, unless --config or OUT/config.yml says otherwise).");
   if (rc) return rc < 0 ? 0 : rc;
   int methods = strcmp(method, "gradcam") == 0 ? SCAN_EXPLAIN_GRADCAM
               : strcmp(method, "lime") == 0    ? SCAN_EXPLAIN_LIME
@@ -128,23 +184,35 @@ int cmd_explain(int argc, char **argv) {
     fprintf(stderr, "scan explain: --method '%s' is not gradcam, lime or both\n", method);
     return 2;
   }
+  const int single = index >= 0 || image_path;
   if (index >= 0 && image_path) {
     fprintf(stderr, "scan explain: give --index or --image, not both\n");
     return 2;
   }
+  if (single + prototypes + faithfulness > 1) {
+    fprintf(stderr, "scan explain: --index/--image, --prototypes and --faithfulness are separate tasks: give one\n");
+    return 2;
+  }
+  char model_config[1300];
+  config_beside_model(&o, model, model_config, sizeof model_config);
   scan_config *cfg;
   scan_pipeline p;
   rc = stage_open(&o, &cfg, &p);
   if (rc) return rc;
   char dir[1100];
   if (save_path) snprintf(dir, sizeof dir, "%s", save_path);
+  else if (model) snprintf(dir, sizeof dir, "%s", p.run_dir);
   else scan_pipeline_path(&p, dir, sizeof dir, "explain");
 
   scan_status status;
-  if (index >= 0 || image_path) {
+  if (faithfulness) {
+    scan_faithfulness_summary summary;
+    status = scan_explain_faithfulness(&p, model, samples, dir, &summary);
+    if (status == SCAN_OK) print_faithfulness(&summary, dir);
+  } else if (single) {
     scan_explanation r = {0};
     char json_path[1400];
-    status = explain_one(&p, index, image_path, cluster, methods, dir, &r, json_path, sizeof json_path);
+    status = explain_one(&p, model, index, image_path, cluster, methods, dir, &r, json_path, sizeof json_path);
     if (status == SCAN_OK) {
       char what[1100];
       if (image_path) snprintf(what, sizeof what, "%s", image_path);
@@ -156,13 +224,15 @@ int cmd_explain(int argc, char **argv) {
   } else {
     scan_explanation *items = NULL;
     int count = 0;
-    status = scan_explain_prototypes(&p, cluster, methods, dir, &items, &count);
-    for (int i = 0; status == SCAN_OK && i < count; i++) {
-      char what[64];
-      snprintf(what, sizeof what, "prototype of cluster %d (val image %ld)", items[i].cluster, items[i].index);
-      print_explanation(&items[i], what);
+    const int members = cluster >= 0 && !prototypes;
+    if (members) status = scan_explain_cluster_members(&p, model, cluster, top, methods, dir, &items, &count);
+    else status = scan_explain_prototypes(&p, model, cluster, methods, dir, &items, &count);
+    if (status == SCAN_OK) {
+      print_items(items, count, members ? "member" : "prototype");
+      if (members) printf("cluster %d: %d member%s explained, wrote %s/cluster_%02d_members.json\n", cluster, count,
+                          count == 1 ? "" : "s", dir, cluster);
+      else printf("wrote %s/explanations.json\n", dir);
     }
-    if (status == SCAN_OK) printf("wrote %s/explanations.json\n", dir);
     for (int i = 0; i < count; i++) scan_explanation_free(&items[i]);
     free(items);
   }

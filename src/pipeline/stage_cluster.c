@@ -216,16 +216,22 @@ scan_status scan_stage_cluster(scan_pipeline *p) {
   scan_optim_config backbone_cfg, heads_cfg;
   char pretext_path[1300];
   int start_epoch = 0;
-  scan_status status = neighbors_load(p, "train", r.train->count, num_neighbors, &r.train_nbrs);
-  if (status == SCAN_OK) status = neighbors_load(p, "val", r.val->count, num_neighbors_val, &r.val_nbrs);
+  /* The pretext model first: without it the neighbours are missing too, and the step to suggest is 'scan pretext'. */
+  scan_pipeline_path(p, pretext_path, sizeof pretext_path, "pretext/model.safetensors");
+  scan_status status = SCAN_OK;
+  if (!scan_file_exists(pretext_path))
+    status = scan_fail(SCAN_ERR_INPUT, "%s: no pretext model in this run (run 'scan pretext', then 'scan mine')", pretext_path);
   if (status == SCAN_OK) status = scan_pipeline_augment(p, stage, 0, &aug);
   if (status == SCAN_OK) status = training_optim_configs(p, stage, &backbone_cfg, &heads_cfg);
   if (status == SCAN_OK) status = scan_pipeline_create_net(p, stage, 2 * r.batch_size, &r.net);
   if (status == SCAN_OK) {
-    status = scan_net_load(r.net, scan_pipeline_path(p, pretext_path, sizeof pretext_path, "pretext/model.safetensors"),
-                           "contrastive_head.,cluster_head."); /* heads start fresh */
-    if (status != SCAN_OK) scan_fail_context(status, "scan: loading the pretext backbone (run 'scan pretext' first)");
+    status = scan_net_load(r.net, pretext_path, "contrastive_head.,cluster_head."); /* heads start fresh */
+    if (status != SCAN_OK)
+      scan_fail_context(status, "scan: the pretext backbone does not fit this configuration (backbone and model_kwargs "
+                                "must be those 'scan pretext' ran with)");
   }
+  if (status == SCAN_OK) status = neighbors_load(p, "train", r.train->count, num_neighbors, &r.train_nbrs);
+  if (status == SCAN_OK) status = neighbors_load(p, "val", r.val->count, num_neighbors_val, &r.val_nbrs);
   if (status == SCAN_OK) status = scan_optim_create(&opt, r.net, &backbone_cfg, &heads_cfg, head_only);
   if (status == SCAN_OK) status = scan_optim_create(&heads_opt, r.net, &heads_cfg, &heads_cfg, 1);
   if (status == SCAN_OK) status = training_resume(r.dir, r.net, opt, &start_epoch, "scan");

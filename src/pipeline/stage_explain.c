@@ -45,8 +45,8 @@ static scan_status read_prototypes(const char *path, int val_count, int *head, l
   return status;
 }
 
-scan_status scan_explain_prototypes(scan_pipeline *p, int only_cluster, int methods, const char *out_dir,
-                                    scan_explanation **items_out, int *count_out) {
+scan_status scan_explain_prototypes(scan_pipeline *p, const char *model_path, int only_cluster, int methods,
+                                    const char *out_dir, scan_explanation **items_out, int *count_out) {
   if (items_out) *items_out = NULL;
   if (count_out) *count_out = 0;
   const scan_dataset *val;
@@ -61,7 +61,7 @@ scan_status scan_explain_prototypes(scan_pipeline *p, int only_cluster, int meth
   else scan_pipeline_path(p, dir, sizeof dir, "explain");
   scan_explainer e;
   scan_status status = scan_make_dirs(dir);
-  if (status == SCAN_OK) status = scan_explainer_open(&e, p);
+  if (status == SCAN_OK) status = scan_explainer_open_model(&e, p, model_path);
   if (status != SCAN_OK) {
     free(prototypes);
     return status;
@@ -112,5 +112,5 @@ scan_status scan_explain_prototypes(scan_pipeline *p, int only_cluster, int meth
 }
 
 scan_status scan_stage_explain(scan_pipeline *p) {
-  return scan_explain_prototypes(p, -1, SCAN_EXPLAIN_BOTH, NULL, NULL, NULL);
+  return scan_explain_prototypes(p, NULL, -1, SCAN_EXPLAIN_BOTH, NULL, NULL, NULL);
 }

@@ -40,6 +40,21 @@ static scan_status class_thresholds(scan_pipeline *p, scan_net *net, const scan_
   return status;
 }
 
+/* The highest softmax probability over n rows of logits: a threshold must stay below it to select anything. */
+static double top_confidence(const float *logits, int n, int classes) {
+  double top = 0;
+  for (int i = 0; i < n; i++) {
+    const float *row = logits + (size_t)i * (size_t)classes;
+    float max = row[0];
+    for (int c = 1; c < classes; c++)
+      if (row[c] > max) max = row[c];
+    double sum = 0;
+    for (int c = 0; c < classes; c++) sum += exp((double)row[c] - max);
+    if (1.0 / sum > top) top = 1.0 / sum;
+  }
+  return top;
+}
+
 scan_status scan_stage_selflabel(scan_pipeline *p) {
   const char *stage = "selflabel";
   const scan_dataset *train, *val;
@@ -83,9 +98,10 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
   scan_status status = scan_pipeline_augment(p, stage, 1, &weak_aug);
   if (status == SCAN_OK) status = scan_pipeline_augment(p, stage, 0, &strong_aug);
   if (status == SCAN_OK) status = training_optim_configs(p, stage, &optim_cfg, &heads_cfg);
-  if (status == SCAN_OK) status = neighbors_load(p, "val", val->count, num_neighbors_val, &val_nbrs);
   if (status == SCAN_OK) status = scan_pipeline_create_net(p, stage, batch_size, &net);
+  /* The SCAN model before the neighbours, so that a run without it is told to run 'scan cluster'. */
   if (status == SCAN_OK) status = scan_pipeline_load_scan_head(p, net, &best_head);
+  if (status == SCAN_OK) status = neighbors_load(p, "val", val->count, num_neighbors_val, &val_nbrs);
   if (status == SCAN_OK) status = scan_optim_create(&opt, net, &optim_cfg, &heads_cfg, 0);
   if (status == SCAN_OK) status = training_resume(dir, net, opt, &start_epoch, "selflabel");
   if (status == SCAN_OK && use_ema) status = scan_ema_create(&ema, net, ema_alpha);
@@ -121,7 +137,7 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
     snprintf(label, sizeof label, "selflabel epoch %d/%d", epoch + 1, epochs);
     scan_progress progress;
     scan_progress_start(&progress, label, steps * batch_size * 2, "img");
-    double loss_sum = 0, start = scan_now_seconds();
+    double loss_sum = 0, start = scan_now_seconds(), top_weak = 0;
     long step = 0, trained = 0, skipped = 0, confident_total = 0;
     const scan_batch *batch;
     while ((batch = scan_loader_next(loader)) != NULL) {
@@ -129,6 +145,8 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
       status = scan_net_forward(net, batch->a, n, 0);
       if (status != SCAN_OK) break;
       memcpy(weak, scan_net_head_output(net, 0), sizeof(float) * (size_t)n * (size_t)classes);
+      double batch_top = top_confidence(weak, n, classes);
+      if (batch_top > top_weak) top_weak = batch_top;
       status = scan_net_forward(net, batch->b, n, 1);
       if (status != SCAN_OK) break;
       double loss = scan_loss_selflabel(weak, scan_net_head_output(net, 0), n, classes, threshold,
@@ -155,11 +173,12 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
     }
     scan_progress_finish(&progress);
     if (status != SCAN_OK) break;
-    if (trained == 0)
+    if (trained == 0) /* suggest a threshold that the most confident prediction of this epoch passes */
       fprintf(stderr,
-              "selflabel epoch %d: no sample reached the confidence threshold %.3g, so nothing was trained. Lower "
-              "confidence_threshold (e.g. 0.9) or set adaptive_threshold: quantile.\n",
-              epoch + 1, threshold);
+              "selflabel epoch %d: no sample reached the confidence threshold %.6g, so nothing was trained; the most "
+              "confident prediction was %.4f. Set confidence_threshold below that (e.g. %.2f) or adaptive_threshold: "
+              "quantile.\n",
+              epoch + 1, threshold, top_weak, floor(top_weak * 100 - 1e-6) / 100);
     if (ema) scan_ema_copy_to(ema, net);
     head_validation v;
     int best = 0;

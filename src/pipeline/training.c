@@ -1,6 +1,9 @@
 #include "training.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +79,28 @@ static int file_epoch(const char *path) {
   return epoch;
 }
 
+/* An atomic write goes to "<name>.tmp.<pid>" and is renamed into place; a process killed in the middle leaves
+   that temporary behind. Removes the ones whose writer no longer runs (a live writer is left alone). */
+static void remove_stale_temporaries(const char *dir, const char *label) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    const char *tmp = strstr(e->d_name, ".tmp.");
+    if (!tmp) continue;
+    char *end = NULL;
+    long pid = strtol(tmp + 5, &end, 10);
+    if (pid <= 0 || *end != '\0') continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* its writer is alive (or not ours to judge) */
+    char path[1500];
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    if (remove(path) == 0) fprintf(stderr, "%s: removed %s, left by an interrupted write\n", label, path);
+  }
+  closedir(d);
+}
+
 scan_status training_resume(const char *dir, scan_net *net, scan_optimizer *opt, int *start_epoch, const char *label) {
+  remove_stale_temporaries(dir, label);
   char model_path[1200], optim_path[1200];
   snprintf(model_path, sizeof model_path, "%s/checkpoint.safetensors", dir);
   snprintf(optim_path, sizeof optim_path, "%s/checkpoint-optimizer.safetensors", dir);

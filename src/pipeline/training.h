@@ -22,7 +22,8 @@ scan_status training_schedule_load(scan_pipeline *p, const char *stage, training
 double training_lr(const training_schedule *s, double base_lr, int epoch, int epochs, long step, long steps_per_epoch);
 
 /* Checkpoints in <dir>/checkpoint.safetensors (+ checkpoint-optimizer.safetensors), each with metadata "epoch" =
-   number of finished epochs. Returns the epoch to start from (0 when there is no checkpoint). */
+   number of finished epochs. Returns the epoch to start from (0 when there is no checkpoint). First removes the
+   temporaries that a killed process left in dir ("<name>.tmp.<pid>" of a pid that no longer runs). */
 scan_status training_resume(const char *dir, scan_net *net, scan_optimizer *opt, int *start_epoch, const char *label);
 scan_status training_checkpoint(const char *dir, const scan_net *net, const scan_optimizer *opt, int finished_epochs,
                                 const char *extra_key, const char *extra_value);
