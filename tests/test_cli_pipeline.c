@@ -75,6 +75,17 @@ int main(void) {
     scan_array_free(&a);
   }
 
+  /* The synthetic classes are obvious: the clustering must find them (issue 7: ACC >= 0.9). */
+  snprintf(path, sizeof path, "%s/eval/metrics.json", run_dir);
+  FILE *metrics = fopen(path, "r");
+  static char json[1 << 16];
+  size_t json_size = metrics ? fread(json, 1, sizeof json - 1, metrics) : 0;
+  json[json_size] = 0;
+  if (metrics) fclose(metrics);
+  const char *acc = strstr(json, "\"acc\":");
+  double acc_value = acc ? atof(acc + 6) : 0;
+  CHECK_MSG(acc_value >= 0.9, "tiny run ACC %.3f, expected >= 0.9", acc_value);
+
   /* Up to date: every stage is skipped. */
   CHECK(run(args) == 0);
   CHECK_MSG(strstr(output, "pretext: up to date") != NULL, "second run should skip pretext:\n%s", output);

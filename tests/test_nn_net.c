@@ -1,7 +1,7 @@
 /* Networks end to end: shapes and parameter counts of every backbone (against PyTorch's known counts),
  * the oneDNN net against the naive-backend net, input gradients against finite differences, heads on cached
  * features, checkpoints (round trip and the messages for wrong files), optimiser/schedule/EMA arithmetic,
- * Grad-CAM stage access and reproducibility. */
+ * Grad-CAM stage access (the stage gradient unmasked by the ReLU, against its closed form) and reproducibility. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +196,69 @@ static void test_backends_and_fd(void) {
   scan_net_free(ref);
 }
 
+/* Grad-CAM needs d(logit)/d(stage output) as a PyTorch hook on the stage's output gives it: unmasked by the ReLU
+ * that produced the stage. At the last stage the logit is linear in the activation (global average pooling, then
+ * the linear cluster head), so the exact gradient is W[class, c] / (H W) at every position, also where the
+ * activation is 0; the gradient is checked there against that closed form. At an inner VGG stage (max-pooled next)
+ * the unmasked gradient reaches positions whose activation is 0 (a window of zeros passes its gradient to its first
+ * cell); a masked one would be 0 at all of them. */
+static void check_last_stage_gradient(scan_net *net, const char *stage, int channels_in, int side, int training) {
+  const int n = 2, sample = 1, target = 2, classes = 3;
+  float *x = randn((int64_t)n * channels_in * side * side, 21, 1);
+  float *d_logits = calloc((size_t)n * classes, sizeof(float));
+  d_logits[sample * classes + target] = 1.0f;
+  const float *d_heads[2] = {d_logits, NULL};
+  scan_net_zero_grad(net);
+  CHECK(scan_net_forward(net, x, n, training) == SCAN_OK);
+  CHECK(scan_net_backward(net, d_heads, NULL) == SCAN_OK);
+  int c = 0, h = 0, w = 0;
+  CHECK(scan_net_stage(net, stage, sample, NULL, NULL, &c, &h, &w) == SCAN_OK);
+  const int hw = h * w;
+  float *act = malloc((size_t)c * hw * sizeof(float)), *grad = malloc((size_t)c * hw * sizeof(float));
+  CHECK(scan_net_stage(net, stage, sample, act, grad, &c, &h, &w) == SCAN_OK);
+  const float *weight = scan_net_find_param(net, "cluster_head.0.weight")->data; /* [classes, c] */
+  int zeros = 0, wrong = 0;
+  for (int ch = 0; ch < c; ch++)
+    for (int i = 0; i < hw; i++) {
+      const double expected = weight[target * c + ch] / (double)hw;
+      zeros += act[(int64_t)ch * hw + i] == 0;
+      wrong += fabs(grad[(int64_t)ch * hw + i] - expected) > 1e-6 + 1e-4 * fabs(expected);
+    }
+  CHECK_MSG(zeros > 0, "%s: no zero activations to test the unmasked gradient on", stage);
+  CHECK_MSG(wrong == 0, "%s (training=%d): %d of %d stage gradients differ from W/(HW) (%d activations are 0)", stage, training,
+            wrong, c * hw, zeros);
+  /* the other sample's logits were not differentiated: its stage gradient is 0 */
+  CHECK(scan_net_stage(net, stage, 0, NULL, grad, &c, &h, &w) == SCAN_OK);
+  double other = 0;
+  for (int i = 0; i < c * hw; i++) other = fmax(other, fabs(grad[i]));
+  CHECK(other == 0);
+  free(act), free(grad), free(x), free(d_logits);
+}
+
+static void test_stage_gradient_unmasked(void) {
+  scan_head_config cluster = {.kind = SCAN_HEAD_CLUSTER, .num_heads = 2, .num_classes = 3};
+  scan_backbone_config vgg = {.kind = SCAN_BACKBONE_VGG, .in_channels = 1, .height = 8, .width = 8, .width_multiplier = 1,
+                              .vgg_widths = {4, 8}, .vgg_stages = 2};
+  scan_backbone_config resnet = {.kind = SCAN_BACKBONE_RESNET18_CIFAR, .in_channels = 3, .height = 16, .width = 16,
+                                 .width_multiplier = 1.0 / 16};
+  scan_net *net;
+  for (int training = 0; training <= 1; training++) {
+    CHECK(scan_net_create(&net, &vgg, &cluster, 2, 3) == SCAN_OK);
+    check_last_stage_gradient(net, "stage2", 1, 8, training);
+    /* stage1 -> max-pool: some zero activations must carry gradient */
+    int c, h, w;
+    float act[4 * 8 * 8], grad[4 * 8 * 8];
+    CHECK(scan_net_stage(net, "stage1", 1, act, grad, &c, &h, &w) == SCAN_OK && c * h * w == 4 * 8 * 8);
+    int zero_with_grad = 0;
+    for (int i = 0; i < c * h * w; i++) zero_with_grad += act[i] == 0 && grad[i] != 0;
+    CHECK_MSG(zero_with_grad > 0, "stage1 (training=%d): the gradient is masked where the activation is 0", training);
+    scan_net_free(net);
+    CHECK(scan_net_create(&net, &resnet, &cluster, 2, 3) == SCAN_OK);
+    check_last_stage_gradient(net, "layer4", 3, 16, training);
+    scan_net_free(net);
+  }
+}
+
 static void test_checkpoints(void) {
   scan_backbone_config b = {.kind = SCAN_BACKBONE_VGG, .in_channels = 1, .height = 8, .width = 8, .width_multiplier = 1,
                             .vgg_widths = {4, 8}, .vgg_stages = 2};
@@ -365,6 +428,7 @@ int main(void) {
   light = getenv("SCAN_TEST_LIGHT") != NULL;
   test_shapes_and_counts();
   test_backends_and_fd();
+  test_stage_gradient_unmasked();
   test_checkpoints();
   test_optim_math();
   test_reproducible();

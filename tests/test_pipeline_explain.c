@@ -7,7 +7,11 @@
  * - the deletion test hides exactly the top-ranked superpixels;
  * - on a net with set weights whose decision provably depends on one image region (a bright patch),
  *   Grad-CAM's map, LIME's weights and the deletion test all point at that region;
- * - scan_explain_image writes the figures and scan_explanations_write_json a JSON that parses. */
+ * - scan_explain_image writes the figures and scan_explanations_write_json a JSON that parses;
+ * - deletion/insertion curves equal the probabilities of images composed by hand, and on the patch
+ *   net LIME's and Grad-CAM's orders beat random orders (insertion AUC higher, deletion AUC lower);
+ * - the randomisation check gives rank correlation 1 against the same model and a low one against
+ *   the same architecture re-initialised. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
@@ -169,15 +173,16 @@ static scan_param *param(scan_net *net, const char *name) {
   return (scan_param *)p;
 }
 
-/* One VGG stage [conv-BN-ReLU] x 2 on a grey image, set so that feature 0 is the mean brightness and
- * cluster 1's logit is 20 x that: only bright pixels can move the decision. */
-static scan_net *brightness_net(void) {
+/* One VGG stage [conv-BN-ReLU] x 2 of `width` channels on a grey image; seed 0: set so that feature 0
+ * is the mean brightness and cluster 1's logit is 20 x that (only bright pixels can move the decision);
+ * any other seed: the same architecture with the random initial weights of that seed. */
+static scan_net *brightness_net(int width, uint64_t random_seed) {
   scan_backbone_config b = {.kind = SCAN_BACKBONE_VGG, .in_channels = 1, .height = SIDE, .width = SIDE,
-                            .width_multiplier = 1.0, .vgg_widths = {2}, .vgg_stages = 1};
+                            .width_multiplier = 1.0, .vgg_widths = {width}, .vgg_stages = 1};
   scan_head_config h = {.kind = SCAN_HEAD_CLUSTER, .num_heads = 1, .num_classes = 2};
   scan_net *net = NULL;
-  CHECK(scan_net_create(&net, &b, &h, 16, 1) == SCAN_OK);
-  if (!net) return NULL;
+  CHECK(scan_net_create(&net, &b, &h, 16, random_seed ? random_seed : 1) == SCAN_OK);
+  if (!net || random_seed) return net;
   for (int i = 0; i < scan_net_param_count(net); i++) {
     scan_param *p = (scan_param *)scan_net_param(net, i);
     const char *dot = strrchr(p->name, '.');
@@ -189,30 +194,43 @@ static scan_net *brightness_net(void) {
   }
   param(net, "backbone.features.0.weight")->data[4] = 1.0f;     /* [2,1,3,3]: channel 0 copies the centre pixel */
   param(net, "backbone.features.3.weight")->data[4] = 1.0f;     /* [2,2,3,3]: channel 0 <- channel 0 */
-  param(net, "cluster_head.0.weight")->data[1 * 2 + 0] = 20.0f; /* [2,2]: cluster 1 = 20 x feature 0 */
+  param(net, "cluster_head.0.weight")->data[1 * width + 0] = 20.0f; /* [2,W]: cluster 1 = 20 x feature 0 */
   return net;
 }
 
-static void test_region_decision(const char *dir) {
-  scan_net *net = brightness_net();
-  if (!net) return;
+/* The explainer the region tests use on a brightness net: grey, unnormalised (black is 0 after
+ * normalisation, so black pixels contribute nothing), LIME on a regular grid of 4x4 superpixels. */
+static int brightness_explainer(scan_explainer *e, scan_net *net) {
   scan_aug_config aug;
   scan_aug_default(&aug, SCAN_AUG_VAL, SIDE, 1);
-  aug.mean[0] = 0.0f; /* black is 0 after normalisation, so black pixels contribute nothing */
+  aug.mean[0] = 0.0f;
   aug.std[0] = 1.0f;
-  scan_explainer e;
-  CHECK(scan_explainer_init(&e, net, &aug) == SCAN_OK);
-  e.lime.samples = 300;
-  e.lime.use_slic = 1; /* a regular grid of 4x4 superpixels */
-  e.lime.slic_region = 4;
-  e.lime.top_features = 4;
-  /* black image, a textured bright 6x6 patch at rows 2..7, cols 9..14 */
-  uint8_t view[SIDE * SIDE] = {0}, patch[SIDE * SIDE] = {0};
+  const int ok = scan_explainer_init(e, net, &aug) == SCAN_OK;
+  CHECK(ok);
+  e->lime.samples = 300;
+  e->lime.use_slic = 1;
+  e->lime.slic_region = 4;
+  e->lime.top_features = 4;
+  return ok;
+}
+
+/* Black image with a textured bright 6x6 patch at rows 2..7, cols 9..14; patch[] marks it. */
+static void patch_image(uint8_t *view, uint8_t *patch) {
+  memset(view, 0, SIDE * SIDE);
+  memset(patch, 0, SIDE * SIDE);
   for (int y = 2; y < 8; y++)
     for (int x = 9; x < 15; x++) {
       view[y * SIDE + x] = (uint8_t)(180 + 10 * ((x + y) % 3));
       patch[y * SIDE + x] = 1;
     }
+}
+
+static void test_region_decision(const char *dir) {
+  scan_net *net = brightness_net(2, 0);
+  scan_explainer e;
+  if (!net || !brightness_explainer(&e, net)) return;
+  uint8_t view[SIDE * SIDE], patch[SIDE * SIDE];
+  patch_image(view, patch);
   scan_explanation r;
   CHECK(scan_explain_image(&e, view, -1, SCAN_EXPLAIN_BOTH, dir, "patch", &r) == SCAN_OK);
   CHECK(r.assigned == 1);
@@ -222,17 +240,15 @@ static void test_region_decision(const char *dir) {
   CHECK_NEAR(r.probability, 1 / (1 + exp(-20 * brightness)), 1e-4, 0); /* p(1) = sigmoid(logit1 - logit0) */
 
   /* Grad-CAM: the stage gradient of logit 1 is 20 / (H W) on channel 0 and 0 on channel 1 (global average
-     pooling then the linear head), and all of the map's mass lies on the patch. The net runs its ReLU
-     backward in place, so scan_net_stage reports the gradient masked where the activation is 0: only
-     the patch pixels are compared (known defect, reported: the channel weights then average a masked
-     gradient, which does not change this map but can change others). */
+     pooling then the linear head) at every pixel, the dark ones where the activation is 0 included
+     (scan_net_stage gives the gradient unmasked by the ReLU), and all of the map's mass lies on the patch. */
   float *map = NULL;
   int mh, mw, c, h, w;
   CHECK(scan_explainer_gradcam(&e, view, 1, &map, &mh, &mw) == SCAN_OK);
   float grad[2 * SIDE * SIDE];
   CHECK(scan_net_stage(net, NULL, 0, NULL, grad, &c, &h, &w) == SCAN_OK && c == 2 && h == SIDE && w == SIDE);
   for (int i = 0; i < SIDE * SIDE; i++) {
-    if (patch[i]) CHECK_NEAR(grad[i], 20.0 / (SIDE * SIDE), 1e-6, 1e-5);
+    CHECK_NEAR(grad[i], 20.0 / (SIDE * SIDE), 1e-6, 1e-5);
     CHECK_NEAR(grad[SIDE * SIDE + i], 0, 1e-7, 0);
   }
   double inside = 0, total = 0;
@@ -315,10 +331,127 @@ static void test_region_decision(const char *dir) {
   scan_net_free(net);
 }
 
+/* Deletion and insertion curves on the patch net: each step's probability is that of the view with
+ * exactly the first k superpixels hidden (or shown), and the explanations' orders find the patch, so
+ * their insertion AUC beats random orders' and their deletion AUC undercuts it. */
+static void test_faithfulness_curves(void) {
+  scan_net *net = brightness_net(2, 0);
+  scan_explainer e;
+  if (!net || !brightness_explainer(&e, net)) return;
+  uint8_t view[SIDE * SIDE], patch[SIDE * SIDE];
+  patch_image(view, patch);
+
+  /* the curves of a given order, by hand at k = 3 */
+  int32_t segments[SIDE * SIDE];
+  int S = 0;
+  CHECK(scan_lime_segment(&e.lime, view, SIDE, SIDE, 1, segments, &S) == SCAN_OK && S >= 8);
+  int32_t order[SIDE * SIDE];
+  for (int k = 0; k < S; k++) order[k] = (int32_t)((k * 5 + 2) % S); /* some permutation (5 and S coprime below) */
+  int is_permutation = 1, seen[SIDE * SIDE] = {0};
+  for (int k = 0; k < S; k++) is_permutation &= !seen[order[k]]++;
+  if (!is_permutation)
+    for (int k = 0; k < S; k++) order[k] = S - 1 - k;
+  double fraction[SIDE * SIDE + 1], deletion[SIDE * SIDE + 1], insertion[SIDE * SIDE + 1];
+  CHECK(scan_explainer_curves(&e, view, 1, segments, S, order, fraction, deletion, insertion) == SCAN_OK);
+  uint8_t hidden[SIDE * SIDE], shown[SIDE * SIDE];
+  long first3 = 0;
+  for (int i = 0; i < SIDE * SIDE; i++) {
+    const int in_first3 = segments[i] == order[0] || segments[i] == order[1] || segments[i] == order[2];
+    first3 += in_first3;
+    hidden[i] = in_first3 ? 0 : view[i];
+    shown[i] = in_first3 ? view[i] : 0;
+  }
+  float p_hidden[2], p_shown[2], p_view[2];
+  CHECK(scan_explainer_predict(&e, hidden, 1, p_hidden) == SCAN_OK);
+  CHECK(scan_explainer_predict(&e, shown, 1, p_shown) == SCAN_OK);
+  CHECK(scan_explainer_predict(&e, view, 1, p_view) == SCAN_OK);
+  CHECK_NEAR(deletion[3], p_hidden[1], 1e-6, 0);
+  CHECK_NEAR(insertion[3], p_shown[1], 1e-6, 0);
+  CHECK_NEAR(fraction[3], first3 / (double)(SIDE * SIDE), 1e-12, 0);
+  CHECK(fraction[0] == 0 && fraction[S] == 1);
+  CHECK_NEAR(deletion[0], p_view[1], 1e-6, 0);
+  CHECK_NEAR(insertion[S], p_view[1], 1e-6, 0);
+  CHECK_NEAR(deletion[S], insertion[0], 1e-7, 0); /* both the fully hidden image: p = 1/2 for a black view */
+  CHECK_NEAR(insertion[0], 0.5, 1e-6, 0);
+
+  scan_faithfulness f;
+  CHECK(scan_faithfulness_image(&e, NULL, view, 5, 0, &f) == SCAN_OK);
+  CHECK(f.cluster == 1 && f.num_segments == S);
+  CHECK_NEAR(f.probability, p_view[1], 1e-6, 0);
+  CHECK(isnan(f.gradcam_rank_corr) && isnan(f.lime_rank_corr));
+  for (int o = 0; o < SCAN_ORDERS; o++) {
+    CHECK_NEAR(f.deletion[o][0], f.probability, 1e-6, 0);
+    CHECK_NEAR(f.insertion[o][SCAN_CURVE_POINTS - 1], f.probability, 1e-6, 0);
+    CHECK(f.insertion_auc[o] > 0.4 && f.insertion_auc[o] < 1 && f.deletion_auc[o] > 0.4 && f.deletion_auc[o] < 1);
+  }
+  const double *ins = f.insertion_auc, *del = f.deletion_auc;
+  CHECK_MSG(ins[SCAN_ORDER_LIME] > ins[SCAN_ORDER_RANDOM] + 0.05 && ins[SCAN_ORDER_GRADCAM] > ins[SCAN_ORDER_RANDOM] + 0.05,
+            "insertion AUC: LIME %g, Grad-CAM %g, random %g", ins[0], ins[1], ins[2]);
+  CHECK_MSG(del[SCAN_ORDER_LIME] < del[SCAN_ORDER_RANDOM] - 0.05 && del[SCAN_ORDER_GRADCAM] < del[SCAN_ORDER_RANDOM] - 0.05,
+            "deletion AUC: LIME %g, Grad-CAM %g, random %g", del[0], del[1], del[2]);
+
+  scan_faithfulness_summary sum;
+  scan_faithfulness items[2] = {f, f};
+  items[1].insertion_auc[SCAN_ORDER_LIME] = 0;
+  items[1].gradcam_rank_corr = items[1].lime_rank_corr = 0.5;
+  scan_faithfulness_summarise(items, 2, &sum);
+  CHECK(sum.images == 2);
+  CHECK_NEAR(sum.insertion_auc[SCAN_ORDER_LIME], f.insertion_auc[SCAN_ORDER_LIME] / 2, 1e-12, 0);
+  CHECK_NEAR(sum.deletion[SCAN_ORDER_RANDOM][7], f.deletion[SCAN_ORDER_RANDOM][7], 1e-12, 0);
+  CHECK_NEAR(sum.gradcam_rank_corr, 0.5, 0, 0); /* images without the check are left out of its mean */
+  scan_explainer_close(&e);
+  scan_net_free(net);
+}
+
+/* The model-randomisation check: explanations correlate perfectly with those of the same model (the
+ * check can see agreement) and hardly with those of the same architecture re-initialised. The model is a
+ * 3-stage RGB VGG (tiny_vgg, seed 3) on random colour images, with LIME on a grid of 4x4 superpixels
+ * hidden by their mean colour. (With superpixels hidden to black, or on the one-stage brightness net,
+ * the check fails for LIME: |r| 0.5-0.9, because any weights then rank superpixels mostly by their size
+ * and brightness; Grad-CAM's ranking does not survive re-initialisation either way.) */
+static void test_randomisation_check(void) {
+  scan_net *model = tiny_vgg(3, 3, 4, 8, 3), *reinit = tiny_vgg(3, 3, 4, 8, 4);
+  scan_aug_config aug = val_transform(3);
+  scan_explainer e, same, randomised;
+  if (!model || !reinit) return;
+  CHECK(scan_explainer_init(&e, model, &aug) == SCAN_OK && scan_explainer_init(&same, model, &aug) == SCAN_OK &&
+        scan_explainer_init(&randomised, reinit, &aug) == SCAN_OK);
+  scan_explainer *all[3] = {&e, &same, &randomised};
+  for (int k = 0; k < 3; k++) {
+    all[k]->lime.samples = 300;
+    all[k]->lime.use_slic = 1;
+    all[k]->lime.slic_region = 4;
+    all[k]->lime.hide_mean = 1; /* hiding to black would rank superpixels by size and brightness for any weights */
+    snprintf(all[k]->gradcam_layer, sizeof all[k]->gradcam_layer, "stage2"); /* a 4x4 map: 16 cells to rank */
+  }
+  enum { IMAGES = 3 };
+  double gradcam = 0, lime = 0;
+  for (int i = 0; i < IMAGES; i++) {
+    uint8_t view[SIDE * SIDE * 3];
+    random_image(view, sizeof view, 40 + (uint64_t)i);
+    scan_faithfulness f;
+    CHECK(scan_faithfulness_image(&e, &same, view, 1, (uint64_t)i, &f) == SCAN_OK);
+    CHECK_NEAR(f.gradcam_rank_corr, 1, 1e-9, 0);
+    CHECK_NEAR(f.lime_rank_corr, 1, 1e-9, 0);
+    CHECK(scan_faithfulness_image(&e, &randomised, view, 1, (uint64_t)i, &f) == SCAN_OK);
+    gradcam += fabs(f.gradcam_rank_corr) / IMAGES;
+    lime += fabs(f.lime_rank_corr) / IMAGES;
+  }
+  CHECK_MSG(gradcam < 0.4 && lime < 0.4, "mean |rank correlation| with the re-initialised model: Grad-CAM %g, LIME %g",
+            gradcam, lime);
+  scan_explainer_close(&e);
+  scan_explainer_close(&same);
+  scan_explainer_close(&randomised);
+  scan_net_free(model);
+  scan_net_free(reinit);
+}
+
 int main(void) {
   scan_net_set_threads(2);
   test_gradcam_matches_naive();
   test_lime_classifier();
   test_region_decision(test_tmpdir());
+  test_faithfulness_curves();
+  test_randomisation_check();
   return test_main_end();
 }

@@ -58,9 +58,12 @@ static inline void tiny_write_config(const char *path, const char *data_dir) {
   fprintf(f,
           "train_db_name: mnist\nval_db_name: mnist\ndata_root: %s\nnum_classes: 3\nnum_workers: 1\n"
           "num_neighbors: 5\nnum_neighbors_val: 3\n"
-          "model_kwargs:\n  vgg_widths: [4, 8]\n  features_dim: 16\n"
+          "model_kwargs:\n  vgg_widths: [8, 16]\n  features_dim: 16\n"
           "pretext:\n  epochs: 2\n  batch_size: 32\n  scheduler_kwargs:\n    warmup_steps: 2\n"
-          "scan:\n  epochs: 1\n  head_warmup_epochs: 2\n  batch_size: 32\n  num_heads: 2\n"
+          /* The tiny backbone's features are small in magnitude, so the heads need a larger learning rate than
+             the Fashion-MNIST default to leave the uniform solution within a few hundred warm-up steps. */
+          "scan:\n  epochs: 1\n  head_warmup_epochs: 30\n  batch_size: 32\n  num_heads: 2\n"
+          "  optimizer_kwargs:\n    lr: 0.02\n"
           "selflabel:\n  epochs: 1\n  batch_size: 32\n  confidence_threshold: 0.5\n"
           "eval:\n  prototypes_topk: 3\n"
           "explain:\n  lime_samples: 40\n",

@@ -16,6 +16,11 @@
 
 enum { SCAN_EXPLAIN_GRADCAM = 1, SCAN_EXPLAIN_LIME = 2, SCAN_EXPLAIN_BOTH = 3 };
 
+/* Images per forward pass for LIME and the curves (the max batch the explainer's net is planned for):
+ * oneDNN's blocked convolutions run much faster per image at large batches; the activations for
+ * backward are planned for it too, ~? MiB per image for ResNet-18 at 32 px. */
+#define SCAN_EXPLAIN_BATCH 250
+
 typedef struct {
   scan_net *net;           /* one cluster head, used in eval mode */
   int owns_net;

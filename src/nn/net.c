@@ -190,7 +190,12 @@ static scan_status op_backward(scan_net *net, net_op *op, int n, int need_input_
       grad_commit(net, in, n);
       return SCAN_OK;
     }
-    case OP_RELU: scan_relu_backward(count, out->data, out->grad, out->grad); return SCAN_OK; /* in place */
+    case OP_RELU: {
+      float *dx = grad_target(net, in);
+      scan_relu_backward(count, out->data, out->grad, dx);
+      grad_commit(net, in, n);
+      return SCAN_OK;
+    }
     case OP_MAXPOOL: {
       float *dx = grad_target(net, in);
       scan_maxpool_backward(n, in->c, in->block, in->h, in->w, out->h, out->w, op->argmax, out->grad, dx);

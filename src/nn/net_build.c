@@ -105,7 +105,9 @@ int net_bn(scan_net *net, const char *name, int in) {
 }
 
 /* A ReLU straight after a batch-norm or a residual addition is fused into it (one pass over memory instead of two,
- * both ways); anywhere else it is an op of its own, in place. */
+ * both ways); anywhere else it is an op of its own with its own output tensor. Either way the gradient of the
+ * ReLU's output is never overwritten by the masked one: Grad-CAM reads d(score)/d(activation) at stage outputs,
+ * unmasked, as a PyTorch hook on the module's output sees it. */
 int net_relu(scan_net *net, int in) {
   if (in < 0) return -1;
   net_op *last = net->op_count ? &net->ops[net->op_count - 1] : NULL;
@@ -113,7 +115,9 @@ int net_relu(scan_net *net, int in) {
     last->relu = 1;
     return in;
   }
-  return add_op(net, OP_RELU, in, in) < 0 ? -1 : in;
+  const net_tensor src = net->tensors[in];
+  int out = net_add_tensor(net, src.c, src.h, src.w);
+  return add_op(net, OP_RELU, in, out) < 0 ? -1 : out;
 }
 
 int net_maxpool(scan_net *net, int in, int kernel, int stride, int pad) {
@@ -191,7 +195,7 @@ static int is_stage(const scan_net *net, int tensor) {
 
 /* Gradient buffers are shared by tensors whose gradients are never alive at the same time. Backward runs the ops
  * in reverse: tensor t's gradient is first written by its last consumer (op index last[t]) and last read by its
- * producer (first[t], the first op writing t; ReLU runs in place). Closed intervals [first, last] that do not
+ * producer (first[t], the first op writing t). Closed intervals [first, last] that do not
  * overlap can share a slot. Gradients read after backward keep their own slot: the input (input attributions), the
  * features (written by the heads) and the named stages (Grad-CAM). Returns the number of slots. */
 static int plan_gradient_slots(scan_net *net, int *slot_of) {

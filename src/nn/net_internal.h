@@ -25,7 +25,7 @@ typedef enum { OP_CONV, OP_BN, OP_RELU, OP_MAXPOOL, OP_GAP, OP_ADD } net_op_kind
 
 typedef struct {
   net_op_kind kind;
-  int in, in2, out;  /* tensor indices (in2: second addend of OP_ADD). OP_RELU runs in place: in == out */
+  int in, in2, out;  /* tensor indices (in2: second addend of OP_ADD) */
   int param;         /* OP_CONV: weight; OP_BN: weight, then bias, running_mean, running_var, num_batches_tracked */
   int kernel, stride, pad;
   int relu;          /* OP_BN, OP_ADD: a ReLU fused in (the output holds max(0, result); its gradient stays unmasked,

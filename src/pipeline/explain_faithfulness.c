@@ -45,9 +45,9 @@ scan_status scan_explainer_curves(scan_explainer *e, const uint8_t *view, int cl
     for (int k = 0; k < steps; k++) {
       uint8_t *del = batch + (size_t)k * view_bytes, *ins = batch + (size_t)(steps + k) * view_bytes;
       for (long i = 0; i < pixels; i++) {
-        const int gone = step_of[segments[i]] < k; /* among the first k of the order */
-        memcpy(del + i * e->channels, (gone ? hidden : view) + i * e->channels, (size_t)e->channels);
-        memcpy(ins + i * e->channels, (gone ? view : hidden) + i * e->channels, (size_t)e->channels);
+        const int among_first_k = step_of[segments[i]] < k;
+        memcpy(del + i * e->channels, (among_first_k ? hidden : view) + i * e->channels, (size_t)e->channels);
+        memcpy(ins + i * e->channels, (among_first_k ? view : hidden) + i * e->channels, (size_t)e->channels);
       }
     }
     scan_explain_target target = {e, cluster};
@@ -301,11 +301,11 @@ static scan_status write_chart(const char *path, const char *what, const double 
   const char *name_list[SCAN_ORDERS];
   const double *series[SCAN_ORDERS];
   for (int k = 0; k < SCAN_ORDERS; k++) {
-    snprintf(names[k], sizeof names[k], "%s order (AUC %.3f)", ORDER_LABELS[k], auc[k]);
+    snprintf(names[k], sizeof names[k], "%s: %.3f", ORDER_LABELS[k], auc[k]);
     name_list[k] = names[k];
     series[k] = curves[k];
   }
-  snprintf(title, sizeof title, "Mean %s curve over %d validation images", what, images);
+  snprintf(title, sizeof title, "Mean %s curve over %d validation images (legend: order: AUC)", what, images);
   snprintf(xlabel, sizeof xlabel, "fraction of pixels %s", strcmp(what, "deletion") == 0 ? "hidden" : "revealed");
   scan_chart_frame frame = {title, xlabel, "probability of the assigned cluster", 0, 0};
   return scan_chart_line_range(path, &frame, 0, 1, fraction, SCAN_CURVE_POINTS, series, name_list, SCAN_ORDERS);

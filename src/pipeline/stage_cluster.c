@@ -227,7 +227,7 @@ scan_status scan_stage_cluster(scan_pipeline *p) {
   if (status == SCAN_OK) {
     status = scan_net_load(r.net, pretext_path, "contrastive_head.,cluster_head."); /* heads start fresh */
     if (status != SCAN_OK)
-      scan_fail_context(status, "scan: the pretext backbone does not fit this configuration (backbone and model_kwargs "
+      scan_fail_context(status, "the pretext backbone does not fit this configuration (backbone and model_kwargs "
                                 "must be those 'scan pretext' ran with)");
   }
   if (status == SCAN_OK) status = neighbors_load(p, "train", r.train->count, num_neighbors, &r.train_nbrs);

@@ -21,6 +21,7 @@
 #include "scan/nn_layers.h"
 #include "scan/optim.h"
 #include "scan/progress.h"
+#include "scan/safetensors.h"
 #include "training.h"
 
 static scan_status class_thresholds(scan_pipeline *p, scan_net *net, const scan_dataset *train, double quantile,
@@ -53,6 +54,29 @@ static double top_confidence(const float *logits, int n, int classes) {
     if (1.0 / sum > top) top = 1.0 / sum;
   }
   return top;
+}
+
+/* selflabel/model.safetensors with the validation loss it was kept for. */
+static scan_status save_selflabel_model(const char *dir, const scan_net *net, double val_loss) {
+  char path[1300], loss_text[64];
+  snprintf(path, sizeof path, "%s/model.safetensors", dir);
+  snprintf(loss_text, sizeof loss_text, "%.9g", val_loss);
+  const char *metadata[] = {"stage", "selflabel", "best_head", "0", "val_loss", loss_text, NULL};
+  return scan_net_save(net, path, metadata);
+}
+
+static double saved_val_loss(const char *dir) {
+  char path[1300];
+  snprintf(path, sizeof path, "%s/model.safetensors", dir);
+  scan_safetensors *f = NULL;
+  double loss = INFINITY;
+  if (scan_safetensors_read(path, &f) == SCAN_OK) {
+    const char *text = scan_safetensors_metadata(f, "val_loss");
+    if (text) loss = strtod(text, NULL);
+    scan_safetensors_free(f);
+  }
+  scan_error_clear();
+  return loss;
 }
 
 scan_status scan_stage_selflabel(scan_pipeline *p) {
@@ -129,6 +153,19 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
   long steps = status == SCAN_OK ? scan_loader_batches(loader) : 0;
   snprintf(path, sizeof path, "%s/log.jsonl", dir);
 
+  /* The model to beat: the SCAN head itself (a fresh start), or the best one saved before an interruption. */
+  double best_val_loss = INFINITY;
+  if (status == SCAN_OK && start_epoch > 0) best_val_loss = saved_val_loss(dir);
+  if (status == SCAN_OK && !(best_val_loss < INFINITY)) {
+    head_validation v0;
+    int unused = 0;
+    status = validate_heads(p, net, val, &val_nbrs, entropy_weight, &v0, &unused);
+    if (status == SCAN_OK && start_epoch == 0) {
+      best_val_loss = v0.total;
+      status = save_selflabel_model(dir, net, best_val_loss);
+      fprintf(stderr, "selflabel: starting from the SCAN head, validation SCAN loss %.4f\n", best_val_loss);
+    }
+  }
   for (int epoch = start_epoch; epoch < epochs && status == SCAN_OK; epoch++) {
     if (adaptive_on) status = class_thresholds(p, net, train, quantile, threshold, thresholds);
     if (status == SCAN_OK) status = scan_loader_start_epoch(loader, epoch);
@@ -184,11 +221,12 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
     int best = 0;
     status = validate_heads(p, net, val, &val_nbrs, entropy_weight, &v, &best);
     if (status == SCAN_OK) status = training_checkpoint(dir, net, opt, epoch + 1, NULL, NULL);
-    if (status == SCAN_OK) {
-      char model_path[1300];
-      snprintf(model_path, sizeof model_path, "%s/model.safetensors", dir);
-      const char *metadata[] = {"stage", "selflabel", "best_head", "0", NULL};
-      status = scan_net_save(net, model_path, metadata);
+    /* Keep the better model by the label-free validation SCAN loss: self-labelling that collapses clusters
+       or spreads them raises it. Labels are never used to choose. */
+    int kept = status == SCAN_OK && v.total < best_val_loss;
+    if (kept) {
+      best_val_loss = v.total;
+      status = save_selflabel_model(dir, net, best_val_loss);
     }
     if (status != SCAN_OK) break;
     double seconds = scan_now_seconds() - start;
@@ -197,21 +235,21 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
       snprintf(label_metrics, sizeof label_metrics, ", \"acc\": %.5f, \"nmi\": %.5f, \"ari\": %.5f", v.acc, v.nmi, v.ari);
     snprintf(line, sizeof line,
              "{\"epoch\": %d, \"loss\": %.6f, \"confident_fraction\": %.5f, \"skipped_batches\": %ld, \"seconds\": %.2f, "
-             "\"images_per_second\": %.1f, \"val_loss\": %.6f%s}",
+             "\"images_per_second\": %.1f, \"val_loss\": %.6f, \"kept\": %s%s}",
              epoch + 1, trained ? loss_sum / (double)trained : 0.0, (double)confident_total / (double)(step * batch_size + !step),
-             skipped, seconds, seconds > 0 ? 2.0 * (double)step * batch_size / seconds : 0.0, v.total, label_metrics);
+             skipped, seconds, seconds > 0 ? 2.0 * (double)step * batch_size / seconds : 0.0, v.total,
+             kept ? "true" : "false", label_metrics);
     status = scan_log_line(path, line);
     fprintf(stderr, "selflabel epoch %d: loss %.4f, %.1f%% confident, %ld batches skipped", epoch + 1,
             trained ? loss_sum / (double)trained : 0.0, 100.0 * (double)confident_total / (double)(step * batch_size + !step),
             skipped);
     if (v.acc >= 0) fprintf(stderr, ", val ACC %.2f%% NMI %.4f ARI %.4f", 100 * v.acc, v.nmi, v.ari);
     fputc('\n', stderr);
+    if (!kept)
+      fprintf(stderr, "selflabel epoch %d: validation SCAN loss %.4f is not better than %.4f; keeping the earlier model\n",
+              epoch + 1, v.total, best_val_loss);
   }
-  if (status == SCAN_OK && epochs == 0) { /* nothing to train: the SCAN head is the self-label model */
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    const char *metadata[] = {"stage", "selflabel", "best_head", "0", NULL};
-    status = scan_net_save(net, path, metadata);
-  }
+
 done:
   free(weak);
   free(d_strong);
