@@ -1,7 +1,10 @@
 #!/bin/bash
 # Installs every Debian package scan needs to build, test and run. Idempotent and quiet.
 set -euo pipefail
-packages=(build-essential cmake pkg-config clang libclang-rt-14-dev
+# clang builds the fuzz targets: libclang-rt-14-dev holds its libFuzzer and sanitizer
+# runtimes (libclang_rt.fuzzer-x86_64.a), libomp-14-dev the OpenMP runtime that
+# clang's -fopenmp links (gcc's libgomp comes with build-essential).
+packages=(build-essential cmake pkg-config clang libclang-rt-14-dev libomp-14-dev
   libdnnl-dev libvlfeat-dev libcairo2-dev libpng-dev libjpeg-dev zlib1g-dev libcjson-dev libyaml-dev
   dataset-fashion-mnist)
 missing=()

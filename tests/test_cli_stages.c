@@ -305,11 +305,12 @@ static void check_mine(const char *tmp) {
   CHECK_MSG(expected < 100, "an untrained network should not mine perfect neighbours (%.2f%%)", expected);
 }
 
-/* 4. A single-stage config in the reference's layout (configs/scan/scan_cifar10.yml), pointed at the tiny data. */
-static void check_reference_config(const char *tmp, const char *trained_run, const char *data) {
-  char run[512], path[1024], reference[512];
+/* 4. A single-stage config in the reference's layout (configs/scan/scan_cifar10.yml), pointed at the tiny data
+   with a small VGG. Its data and model keys serve every stage, so the same file trains the pretext model
+   (0 epochs: only its shape matters here) and mines the neighbours that SCAN needs. */
+static void check_reference_config(const char *tmp, const char *data) {
+  char run[512], path[1024], reference[512], command[4096];
   snprintf(run, sizeof run, "%s/reference", tmp);
-  copy_pretext(trained_run, run);
   snprintf(reference, sizeof reference, "%s/scan_tiny.yml", tmp);
   FILE *f = fopen(reference, "w");
   if (!f) return;
@@ -326,15 +327,19 @@ static void check_reference_config(const char *tmp, const char *trained_run, con
           "epochs: 1\nbatch_size: %d\nnum_workers: 1\n\n# Scheduler\nscheduler: constant\n",
           data, BATCH);
   fclose(f);
-  char command[4096];
-  snprintf(command, sizeof command, "%s cluster --config %s --out %s --quiet", test_scan_bin(), reference, run);
-  int rc = test_run(command, output, sizeof output);
-  CHECK_MSG(rc == 0, "the reference-style config was not accepted (exit %d):\n%s", rc, output);
+  static const char *const steps[] = {"pretext --set pretext.epochs=0 --set pretext.batch_size=32", "mine", "cluster"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(command, sizeof command, "%s %s --config %s --out %s --quiet", test_scan_bin(), steps[i], reference, run);
+    int rc = test_run(command, output, sizeof output);
+    CHECK_MSG(rc == 0, "the reference-style config was not accepted by `scan %s` (exit %d):\n%s", steps[i], rc, output);
+  }
   CHECK(exists(run, "scan/model.safetensors"));
-  /* The file's own values were used: one whole-network epoch after the warm-up, with Adam. */
+  /* The file's own values were used: its one whole-network epoch was logged, and Adam is in config.yml. */
   join(path, sizeof path, run, "scan/log.jsonl");
-  CHECK_MSG(strstr(output, "(full)") || last_log_value(path, "epoch", -1) > 0, "no SCAN epoch logged");
   long size;
+  char *log = (char *)read_all(path, &size);
+  CHECK_MSG(log && strstr(log, "\"phase\": \"full\""), "no whole-network SCAN epoch in %s", path);
+  free(log);
   char *written = (char *)read_all(join(path, sizeof path, run, "config.yml"), &size);
   CHECK_MSG(written && strstr(written, "optimizer: adam"), "config.yml should show the reference file's optimizer");
   free(written);
@@ -367,10 +372,11 @@ static void check_bad_inputs(const char *tmp, const char *trained_run) {
   CHECK_REJECTS("neighbors-train.npy", "cluster --out %s", run);
   write_neighbors(path, TRAIN_IMAGES, 6, -1, 0); /* valid again */
 
-  /* The pretext model was trained with vgg_widths [4, 8]: another backbone does not fit it. */
-  CHECK_REJECTS("backbone.", "cluster --out %s --set model_kwargs.vgg_widths=[4,8,8]", run);
+  /* The pretext model is a VGG of the tiny config's widths: another backbone, or other widths, do not fit it. */
+  CHECK_REJECTS("missing key 'backbone.", "cluster --out %s --set backbone=resnet18 --set model_kwargs.width_multiplier=0.125",
+                run);
   CHECK_MSG(strstr(output, "pretext/model.safetensors") != NULL, "the message should name the pretext model:\n%s", output);
-  CHECK_REJECTS("has shape", "cluster --out %s --set model_kwargs.vgg_widths=[4,6]", run);
+  CHECK_REJECTS("has shape", "cluster --out %s --set model_kwargs.vgg_widths=[3,5]", run);
 
   CHECK_REJECTS("num_classes", "cluster --out %s --set num_classes=1", run);
   CHECK(!exists(run, "scan/checkpoint.safetensors"));
@@ -416,7 +422,7 @@ int main(void) {
   check_selflabel_thresholds(trained);
   check_head_only(tmp, trained);
   check_mine(tmp);
-  check_reference_config(tmp, trained, data);
+  check_reference_config(tmp, data);
   check_bad_inputs(tmp, trained);
   return test_main_end();
 }

@@ -54,6 +54,63 @@ static void brute_row(const float *q, const float *base, int64_t nb, int d, int6
   free(c);
 }
 
+/* Entries of scan_knn_self's output [n, k+1] that differ from brute force. */
+static int self_mismatches(const float *x, int64_t n, int d, int k) {
+  int64_t *idx = malloc(sizeof(int64_t) * n * (k + 1));
+  float *sim = malloc(sizeof(float) * n * (k + 1));
+  int64_t bi[64];
+  double bs[64];
+  int mismatches = -1;
+  if (scan_knn_self(x, n, d, k, idx, sim) == SCAN_OK) {
+    mismatches = 0;
+    for (int64_t i = 0; i < n; i++) {
+      brute_row(x + i * d, x, n, d, i, k, bi, bs);
+      mismatches += idx[i * (k + 1)] != i;
+      for (int t = 0; t < k; t++)
+        mismatches += idx[i * (k + 1) + 1 + t] != bi[t] || sim[i * (k + 1) + 1 + t] != (float)bs[t];
+    }
+  }
+  free(idx);
+  free(sim);
+  return mismatches;
+}
+
+/* The self-search screens pairs with an integer GEMM of quantised rows and an
+ * error bound; these inputs are where a wrong bound or an overflowing integer
+ * kernel would drop true neighbours. All dot products are exact in float. */
+static void test_self_screen_worst_cases(void) {
+  int64_t n = light() ? 700 : 1300;
+  /* (1) wide dynamic range: some rows have one entry of magnitude 200..1000, which
+     makes their quantisation step so coarse that the small entries all become 0 */
+  int d = 24, k = 10;
+  float *x = integer_vectors(n, d, 7);
+  scan_rng r = scan_rng_make(8, 0, 0);
+  for (int64_t i = 0; i < n; i++)
+    if (i % 7 != 0 && scan_rng_int(&r, 3) == 0) x[i * d + scan_rng_int(&r, d)] = (float)(200 + scan_rng_int(&r, 801)) *
+                                                                             (scan_rng_int(&r, 2) ? 1 : -1);
+  int mismatches = self_mismatches(x, n, d, k);
+  CHECK_MSG(mismatches == 0, "%d entries differ from brute force (wide dynamic range)", mismatches);
+  free(x);
+
+  /* (2) sign vectors: every code is at the end of its range (the largest products
+     the int8 kernel sums), and many exact ties */
+  d = 64;
+  x = malloc(sizeof(float) * n * d);
+  for (int64_t i = 0; i < n * d; i++) x[i] = scan_rng_int(&r, 2) ? 1.0f : -1.0f;
+  for (int64_t i = 7; i < n; i += 7) memcpy(x + i * d, x + (i / 2) * d, sizeof(float) * d);
+  mismatches = self_mismatches(x, n, d, k);
+  CHECK_MSG(mismatches == 0, "%d entries differ from brute force (sign vectors)", mismatches);
+
+  /* (3) near-duplicates in different blocks: differences far below the
+     quantisation step decide the order */
+  d = 16;
+  for (int64_t i = 0; i < n; i++)
+    for (int j = 0; j < d; j++) x[i * d + j] = (float)((i % 50) * 4 + j) + (j == 0 ? (float)(i / 50) * 0.5f : 0);
+  mismatches = self_mismatches(x, n, d, k);
+  CHECK_MSG(mismatches == 0, "%d entries differ from brute force (near-duplicates)", mismatches);
+  free(x);
+}
+
 static void test_exact_ties(void) {
   int64_t n = light() ? 600 : 1300; /* several 512-row blocks (3: an odd count) */
   int d = 8, k = 12;
@@ -230,6 +287,7 @@ static void test_accuracies(void) {
 
 int main(void) {
   test_exact_ties();
+  test_self_screen_worst_cases();
   test_random_float();
   test_edges();
   test_accuracies();

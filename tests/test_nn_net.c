@@ -141,6 +141,8 @@ static void test_backends_and_fd(void) {
     CHECK_MSG(worst < 1e-3, "training=%d: oneDNN and naive gradients differ by %g", training, worst);
   }
   /* eval mode finite differences on the naive net (double accumulation inside) */
+  CHECK(scan_net_input_grad(ref) == NULL); /* not asked for */
+  scan_net_want_input_grad(ref, 1);
   scan_net_zero_grad(ref);
   net_loss(ref, x, n, r, rf, 0);
   CHECK(scan_net_backward(ref, (const float *const *)r, rf) == SCAN_OK);

@@ -16,10 +16,13 @@
 
 enum { SCAN_EXPLAIN_GRADCAM = 1, SCAN_EXPLAIN_LIME = 2, SCAN_EXPLAIN_BOTH = 3 };
 
-/* Images per forward pass for LIME and the curves (the max batch the explainer's net is planned for):
- * oneDNN's blocked convolutions run much faster per image at large batches; the activations for
- * backward are planned for it too, ~? MiB per image for ResNet-18 at 32 px. */
+/* Images per forward pass for LIME and the curves at 32 x 32 (the max batch the explainer's net is
+ * planned for): oneDNN runs ResNet-18 ~1.4x faster per image at 250 than at 50 (measured, loaded 2-core
+ * AVX2 machine: 18 vs 24 CPU-s for 1000 images) at ~6 MiB per image (1.5 GiB resident). Larger views
+ * get proportionally fewer images (scan_explain_batch), so the memory stays about the same. */
 #define SCAN_EXPLAIN_BATCH 250
+/* SCAN_EXPLAIN_BATCH scaled by 32^2 / side^2, at least 4. */
+int scan_explain_batch(int side);
 
 typedef struct {
   scan_net *net;           /* one cluster head, used in eval mode */

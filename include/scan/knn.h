@@ -26,7 +26,12 @@ scan_status scan_knn(const float *queries, int64_t nq, const float *base, int64_
                      int exclude_self, int64_t *indices, float *similarities);
 
 /* Self-search of one set. Each block pair of X·X^T is computed once and feeds
- * both rows' top-k, so it does half the arithmetic of scan_knn(x, x).
+ * both rows' top-k, so it does half the arithmetic of scan_knn(x, x); off-diagonal
+ * blocks are screened with an integer GEMM of quantised rows and a proven error
+ * bound, and only candidates that might enter a top-k get their exact float
+ * similarity. Similarities may differ from scan_knn's in the last bits (another
+ * summation order). Besides the output it holds a quantised copy of x (2 bytes per
+ * value) and one tile per thread.
  * Output in the reference layout [n, k+1]: column 0 is the sample itself
  * (similarity x_i·x_i), then its k nearest other samples. Needs 1 <= k <= n - 1. */
 scan_status scan_knn_self(const float *x, int64_t n, int d, int k, int64_t *indices, float *similarities);

@@ -36,8 +36,11 @@ const float *scan_net_head_output(const scan_net *net, int head);/* MLP/LINEAR: 
 /* Accumulates parameter gradients. d_heads[h]: gradient w.r.t. head h's output (NULL entries are skipped; d_heads itself may be NULL);
    d_features: optional extra gradient w.r.t. the features (may be NULL). */
 scan_status scan_net_backward(scan_net *net, const float *const *d_heads, const float *d_features);
-/* Gradient w.r.t. the input images [n, C, H, W] of the last backward (for input-space explanations). */
+/* Gradient w.r.t. the input images [n, C, H, W] of the last backward (for input-space explanations), or NULL when
+   it was not computed: backward computes it only after scan_net_want_input_grad(net, 1), because it costs a
+   backward-data pass of the stem that training never needs (for grey images, as much as a whole conv layer). */
 const float *scan_net_input_grad(const scan_net *net);
+void scan_net_want_input_grad(scan_net *net, int enable);
 void scan_net_zero_grad(scan_net *net);
 /* Heads only, on given (e.g. cached) features [n, D]: used to train cluster heads without the backbone. */
 scan_status scan_net_heads_forward(scan_net *net, const float *features, int n);

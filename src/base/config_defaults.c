@@ -151,7 +151,7 @@ const char config_default_yaml[] =
     "  lime_samples: 1000\n"
     "  lime_kernel_width: 0.25\n"
     "  lime_segmenter: auto\n"
-    "  lime_hide: zero\n"
+    "  lime_hide: mean\n"
     "  lime_top_features: 10\n"
     "  gradcam_layer: \"\"\n"
     "  seed: 0\n";

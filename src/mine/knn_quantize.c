@@ -22,11 +22,13 @@ static double quantize_row(const float *x, int d, int levels, int8_t *q, float *
                            double *dequantised_norm) {
   float amax = 0;
   for (int t = 0; t < d; t++) amax = fabsf(x[t]) > amax ? fabsf(x[t]) : amax;
-  float s = amax > 0 ? amax / (float)levels : 1.0f;
+  /* rows of zeros or subnormals get code 0 (their whole value is error): no overflowing 1/s */
+  float s = amax >= FLT_MIN ? amax / (float)levels : 1.0f, inverse = 1.0f / s;
   double err2 = 0, hat2 = 0;
   for (int t = 0; t < d; t++) {
-    long v = lrintf(x[t] / s);
-    v = v > levels ? levels : v < -levels ? -levels : v; /* rounding of x/s can step past the range */
+    /* any integer is a valid code (the error is measured below); floorf vectorises, lrintf does not */
+    int v = (int)floorf(x[t] * inverse + 0.5f);
+    v = v > levels ? levels : v < -levels ? -levels : v;
     q[t] = (int8_t)v;
     double hat = (double)v * s, err = (double)x[t] - hat;
     err2 += err * err;

@@ -48,6 +48,13 @@ static inline knn_v8 knn_load8(const float *p) {
   memcpy(&v, p, sizeof v);
   return v;
 }
+typedef int32_t knn_i8 __attribute__((vector_size(32)));
+static inline int knn_any_lane(knn_i8 v) {
+  uint64_t w[4];
+  memcpy(w, &v, sizeof w);
+  return (w[0] | w[1] | w[2] | w[3]) != 0;
+}
+
 static inline float knn_exact_dot(const float *a, const float *b, int d) {
   knn_v8 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
   int t = 0;

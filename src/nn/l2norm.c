@@ -1,6 +1,7 @@
 /* Row-wise L2 normalisation, y = x / max(|x|, 1e-12) (torch.nn.functional.normalize). */
 #include <math.h>
 
+#include "parallel.h"
 #include "scan/nn_layers.h"
 
 static const double kNormEps = 1e-12;
@@ -12,7 +13,7 @@ static double row_norm(int d, const float *x) {
 }
 
 void scan_l2norm_forward(int n, int d, const float *x, float *y) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)n * d >= SCAN_PARALLEL_MIN_WORK)
   for (int i = 0; i < n; i++) {
     const float *xr = x + (int64_t)i * d;
     float *yr = y + (int64_t)i * d;
@@ -24,7 +25,7 @@ void scan_l2norm_forward(int n, int d, const float *x, float *y) {
 
 /* Above the clamp, dx = (dy - y (y . dy)) / |x|; below it the map is x / eps, a plain scaling. */
 void scan_l2norm_backward(int n, int d, const float *x, const float *y, const float *dy, float *dx) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((int64_t)n * d >= SCAN_PARALLEL_MIN_WORK)
   for (int i = 0; i < n; i++) {
     const float *xr = x + (int64_t)i * d, *yr = y + (int64_t)i * d, *gr = dy + (int64_t)i * d;
     float *dr = dx + (int64_t)i * d;

@@ -240,9 +240,8 @@ scan_status scan_net_backward(scan_net *net, const float *const *d_heads, const 
     else memcpy(features->grad, d_features, (size_t)count * sizeof(float));
     features->grad_written = 1;
   }
-  /* The input gradient (conv1's dx) is computed too: Grad-CAM-style input attributions use it, and it costs one
-   * backward-data pass of the stem. */
-  for (int i = net->op_count - 1; i >= 0; i--) SCAN_TRY(op_backward(net, &net->ops[i], n, 1));
+  for (int i = net->op_count - 1; i >= 0; i--)
+    SCAN_TRY(op_backward(net, &net->ops[i], n, net->want_input_grad || net->ops[i].in != 0));
   return SCAN_OK;
 }
 
@@ -306,3 +305,4 @@ void scan_net_set_threads(int threads) {
 }
 
 void scan_net_set_winograd(scan_net *net, int enable) { net->winograd = enable != 0; }
+void scan_net_want_input_grad(scan_net *net, int enable) { net->want_input_grad = enable != 0; }

@@ -67,9 +67,12 @@ void scan_optim_set_lr(scan_optimizer *opt, double backbone_lr, double heads_lr)
   opt->cfg[GROUP_HEADS].lr = heads_lr;
 }
 
+/* The updates are element-wise; they run inside one parallel region for the whole step ("omp for nowait" per
+ * parameter, static schedule), because a region per parameter costs a fork and a barrier each: dozens per step,
+ * and on a loaded machine every barrier waits for a descheduled thread. */
 static void sgd_update(const scan_optim_config *c, int first_step, int64_t count, float *w, const float *g, float *buf) {
   const float lr = (float)c->lr, wd = (float)c->weight_decay, mom = (float)c->momentum;
-#pragma omp parallel for schedule(static)
+#pragma omp for schedule(static) nowait
   for (int64_t i = 0; i < count; i++) {
     float d = g[i] + wd * w[i];
     if (mom != 0) {
@@ -84,7 +87,7 @@ static void adam_update(const scan_optim_config *c, int64_t step, int64_t count,
   const double bc1 = 1 - pow(c->beta1, (double)step), bc2 = 1 - pow(c->beta2, (double)step);
   const float b1 = (float)c->beta1, b2 = (float)c->beta2, wd = (float)c->weight_decay;
   const float step_size = (float)(c->lr / bc1), bc2_sqrt = (float)sqrt(bc2), eps = (float)c->eps;
-#pragma omp parallel for schedule(static)
+#pragma omp for schedule(static) nowait
   for (int64_t i = 0; i < count; i++) {
     float d = g[i] + wd * w[i];
     m[i] = b1 * m[i] + (1 - b1) * d;
@@ -98,6 +101,7 @@ scan_status scan_optim_step(scan_optimizer *opt) {
   int active[2] = {!opt->frozen_backbone, 1};
   for (int g = 0; g < 2; g++)
     if (active[g]) opt->steps[g]++;
+#pragma omp parallel
   for (int i = 0; i < net->param_count; i++) {
     net_param *p = &net->params[i];
     int g = group_of(p);

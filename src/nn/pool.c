@@ -5,7 +5,42 @@
 
 #include "scan/nn_layers.h"
 
-/* One (image, channel block) chunk at a time; inside it channel k of the block sits at stride `block`. */
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* One (image, channel block) plane; channel k of the block sits at stride `block`. The lane loop is innermost (one
+ * vector register for the usual blocks, instantiated with the block as a constant below); the window bounds are
+ * checked once per window cell, not per lane. */
+ALWAYS_INLINE void maxpool_plane(int block, int ih, int iw, int oh, int ow, int kernel, int stride, int pad, const float *xp,
+                                 float *yp, int32_t *ap) {
+  for (int oy = 0; oy < oh; oy++)
+    for (int ox = 0; ox < ow; ox++) {
+      float *best = yp + (int64_t)(oy * ow + ox) * block;
+      int32_t *where = ap + (int64_t)(oy * ow + ox) * block;
+#pragma omp simd
+      for (int k = 0; k < block; k++) {
+        best[k] = -FLT_MAX;
+        where[k] = -1;
+      }
+      for (int ky = 0; ky < kernel; ky++) {
+        int yy = oy * stride - pad + ky;
+        if (yy < 0 || yy >= ih) continue;
+        for (int kx = 0; kx < kernel; kx++) {
+          int xx = ox * stride - pad + kx;
+          if (xx < 0 || xx >= iw) continue;
+          const int32_t at = yy * iw + xx;
+          const float *v = xp + (int64_t)at * block;
+          /* strict '>' keeps the first maximum, as PyTorch does; NaN propagates like PyTorch too */
+#pragma omp simd
+          for (int k = 0; k < block; k++) {
+            const int take = where[k] < 0 || v[k] > best[k] || v[k] != v[k];
+            best[k] = take ? v[k] : best[k];
+            where[k] = take ? at : where[k];
+          }
+        }
+      }
+    }
+}
+
 void scan_maxpool_forward(int n, int c, int block, int ih, int iw, int oh, int ow, int kernel, int stride, int pad,
                           const float *x, float *y, int32_t *argmax) {
   const int64_t chunks = (int64_t)n * scan_channel_blocks(c, block);
@@ -14,25 +49,9 @@ void scan_maxpool_forward(int n, int c, int block, int ih, int iw, int oh, int o
     const float *xp = x + chunk * ih * iw * block;
     float *yp = y + chunk * oh * ow * block;
     int32_t *ap = argmax + chunk * oh * ow * block;
-    for (int oy = 0; oy < oh; oy++)
-      for (int ox = 0; ox < ow; ox++)
-        for (int k = 0; k < block; k++) {
-          float best = -FLT_MAX;
-          int32_t where = -1;
-          for (int ky = 0; ky < kernel; ky++) {
-            int yy = oy * stride - pad + ky;
-            if (yy < 0 || yy >= ih) continue;
-            for (int kx = 0; kx < kernel; kx++) {
-              int xx = ox * stride - pad + kx;
-              if (xx < 0 || xx >= iw) continue;
-              /* strict '>' keeps the first maximum, as PyTorch does; NaN propagates like PyTorch too */
-              float v = xp[(int64_t)(yy * iw + xx) * block + k];
-              if (where < 0 || v > best || v != v) { best = v; where = yy * iw + xx; }
-            }
-          }
-          yp[(int64_t)(oy * ow + ox) * block + k] = best;
-          ap[(int64_t)(oy * ow + ox) * block + k] = where;
-        }
+    if (block == 8) maxpool_plane(8, ih, iw, oh, ow, kernel, stride, pad, xp, yp, ap);
+    else if (block == 16) maxpool_plane(16, ih, iw, oh, ow, kernel, stride, pad, xp, yp, ap);
+    else maxpool_plane(block, ih, iw, oh, ow, kernel, stride, pad, xp, yp, ap);
   }
 }
 

@@ -11,6 +11,11 @@
 #include "scan/rng.h"
 
 
+int scan_explain_batch(int side) {
+  const long pixels = (long)side * side, batch = SCAN_EXPLAIN_BATCH * 32L * 32L / (pixels > 0 ? pixels : 1);
+  return batch < 4 ? 4 : batch > SCAN_EXPLAIN_BATCH ? SCAN_EXPLAIN_BATCH : (int)batch;
+}
+
 scan_status scan_explainer_init(scan_explainer *e, scan_net *net, const scan_aug_config *val_aug) {
   memset(e, 0, sizeof *e);
   if (val_aug->strategy != SCAN_AUG_VAL)
@@ -22,7 +27,7 @@ scan_status scan_explainer_init(scan_explainer *e, scan_net *net, const scan_aug
   e->side = val_aug->out_size;
   e->channels = val_aug->channels;
   e->clusters = scan_net_head_dim(net);
-  e->batch = scan_net_max_batch(net) < SCAN_EXPLAIN_BATCH ? scan_net_max_batch(net) : SCAN_EXPLAIN_BATCH;
+  e->batch = scan_net_max_batch(net);
   e->lime = scan_lime_config_default();
   e->lime.batch = e->batch;
   e->deletion_draws = 20;
@@ -72,7 +77,7 @@ scan_status scan_explainer_open_model(scan_explainer *e, scan_pipeline *p, const
   SCAN_TRY(scan_pipeline_augment(p, NULL, 1, &val_aug));
   scan_net *net = NULL;
   char source[1400];
-  SCAN_TRY(scan_query_load_model(p, model_path, SCAN_EXPLAIN_BATCH, &net, source, sizeof source));
+  SCAN_TRY(scan_query_load_model(p, model_path, scan_explain_batch(val_aug.out_size), &net, source, sizeof source));
   scan_status status = scan_explainer_init(e, net, &val_aug);
   if (status != SCAN_OK) {
     scan_net_free(net);

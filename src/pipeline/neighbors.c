@@ -19,9 +19,10 @@ scan_status neighbors_load(scan_pipeline *p, const char *split, long expected_ro
   const int64_t *rows = a.data;
   for (int64_t i = 0; i < a.shape[0] * a.shape[1]; i++)
     if (rows[i] < 0 || rows[i] >= expected_rows) {
+      long bad_row = (long)(i / a.shape[1]), bad_index = (long)rows[i]; /* read before the array is freed */
       scan_array_free(&a);
-      return scan_fail(SCAN_ERR_INPUT, "%s: row %ld holds index %ld, outside 0..%ld", path, (long)(i / a.shape[1]),
-                       (long)rows[i], expected_rows - 1);
+      return scan_fail(SCAN_ERR_INPUT, "%s: row %ld holds index %ld, outside 0..%ld", path, bad_row, bad_index,
+                       expected_rows - 1);
     }
   out->indices = a.data;
   out->rows = a.shape[0];
