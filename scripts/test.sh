@@ -38,7 +38,8 @@ stage_done "$started" "ASan build"
 started=$SECONDS
 # detect_leaks=0: fontconfig (under cairo's text) keeps caches that LeakSanitizer
 # reports; the fuzz targets below draw no text and do check for leaks.
-(cd build-asan && ASAN_OPTIONS=detect_leaks=0 SCAN_TEST_LIGHT=1 ctest --output-on-failure -j2)
+(cd build-asan && ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 SCAN_TEST_LIGHT=1 \
+  ctest --output-on-failure -j2)
 stage_done "$started" "ASan tests"
 
 echo "== fuzz targets (libFuzzer + ASan)"
@@ -64,7 +65,7 @@ for name in "${fuzz_names[@]}"; do
   echo "-- $name for ${fuzz_seconds}s"
   # -timeout: an input that runs 10 s counts as a failure (a hang), like a crash or a leak.
   # Crash inputs land in build-fuzz/ so they can be replayed: build-fuzz/$name build-fuzz/$name-crash-...
-  if ! ASAN_OPTIONS=detect_leaks=1 "build-fuzz/$name" -max_total_time="$fuzz_seconds" -timeout=10 \
+  if ! ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 "build-fuzz/$name" -max_total_time="$fuzz_seconds" -timeout=10 \
       -rss_limit_mb=2048 -max_len=65536 -artifact_prefix="build-fuzz/$name-" "$corpus" \
       > "build-fuzz/$name.log" 2>&1; then
     tail -40 "build-fuzz/$name.log"

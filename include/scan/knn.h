@@ -31,7 +31,7 @@ scan_status scan_knn(const float *queries, int64_t nq, const float *base, int64_
  * bound, and only candidates that might enter a top-k get their exact float
  * similarity. Similarities may differ from scan_knn's in the last bits (another
  * summation order). Besides the output it holds a quantised copy of x (2 bytes per
- * value) and one tile per thread.
+ * value) and one tile per thread. Needs d <= 130000.
  * Output in the reference layout [n, k+1]: column 0 is the sample itself
  * (similarity x_i·x_i), then its k nearest other samples. Needs 1 <= k <= n - 1. */
 scan_status scan_knn_self(const float *x, int64_t n, int d, int k, int64_t *indices, float *similarities);

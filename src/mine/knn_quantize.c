@@ -13,6 +13,7 @@ void knn_quantized_free(knn_quantized *q) {
   free(q->col_scale);
   free(q->row_slack);
   free(q->col_slack);
+  free(q->col_offset);
   *q = (knn_quantized){0};
 }
 
@@ -52,9 +53,10 @@ scan_status knn_quantize(const float *x, int64_t n, int d, knn_quantized *q) {
   q->col_scale = malloc(sizeof(float) * (size_t)n);
   q->row_slack = malloc(sizeof(float) * (size_t)n);
   q->col_slack = malloc(sizeof(float) * (size_t)n);
+  q->col_offset = malloc(sizeof(int32_t) * (size_t)n);
   double *row_err = malloc(sizeof(double) * (size_t)n), *col_err = malloc(sizeof(double) * (size_t)n);
-  if (!q->row_q || !q->col_q || !q->row_scale || !q->col_scale || !q->row_slack || !q->col_slack || !row_err ||
-      !col_err) {
+  if (!q->row_q || !q->col_q || !q->row_scale || !q->col_scale || !q->row_slack || !q->col_slack || !q->col_offset ||
+      !row_err || !col_err) {
     knn_quantized_free(q);
     free(row_err);
     free(col_err);
@@ -72,6 +74,9 @@ scan_status knn_quantize(const float *x, int64_t n, int d, knn_quantized *q) {
     row_err[i] = quantize_row(xi, d, KNN_ROW_LEVELS, row, &q->row_scale[i], &row_hat);
     for (int t = 0; t < d; t++) q->row_q[i * d + t] = (uint8_t)(row[t] + KNN_ROW_OFFSET);
     col_err[i] = quantize_row(xi, d, KNN_COL_LEVELS, q->col_q + i * d, &q->col_scale[i], &col_hat);
+    int32_t code_sum = 0;
+    for (int t = 0; t < d; t++) code_sum += q->col_q[i * d + t];
+    q->col_offset[i] = KNN_ROW_OFFSET * code_sum;
     max_row_hat = fmax(max_row_hat, row_hat);
     max_col_hat = fmax(max_col_hat, col_hat);
   }

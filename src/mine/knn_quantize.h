@@ -24,16 +24,20 @@
 #include "scan/error.h"
 
 typedef struct {
-  uint8_t *row_q;    /* [n, d]: q + 128, q in -127..127 */
-  int8_t *col_q;     /* [n, d]: q in -63..63 */
-  float *row_scale;  /* [n]: x ≈ q * scale for the row operand */
-  float *col_scale;  /* [n] */
-  float *row_slack;  /* [n], rounded up */
-  float *col_slack;  /* [n], rounded up */
-  float margin;      /* rounding allowance added to every bound */
+  uint8_t *row_q;      /* [n, d]: q + 128, q in -127..127 */
+  int8_t *col_q;       /* [n, d]: q in -63..63 */
+  float *row_scale;    /* [n]: x ≈ q * scale for the row operand */
+  float *col_scale;    /* [n] */
+  float *row_slack;    /* [n], rounded up */
+  float *col_slack;    /* [n], rounded up */
+  int32_t *col_offset; /* [n]: KNN_ROW_OFFSET * sum of column j's codes, to subtract from
+                          row_q · col_q (oneDNN measured ~5% faster without its own offset) */
+  float margin;        /* rounding allowance added to every bound */
 } knn_quantized;
 
 enum { KNN_ROW_LEVELS = 127, KNN_COL_LEVELS = 63, KNN_ROW_OFFSET = 128 };
+/* Largest d whose integer products stay within int32: 2^31 / (255 * 63) > 130000. */
+enum { KNN_MAX_DIM = 130000 };
 
 scan_status knn_quantize(const float *x, int64_t n, int d, knn_quantized *q);
 void knn_quantized_free(knn_quantized *q);
@@ -43,28 +47,25 @@ void knn_quantized_free(knn_quantized *q);
  * Its rounding error is below d * FLT_EPSILON * |a| * |b|, which `margin` covers.
  * Vector types keep the partial sums in registers (a float array does not). */
 typedef float knn_v8 __attribute__((vector_size(32)));
-static inline knn_v8 knn_load8(const float *p) {
-  knn_v8 v;
-  memcpy(&v, p, sizeof v);
+typedef int32_t knn_i8 __attribute__((vector_size(32)));
+/* Vectors travel through memory and pointers only: passing them by value would
+ * change the ABI in builds without AVX (a -Wpsabi error). */
+static inline knn_v8 *knn_load8(knn_v8 *v, const float *p) {
+  memcpy(v, p, sizeof *v);
   return v;
 }
-typedef int32_t knn_i8 __attribute__((vector_size(32)));
-static inline int knn_any_lane(knn_i8 v) {
+static inline int knn_any_lane(const knn_i8 *v) {
   uint64_t w[4];
-  memcpy(w, &v, sizeof w);
+  memcpy(w, v, sizeof w);
   return (w[0] | w[1] | w[2] | w[3]) != 0;
 }
 
 static inline float knn_exact_dot(const float *a, const float *b, int d) {
-  knn_v8 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+  knn_v8 s[4] = {{0}}, va, vb;
   int t = 0;
-  for (; t + 32 <= d; t += 32) {
-    s0 += knn_load8(a + t) * knn_load8(b + t);
-    s1 += knn_load8(a + t + 8) * knn_load8(b + t + 8);
-    s2 += knn_load8(a + t + 16) * knn_load8(b + t + 16);
-    s3 += knn_load8(a + t + 24) * knn_load8(b + t + 24);
-  }
-  knn_v8 sum = (s0 + s1) + (s2 + s3);
+  for (; t + 32 <= d; t += 32)
+    for (int u = 0; u < 4; u++) s[u] += *knn_load8(&va, a + t + 8 * u) * *knn_load8(&vb, b + t + 8 * u);
+  knn_v8 sum = (s[0] + s[1]) + (s[2] + s[3]);
   float lanes[8];
   memcpy(lanes, &sum, sizeof lanes);
   float total = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));

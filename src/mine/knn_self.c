@@ -70,42 +70,51 @@ static void feed_exact_row(const self_search *h, int64_t row, const float *s, in
       offer_pair(h, row, first_col + j, s[j], &row_threshold, &col_threshold[j]);
 }
 
-/* Screens one row of an integer tile: c[j] is the integer product of row `row`
- * with column first_col + j. Survivors are collected first and their exact dots
- * computed in a separate loop, so the memory loads of several survivors' rows
- * overlap instead of waiting on each heap update. survivors and survivor_sims
- * hold `count` entries. */
+/* Screens one row of an integer tile: c[j] is the integer product of row `row`'s
+ * uint8 codes with column first_col + j's codes (offset not yet removed).
+ * Survivors are collected first and their exact dots computed in a separate
+ * loop, so the memory loads of several survivors' rows overlap instead of
+ * waiting on each heap update. survivors and survivor_sims hold `count` entries. */
 static void screen_row(const self_search *h, int64_t row, const int32_t *c, int64_t count, int64_t first_col,
                        float *col_threshold, int32_t *survivors, float *survivor_sims) {
   const knn_quantized *q = h->q;
   const float *col_scale = q->col_scale + first_col, *col_slack = q->col_slack + first_col;
+  const int32_t *col_offset = q->col_offset + first_col;
   float row_scale = q->row_scale[row], row_slack = q->row_slack[row] + q->margin;
   float row_threshold = heap_sims_of(h, row)[0];
   knn_v8 row_threshold_v = (knn_v8){0} + row_threshold, row_scale_v = (knn_v8){0} + row_scale;
   int num = 0;
   int64_t j = 0;
-  /* 32 columns per step in 8-lane vectors, one branch per step: nearly all steps
-     have no survivor, and this loop runs over every pair of the set */
+  /* 32 columns per step in 8-lane vectors, one branch per step (most steps have no
+     survivor), then only the 8-lane groups with a hit are looked at one by one:
+     this loop runs over every pair of the set */
   for (; j + 32 <= count; j += 32) {
-    knn_v8 upper[4];
-    knn_i8 hit = {0};
+    knn_i8 hit[4];
     for (int u = 0; u < 4; u++) {
-      knn_i8 product;
+      knn_i8 product, offset;
+      knn_v8 scale, slack, threshold;
       memcpy(&product, c + j + 8 * u, sizeof product);
-      upper[u] = __builtin_convertvector(product, knn_v8) * (row_scale_v * knn_load8(col_scale + j + 8 * u)) +
-                 (knn_load8(col_slack + j + 8 * u) + row_slack);
-      hit |= (upper[u] >= row_threshold_v) | (upper[u] >= knn_load8(col_threshold + j + 8 * u));
+      memcpy(&offset, col_offset + j + 8 * u, sizeof offset);
+      product -= offset;
+      knn_v8 pair_scale = row_scale_v * *knn_load8(&scale, col_scale + j + 8 * u);
+      knn_v8 upper = __builtin_convertvector(product, knn_v8) * pair_scale +
+                     (*knn_load8(&slack, col_slack + j + 8 * u) + row_slack);
+      hit[u] = (upper >= row_threshold_v) | (upper >= *knn_load8(&threshold, col_threshold + j + 8 * u));
     }
-    if (!knn_any_lane(hit)) continue;
-    float lanes[32];
-    memcpy(lanes, upper, sizeof lanes);
-    for (int t = 0; t < 32; t++) { /* branch-free append: survivors are too frequent to predict */
-      survivors[num] = (int32_t)(j + t);
-      num += (lanes[t] >= row_threshold) | (lanes[t] >= col_threshold[j + t]);
+    knn_i8 any = (hit[0] | hit[1]) | (hit[2] | hit[3]);
+    if (!knn_any_lane(&any)) continue;
+    for (int u = 0; u < 4; u++) {
+      if (!knn_any_lane(&hit[u])) continue;
+      int32_t lanes[8];
+      memcpy(lanes, &hit[u], sizeof lanes);
+      for (int t = 0; t < 8; t++) { /* branch-free append */
+        survivors[num] = (int32_t)(j + 8 * u + t);
+        num += lanes[t] != 0;
+      }
     }
   }
   for (; j < count; j++) {
-    float upper = (float)c[j] * (row_scale * col_scale[j]) + (col_slack[j] + row_slack);
+    float upper = (float)(c[j] - col_offset[j]) * (row_scale * col_scale[j]) + (col_slack[j] + row_slack);
     if (upper >= row_threshold || upper >= col_threshold[j]) survivors[num++] = (int32_t)j;
   }
   const float *x_row = h->x + row * h->d;
@@ -145,6 +154,9 @@ scan_status scan_knn_self(const float *x, int64_t n, int d, int k, int64_t *indi
   if (k > n - 1)
     return scan_fail(SCAN_ERR_INPUT, "knn: k=%d neighbours requested but the set has only %lld samples", k,
                      (long long)n);
+  /* integer dot products of d codes up to 255 * 63 must fit in int32 */
+  if (d > KNN_MAX_DIM)
+    return scan_fail(SCAN_ERR_INPUT, "knn: feature dimension %d is above the supported %d", d, KNN_MAX_DIM);
   int64_t bad = scan_knn_first_nonfinite_row(x, n, d);
   if (bad >= 0) return scan_fail(SCAN_ERR_INPUT, "knn: feature row %lld has a non-finite value", (long long)bad);
 
@@ -175,6 +187,9 @@ scan_status scan_knn_self(const float *x, int64_t n, int d, int k, int64_t *indi
     if (similarities) similarities[r * (k + 1)] = knn_exact_dot(x + r * d, x + r * d, d);
   }
 
+  /* columns per screening panel: their float rows fill at most 256 KiB */
+  int64_t panel = (256 * 1024 / ((int64_t)sizeof(float) * d)) / 32 * 32;
+  panel = panel < 32 ? 32 : panel > SELF_BLOCK ? SELF_BLOCK : panel;
   int64_t even = blocks + (blocks & 1);
   int64_t num_tasks = blocks + (even - 1) * (even / 2);
   int failed = 0;
@@ -201,8 +216,8 @@ scan_status scan_knn_self(const float *x, int64_t n, int d, int k, int64_t *indi
       dnnl_status_t gemm;
       if (bi == bj)
         gemm = dnnl_sgemm('N', 'T', rows, cols, d, 1.0f, x + i0 * d, d, x + j0 * d, d, 0.0f, tile, cols);
-      else /* tile = (row_q - offset) · col_q^T, exact in int32 */
-        gemm = dnnl_gemm_u8s8s32('N', 'T', 'F', rows, cols, d, 1.0f, q.row_q + i0 * d, d, KNN_ROW_OFFSET,
+      else /* tile = row_q · col_q^T, exact in int32 (screen_row subtracts the offset) */
+        gemm = dnnl_gemm_u8s8s32('N', 'T', 'F', rows, cols, d, 1.0f, q.row_q + i0 * d, d, 0,
                                  q.col_q + j0 * d, d, 0, 0.0f, tile, cols, &no_offset);
       /* inside a parallel region oneDNN runs either GEMM on this thread alone */
       if (gemm != dnnl_success) {
@@ -213,13 +228,18 @@ scan_status scan_knn_self(const float *x, int64_t n, int d, int k, int64_t *indi
       omp_set_lock(&locks[bi]);
       if (bj != bi) omp_set_lock(&locks[bj]);
       for (int64_t c = 0; c < cols; c++) col_threshold[c] = heap_sims_of(&h, j0 + c)[0];
-      for (int64_t r = 0; r < rows; r++) {
-        if (bi == bj) /* diagonal tile: only its upper triangle, so each pair is fed once both ways */
+      if (bi == bj) {
+        for (int64_t r = 0; r < rows; r++) /* only the upper triangle, so each pair is fed once both ways */
           feed_exact_row(&h, i0 + r, (const float *)tile + r * cols + r + 1, cols - r - 1, j0 + r + 1,
                          col_threshold + r + 1);
-        else
-          screen_row(&h, i0 + r, (const int32_t *)tile + r * cols, cols, j0, col_threshold, survivors,
-                     survivor_sims);
+      } else {
+        /* Column panels, all rows per panel: the survivors' exact dots then read
+           float rows of x that stay in L2 (a whole block of them would not). The
+           order does not change results. */
+        for (int64_t p0 = 0; p0 < cols; p0 += panel)
+          for (int64_t r = 0; r < rows; r++)
+            screen_row(&h, i0 + r, (const int32_t *)tile + r * cols + p0, cols - p0 < panel ? cols - p0 : panel,
+                       j0 + p0, col_threshold + p0, survivors, survivor_sims);
       }
       if (bj != bi) omp_unset_lock(&locks[bj]);
       omp_unset_lock(&locks[bi]);

@@ -209,13 +209,15 @@ static scan_status op_backward(scan_net *net, net_op *op, int n, int need_input_
       return SCAN_OK;
     }
     case OP_ADD: {
-      net_tensor *addends[2] = {in, &net->tensors[op->in2]};
-      for (int k = 0; k < 2; k++) {
-        float *dx = grad_target(net, addends[k]);
-        if (op->relu) scan_relu_backward(count, out->data, out->grad, dx);
-        else memcpy(dx, out->grad, (size_t)count * sizeof(float));
-        grad_commit(net, addends[k], n);
-      }
+      /* Both addends get the same gradient: masked once by the fused ReLU, then handed to the second addend. */
+      net_tensor *second = &net->tensors[op->in2];
+      float *dx = grad_target(net, in);
+      if (op->relu) scan_relu_backward(count, out->data, out->grad, dx);
+      else memcpy(dx, out->grad, (size_t)count * sizeof(float));
+      grad_commit(net, in, n);
+      if (second->grad_written) scan_accumulate(count, dx, second->grad);
+      else memcpy(second->grad, dx, (size_t)count * sizeof(float));
+      second->grad_written = 1;
       return SCAN_OK;
     }
   }

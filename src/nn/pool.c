@@ -7,6 +7,8 @@
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
+enum { MAX_BLOCK = 64 };
+
 /* One (image, channel block) plane; channel k of the block sits at stride `block`. The lane loop is innermost (one
  * vector register for the usual blocks, instantiated with the block as a constant below); the window bounds are
  * checked once per window cell, not per lane. */
@@ -14,8 +16,10 @@ ALWAYS_INLINE void maxpool_plane(int block, int ih, int iw, int oh, int ow, int 
                                  float *yp, int32_t *ap) {
   for (int oy = 0; oy < oh; oy++)
     for (int ox = 0; ox < ow; ox++) {
-      float *best = yp + (int64_t)(oy * ow + ox) * block;
-      int32_t *where = ap + (int64_t)(oy * ow + ox) * block;
+      /* the running maximum lives in locals (registers), not in the output: stores there would be masked and
+         serialised through memory */
+      float best[MAX_BLOCK];
+      int32_t where[MAX_BLOCK];
 #pragma omp simd
       for (int k = 0; k < block; k++) {
         best[k] = -FLT_MAX;
@@ -37,6 +41,13 @@ ALWAYS_INLINE void maxpool_plane(int block, int ih, int iw, int oh, int ow, int 
             where[k] = take ? at : where[k];
           }
         }
+      }
+      float *y_out = yp + (int64_t)(oy * ow + ox) * block;
+      int32_t *where_out = ap + (int64_t)(oy * ow + ox) * block;
+#pragma omp simd
+      for (int k = 0; k < block; k++) {
+        y_out[k] = best[k];
+        where_out[k] = where[k];
       }
     }
 }

@@ -9,6 +9,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "conv_stem.h"
 #include "scan/tensor.h"
 
 #define DNNL_TRY(call)                                                                               \
@@ -247,22 +248,12 @@ static scan_status create_bwd_pd(const scan_conv_shape *s, conv_descs *d, int we
   dnnl_dims_t pr;
   right_pad(s, pr);
   dnnl_convolution_desc_t cd;
-  dnnl_status_t rc = dnnl_unimplemented;
-  if (weights) {
-    /* The weight gradient reads the source in the layout the forward pass chose for it where oneDNN can: left to
-     * "any", it pads a stem's few input channels to a full channel block (8x the data for grey images, plus a
-     * reorder every step). */
-    const dnnl_memory_desc_t fwd_src = *dnnl_primitive_desc_query_md(hint, dnnl_query_src_md, 0);
-    const dnnl_memory_desc_t *sources[2] = {&fwd_src, &d->any_src};
-    for (int k = 0; k < 2 && rc != dnnl_success; k++) {
-      rc = dnnl_convolution_backward_weights_desc_init(&cd, d->alg, sources[k], &d->any_weights, NULL, &d->any_dst,
-                                                       d->strides, d->pad, pr);
-      if (rc == dnnl_success) rc = dnnl_primitive_desc_create(pd, &cd, NULL, g_engine, hint);
-    }
-  } else {
-    rc = dnnl_convolution_backward_data_desc_init(&cd, d->alg, &d->any_src, &d->any_weights, &d->any_dst, d->strides, d->pad, pr);
-    if (rc == dnnl_success) rc = dnnl_primitive_desc_create(pd, &cd, NULL, g_engine, hint);
-  }
+  dnnl_status_t rc =
+      weights ? dnnl_convolution_backward_weights_desc_init(&cd, d->alg, &d->any_src, &d->any_weights, NULL, &d->any_dst,
+                                                            d->strides, d->pad, pr)
+              : dnnl_convolution_backward_data_desc_init(&cd, d->alg, &d->any_src, &d->any_weights, &d->any_dst, d->strides,
+                                                         d->pad, pr);
+  if (rc == dnnl_success) rc = dnnl_primitive_desc_create(pd, &cd, NULL, g_engine, hint);
   dnnl_primitive_desc_destroy(hint);
   if (rc != dnnl_success && d->alg != dnnl_convolution_direct) {
     d->alg = dnnl_convolution_direct;
@@ -310,6 +301,10 @@ static scan_status onednn_conv_backward_data(scan_conv_state **state, const scan
 
 static scan_status onednn_conv_backward_weights(scan_conv_state **state, const scan_conv_shape *s, const float *x,
                                                 const float *dy, float *dw) {
+  if (stem_conv_applies(s)) {
+    stem_conv_backward_weights(s, x, dy, dw);
+    return SCAN_OK;
+  }
   SCAN_TRY(state_prepare(state, s));
   if (!(*state)->bwd_weights_ready) SCAN_TRY(build_bwd(*state, 1));
   static const int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS};

@@ -99,16 +99,27 @@ static void format_tick(char *out, size_t size, double v, double step) {
   snprintf(out, size, "%.*f", decimals, fabs(v) < step * 1e-9 ? 0.0 : v);
 }
 
+/* Ticks at the multiples of step inside [lo, hi]: sets *first and returns how many. Counted, not
+ * stepped to: `v += step` never moves v when step is below v's rounding unit (an NMI axis over
+ * [1, 1 + 2e-16]), and that loop never ended. An axis asking for more than 100 ticks gets none. */
+static int tick_count(double lo, double hi, double step, double *first) {
+  *first = ceil(lo / step) * step;
+  double count = floor((hi - *first) / step + 1e-9) + 1;
+  return count >= 1 && count <= 100 ? (int)count : 0;
+}
+
 void chart_axes(cairo_t *cr, const chart_area *area, const scan_chart_frame *frame, double x0, double x1, double y0,
                 double y1, chart_x_ticks x_ticks) {
   char label[64];
   cairo_set_line_width(cr, 1);
-  double ystep = chart_tick_step(y1 - y0, 6), widest_tick = 0;
-  for (double v = ceil(y0 / ystep) * ystep; v <= y1 + ystep * 1e-9; v += ystep) {
-    format_tick(label, sizeof label, v, ystep);
+  double ystep = chart_tick_step(y1 - y0, 6), widest_tick = 0, yfirst;
+  int yticks = tick_count(y0, y1, ystep, &yfirst);
+  for (int t = 0; t < yticks; t++) {
+    format_tick(label, sizeof label, yfirst + t * ystep, ystep);
     widest_tick = fmax(widest_tick, chart_text_width(label, 11));
   }
-  for (double v = ceil(y0 / ystep) * ystep; v <= y1 + ystep * 1e-9; v += ystep) {
+  for (int t = 0; t < yticks; t++) {
+    double v = yfirst + t * ystep;
     double py = chart_py(area, v, y0, y1);
     cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
     cairo_move_to(cr, area->left, py);
@@ -121,7 +132,10 @@ void chart_axes(cairo_t *cr, const chart_area *area, const scan_chart_frame *fra
   if (x_ticks != CHART_X_NO_TICKS) {
     double xstep = chart_tick_step(x1 - x0, 8);
     if (x_ticks == CHART_X_WHOLE_TICKS && xstep < 1) xstep = 1;
-    for (double v = ceil(x0 / xstep) * xstep; v <= x1 + xstep * 1e-9; v += xstep) {
+    double xfirst;
+    int xticks = tick_count(x0, x1, xstep, &xfirst);
+    for (int t = 0; t < xticks; t++) {
+      double v = xfirst + t * xstep;
       double px = chart_px(area, v, x0, x1);
       cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
       cairo_move_to(cr, px, area->top);

@@ -25,8 +25,10 @@ scan_status scan_chart_line_range(const char *path, const scan_chart_frame *fram
       y1 = fmax(y1, series[s][i]);
     }
   }
-  /* margins so markers and their labels stay inside the frame */
-  double xpad = x1 > x0 ? 0.04 * (x1 - x0) : 1, ypad = y1 > y0 ? 0.12 * (y1 - y0) : 0.5;
+  /* margins so markers and their labels stay inside the frame; a y spread within rounding noise
+   * of the values (1 and 1 + 2e-16) is drawn as flat, not as an axis of 1e-17 steps */
+  int flat_y = !(y1 - y0 > 1e-9 * fmax(1, fmax(fabs(y0), fabs(y1))));
+  double xpad = x1 > x0 ? 0.04 * (x1 - x0) : 1, ypad = flat_y ? 0.5 : 0.12 * (y1 - y0);
   x0 -= xpad, x1 += xpad;
   if (y_min < y_max) { /* the fixed axis, widened to any value outside it, with room for markers at its ends */
     y0 = fmin(y0, y_min);
