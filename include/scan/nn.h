@@ -68,7 +68,8 @@ scan_status scan_net_load(scan_net *net, const char *path, const char *skip_pref
 /* Grad-CAM support: after forward (+ backward), the activation and its gradient at a named backbone stage
    ("layer1".."layer4" for ResNets, "stage1".."stageN" for VGG; NULL = last stage). Shapes for sample `index` of the batch:
    [C, H, W] plain layout. activation/gradient may be NULL (then only the shape is returned); the gradient is that of the
-   last backward. */
+   last backward, d(output)/d(stage output) as a PyTorch hook on the stage's output sees it: not masked by the ReLU that
+   produced the stage (it is nonzero where the activation is 0 too). */
 scan_status scan_net_stage(const scan_net *net, const char *name, int index, float *activation, float *gradient, int *channels, int *height, int *width);
 void scan_net_set_threads(int threads);
 void scan_net_set_winograd(scan_net *net, int enable); /* direct convolution is the default */

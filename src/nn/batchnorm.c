@@ -3,7 +3,7 @@
  *
  * Speed and precision: the per-pixel work is float, one vector register per pixel for the usual blocks (8 lanes with
  * AVX2, 16 with AVX-512: the kernels below are instantiated with the block as a compile-time constant). Sums over one
- * image's plane (at most a few thousand pixels, spread over four float accumulators) are added into double
+ * image's plane (at most a few thousand pixels, spread over two float accumulators) are added into double
  * accumulators, so large batches stay exact to float precision. The variance is one pass over shifted data (shift =
  * the first image's mean of the channel), which avoids the cancellation of E[x^2] - E[x]^2 when |mean| >> std.
  * Every sum runs in a fixed order inside one thread: results do not depend on the thread count.
@@ -13,7 +13,7 @@
 
 #include "scan/nn_layers.h"
 
-enum { MAX_BLOCK = 64, ACCUMULATORS = 4 };
+enum { MAX_BLOCK = 64 };
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
@@ -22,50 +22,48 @@ static inline int64_t block_offset(int b, int blocks, int cb, int hw, int block)
   return ((int64_t)b * blocks + cb) * hw * block;
 }
 
-/* Per-lane sums over one plane of hw pixels, block lanes each (the four accumulators take every fourth pixel). */
+/* The plane loops below keep two sets of per-lane accumulators, for even and odd pixels, so consecutive additions do
+ * not wait for each other; as separate local arrays the compiler keeps them in registers. */
+
+/* Per-lane sums over one plane of hw pixels, block lanes each. */
 ALWAYS_INLINE void plane_sum(int block, int hw, const float *p, float *out) {
-  float acc[ACCUMULATORS][MAX_BLOCK];
-  for (int a = 0; a < ACCUMULATORS; a++)
-    #pragma omp simd
-    for (int k = 0; k < block; k++) acc[a][k] = 0;
-  int i = 0;
-  for (; i + ACCUMULATORS <= hw; i += ACCUMULATORS)
-    for (int a = 0; a < ACCUMULATORS; a++)
-      #pragma omp simd
-      for (int k = 0; k < block; k++) acc[a][k] += p[(int64_t)(i + a) * block + k];
-  for (; i < hw; i++)
-    #pragma omp simd
-    for (int k = 0; k < block; k++) acc[0][k] += p[(int64_t)i * block + k];
-  #pragma omp simd
-  for (int k = 0; k < block; k++) out[k] = (acc[0][k] + acc[1][k]) + (acc[2][k] + acc[3][k]);
+  float even[MAX_BLOCK] = {0}, odd[MAX_BLOCK] = {0};
+  int64_t i = 0;
+  for (; i + 1 < hw; i += 2)
+#pragma omp simd
+    for (int k = 0; k < block; k++) {
+      even[k] += p[i * block + k];
+      odd[k] += p[(i + 1) * block + k];
+    }
+  if (i < hw)
+#pragma omp simd
+    for (int k = 0; k < block; k++) even[k] += p[i * block + k];
+  for (int k = 0; k < block; k++) out[k] = even[k] + odd[k];
 }
 
 /* s1 += sum (x - shift), s2 += sum (x - shift)^2 over one plane. */
 ALWAYS_INLINE void plane_moments(int block, int hw, const float *p, const float *shift, double *s1, double *s2) {
-  float a1[ACCUMULATORS][MAX_BLOCK], a2[ACCUMULATORS][MAX_BLOCK];
-  for (int a = 0; a < ACCUMULATORS; a++)
-    #pragma omp simd
-    for (int k = 0; k < block; k++) a1[a][k] = a2[a][k] = 0;
-  int i = 0;
-  for (; i + ACCUMULATORS <= hw; i += ACCUMULATORS)
-    for (int a = 0; a < ACCUMULATORS; a++)
-      #pragma omp simd
-      for (int k = 0; k < block; k++) {
-        float d = p[(int64_t)(i + a) * block + k] - shift[k];
-        a1[a][k] += d;
-        a2[a][k] += d * d;
-      }
-  for (; i < hw; i++)
-    #pragma omp simd
+  float s1_even[MAX_BLOCK] = {0}, s1_odd[MAX_BLOCK] = {0}, s2_even[MAX_BLOCK] = {0}, s2_odd[MAX_BLOCK] = {0};
+  int64_t i = 0;
+  for (; i + 1 < hw; i += 2)
+#pragma omp simd
     for (int k = 0; k < block; k++) {
-      float d = p[(int64_t)i * block + k] - shift[k];
-      a1[0][k] += d;
-      a2[0][k] += d * d;
+      const float d0 = p[i * block + k] - shift[k], d1 = p[(i + 1) * block + k] - shift[k];
+      s1_even[k] += d0;
+      s2_even[k] += d0 * d0;
+      s1_odd[k] += d1;
+      s2_odd[k] += d1 * d1;
     }
-  #pragma omp simd
+  if (i < hw)
+#pragma omp simd
+    for (int k = 0; k < block; k++) {
+      const float d0 = p[i * block + k] - shift[k];
+      s1_even[k] += d0;
+      s2_even[k] += d0 * d0;
+    }
   for (int k = 0; k < block; k++) {
-    s1[k] += (double)((a1[0][k] + a1[1][k]) + (a1[2][k] + a1[3][k]));
-    s2[k] += (double)((a2[0][k] + a2[1][k]) + (a2[2][k] + a2[3][k]));
+    s1[k] += (double)(s1_even[k] + s1_odd[k]);
+    s2[k] += (double)(s2_even[k] + s2_odd[k]);
   }
 }
 
@@ -97,14 +95,14 @@ void scan_bn_stats(int n, int c, int hw, int block, const float *x, float *mean,
 ALWAYS_INLINE void apply_plane(int block, int hw, const float *p, const float *scale, const float *shift, int relu, float *q) {
   if (relu) {
     for (int64_t i = 0; i < hw; i++)
-      #pragma omp simd
+#pragma omp simd
       for (int k = 0; k < block; k++) {
         float v = p[i * block + k] * scale[k] + shift[k];
         q[i * block + k] = v > 0 ? v : 0.0f;
       }
   } else {
     for (int64_t i = 0; i < hw; i++)
-      #pragma omp simd
+#pragma omp simd
       for (int k = 0; k < block; k++) q[i * block + k] = p[i * block + k] * scale[k] + shift[k];
   }
 }
@@ -137,39 +135,36 @@ ALWAYS_INLINE float masked(const float *dy, const float *relu_out, int64_t at) {
 /* sum_g += sum g, sum_gx += sum g (x - mu) over one plane, g the masked gradient. */
 ALWAYS_INLINE void plane_grad_sums(int block, int hw, const float *x, const float *dy, const float *relu_out, const float *mu,
                                    double *sum_g, double *sum_gx) {
-  float a1[ACCUMULATORS][MAX_BLOCK], a2[ACCUMULATORS][MAX_BLOCK];
-  for (int a = 0; a < ACCUMULATORS; a++)
-    #pragma omp simd
-    for (int k = 0; k < block; k++) a1[a][k] = a2[a][k] = 0;
-  int i = 0;
-  for (; i + ACCUMULATORS <= hw; i += ACCUMULATORS)
-    for (int a = 0; a < ACCUMULATORS; a++)
-      #pragma omp simd
-      for (int k = 0; k < block; k++) {
-        int64_t at = (int64_t)(i + a) * block + k;
-        float g = masked(dy, relu_out, at);
-        a1[a][k] += g;
-        a2[a][k] += g * (x[at] - mu[k]);
-      }
-  for (; i < hw; i++)
-    #pragma omp simd
+  float g_even[MAX_BLOCK] = {0}, g_odd[MAX_BLOCK] = {0}, gx_even[MAX_BLOCK] = {0}, gx_odd[MAX_BLOCK] = {0};
+  int64_t i = 0;
+  for (; i + 1 < hw; i += 2)
+#pragma omp simd
     for (int k = 0; k < block; k++) {
-      int64_t at = (int64_t)i * block + k;
-      float g = masked(dy, relu_out, at);
-      a1[0][k] += g;
-      a2[0][k] += g * (x[at] - mu[k]);
+      const int64_t at = i * block + k;
+      const float g0 = masked(dy, relu_out, at), g1 = masked(dy, relu_out, at + block);
+      g_even[k] += g0;
+      gx_even[k] += g0 * (x[at] - mu[k]);
+      g_odd[k] += g1;
+      gx_odd[k] += g1 * (x[at + block] - mu[k]);
     }
-  #pragma omp simd
+  if (i < hw)
+#pragma omp simd
+    for (int k = 0; k < block; k++) {
+      const int64_t at = i * block + k;
+      const float g0 = masked(dy, relu_out, at);
+      g_even[k] += g0;
+      gx_even[k] += g0 * (x[at] - mu[k]);
+    }
   for (int k = 0; k < block; k++) {
-    sum_g[k] += (double)((a1[0][k] + a1[1][k]) + (a1[2][k] + a1[3][k]));
-    sum_gx[k] += (double)((a2[0][k] + a2[1][k]) + (a2[2][k] + a2[3][k]));
+    sum_g[k] += (double)(g_even[k] + g_odd[k]);
+    sum_gx[k] += (double)(gx_even[k] + gx_odd[k]);
   }
 }
 
 ALWAYS_INLINE void plane_dx(int block, int hw, const float *x, const float *dy, const float *relu_out, const float *k1,
                             const float *k2, const float *k3, float *dx) {
   for (int64_t i = 0; i < hw; i++)
-    #pragma omp simd
+#pragma omp simd
     for (int k = 0; k < block; k++) {
       int64_t at = i * block + k;
       dx[at] = k1[k] * masked(dy, relu_out, at) + k2[k] * x[at] + k3[k];
@@ -228,7 +223,7 @@ void scan_bn_backward(int n, int c, int hw, int block, const float *x, const flo
 
 ALWAYS_INLINE void plane_scale(int block, int hw, const float *dy, const float *relu_out, const float *scale, float *dx) {
   for (int64_t i = 0; i < hw; i++)
-    #pragma omp simd
+#pragma omp simd
     for (int k = 0; k < block; k++) dx[i * block + k] = masked(dy, relu_out, i * block + k) * scale[k];
 }
 
