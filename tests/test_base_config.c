@@ -385,8 +385,8 @@ static void test_write_and_hash(void) {
     char path2[512];
     snprintf(path2, sizeof path2, "%s/resolved2.yml", test_tmpdir());
     CHECK(scan_config_write(back, path2) == SCAN_OK);
-    unsigned char *a, *b;
-    size_t na, nb;
+    unsigned char *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
     CHECK(scan_read_file(path, &a, &na) == SCAN_OK && scan_read_file(path2, &b, &nb) == SCAN_OK);
     CHECK(na == nb && memcmp(a, b, na) == 0);
     /* Every default is in the file: key names from all stages appear. */

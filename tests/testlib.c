@@ -7,18 +7,25 @@
 
 int test_passed, test_failed;
 
+static char tmpdir_path[256];
+
 int test_main_end(void) {
   printf("%d passed, %d failed\n", test_passed, test_failed);
+  /* A passing test cleans up after itself; a failing one leaves its files to look at. */
+  if (!test_failed && tmpdir_path[0]) {
+    char command[300];
+    snprintf(command, sizeof command, "rm -rf '%s'", tmpdir_path);
+    if (system(command) != 0) fprintf(stderr, "could not remove %s\n", tmpdir_path);
+  }
   return test_failed ? 1 : 0;
 }
 
 const char *test_tmpdir(void) {
-  static char dir[256];
-  if (!dir[0]) {
-    snprintf(dir, sizeof dir, "/tmp/scan-test-XXXXXX");
-    if (!mkdtemp(dir)) { perror("mkdtemp"); exit(1); }
+  if (!tmpdir_path[0]) {
+    snprintf(tmpdir_path, sizeof tmpdir_path, "/tmp/scan-test-XXXXXX");
+    if (!mkdtemp(tmpdir_path)) { perror("mkdtemp"); exit(1); }
   }
-  return dir;
+  return tmpdir_path;
 }
 
 const char *test_data_dir(void) {
