@@ -124,7 +124,7 @@ const char config_default_yaml[] =
     "  adaptive_quantile: 0.5\n"
     "  use_ema: false\n"
     "  ema_alpha: 0.999\n"
-    "  epochs: 2\n"
+    "  epochs: 1\n"
     "  batch_size: 256\n"
     "  optimizer: adam\n"
     "  optimizer_kwargs:\n"
