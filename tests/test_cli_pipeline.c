@@ -86,6 +86,22 @@ int main(void) {
   double acc_value = acc ? atof(acc + 6) : 0;
   CHECK_MSG(acc_value >= 0.9, "tiny run ACC %.3f, expected >= 0.9", acc_value);
 
+  /* Over-clustering (K > C): 5 clusters for 3 classes runs end to end; eval matches rectangularly. */
+  char run_k5[600];
+  snprintf(run_k5, sizeof run_k5, "%s/run_k5", tmp);
+  snprintf(args, sizeof args,
+           "run --config %s --out %s --set num_classes=5 --set pretext.epochs=1 --set scan.head_warmup_epochs=5 "
+           "--set scan.epochs=0 --set selflabel.epochs=0",
+           config, run_k5);
+  CHECK(run(args) == 0);
+  snprintf(path, sizeof path, "%s/eval/metrics.json", run_k5);
+  FILE *k5 = fopen(path, "r");
+  json_size = k5 ? fread(json, 1, sizeof json - 1, k5) : 0;
+  json[json_size] = 0;
+  if (k5) fclose(k5);
+  CHECK_MSG(strstr(json, "\"num_clusters\":\t5") != NULL, "5 clusters expected in %s", path);
+  CHECK(strstr(json, "\"majority_acc\"") != NULL);
+
   /* Up to date: every stage is skipped. */
   CHECK(run(args) == 0);
   CHECK_MSG(strstr(output, "pretext: up to date") != NULL, "second run should skip pretext:\n%s", output);

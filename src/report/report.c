@@ -85,7 +85,10 @@ static void section_timing(const page *pg) {
       epochs++;
       seconds += report_number(line, "seconds", 0);
       double rate = report_number(line, "images_per_second", -1);
-      if (rate > 0) { rate_sum += rate; rates++; }
+      /* SCAN's warm-up epochs run on cached feature vectors, not images: their rate is not an image rate. */
+      const cJSON *phase = cJSON_GetObjectItemCaseSensitive(line, "phase");
+      int warmup = cJSON_IsString(phase) && strcmp(phase->valuestring, "warmup") == 0;
+      if (rate > 0 && !warmup) { rate_sum += rate; rates++; }
     }
     fprintf(out, "<tr><td>%s</td><td>%d</td><td>%.0f s</td>", stages[s][0], epochs, seconds);
     if (rates) fprintf(out, "<td>%.0f</td></tr>\n", rate_sum / rates);
