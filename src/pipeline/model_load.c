@@ -8,38 +8,45 @@
 
 #include "scan/atomic_file.h"
 #include "scan/pipeline.h"
+#include "scan/query.h"
 #include "scan/safetensors.h"
 
-scan_status scan_pipeline_load_scan_head(scan_pipeline *p, scan_net *net, int *best_head_out) {
-  char path[1300];
-  scan_pipeline_path(p, path, sizeof path, "scan/model.safetensors");
+scan_status scan_load_cluster_head(scan_net *net, const char *path, int *head_used) {
   scan_safetensors *file = NULL;
-  scan_status status = scan_safetensors_read(path, &file);
-  if (status != SCAN_OK) return scan_fail_context(status, "the SCAN model is needed (run 'scan cluster' first)");
+  SCAN_TRY(scan_safetensors_read(path, &file));
   const char *best_text = scan_safetensors_metadata(file, "best_head");
-  int best = best_text ? atoi(best_text) : 0;
+  int head = best_text ? atoi(best_text) : 0;
+  scan_status status = SCAN_OK;
   for (int i = 0; i < scan_net_param_count(net) && status == SCAN_OK; i++) {
     const scan_param *param = scan_net_param(net, i);
-    char name[200];
-    /* The one-head net's cluster_head.0.* comes from the file's cluster_head.<best>.* */
+    char name[256];
     if (strncmp(param->name, "cluster_head.0.", 15) == 0)
-      snprintf(name, sizeof name, "cluster_head.%d.%s", best, param->name + 15);
+      snprintf(name, sizeof name, "cluster_head.%d.%s", head, param->name + 15);
     else
       snprintf(name, sizeof name, "%s", param->name);
     const scan_tensor_view *t = scan_safetensors_find(file, name);
     int64_t count = scan_param_numel(param);
-    if (!t) { status = scan_fail(SCAN_ERR_INPUT, "%s: missing tensor '%s'", path, name); break; }
-    if (t->dtype == SCAN_F32 && t->nbytes == sizeof(float) * (size_t)count) {
+    if (!t) {
+      status = scan_fail(SCAN_ERR_INPUT, "%s: missing tensor '%s' (not a SCAN or self-label model of this config?)", path, name);
+    } else if (t->dtype == SCAN_F32 && t->nbytes == sizeof(float) * (size_t)count) {
       memcpy(param->data, t->data, t->nbytes);
     } else if (t->dtype == SCAN_I64 && t->nbytes == sizeof(int64_t) * (size_t)count) {
-      for (int64_t k = 0; k < count; k++) param->data[k] = (float)((const int64_t *)t->data)[k];
+      for (int64_t k = 0; k < count; k++) param->data[k] = (float)((const int64_t *)t->data)[k]; /* num_batches_tracked */
     } else {
-      status = scan_fail(SCAN_ERR_INPUT, "%s: tensor '%s' has the wrong type or shape for this model", path, name);
+      status = scan_fail(SCAN_ERR_INPUT, "%s: tensor '%s' has the wrong type or shape for this config's model", path, name);
     }
   }
   scan_safetensors_free(file);
-  if (best_head_out) *best_head_out = best;
+  if (head_used) *head_used = head;
   return status;
+}
+
+scan_status scan_pipeline_load_scan_head(scan_pipeline *p, scan_net *net, int *best_head_out) {
+  char path[1300];
+  scan_pipeline_path(p, path, sizeof path, "scan/model.safetensors");
+  if (!scan_file_exists(path))
+    return scan_fail(SCAN_ERR_INPUT, "%s: the SCAN model is needed (run 'scan cluster' first)", path);
+  return scan_load_cluster_head(net, path, best_head_out);
 }
 
 scan_status scan_pipeline_load_cluster_model(scan_pipeline *p, int max_batch, scan_net **out, char *source,

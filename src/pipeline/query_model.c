@@ -8,36 +8,6 @@
 #include "scan/query.h"
 #include "scan/safetensors.h"
 
-scan_status scan_load_cluster_head(scan_net *net, const char *path, int *head_used) {
-  scan_safetensors *file = NULL;
-  SCAN_TRY(scan_safetensors_read(path, &file));
-  const char *best_text = scan_safetensors_metadata(file, "best_head");
-  int head = best_text ? atoi(best_text) : 0;
-  scan_status status = SCAN_OK;
-  for (int i = 0; i < scan_net_param_count(net) && status == SCAN_OK; i++) {
-    const scan_param *param = scan_net_param(net, i);
-    char name[256];
-    if (strncmp(param->name, "cluster_head.0.", 15) == 0)
-      snprintf(name, sizeof name, "cluster_head.%d.%s", head, param->name + 15);
-    else
-      snprintf(name, sizeof name, "%s", param->name);
-    const scan_tensor_view *t = scan_safetensors_find(file, name);
-    int64_t count = scan_param_numel(param);
-    if (!t) {
-      status = scan_fail(SCAN_ERR_INPUT, "%s: missing tensor '%s' (not a SCAN or self-label model of this config?)", path, name);
-    } else if (t->dtype == SCAN_F32 && t->nbytes == sizeof(float) * (size_t)count) {
-      memcpy(param->data, t->data, t->nbytes);
-    } else if (t->dtype == SCAN_I64 && t->nbytes == sizeof(int64_t) * (size_t)count) {
-      for (int64_t k = 0; k < count; k++) param->data[k] = (float)((const int64_t *)t->data)[k]; /* num_batches_tracked */
-    } else {
-      status = scan_fail(SCAN_ERR_INPUT, "%s: tensor '%s' has the wrong type or shape for this config's model", path, name);
-    }
-  }
-  scan_safetensors_free(file);
-  if (head_used) *head_used = head;
-  return status;
-}
-
 scan_status scan_query_load_model(scan_pipeline *p, const char *path, int max_batch, scan_net **out, char *used,
                                   int used_size) {
   if (!path) return scan_pipeline_load_cluster_model(p, max_batch, out, used, used_size);

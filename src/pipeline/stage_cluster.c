@@ -181,14 +181,7 @@ static scan_status end_epoch(cluster_run *r, scan_optimizer *opt, int epoch, con
 static double checkpoint_best_loss(const char *dir) {
   char path[1300];
   snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
-  scan_safetensors *f = NULL;
-  double best = INFINITY;
-  if (scan_safetensors_read(path, &f) == SCAN_OK) {
-    const char *text = scan_safetensors_metadata(f, "best_loss");
-    if (text) best = strtod(text, NULL);
-    scan_safetensors_free(f);
-  }
-  return best;
+  return training_metadata_number(path, "best_loss", INFINITY);
 }
 
 scan_status scan_stage_cluster(scan_pipeline *p) {

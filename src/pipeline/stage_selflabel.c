@@ -68,15 +68,7 @@ static scan_status save_selflabel_model(const char *dir, const scan_net *net, do
 static double saved_val_loss(const char *dir) {
   char path[1300];
   snprintf(path, sizeof path, "%s/model.safetensors", dir);
-  scan_safetensors *f = NULL;
-  double loss = INFINITY;
-  if (scan_safetensors_read(path, &f) == SCAN_OK) {
-    const char *text = scan_safetensors_metadata(f, "val_loss");
-    if (text) loss = strtod(text, NULL);
-    scan_safetensors_free(f);
-  }
-  scan_error_clear();
-  return loss;
+  return training_metadata_number(path, "val_loss", INFINITY);
 }
 
 scan_status scan_stage_selflabel(scan_pipeline *p) {

@@ -157,3 +157,15 @@ scan_loader_config training_loader_config(const scan_pipeline *p, const scan_dat
   lc.prefetch = lc.threads + 2; /* enough batches in flight that the training step never waits */
   return lc;
 }
+
+double training_metadata_number(const char *path, const char *key, double fallback) {
+  scan_safetensors *f = NULL;
+  double value = fallback;
+  if (scan_safetensors_read(path, &f) == SCAN_OK) {
+    const char *text = scan_safetensors_metadata(f, key);
+    if (text) value = strtod(text, NULL);
+    scan_safetensors_free(f);
+  }
+  scan_error_clear();
+  return value;
+}
