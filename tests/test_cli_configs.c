@@ -37,5 +37,9 @@ int main(void) {
   snprintf(command, sizeof command, "%s config show --config %s", test_scan_bin(), bad);
   int rc = test_run(command, output, sizeof output);
   CHECK_MSG(rc == 2 && strstr(output, "bad.yml:3") && strstr(output, "epoch_count"), "rc %d: %s", rc, output);
+  /* Anything but `show` is a usage error. */
+  snprintf(command, sizeof command, "%s config bogus", test_scan_bin());
+  rc = test_run(command, output, sizeof output);
+  CHECK_MSG(rc == 2 && strstr(output, "show"), "rc %d: %s", rc, output);
   return test_main_end();
 }

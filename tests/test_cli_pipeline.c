@@ -157,6 +157,13 @@ int main(void) {
   rc = test_run(command, output, sizeof output);
   CHECK_MSG(rc == 2 && strstr(output, "labels.csv:2") != NULL, "rc %d: %s", rc, output);
 
+  /* A missing or corrupt model file for `scan eval --model` names the file. */
+  snprintf(path, sizeof path, "%s/not-a-model.safetensors", tmp);
+  test_write_file(path, "garbage", 7);
+  snprintf(command, sizeof command, "%s eval --config %s --out %s --model %s", test_scan_bin(), config, run_dir, path);
+  rc = test_run(command, output, sizeof output);
+  CHECK_MSG(rc == 2 && strstr(output, "not-a-model.safetensors"), "corrupt --model: rc %d\n%s", rc, output);
+
   /* Bad config values: exit 2 naming the key. */
   snprintf(command, sizeof command, "%s pretext --config %s --out %s/bad --set pretext.batch_size=abc", test_scan_bin(), config,
            tmp);

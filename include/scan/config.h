@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "scan/error.h"
 
@@ -50,6 +51,8 @@ int scan_config_is_set(const scan_config *c, const char *stage, const char *key)
  * section, the keys whose value for that stage differs from the top-level one. Written atomically;
  * loading it back resolves every stage to the same values. */
 scan_status scan_config_write(const scan_config *c, const char *path);
+/* The same text, printed to `out` (for `scan config show`). */
+scan_status scan_config_print(const scan_config *c, FILE *out);
 /* A stable 64-bit hash of everything the stage resolves to (common + stage keys), to decide whether a
  * stage's outputs are stale. It does not include other stages (combine hashes where a stage depends on another). */
 uint64_t scan_config_stage_hash(const scan_config *c, const char *stage);

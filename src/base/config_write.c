@@ -151,17 +151,10 @@ static void write_keys(FILE *f, const config_value *const *values, int indent) {
   }
 }
 
-scan_status scan_config_write(const scan_config *c, const char *path) {
-  char *text = NULL;
-  size_t size = 0;
-  FILE *f = open_memstream(&text, &size);
-  if (!f) return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
+/* The resolved configuration as YAML text on `f`; `name` is for messages. */
+static scan_status write_config(const scan_config *c, FILE *f, const char *name) {
   const config_value **chosen = calloc((size_t)config_schema_count, sizeof *chosen);
-  if (!chosen) {
-    fclose(f);
-    free(text);
-    return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
-  }
+  if (!chosen) return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", name);
   fputs("# scan configuration, fully resolved: every default filled in.\n"
         "# Sections hold the keys whose value for that stage differs from the top level.\n",
         f);
@@ -190,11 +183,22 @@ scan_status scan_config_write(const scan_config *c, const char *path) {
     write_keys(f, chosen, 1);
   }
   free(chosen);
-  if (fclose(f) != 0) {
-    free(text);
-    return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
-  }
-  scan_status st = scan_write_file_atomic(path, text, size);
+  return SCAN_OK;
+}
+
+scan_status scan_config_write(const scan_config *c, const char *path) {
+  char *text = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&text, &size);
+  if (!f) return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
+  scan_status st = write_config(c, f, path);
+  if (fclose(f) != 0 && st == SCAN_OK) st = scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
+  if (st == SCAN_OK) st = scan_write_file_atomic(path, text, size);
   free(text);
   return st;
+}
+
+scan_status scan_config_print(const scan_config *c, FILE *out) {
+  SCAN_TRY(write_config(c, out, "configuration"));
+  return ferror(out) ? scan_fail(SCAN_ERR_INTERNAL, "cannot print the configuration") : SCAN_OK;
 }

@@ -6,6 +6,7 @@
 
 #include "chart_internal.h"
 #include "viz_font.h"
+#include "viz_png.h"
 #include "scan/atomic_file.h"
 
 cairo_surface_t *chart_begin(const scan_chart_frame *frame, int width, int height, cairo_t **cr) {
@@ -21,37 +22,13 @@ cairo_surface_t *chart_begin(const scan_chart_frame *frame, int width, int heigh
   return surface;
 }
 
-typedef struct {
-  unsigned char *data;
-  size_t size, capacity;
-} png_buffer;
-
-static cairo_status_t append_bytes(void *closure, const unsigned char *bytes, unsigned int length) {
-  png_buffer *b = closure;
-  if (b->size + length > b->capacity) {
-    size_t capacity = b->capacity ? b->capacity : 65536;
-    while (capacity < b->size + length) capacity *= 2;
-    unsigned char *grown = realloc(b->data, capacity);
-    if (!grown) return CAIRO_STATUS_NO_MEMORY;
-    b->data = grown;
-    b->capacity = capacity;
-  }
-  memcpy(b->data + b->size, bytes, length);
-  b->size += length;
-  return CAIRO_STATUS_SUCCESS;
-}
-
 scan_status chart_finish(cairo_surface_t *surface, cairo_t *cr, const char *path) {
-  png_buffer png = {0};
-  cairo_surface_flush(surface);
   cairo_status_t cs = cairo_status(cr);
-  if (cs == CAIRO_STATUS_SUCCESS) cs = cairo_surface_write_to_png_stream(surface, append_bytes, &png);
   cairo_destroy(cr);
-  cairo_surface_destroy(surface);
   scan_status st = cs == CAIRO_STATUS_SUCCESS
-                       ? scan_write_file_atomic(path, png.data, png.size)
+                       ? viz_write_png(surface, path, "chart")
                        : scan_fail(SCAN_ERR_INTERNAL, "%s: drawing the chart failed: %s", path, cairo_status_to_string(cs));
-  free(png.data);
+  cairo_surface_destroy(surface);
   return st;
 }
 

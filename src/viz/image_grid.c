@@ -9,6 +9,7 @@
 
 #include "scan/atomic_file.h"
 #include "viz_font.h"
+#include "viz_png.h"
 
 #define GRID_MIN_CELL 64
 #define GRID_FONT_SIZE 12.0
@@ -68,26 +69,6 @@ static cairo_surface_t *cell_surface(const scan_grid_cell *cell) {
   }
   cairo_surface_mark_dirty(surface);
   return surface;
-}
-
-typedef struct {
-  unsigned char *data;
-  size_t size, capacity;
-} png_buffer;
-
-static cairo_status_t append_png(void *closure, const unsigned char *bytes, unsigned int length) {
-  png_buffer *buffer = closure;
-  if (buffer->size + length > buffer->capacity) {
-    size_t capacity = buffer->capacity ? buffer->capacity : 65536;
-    while (capacity < buffer->size + length) capacity *= 2;
-    unsigned char *grown = realloc(buffer->data, capacity);
-    if (!grown) return CAIRO_STATUS_NO_MEMORY;
-    buffer->data = grown;
-    buffer->capacity = capacity;
-  }
-  memcpy(buffer->data + buffer->size, bytes, length);
-  buffer->size += length;
-  return CAIRO_STATUS_SUCCESS;
 }
 
 static double text_width(cairo_t *cr, const char *text) {
@@ -188,15 +169,7 @@ scan_status scan_grid_write_png(const char *path, const scan_grid *grid) {
     }
   }
   cairo_destroy(cr);
-  png_buffer png = {NULL, 0, 0};
-  if (st == SCAN_OK) {
-    cairo_surface_flush(surface);
-    if (cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS ||
-        cairo_surface_write_to_png_stream(surface, append_png, &png) != CAIRO_STATUS_SUCCESS)
-      st = scan_fail(SCAN_ERR_INTERNAL, "%s: cannot encode the image grid", path);
-  }
+  if (st == SCAN_OK) st = viz_write_png(surface, path, "image grid");
   cairo_surface_destroy(surface);
-  if (st == SCAN_OK) st = scan_write_file_atomic(path, png.data, png.size);
-  free(png.data);
   return st;
 }
