@@ -58,24 +58,6 @@ static void test_conv_backends(scan_conv_shape s, double tol) {
   free(x), free(w), free(dy), free(y0), free(y1), free(dx0), free(dx1), free(dw0), free(dw1);
 }
 
-/* Plain NCHW <-> blocked nChw<block>c (padded channels zero). */
-static void to_blocked(int n, int c, int hw, int block, const float *plain, float *blocked) {
-  const int blocks = scan_channel_blocks(c, block);
-  memset(blocked, 0, (size_t)n * blocks * block * hw * sizeof(float));
-  for (int b = 0; b < n; b++)
-    for (int ch = 0; ch < c; ch++)
-      for (int i = 0; i < hw; i++)
-        blocked[(((int64_t)b * blocks + ch / block) * hw + i) * block + ch % block] = plain[((int64_t)b * c + ch) * hw + i];
-}
-
-static void from_blocked(int n, int c, int hw, int block, const float *blocked, float *plain) {
-  const int blocks = scan_channel_blocks(c, block);
-  for (int b = 0; b < n; b++)
-    for (int ch = 0; ch < c; ch++)
-      for (int i = 0; i < hw; i++)
-        plain[((int64_t)b * c + ch) * hw + i] = blocked[(((int64_t)b * blocks + ch / block) * hw + i) * block + ch % block];
-}
-
 /* padded channels of a blocked tensor must hold zeros */
 static int padding_is_zero(int n, int c, int hw, int block, const float *blocked) {
   const int blocks = scan_channel_blocks(c, block);
@@ -101,8 +83,8 @@ static void test_conv_blocked(int block, int in_block, scan_conv_shape s) {
   scan_conv_state *st0 = NULL, *st1 = NULL;
   CHECK(scan_conv_forward(ref, &st0, &s, x, w, y0) == SCAN_OK);
   CHECK(scan_conv_backward(ref, &st0, &s, x, w, dy, dx0, dw0) == SCAN_OK);
-  to_blocked(s.n, s.in_c, ihw, in_block, x, xb);
-  to_blocked(s.n, s.out_c, ohw, block, dy, dyb);
+  test_to_blocked(s.n, s.in_c, ihw, in_block, x, xb);
+  test_to_blocked(s.n, s.out_c, ohw, block, dy, dyb);
   scan_conv_shape sb = s;
   sb.src_block = in_block;
   sb.dst_block = block;
@@ -110,8 +92,8 @@ static void test_conv_blocked(int block, int in_block, scan_conv_shape s) {
   CHECK(scan_conv_backward(fast, &st1, &sb, xb, w, dyb, dxb, dw1) == SCAN_OK);
   CHECK(padding_is_zero(s.n, s.out_c, ohw, block, yb));
   CHECK(padding_is_zero(s.n, s.in_c, ihw, in_block, dxb));
-  from_blocked(s.n, s.out_c, ohw, block, yb, y1);
-  from_blocked(s.n, s.in_c, ihw, in_block, dxb, dx1);
+  test_from_blocked(s.n, s.out_c, ohw, block, yb, y1);
+  test_from_blocked(s.n, s.in_c, ihw, in_block, dxb, dx1);
   CHECK_MSG(max_rel_diff(y1, y0, ny) < 1e-4, "blocked conv fwd block %d/%d: %g", in_block, block, max_rel_diff(y1, y0, ny));
   CHECK_MSG(max_rel_diff(dx1, dx0, nx) < 1e-4, "blocked conv bwd data block %d/%d", in_block, block);
   CHECK_MSG(max_rel_diff(dw1, dw0, nw) < 1e-4, "blocked conv bwd weights block %d/%d", in_block, block);
@@ -128,15 +110,15 @@ static void test_layers_blocked(int block) {
   float *xb = malloc(nb * 4), *dyb = malloc(nb * 4), *yb = malloc(nb * 4), *dxb = malloc(nb * 4);
   float *y = malloc(np * 4), *dx = malloc(np * 4), *back = malloc(np * 4);
   float mean[12], var[12], meanb[12], varb[12], dg[12] = {0}, db[12] = {0}, dgb[12] = {0}, dbb[12] = {0};
-  to_blocked(n, c, hw, block, x, xb);
-  to_blocked(n, c, hw, block, dy, dyb);
+  test_to_blocked(n, c, hw, block, x, xb);
+  test_to_blocked(n, c, hw, block, dy, dyb);
   scan_bn_stats(n, c, hw, 1, x, mean, var);
   scan_bn_stats(n, c, hw, block, xb, meanb, varb);
   for (int k = 0; k < c; k++) CHECK(fabsf(mean[k] - meanb[k]) < 1e-6f && fabsf(var[k] - varb[k]) < 1e-6f);
   scan_bn_apply(n, c, hw, 1, x, mean, var, 1e-5, gamma, beta, 1, y);
   scan_bn_apply(n, c, hw, block, xb, mean, var, 1e-5, gamma, beta, 1, yb);
   CHECK(padding_is_zero(n, c, hw, block, yb));
-  from_blocked(n, c, hw, block, yb, back);
+  test_from_blocked(n, c, hw, block, yb, back);
   CHECK(max_rel_diff(back, y, np) < 1e-6);
   for (int eval = 0; eval < 2; eval++) {
     if (eval) {
@@ -147,7 +129,7 @@ static void test_layers_blocked(int block) {
       scan_bn_backward(n, c, hw, block, xb, dyb, yb, mean, var, 1e-5, gamma, dxb, dgb, dbb);
     }
     CHECK(padding_is_zero(n, c, hw, block, dxb));
-    from_blocked(n, c, hw, block, dxb, back);
+    test_from_blocked(n, c, hw, block, dxb, back);
     CHECK_MSG(max_rel_diff(back, dx, np) < 1e-5, "blocked batch-norm backward (eval %d, block %d)", eval, block);
     for (int k = 0; k < c; k++) CHECK(fabsf(dg[k] - dgb[k]) < 1e-4f && fabsf(db[k] - dbb[k]) < 1e-4f);
   }
@@ -156,12 +138,12 @@ static void test_layers_blocked(int block) {
   float *po = malloc(npo * 4), *pob = malloc(nbo * 4), *pback = malloc(npo * 4), *gdy = randn(npo, 34), *gdyb = malloc(nbo * 4);
   scan_maxpool_forward(n, c, 1, h, w, oh, ow, 2, 2, 1, x, po, arg);
   scan_maxpool_forward(n, c, block, h, w, oh, ow, 2, 2, 1, xb, pob, argb);
-  from_blocked(n, c, oh * ow, block, pob, pback);
+  test_from_blocked(n, c, oh * ow, block, pob, pback);
   CHECK(max_rel_diff(pback, po, npo) == 0);
-  to_blocked(n, c, oh * ow, block, gdy, gdyb);
+  test_to_blocked(n, c, oh * ow, block, gdy, gdyb);
   scan_maxpool_backward(n, c, 1, h, w, oh, ow, arg, gdy, dx);
   scan_maxpool_backward(n, c, block, h, w, oh, ow, argb, gdyb, dxb);
-  from_blocked(n, c, hw, block, dxb, back);
+  test_from_blocked(n, c, hw, block, dxb, back);
   CHECK(max_rel_diff(back, dx, np) == 0);
   float gap[24], gapb[24];
   scan_gap_forward(n, c, hw, 1, x, gap);
@@ -174,7 +156,7 @@ static void test_layers_blocked(int block) {
   }
   scan_gap_backward(n, c, hw, block, gap, dxb);
   CHECK(padding_is_zero(n, c, hw, block, dxb));
-  from_blocked(n, c, hw, block, dxb, back);
+  test_from_blocked(n, c, hw, block, dxb, back);
   for (int i = 0; i < n * c; i++) CHECK_NEAR(back[(int64_t)i * hw + 3], gap[i] / hw, 1e-7, 1e-6);
   free(x), free(dy), free(gamma), free(beta), free(xb), free(dyb), free(yb), free(dxb), free(y), free(dx), free(back);
   free(arg), free(argb), free(po), free(pob), free(pback), free(gdy), free(gdyb);

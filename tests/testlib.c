@@ -1,5 +1,6 @@
 #include "testlib.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -64,4 +65,21 @@ int test_write_file(const char *path, const void *data, long size) {
   if (!f) return -1;
   int ok = fwrite(data, 1, (size_t)size, f) == (size_t)size;
   return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+void test_to_blocked(int n, int c, int hw, int block, const float *plain, float *blocked) {
+  const int blocks = (c + block - 1) / block;
+  memset(blocked, 0, (size_t)n * blocks * block * hw * sizeof(float));
+  for (int b = 0; b < n; b++)
+    for (int ch = 0; ch < c; ch++)
+      for (int i = 0; i < hw; i++)
+        blocked[(((int64_t)b * blocks + ch / block) * hw + i) * block + ch % block] = plain[((int64_t)b * c + ch) * hw + i];
+}
+
+void test_from_blocked(int n, int c, int hw, int block, const float *blocked, float *plain) {
+  const int blocks = (c + block - 1) / block;
+  for (int b = 0; b < n; b++)
+    for (int ch = 0; ch < c; ch++)
+      for (int i = 0; i < hw; i++)
+        plain[((int64_t)b * c + ch) * hw + i] = blocked[(((int64_t)b * blocks + ch / block) * hw + i) * block + ch % block];
 }

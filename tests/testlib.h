@@ -45,4 +45,8 @@ int test_run(const char *command, char *output, int output_size);
 /* Writes bytes to a file; returns 0 on success. */
 int test_write_file(const char *path, const void *data, long size);
 
+/* Plain NCHW <-> blocked nChw<block>c activations (padded channels zero), the layout of include/scan/tensor.h. */
+void test_to_blocked(int n, int c, int hw, int block, const float *plain, float *blocked);
+void test_from_blocked(int n, int c, int hw, int block, const float *blocked, float *plain);
+
 #endif

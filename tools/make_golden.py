@@ -189,8 +189,8 @@ def write_safetensors(path, tensors):
 
 def main():
     out = {}
-    run("resnet", Contrastive(ResNetCifar([4, 8, 16, 32]), 8), torch.randn(2, 3, 16, 16), out)
-    run("vgg", Clustering(Vgg([4, 8, 16]), 2, 5), torch.randn(3, 1, 12, 12), out)
+    run("resnet", Contrastive(ResNetCifar([4, 8, 16, 32]), 8), torch.randn(32, 3, 16, 16), out)
+    run("vgg", Clustering(Vgg([4, 8, 16]), 2, 5), torch.randn(32, 1, 12, 12), out)
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "nn_golden.safetensors")
     write_safetensors(path, out)
     print(f"wrote {os.path.normpath(path)}: {len(out)} tensors, {os.path.getsize(path)} bytes")

@@ -32,6 +32,7 @@ scan_status scan_net_create(scan_net **out, const scan_backbone_config *b, const
   net->head_cfg = *h;
   net->max_batch = max_batch;
   net->seed = seed;
+  net->winograd = 1; /* where it applies (3x3, stride 1); scan_net_set_winograd(net, 0) for direct everywhere */
   int input = net_add_tensor(net, b->in_channels, b->height, b->width);
   if (input >= 0) net->tensors[input].block = 1; /* images arrive as plain NCHW */
   int last = b->kind == SCAN_BACKBONE_VGG ? net_build_vgg(net, input) : net_build_resnet(net, input);

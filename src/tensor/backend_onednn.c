@@ -10,6 +10,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "conv_stem.h"
+#include "conv_winograd.h"
 #include "scan/tensor.h"
 
 #define DNNL_TRY(call)                                                                               \
@@ -285,6 +286,7 @@ static scan_status build_bwd(scan_conv_state *st, int weights) {
 
 static scan_status onednn_conv_forward(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *w,
                                        float *y) {
+  if (winograd_conv_applies(s)) return winograd_conv_forward(s, x, w, y);
   SCAN_TRY(state_prepare(state, s));
   if (!(*state)->fwd_ready) SCAN_TRY(build_fwd(*state));
   static const int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
@@ -293,6 +295,7 @@ static scan_status onednn_conv_forward(scan_conv_state **state, const scan_conv_
 
 static scan_status onednn_conv_backward_data(scan_conv_state **state, const scan_conv_shape *s, const float *dy,
                                              const float *w, float *dx) {
+  if (winograd_conv_applies(s)) return winograd_conv_backward_data(s, dy, w, dx);
   SCAN_TRY(state_prepare(state, s));
   if (!(*state)->bwd_data_ready) SCAN_TRY(build_bwd(*state, 0));
   static const int ids[3] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
@@ -305,6 +308,7 @@ static scan_status onednn_conv_backward_weights(scan_conv_state **state, const s
     stem_conv_backward_weights(s, x, dy, dw);
     return SCAN_OK;
   }
+  if (winograd_conv_applies(s)) return winograd_conv_backward_weights(s, x, dy, dw);
   SCAN_TRY(state_prepare(state, s));
   if (!(*state)->bwd_weights_ready) SCAN_TRY(build_bwd(*state, 1));
   static const int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS};

@@ -1,0 +1,477 @@
+/* Winograd F(4x4, 3x3) (Lavin & Gray 2016) on AVX2. Each 4x4 output tile comes from a 6x6 input patch:
+ *   y = A^T [ (G g G^T) (.) (B^T d B) ] A
+ * so the 9 * 16 multiplications of direct convolution per tile and channel pair become 36 (4x fewer). Summed over
+ * input channels, the 36 element-wise products are 36 independent matrix products
+ *   M[xi][tile][k] = sum_c V[xi][tile][c] * U[xi][c][k],
+ * which is where the time goes. The work is cut into blocks of tiles; each thread takes whole blocks (transform the
+ * block's inputs, 36 products, transform the outputs), so the working set stays in cache and every output is computed
+ * by one thread in one fixed order: the results do not depend on the thread count.
+ *
+ * Layouts: activations nChw8c (the 8 channels of a block are one AVX register). V is [36][tiles][C] and M is
+ * [36][tiles][K] per block; U is [36][K/16][C][16], so the 16 output channels the matrix kernel reads per input
+ * channel are adjacent. */
+#include "conv_winograd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan/error.h"
+
+#ifdef __AVX2__
+#include <immintrin.h>
+#include <omp.h>
+
+enum {
+  PATCH = 6,        /* input patch and transformed tile side */
+  TILE = 4,         /* output tile side */
+  POINTS = 36,      /* PATCH * PATCH transformed elements */
+  LANES = 8,        /* floats per AVX register = channels per nChw8c block */
+  PANEL = 16,       /* output channels per matrix-kernel column panel (two registers) */
+  KERNEL_ROWS = 6,  /* tiles (or channels) per matrix-kernel call: 6 x 2 accumulators + 3 operands <= 16 registers */
+  MIN_TILES = 32,   /* below this the transformed weights cost more than they save (batch-1 Grad-CAM, say) */
+};
+
+typedef struct {
+  int n, h, w;            /* same spatial size in and out */
+  int in_c, out_c;        /* the convolution's input and output channels */
+  int c, k;               /* C and K: in_c rounded up to whole 8-lane blocks (the matrix products' depth and V's rows),
+                             out_c rounded up to whole 16-wide panels (M's and D's rows); padded channels are zero */
+  int in_blocks, out_blocks; /* nChw8c channel blocks of the input and output tensors */
+  int tiles_y, tiles_x;
+  int64_t tiles;
+} geometry;
+
+static geometry make_geometry(int n, int h, int w, int in_c, int out_c) {
+  geometry g = {.n = n, .h = h, .w = w, .in_c = in_c, .out_c = out_c};
+  g.in_blocks = (in_c + LANES - 1) / LANES;
+  g.out_blocks = (out_c + LANES - 1) / LANES;
+  g.c = g.in_blocks * LANES;
+  g.k = (out_c + PANEL - 1) / PANEL * PANEL;
+  g.tiles_y = (h + TILE - 1) / TILE;
+  g.tiles_x = (w + TILE - 1) / TILE;
+  g.tiles = (int64_t)n * g.tiles_y * g.tiles_x;
+  return g;
+}
+
+/* One reusable buffer: passes run one at a time (see backend_onednn.c), and allocating tens of megabytes per call
+ * would pay for fresh zeroed pages every time. */
+static float *g_buffer;
+static size_t g_buffer_floats;
+
+static float *buffer_reserve(size_t floats) {
+  if (floats > g_buffer_floats) {
+    free(g_buffer);
+    g_buffer_floats = 0;
+    g_buffer = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+    if (!g_buffer) return NULL;
+    g_buffer_floats = floats;
+  }
+  return g_buffer;
+}
+
+/* ---- transforms (one register = 8 channels) ---- */
+
+/* r = B^T d for one line of 6 values. */
+static inline void input_line(const __m256 d[PATCH], __m256 r[PATCH]) {
+  const __m256 four = _mm256_set1_ps(4), five = _mm256_set1_ps(5), two = _mm256_set1_ps(2);
+  r[0] = _mm256_fnmadd_ps(five, d[2], _mm256_fmadd_ps(four, d[0], d[4]));
+  r[1] = _mm256_fnmadd_ps(four, _mm256_add_ps(d[1], d[2]), _mm256_add_ps(d[3], d[4]));
+  r[2] = _mm256_fmadd_ps(four, _mm256_sub_ps(d[1], d[2]), _mm256_sub_ps(d[4], d[3]));
+  r[3] = _mm256_fmadd_ps(two, _mm256_sub_ps(d[3], d[1]), _mm256_sub_ps(d[4], d[2]));
+  r[4] = _mm256_fmadd_ps(two, _mm256_sub_ps(d[1], d[3]), _mm256_sub_ps(d[4], d[2]));
+  r[5] = _mm256_fnmadd_ps(five, d[3], _mm256_fmadd_ps(four, d[1], d[5]));
+}
+
+/* o = A^T m for one line: 6 transformed values to 4 outputs. */
+static inline void output_line(const __m256 m[PATCH], __m256 o[TILE]) {
+  const __m256 two = _mm256_set1_ps(2), four = _mm256_set1_ps(4), eight = _mm256_set1_ps(8);
+  const __m256 sum12 = _mm256_add_ps(m[1], m[2]), diff12 = _mm256_sub_ps(m[1], m[2]);
+  const __m256 sum34 = _mm256_add_ps(m[3], m[4]), diff34 = _mm256_sub_ps(m[3], m[4]);
+  o[0] = _mm256_add_ps(_mm256_add_ps(m[0], sum12), sum34);
+  o[1] = _mm256_fmadd_ps(two, diff34, diff12);
+  o[2] = _mm256_fmadd_ps(four, sum34, sum12);
+  o[3] = _mm256_add_ps(_mm256_fmadd_ps(eight, diff34, diff12), m[5]);
+}
+
+/* D = A g for one line: 4 output gradients to 6 transformed values (the transpose of output_line). */
+static inline void gradient_line(const __m256 g[TILE], __m256 d[PATCH]) {
+  const __m256 two = _mm256_set1_ps(2), four = _mm256_set1_ps(4), eight = _mm256_set1_ps(8);
+  const __m256 even = _mm256_add_ps(g[0], g[2]), odd = _mm256_add_ps(g[1], g[3]);
+  const __m256 even4 = _mm256_fmadd_ps(four, g[2], g[0]), odd8 = _mm256_fmadd_ps(eight, g[3], _mm256_mul_ps(two, g[1]));
+  d[0] = g[0];
+  d[1] = _mm256_add_ps(even, odd);
+  d[2] = _mm256_sub_ps(even, odd);
+  d[3] = _mm256_add_ps(even4, odd8);
+  d[4] = _mm256_sub_ps(even4, odd8);
+  d[5] = g[3];
+}
+
+typedef struct { int image, y0, x0; } tile_origin; /* top-left output pixel of a tile */
+
+static tile_origin tile_at(const geometry *g, int64_t tile) {
+  const int per_image = g->tiles_y * g->tiles_x, rest = (int)(tile % per_image);
+  return (tile_origin){(int)(tile / per_image), rest / g->tiles_x * TILE, rest % g->tiles_x * TILE};
+}
+
+/* V[xi][slot][c] = (B^T d B)[xi] for the 6x6 patch (zero outside the image) of each tile of the block. */
+static void transform_inputs(const geometry *g, const float *x, int64_t first, int count, float *v) {
+  const int blocks = g->in_blocks;
+  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = (int64_t)count * g->c;
+  for (int slot = 0; slot < count; slot++) {
+    const tile_origin o = tile_at(g, first + slot);
+    const int top = o.y0 - 1, left = o.x0 - 1;
+    const int inside = top >= 0 && left >= 0 && top + PATCH <= g->h && left + PATCH <= g->w;
+    for (int cb = 0; cb < blocks; cb++) {
+      const float *image = x + ((int64_t)o.image * blocks + cb) * plane;
+      __m256 rows[PATCH][PATCH];
+      for (int i = 0; i < PATCH; i++) {
+        __m256 d[PATCH];
+        const int yy = top + i;
+        for (int j = 0; j < PATCH; j++) {
+          const int xx = left + j;
+          d[j] = inside || (yy >= 0 && yy < g->h && xx >= 0 && xx < g->w) ? _mm256_loadu_ps(image + ((int64_t)yy * g->w + xx) * LANES)
+                                                                         : _mm256_setzero_ps();
+        }
+        input_line(d, rows[i]); /* rows[i][j] = (d B)[i][j] */
+      }
+      float *out = v + (int64_t)slot * g->c + cb * LANES;
+      for (int j = 0; j < PATCH; j++) {
+        __m256 column[PATCH], t[PATCH];
+        for (int i = 0; i < PATCH; i++) column[i] = rows[i][j];
+        input_line(column, t); /* t[i] = (B^T d B)[i][j] */
+        for (int i = 0; i < PATCH; i++) _mm256_storeu_ps(out + (i * PATCH + j) * point_stride, t[i]);
+      }
+    }
+  }
+}
+
+/* y (the tile's pixels inside the image) = A^T M A for each tile of the block. */
+static void transform_outputs(const geometry *g, const float *m, int64_t first, int count, float *y) {
+  const int blocks = g->out_blocks;
+  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = (int64_t)count * g->k;
+  for (int slot = 0; slot < count; slot++) {
+    const tile_origin o = tile_at(g, first + slot);
+    for (int kb = 0; kb < blocks; kb++) {
+      const float *in = m + (int64_t)slot * g->k + kb * LANES;
+      __m256 half[PATCH][TILE]; /* half[i][c] = (M A)[i][c] */
+      for (int i = 0; i < PATCH; i++) {
+        __m256 line[PATCH];
+        for (int j = 0; j < PATCH; j++) line[j] = _mm256_loadu_ps(in + (i * PATCH + j) * point_stride);
+        output_line(line, half[i]);
+      }
+      float *image = y + ((int64_t)o.image * blocks + kb) * plane;
+      for (int c = 0; c < TILE && o.x0 + c < g->w; c++) {
+        __m256 column[PATCH], out[TILE];
+        for (int i = 0; i < PATCH; i++) column[i] = half[i][c];
+        output_line(column, out);
+        for (int r = 0; r < TILE && o.y0 + r < g->h; r++)
+          _mm256_storeu_ps(image + ((int64_t)(o.y0 + r) * g->w + o.x0 + c) * LANES, out[r]);
+      }
+    }
+  }
+}
+
+/* D[xi][slot][k] = (A dy A^T)[xi] for each tile of the block (dy zero outside the image, and in the columns past the
+ * tensor's last channel block up to the 16-wide panel). */
+static void transform_gradients(const geometry *g, const float *dy, int64_t first, int count, float *d) {
+  const int blocks = g->out_blocks;
+  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = (int64_t)count * g->k;
+  for (int slot = 0; slot < count; slot++) {
+    const tile_origin o = tile_at(g, first + slot);
+    for (int kb = blocks; kb < g->k / LANES; kb++)
+      for (int xi = 0; xi < POINTS; xi++) _mm256_storeu_ps(d + (int64_t)slot * g->k + kb * LANES + xi * point_stride, _mm256_setzero_ps());
+    for (int kb = 0; kb < blocks; kb++) {
+      const float *image = dy + ((int64_t)o.image * blocks + kb) * plane;
+      __m256 rows[TILE][PATCH]; /* rows[r][j] = (dy A^T)[r][j] */
+      for (int r = 0; r < TILE; r++) {
+        __m256 line[TILE];
+        for (int c = 0; c < TILE; c++)
+          line[c] = o.y0 + r < g->h && o.x0 + c < g->w ? _mm256_loadu_ps(image + ((int64_t)(o.y0 + r) * g->w + o.x0 + c) * LANES)
+                                                       : _mm256_setzero_ps();
+        gradient_line(line, rows[r]);
+      }
+      float *out = d + (int64_t)slot * g->k + kb * LANES;
+      for (int j = 0; j < PATCH; j++) {
+        __m256 column[TILE], t[PATCH];
+        for (int r = 0; r < TILE; r++) column[r] = rows[r][j];
+        gradient_line(column, t);
+        for (int i = 0; i < PATCH; i++) _mm256_storeu_ps(out + (i * PATCH + j) * point_stride, t[i]);
+      }
+    }
+  }
+}
+
+/* ---- the matrix kernel ---- */
+
+/* c[r][0..15] (+)= sum_k a[r * a_row + k * a_depth] * b[k * b_depth + 0..15] for r < rows. rows is a constant at
+ * every call site, so the accumulators stay in registers. */
+static inline __attribute__((always_inline)) void kernel_rows(const int rows, const float *a, int64_t a_row, int64_t a_depth,
+                                                              const float *b, int64_t b_depth, int depth, float *c,
+                                                              int64_t ldc, int accumulate) {
+  __m256 acc[KERNEL_ROWS][2];
+#pragma GCC unroll 6
+  for (int r = 0; r < rows; r++) {
+    acc[r][0] = accumulate ? _mm256_loadu_ps(c + r * ldc) : _mm256_setzero_ps();
+    acc[r][1] = accumulate ? _mm256_loadu_ps(c + r * ldc + LANES) : _mm256_setzero_ps();
+  }
+  for (int k = 0; k < depth; k++) {
+    const __m256 b0 = _mm256_loadu_ps(b + k * b_depth), b1 = _mm256_loadu_ps(b + k * b_depth + LANES);
+#pragma GCC unroll 6
+    for (int r = 0; r < rows; r++) {
+      const __m256 av = _mm256_broadcast_ss(a + r * a_row + k * a_depth);
+      acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int r = 0; r < rows; r++) {
+    _mm256_storeu_ps(c + r * ldc, acc[r][0]);
+    _mm256_storeu_ps(c + r * ldc + LANES, acc[r][1]);
+  }
+}
+
+/* Rows of a lie along its first index (a[r][k], row stride lda): the tiles x channels of V in the forward product. */
+static void kernel_row_major(int rows, const float *a, int64_t lda, const float *b, int64_t ldb, int depth, float *c, int64_t ldc) {
+  switch (rows) {
+    case 6: kernel_rows(6, a, lda, 1, b, ldb, depth, c, ldc, 0); break;
+    case 5: kernel_rows(5, a, lda, 1, b, ldb, depth, c, ldc, 0); break;
+    case 4: kernel_rows(4, a, lda, 1, b, ldb, depth, c, ldc, 0); break;
+    case 3: kernel_rows(3, a, lda, 1, b, ldb, depth, c, ldc, 0); break;
+    case 2: kernel_rows(2, a, lda, 1, b, ldb, depth, c, ldc, 0); break;
+    default: kernel_rows(1, a, lda, 1, b, ldb, depth, c, ldc, 0); break;
+  }
+}
+
+/* Rows of a lie along its second index (a[k][r], stride lda between k): V transposed in the weight gradient, which
+ * reduces over tiles. Accumulates into c. */
+static void kernel_column_major(int rows, const float *a, int64_t lda, const float *b, int64_t ldb, int depth, float *c,
+                                int64_t ldc) {
+  switch (rows) {
+    case 6: kernel_rows(6, a, 1, lda, b, ldb, depth, c, ldc, 1); break;
+    case 5: kernel_rows(5, a, 1, lda, b, ldb, depth, c, ldc, 1); break;
+    case 4: kernel_rows(4, a, 1, lda, b, ldb, depth, c, ldc, 1); break;
+    case 3: kernel_rows(3, a, 1, lda, b, ldb, depth, c, ldc, 1); break;
+    case 2: kernel_rows(2, a, 1, lda, b, ldb, depth, c, ldc, 1); break;
+    default: kernel_rows(1, a, 1, lda, b, ldb, depth, c, ldc, 1); break;
+  }
+}
+
+/* ---- weights (8 kernels at once, one per lane) ---- */
+
+/* out = G in: 3 kernel values along one line to 6 transformed values. */
+static inline void kernel_line(const __m256 in[3], __m256 out[PATCH]) {
+  const __m256 quarter = _mm256_set1_ps(1.0f / 4), sixth = _mm256_set1_ps(1.0f / 6), twelfth = _mm256_set1_ps(1.0f / 12),
+               twentyfourth = _mm256_set1_ps(1.0f / 24);
+  const __m256 outer = _mm256_add_ps(in[0], in[2]);
+  out[0] = _mm256_mul_ps(quarter, in[0]);
+  out[1] = _mm256_mul_ps(_mm256_set1_ps(-1.0f / 6), _mm256_add_ps(outer, in[1]));
+  out[2] = _mm256_mul_ps(_mm256_set1_ps(-1.0f / 6), _mm256_sub_ps(outer, in[1]));
+  const __m256 even = _mm256_fmadd_ps(twentyfourth, in[0], _mm256_mul_ps(sixth, in[2])), odd = _mm256_mul_ps(twelfth, in[1]);
+  out[3] = _mm256_add_ps(even, odd);
+  out[4] = _mm256_sub_ps(even, odd);
+  out[5] = in[2];
+}
+
+/* out = G^T in: 6 transformed values back to 3 kernel values (the transpose of kernel_line). */
+static inline void tile_line(const __m256 in[PATCH], __m256 out[3]) {
+  const __m256 sixth = _mm256_set1_ps(1.0f / 6), twelfth = _mm256_set1_ps(1.0f / 12), twentyfourth = _mm256_set1_ps(1.0f / 24);
+  const __m256 sum12 = _mm256_add_ps(in[1], in[2]), diff21 = _mm256_sub_ps(in[2], in[1]);
+  const __m256 sum34 = _mm256_add_ps(in[3], in[4]), diff34 = _mm256_sub_ps(in[3], in[4]);
+  out[0] = _mm256_fmadd_ps(_mm256_set1_ps(1.0f / 4), in[0], _mm256_fmadd_ps(twentyfourth, sum34, _mm256_mul_ps(_mm256_set1_ps(-1.0f / 6), sum12)));
+  out[1] = _mm256_fmadd_ps(sixth, diff21, _mm256_mul_ps(twelfth, diff34));
+  out[2] = _mm256_add_ps(_mm256_mul_ps(sixth, _mm256_sub_ps(sum34, sum12)), in[5]);
+}
+
+/* u = G g G^T for the 3x3 kernels of 8 lanes. */
+static inline void kernel_to_tile(const __m256 g[3][3], __m256 u[PATCH][PATCH]) {
+  __m256 half[PATCH][3]; /* half[i][b] = (G g)[i][b] */
+  for (int b = 0; b < 3; b++) {
+    __m256 column[3] = {g[0][b], g[1][b], g[2][b]}, out[PATCH];
+    kernel_line(column, out);
+    for (int i = 0; i < PATCH; i++) half[i][b] = out[i];
+  }
+  for (int i = 0; i < PATCH; i++) kernel_line(half[i], u[i]);
+}
+
+/* g = G^T u G for 8 lanes. */
+static inline void tile_to_kernel(const __m256 u[PATCH][PATCH], __m256 g[3][3]) {
+  __m256 half[PATCH][3]; /* half[i][b] = (u G)[i][b] */
+  for (int i = 0; i < PATCH; i++) tile_line(u[i], half[i]);
+  for (int b = 0; b < 3; b++) {
+    __m256 column[PATCH], out[3];
+    for (int i = 0; i < PATCH; i++) column[i] = half[i][b];
+    tile_line(column, out);
+    for (int a = 0; a < 3; a++) g[a][b] = out[a];
+  }
+}
+
+/* U[xi][k / 16][c][k % 16] = (G g G^T)[xi] where g is the 3x3 kernel from input channel c to output channel k of the
+ * convolution being run (zero for padded channels), 8 consecutive k at a time (adjacent in U). For the data gradient
+ * that convolution runs from the layer's outputs to its inputs with the kernel turned by 180 degrees:
+ * g[a][b] = w[c][k][2 - a][2 - b]. */
+static void transform_weights(const geometry *geo, const float *w, int flipped, float *u) {
+  const int panels = geo->k / PANEL, lane_blocks = geo->k / LANES, conv_in = geo->in_c, conv_out = geo->out_c;
+#pragma omp parallel for schedule(static)
+  for (int64_t pair = 0; pair < (int64_t)lane_blocks * geo->c; pair++) {
+    const int c = (int)(pair % geo->c), k0 = (int)(pair / geo->c) * LANES;
+    __m256 g[3][3], tile[PATCH][PATCH];
+    for (int a = 0; a < 3; a++)
+      for (int b = 0; b < 3; b++) {
+        const int tap = flipped ? (2 - a) * 3 + 2 - b : a * 3 + b;
+        float lanes[LANES];
+        for (int l = 0; l < LANES; l++) {
+          const int k = k0 + l;
+          /* w is [layer out][layer in][3][3]: kernel (k, c) is at (k * conv_in + c) * 9, or (c * conv_out + k) * 9 flipped */
+          const int64_t at = flipped ? ((int64_t)c * conv_out + k) * 9 : ((int64_t)k * conv_in + c) * 9;
+          lanes[l] = k < conv_out && c < conv_in ? w[at + tap] : 0.0f;
+        }
+        g[a][b] = _mm256_loadu_ps(lanes);
+      }
+    kernel_to_tile(g, tile);
+    for (int xi = 0; xi < POINTS; xi++)
+      _mm256_storeu_ps(u + (((int64_t)xi * panels + k0 / PANEL) * geo->c + c) * PANEL + k0 % PANEL, tile[xi / PATCH][xi % PATCH]);
+  }
+}
+
+/* ---- the passes ---- */
+
+/* Blocks of tiles: a multiple of the thread count (so threads get equal shares), each at most about 36 tiles. */
+static int tiles_per_block(int64_t tiles, int threads, int most) {
+  const int64_t rounds = (tiles + (int64_t)threads * most - 1) / ((int64_t)threads * most);
+  const int64_t blocks = rounds * threads;
+  return (int)((tiles + blocks - 1) / blocks);
+}
+
+/* y = convolution of x (C channels) with the transformed weights u, K output channels. */
+static scan_status run_convolution(const geometry *g, const float *x, const float *w, int flipped, float *y) {
+  const int threads = omp_get_max_threads();
+  const int per_block = tiles_per_block(g->tiles, threads, 36);
+  const int64_t blocks = (g->tiles + per_block - 1) / per_block;
+  const size_t u_floats = (size_t)POINTS * g->c * g->k;
+  const size_t block_floats = (size_t)POINTS * per_block * (g->c + g->k);
+  float *buffer = buffer_reserve(u_floats + block_floats * threads);
+  if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for Winograd buffers (%zu floats)", u_floats + block_floats * threads);
+  float *u = buffer;
+  transform_weights(g, w, flipped, u);
+  const int panels = g->k / PANEL;
+#pragma omp parallel for schedule(static)
+  for (int64_t block = 0; block < blocks; block++) {
+    const int64_t first = block * per_block;
+    const int count = (int)(first + per_block <= g->tiles ? per_block : g->tiles - first);
+    float *v = u + u_floats + block_floats * omp_get_thread_num();
+    float *m = v + (size_t)POINTS * per_block * g->c;
+    transform_inputs(g, x, first, count, v);
+    for (int xi = 0; xi < POINTS; xi++) {
+      const float *vx = v + (int64_t)xi * count * g->c;
+      float *mx = m + (int64_t)xi * count * g->k;
+      for (int p = 0; p < panels; p++) {
+        const float *panel = u + ((int64_t)xi * panels + p) * g->c * PANEL;
+        for (int r = 0; r < count; r += KERNEL_ROWS)
+          kernel_row_major(count - r < KERNEL_ROWS ? count - r : KERNEL_ROWS, vx + (int64_t)r * g->c, g->c, panel, PANEL, g->c,
+                           mx + (int64_t)r * g->k + p * PANEL, g->k);
+      }
+    }
+    transform_outputs(g, m, first, count, y);
+  }
+  return SCAN_OK;
+}
+
+static int tiles_of(const scan_conv_shape *s) {
+  const int64_t tiles = (int64_t)s->n * ((s->out_h + TILE - 1) / TILE) * ((s->out_w + TILE - 1) / TILE);
+  return tiles > 1 << 30 ? 1 << 30 : (int)tiles;
+}
+
+int winograd_conv_applies(const scan_conv_shape *s) {
+  if (!s->winograd || s->kernel != 3 || s->stride != 1 || s->pad != 1) return 0;
+  if (s->in_h != s->out_h || s->in_w != s->out_w || s->src_block != LANES || s->dst_block != LANES) return 0;
+  return tiles_of(s) >= MIN_TILES;
+}
+
+scan_status winograd_conv_forward(const scan_conv_shape *s, const float *x, const float *w, float *y) {
+  const geometry g = make_geometry(s->n, s->in_h, s->in_w, s->in_c, s->out_c);
+  return run_convolution(&g, x, w, 0, y);
+}
+
+scan_status winograd_conv_backward_data(const scan_conv_shape *s, const float *dy, const float *w, float *dx) {
+  const geometry g = make_geometry(s->n, s->in_h, s->in_w, s->out_c, s->in_c);
+  return run_convolution(&g, dy, w, 1, dx);
+}
+
+/* dw[k][c] += G^T dU[.][c][k] G, dU = sum over tiles of V (x) D. Each thread sums its own share of the tiles into
+ * its own dU; the shares are added in thread order, so a given thread count always gives the same bits. */
+scan_status winograd_conv_backward_weights(const scan_conv_shape *s, const float *x, const float *dy, float *dw) {
+  const geometry g = make_geometry(s->n, s->in_h, s->in_w, s->in_c, s->out_c);
+  const int threads = omp_get_max_threads();
+  const int per_block = tiles_per_block(g.tiles, threads, 72);
+  const int64_t blocks = (g.tiles + per_block - 1) / per_block;
+  const size_t du_floats = (size_t)POINTS * g.c * g.k;
+  const size_t block_floats = (size_t)POINTS * per_block * (g.c + g.k);
+  const size_t per_thread = du_floats + block_floats;
+  float *buffer = buffer_reserve(per_thread * threads);
+  if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for Winograd buffers (%zu floats)", per_thread * threads);
+  const int panels = g.k / PANEL;
+#pragma omp parallel num_threads(threads)
+  {
+    const int thread = omp_get_thread_num(), team = omp_get_num_threads();
+    float *du = buffer + per_thread * thread, *v = du + du_floats, *d = v + (size_t)POINTS * per_block * g.c;
+    memset(du, 0, du_floats * sizeof *du);
+    /* contiguous shares of blocks, fixed by the team size */
+    const int64_t lo = blocks * thread / team, hi = blocks * (thread + 1) / team;
+    for (int64_t block = lo; block < hi; block++) {
+      const int64_t first = block * per_block;
+      const int count = (int)(first + per_block <= g.tiles ? per_block : g.tiles - first);
+      transform_inputs(&g, x, first, count, v);
+      transform_gradients(&g, dy, first, count, d);
+      for (int xi = 0; xi < POINTS; xi++) {
+        const float *vx = v + (int64_t)xi * count * g.c, *dx = d + (int64_t)xi * count * g.k;
+        float *dux = du + (int64_t)xi * g.c * g.k;
+        for (int p = 0; p < panels; p++)
+          for (int c = 0; c < g.c; c += KERNEL_ROWS)
+            kernel_column_major(g.c - c < KERNEL_ROWS ? g.c - c : KERNEL_ROWS, vx + c, g.c, dx + p * PANEL, g.k, count,
+                                dux + (int64_t)c * g.k + p * PANEL, g.k);
+      }
+    }
+#pragma omp barrier
+    /* dw[k][c] += G^T (sum over threads of dU[.][c][k]) G, 8 output channels k at a time */
+#pragma omp for schedule(static)
+    for (int64_t pair = 0; pair < (int64_t)g.in_c * g.out_blocks; pair++) {
+      const int c = (int)(pair % g.in_c), k0 = (int)(pair / g.in_c) * LANES;
+      __m256 total[PATCH][PATCH], kernel[3][3];
+      for (int xi = 0; xi < POINTS; xi++) {
+        const size_t at = ((size_t)xi * g.c + c) * g.k + k0;
+        __m256 sum = _mm256_loadu_ps(buffer + at);
+        for (int t = 1; t < team; t++) sum = _mm256_add_ps(sum, _mm256_loadu_ps(buffer + per_thread * t + at));
+        total[xi / PATCH][xi % PATCH] = sum;
+      }
+      tile_to_kernel(total, kernel);
+      for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) {
+          float lanes[LANES];
+          _mm256_storeu_ps(lanes, kernel[a][b]);
+          for (int l = 0; l < LANES && k0 + l < g.out_c; l++) dw[((int64_t)(k0 + l) * g.in_c + c) * 9 + a * 3 + b] += lanes[l];
+        }
+    }
+  }
+  return SCAN_OK;
+}
+
+#else /* no AVX2: direct convolution everywhere */
+
+int winograd_conv_applies(const scan_conv_shape *s) {
+  (void)s;
+  return 0;
+}
+scan_status winograd_conv_forward(const scan_conv_shape *s, const float *x, const float *w, float *y) {
+  (void)s, (void)x, (void)w, (void)y;
+  return scan_fail(SCAN_ERR_INTERNAL, "Winograd convolution needs AVX2");
+}
+scan_status winograd_conv_backward_data(const scan_conv_shape *s, const float *dy, const float *w, float *dx) {
+  (void)s, (void)dy, (void)w, (void)dx;
+  return scan_fail(SCAN_ERR_INTERNAL, "Winograd convolution needs AVX2");
+}
+scan_status winograd_conv_backward_weights(const scan_conv_shape *s, const float *x, const float *dy, float *dw) {
+  (void)s, (void)x, (void)dy, (void)dw;
+  return scan_fail(SCAN_ERR_INTERNAL, "Winograd convolution needs AVX2");
+}
+
+#endif

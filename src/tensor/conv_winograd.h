@@ -1,0 +1,20 @@
+/* Winograd F(4x4, 3x3) convolution for AVX2 machines, where oneDNN 2.6 has none (its Winograd needs AVX-512).
+ * 3x3, stride 1, padding 1, activations in nChw8c. The forward pass and the data gradient (the same convolution
+ * with the kernel flipped and its channels swapped) share one routine; the weight gradient uses the same input
+ * transform and reduces over tiles. About 1e-6..1e-5 relative difference from direct convolution. */
+#ifndef SCAN_TENSOR_CONV_WINOGRAD_H
+#define SCAN_TENSOR_CONV_WINOGRAD_H
+
+#include "scan/tensor.h"
+
+/* Whether convolutions of shape s run here (all three passes): s->winograd asked for, 3x3/1/1, nChw8c on both sides
+ * (any channel counts: padded channels are zero), and enough tiles to amortise transforming the weights. */
+int winograd_conv_applies(const scan_conv_shape *s);
+
+scan_status winograd_conv_forward(const scan_conv_shape *s, const float *x, const float *w, float *y);
+/* dx = conv_transpose(dy, w), overwriting dx */
+scan_status winograd_conv_backward_data(const scan_conv_shape *s, const float *dy, const float *w, float *dx);
+/* dw += correlation(x, dy) */
+scan_status winograd_conv_backward_weights(const scan_conv_shape *s, const float *x, const float *dy, float *dw);
+
+#endif
