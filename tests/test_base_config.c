@@ -234,9 +234,9 @@ static void test_single_stage_common_keys(void) {
   CHECK(!scan_config_is_set(c, "selflabel", "criterion_kwargs.entropy_weight"));
   scan_config_free(c);
 
-  /* model_kwargs (pretext head), seed, splits, data_root, image_size, winograd, threads as nested and dotted keys. */
+  /* model_kwargs (pretext head), seed, splits, data_root, image_size, fast_convolution, threads as nested and dotted keys. */
   c = parse("setup: simclr\nmodel_kwargs:\n   head: linear\n   features_dim: 64\nmodel_kwargs.width_multiplier: 0.5\n"
-            "seed: 7\nthreads: 2\nwinograd: true\ntrain_split: train+unlabeled\nval_split: test\n"
+            "seed: 7\nthreads: 2\nfast_convolution: true\ntrain_split: train+unlabeled\nval_split: test\n"
             "data_root: /data\nimage_size: 48\nnum_neighbors_val: 3\nepochs: 99\n",
             "simclr_x.yml");
   if (!c) return;
@@ -246,7 +246,7 @@ static void test_single_stage_common_keys(void) {
   CHECK(scan_config_get_double(c, "eval", "model_kwargs.width_multiplier", &d) == SCAN_OK && d == 0.5);
   CHECK(scan_config_get_int(c, "scan", "seed", &i) == SCAN_OK && i == 7);
   CHECK(scan_config_get_int(c, "explain", "threads", &i) == SCAN_OK && i == 2);
-  CHECK(scan_config_get_bool(c, "selflabel", "winograd", &i) == SCAN_OK && i == 1);
+  CHECK(scan_config_get_bool(c, "selflabel", "fast_convolution", &i) == SCAN_OK && i == 1);
   CHECK(scan_config_get_string(c, "scan", "train_split", &s) == SCAN_OK && strcmp(s, "train+unlabeled") == 0);
   CHECK(scan_config_get_string(c, "eval", "val_split", &s) == SCAN_OK && strcmp(s, "test") == 0);
   CHECK(scan_config_get_string(c, "scan", "data_root", &s) == SCAN_OK && strcmp(s, "/data") == 0);
@@ -317,7 +317,7 @@ static void test_errors(void) {
   expect_error("optimizer_kwargs:\n  lr: 0.1\n  learning_rate: 0.1\n", "bad.yml:3:", "'optimizer_kwargs.learning_rate'");
   /* Wrong type at load time, in the documented form. */
   const char *text = ("seed: 1\nthreads: 2\nbackbone: vgg\nepochs: 3\nbatch_size: 8\nnum_workers: 1\n"
-               "num_classes: 3\nimage_size: 0\nwinograd: no\nscheduler: step\noptimizer_kwargs:\n  lr: fast\n");
+               "num_classes: 3\nimage_size: 0\nfast_convolution: no\nscheduler: step\noptimizer_kwargs:\n  lr: fast\n");
   scan_config *c = (scan_config *)1;
   CHECK(scan_config_parse(&c, text, strlen(text), "my.yml") == SCAN_ERR_INPUT);
   CHECK_MSG(strcmp(scan_error_message(), "my.yml:12: key 'optimizer_kwargs.lr' expects a number, got 'fast'") == 0,

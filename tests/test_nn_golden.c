@@ -1,8 +1,9 @@
 /* The whole network against PyTorch (tests/data/nn_golden.safetensors, written by tools/make_golden.py):
  * eval and training forward, every parameter gradient, running statistics, and the state after 3 SGD
  * (momentum, Nesterov, weight decay) and 3 Adam steps. Also checks that every parameter name matches PyTorch's.
- * Each net runs twice: with Winograd convolution where it applies (the default; batch 32 gives every 3x3 stride-1
- * layer enough tiles for it on an AVX2 machine) and with direct convolution everywhere (then also the optimiser steps). */
+ * Each net runs twice: with the fast convolutions (the default: on an AVX2 machine, Winograd for every 3x3 stride-1
+ * layer, batch 32 giving each enough tiles, and patch matrix products for the others) and with oneDNN's direct
+ * convolution everywhere (then also the optimiser steps). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +78,7 @@ static void compare_state(scan_net *net, const char *tag, const char *group, int
   }
 }
 
-static void run_case(const char *tag, const scan_backbone_config *b, const scan_head_config *h, int winograd) {
+static void run_case(const char *tag, const scan_backbone_config *b, const scan_head_config *h, int fast) {
   char key[64];
   snprintf(key, sizeof key, "%s.input", tag);
   const scan_tensor_view *input = scan_safetensors_find(golden, key);
@@ -86,8 +87,8 @@ static void run_case(const char *tag, const scan_backbone_config *b, const scan_
   const int n = (int)input->shape[0];
   scan_net *net;
   CHECK(scan_net_create(&net, b, h, n, 1) == SCAN_OK);
-  scan_net_set_winograd(net, winograd);
-  printf("%s, %s convolution\n", tag, winograd ? "Winograd" : "direct");
+  scan_net_set_fast_convolution(net, fast);
+  printf("%s, %s convolution\n", tag, fast ? "fast (Winograd and patch products)" : "oneDNN direct");
   /* every golden parameter is one of ours and vice versa */
   int golden_params = 0;
   snprintf(key, sizeof key, "%s.init.", tag);
@@ -112,9 +113,9 @@ static void run_case(const char *tag, const scan_backbone_config *b, const scan_
   compare_state(net, tag, "after_train", 1, 1e-5);
   /* Three optimiser steps at lr 0.1 push this tiny net into a regime where rounding differences of 1e-6 flip max-pool
    * choices and the signs of near-zero Adam updates (measured: 1e-2 apart after 3 steps with Winograd, 2e-5 with
-   * direct convolution, which rounds like PyTorch's own). The optimisers do not depend on the convolution algorithm,
-   * so the steps are checked with direct convolution only. */
-  if (winograd) {
+   * oneDNN direct convolution, which rounds like PyTorch's own). The optimisers do not depend on the convolution
+   * algorithm, so the steps are checked with oneDNN direct convolution only. */
+  if (fast) {
     scan_net_free(net);
     return;
   }
@@ -151,11 +152,11 @@ int main(void) {
   scan_backbone_config resnet = {.kind = SCAN_BACKBONE_RESNET18_CIFAR, .in_channels = 3, .height = 16, .width = 16,
                                  .width_multiplier = 1.0 / 16};
   scan_head_config mlp = {.kind = SCAN_HEAD_MLP, .features_dim = 8};
-  for (int winograd = 1; winograd >= 0; winograd--) run_case("resnet", &resnet, &mlp, winograd);
+  for (int fast = 1; fast >= 0; fast--) run_case("resnet", &resnet, &mlp, fast);
   scan_backbone_config vgg = {.kind = SCAN_BACKBONE_VGG, .in_channels = 1, .height = 12, .width = 12, .width_multiplier = 1.0,
                               .vgg_widths = {4, 8, 16}, .vgg_stages = 3};
   scan_head_config cluster = {.kind = SCAN_HEAD_CLUSTER, .num_heads = 2, .num_classes = 5};
-  for (int winograd = 1; winograd >= 0; winograd--) run_case("vgg", &vgg, &cluster, winograd);
+  for (int fast = 1; fast >= 0; fast--) run_case("vgg", &vgg, &cluster, fast);
   scan_safetensors_free(f);
   return test_main_end();
 }

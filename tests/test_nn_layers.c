@@ -48,8 +48,8 @@ static void test_conv_backends(scan_conv_shape s, double tol) {
     free(dw_start);
     CHECK(scan_conv_forward(fast, &st1, &s, x, w, y1) == SCAN_OK);
     CHECK(scan_conv_backward(fast, &st1, &s, x, w, dy, dx1, dw1) == SCAN_OK);
-    CHECK_MSG(max_rel_diff(y1, y0, ny) < tol, "conv fwd n%d c%d %dx%d -> %d k%d s%d p%d wino%d: %g", s.n, s.in_c, s.in_h, s.in_w,
-              s.out_c, s.kernel, s.stride, s.pad, s.winograd, max_rel_diff(y1, y0, ny));
+    CHECK_MSG(max_rel_diff(y1, y0, ny) < tol, "conv fwd n%d c%d %dx%d -> %d k%d s%d p%d fast%d: %g", s.n, s.in_c, s.in_h, s.in_w,
+              s.out_c, s.kernel, s.stride, s.pad, s.fast, max_rel_diff(y1, y0, ny));
     CHECK_MSG(max_rel_diff(dx1, dx0, nx) < tol, "conv bwd data k%d s%d p%d: %g", s.kernel, s.stride, s.pad, max_rel_diff(dx1, dx0, nx));
     CHECK_MSG(max_rel_diff(dw1, dw0, nw) < tol, "conv bwd weights k%d s%d p%d: %g", s.kernel, s.stride, s.pad, max_rel_diff(dw1, dw0, nw));
   }
@@ -365,7 +365,7 @@ static void test_linear(void) {
 
 int main(void) {
   light = getenv("SCAN_TEST_LIGHT") != NULL;
-  /* n, in_c, in_h, in_w, out_c, _, _, kernel, stride, pad, winograd, src_block, dst_block */
+  /* n, in_c, in_h, in_w, out_c, _, _, kernel, stride, pad, fast, src_block, dst_block */
   const scan_conv_shape shapes[] = {
       {2, 3, 8, 8, 16, 0, 0, 3, 1, 1, 0, 1, 1},   {2, 16, 8, 8, 32, 0, 0, 3, 2, 1, 0, 1, 1},   {3, 5, 7, 9, 6, 0, 0, 3, 1, 1, 0, 1, 1},
       {2, 8, 9, 7, 16, 0, 0, 1, 2, 0, 0, 1, 1},   {1, 3, 13, 11, 8, 0, 0, 7, 2, 3, 0, 1, 1},   {2, 1, 6, 6, 4, 0, 0, 3, 1, 0, 0, 1, 1},

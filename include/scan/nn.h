@@ -72,6 +72,7 @@ scan_status scan_net_load(scan_net *net, const char *path, const char *skip_pref
    produced the stage (it is nonzero where the activation is 0 too). */
 scan_status scan_net_stage(const scan_net *net, const char *name, int index, float *activation, float *gradient, int *channels, int *height, int *width);
 void scan_net_set_threads(int threads);
-void scan_net_set_winograd(scan_net *net, int enable); /* Winograd where it applies is the default */
+/* 1 (the default): the fastest convolution algorithms (include/scan/tensor.h); 0: oneDNN direct everywhere. */
+void scan_net_set_fast_convolution(scan_net *net, int enable);
 
 #endif

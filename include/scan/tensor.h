@@ -20,7 +20,9 @@ typedef struct {
   int n, in_c, in_h, in_w;
   int out_c, out_h, out_w;
   int kernel, stride, pad;
-  int winograd;             /* onednn only: 1 = Winograd algorithm where available (faster, ~1e-5 relative error) */
+  int fast;                 /* onednn only: 1 = the fastest algorithm that applies (Winograd for 3x3 stride 1, patch matrix
+                               products on AVX2; oneDNN's Winograd on AVX-512), ~1e-5 relative rounding difference;
+                               0 = oneDNN direct convolution, which rounds like PyTorch's */
   int src_block, dst_block; /* layouts of x/dx and y/dy (above); 0 is read as 1. The naive backend takes 1 only. */
 } scan_conv_shape;
 

@@ -6,7 +6,7 @@ const char config_default_yaml[] =
     "# scan built-in defaults: the quick Fashion-MNIST pipeline.\n"
     "seed: 0\n"
     "threads: 0                 # 0 = all cores\n"
-    "winograd: true\n"
+    "fast_convolution: true\n"
     "backbone: vgg\n"
     "model_kwargs:\n"
     "  head: mlp\n"

@@ -15,7 +15,7 @@ const config_key config_schema[] = {
     {"setup", STR, "simclr|moco|scan|selflabel", NULL, "which stage a reference-style file configures"},
     {"seed", INT, NULL, NULL, "random seed; with the thread count it fixes every random choice"},
     {"threads", INT, NULL, NULL, "worker threads for compute (0 = all cores)"},
-    {"winograd", BOOL, NULL, NULL, "Winograd F(4x4,3x3) for 3x3 stride-1 convolutions (about 2x faster; ~1e-5 relative rounding difference); false: direct everywhere"},
+    {"fast_convolution", BOOL, NULL, NULL, "hand-written AVX2 convolutions: Winograd F(4x4,3x3) for 3x3 stride 1, patch matrix products for the rest (2-3x faster; ~1e-5 relative rounding difference); false: oneDNN direct convolution everywhere, which rounds like PyTorch"},
 
     {"backbone", STR, "vgg|resnet18|resnet18-stl|resnet50", NULL, "feature extractor"},
     {"model_kwargs.head", STR, "mlp|linear", NULL, "pretext projection head"},

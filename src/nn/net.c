@@ -32,7 +32,7 @@ scan_status scan_net_create(scan_net **out, const scan_backbone_config *b, const
   net->head_cfg = *h;
   net->max_batch = max_batch;
   net->seed = seed;
-  net->winograd = 1; /* where it applies (3x3, stride 1); scan_net_set_winograd(net, 0) for direct everywhere */
+  net->fast_convolution = 1; /* scan_net_set_fast_convolution(net, 0): oneDNN direct convolution everywhere */
   int input = net_add_tensor(net, b->in_channels, b->height, b->width);
   if (input >= 0) net->tensors[input].block = 1; /* images arrive as plain NCHW */
   int last = b->kind == SCAN_BACKBONE_VGG ? net_build_vgg(net, input) : net_build_resnet(net, input);
@@ -84,10 +84,8 @@ const float *scan_net_input_grad(const scan_net *net) { return net->tensors[0].g
 static scan_conv_shape conv_shape(const scan_net *net, const net_op *op, int n) {
   const net_tensor *in = &net->tensors[op->in], *out = &net->tensors[op->out];
   scan_conv_shape s = {.n = n, .in_c = in->c, .in_h = in->h, .in_w = in->w, .out_c = out->c, .out_h = out->h,
-                       .out_w = out->w, .kernel = op->kernel, .stride = op->stride, .pad = op->pad, .winograd = net->winograd,
+                       .out_w = out->w, .kernel = op->kernel, .stride = op->stride, .pad = op->pad, .fast = net->fast_convolution,
                        .src_block = in->block, .dst_block = out->block};
-  /* Winograd exists for 3x3 stride 1 only */
-  if (op->kernel != 3 || op->stride != 1) s.winograd = 0;
   return s;
 }
 
@@ -307,5 +305,5 @@ void scan_net_set_threads(int threads) {
   if (threads > 0) omp_set_num_threads(threads);
 }
 
-void scan_net_set_winograd(scan_net *net, int enable) { net->winograd = enable != 0; }
+void scan_net_set_fast_convolution(scan_net *net, int enable) { net->fast_convolution = enable != 0; }
 void scan_net_want_input_grad(scan_net *net, int enable) { net->want_input_grad = enable != 0; }

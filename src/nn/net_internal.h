@@ -65,7 +65,7 @@ struct scan_net {
   const scan_backend *backend;
   scan_backbone_config backbone;
   scan_head_config head_cfg;
-  int max_batch, batch, last_training, winograd;
+  int max_batch, batch, last_training, fast_convolution;
   int heads_only; /* the last forward was scan_net_heads_forward: the backbone activations are stale */
   int want_input_grad; /* backward also computes the gradient w.r.t. the input images */
   int block; /* activation layout between layers: the backend's preferred block */

@@ -296,9 +296,9 @@ scan_status scan_pipeline_create_net_with_head(scan_pipeline *p, const char *sta
   scan_backbone_config backbone;
   SCAN_TRY(scan_pipeline_backbone(p, stage, &backbone));
   SCAN_TRY(scan_net_create(out, &backbone, head, max_batch, p->seed));
-  int winograd = 0;
-  SCAN_TRY(scan_config_get_bool(p->cfg, NULL, "winograd", &winograd));
-  scan_net_set_winograd(*out, winograd);
+  int fast = 1;
+  SCAN_TRY(scan_config_get_bool(p->cfg, NULL, "fast_convolution", &fast));
+  scan_net_set_fast_convolution(*out, fast);
   return SCAN_OK;
 }
 

@@ -9,6 +9,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "conv_gemm.h"
 #include "conv_stem.h"
 #include "conv_winograd.h"
 #include "scan/tensor.h"
@@ -195,7 +196,7 @@ static scan_status make_descs(const scan_conv_shape *s, conv_descs *d) {
   DNNL_TRY(dnnl_memory_desc_init_by_tag(&d->any_dst, 4, dst, dnnl_f32, dnnl_format_tag_any));
   d->strides[0] = d->strides[1] = s->stride;
   d->pad[0] = d->pad[1] = s->pad;
-  d->alg = s->winograd ? dnnl_convolution_winograd : dnnl_convolution_direct;
+  d->alg = s->fast ? dnnl_convolution_winograd : dnnl_convolution_direct;
   return SCAN_OK;
 }
 
@@ -287,6 +288,7 @@ static scan_status build_bwd(scan_conv_state *st, int weights) {
 static scan_status onednn_conv_forward(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *w,
                                        float *y) {
   if (winograd_conv_applies(s)) return winograd_conv_forward(s, x, w, y);
+  if (conv_gemm_applies(s)) return conv_gemm_forward(s, x, w, y);
   SCAN_TRY(state_prepare(state, s));
   if (!(*state)->fwd_ready) SCAN_TRY(build_fwd(*state));
   static const int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
@@ -296,6 +298,7 @@ static scan_status onednn_conv_forward(scan_conv_state **state, const scan_conv_
 static scan_status onednn_conv_backward_data(scan_conv_state **state, const scan_conv_shape *s, const float *dy,
                                              const float *w, float *dx) {
   if (winograd_conv_applies(s)) return winograd_conv_backward_data(s, dy, w, dx);
+  if (conv_gemm_applies(s)) return conv_gemm_backward_data(s, dy, w, dx);
   SCAN_TRY(state_prepare(state, s));
   if (!(*state)->bwd_data_ready) SCAN_TRY(build_bwd(*state, 0));
   static const int ids[3] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
@@ -309,6 +312,7 @@ static scan_status onednn_conv_backward_weights(scan_conv_state **state, const s
     return SCAN_OK;
   }
   if (winograd_conv_applies(s)) return winograd_conv_backward_weights(s, x, dy, dw);
+  if (conv_gemm_applies(s)) return conv_gemm_backward_weights(s, x, dy, dw);
   SCAN_TRY(state_prepare(state, s));
   if (!(*state)->bwd_weights_ready) SCAN_TRY(build_bwd(*state, 1));
   static const int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS};

@@ -11,6 +11,7 @@
  * [36][tiles][K] per block; U is [36][K/16][C][16], so the 16 output channels the matrix kernel reads per input
  * channel are adjacent. */
 #include "conv_winograd.h"
+#include "gemm_panel.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,8 @@ enum {
   TILE = 4,         /* output tile side */
   POINTS = 36,      /* PATCH * PATCH transformed elements */
   LANES = 8,        /* floats per AVX register = channels per nChw8c block */
-  PANEL = 16,       /* output channels per matrix-kernel column panel (two registers) */
-  KERNEL_ROWS = 6,  /* tiles (or channels) per matrix-kernel call: 6 x 2 accumulators + 3 operands <= 16 registers */
+  PANEL = GEMM_PANEL_WIDTH,      /* output channels per matrix-kernel column panel */
+  KERNEL_ROWS = GEMM_PANEL_ROWS, /* tiles (or channels) per matrix-kernel call */
   MIN_TILES = 32,   /* below this the transformed weights cost more than they save (batch-1 Grad-CAM, say) */
 };
 
@@ -201,61 +202,6 @@ static void transform_gradients(const geometry *g, const float *dy, int64_t firs
   }
 }
 
-/* ---- the matrix kernel ---- */
-
-/* c[r][0..15] (+)= sum_k a[r * a_row + k * a_depth] * b[k * b_depth + 0..15] for r < rows. rows is a constant at
- * every call site, so the accumulators stay in registers. */
-static inline __attribute__((always_inline)) void kernel_rows(const int rows, const float *a, int64_t a_row, int64_t a_depth,
-                                                              const float *b, int64_t b_depth, int depth, float *c,
-                                                              int64_t ldc, int accumulate) {
-  __m256 acc[KERNEL_ROWS][2];
-#pragma GCC unroll 6
-  for (int r = 0; r < rows; r++) {
-    acc[r][0] = accumulate ? _mm256_loadu_ps(c + r * ldc) : _mm256_setzero_ps();
-    acc[r][1] = accumulate ? _mm256_loadu_ps(c + r * ldc + LANES) : _mm256_setzero_ps();
-  }
-  for (int k = 0; k < depth; k++) {
-    const __m256 b0 = _mm256_loadu_ps(b + k * b_depth), b1 = _mm256_loadu_ps(b + k * b_depth + LANES);
-#pragma GCC unroll 6
-    for (int r = 0; r < rows; r++) {
-      const __m256 av = _mm256_broadcast_ss(a + r * a_row + k * a_depth);
-      acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
-    }
-  }
-#pragma GCC unroll 6
-  for (int r = 0; r < rows; r++) {
-    _mm256_storeu_ps(c + r * ldc, acc[r][0]);
-    _mm256_storeu_ps(c + r * ldc + LANES, acc[r][1]);
-  }
-}
-
-/* Rows of a lie along its first index (a[r][k], row stride lda): the tiles x channels of V in the forward product. */
-static void kernel_row_major(int rows, const float *a, int64_t lda, const float *b, int64_t ldb, int depth, float *c, int64_t ldc) {
-  switch (rows) {
-    case 6: kernel_rows(6, a, lda, 1, b, ldb, depth, c, ldc, 0); break;
-    case 5: kernel_rows(5, a, lda, 1, b, ldb, depth, c, ldc, 0); break;
-    case 4: kernel_rows(4, a, lda, 1, b, ldb, depth, c, ldc, 0); break;
-    case 3: kernel_rows(3, a, lda, 1, b, ldb, depth, c, ldc, 0); break;
-    case 2: kernel_rows(2, a, lda, 1, b, ldb, depth, c, ldc, 0); break;
-    default: kernel_rows(1, a, lda, 1, b, ldb, depth, c, ldc, 0); break;
-  }
-}
-
-/* Rows of a lie along its second index (a[k][r], stride lda between k): V transposed in the weight gradient, which
- * reduces over tiles. Accumulates into c. */
-static void kernel_column_major(int rows, const float *a, int64_t lda, const float *b, int64_t ldb, int depth, float *c,
-                                int64_t ldc) {
-  switch (rows) {
-    case 6: kernel_rows(6, a, 1, lda, b, ldb, depth, c, ldc, 1); break;
-    case 5: kernel_rows(5, a, 1, lda, b, ldb, depth, c, ldc, 1); break;
-    case 4: kernel_rows(4, a, 1, lda, b, ldb, depth, c, ldc, 1); break;
-    case 3: kernel_rows(3, a, 1, lda, b, ldb, depth, c, ldc, 1); break;
-    case 2: kernel_rows(2, a, 1, lda, b, ldb, depth, c, ldc, 1); break;
-    default: kernel_rows(1, a, 1, lda, b, ldb, depth, c, ldc, 1); break;
-  }
-}
-
 /* ---- weights (8 kernels at once, one per lane) ---- */
 
 /* out = G in: 3 kernel values along one line to 6 transformed values. */
@@ -335,7 +281,15 @@ static void transform_weights(const geometry *geo, const float *w, int flipped, 
 
 /* ---- the passes ---- */
 
-/* Blocks of tiles: a multiple of the thread count (so threads get equal shares), each at most about 36 tiles. */
+/* Tiles per block in the convolution: few, so the block's V and M stay in L2 (measured here: 24 beats 12, 36 and 96
+ * for 64..256 channels), unless the transformed weights are too big for the last-level cache: each block then streams
+ * them from memory, and more tiles per block share that cost (96 was best for 512 channels). */
+static int forward_block_tiles(const geometry *g) {
+  const double weight_bytes = (double)POINTS * g->c * g->k * sizeof(float);
+  return weight_bytes > 16e6 ? 96 : 24;
+}
+
+/* Blocks of tiles: a multiple of the thread count (so threads get equal shares), each at most `most` tiles. */
 static int tiles_per_block(int64_t tiles, int threads, int most) {
   const int64_t rounds = (tiles + (int64_t)threads * most - 1) / ((int64_t)threads * most);
   const int64_t blocks = rounds * threads;
@@ -345,7 +299,7 @@ static int tiles_per_block(int64_t tiles, int threads, int most) {
 /* y = convolution of x (C channels) with the transformed weights u, K output channels. */
 static scan_status run_convolution(const geometry *g, const float *x, const float *w, int flipped, float *y) {
   const int threads = omp_get_max_threads();
-  const int per_block = tiles_per_block(g->tiles, threads, 36);
+  const int per_block = tiles_per_block(g->tiles, threads, forward_block_tiles(g));
   const int64_t blocks = (g->tiles + per_block - 1) / per_block;
   const size_t u_floats = (size_t)POINTS * g->c * g->k;
   const size_t block_floats = (size_t)POINTS * per_block * (g->c + g->k);
@@ -367,8 +321,8 @@ static scan_status run_convolution(const geometry *g, const float *x, const floa
       for (int p = 0; p < panels; p++) {
         const float *panel = u + ((int64_t)xi * panels + p) * g->c * PANEL;
         for (int r = 0; r < count; r += KERNEL_ROWS)
-          kernel_row_major(count - r < KERNEL_ROWS ? count - r : KERNEL_ROWS, vx + (int64_t)r * g->c, g->c, panel, PANEL, g->c,
-                           mx + (int64_t)r * g->k + p * PANEL, g->k);
+          gemm_panel_rows(count - r < KERNEL_ROWS ? count - r : KERNEL_ROWS, vx + (int64_t)r * g->c, g->c, panel, PANEL, g->c,
+                          mx + (int64_t)r * g->k + p * PANEL, g->k, LANES);
       }
     }
     transform_outputs(g, m, first, count, y);
@@ -382,7 +336,7 @@ static int tiles_of(const scan_conv_shape *s) {
 }
 
 int winograd_conv_applies(const scan_conv_shape *s) {
-  if (!s->winograd || s->kernel != 3 || s->stride != 1 || s->pad != 1) return 0;
+  if (!s->fast || s->kernel != 3 || s->stride != 1 || s->pad != 1) return 0;
   if (s->in_h != s->out_h || s->in_w != s->out_w || s->src_block != LANES || s->dst_block != LANES) return 0;
   return tiles_of(s) >= MIN_TILES;
 }
@@ -402,7 +356,7 @@ scan_status winograd_conv_backward_data(const scan_conv_shape *s, const float *d
 scan_status winograd_conv_backward_weights(const scan_conv_shape *s, const float *x, const float *dy, float *dw) {
   const geometry g = make_geometry(s->n, s->in_h, s->in_w, s->in_c, s->out_c);
   const int threads = omp_get_max_threads();
-  const int per_block = tiles_per_block(g.tiles, threads, 72);
+  const int per_block = tiles_per_block(g.tiles, threads, 48);
   const int64_t blocks = (g.tiles + per_block - 1) / per_block;
   const size_t du_floats = (size_t)POINTS * g.c * g.k;
   const size_t block_floats = (size_t)POINTS * per_block * (g.c + g.k);
@@ -427,8 +381,8 @@ scan_status winograd_conv_backward_weights(const scan_conv_shape *s, const float
         float *dux = du + (int64_t)xi * g.c * g.k;
         for (int p = 0; p < panels; p++)
           for (int c = 0; c < g.c; c += KERNEL_ROWS)
-            kernel_column_major(g.c - c < KERNEL_ROWS ? g.c - c : KERNEL_ROWS, vx + c, g.c, dx + p * PANEL, g.k, count,
-                                dux + (int64_t)c * g.k + p * PANEL, g.k);
+            gemm_panel_columns_add(g.c - c < KERNEL_ROWS ? g.c - c : KERNEL_ROWS, vx + c, g.c, dx + p * PANEL, g.k, count,
+                                   dux + (int64_t)c * g.k + p * PANEL, g.k, LANES);
       }
     }
 #pragma omp barrier

@@ -7,7 +7,7 @@
 
 #include "scan/tensor.h"
 
-/* Whether convolutions of shape s run here (all three passes): s->winograd asked for, 3x3/1/1, nChw8c on both sides
+/* Whether convolutions of shape s run here (all three passes): s->fast asked for, 3x3/1/1, nChw8c on both sides
  * (any channel counts: padded channels are zero), and enough tiles to amortise transforming the weights. */
 int winograd_conv_applies(const scan_conv_shape *s);
 
