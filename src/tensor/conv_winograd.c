@@ -114,6 +114,16 @@ static tile_origin tile_at(const geometry *g, int64_t tile) {
   return (tile_origin){(int)(tile / per_image), rest / g->tiles_x * TILE, rest % g->tiles_x * TILE};
 }
 
+/* One line of a 6x6 input patch: d[j] = x[yy][left + j] (one 8-channel register each), zero outside the image.
+ * checked is a constant at each call: interior tiles (most of them) load without tests. */
+static inline __attribute__((always_inline)) void load_patch_line(const geometry *g, const float *image, int yy, int left,
+                                                                  const int checked, __m256 d[PATCH]) {
+  const float *line = image + ((int64_t)yy * g->w + left) * LANES;
+  for (int j = 0; j < PATCH; j++)
+    d[j] = !checked || (yy >= 0 && yy < g->h && left + j >= 0 && left + j < g->w) ? _mm256_loadu_ps(line + j * LANES)
+                                                                                  : _mm256_setzero_ps();
+}
+
 /* V[xi][slot][c] = (B^T d B)[xi] for the 6x6 patch (zero outside the image) of each tile of the block. */
 static void transform_inputs(const geometry *g, const float *x, int64_t first, int count, float *v) {
   const int blocks = g->in_blocks;
@@ -127,12 +137,8 @@ static void transform_inputs(const geometry *g, const float *x, int64_t first, i
       __m256 rows[PATCH][PATCH];
       for (int i = 0; i < PATCH; i++) {
         __m256 d[PATCH];
-        const int yy = top + i;
-        for (int j = 0; j < PATCH; j++) {
-          const int xx = left + j;
-          d[j] = inside || (yy >= 0 && yy < g->h && xx >= 0 && xx < g->w) ? _mm256_loadu_ps(image + ((int64_t)yy * g->w + xx) * LANES)
-                                                                         : _mm256_setzero_ps();
-        }
+        if (inside) load_patch_line(g, image, top + i, left, 0, d);
+        else load_patch_line(g, image, top + i, left, 1, d);
         input_line(d, rows[i]); /* rows[i][j] = (d B)[i][j] */
       }
       float *out = v + (int64_t)slot * g->c + cb * LANES;
