@@ -109,6 +109,14 @@ static void test_self_screen_worst_cases(void) {
   mismatches = self_mismatches(x, n, d, k);
   CHECK_MSG(mismatches == 0, "%d entries differ from brute force (near-duplicates)", mismatches);
   free(x);
+
+  /* (4) a depth off the integer kernel's packing of 4 codes (padded codes must add
+     nothing) and n off its strips of 16 (n = 1300 or 700) */
+  d = 37;
+  x = integer_vectors(n, d, 9);
+  mismatches = self_mismatches(x, n, d, k);
+  CHECK_MSG(mismatches == 0, "%d entries differ from brute force (d = 37)", mismatches);
+  free(x);
 }
 
 static void test_exact_ties(void) {

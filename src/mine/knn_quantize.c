@@ -3,6 +3,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "knn_quantize.h"
 
@@ -17,27 +18,107 @@ void knn_quantized_free(knn_quantized *q) {
   *q = (knn_quantized){0};
 }
 
-/* Symmetric per-row quantisation to -levels..levels. Returns |x - q*scale| and
- * sets *dequantised_norm = |q*scale|, both in double from the exact float scale. */
-static double quantize_row(const float *x, int d, int levels, int8_t *q, float *scale,
+_Static_assert(KNN_ROW_OFFSET == 128, "row codes become uint8 by flipping their top bit");
+
+typedef double knn_d4 __attribute__((vector_size(32)));
+typedef float knn_f4 __attribute__((vector_size(16)));
+typedef int32_t knn_i4 __attribute__((vector_size(16)));
+typedef int8_t knn_c8 __attribute__((vector_size(8)));
+
+static double lane_sum(const knn_d4 *v) { return ((*v)[0] + (*v)[1]) + ((*v)[2] + (*v)[3]); }
+
+/* Returns |x|^2 in double and sets *amax = max |x[t]|; 8 values at a time (scalar
+ * loops here are chains of dependent adds and compares). */
+static double norm2_and_abs_max(const float *x, int d, float *amax) {
+  knn_d4 sum = {0};
+  knn_i8 max_bits = {0}; /* |x| of finite floats orders like its bits as integers */
+  int t = 0;
+  for (; t + 8 <= d; t += 8) {
+    knn_v8 xv;
+    knn_load8(&xv, x + t);
+    knn_i8 bits;
+    memcpy(&bits, &xv, sizeof bits);
+    bits &= 0x7fffffff;
+    knn_i8 greater = bits > max_bits;
+    max_bits = (bits & greater) | (max_bits & ~greater);
+    for (int half = 0; half < 8; half += 4) {
+      knn_f4 xf;
+      memcpy(&xf, x + t + half, sizeof xf);
+      knn_d4 xd = __builtin_convertvector(xf, knn_d4);
+      sum += xd * xd;
+    }
+  }
+  float lanes[8], m = 0;
+  memcpy(lanes, &max_bits, sizeof lanes);
+  for (int u = 0; u < 8; u++) m = lanes[u] > m ? lanes[u] : m;
+  double norm2 = lane_sum(&sum);
+  for (; t < d; t++) {
+    m = fabsf(x[t]) > m ? fabsf(x[t]) : m;
+    norm2 += (double)x[t] * x[t];
+  }
+  *amax = m;
+  return norm2;
+}
+
+/* Codes of 8 values: round(x * inverse), clamped to -levels..levels. Truncation
+ * of the shifted value (positive after + 0.5 + 2 * levels) is a floor, and any
+ * integer is a valid code (the error is measured from the code), so the extra
+ * rounding of the shift does no harm. */
+static inline void codes8(const knn_v8 *x, float inverse, int levels, knn_i8 *v) {
+  knn_v8 shifted = *x * inverse + (0.5f + 2.0f * (float)levels);
+  *v = __builtin_convertvector(shifted, knn_i8) - 2 * levels;
+  knn_i8 high = *v > levels, low = *v < -levels; /* lanes of -1 where true */
+  *v = (*v & ~(high | low)) | (high & levels) | (low & -levels);
+}
+
+/* Adds the squared error and squared dequantised value of 4 lanes, in double from
+ * the exact float scale (v * s and x - v * s are exact in double). */
+static inline void add_errors4(const float *x, const int32_t *v, double s, knn_d4 *err2, knn_d4 *hat2) {
+  knn_f4 xf;
+  knn_i4 vi;
+  memcpy(&xf, x, sizeof xf);
+  memcpy(&vi, v, sizeof vi);
+  knn_d4 hat = __builtin_convertvector(vi, knn_d4) * s, err = __builtin_convertvector(xf, knn_d4) - hat;
+  *err2 += err * err;
+  *hat2 += hat * hat;
+}
+
+/* Symmetric per-row quantisation to -levels..levels given amax = max |x|. Returns
+ * |x - q*scale| and sets *dequantised_norm = |q*scale|. 8 values at a time in
+ * vector types: this runs over every value twice. */
+static double quantize_row(const float *x, int d, float amax, int levels, int8_t *q, float *scale,
                            double *dequantised_norm) {
-  float amax = 0;
-  for (int t = 0; t < d; t++) amax = fabsf(x[t]) > amax ? fabsf(x[t]) : amax;
-  /* rows of zeros or subnormals get code 0 (their whole value is error): no overflowing 1/s */
-  float s = amax >= FLT_MIN ? amax / (float)levels : 1.0f, inverse = 1.0f / s;
-  double err2 = 0, hat2 = 0;
-  for (int t = 0; t < d; t++) {
-    /* any integer is a valid code (the error is measured below); floorf vectorises, lrintf does not */
+  float s = amax / (float)levels, inverse = 1.0f / s;
+  if (!(s >= FLT_MIN)) { /* rows too small for a normal scale (zeros, subnormals): 1 / s
+                            would overflow, so every code is 0 and the whole value is error */
+    s = 1.0f;
+    inverse = 0.0f;
+  }
+  knn_d4 err2 = {0}, hat2 = {0};
+  int t = 0;
+  for (; t + 8 <= d; t += 8) {
+    knn_v8 xv;
+    knn_i8 v;
+    codes8(knn_load8(&xv, x + t), inverse, levels, &v);
+    knn_c8 bytes = __builtin_convertvector(v, knn_c8);
+    memcpy(q + t, &bytes, sizeof bytes);
+    int32_t lanes[8];
+    memcpy(lanes, &v, sizeof lanes);
+    add_errors4(x + t, lanes, s, &err2, &hat2);
+    add_errors4(x + t + 4, lanes + 4, s, &err2, &hat2);
+  }
+  double err2_sum = lane_sum(&err2), hat2_sum = lane_sum(&hat2);
+  for (; t < d; t++) {
     int v = (int)floorf(x[t] * inverse + 0.5f);
     v = v > levels ? levels : v < -levels ? -levels : v;
     q[t] = (int8_t)v;
     double hat = (double)v * s, err = (double)x[t] - hat;
-    err2 += err * err;
-    hat2 += hat * hat;
+    err2_sum += err * err;
+    hat2_sum += hat * hat;
   }
   *scale = s;
-  *dequantised_norm = sqrt(hat2);
-  return sqrt(err2);
+  *dequantised_norm = sqrt(hat2_sum);
+  return sqrt(err2_sum);
 }
 
 static float round_up(double v) {
@@ -46,9 +127,10 @@ static float round_up(double v) {
 }
 
 scan_status knn_quantize(const float *x, int64_t n, int d, knn_quantized *q) {
-  *q = (knn_quantized){0};
-  q->row_q = malloc((size_t)n * d);
-  q->col_q = malloc((size_t)n * d);
+  *q = (knn_quantized){.dp = knn_padded_dim(d)};
+  size_t codes = (size_t)knn_padded_rows(n) * q->dp;
+  q->row_q = malloc(codes);
+  q->col_q = calloc(codes, 1);
   q->row_scale = malloc(sizeof(float) * (size_t)n);
   q->col_scale = malloc(sizeof(float) * (size_t)n);
   q->row_slack = malloc(sizeof(float) * (size_t)n);
@@ -62,21 +144,35 @@ scan_status knn_quantize(const float *x, int64_t n, int d, knn_quantized *q) {
     free(col_err);
     return scan_fail(SCAN_ERR_INTERNAL, "knn: out of memory for quantised features (%lld x %d)", (long long)n, d);
   }
+  const int dp = q->dp;
+  /* padding: code 0 in both operands (col_q is already zeroed) */
+  memset(q->row_q + (size_t)n * dp, KNN_ROW_OFFSET, codes - (size_t)n * dp);
   double max_norm = 0, max_row_hat = 0, max_col_hat = 0;
 #pragma omp parallel for schedule(static) reduction(max : max_norm, max_row_hat, max_col_hat)
   for (int64_t i = 0; i < n; i++) {
     const float *xi = x + i * d;
-    double norm2 = 0, row_hat, col_hat;
-    for (int t = 0; t < d; t++) norm2 += (double)xi[t] * xi[t];
-    max_norm = fmax(max_norm, sqrt(norm2));
-    /* the row operand is written as int8 first, then shifted to uint8 in place */
-    int8_t *row = (int8_t *)(q->row_q + i * d);
-    row_err[i] = quantize_row(xi, d, KNN_ROW_LEVELS, row, &q->row_scale[i], &row_hat);
-    for (int t = 0; t < d; t++) q->row_q[i * d + t] = (uint8_t)(row[t] + KNN_ROW_OFFSET);
-    col_err[i] = quantize_row(xi, d, KNN_COL_LEVELS, q->col_q + i * d, &q->col_scale[i], &col_hat);
+    double row_hat, col_hat;
+    float amax;
+    max_norm = fmax(max_norm, sqrt(norm2_and_abs_max(xi, d, &amax)));
+    /* row i of row_q serves first as scratch for the int8 column codes (zero-padded
+       to dp), which go to their packed places 4 at a time, then holds the row codes,
+       shifted to uint8 in place */
+    int8_t *scratch = (int8_t *)(q->row_q + i * dp);
+    memset(scratch + d, 0, (size_t)(dp - d));
+    col_err[i] = quantize_row(xi, d, amax, KNN_COL_LEVELS, scratch, &q->col_scale[i], &col_hat);
     int32_t code_sum = 0;
-    for (int t = 0; t < d; t++) code_sum += q->col_q[i * d + t];
+    for (int t = 0; t < dp; t += KNN_PACK_DEPTH) {
+      memcpy(q->col_q + knn_packed_index(i, t, dp), scratch + t, KNN_PACK_DEPTH);
+      for (int u = 0; u < KNN_PACK_DEPTH; u++) code_sum += scratch[t + u];
+    }
     q->col_offset[i] = KNN_ROW_OFFSET * code_sum;
+    row_err[i] = quantize_row(xi, d, amax, KNN_ROW_LEVELS, scratch, &q->row_scale[i], &row_hat);
+    for (int t = 0; t < dp; t += 4) { /* + 128 on an int8 code flips its top bit */
+      uint32_t word;
+      memcpy(&word, scratch + t, sizeof word);
+      word ^= 0x80808080u;
+      memcpy(scratch + t, &word, sizeof word);
+    }
     max_row_hat = fmax(max_row_hat, row_hat);
     max_col_hat = fmax(max_col_hat, col_hat);
   }

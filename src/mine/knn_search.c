@@ -5,7 +5,6 @@
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <oneapi/dnnl/dnnl.h>
 
@@ -28,6 +27,9 @@ scan_status scan_knn(const float *queries, int64_t nq, const float *base, int64_
   if (k > candidates)
     return scan_fail(SCAN_ERR_INPUT, "knn: k=%d but each query has only %lld candidates", k,
                      (long long)candidates);
+  if (nb >= TOPK_NO_INDEX)
+    return scan_fail(SCAN_ERR_INPUT, "knn: %lld base rows, above the supported %lld", (long long)nb,
+                     (long long)TOPK_NO_INDEX - 1);
   if (nq == 0) return SCAN_OK;
   int64_t bad = scan_knn_first_nonfinite_row(queries, nq, d);
   if (bad >= 0) return scan_fail(SCAN_ERR_INPUT, "knn: query row %lld has a non-finite value", (long long)bad);
@@ -39,17 +41,17 @@ scan_status scan_knn(const float *queries, int64_t nq, const float *base, int64_
 #pragma omp parallel
   {
     float *tile = malloc(sizeof(float) * QUERY_BLOCK * BASE_BLOCK);
-    float *heap_sims = malloc(sizeof(float) * QUERY_BLOCK * (size_t)k);
-    if (!tile || !heap_sims) {
+    topk_key *heaps = malloc(sizeof(topk_key) * QUERY_BLOCK * (size_t)k);
+    if (!tile || !heaps) {
 #pragma omp atomic write
       failed = 1;
     }
 #pragma omp for schedule(dynamic, 1)
     for (int64_t qb = 0; qb < num_query_blocks; qb++) {
-      if (!tile || !heap_sims) continue;
+      if (!tile || !heaps) continue;
       int64_t q0 = qb * QUERY_BLOCK;
       int64_t rows = nq - q0 < QUERY_BLOCK ? nq - q0 : QUERY_BLOCK;
-      for (int64_t r = 0; r < rows; r++) topk_init(heap_sims + r * k, indices + (q0 + r) * k, k);
+      for (int64_t r = 0; r < rows; r++) topk_init(heaps + r * k, k);
       for (int64_t b0 = 0; b0 < nb; b0 += BASE_BLOCK) {
         int64_t cols = nb - b0 < BASE_BLOCK ? nb - b0 : BASE_BLOCK;
         /* tile[rows, cols] = Q[q0.., :] · B[b0.., :]^T (row-major); inside a parallel
@@ -61,16 +63,13 @@ scan_status scan_knn(const float *queries, int64_t nq, const float *base, int64_
           break;
         }
         for (int64_t r = 0; r < rows; r++)
-          topk_feed_row(heap_sims + r * k, indices + (q0 + r) * k, k, tile + r * cols, cols, b0,
-                        exclude_self ? q0 + r : -1);
+          topk_feed_row(heaps + r * k, k, tile + r * cols, cols, b0, exclude_self ? q0 + r : -1);
       }
-      for (int64_t r = 0; r < rows; r++) {
-        topk_sort(heap_sims + r * k, indices + (q0 + r) * k, k);
-        if (similarities) memcpy(similarities + (q0 + r) * k, heap_sims + r * k, sizeof(float) * k);
-      }
+      for (int64_t r = 0; r < rows; r++)
+        topk_sort(heaps + r * k, k, similarities ? similarities + (q0 + r) * k : NULL, indices + (q0 + r) * k);
     }
     free(tile);
-    free(heap_sims);
+    free(heaps);
   }
   if (failed == 1) return scan_fail(SCAN_ERR_INTERNAL, "knn: out of memory for similarity tiles");
   if (failed == 2) return scan_fail(SCAN_ERR_INTERNAL, "knn: dnnl_sgemm failed");

@@ -1,79 +1,105 @@
 /* Per-row top-k selection shared by the kNN searches (internal to mine).
  *
- * Each row keeps a binary heap of its k best candidates with the WORST one at
- * the root, so the root similarity is a running threshold: a candidate below it
- * is rejected with one compare, and scanning a block row is a vectorisable
- * "is anything >= threshold" test over 16 values at a time.
- *
  * Candidate order is total: higher similarity first, then smaller index. Since
  * the kept set depends only on that order (not on the order candidates arrive),
- * any schedule of blocks gives the same result. */
+ * any schedule of blocks gives the same result.
+ *
+ * A candidate is held as one 64-bit key that orders like the candidates: the
+ * similarity's bits made monotone in the high half, the complement of the index
+ * in the low half. Ranking two candidates is then one integer compare (no
+ * unpredictable branches on ties), and a heap of k keys is 8k contiguous bytes.
+ * Indices must be below TOPK_NO_INDEX.
+ *
+ * Each row keeps a binary heap of its k best keys with the WORST one at the root,
+ * so the root's similarity is a running threshold: a candidate below it is
+ * rejected with one compare, and scanning a block row is a vectorisable "is
+ * anything >= threshold" test over 16 values at a time. */
 #ifndef SCAN_MINE_TOPK_H
 #define SCAN_MINE_TOPK_H
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
-/* a ranks below b */
-static inline int topk_worse(float sa, int64_t ia, float sb, int64_t ib) {
-  return sa < sb || (sa == sb && ia > ib);
+typedef uint64_t topk_key;
+
+/* The index of the sentinels that fill a new heap; real indices are smaller. */
+#define TOPK_NO_INDEX UINT32_MAX
+
+/* Float bits as an unsigned number that orders like the (non-NaN) floats. */
+static inline uint32_t topk_ordered_bits(float s) {
+  s += 0.0f; /* -0 becomes +0, so equal similarities tie on the index */
+  uint32_t bits;
+  memcpy(&bits, &s, sizeof bits);
+  return bits & 0x80000000u ? ~bits : bits | 0x80000000u;
 }
 
-/* Fills a heap with sentinels that every real candidate beats. */
-static inline void topk_init(float *hs, int64_t *hi, int k) {
-  for (int t = 0; t < k; t++) {
-    hs[t] = -INFINITY;
-    hi[t] = INT64_MAX;
-  }
+static inline topk_key topk_make_key(float s, int64_t index) {
+  return (uint64_t)topk_ordered_bits(s) << 32 | (uint32_t)~(uint32_t)index;
 }
 
-/* Offers (s, index); returns 1 when it entered the heap. */
-static inline int topk_offer(float *hs, int64_t *hi, int k, float s, int64_t index) {
-  if (!topk_worse(hs[0], hi[0], s, index)) return 0;
+static inline float topk_key_sim(topk_key key) {
+  uint32_t bits = (uint32_t)(key >> 32);
+  bits = bits & 0x80000000u ? bits & 0x7fffffffu : ~bits;
+  float s;
+  memcpy(&s, &bits, sizeof s);
+  return s;
+}
+
+static inline int64_t topk_key_index(topk_key key) { return (uint32_t)~(uint32_t)key; }
+
+/* Fills a heap with sentinels (similarity -inf) that every real candidate beats. */
+static inline void topk_init(topk_key *heap, int k) {
+  for (int t = 0; t < k; t++) heap[t] = topk_make_key(-INFINITY, TOPK_NO_INDEX);
+}
+
+/* The similarity a candidate must reach to be considered (ties are decided by index). */
+static inline float topk_threshold(const topk_key *heap) { return topk_key_sim(heap[0]); }
+
+/* Offers a key; returns 1 when it entered the heap. */
+static inline int topk_offer(topk_key *heap, int k, topk_key key) {
+  if (key <= heap[0]) return 0;
   int pos = 0;
-  for (;;) { /* sift the new entry down from the root */
+  for (;;) { /* sift the new key down from the root */
     int child = 2 * pos + 1;
     if (child >= k) break;
-    if (child + 1 < k && topk_worse(hs[child + 1], hi[child + 1], hs[child], hi[child])) child++;
-    if (!topk_worse(hs[child], hi[child], s, index)) break;
-    hs[pos] = hs[child];
-    hi[pos] = hi[child];
+    if (child + 1 < k) child += heap[child + 1] < heap[child];
+    if (heap[child] >= key) break;
+    heap[pos] = heap[child];
     pos = child;
   }
-  hs[pos] = s;
-  hi[pos] = index;
+  heap[pos] = key;
   return 1;
 }
 
-/* Sorts the heap in place into best-first order (heap sort: pop the worst to the back). */
-static inline void topk_sort(float *hs, int64_t *hi, int k) {
+/* Writes the heap best-first to sims (may be NULL) and indices, then leaves the
+ * heap sorted worst-first (heap sort: pop the worst to the back). */
+static inline void topk_sort(topk_key *heap, int k, float *sims, int64_t *indices) {
   for (int size = k; size > 1; size--) {
-    float ws = hs[0];
-    int64_t wi = hi[0];
-    float s = hs[size - 1];
-    int64_t index = hi[size - 1];
+    topk_key worst = heap[0], key = heap[size - 1];
     int m = size - 1, pos = 0;
     for (;;) {
       int child = 2 * pos + 1;
       if (child >= m) break;
-      if (child + 1 < m && topk_worse(hs[child + 1], hi[child + 1], hs[child], hi[child])) child++;
-      if (!topk_worse(hs[child], hi[child], s, index)) break;
-      hs[pos] = hs[child];
-      hi[pos] = hi[child];
+      if (child + 1 < m) child += heap[child + 1] < heap[child];
+      if (heap[child] >= key) break;
+      heap[pos] = heap[child];
       pos = child;
     }
-    hs[pos] = s;
-    hi[pos] = index;
-    hs[size - 1] = ws;
-    hi[size - 1] = wi;
+    heap[pos] = key;
+    heap[size - 1] = worst;
+  }
+  for (int t = 0; t < k; t++) {
+    if (sims) sims[t] = topk_key_sim(heap[t]);
+    indices[t] = topk_key_index(heap[t]);
   }
 }
 
 /* Scans one row of a similarity block: s[j] is the similarity to candidate
  * first_index + j. Candidate `skip` (the row itself, or -1) is never offered. */
-static inline void topk_feed_row(float *hs, int64_t *hi, int k, const float *s, int64_t count,
-                                 int64_t first_index, int64_t skip) {
-  float threshold = hs[0];
+static inline void topk_feed_row(topk_key *heap, int k, const float *s, int64_t count, int64_t first_index,
+                                 int64_t skip) {
+  float threshold = topk_threshold(heap);
   int64_t j = 0;
   for (; j + 16 <= count; j += 16) {
     int any = 0;
@@ -81,13 +107,14 @@ static inline void topk_feed_row(float *hs, int64_t *hi, int k, const float *s, 
     if (!any) continue;
     for (int t = 0; t < 16; t++) {
       int64_t index = first_index + j + t;
-      if (s[j + t] >= threshold && index != skip && topk_offer(hs, hi, k, s[j + t], index))
-        threshold = hs[0];
+      if (s[j + t] >= threshold && index != skip && topk_offer(heap, k, topk_make_key(s[j + t], index)))
+        threshold = topk_threshold(heap);
     }
   }
   for (; j < count; j++) {
     int64_t index = first_index + j;
-    if (s[j] >= threshold && index != skip && topk_offer(hs, hi, k, s[j], index)) threshold = hs[0];
+    if (s[j] >= threshold && index != skip && topk_offer(heap, k, topk_make_key(s[j], index)))
+      threshold = topk_threshold(heap);
   }
 }
 
