@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/mine/topk.h"
 #include "scan/knn.h"
 #include "scan/rng.h"
 #include "testlib.h"
@@ -230,6 +231,44 @@ static void test_random_float(void) {
   free(sim);
 }
 
+/* The heap keys order candidates like (similarity desc, index asc), including
+ * negative values, -0 == +0 (a tie decided by the index) and -inf; a heap keeps
+ * the k best of a stream in any arrival order. */
+static void test_topk_keys(void) {
+  const float sims[] = {-INFINITY, -3.5f, -1e-30f, -0.0f, 0.0f, 1e-30f, 0.25f, 7.0f, 3e38f};
+  const int64_t indices[] = {0, 1, 5, 4000000000LL};
+  int ordered = 1, round_trip = 1;
+  for (size_t a = 0; a < sizeof sims / sizeof sims[0]; a++)
+    for (size_t ia = 0; ia < 4; ia++) {
+      topk_key ka = topk_make_key(sims[a], indices[ia]);
+      round_trip &= topk_key_index(ka) == indices[ia] && topk_key_sim(ka) == sims[a];
+      for (size_t b = 0; b < sizeof sims / sizeof sims[0]; b++)
+        for (size_t ib = 0; ib < 4; ib++) {
+          int a_better = sims[a] > sims[b] || (sims[a] == sims[b] && indices[ia] < indices[ib]);
+          ordered &= (ka > topk_make_key(sims[b], indices[ib])) == a_better;
+        }
+    }
+  CHECK(ordered);
+  CHECK(round_trip);
+  CHECK(topk_make_key(-INFINITY, 7) > topk_make_key(-INFINITY, TOPK_NO_INDEX)); /* beats the sentinel */
+
+  /* 200 candidates with many equal similarities, fed in a scrambled order */
+  enum { K = 7, N = 200 };
+  topk_key heap[K];
+  topk_init(heap, K);
+  for (int m = 0; m < N; m++) {
+    int64_t index = (m * 73) % N;
+    topk_offer(heap, K, topk_make_key((float)(index % 10) - 4.5f, index));
+  }
+  float best_sims[K];
+  int64_t best[K];
+  topk_sort(heap, K, best_sims, best);
+  /* similarity 4.5 belongs to indices 9, 19, 29, ...: the 7 smallest of them */
+  int expected = 1;
+  for (int t = 0; t < K; t++) expected &= best[t] == 9 + 10 * t && best_sims[t] == 4.5f;
+  CHECK(expected);
+}
+
 static void test_edges(void) {
   float x[5 * 2] = {1, 0, 0, 1, 1, 1, -1, 0, 0.5f, 0.5f};
   int64_t idx[5 * 5];
@@ -297,6 +336,7 @@ int main(void) {
   test_exact_ties();
   test_self_screen_worst_cases();
   test_random_float();
+  test_topk_keys();
   test_edges();
   test_accuracies();
   return test_main_end();

@@ -27,23 +27,32 @@ typedef int8_t knn_c8 __attribute__((vector_size(8)));
 
 static double lane_sum(const knn_d4 *v) { return ((*v)[0] + (*v)[1]) + ((*v)[2] + (*v)[3]); }
 
+/* The 8 values from x + t (of d), zero-padded past d in *chunk when fewer remain.
+ * Zeros change none of the sums and maxima below and get code 0, so one vector
+ * loop serves every d without a scalar tail. */
+static const float *values8(const float *x, int d, int t, float chunk[8]) {
+  if (d - t >= 8) return x + t;
+  memset(chunk, 0, sizeof(float) * 8);
+  memcpy(chunk, x + t, sizeof(float) * (size_t)(d - t));
+  return chunk;
+}
+
 /* Returns |x|^2 in double and sets *amax = max |x[t]|; 8 values at a time (scalar
  * loops here are chains of dependent adds and compares). */
 static double norm2_and_abs_max(const float *x, int d, float *amax) {
   knn_d4 sum = {0};
   knn_i8 max_bits = {0}; /* |x| of finite floats orders like its bits as integers */
-  int t = 0;
-  for (; t + 8 <= d; t += 8) {
-    knn_v8 xv;
-    knn_load8(&xv, x + t);
+  for (int t = 0; t < d; t += 8) {
+    float chunk[8];
+    const float *p = values8(x, d, t, chunk);
     knn_i8 bits;
-    memcpy(&bits, &xv, sizeof bits);
+    memcpy(&bits, p, sizeof bits);
     bits &= 0x7fffffff;
     knn_i8 greater = bits > max_bits;
     max_bits = (bits & greater) | (max_bits & ~greater);
     for (int half = 0; half < 8; half += 4) {
       knn_f4 xf;
-      memcpy(&xf, x + t + half, sizeof xf);
+      memcpy(&xf, p + half, sizeof xf);
       knn_d4 xd = __builtin_convertvector(xf, knn_d4);
       sum += xd * xd;
     }
@@ -51,13 +60,8 @@ static double norm2_and_abs_max(const float *x, int d, float *amax) {
   float lanes[8], m = 0;
   memcpy(lanes, &max_bits, sizeof lanes);
   for (int u = 0; u < 8; u++) m = lanes[u] > m ? lanes[u] : m;
-  double norm2 = lane_sum(&sum);
-  for (; t < d; t++) {
-    m = fabsf(x[t]) > m ? fabsf(x[t]) : m;
-    norm2 += (double)x[t] * x[t];
-  }
   *amax = m;
-  return norm2;
+  return lane_sum(&sum);
 }
 
 /* Codes of 8 values: round(x * inverse), clamped to -levels..levels. Truncation
@@ -95,30 +99,22 @@ static double quantize_row(const float *x, int d, float amax, int levels, int8_t
     inverse = 0.0f;
   }
   knn_d4 err2 = {0}, hat2 = {0};
-  int t = 0;
-  for (; t + 8 <= d; t += 8) {
+  for (int t = 0; t < d; t += 8) {
+    float chunk[8];
+    const float *p = values8(x, d, t, chunk);
     knn_v8 xv;
     knn_i8 v;
-    codes8(knn_load8(&xv, x + t), inverse, levels, &v);
+    codes8(knn_load8(&xv, p), inverse, levels, &v);
     knn_c8 bytes = __builtin_convertvector(v, knn_c8);
-    memcpy(q + t, &bytes, sizeof bytes);
+    memcpy(q + t, &bytes, (size_t)(d - t < 8 ? d - t : 8));
     int32_t lanes[8];
     memcpy(lanes, &v, sizeof lanes);
-    add_errors4(x + t, lanes, s, &err2, &hat2);
-    add_errors4(x + t + 4, lanes + 4, s, &err2, &hat2);
-  }
-  double err2_sum = lane_sum(&err2), hat2_sum = lane_sum(&hat2);
-  for (; t < d; t++) {
-    int v = (int)floorf(x[t] * inverse + 0.5f);
-    v = v > levels ? levels : v < -levels ? -levels : v;
-    q[t] = (int8_t)v;
-    double hat = (double)v * s, err = (double)x[t] - hat;
-    err2_sum += err * err;
-    hat2_sum += hat * hat;
+    add_errors4(p, lanes, s, &err2, &hat2);
+    add_errors4(p + 4, lanes + 4, s, &err2, &hat2);
   }
   *scale = s;
-  *dequantised_norm = sqrt(hat2_sum);
-  return sqrt(err2_sum);
+  *dequantised_norm = sqrt(lane_sum(&hat2));
+  return sqrt(lane_sum(&err2));
 }
 
 static float round_up(double v) {

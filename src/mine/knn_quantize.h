@@ -6,7 +6,7 @@
  * run at about twice the rate of float GEMM; with these ranges the AVX2
  * kernel's pairwise int16 sums cannot saturate (255 * 63 * 2 < 32767).
  *
- * The integer tile is only a screen. With xr_i, xc_j the dequantised rows and
+ * The integer products are only a screen. With xr_i, xc_j the dequantised rows and
  * er_i = x_i - xr_i, ec_j = x_j - xc_j,
  *   x_i·x_j - xr_i·xc_j = xr_i·ec_j + er_i·x_j,
  * so |x_i·x_j - approx_ij| <= row_slack[i] + col_slack[j] with
