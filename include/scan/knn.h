@@ -27,11 +27,13 @@ scan_status scan_knn(const float *queries, int64_t nq, const float *base, int64_
 
 /* Self-search of one set. Each block pair of X·X^T is computed once and feeds
  * both rows' top-k, so it does half the arithmetic of scan_knn(x, x); off-diagonal
- * blocks are screened with an integer GEMM of quantised rows and a proven error
- * bound, and only candidates that might enter a top-k get their exact float
- * similarity. Similarities may differ from scan_knn's in the last bits (another
- * summation order). Besides the output it holds a quantised copy of x (2 bytes per
- * value) and one tile per thread. Needs d <= 130000.
+ * blocks are screened with int8 dot products of quantised rows (an AVX2 kernel,
+ * strips screened while still in L1) and a proven error bound, and only
+ * candidates that might enter a top-k get their exact float similarity.
+ * Similarities may differ from scan_knn's in the last bits (another summation
+ * order). Besides the output it holds a quantised copy of x (2 bytes per value),
+ * the per-row heaps (n * k * 8 bytes) and one tile per thread. Needs d <= 130000
+ * and n < 2^32 - 1 (scan_knn too).
  * Output in the reference layout [n, k+1]: column 0 is the sample itself
  * (similarity x_i·x_i), then its k nearest other samples. Needs 1 <= k <= n - 1. */
 scan_status scan_knn_self(const float *x, int64_t n, int d, int k, int64_t *indices, float *similarities);
