@@ -119,57 +119,72 @@ static tile_origin tile_at(const geometry *g, int64_t tile) {
 static inline __attribute__((always_inline)) void load_patch_line(const geometry *g, const float *image, int yy, int left,
                                                                   const int checked, __m256 d[PATCH]) {
   const float *line = image + ((int64_t)yy * g->w + left) * LANES;
+  #pragma GCC unroll 6
   for (int j = 0; j < PATCH; j++)
     d[j] = !checked || (yy >= 0 && yy < g->h && left + j >= 0 && left + j < g->w) ? _mm256_loadu_ps(line + j * LANES)
                                                                                   : _mm256_setzero_ps();
 }
 
-/* V[xi][slot][c] = (B^T d B)[xi] for the 6x6 patch (zero outside the image) of each tile of the block. */
+/* V[xi][slot][c] = (B^T d B)[xi] for the 6x6 patch (zero outside the image) of each tile of the block.
+ * Separable: the lines of the patch first, through a small aligned scratch tile, then its columns. Written so that
+ * each step keeps its 6 + 6 registers (as __m256 arrays indexed across loops, the compiler spilled and copied them,
+ * and this transform cost a tenth of a training step). */
 static void transform_inputs(const geometry *g, const float *x, int64_t first, int count, float *v) {
   const int blocks = g->in_blocks;
   const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = (int64_t)count * g->c;
+  float scratch[PATCH][PATCH][LANES] __attribute__((aligned(32))); /* scratch[i][j] = (d B)[i][j] */
   for (int slot = 0; slot < count; slot++) {
     const tile_origin o = tile_at(g, first + slot);
     const int top = o.y0 - 1, left = o.x0 - 1;
     const int inside = top >= 0 && left >= 0 && top + PATCH <= g->h && left + PATCH <= g->w;
     for (int cb = 0; cb < blocks; cb++) {
       const float *image = x + ((int64_t)o.image * blocks + cb) * plane;
-      __m256 rows[PATCH][PATCH];
+      #pragma GCC unroll 6
       for (int i = 0; i < PATCH; i++) {
-        __m256 d[PATCH];
+        __m256 d[PATCH], r[PATCH];
         if (inside) load_patch_line(g, image, top + i, left, 0, d);
         else load_patch_line(g, image, top + i, left, 1, d);
-        input_line(d, rows[i]); /* rows[i][j] = (d B)[i][j] */
+        input_line(d, r);
+        #pragma GCC unroll 6
+        for (int j = 0; j < PATCH; j++) _mm256_store_ps(scratch[i][j], r[j]);
       }
       float *out = v + (int64_t)slot * g->c + cb * LANES;
+      #pragma GCC unroll 6
       for (int j = 0; j < PATCH; j++) {
         __m256 column[PATCH], t[PATCH];
-        for (int i = 0; i < PATCH; i++) column[i] = rows[i][j];
+        #pragma GCC unroll 6
+        for (int i = 0; i < PATCH; i++) column[i] = _mm256_load_ps(scratch[i][j]);
         input_line(column, t); /* t[i] = (B^T d B)[i][j] */
+        #pragma GCC unroll 6
         for (int i = 0; i < PATCH; i++) _mm256_storeu_ps(out + (i * PATCH + j) * point_stride, t[i]);
       }
     }
   }
 }
 
-/* y (the tile's pixels inside the image) = A^T M A for each tile of the block. */
+/* y (the tile's pixels inside the image) = A^T M A for each tile of the block (separable, like transform_inputs). */
 static void transform_outputs(const geometry *g, const float *m, int64_t first, int count, float *y) {
   const int blocks = g->out_blocks;
   const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = (int64_t)count * g->k;
+  float scratch[PATCH][TILE][LANES] __attribute__((aligned(32))); /* scratch[i][c] = (M A)[i][c] */
   for (int slot = 0; slot < count; slot++) {
     const tile_origin o = tile_at(g, first + slot);
     for (int kb = 0; kb < blocks; kb++) {
       const float *in = m + (int64_t)slot * g->k + kb * LANES;
-      __m256 half[PATCH][TILE]; /* half[i][c] = (M A)[i][c] */
+      #pragma GCC unroll 6
       for (int i = 0; i < PATCH; i++) {
-        __m256 line[PATCH];
+        __m256 line[PATCH], half[TILE];
+        #pragma GCC unroll 6
         for (int j = 0; j < PATCH; j++) line[j] = _mm256_loadu_ps(in + (i * PATCH + j) * point_stride);
-        output_line(line, half[i]);
+        output_line(line, half);
+        #pragma GCC unroll 6
+        for (int c = 0; c < TILE; c++) _mm256_store_ps(scratch[i][c], half[c]);
       }
       float *image = y + ((int64_t)o.image * blocks + kb) * plane;
       for (int c = 0; c < TILE && o.x0 + c < g->w; c++) {
         __m256 column[PATCH], out[TILE];
-        for (int i = 0; i < PATCH; i++) column[i] = half[i][c];
+        #pragma GCC unroll 6
+        for (int i = 0; i < PATCH; i++) column[i] = _mm256_load_ps(scratch[i][c]);
         output_line(column, out);
         for (int r = 0; r < TILE && o.y0 + r < g->h; r++)
           _mm256_storeu_ps(image + ((int64_t)(o.y0 + r) * g->w + o.x0 + c) * LANES, out[r]);
@@ -179,29 +194,36 @@ static void transform_outputs(const geometry *g, const float *m, int64_t first, 
 }
 
 /* D[xi][slot][k] = (A dy A^T)[xi] for each tile of the block (dy zero outside the image, and in the columns past the
- * tensor's last channel block up to the 16-wide panel). */
+ * tensor's last channel block up to the 16-wide panel). Separable, like transform_inputs. */
 static void transform_gradients(const geometry *g, const float *dy, int64_t first, int count, float *d) {
   const int blocks = g->out_blocks;
   const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = (int64_t)count * g->k;
+  float scratch[TILE][PATCH][LANES] __attribute__((aligned(32))); /* scratch[r][j] = (dy A^T)[r][j] */
   for (int slot = 0; slot < count; slot++) {
     const tile_origin o = tile_at(g, first + slot);
     for (int kb = blocks; kb < g->k / LANES; kb++)
       for (int xi = 0; xi < POINTS; xi++) _mm256_storeu_ps(d + (int64_t)slot * g->k + kb * LANES + xi * point_stride, _mm256_setzero_ps());
     for (int kb = 0; kb < blocks; kb++) {
       const float *image = dy + ((int64_t)o.image * blocks + kb) * plane;
-      __m256 rows[TILE][PATCH]; /* rows[r][j] = (dy A^T)[r][j] */
+      #pragma GCC unroll 6
       for (int r = 0; r < TILE; r++) {
-        __m256 line[TILE];
+        __m256 line[TILE], wide[PATCH];
+        #pragma GCC unroll 6
         for (int c = 0; c < TILE; c++)
           line[c] = o.y0 + r < g->h && o.x0 + c < g->w ? _mm256_loadu_ps(image + ((int64_t)(o.y0 + r) * g->w + o.x0 + c) * LANES)
                                                        : _mm256_setzero_ps();
-        gradient_line(line, rows[r]);
+        gradient_line(line, wide);
+        #pragma GCC unroll 6
+        for (int j = 0; j < PATCH; j++) _mm256_store_ps(scratch[r][j], wide[j]);
       }
       float *out = d + (int64_t)slot * g->k + kb * LANES;
+      #pragma GCC unroll 6
       for (int j = 0; j < PATCH; j++) {
         __m256 column[TILE], t[PATCH];
-        for (int r = 0; r < TILE; r++) column[r] = rows[r][j];
+        #pragma GCC unroll 6
+        for (int r = 0; r < TILE; r++) column[r] = _mm256_load_ps(scratch[r][j]);
         gradient_line(column, t);
+        #pragma GCC unroll 6
         for (int i = 0; i < PATCH; i++) _mm256_storeu_ps(out + (i * PATCH + j) * point_stride, t[i]);
       }
     }
@@ -237,22 +259,29 @@ static inline void tile_line(const __m256 in[PATCH], __m256 out[3]) {
 /* u = G g G^T for the 3x3 kernels of 8 lanes. */
 static inline void kernel_to_tile(const __m256 g[3][3], __m256 u[PATCH][PATCH]) {
   __m256 half[PATCH][3]; /* half[i][b] = (G g)[i][b] */
+  #pragma GCC unroll 6
   for (int b = 0; b < 3; b++) {
     __m256 column[3] = {g[0][b], g[1][b], g[2][b]}, out[PATCH];
     kernel_line(column, out);
+    #pragma GCC unroll 6
     for (int i = 0; i < PATCH; i++) half[i][b] = out[i];
   }
+  #pragma GCC unroll 6
   for (int i = 0; i < PATCH; i++) kernel_line(half[i], u[i]);
 }
 
 /* g = G^T u G for 8 lanes. */
 static inline void tile_to_kernel(const __m256 u[PATCH][PATCH], __m256 g[3][3]) {
   __m256 half[PATCH][3]; /* half[i][b] = (u G)[i][b] */
+  #pragma GCC unroll 6
   for (int i = 0; i < PATCH; i++) tile_line(u[i], half[i]);
+  #pragma GCC unroll 6
   for (int b = 0; b < 3; b++) {
     __m256 column[PATCH], out[3];
+    #pragma GCC unroll 6
     for (int i = 0; i < PATCH; i++) column[i] = half[i][b];
     tile_line(column, out);
+    #pragma GCC unroll 6
     for (int a = 0; a < 3; a++) g[a][b] = out[a];
   }
 }
@@ -267,7 +296,9 @@ static void transform_weights(const geometry *geo, const float *w, int flipped, 
   for (int64_t pair = 0; pair < (int64_t)lane_blocks * geo->c; pair++) {
     const int c = (int)(pair % geo->c), k0 = (int)(pair / geo->c) * LANES;
     __m256 g[3][3], tile[PATCH][PATCH];
+    #pragma GCC unroll 6
     for (int a = 0; a < 3; a++)
+      #pragma GCC unroll 6
       for (int b = 0; b < 3; b++) {
         const int tap = flipped ? (2 - a) * 3 + 2 - b : a * 3 + b;
         float lanes[LANES];
