@@ -426,11 +426,47 @@ static void test_reproducible(void) {
   scan_net_free(a), scan_net_free(c), scan_net_free(d);
 }
 
+/* scan_net_backward_to_stage gives every stage the gradient the whole backward gives it (the same ops in the same
+ * order after the stage), and leaves the parameters of layers before the stage untouched. */
+static void test_backward_to_stage(void) {
+  scan_head_config cluster = {.kind = SCAN_HEAD_CLUSTER, .num_heads = 1, .num_classes = 3};
+  scan_backbone_config resnet = {.kind = SCAN_BACKBONE_RESNET18_CIFAR, .in_channels = 3, .height = 16, .width = 16,
+                                 .width_multiplier = 1.0 / 16};
+  scan_net *net;
+  CHECK(scan_net_create(&net, &resnet, &cluster, 2, 5) == SCAN_OK);
+  float *x = randn(2 * 3 * 16 * 16, 31, 1), d_logits[6] = {0, 0.5f, 0, -1, 0, 2};
+  const float *d_heads[1] = {d_logits};
+  const char *stages[] = {"layer1", "layer2", "layer3", "layer4", NULL};
+  for (int s = 0; s < 5; s++) {
+    int c, h, w;
+    CHECK(scan_net_forward(net, x, 2, 0) == SCAN_OK);
+    CHECK(scan_net_backward(net, d_heads, NULL) == SCAN_OK);
+    CHECK(scan_net_stage(net, stages[s], 1, NULL, NULL, &c, &h, &w) == SCAN_OK);
+    const size_t numel = (size_t)c * h * w;
+    float *full = malloc(numel * sizeof(float)), *partial = malloc(numel * sizeof(float));
+    CHECK(scan_net_stage(net, stages[s], 1, NULL, full, &c, &h, &w) == SCAN_OK);
+    scan_net_zero_grad(net);
+    CHECK(scan_net_backward_to_stage(net, d_heads, stages[s]) == SCAN_OK);
+    CHECK(scan_net_stage(net, stages[s], 1, NULL, partial, &c, &h, &w) == SCAN_OK);
+    CHECK_MSG(memcmp(full, partial, numel * sizeof(float)) == 0, "stage %s: gradient differs from the whole backward's",
+              stages[s] ? stages[s] : "(last)");
+    const scan_param *stem = scan_net_find_param(net, "backbone.conv1.weight");
+    double stem_grad = 0;
+    for (int64_t i = 0; i < scan_param_numel(stem); i++) stem_grad = fmax(stem_grad, fabs(stem->grad[i]));
+    CHECK_MSG(stem_grad == 0, "stage %s: backward went past the stage to the stem", stages[s] ? stages[s] : "(last)");
+    free(full), free(partial);
+  }
+  CHECK(scan_net_backward_to_stage(net, d_heads, "layer9") == SCAN_ERR_INPUT);
+  scan_net_free(net);
+  free(x);
+}
+
 int main(void) {
   light = getenv("SCAN_TEST_LIGHT") != NULL;
   test_shapes_and_counts();
   test_backends_and_fd();
   test_stage_gradient_unmasked();
+  test_backward_to_stage();
   test_checkpoints();
   test_optim_math();
   test_reproducible();

@@ -36,6 +36,9 @@ const float *scan_net_head_output(const scan_net *net, int head);/* MLP/LINEAR: 
 /* Accumulates parameter gradients. d_heads[h]: gradient w.r.t. head h's output (NULL entries are skipped; d_heads itself may be NULL);
    d_features: optional extra gradient w.r.t. the features (may be NULL). */
 scan_status scan_net_backward(scan_net *net, const float *const *d_heads, const float *d_features);
+/* Backward from the heads only as far as the named stage's activation (NULL: the last stage), for scan_net_stage's
+   gradient (Grad-CAM): the layers before the stage are not visited, so their parameter gradients stay as they were. */
+scan_status scan_net_backward_to_stage(scan_net *net, const float *const *d_heads, const char *stage);
 /* Gradient w.r.t. the input images [n, C, H, W] of the last backward (for input-space explanations), or NULL when
    it was not computed: backward computes it only after scan_net_want_input_grad(net, 1), because it costs a
    backward-data pass of the stem that training never needs (for grey images, as much as a whole conv layer). */

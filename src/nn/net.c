@@ -227,7 +227,8 @@ static void reset_grad_flags(scan_net *net) {
   for (int i = 0; i < net->tensor_count; i++) net->tensors[i].grad_written = 0;
 }
 
-scan_status scan_net_backward(scan_net *net, const float *const *d_heads, const float *d_features) {
+/* Backward from the heads (and d_features) through the ops after op index `first_op - 1`, in reverse. */
+static scan_status backward_ops(scan_net *net, const float *const *d_heads, const float *d_features, int first_op) {
   if (net->batch <= 0) return scan_fail(SCAN_ERR_INPUT, "network backward called before forward");
   if (net->heads_only)
     return scan_fail(SCAN_ERR_INPUT, "network backward after scan_net_heads_forward: use scan_net_heads_backward");
@@ -241,9 +242,39 @@ scan_status scan_net_backward(scan_net *net, const float *const *d_heads, const 
     else memcpy(features->grad, d_features, (size_t)count * sizeof(float));
     features->grad_written = 1;
   }
-  for (int i = net->op_count - 1; i >= 0; i--)
+  for (int i = net->op_count - 1; i >= first_op; i--)
     SCAN_TRY(op_backward(net, &net->ops[i], n, net->want_input_grad || net->ops[i].in != 0));
   return SCAN_OK;
+}
+
+scan_status scan_net_backward(scan_net *net, const float *const *d_heads, const float *d_features) {
+  return backward_ops(net, d_heads, d_features, 0);
+}
+
+/* The named stage (NULL: the last one). */
+static scan_status find_stage(const scan_net *net, const char *name, const net_stage **out) {
+  if (net->stage_count == 0) return scan_fail(SCAN_ERR_INTERNAL, "network has no named stages");
+  const net_stage *stage = &net->stages[net->stage_count - 1];
+  if (name) {
+    stage = NULL;
+    for (int i = 0; i < net->stage_count; i++)
+      if (strcmp(net->stages[i].name, name) == 0) stage = &net->stages[i];
+    if (!stage) return scan_fail(SCAN_ERR_INPUT, "network has no stage named '%s' (ResNets: layer1..layer4, VGG: stage1..stage%d)",
+                                 name, net->backbone.vgg_stages);
+  }
+  *out = stage;
+  return SCAN_OK;
+}
+
+scan_status scan_net_backward_to_stage(scan_net *net, const float *const *d_heads, const char *stage_name) {
+  const net_stage *stage;
+  SCAN_TRY(find_stage(net, stage_name, &stage));
+  /* ops run in order, so every op that reads the stage's activation (directly or through later ones) comes after
+     the op that writes it */
+  int producer = -1;
+  for (int i = 0; i < net->op_count; i++)
+    if (net->ops[i].out == stage->tensor) producer = i;
+  return backward_ops(net, d_heads, NULL, producer + 1);
 }
 
 scan_status scan_net_heads_backward(scan_net *net, const float *const *d_heads) {
@@ -279,15 +310,8 @@ static void to_plain(const net_tensor *t, const float *src, float *dst) {
 
 scan_status scan_net_stage(const scan_net *net, const char *name, int index, float *activation, float *gradient, int *channels,
                            int *height, int *width) {
-  if (net->stage_count == 0) return scan_fail(SCAN_ERR_INTERNAL, "network has no named stages");
-  const net_stage *stage = &net->stages[net->stage_count - 1];
-  if (name) {
-    stage = NULL;
-    for (int i = 0; i < net->stage_count; i++)
-      if (strcmp(net->stages[i].name, name) == 0) stage = &net->stages[i];
-    if (!stage) return scan_fail(SCAN_ERR_INPUT, "network has no stage named '%s' (ResNets: layer1..layer4, VGG: stage1..stage%d)",
-                                 name, net->backbone.vgg_stages);
-  }
+  const net_stage *stage;
+  SCAN_TRY(find_stage(net, name, &stage));
   if (index < 0 || index >= net->batch)
     return scan_fail(SCAN_ERR_INPUT, "stage %s: sample %d is outside the last batch of %d", stage->name, index, net->batch);
   const net_tensor *t = &net->tensors[stage->tensor];

@@ -155,13 +155,14 @@ scan_status scan_explainer_gradcam(scan_explainer *e, const uint8_t *view, int c
   if (cluster < 0 || cluster >= e->clusters)
     return scan_fail(SCAN_ERR_INPUT, "explain: cluster %d does not exist (the model has %d)", cluster, e->clusters);
   SCAN_TRY(forward_views(e, view, 1));
-  /* d(logit of the cluster) / d(logits) is one-hot. The parameter gradients backward accumulates as
-     a side effect are never read, so they are not cleared (that would cost a pass over every weight). */
+  /* d(logit of the cluster) / d(logits) is one-hot. Backward stops at the explained stage (for the default, the last
+     one, that leaves only global average pooling). The parameter gradients it accumulates as a side effect are
+     never read, so they are not cleared (that would cost a pass over every weight). */
   memset(e->d_logits, 0, sizeof(float) * (size_t)e->clusters);
   e->d_logits[cluster] = 1.0f;
   const float *d_heads[1] = {e->d_logits};
-  SCAN_TRY(scan_net_backward(e->net, d_heads, NULL));
   const char *layer = e->gradcam_layer[0] ? e->gradcam_layer : NULL;
+  SCAN_TRY(scan_net_backward_to_stage(e->net, d_heads, layer));
   int c = 0, h = 0, w = 0;
   SCAN_TRY(scan_net_stage(e->net, layer, 0, NULL, NULL, &c, &h, &w));
   const size_t numel = (size_t)c * h * w;
