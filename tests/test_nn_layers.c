@@ -9,20 +9,6 @@
 
 static int light;
 
-static float *randn(int64_t count, uint64_t stream) {
-  float *v = malloc((size_t)count * sizeof *v);
-  scan_rng r = scan_rng_make(1234, stream, 0);
-  for (int64_t i = 0; i < count; i++) v[i] = (float)scan_rng_normal(&r);
-  return v;
-}
-
-static double max_rel_diff(const float *a, const float *b, int64_t count) {
-  double worst = 0, scale = 1e-6;
-  for (int64_t i = 0; i < count; i++) scale = fmax(scale, fabs(b[i]));
-  for (int64_t i = 0; i < count; i++) worst = fmax(worst, fabs(a[i] - b[i]) / scale);
-  return worst;
-}
-
 static double dot(const float *a, const float *b, int64_t count) {
   double s = 0;
   for (int64_t i = 0; i < count; i++) s += (double)a[i] * b[i];
@@ -36,22 +22,22 @@ static void test_conv_backends(scan_conv_shape s, double tol) {
   s.out_w = scan_window_out(s.in_w, s.kernel, s.stride, s.pad);
   int64_t nx = (int64_t)s.n * s.in_c * s.in_h * s.in_w, ny = (int64_t)s.n * s.out_c * s.out_h * s.out_w;
   int64_t nw = (int64_t)s.out_c * s.in_c * s.kernel * s.kernel;
-  float *x = randn(nx, 1), *w = randn(nw, 2), *dy = randn(ny, 3);
+  float *x = test_randn(1234, nx, 1), *w = test_randn(1234, nw, 2), *dy = test_randn(1234, ny, 3);
   float *y0 = calloc(ny, 4), *y1 = calloc(ny, 4), *dx0 = calloc(nx, 4), *dx1 = calloc(nx, 4);
-  float *dw0 = randn(nw, 4), *dw1 = randn(nw, 4); /* equal non-zero start: backward must accumulate */
+  float *dw0 = test_randn(1234, nw, 4), *dw1 = test_randn(1234, nw, 4); /* equal non-zero start: backward must accumulate */
   scan_conv_state *st0 = NULL, *st1 = NULL;
   CHECK(scan_conv_forward(ref, &st0, &s, x, w, y0) == SCAN_OK);
   CHECK(scan_conv_backward(ref, &st0, &s, x, w, dy, dx0, dw0) == SCAN_OK);
   for (int rep = 0; rep < 2; rep++) { /* second round reuses the cached primitives */
-    float *dw_start = randn(nw, 4);
+    float *dw_start = test_randn(1234, nw, 4);
     memcpy(dw1, dw_start, (size_t)nw * 4);
     free(dw_start);
     CHECK(scan_conv_forward(fast, &st1, &s, x, w, y1) == SCAN_OK);
     CHECK(scan_conv_backward(fast, &st1, &s, x, w, dy, dx1, dw1) == SCAN_OK);
-    CHECK_MSG(max_rel_diff(y1, y0, ny) < tol, "conv fwd n%d c%d %dx%d -> %d k%d s%d p%d fast%d: %g", s.n, s.in_c, s.in_h, s.in_w,
-              s.out_c, s.kernel, s.stride, s.pad, s.fast, max_rel_diff(y1, y0, ny));
-    CHECK_MSG(max_rel_diff(dx1, dx0, nx) < tol, "conv bwd data k%d s%d p%d: %g", s.kernel, s.stride, s.pad, max_rel_diff(dx1, dx0, nx));
-    CHECK_MSG(max_rel_diff(dw1, dw0, nw) < tol, "conv bwd weights k%d s%d p%d: %g", s.kernel, s.stride, s.pad, max_rel_diff(dw1, dw0, nw));
+    CHECK_MSG(test_max_rel_diff(y1, y0, ny) < tol, "conv fwd n%d c%d %dx%d -> %d k%d s%d p%d fast%d: %g", s.n, s.in_c, s.in_h, s.in_w,
+              s.out_c, s.kernel, s.stride, s.pad, s.fast, test_max_rel_diff(y1, y0, ny));
+    CHECK_MSG(test_max_rel_diff(dx1, dx0, nx) < tol, "conv bwd data k%d s%d p%d: %g", s.kernel, s.stride, s.pad, test_max_rel_diff(dx1, dx0, nx));
+    CHECK_MSG(test_max_rel_diff(dw1, dw0, nw) < tol, "conv bwd weights k%d s%d p%d: %g", s.kernel, s.stride, s.pad, test_max_rel_diff(dw1, dw0, nw));
   }
   fast->conv_state_free(st1);
   ref->conv_state_free(st0);
@@ -77,7 +63,7 @@ static void test_conv_blocked(int block, int in_block, scan_conv_shape s) {
   int64_t nx = (int64_t)s.n * s.in_c * ihw, ny = (int64_t)s.n * s.out_c * ohw, nw = (int64_t)s.out_c * s.in_c * s.kernel * s.kernel;
   int64_t nxb = (int64_t)s.n * scan_channel_blocks(s.in_c, in_block) * in_block * ihw;
   int64_t nyb = (int64_t)s.n * scan_channel_blocks(s.out_c, block) * block * ohw;
-  float *x = randn(nx, 11), *w = randn(nw, 12), *dy = randn(ny, 13), *y0 = malloc(ny * 4), *dx0 = malloc(nx * 4), *dw0 = calloc(nw, 4);
+  float *x = test_randn(1234, nx, 11), *w = test_randn(1234, nw, 12), *dy = test_randn(1234, ny, 13), *y0 = malloc(ny * 4), *dx0 = malloc(nx * 4), *dw0 = calloc(nw, 4);
   float *xb = malloc(nxb * 4), *dyb = malloc(nyb * 4), *yb = malloc(nyb * 4), *dxb = malloc(nxb * 4), *dw1 = calloc(nw, 4);
   float *y1 = malloc(ny * 4), *dx1 = malloc(nx * 4);
   scan_conv_state *st0 = NULL, *st1 = NULL;
@@ -94,9 +80,9 @@ static void test_conv_blocked(int block, int in_block, scan_conv_shape s) {
   CHECK(padding_is_zero(s.n, s.in_c, ihw, in_block, dxb));
   test_from_blocked(s.n, s.out_c, ohw, block, yb, y1);
   test_from_blocked(s.n, s.in_c, ihw, in_block, dxb, dx1);
-  CHECK_MSG(max_rel_diff(y1, y0, ny) < 1e-4, "blocked conv fwd block %d/%d: %g", in_block, block, max_rel_diff(y1, y0, ny));
-  CHECK_MSG(max_rel_diff(dx1, dx0, nx) < 1e-4, "blocked conv bwd data block %d/%d", in_block, block);
-  CHECK_MSG(max_rel_diff(dw1, dw0, nw) < 1e-4, "blocked conv bwd weights block %d/%d", in_block, block);
+  CHECK_MSG(test_max_rel_diff(y1, y0, ny) < 1e-4, "blocked conv fwd block %d/%d: %g", in_block, block, test_max_rel_diff(y1, y0, ny));
+  CHECK_MSG(test_max_rel_diff(dx1, dx0, nx) < 1e-4, "blocked conv bwd data block %d/%d", in_block, block);
+  CHECK_MSG(test_max_rel_diff(dw1, dw0, nw) < 1e-4, "blocked conv bwd weights block %d/%d", in_block, block);
   fast->conv_state_free(st1);
   free(x), free(w), free(dy), free(y0), free(dx0), free(dw0), free(xb), free(dyb), free(yb), free(dxb), free(dw1), free(y1), free(dx1);
 }
@@ -106,7 +92,7 @@ static void test_layers_blocked(int block) {
   const int n = 2, c = 12, h = 5, w = 4, hw = h * w, oh = 3, ow = 2;
   const int64_t np = (int64_t)n * c * hw, nb = (int64_t)n * scan_channel_blocks(c, block) * block * hw;
   const int64_t npo = (int64_t)n * c * oh * ow, nbo = (int64_t)n * scan_channel_blocks(c, block) * block * oh * ow;
-  float *x = randn(np, 30), *dy = randn(np, 31), *gamma = randn(c, 32), *beta = randn(c, 33);
+  float *x = test_randn(1234, np, 30), *dy = test_randn(1234, np, 31), *gamma = test_randn(1234, c, 32), *beta = test_randn(1234, c, 33);
   float *xb = malloc(nb * 4), *dyb = malloc(nb * 4), *yb = malloc(nb * 4), *dxb = malloc(nb * 4);
   float *y = malloc(np * 4), *dx = malloc(np * 4), *back = malloc(np * 4);
   float mean[12], var[12], meanb[12], varb[12], dg[12] = {0}, db[12] = {0}, dgb[12] = {0}, dbb[12] = {0};
@@ -119,7 +105,7 @@ static void test_layers_blocked(int block) {
   scan_bn_apply(n, c, hw, block, xb, mean, var, 1e-5, gamma, beta, 1, yb);
   CHECK(padding_is_zero(n, c, hw, block, yb));
   test_from_blocked(n, c, hw, block, yb, back);
-  CHECK(max_rel_diff(back, y, np) < 1e-6);
+  CHECK(test_max_rel_diff(back, y, np) < 1e-6);
   for (int eval = 0; eval < 2; eval++) {
     if (eval) {
       scan_bn_backward_eval(n, c, hw, 1, x, dy, y, mean, var, 1e-5, gamma, dx, dg, db);
@@ -130,21 +116,21 @@ static void test_layers_blocked(int block) {
     }
     CHECK(padding_is_zero(n, c, hw, block, dxb));
     test_from_blocked(n, c, hw, block, dxb, back);
-    CHECK_MSG(max_rel_diff(back, dx, np) < 1e-5, "blocked batch-norm backward (eval %d, block %d)", eval, block);
+    CHECK_MSG(test_max_rel_diff(back, dx, np) < 1e-5, "blocked batch-norm backward (eval %d, block %d)", eval, block);
     for (int k = 0; k < c; k++) CHECK(fabsf(dg[k] - dgb[k]) < 1e-4f && fabsf(db[k] - dbb[k]) < 1e-4f);
   }
   /* max-pool 2/2 pad 1 and global average pooling */
   int32_t *arg = malloc(npo * 4), *argb = malloc(nbo * 4);
-  float *po = malloc(npo * 4), *pob = malloc(nbo * 4), *pback = malloc(npo * 4), *gdy = randn(npo, 34), *gdyb = malloc(nbo * 4);
+  float *po = malloc(npo * 4), *pob = malloc(nbo * 4), *pback = malloc(npo * 4), *gdy = test_randn(1234, npo, 34), *gdyb = malloc(nbo * 4);
   scan_maxpool_forward(n, c, 1, h, w, oh, ow, 2, 2, 1, x, po, arg);
   scan_maxpool_forward(n, c, block, h, w, oh, ow, 2, 2, 1, xb, pob, argb);
   test_from_blocked(n, c, oh * ow, block, pob, pback);
-  CHECK(max_rel_diff(pback, po, npo) == 0);
+  CHECK(test_max_rel_diff(pback, po, npo) == 0);
   test_to_blocked(n, c, oh * ow, block, gdy, gdyb);
   scan_maxpool_backward(n, c, 1, h, w, oh, ow, arg, gdy, dx);
   scan_maxpool_backward(n, c, block, h, w, oh, ow, argb, gdyb, dxb);
   test_from_blocked(n, c, hw, block, dxb, back);
-  CHECK(max_rel_diff(back, dx, np) == 0);
+  CHECK(test_max_rel_diff(back, dx, np) == 0);
   float gap[24], gapb[24];
   scan_gap_forward(n, c, hw, 1, x, gap);
   scan_gap_forward(n, c, hw, block, xb, gapb);
@@ -169,7 +155,7 @@ static void test_conv_reference_fd(void) {
   s.out_h = scan_window_out(s.in_h, 3, 2, 1);
   s.out_w = scan_window_out(s.in_w, 3, 2, 1);
   int64_t nx = 2 * 3 * 5 * 6, ny = (int64_t)2 * 4 * s.out_h * s.out_w, nw = 4 * 3 * 9;
-  float *x = randn(nx, 5), *w = randn(nw, 6), *r = randn(ny, 7), *y = malloc(ny * 4), *dx = malloc(nx * 4), *dw = calloc(nw, 4);
+  float *x = test_randn(1234, nx, 5), *w = test_randn(1234, nw, 6), *r = test_randn(1234, ny, 7), *y = malloc(ny * 4), *dx = malloc(nx * 4), *dw = calloc(nw, 4);
   scan_conv_state *st = NULL;
   CHECK(scan_conv_backward(ref, &st, &s, x, w, r, dx, dw) == SCAN_OK);
   const float h = 0.01f;
@@ -201,13 +187,13 @@ static void test_conv_reference_fd(void) {
 static void test_gemm(void) {
   const scan_backend *ref = scan_backend_naive(), *fast = scan_backend_onednn();
   const int m = 7, n = 5, k = 9;
-  float *a = randn(m * k, 8), *b = randn(k * n, 9);
+  float *a = test_randn(1234, m * k, 8), *b = test_randn(1234, k * n, 9);
   for (int ta = 0; ta < 2; ta++)
     for (int tb = 0; tb < 2; tb++) {
-      float *c0 = randn(m * n, 10), *c1 = randn(m * n, 10);
+      float *c0 = test_randn(1234, m * n, 10), *c1 = test_randn(1234, m * n, 10);
       ref->gemm(ta, tb, m, n, k, 0.5f, a, ta ? m : k, b, tb ? k : n, 0.25f, c0, n);
       fast->gemm(ta, tb, m, n, k, 0.5f, a, ta ? m : k, b, tb ? k : n, 0.25f, c1, n);
-      CHECK_MSG(max_rel_diff(c1, c0, m * n) < 1e-5, "gemm ta=%d tb=%d", ta, tb);
+      CHECK_MSG(test_max_rel_diff(c1, c0, m * n) < 1e-5, "gemm ta=%d tb=%d", ta, tb);
       free(c0), free(c1);
     }
   free(a), free(b);
@@ -263,9 +249,9 @@ static void layer_backward(const layer_case *L, const float *x, const float *y, 
 
 static void check_layer_fd(layer_case L, const char *what) {
   int64_t nx = in_count(&L), ny = out_count(&L);
-  float *x = randn(nx, 20 + L.kind), *r = randn(ny, 40 + L.kind), *y = malloc(ny * 4), *dx = malloc(nx * 4);
+  float *x = test_randn(1234, nx, 20 + L.kind), *r = test_randn(1234, ny, 40 + L.kind), *y = malloc(ny * 4), *dx = malloc(nx * 4);
   float *mean = calloc(L.c, 4), *var = calloc(L.c, 4), *dgamma = calloc(L.c, 4), *dbeta = calloc(L.c, 4);
-  float *gamma = randn(L.c, 60), *beta = randn(L.c, 61), *rmean = randn(L.c, 62), *rvar = malloc(L.c * 4);
+  float *gamma = test_randn(1234, L.c, 60), *beta = test_randn(1234, L.c, 61), *rmean = test_randn(1234, L.c, 62), *rvar = malloc(L.c * 4);
   for (int c = 0; c < L.c; c++) rvar[c] = 0.5f + c * 0.25f;
   int32_t *argmax = malloc((size_t)ny * 4);
   L.gamma = gamma, L.beta = beta, L.mean = rmean, L.var = rvar, L.argmax = argmax;
@@ -337,15 +323,15 @@ static void test_bn_stats(void) {
 static void test_linear(void) {
   const scan_backend *ref = scan_backend_naive(), *fast = scan_backend_onednn();
   const int n = 3, in = 5, out = 4;
-  float *x = randn(n * in, 70), *w = randn(out * in, 71), *b = randn(out, 72), *r = randn(n * out, 73);
+  float *x = test_randn(1234, n * in, 70), *w = test_randn(1234, out * in, 71), *b = test_randn(1234, out, 72), *r = test_randn(1234, n * out, 73);
   float y[12], y1[12], dx[15], dx1[15], dw[20] = {0}, dw1[20] = {0}, db[4] = {0}, db1[4] = {0};
   scan_linear_forward(ref, n, in, out, x, w, b, y);
   scan_linear_forward(fast, n, in, out, x, w, b, y1);
-  CHECK(max_rel_diff(y1, y, n * out) < 1e-5);
+  CHECK(test_max_rel_diff(y1, y, n * out) < 1e-5);
   scan_linear_backward(ref, n, in, out, x, w, r, dx, dw, db);
   scan_linear_backward(fast, n, in, out, x, w, r, dx1, dw1, db1);
-  CHECK(max_rel_diff(dx1, dx, n * in) < 1e-5);
-  CHECK(max_rel_diff(dw1, dw, out * in) < 1e-5);
+  CHECK(test_max_rel_diff(dx1, dx, n * in) < 1e-5);
+  CHECK(test_max_rel_diff(dw1, dw, out * in) < 1e-5);
   /* analytic: y is linear, so dW[o,i] = sum_b r[b,o] x[b,i], dx[b,i] = sum_o r[b,o] W[o,i] */
   for (int o = 0; o < out; o++)
     for (int i = 0; i < in; i++) {

@@ -1,5 +1,9 @@
 #include "testlib.h"
 
+#include <math.h>
+
+#include "scan/rng.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,4 +86,18 @@ void test_from_blocked(int n, int c, int hw, int block, const float *blocked, fl
     for (int ch = 0; ch < c; ch++)
       for (int i = 0; i < hw; i++)
         plain[((int64_t)b * c + ch) * hw + i] = blocked[(((int64_t)b * blocks + ch / block) * hw + i) * block + ch % block];
+}
+
+float *test_randn(uint64_t seed, int64_t count, uint64_t stream) {
+  float *v = malloc((size_t)count * sizeof *v);
+  scan_rng r = scan_rng_make(seed, stream, 0);
+  for (int64_t i = 0; v && i < count; i++) v[i] = (float)scan_rng_normal(&r);
+  return v;
+}
+
+double test_max_rel_diff(const float *a, const float *b, int64_t count) {
+  double worst = 0, scale = 1e-6;
+  for (int64_t i = 0; i < count; i++) scale = fmax(scale, fabs(b[i]));
+  for (int64_t i = 0; i < count; i++) worst = fmax(worst, fabs(a[i] - b[i]) / scale);
+  return worst;
 }

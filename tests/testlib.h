@@ -4,6 +4,7 @@
 #define SCAN_TESTLIB_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 
 extern int test_passed, test_failed;
@@ -48,5 +49,10 @@ int test_write_file(const char *path, const void *data, long size);
 /* Plain NCHW <-> blocked nChw<block>c activations (padded channels zero), the layout of include/scan/tensor.h. */
 void test_to_blocked(int n, int c, int hw, int block, const float *plain, float *blocked);
 void test_from_blocked(int n, int c, int hw, int block, const float *blocked, float *plain);
+
+/* count standard normal floats from scan_rng stream (seed, stream), malloc'd (the caller frees). */
+float *test_randn(uint64_t seed, int64_t count, uint64_t stream);
+/* The largest |a[i] - b[i]| relative to the largest |b[i]| (at least 1e-6). */
+double test_max_rel_diff(const float *a, const float *b, int64_t count);
 
 #endif

@@ -15,10 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_scratch.h"
 #include "gemm_panel.h"
 #include "scan/error.h"
 
-#ifdef __AVX2__
+#ifndef __AVX2__
+#error "the hand-written convolutions need AVX2 (CMakeLists.txt builds with -march=x86-64-v3)"
+#endif
 #include <immintrin.h>
 #include <omp.h>
 
@@ -54,21 +57,6 @@ static geometry make_geometry(const scan_conv_shape *s) {
   g.k16 = (s->out_c + PANEL - 1) / PANEL * PANEL;
   g.pixels = s->out_h * s->out_w;
   return g;
-}
-
-/* One growing buffer (passes run one at a time, see backend_onednn.c). */
-static float *g_buffer;
-static size_t g_buffer_floats;
-
-static float *buffer_reserve(size_t floats) {
-  if (floats > g_buffer_floats) {
-    free(g_buffer);
-    g_buffer_floats = 0;
-    g_buffer = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
-    if (!g_buffer) return NULL;
-    g_buffer_floats = floats;
-  }
-  return g_buffer;
 }
 
 static int64_t in_plane(const geometry *g) { return (int64_t)g->in_h * g->in_w * LANES; }
@@ -162,7 +150,7 @@ scan_status conv_gemm_forward(const scan_conv_shape *s, const float *x, const fl
   const geometry g = make_geometry(s);
   const int threads = omp_get_max_threads();
   const size_t packed_floats = (size_t)g.k16 * g.depth, per_thread = (size_t)CHUNK_PIXELS * g.depth + ROWS * PANEL;
-  float *buffer = buffer_reserve(packed_floats + per_thread * threads);
+  float *buffer = conv_scratch(packed_floats + per_thread * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for convolution buffers");
   pack_forward(&g, w, buffer);
   const int panels = g.k16 / PANEL;
@@ -199,7 +187,7 @@ scan_status conv_gemm_backward_data(const scan_conv_shape *s, const float *dy, c
   const int threads = omp_get_max_threads();
   const size_t packed_floats = (size_t)g.depth16 * g.k16;
   const size_t per_thread = (size_t)CHUNK_PIXELS * (g.k16 + g.depth16);
-  float *buffer = buffer_reserve(packed_floats + per_thread * threads);
+  float *buffer = conv_scratch(packed_floats + per_thread * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for convolution buffers");
   pack_backward(&g, w, buffer);
   const int panels = g.depth16 / PANEL;
@@ -226,7 +214,7 @@ scan_status conv_gemm_backward_weights(const scan_conv_shape *s, const float *x,
   const int threads = omp_get_max_threads();
   const size_t sums = (size_t)g.depth * g.k16;
   const size_t per_thread = sums + (size_t)CHUNK_PIXELS_WEIGHTS * (g.depth + g.k16);
-  float *buffer = buffer_reserve(per_thread * threads);
+  float *buffer = conv_scratch(per_thread * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for convolution buffers");
   const int panels = g.k16 / PANEL, taps = g.kernel * g.kernel;
 #pragma omp parallel num_threads(threads)
@@ -259,24 +247,3 @@ scan_status conv_gemm_backward_weights(const scan_conv_shape *s, const float *x,
   }
   return SCAN_OK;
 }
-
-#else /* no AVX2: oneDNN everywhere */
-
-int conv_gemm_applies(const scan_conv_shape *s) {
-  (void)s;
-  return 0;
-}
-scan_status conv_gemm_forward(const scan_conv_shape *s, const float *x, const float *w, float *y) {
-  (void)s, (void)x, (void)w, (void)y;
-  return scan_fail(SCAN_ERR_INTERNAL, "patch convolution needs AVX2");
-}
-scan_status conv_gemm_backward_data(const scan_conv_shape *s, const float *dy, const float *w, float *dx) {
-  (void)s, (void)dy, (void)w, (void)dx;
-  return scan_fail(SCAN_ERR_INTERNAL, "patch convolution needs AVX2");
-}
-scan_status conv_gemm_backward_weights(const scan_conv_shape *s, const float *x, const float *dy, float *dw) {
-  (void)s, (void)x, (void)dy, (void)dw;
-  return scan_fail(SCAN_ERR_INTERNAL, "patch convolution needs AVX2");
-}
-
-#endif

@@ -11,6 +11,7 @@
  * [36][tiles][K] per block; U is [36][K/16][C][16], so the 16 output channels the matrix kernel reads per input
  * channel are adjacent. */
 #include "conv_winograd.h"
+#include "conv_scratch.h"
 #include "gemm_panel.h"
 
 #include <stdlib.h>
@@ -18,7 +19,9 @@
 
 #include "scan/error.h"
 
-#ifdef __AVX2__
+#ifndef __AVX2__
+#error "the hand-written convolutions need AVX2 (CMakeLists.txt builds with -march=x86-64-v3)"
+#endif
 #include <immintrin.h>
 #include <omp.h>
 
@@ -52,22 +55,6 @@ static geometry make_geometry(int n, int h, int w, int in_c, int out_c) {
   g.tiles_x = (w + TILE - 1) / TILE;
   g.tiles = (int64_t)n * g.tiles_y * g.tiles_x;
   return g;
-}
-
-/* One reusable buffer: passes run one at a time (see backend_onednn.c), and allocating tens of megabytes per call
- * would pay for fresh zeroed pages every time. */
-static float *g_buffer;
-static size_t g_buffer_floats;
-
-static float *buffer_reserve(size_t floats) {
-  if (floats > g_buffer_floats) {
-    free(g_buffer);
-    g_buffer_floats = 0;
-    g_buffer = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
-    if (!g_buffer) return NULL;
-    g_buffer_floats = floats;
-  }
-  return g_buffer;
 }
 
 /* ---- transforms (one register = 8 channels) ---- */
@@ -340,7 +327,7 @@ static scan_status run_convolution(const geometry *g, const float *x, const floa
   const int64_t blocks = (g->tiles + per_block - 1) / per_block;
   const size_t u_floats = (size_t)POINTS * g->c * g->k;
   const size_t block_floats = (size_t)POINTS * per_block * (g->c + g->k);
-  float *buffer = buffer_reserve(u_floats + block_floats * threads);
+  float *buffer = conv_scratch(u_floats + block_floats * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for Winograd buffers (%zu floats)", u_floats + block_floats * threads);
   float *u = buffer;
   transform_weights(g, w, flipped, u);
@@ -398,7 +385,7 @@ scan_status winograd_conv_backward_weights(const scan_conv_shape *s, const float
   const size_t du_floats = (size_t)POINTS * g.c * g.k;
   const size_t block_floats = (size_t)POINTS * per_block * (g.c + g.k);
   const size_t per_thread = du_floats + block_floats;
-  float *buffer = buffer_reserve(per_thread * threads);
+  float *buffer = conv_scratch(per_thread * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for Winograd buffers (%zu floats)", per_thread * threads);
   const int panels = g.k / PANEL;
 #pragma omp parallel num_threads(threads)
@@ -445,24 +432,3 @@ scan_status winograd_conv_backward_weights(const scan_conv_shape *s, const float
   }
   return SCAN_OK;
 }
-
-#else /* no AVX2: direct convolution everywhere */
-
-int winograd_conv_applies(const scan_conv_shape *s) {
-  (void)s;
-  return 0;
-}
-scan_status winograd_conv_forward(const scan_conv_shape *s, const float *x, const float *w, float *y) {
-  (void)s, (void)x, (void)w, (void)y;
-  return scan_fail(SCAN_ERR_INTERNAL, "Winograd convolution needs AVX2");
-}
-scan_status winograd_conv_backward_data(const scan_conv_shape *s, const float *dy, const float *w, float *dx) {
-  (void)s, (void)dy, (void)w, (void)dx;
-  return scan_fail(SCAN_ERR_INTERNAL, "Winograd convolution needs AVX2");
-}
-scan_status winograd_conv_backward_weights(const scan_conv_shape *s, const float *x, const float *dy, float *dw) {
-  (void)s, (void)x, (void)dy, (void)dw;
-  return scan_fail(SCAN_ERR_INTERNAL, "Winograd convolution needs AVX2");
-}
-
-#endif

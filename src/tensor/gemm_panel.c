@@ -2,7 +2,9 @@
  * FMAs per row: 12 FMAs to 8 loads, so the FMA units, not the loads, set the pace. */
 #include "gemm_panel.h"
 
-#ifdef __AVX2__
+#ifndef __AVX2__
+#error "the matrix kernel needs AVX2 (CMakeLists.txt builds with -march=x86-64-v3)"
+#endif
 #include <immintrin.h>
 
 /* rows is a constant at every call site below, so the loops unroll and acc stays in registers. */
@@ -54,26 +56,3 @@ void gemm_panel_columns_add(int rows, const float *a, int64_t lda, const float *
     default: panel(1, a, 1, lda, b, b_depth, depth, c, ldc, c_half, 1); break;
   }
 }
-
-#else /* portable: the callers only run where AVX2 is compiled in, but keep the meaning */
-
-static void panel_generic(int rows, const float *a, int64_t a_row, int64_t a_depth, const float *b, int64_t b_depth, int depth,
-                          float *c, int64_t ldc, int64_t c_half, int accumulate) {
-  for (int r = 0; r < rows; r++)
-    for (int j = 0; j < GEMM_PANEL_WIDTH; j++) {
-      float *out = c + r * ldc + (j < 8 ? j : c_half + j - 8);
-      float sum = accumulate ? *out : 0.0f;
-      for (int k = 0; k < depth; k++) sum += a[r * a_row + k * a_depth] * b[k * b_depth + j];
-      *out = sum;
-    }
-}
-void gemm_panel_rows(int rows, const float *a, int64_t lda, const float *b, int64_t b_depth, int depth, float *c, int64_t ldc,
-                     int64_t c_half) {
-  panel_generic(rows, a, lda, 1, b, b_depth, depth, c, ldc, c_half, 0);
-}
-void gemm_panel_columns_add(int rows, const float *a, int64_t lda, const float *b, int64_t b_depth, int depth, float *c,
-                            int64_t ldc, int64_t c_half) {
-  panel_generic(rows, a, 1, lda, b, b_depth, depth, c, ldc, c_half, 1);
-}
-
-#endif
