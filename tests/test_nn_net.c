@@ -461,12 +461,48 @@ static void test_backward_to_stage(void) {
   free(x);
 }
 
+/* scan_net_infer (batch-norms folded into the convolutions) gives scan_net_forward's eval results up to rounding,
+ * refuses a backward after it, and a forward afterwards makes backward possible again. */
+static void test_infer_matches_forward(void) {
+  scan_head_config cluster = {.kind = SCAN_HEAD_CLUSTER, .num_heads = 2, .num_classes = 3};
+  scan_backbone_config resnet = {.kind = SCAN_BACKBONE_RESNET18_CIFAR, .in_channels = 3, .height = 16, .width = 16,
+                                 .width_multiplier = 1.0 / 8};
+  scan_backbone_config vgg = {.kind = SCAN_BACKBONE_VGG, .in_channels = 1, .height = 12, .width = 12, .width_multiplier = 1,
+                              .vgg_widths = {12, 16}, .vgg_stages = 2};
+  const scan_backbone_config *backbones[2] = {&resnet, &vgg};
+  for (int b = 0; b < 2; b++) {
+    const int n = 8, in = backbones[b]->in_channels * backbones[b]->height * backbones[b]->width;
+    scan_net *net;
+    CHECK(scan_net_create(&net, backbones[b], &cluster, n, 4) == SCAN_OK);
+    float *x = randn((int64_t)n * in, 41, 1);
+    /* non-trivial running statistics: a few training forwards */
+    for (int i = 0; i < 3; i++) CHECK(scan_net_forward(net, x, n, 1) == SCAN_OK);
+    CHECK(scan_net_forward(net, x, n, 0) == SCAN_OK);
+    const int dim = scan_net_feature_dim(net);
+    float *features = malloc((size_t)n * dim * sizeof(float)), *logits = malloc((size_t)n * 3 * sizeof(float));
+    memcpy(features, scan_net_features(net), (size_t)n * dim * sizeof(float));
+    memcpy(logits, scan_net_head_output(net, 1), (size_t)n * 3 * sizeof(float));
+    CHECK(scan_net_infer(net, x, n) == SCAN_OK);
+    CHECK_MSG(test_max_rel_diff(scan_net_features(net), features, (int64_t)n * dim) < 1e-5, "backbone %d: infer features %g", b,
+              test_max_rel_diff(scan_net_features(net), features, (int64_t)n * dim));
+    CHECK(test_max_rel_diff(scan_net_head_output(net, 1), logits, n * 3) < 1e-5);
+    float d_logits[8 * 3] = {1};
+    const float *d_heads[2] = {d_logits, NULL};
+    CHECK(scan_net_backward(net, d_heads, NULL) == SCAN_ERR_INPUT);
+    CHECK(scan_net_forward(net, x, n, 0) == SCAN_OK);
+    CHECK(scan_net_backward(net, d_heads, NULL) == SCAN_OK);
+    free(features), free(logits), free(x);
+    scan_net_free(net);
+  }
+}
+
 int main(void) {
   light = getenv("SCAN_TEST_LIGHT") != NULL;
   test_shapes_and_counts();
   test_backends_and_fd();
   test_stage_gradient_unmasked();
   test_backward_to_stage();
+  test_infer_matches_forward();
   test_checkpoints();
   test_optim_math();
   test_reproducible();

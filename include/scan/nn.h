@@ -31,6 +31,10 @@ int scan_net_max_batch(const scan_net *net);
    updates running statistics, and activations are kept for backward. training=0: eval mode (running statistics);
    activations are still kept so Grad-CAM can call backward afterwards. */
 scan_status scan_net_forward(scan_net *net, const float *input, int n, int training);
+/* Eval-mode forward for predictions only: each convolution with an eval batch-norm after it runs as one pass
+   (the batch-norm folded into the convolution's output), so no backward can follow (it fails with SCAN_ERR_INPUT).
+   Same results as scan_net_forward(net, input, n, 0) up to rounding. */
+scan_status scan_net_infer(scan_net *net, const float *input, int n);
 const float *scan_net_features(const scan_net *net);             /* [n, D] backbone features after global average pooling */
 const float *scan_net_head_output(const scan_net *net, int head);/* MLP/LINEAR: [n, features_dim] L2-normalised; CLUSTER: [n, num_classes] logits */
 /* Accumulates parameter gradients. d_heads[h]: gradient w.r.t. head h's output (NULL entries are skipped; d_heads itself may be NULL);

@@ -14,6 +14,10 @@
 /* Batch statistics per channel: mean and biased variance over n*hw values (double accumulation). */
 void scan_bn_stats(int n, int c, int hw, int block, const float *x, float *mean, float *var);
 /* y = gamma * (x - mean) * invstd + beta, invstd = 1/sqrt(var + eps); relu != 0 fuses a ReLU: y = max(0, y). */
+/* The per-channel scale and shift that batch-norm with fixed statistics amounts to (y = x * scale + shift), for
+ * `padded` >= c channels (zeros past c): what scan_bn_apply applies, and what a convolution can fold in. */
+void scan_bn_fold(int c, int padded, const float *mean, const float *var, double eps, const float *gamma, const float *beta,
+                  float *scale, float *shift);
 void scan_bn_apply(int n, int c, int hw, int block, const float *x, const float *mean, const float *var, double eps,
                    const float *gamma, const float *beta, int relu, float *y);
 /* Training-mode backward (batch statistics): dx (overwritten), dgamma/dbeta accumulated. relu_out: the output of a

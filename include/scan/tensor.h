@@ -41,6 +41,11 @@ typedef struct scan_backend {
   int (*preferred_block)(void);
   /* y[n,oc,oh,ow] = conv(x, w) */
   scan_status (*conv_forward)(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *w, float *y);
+  /* y = max(0, .) if relu of (scale[oc] * conv(x, w) + shift[oc]): a convolution with the inference batch-norm (and
+   * ReLU) after it folded in, for blocked outputs (dst_block 8); scale/shift cover whole channel blocks, zero-padded.
+   * NULL when the backend does not offer it (then the net runs the two layers). */
+  scan_status (*conv_forward_affine)(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *w,
+                                     const float *scale, const float *shift, int relu, float *y);
   /* dx = conv_transpose(dy, w)   (overwrites dx) */
   scan_status (*conv_backward_data)(scan_conv_state **state, const scan_conv_shape *s, const float *dy, const float *w, float *dx);
   /* dw += correlation(x, dy)     (accumulates into dw, like parameter gradients) */

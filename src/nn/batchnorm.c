@@ -107,6 +107,19 @@ ALWAYS_INLINE void apply_plane(int block, int hw, const float *p, const float *s
   }
 }
 
+/* Batch-norm with fixed statistics as y = x * scale + shift for channel ch (0 and 0 past the c real channels, so
+ * padded channels stay 0). */
+static inline void fold_channel(int ch, int c, const float *mean, const float *var, double eps, const float *gamma,
+                                const float *beta, float *scale, float *shift) {
+  *scale = ch < c ? (float)(gamma[ch] / sqrt((double)var[ch] + eps)) : 0.0f;
+  *shift = ch < c ? beta[ch] - mean[ch] * *scale : 0.0f;
+}
+
+void scan_bn_fold(int c, int padded, const float *mean, const float *var, double eps, const float *gamma, const float *beta,
+                  float *scale, float *shift) {
+  for (int ch = 0; ch < padded; ch++) fold_channel(ch, c, mean, var, eps, gamma, beta, &scale[ch], &shift[ch]);
+}
+
 void scan_bn_apply(int n, int c, int hw, int block, const float *x, const float *mean, const float *var, double eps,
                    const float *gamma, const float *beta, int relu, float *y) {
   const int blocks = scan_channel_blocks(c, block);
@@ -114,11 +127,7 @@ void scan_bn_apply(int n, int c, int hw, int block, const float *x, const float 
   for (int b = 0; b < n; b++)
     for (int cb = 0; cb < blocks; cb++) {
       float scale[MAX_BLOCK], shift[MAX_BLOCK];
-      for (int k = 0; k < block; k++) {
-        int ch = cb * block + k;
-        scale[k] = ch < c ? (float)(gamma[ch] / sqrt((double)var[ch] + eps)) : 0.0f; /* padded channels stay 0 */
-        shift[k] = ch < c ? beta[ch] - mean[ch] * scale[k] : 0.0f;
-      }
+      for (int k = 0; k < block; k++) fold_channel(cb * block + k, c, mean, var, eps, gamma, beta, &scale[k], &shift[k]);
       const int64_t start = block_offset(b, blocks, cb, hw, block);
       if (block == 8) apply_plane(8, hw, x + start, scale, shift, relu, y + start);
       else if (block == 16) apply_plane(16, hw, x + start, scale, shift, relu, y + start);

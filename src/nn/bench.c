@@ -63,7 +63,7 @@ static scan_status run_bench(const scan_backbone_config *bc, const scan_head_con
   scan_status st = bench_init(&b, bc, hc, batch);
   for (int r = -1; st == SCAN_OK && r < repeats; r++) { /* r = -1: warm-up (primitive creation) */
     double t0 = now_seconds();
-    st = training ? train_step(&b, batch) : scan_net_forward(b.net, b.input, batch, 0);
+    st = training ? train_step(&b, batch) : scan_net_infer(b.net, b.input, batch);
     if (r >= 0) seconds_out[r] = now_seconds() - t0;
   }
   bench_free(&b);

@@ -138,10 +138,59 @@ scan_status scan_net_forward(scan_net *net, const float *input, int n, int train
   net->batch = n;
   net->last_training = training;
   net->heads_only = 0;
+  net->inference_only = 0;
   memcpy(net->tensors[0].data, input, (size_t)n * net_tensor_numel(&net->tensors[0]) * sizeof(float));
   for (int i = 0; i < net->op_count; i++) SCAN_TRY(op_forward(net, &net->ops[i], n, training));
   net_heads_run(net, n);
   return SCAN_OK;
+}
+
+/* Whether op i is a convolution whose only reader is the batch-norm right after it, which the backend can fold in. */
+static int foldable(const scan_net *net, int i) {
+  const net_op *conv = &net->ops[i], *bn = i + 1 < net->op_count ? &net->ops[i + 1] : NULL;
+  if (conv->kind != OP_CONV || !bn || bn->kind != OP_BN || bn->in != conv->out) return 0;
+  if (!net->backend->conv_forward_affine || net->tensors[conv->out].block != 8) return 0;
+  for (int j = 0; j < net->op_count; j++)
+    if (j != i + 1 && (net->ops[j].in == conv->out || (net->ops[j].kind == OP_ADD && net->ops[j].in2 == conv->out))) return 0;
+  return 1;
+}
+
+/* conv then eval-mode batch-norm (and its ReLU) as one convolution writing the batch-norm's output. */
+static scan_status run_folded(scan_net *net, net_op *conv, const net_op *bn, int n, float *scale, float *shift) {
+  const net_tensor *in = &net->tensors[conv->in], *out = &net->tensors[bn->out];
+  const int padded = scan_channel_blocks(out->c, out->block) * out->block;
+  scan_bn_fold(out->c, padded, param_data(net, bn->param + 2), param_data(net, bn->param + 3), SCAN_BN_EPS,
+               param_data(net, bn->param), param_data(net, bn->param + 1), scale, shift);
+  scan_conv_shape s = conv_shape(net, conv, n);
+  return net->backend->conv_forward_affine(&conv->conv_state, &s, in->data, param_data(net, conv->param),
+                                           scale, shift, bn->relu, out->data);
+}
+
+scan_status scan_net_infer(scan_net *net, const float *input, int n) {
+  if (n <= 0 || n > net->max_batch)
+    return scan_fail(SCAN_ERR_INPUT, "network inference: batch of %d images, the network was planned for 1..%d", n, net->max_batch);
+  net->batch = n;
+  net->last_training = 0;
+  net->heads_only = 0;
+  net->inference_only = 1;
+  memcpy(net->tensors[0].data, input, (size_t)n * net_tensor_numel(&net->tensors[0]) * sizeof(float));
+  int widest = 0;
+  for (int i = 0; i < net->tensor_count; i++)
+    if (scan_channel_blocks(net->tensors[i].c, 8) * 8 > widest) widest = scan_channel_blocks(net->tensors[i].c, 8) * 8;
+  float *fold = scan_malloc(2 * (size_t)widest * sizeof(float));
+  if (!fold) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for batch-norm folding");
+  scan_status status = SCAN_OK;
+  for (int i = 0; i < net->op_count && status == SCAN_OK; i++) {
+    if (foldable(net, i)) {
+      status = run_folded(net, &net->ops[i], &net->ops[i + 1], n, fold, fold + widest);
+      i++; /* the batch-norm is done */
+    } else {
+      status = op_forward(net, &net->ops[i], n, 0);
+    }
+  }
+  free(fold);
+  if (status == SCAN_OK) net_heads_run(net, n);
+  return status;
 }
 
 scan_status scan_net_heads_forward(scan_net *net, const float *features, int n) {
@@ -232,6 +281,8 @@ static scan_status backward_ops(scan_net *net, const float *const *d_heads, cons
   if (net->batch <= 0) return scan_fail(SCAN_ERR_INPUT, "network backward called before forward");
   if (net->heads_only)
     return scan_fail(SCAN_ERR_INPUT, "network backward after scan_net_heads_forward: use scan_net_heads_backward");
+  if (net->inference_only)
+    return scan_fail(SCAN_ERR_INPUT, "network backward after scan_net_infer, which keeps no convolution outputs: use scan_net_forward");
   const int n = net->batch;
   reset_grad_flags(net);
   net_heads_backprop(net, d_heads, n);

@@ -67,6 +67,7 @@ struct scan_net {
   scan_head_config head_cfg;
   int max_batch, batch, last_training, fast_convolution;
   int heads_only; /* the last forward was scan_net_heads_forward: the backbone activations are stale */
+  int inference_only; /* the last forward was scan_net_infer: convolution outputs folded into batch-norms are stale */
   int want_input_grad; /* backward also computes the gradient w.r.t. the input images */
   int block; /* activation layout between layers: the backend's preferred block */
   int build_failed; /* an allocation failed while building: net_plan reports it */

@@ -113,15 +113,16 @@ scan_status scan_explainer_view(const scan_explainer *e, const uint8_t *image, i
 }
 
 /* Softmax probabilities of n <= e->batch views into e->probs. The views are side x side already, so
- * the val transform reduces to ToTensor + Normalize: exactly what the model saw in training. */
-static scan_status forward_views(scan_explainer *e, const uint8_t *views, int n) {
+ * the val transform reduces to ToTensor + Normalize: exactly what the model saw in training. keep_for_backward:
+ * Grad-CAM differentiates afterwards; LIME only needs the probabilities (the faster inference pass). */
+static scan_status forward_views(scan_explainer *e, const uint8_t *views, int n, int keep_for_backward) {
   const size_t view_bytes = (size_t)e->side * e->side * e->channels;
   const size_t plane = view_bytes; /* floats per normalised image: same count */
   for (int i = 0; i < n; i++) {
     scan_rng unused = scan_rng_make(0, 0, 0);
     scan_augment(&e->val_aug, views + (size_t)i * view_bytes, e->side, e->side, &unused, e->input + (size_t)i * plane);
   }
-  SCAN_TRY(scan_net_forward(e->net, e->input, n, 0));
+  SCAN_TRY(keep_for_backward ? scan_net_forward(e->net, e->input, n, 0) : scan_net_infer(e->net, e->input, n));
   scan_softmax_forward(n, e->clusters, scan_net_head_output(e->net, 0), e->probs);
   return SCAN_OK;
 }
@@ -130,7 +131,7 @@ scan_status scan_explainer_predict(scan_explainer *e, const uint8_t *views, int 
   const size_t view_bytes = (size_t)e->side * e->side * e->channels;
   for (int first = 0; first < n; first += e->batch) {
     const int count = n - first < e->batch ? n - first : e->batch;
-    SCAN_TRY(forward_views(e, views + (size_t)first * view_bytes, count));
+    SCAN_TRY(forward_views(e, views + (size_t)first * view_bytes, count, 0));
     memcpy(probs + (size_t)first * e->clusters, e->probs, sizeof(float) * (size_t)count * (size_t)e->clusters);
   }
   return SCAN_OK;
@@ -144,7 +145,7 @@ scan_status scan_explainer_lime_classify(void *ctx, const uint8_t *views, int n,
   const size_t view_bytes = (size_t)e->side * e->side * e->channels;
   for (int first = 0; first < n; first += e->batch) {
     const int count = n - first < e->batch ? n - first : e->batch;
-    SCAN_TRY(forward_views(e, views + (size_t)first * view_bytes, count));
+    SCAN_TRY(forward_views(e, views + (size_t)first * view_bytes, count, 0));
     for (int i = 0; i < count; i++) probs_out[first + i] = e->probs[(size_t)i * e->clusters + t->cluster];
   }
   return SCAN_OK;
@@ -154,7 +155,7 @@ scan_status scan_explainer_gradcam(scan_explainer *e, const uint8_t *view, int c
   *map = NULL;
   if (cluster < 0 || cluster >= e->clusters)
     return scan_fail(SCAN_ERR_INPUT, "explain: cluster %d does not exist (the model has %d)", cluster, e->clusters);
-  SCAN_TRY(forward_views(e, view, 1));
+  SCAN_TRY(forward_views(e, view, 1, 1));
   /* d(logit of the cluster) / d(logits) is one-hot. Backward stops at the explained stage (for the default, the last
      one, that leaves only global average pooling). The parameter gradients it accumulates as a side effect are
      never read, so they are not cleared (that would cost a pass over every weight). */

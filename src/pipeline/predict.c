@@ -31,7 +31,7 @@ scan_status scan_pipeline_predict(scan_pipeline *p, scan_net *net, const scan_da
   long done = 0;
   const scan_batch *batch;
   while (status == SCAN_OK && (batch = scan_loader_next(loader)) != NULL) {
-    status = scan_net_forward(net, batch->a, batch->n, 0);
+    status = scan_net_infer(net, batch->a, batch->n);
     if (status != SCAN_OK) break;
     for (int i = 0; i < batch->n; i++) {
       long row = batch->index[i];

@@ -9,6 +9,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "conv_epilogue.h"
 #include "conv_gemm.h"
 #include "conv_stem.h"
 #include "conv_winograd.h"
@@ -295,6 +296,22 @@ static scan_status onednn_conv_forward(scan_conv_state **state, const scan_conv_
   return pass_run(&(*state)->fwd, ids, x, w, y);
 }
 
+/* Winograd and patch products apply the epilogue as they store; oneDNN's direct convolution gets a pass after it. */
+static scan_status onednn_conv_forward_affine(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *w,
+                                              const float *scale, const float *shift, int relu, float *y) {
+  if (s->dst_block != 8) return scan_fail(SCAN_ERR_INTERNAL, "conv_forward_affine: outputs must be nChw8c");
+  if (winograd_conv_applies(s)) return winograd_conv_forward_affine(s, x, w, scale, shift, relu, y);
+  if (conv_gemm_applies(s)) return conv_gemm_forward_affine(s, x, w, scale, shift, relu, y);
+  SCAN_TRY(onednn_conv_forward(state, s, x, w, y));
+  const conv_epilogue ep = {scale, shift, relu};
+  const int blocks = scan_channel_blocks(s->out_c, 8);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < s->n; b++)
+    for (int kb = 0; kb < blocks; kb++)
+      conv_epilogue_run(&ep, kb, y + ((int64_t)b * blocks + kb) * s->out_h * s->out_w * 8, (int64_t)s->out_h * s->out_w);
+  return SCAN_OK;
+}
+
 static scan_status onednn_conv_backward_data(scan_conv_state **state, const scan_conv_shape *s, const float *dy,
                                              const float *w, float *dx) {
   if (winograd_conv_applies(s)) return winograd_conv_backward_data(s, dy, w, dx);
@@ -364,6 +381,7 @@ const scan_backend *scan_backend_onednn(void) {
       .name = "onednn",
       .preferred_block = onednn_preferred_block,
       .conv_forward = onednn_conv_forward,
+      .conv_forward_affine = onednn_conv_forward_affine,
       .conv_backward_data = onednn_conv_backward_data,
       .conv_backward_weights = onednn_conv_backward_weights,
       .conv_state_free = onednn_conv_state_free,

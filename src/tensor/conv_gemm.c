@@ -11,6 +11,7 @@
  * Forward and data gradient give each image to one thread (chunks of its pixels in order, so overlapping patches add
  * up in a fixed order); the weight gradient sums per thread and adds the threads' sums in thread order. */
 #include "conv_gemm.h"
+#include "conv_epilogue.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -146,7 +147,7 @@ int conv_gemm_applies(const scan_conv_shape *s) {
          s->out_w > 0;
 }
 
-scan_status conv_gemm_forward(const scan_conv_shape *s, const float *x, const float *w, float *y) {
+static scan_status forward(const scan_conv_shape *s, const float *x, const float *w, const conv_epilogue *ep, float *y) {
   const geometry g = make_geometry(s);
   const int threads = omp_get_max_threads();
   const size_t packed_floats = (size_t)g.k16 * g.depth, per_thread = (size_t)CHUNK_PIXELS * g.depth + ROWS * PANEL;
@@ -177,9 +178,20 @@ scan_status conv_gemm_forward(const scan_conv_shape *s, const float *x, const fl
           }
         }
       }
+      if (ep) /* while the chunk's outputs are still in cache */
+        for (int kb = 0; kb < g.out_blocks; kb++)
+          conv_epilogue_run(ep, kb, y + (((int64_t)image * g.out_blocks + kb) * g.pixels + first) * LANES, count);
     }
   }
   return SCAN_OK;
+}
+
+scan_status conv_gemm_forward(const scan_conv_shape *s, const float *x, const float *w, float *y) { return forward(s, x, w, NULL, y); }
+
+scan_status conv_gemm_forward_affine(const scan_conv_shape *s, const float *x, const float *w, const float *scale,
+                                     const float *shift, int relu, float *y) {
+  const conv_epilogue ep = {scale, shift, relu};
+  return forward(s, x, w, &ep, y);
 }
 
 scan_status conv_gemm_backward_data(const scan_conv_shape *s, const float *dy, const float *w, float *dx) {

@@ -11,6 +11,7 @@
  * [36][tiles][K] per block; U is [36][K/16][C][16], so the 16 output channels the matrix kernel reads per input
  * channel are adjacent. */
 #include "conv_winograd.h"
+#include "conv_epilogue.h"
 #include "conv_scratch.h"
 #include "gemm_panel.h"
 
@@ -149,8 +150,9 @@ static void transform_inputs(const geometry *g, const float *x, int64_t first, i
   }
 }
 
-/* y (the tile's pixels inside the image) = A^T M A for each tile of the block (separable, like transform_inputs). */
-static void transform_outputs(const geometry *g, const float *m, int64_t first, int count, float *y) {
+/* y (the tile's pixels inside the image) = A^T M A for each tile of the block (separable, like transform_inputs),
+ * passed through the epilogue when there is one. */
+static void transform_outputs(const geometry *g, const float *m, int64_t first, int count, const conv_epilogue *ep, float *y) {
   const int blocks = g->out_blocks;
   const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = (int64_t)count * g->k;
   float scratch[PATCH][TILE][LANES] __attribute__((aligned(32))); /* scratch[i][c] = (M A)[i][c] */
@@ -174,7 +176,7 @@ static void transform_outputs(const geometry *g, const float *m, int64_t first, 
         for (int i = 0; i < PATCH; i++) column[i] = _mm256_load_ps(scratch[i][c]);
         output_line(column, out);
         for (int r = 0; r < TILE && o.y0 + r < g->h; r++)
-          _mm256_storeu_ps(image + ((int64_t)(o.y0 + r) * g->w + o.x0 + c) * LANES, out[r]);
+          _mm256_storeu_ps(image + ((int64_t)(o.y0 + r) * g->w + o.x0 + c) * LANES, ep ? conv_epilogue_lanes(ep, kb, out[r]) : out[r]);
       }
     }
   }
@@ -321,7 +323,8 @@ static int tiles_per_block(int64_t tiles, int threads, int most) {
 }
 
 /* y = convolution of x (C channels) with the transformed weights u, K output channels. */
-static scan_status run_convolution(const geometry *g, const float *x, const float *w, int flipped, float *y) {
+static scan_status run_convolution(const geometry *g, const float *x, const float *w, int flipped, const conv_epilogue *ep,
+                                   float *y) {
   const int threads = omp_get_max_threads();
   const int per_block = tiles_per_block(g->tiles, threads, forward_block_tiles(g));
   const int64_t blocks = (g->tiles + per_block - 1) / per_block;
@@ -349,7 +352,7 @@ static scan_status run_convolution(const geometry *g, const float *x, const floa
                           mx + (int64_t)r * g->k + p * PANEL, g->k, LANES);
       }
     }
-    transform_outputs(g, m, first, count, y);
+    transform_outputs(g, m, first, count, ep, y);
   }
   return SCAN_OK;
 }
@@ -367,12 +370,19 @@ int winograd_conv_applies(const scan_conv_shape *s) {
 
 scan_status winograd_conv_forward(const scan_conv_shape *s, const float *x, const float *w, float *y) {
   const geometry g = make_geometry(s->n, s->in_h, s->in_w, s->in_c, s->out_c);
-  return run_convolution(&g, x, w, 0, y);
+  return run_convolution(&g, x, w, 0, NULL, y);
+}
+
+scan_status winograd_conv_forward_affine(const scan_conv_shape *s, const float *x, const float *w, const float *scale,
+                                         const float *shift, int relu, float *y) {
+  const geometry g = make_geometry(s->n, s->in_h, s->in_w, s->in_c, s->out_c);
+  const conv_epilogue ep = {scale, shift, relu};
+  return run_convolution(&g, x, w, 0, &ep, y);
 }
 
 scan_status winograd_conv_backward_data(const scan_conv_shape *s, const float *dy, const float *w, float *dx) {
   const geometry g = make_geometry(s->n, s->in_h, s->in_w, s->out_c, s->in_c);
-  return run_convolution(&g, dy, w, 1, dx);
+  return run_convolution(&g, dy, w, 1, NULL, dx);
 }
 
 /* dw[k][c] += G^T dU[.][c][k] G, dU = sum over tiles of V (x) D. Each thread sums its own share of the tiles into
