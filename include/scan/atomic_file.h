@@ -20,6 +20,9 @@ void scan_atomic_abort(scan_atomic_file *af);
 
 /* Whole-buffer convenience. */
 scan_status scan_write_file_atomic(const char *path, const void *data, size_t size);
+/* A cJSON tree printed (indented) and written atomically; the caller still owns and frees json. */
+struct cJSON;
+scan_status scan_write_json_atomic(const char *path, const struct cJSON *json);
 /* Reads a whole file into a malloc'd buffer (NUL-terminated for text use). */
 scan_status scan_read_file(const char *path, unsigned char **data, size_t *size);
 /* mkdir -p */

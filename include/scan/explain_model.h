@@ -113,6 +113,9 @@ scan_status scan_explain_image(scan_explainer *e, const uint8_t *view, int clust
                                const char *prefix, scan_explanation *out);
 void scan_explanation_free(scan_explanation *r);
 
+/* Where explanation files go: out_dir, or RUN/explain when it is NULL. Created; fails (input) on a too-long name. */
+scan_status scan_explain_output_dir(const scan_pipeline *p, const char *out_dir, char *dir, size_t size);
+
 /* {"model": ..., "head": ..., "explanations": [...]} with every field of each item; written atomically. */
 scan_status scan_explanations_write_json(const char *path, const char *model, int head, const scan_explanation *items,
                                          int count);

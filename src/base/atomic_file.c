@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 scan_status scan_atomic_open(scan_atomic_file *af, const char *path) {
   memset(af, 0, sizeof *af);
   if (strlen(path) >= sizeof af->path) return scan_fail(SCAN_ERR_INPUT, "%s: path too long", path);
@@ -48,6 +50,14 @@ scan_status scan_write_file_atomic(const char *path, const void *data, size_t si
     return scan_fail(SCAN_ERR_INPUT, "%s: write failed", path);
   }
   return scan_atomic_commit(&af);
+}
+
+scan_status scan_write_json_atomic(const char *path, const struct cJSON *json) {
+  char *text = cJSON_Print(json);
+  if (!text) return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory printing JSON", path);
+  scan_status status = scan_write_file_atomic(path, text, strlen(text));
+  free(text);
+  return status;
 }
 
 scan_status scan_read_file(const char *path, unsigned char **data, size_t *size) {

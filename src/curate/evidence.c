@@ -175,12 +175,9 @@ static scan_status write_json(const curate_state *s, const evidence *e, const sc
     cJSON *names = cJSON_AddArrayToObject(root, "class_names");
     for (int c = 0; c < classes; c++) cJSON_AddItemToArray(names, cJSON_CreateString(req->class_names[c]));
   }
-  char *text = cJSON_Print(root);
-  cJSON_Delete(root);
-  if (!text) return scan_fail(SCAN_ERR_INTERNAL, "out of memory writing evidence.json");
   char path[1100];
-  scan_status status = scan_write_file_atomic(curate_path(req, path, "evidence.json"), text, strlen(text));
-  free(text);
+  scan_status status = scan_write_json_atomic(curate_path(req, path, "evidence.json"), root);
+  cJSON_Delete(root);
   return status;
 }
 

@@ -132,14 +132,20 @@ static scan_status op_forward(scan_net *net, net_op *op, int n, int training) {
   return scan_fail(SCAN_ERR_INTERNAL, "network: unknown op %d", (int)op->kind);
 }
 
-scan_status scan_net_forward(scan_net *net, const float *input, int n, int training) {
+/* What every whole-network forward starts with: check the batch, record the mode, copy the images in. */
+static scan_status begin_forward(scan_net *net, const float *input, int n, int training, int inference_only) {
   if (n <= 0 || n > net->max_batch)
     return scan_fail(SCAN_ERR_INPUT, "network forward: batch of %d images, the network was planned for 1..%d", n, net->max_batch);
   net->batch = n;
   net->last_training = training;
   net->heads_only = 0;
-  net->inference_only = 0;
+  net->inference_only = inference_only;
   memcpy(net->tensors[0].data, input, (size_t)n * net_tensor_numel(&net->tensors[0]) * sizeof(float));
+  return SCAN_OK;
+}
+
+scan_status scan_net_forward(scan_net *net, const float *input, int n, int training) {
+  SCAN_TRY(begin_forward(net, input, n, training, 0));
   for (int i = 0; i < net->op_count; i++) SCAN_TRY(op_forward(net, &net->ops[i], n, training));
   net_heads_run(net, n);
   return SCAN_OK;
@@ -167,13 +173,7 @@ static scan_status run_folded(scan_net *net, net_op *conv, const net_op *bn, int
 }
 
 scan_status scan_net_infer(scan_net *net, const float *input, int n) {
-  if (n <= 0 || n > net->max_batch)
-    return scan_fail(SCAN_ERR_INPUT, "network inference: batch of %d images, the network was planned for 1..%d", n, net->max_batch);
-  net->batch = n;
-  net->last_training = 0;
-  net->heads_only = 0;
-  net->inference_only = 1;
-  memcpy(net->tensors[0].data, input, (size_t)n * net_tensor_numel(&net->tensors[0]) * sizeof(float));
+  SCAN_TRY(begin_forward(net, input, n, 0, 1));
   int widest = 0;
   for (int i = 0; i < net->tensor_count; i++)
     if (scan_channel_blocks(net->tensors[i].c, 8) * 8 > widest) widest = scan_channel_blocks(net->tensors[i].c, 8) * 8;

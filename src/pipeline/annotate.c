@@ -136,9 +136,7 @@ scan_status scan_annotate(scan_pipeline *p, const char *names_path) {
       cJSON_AddItemToArray(list, cJSON_CreateString(names[c] ? names[c] : ""));
       named += names[c] != NULL;
     }
-    char *out = cJSON_Print(json);
-    status = scan_write_file_atomic(scan_pipeline_path(p, path, sizeof path, "eval/cluster_names.json"), out, strlen(out));
-    free(out);
+    status = scan_write_json_atomic(scan_pipeline_path(p, path, sizeof path, "eval/cluster_names.json"), json);
     cJSON_Delete(json);
     if (status == SCAN_OK) printf("annotate: %d of %d clusters named; wrote eval/predictions_named.csv and eval/cluster_names.json\n", named, clusters);
   }

@@ -207,10 +207,8 @@ static scan_status write_prototypes(eval_output *o, const int64_t *prototypes, c
   char path[1400];
   snprintf(path, sizeof path, "%s/prototypes.png", o->dir);
   scan_status status = scan_grid_write_png(path, &grid);
-  char *text = cJSON_Print(json);
   snprintf(path, sizeof path, "%s/prototypes.json", o->dir);
-  if (status == SCAN_OK) status = text ? scan_write_file_atomic(path, text, strlen(text)) : SCAN_ERR_INTERNAL;
-  free(text);
+  if (status == SCAN_OK) status = scan_write_json_atomic(path, json);
   cJSON_Delete(json);
   free(cells);
   free(captions);
@@ -302,9 +300,7 @@ static void print_row(const char *name, const cJSON *m) {
 scan_status eval_output_finish(eval_output *o) {
   char path[1400];
   snprintf(path, sizeof path, "%s/metrics.json", o->dir);
-  char *text = cJSON_Print(o->root);
-  scan_status status = text ? scan_write_file_atomic(path, text, strlen(text)) : SCAN_ERR_INTERNAL;
-  free(text);
+  scan_status status = scan_write_json_atomic(path, o->root);
   if (status == SCAN_OK) {
     printf("%s on %s (%d images, %d clusters):\n", o->val->labels ? "Metrics" : "Label-free diagnostics (no labels)",
            o->val->name, o->val->count, o->classes);

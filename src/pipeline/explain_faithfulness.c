@@ -285,11 +285,8 @@ static scan_status write_json(const char *path, const char *model, const scan_fa
     add_number_or_null(rc, "lime", f->lime_rank_corr);
     cJSON_AddItemToArray(list, o);
   }
-  char *text = cJSON_Print(root);
+  scan_status status = scan_write_json_atomic(path, root);
   cJSON_Delete(root);
-  if (!text) return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
-  scan_status status = scan_write_file_atomic(path, text, strlen(text));
-  free(text);
   return status;
 }
 
@@ -318,10 +315,7 @@ scan_status scan_explain_faithfulness(scan_pipeline *p, const char *model_path, 
   const scan_dataset *val;
   SCAN_TRY(scan_pipeline_val_data(p, &val));
   char dir[1200], path[1400];
-  if (out_dir && strlen(out_dir) >= sizeof dir) return scan_fail(SCAN_ERR_INPUT, "%s: directory name too long", out_dir);
-  if (out_dir) snprintf(dir, sizeof dir, "%s", out_dir);
-  else scan_pipeline_path(p, dir, sizeof dir, "explain");
-  SCAN_TRY(scan_make_dirs(dir));
+  SCAN_TRY(scan_explain_output_dir(p, out_dir, dir, sizeof dir));
   scan_explainer e, randomised;
   SCAN_TRY(scan_explainer_open_model(&e, p, model_path));
   scan_status status = open_randomised(&randomised, p, &e);

@@ -229,10 +229,7 @@ scan_status scan_explanations_write_json(const char *path, const char *model, in
                           "before minus after; drop_random averages random_draws random sets of k");
   cJSON *list = cJSON_AddArrayToObject(root, "explanations");
   for (int i = 0; i < count; i++) cJSON_AddItemToArray(list, explanation_json(&items[i]));
-  char *text = cJSON_Print(root);
+  scan_status status = scan_write_json_atomic(path, root);
   cJSON_Delete(root);
-  if (!text) return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
-  scan_status status = scan_write_file_atomic(path, text, strlen(text));
-  free(text);
   return status;
 }

@@ -112,11 +112,8 @@ scan_status scan_explain_cluster_members(scan_pipeline *p, const char *model_pat
   const scan_dataset *val;
   SCAN_TRY(scan_pipeline_val_data(p, &val));
   char dir[1200], path[1400];
-  if (out_dir && strlen(out_dir) >= sizeof dir) return scan_fail(SCAN_ERR_INPUT, "%s: directory name too long", out_dir);
-  if (out_dir) snprintf(dir, sizeof dir, "%s", out_dir);
-  else scan_pipeline_path(p, dir, sizeof dir, "explain");
   scan_explainer e;
-  SCAN_TRY(scan_make_dirs(dir));
+  SCAN_TRY(scan_explain_output_dir(p, out_dir, dir, sizeof dir));
   SCAN_TRY(scan_explainer_open_model(&e, p, model_path));
   scan_status status = SCAN_OK;
   if (cluster < 0 || cluster >= e.clusters)

@@ -82,9 +82,7 @@ static scan_status write_json(const char *dir, const int *queries, int num_queri
   }
   char path[1400];
   snprintf(path, sizeof path, "%s/charts.json", dir);
-  char *text = cJSON_Print(root);
-  scan_status status = text ? scan_write_file_atomic(path, text, strlen(text)) : scan_fail(SCAN_ERR_INTERNAL, "out of memory");
-  free(text);
+  scan_status status = scan_write_json_atomic(path, root);
   cJSON_Delete(root);
   return status;
 }

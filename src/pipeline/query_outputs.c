@@ -87,10 +87,7 @@ static scan_status write_prototype(const scan_dataset *val, const char *dir, int
 static scan_status write_json(const char *dir, const char *name, cJSON *json) {
   char path[1400];
   snprintf(path, sizeof path, "%s/%s", dir, name);
-  char *text = cJSON_Print(json);
-  scan_status status = text ? scan_write_file_atomic(path, text, strlen(text)) : scan_fail(SCAN_ERR_INTERNAL, "out of memory");
-  free(text);
-  return status;
+  return scan_write_json_atomic(path, json);
 }
 
 static void add_query(cJSON *json, const scan_dataset *val, const scan_query_output_options *o, int n) {

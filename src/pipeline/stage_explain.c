@@ -45,6 +45,13 @@ static scan_status read_prototypes(const char *path, int val_count, int *head, l
   return status;
 }
 
+scan_status scan_explain_output_dir(const scan_pipeline *p, const char *out_dir, char *dir, size_t size) {
+  if (out_dir && strlen(out_dir) >= size) return scan_fail(SCAN_ERR_INPUT, "%s: directory name too long", out_dir);
+  if (out_dir) snprintf(dir, size, "%s", out_dir);
+  else scan_pipeline_path(p, dir, (int)size, "explain");
+  return scan_make_dirs(dir);
+}
+
 scan_status scan_explain_prototypes(scan_pipeline *p, const char *model_path, int only_cluster, int methods,
                                     const char *out_dir, scan_explanation **items_out, int *count_out) {
   if (items_out) *items_out = NULL;
@@ -56,11 +63,8 @@ scan_status scan_explain_prototypes(scan_pipeline *p, const char *model_path, in
   long *prototypes = NULL;
   SCAN_TRY(read_prototypes(scan_pipeline_path(p, path, sizeof path, "eval/prototypes.json"), val->count, &head,
                            &prototypes, &count));
-  if (out_dir && strlen(out_dir) >= sizeof dir) return scan_fail(SCAN_ERR_INPUT, "%s: directory name too long", out_dir);
-  if (out_dir) snprintf(dir, sizeof dir, "%s", out_dir);
-  else scan_pipeline_path(p, dir, sizeof dir, "explain");
   scan_explainer e;
-  scan_status status = scan_make_dirs(dir);
+  scan_status status = scan_explain_output_dir(p, out_dir, dir, sizeof dir);
   if (status == SCAN_OK) status = scan_explainer_open_model(&e, p, model_path);
   if (status != SCAN_OK) {
     free(prototypes);

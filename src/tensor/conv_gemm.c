@@ -120,26 +120,20 @@ static void scatter_patches(const geometry *g, const float *dpatch, int image, i
   }
 }
 
-/* The weight w[k][c][tap] of patch position d = tap * C + c, 0 for padded channels. */
-static float weight_at(const geometry *g, const float *w, int d, int k) {
-  const int taps = g->kernel * g->kernel, tap = d / g->c, c = d % g->c;
-  return k < g->out_c && c < g->in_c && d < g->depth ? w[((int64_t)k * g->in_c + c) * taps + tap] : 0.0f;
-}
-
-/* forward operand: packed[k / 16][d][k % 16] */
-static void pack_forward(const geometry *g, const float *w, float *packed) {
+/* The matrix operands from w [out_c][in_c][taps], read in order. Patch position d = tap * C + c; padded channels and
+ * panel columns stay zero. forward: packed[k / 16][d][k % 16]; data gradient: packed[d / 16][k][d % 16]. */
+static void pack_weights(const geometry *g, const float *w, int for_data_gradient, float *packed) {
+  const int taps = g->kernel * g->kernel;
+  memset(packed, 0, (size_t)g->depth16 * g->k16 * sizeof(float)); /* covers both layouts: depth <= depth16 */
 #pragma omp parallel for schedule(static)
-  for (int panel = 0; panel < g->k16 / PANEL; panel++)
-    for (int d = 0; d < g->depth; d++)
-      for (int l = 0; l < PANEL; l++) packed[((int64_t)panel * g->depth + d) * PANEL + l] = weight_at(g, w, d, panel * PANEL + l);
-}
-
-/* data-gradient operand: packed[d / 16][k][d % 16] */
-static void pack_backward(const geometry *g, const float *w, float *packed) {
-#pragma omp parallel for schedule(static)
-  for (int panel = 0; panel < g->depth16 / PANEL; panel++)
-    for (int k = 0; k < g->k16; k++)
-      for (int l = 0; l < PANEL; l++) packed[((int64_t)panel * g->k16 + k) * PANEL + l] = weight_at(g, w, panel * PANEL + l, k);
+  for (int k = 0; k < g->out_c; k++)
+    for (int c = 0; c < g->in_c; c++)
+      for (int tap = 0; tap < taps; tap++) {
+        const int d = tap * g->c + c;
+        const int64_t at = for_data_gradient ? ((int64_t)(d / PANEL) * g->k16 + k) * PANEL + d % PANEL
+                                             : ((int64_t)(k / PANEL) * g->depth + d) * PANEL + k % PANEL;
+        packed[at] = w[((int64_t)k * g->in_c + c) * taps + tap];
+      }
 }
 
 int conv_gemm_applies(const scan_conv_shape *s) {
@@ -150,10 +144,10 @@ int conv_gemm_applies(const scan_conv_shape *s) {
 static scan_status forward(const scan_conv_shape *s, const float *x, const float *w, const conv_epilogue *ep, float *y) {
   const geometry g = make_geometry(s);
   const int threads = omp_get_max_threads();
-  const size_t packed_floats = (size_t)g.k16 * g.depth, per_thread = (size_t)CHUNK_PIXELS * g.depth + ROWS * PANEL;
+  const size_t packed_floats = (size_t)g.depth16 * g.k16, per_thread = (size_t)CHUNK_PIXELS * g.depth + ROWS * PANEL;
   float *buffer = conv_scratch(packed_floats + per_thread * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for convolution buffers");
-  pack_forward(&g, w, buffer);
+  pack_weights(&g, w, 0, buffer);
   const int panels = g.k16 / PANEL;
 #pragma omp parallel for schedule(static)
   for (int image = 0; image < g.n; image++) {
@@ -201,7 +195,7 @@ scan_status conv_gemm_backward_data(const scan_conv_shape *s, const float *dy, c
   const size_t per_thread = (size_t)CHUNK_PIXELS * (g.k16 + g.depth16);
   float *buffer = conv_scratch(packed_floats + per_thread * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for convolution buffers");
-  pack_backward(&g, w, buffer);
+  pack_weights(&g, w, 1, buffer);
   const int panels = g.depth16 / PANEL;
 #pragma omp parallel for schedule(static)
   for (int image = 0; image < g.n; image++) {
