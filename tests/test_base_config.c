@@ -324,6 +324,7 @@ static void test_errors(void) {
             "%s", scan_error_message());
   expect_error("epochs: 2.5\n", "bad.yml:1:", "expects an integer");
   expect_error("use_ema: maybe\n", "bad.yml:1:", "true or false");
+  expect_error("fast_convolution: sometimes\n", "bad.yml:1:", "true or false");
   expect_error("epochs: [1, 2]\n", "bad.yml:1:", "got 'a list'");
   expect_error("transformation_kwargs:\n  normalize:\n    mean: [0.1, x]\n", "bad.yml:3:", "'x'");
   expect_error("optimizer_kwargs: 5\n", "bad.yml:1:", "mapping");
