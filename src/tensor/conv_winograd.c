@@ -33,6 +33,7 @@ enum {
   LANES = 8,        /* floats per AVX register = channels per nChw8c block */
   PANEL = GEMM_PANEL_WIDTH,      /* output channels per matrix-kernel column panel */
   KERNEL_ROWS = GEMM_PANEL_ROWS, /* tiles (or channels) per matrix-kernel call */
+  SKEW = 16,        /* floats added to a tile's row in the weight gradient's V and D (see there) */
   MIN_TILES = 32,   /* below this the transformed weights cost more than they save (batch-1 Grad-CAM, say) */
 };
 
@@ -117,9 +118,9 @@ static inline __attribute__((always_inline)) void load_patch_line(const geometry
  * Separable: the lines of the patch first, through a small aligned scratch tile, then its columns. Written so that
  * each step keeps its 6 + 6 registers (as __m256 arrays indexed across loops, the compiler spilled and copied them,
  * and this transform cost a tenth of a training step). */
-static void transform_inputs(const geometry *g, const float *x, int64_t first, int count, float *v) {
+static void transform_inputs(const geometry *g, const float *x, int64_t first, int count, int row_stride, float *v) {
   const int blocks = g->in_blocks;
-  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = (int64_t)count * g->c;
+  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = (int64_t)count * row_stride;
   float scratch[PATCH][PATCH][LANES] __attribute__((aligned(32))); /* scratch[i][j] = (d B)[i][j] */
   for (int slot = 0; slot < count; slot++) {
     const tile_origin o = tile_at(g, first + slot);
@@ -136,7 +137,7 @@ static void transform_inputs(const geometry *g, const float *x, int64_t first, i
         #pragma GCC unroll 6
         for (int j = 0; j < PATCH; j++) _mm256_store_ps(scratch[i][j], r[j]);
       }
-      float *out = v + (int64_t)slot * g->c + cb * LANES;
+      float *out = v + (int64_t)slot * row_stride + cb * LANES;
       #pragma GCC unroll 6
       for (int j = 0; j < PATCH; j++) {
         __m256 column[PATCH], t[PATCH];
@@ -184,14 +185,14 @@ static void transform_outputs(const geometry *g, const float *m, int64_t first, 
 
 /* D[xi][slot][k] = (A dy A^T)[xi] for each tile of the block (dy zero outside the image, and in the columns past the
  * tensor's last channel block up to the 16-wide panel). Separable, like transform_inputs. */
-static void transform_gradients(const geometry *g, const float *dy, int64_t first, int count, float *d) {
+static void transform_gradients(const geometry *g, const float *dy, int64_t first, int count, int row_stride, float *d) {
   const int blocks = g->out_blocks;
-  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = (int64_t)count * g->k;
+  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = (int64_t)count * row_stride;
   float scratch[TILE][PATCH][LANES] __attribute__((aligned(32))); /* scratch[r][j] = (dy A^T)[r][j] */
   for (int slot = 0; slot < count; slot++) {
     const tile_origin o = tile_at(g, first + slot);
     for (int kb = blocks; kb < g->k / LANES; kb++)
-      for (int xi = 0; xi < POINTS; xi++) _mm256_storeu_ps(d + (int64_t)slot * g->k + kb * LANES + xi * point_stride, _mm256_setzero_ps());
+      for (int xi = 0; xi < POINTS; xi++) _mm256_storeu_ps(d + (int64_t)slot * row_stride + kb * LANES + xi * point_stride, _mm256_setzero_ps());
     for (int kb = 0; kb < blocks; kb++) {
       const float *image = dy + ((int64_t)o.image * blocks + kb) * plane;
       #pragma GCC unroll 6
@@ -205,7 +206,7 @@ static void transform_gradients(const geometry *g, const float *dy, int64_t firs
         #pragma GCC unroll 6
         for (int j = 0; j < PATCH; j++) _mm256_store_ps(scratch[r][j], wide[j]);
       }
-      float *out = d + (int64_t)slot * g->k + kb * LANES;
+      float *out = d + (int64_t)slot * row_stride + kb * LANES;
       #pragma GCC unroll 6
       for (int j = 0; j < PATCH; j++) {
         __m256 column[TILE], t[PATCH];
@@ -341,7 +342,7 @@ static scan_status run_convolution(const geometry *g, const float *x, const floa
     const int count = (int)(first + per_block <= g->tiles ? per_block : g->tiles - first);
     float *v = u + u_floats + block_floats * omp_get_thread_num();
     float *m = v + (size_t)POINTS * per_block * g->c;
-    transform_inputs(g, x, first, count, v);
+    transform_inputs(g, x, first, count, g->c, v);
     for (int xi = 0; xi < POINTS; xi++) {
       const float *vx = v + (int64_t)xi * count * g->c;
       float *mx = m + (int64_t)xi * count * g->k;
@@ -393,7 +394,8 @@ scan_status winograd_conv_backward_weights(const scan_conv_shape *s, const float
   const int per_block = tiles_per_block(g.tiles, threads, 48);
   const int64_t blocks = (g.tiles + per_block - 1) / per_block;
   const size_t du_floats = (size_t)POINTS * g.c * g.k;
-  const size_t block_floats = (size_t)POINTS * per_block * (g.c + g.k);
+  const int v_stride = g.c + SKEW, d_stride = g.k + SKEW;
+  const size_t block_floats = (size_t)POINTS * per_block * (v_stride + d_stride);
   const size_t per_thread = du_floats + block_floats;
   float *buffer = conv_scratch(per_thread * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for Winograd buffers (%zu floats)", per_thread * threads);
@@ -401,21 +403,21 @@ scan_status winograd_conv_backward_weights(const scan_conv_shape *s, const float
 #pragma omp parallel num_threads(threads)
   {
     const int thread = omp_get_thread_num(), team = omp_get_num_threads();
-    float *du = buffer + per_thread * thread, *v = du + du_floats, *d = v + (size_t)POINTS * per_block * g.c;
+    float *du = buffer + per_thread * thread, *v = du + du_floats, *d = v + (size_t)POINTS * per_block * v_stride;
     memset(du, 0, du_floats * sizeof *du);
     /* contiguous shares of blocks, fixed by the team size */
     const int64_t lo = blocks * thread / team, hi = blocks * (thread + 1) / team;
     for (int64_t block = lo; block < hi; block++) {
       const int64_t first = block * per_block;
       const int count = (int)(first + per_block <= g.tiles ? per_block : g.tiles - first);
-      transform_inputs(&g, x, first, count, v);
-      transform_gradients(&g, dy, first, count, d);
+      transform_inputs(&g, x, first, count, v_stride, v);
+      transform_gradients(&g, dy, first, count, d_stride, d);
       for (int xi = 0; xi < POINTS; xi++) {
-        const float *vx = v + (int64_t)xi * count * g.c, *dx = d + (int64_t)xi * count * g.k;
+        const float *vx = v + (int64_t)xi * count * v_stride, *dx = d + (int64_t)xi * count * d_stride;
         float *dux = du + (int64_t)xi * g.c * g.k;
         for (int p = 0; p < panels; p++)
           for (int c = 0; c < g.c; c += KERNEL_ROWS)
-            gemm_panel_columns_add(g.c - c < KERNEL_ROWS ? g.c - c : KERNEL_ROWS, vx + c, g.c, dx + p * PANEL, g.k, count,
+            gemm_panel_columns_add(g.c - c < KERNEL_ROWS ? g.c - c : KERNEL_ROWS, vx + c, v_stride, dx + p * PANEL, d_stride, count,
                                    dux + (int64_t)c * g.k + p * PANEL, g.k, LANES);
       }
     }
