@@ -191,6 +191,8 @@ int main(void) {
   check_passes(&patches, 4, 4, 13, 11, 24, 7, 2, 3);    /* 7x7 stride 2, ResNet-50/STL stem-like */
   check_passes(&patches, 6, 16, 12, 12, 16, 3, 1, 0);   /* no padding: output smaller than input */
   check_passes(&patches, 4, 16, 30, 30, 16, 3, 2, 1);   /* more output pixels than one gathered chunk */
+  check_passes(&patches, 9, 40, 6, 6, 20, 3, 2, 1);     /* 3x3 pixels per image: chunks and kernel calls cut at images;
+                                                           depth 360: two slices, summed into the spilled last panel */
   check_backend_and_threads();
   check_affine(4, 12, 10, 9, 20, 3, 1, 1, 1);  /* Winograd */
   check_affine(4, 16, 9, 9, 12, 3, 2, 1, 0);   /* patch products */

@@ -30,12 +30,19 @@ enum {
   LANES = 8,
   PANEL = GEMM_PANEL_WIDTH,
   ROWS = GEMM_PANEL_ROWS,
-  CHUNK_PIXELS = 48,         /* output pixels gathered at a time: 48 patch rows of up to 4608 floats fit in L2 */
-  CHUNK_PIXELS_WEIGHTS = 96, /* more for the weight gradient, whose per-thread sums are read and written per chunk */
+  SKEW = 16,                 /* floats added to every gathered row: rows a power of two bytes apart (a 512-channel
+                                gradient row is 2 KB) would all fall into the same few cache sets */
+  CHUNK_FLOATS = 64 * 1024,  /* a chunk of gathered patch rows: 256 KB, half of L2, next to one weight panel */
+  MAX_CHUNK_ROWS = 96,
+  DEPTH_SLICE = 256,         /* the forward product's depth per pass: a 256 x 16 weight slice is 16 KB, half of L1 */
+  CHUNK_ROWS_WEIGHTS = 128,  /* the weight gradient's chunk: its per-thread sums are read and written once per chunk */
   MIN_IMAGES = 4,            /* images are the unit of parallel work */
   MAX_KERNEL = 7,
 };
 
+/* Rows: the output pixels of the whole batch, image by image (row q is pixel q % pixels of image q / pixels). A chunk
+ * of rows may span images, so a layer with few pixels per image (4x4 at ResNet's last stage) still feeds the matrix
+ * kernel many rows per pass over the weights. */
 typedef struct {
   int n, in_h, in_w, out_h, out_w, kernel, stride, pad;
   int in_c, out_c;
@@ -45,6 +52,7 @@ typedef struct {
   int depth16;               /* depth rounded up to whole panels (columns of the data gradient's product) */
   int k16;                   /* out_c rounded up to whole panels */
   int pixels;                /* out_h * out_w */
+  int patch_stride, gradient_stride, dpatch_stride; /* floats between gathered rows: depth, k16, depth16, skewed */
 } geometry;
 
 static geometry make_geometry(const scan_conv_shape *s) {
@@ -57,19 +65,36 @@ static geometry make_geometry(const scan_conv_shape *s) {
   g.depth16 = (g.depth + PANEL - 1) / PANEL * PANEL;
   g.k16 = (s->out_c + PANEL - 1) / PANEL * PANEL;
   g.pixels = s->out_h * s->out_w;
+  g.patch_stride = g.depth + SKEW;
+  g.gradient_stride = g.k16 + SKEW;
+  g.dpatch_stride = g.depth16 + SKEW;
   return g;
 }
 
 static int64_t in_plane(const geometry *g) { return (int64_t)g->in_h * g->in_w * LANES; }
 static int64_t out_plane(const geometry *g) { return (int64_t)g->pixels * LANES; }
 
-/* patch[r][tap * C + c] = x[image][c] under tap for output pixels first .. first + count - 1 (zero outside). */
-static void gather_patches(const geometry *g, const float *x, int image, int first, int count, float *patch) {
+/* Rows per chunk for gathered rows of `stride` floats. */
+static int chunk_rows(int stride) {
+  const int rows = CHUNK_FLOATS / stride;
+  return rows < ROWS ? ROWS : rows > MAX_CHUNK_ROWS ? MAX_CHUNK_ROWS : rows;
+}
+
+/* The rows of thread `thread` of `team`: whole images, contiguous, fixed by the team size. Whole images, because the
+ * data gradient adds overlapping patches onto an image in row order, and only one thread may do that. */
+static void thread_rows(const geometry *g, int thread, int team, int64_t *first, int64_t *end) {
+  *first = (int64_t)g->n * thread / team * g->pixels;
+  *end = (int64_t)g->n * (thread + 1) / team * g->pixels;
+}
+
+/* patch[r][tap * C + c] = x[image][c] under tap, for rows first .. first + count - 1 (zero outside the image). */
+static void gather_patches(const geometry *g, const float *x, int64_t first, int count, float *patch) {
   const int64_t plane = in_plane(g);
-  const float *src_image = x + (int64_t)image * g->in_blocks * plane;
   for (int r = 0; r < count; r++) {
-    const int p = first + r, oy = p / g->out_w, ox = p % g->out_w;
-    float *row = patch + (int64_t)r * g->depth;
+    const int64_t q = first + r;
+    const int p = (int)(q % g->pixels), oy = p / g->out_w, ox = p % g->out_w;
+    const float *src_image = x + q / g->pixels * g->in_blocks * plane;
+    float *row = patch + (int64_t)r * g->patch_stride;
     for (int ky = 0; ky < g->kernel; ky++) {
       const int iy = oy * g->stride - g->pad + ky;
       for (int kx = 0; kx < g->kernel; kx++) {
@@ -86,25 +111,26 @@ static void gather_patches(const geometry *g, const float *x, int image, int fir
   }
 }
 
-/* rows[r][k] = dy[image][k] at output pixel first + r, zero for k past the last block up to k16. */
-static void gather_gradients(const geometry *g, const float *dy, int image, int first, int count, float *rows) {
+/* grad[r][k] = dy at row first + r, zero for k past the last block up to k16. */
+static void gather_gradients(const geometry *g, const float *dy, int64_t first, int count, float *grad) {
   const int64_t plane = out_plane(g);
-  const float *src_image = dy + (int64_t)image * g->out_blocks * plane;
   for (int r = 0; r < count; r++) {
-    float *row = rows + (int64_t)r * g->k16;
-    for (int kb = 0; kb < g->out_blocks; kb++)
-      _mm256_storeu_ps(row + kb * LANES, _mm256_loadu_ps(src_image + kb * plane + (int64_t)(first + r) * LANES));
+    const int64_t q = first + r;
+    const float *src = dy + q / g->pixels * g->out_blocks * plane + q % g->pixels * LANES;
+    float *row = grad + (int64_t)r * g->gradient_stride;
+    for (int kb = 0; kb < g->out_blocks; kb++) _mm256_storeu_ps(row + kb * LANES, _mm256_loadu_ps(src + kb * plane));
     for (int k = g->out_blocks * LANES; k < g->k16; k++) row[k] = 0;
   }
 }
 
-/* dx[image] += the patch gradients of output pixels first .. first + count - 1, each onto the input it came from. */
-static void scatter_patches(const geometry *g, const float *dpatch, int image, int first, int count, float *dx) {
+/* dx += the patch gradients of rows first .. first + count - 1, each onto the input it came from. */
+static void scatter_patches(const geometry *g, const float *dpatch, int64_t first, int count, float *dx) {
   const int64_t plane = in_plane(g);
-  float *dst_image = dx + (int64_t)image * g->in_blocks * plane;
   for (int r = 0; r < count; r++) {
-    const int p = first + r, oy = p / g->out_w, ox = p % g->out_w;
-    const float *row = dpatch + (int64_t)r * g->depth16;
+    const int64_t q = first + r;
+    const int p = (int)(q % g->pixels), oy = p / g->out_w, ox = p % g->out_w;
+    float *dst_image = dx + q / g->pixels * g->in_blocks * plane;
+    const float *row = dpatch + (int64_t)r * g->dpatch_stride;
     for (int ky = 0; ky < g->kernel; ky++) {
       const int iy = oy * g->stride - g->pad + ky;
       if (iy < 0 || iy >= g->in_h) continue;
@@ -143,38 +169,56 @@ int conv_gemm_applies(const scan_conv_shape *s) {
 
 static scan_status forward(const scan_conv_shape *s, const float *x, const float *w, const conv_epilogue *ep, float *y) {
   const geometry g = make_geometry(s);
-  const int threads = omp_get_max_threads();
-  const size_t packed_floats = (size_t)g.depth16 * g.k16, per_thread = (size_t)CHUNK_PIXELS * g.depth + ROWS * PANEL;
+  const int threads = omp_get_max_threads(), chunk = chunk_rows(g.patch_stride);
+  const size_t packed_floats = (size_t)g.depth16 * g.k16, per_thread = (size_t)chunk * (g.patch_stride + PANEL);
   float *buffer = conv_scratch(packed_floats + per_thread * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for convolution buffers");
   pack_weights(&g, w, 0, buffer);
   const int panels = g.k16 / PANEL;
-#pragma omp parallel for schedule(static)
-  for (int image = 0; image < g.n; image++) {
-    float *patch = buffer + packed_floats + per_thread * omp_get_thread_num(), *spill = patch + (size_t)CHUNK_PIXELS * g.depth;
-    for (int first = 0; first < g.pixels; first += CHUNK_PIXELS) {
-      const int count = g.pixels - first < CHUNK_PIXELS ? g.pixels - first : CHUNK_PIXELS;
-      gather_patches(&g, x, image, first, count, patch);
+#pragma omp parallel num_threads(threads)
+  {
+    float *patch = buffer + packed_floats + per_thread * omp_get_thread_num(), *spill = patch + (size_t)chunk * g.patch_stride;
+    int64_t lo, hi;
+    thread_rows(&g, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+    for (int64_t first = lo; first < hi; first += chunk) {
+      const int count = hi - first < chunk ? (int)(hi - first) : chunk;
+      gather_patches(&g, x, first, count, patch);
+      /* The depth in slices of DEPTH_SLICE: a slice of a weight panel (16 KB) stays in L1 while every row of the
+       * chunk passes it. Outputs of a last block-only panel collect in `spill` (its second half is padding channels
+       * that must not land in the next image). */
       for (int panel = 0; panel < panels; panel++) {
-        const float *b = buffer + (size_t)panel * g.depth * PANEL;
-        /* the panel's 16 channels are blocks 2 * panel and 2 * panel + 1 of y; a last block-only panel spills its
-         * second half (padding channels) into a scratch row instead of the next image */
         const int whole = 2 * panel + 1 < g.out_blocks;
-        float *out = y + (((int64_t)image * g.out_blocks + 2 * panel) * g.pixels + first) * LANES;
-        for (int r = 0; r < count; r += ROWS) {
-          const int rows = count - r < ROWS ? count - r : ROWS;
-          if (whole) {
-            gemm_panel_rows(rows, patch + (int64_t)r * g.depth, g.depth, b, PANEL, g.depth, out + (int64_t)r * LANES, LANES,
-                            out_plane(&g));
-          } else {
-            gemm_panel_rows(rows, patch + (int64_t)r * g.depth, g.depth, b, PANEL, g.depth, spill, PANEL, LANES);
-            for (int i = 0; i < rows; i++) memcpy(out + (int64_t)(r + i) * LANES, spill + i * PANEL, LANES * sizeof(float));
+        for (int d0 = 0; d0 < g.depth; d0 += DEPTH_SLICE) {
+          const int slice = g.depth - d0 < DEPTH_SLICE ? g.depth - d0 : DEPTH_SLICE;
+          const float *b = buffer + ((size_t)panel * g.depth + d0) * PANEL;
+          for (int r = 0, rows; r < count; r += rows) {
+            /* a kernel call's rows lie in one image: its outputs are then LANES floats apart */
+            const int64_t q = first + r;
+            const int pixel = (int)(q % g.pixels);
+            rows = count - r < ROWS ? count - r : ROWS;
+            if (rows > g.pixels - pixel) rows = g.pixels - pixel;
+            const float *a = patch + (int64_t)r * g.patch_stride + d0;
+            float *out = whole ? y + ((q / g.pixels * g.out_blocks + 2 * panel) * g.pixels + pixel) * LANES : spill + (int64_t)r * PANEL;
+            const int64_t ldc = whole ? LANES : PANEL, half = whole ? out_plane(&g) : LANES;
+            if (d0 == 0) gemm_panel_rows(rows, a, g.patch_stride, b, PANEL, slice, out, ldc, half);
+            else gemm_panel_rows_add(rows, a, g.patch_stride, b, PANEL, slice, out, ldc, half);
           }
         }
+        if (!whole)
+          for (int r = 0; r < count; r++) {
+            const int64_t q = first + r;
+            memcpy(y + ((q / g.pixels * g.out_blocks + 2 * panel) * g.pixels + q % g.pixels) * LANES, spill + (int64_t)r * PANEL,
+                   LANES * sizeof(float));
+          }
       }
-      if (ep) /* while the chunk's outputs are still in cache */
-        for (int kb = 0; kb < g.out_blocks; kb++)
-          conv_epilogue_run(ep, kb, y + (((int64_t)image * g.out_blocks + kb) * g.pixels + first) * LANES, count);
+      if (ep) /* while the chunk's outputs are still in cache, image by image */
+        for (int r = 0, rows; r < count; r += rows) {
+          const int64_t q = first + r;
+          const int pixel = (int)(q % g.pixels);
+          rows = count - r < g.pixels - pixel ? count - r : g.pixels - pixel;
+          for (int kb = 0; kb < g.out_blocks; kb++)
+            conv_epilogue_run(ep, kb, y + ((q / g.pixels * g.out_blocks + kb) * g.pixels + pixel) * LANES, rows);
+        }
     }
   }
   return SCAN_OK;
@@ -190,55 +234,60 @@ scan_status conv_gemm_forward_affine(const scan_conv_shape *s, const float *x, c
 
 scan_status conv_gemm_backward_data(const scan_conv_shape *s, const float *dy, const float *w, float *dx) {
   const geometry g = make_geometry(s);
-  const int threads = omp_get_max_threads();
+  const int threads = omp_get_max_threads(), chunk = chunk_rows(g.dpatch_stride);
   const size_t packed_floats = (size_t)g.depth16 * g.k16;
-  const size_t per_thread = (size_t)CHUNK_PIXELS * (g.k16 + g.depth16);
+  const size_t per_thread = (size_t)chunk * (g.gradient_stride + g.dpatch_stride);
   float *buffer = conv_scratch(packed_floats + per_thread * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for convolution buffers");
   pack_weights(&g, w, 1, buffer);
   const int panels = g.depth16 / PANEL;
-#pragma omp parallel for schedule(static)
-  for (int image = 0; image < g.n; image++) {
-    float *rows = buffer + packed_floats + per_thread * omp_get_thread_num(), *dpatch = rows + (size_t)CHUNK_PIXELS * g.k16;
-    memset(dx + (int64_t)image * g.in_blocks * in_plane(&g), 0, (size_t)g.in_blocks * in_plane(&g) * sizeof(float));
-    for (int first = 0; first < g.pixels; first += CHUNK_PIXELS) {
-      const int count = g.pixels - first < CHUNK_PIXELS ? g.pixels - first : CHUNK_PIXELS;
-      gather_gradients(&g, dy, image, first, count, rows);
+#pragma omp parallel num_threads(threads)
+  {
+    float *grad = buffer + packed_floats + per_thread * omp_get_thread_num(), *dpatch = grad + (size_t)chunk * g.gradient_stride;
+    int64_t lo, hi;
+    thread_rows(&g, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+    const int64_t image_floats = g.in_blocks * in_plane(&g);
+    memset(dx + lo / g.pixels * image_floats, 0, (size_t)((hi - lo) / g.pixels * image_floats) * sizeof(float));
+    for (int64_t first = lo; first < hi; first += chunk) {
+      const int count = hi - first < chunk ? (int)(hi - first) : chunk;
+      gather_gradients(&g, dy, first, count, grad);
       for (int panel = 0; panel < panels; panel++)
         for (int r = 0; r < count; r += ROWS)
-          gemm_panel_rows(count - r < ROWS ? count - r : ROWS, rows + (int64_t)r * g.k16, g.k16,
-                          buffer + (size_t)panel * g.k16 * PANEL, PANEL, g.k16, dpatch + (int64_t)r * g.depth16 + panel * PANEL,
-                          g.depth16, LANES);
-      scatter_patches(&g, dpatch, image, first, count, dx);
+          gemm_panel_rows(count - r < ROWS ? count - r : ROWS, grad + (int64_t)r * g.gradient_stride, g.gradient_stride,
+                          buffer + (size_t)panel * g.k16 * PANEL, PANEL, g.k16, dpatch + (int64_t)r * g.dpatch_stride + panel * PANEL,
+                          g.dpatch_stride, LANES);
+      scatter_patches(&g, dpatch, first, count, dx);
     }
   }
   return SCAN_OK;
 }
 
+/* Each thread sums its rows' products into its own sums, 6 patch columns at a time across every panel (those 6
+ * columns of the chunk stay in L1 while the chunk's gradient rows stream from L2). */
 scan_status conv_gemm_backward_weights(const scan_conv_shape *s, const float *x, const float *dy, float *dw) {
   const geometry g = make_geometry(s);
-  const int threads = omp_get_max_threads();
+  const int threads = omp_get_max_threads(), chunk = CHUNK_ROWS_WEIGHTS;
   const size_t sums = (size_t)g.depth * g.k16;
-  const size_t per_thread = sums + (size_t)CHUNK_PIXELS_WEIGHTS * (g.depth + g.k16);
+  const size_t per_thread = sums + (size_t)chunk * (g.patch_stride + g.gradient_stride);
   float *buffer = conv_scratch(per_thread * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for convolution buffers");
   const int panels = g.k16 / PANEL, taps = g.kernel * g.kernel;
 #pragma omp parallel num_threads(threads)
   {
     const int thread = omp_get_thread_num(), team = omp_get_num_threads();
-    float *sum = buffer + per_thread * thread, *patch = sum + sums, *rows = patch + (size_t)CHUNK_PIXELS_WEIGHTS * g.depth;
+    float *sum = buffer + per_thread * thread, *patch = sum + sums, *grad = patch + (size_t)chunk * g.patch_stride;
     memset(sum, 0, sums * sizeof *sum);
-    /* contiguous shares of the images, fixed by the team size */
-    for (int image = g.n * thread / team; image < g.n * (thread + 1) / team; image++)
-      for (int first = 0; first < g.pixels; first += CHUNK_PIXELS_WEIGHTS) {
-        const int count = g.pixels - first < CHUNK_PIXELS_WEIGHTS ? g.pixels - first : CHUNK_PIXELS_WEIGHTS;
-        gather_patches(&g, x, image, first, count, patch);
-        gather_gradients(&g, dy, image, first, count, rows);
+    int64_t lo, hi;
+    thread_rows(&g, thread, team, &lo, &hi);
+    for (int64_t first = lo; first < hi; first += chunk) {
+      const int count = hi - first < chunk ? (int)(hi - first) : chunk;
+      gather_patches(&g, x, first, count, patch);
+      gather_gradients(&g, dy, first, count, grad);
+      for (int d = 0; d < g.depth; d += ROWS)
         for (int panel = 0; panel < panels; panel++)
-          for (int d = 0; d < g.depth; d += ROWS)
-            gemm_panel_columns_add(g.depth - d < ROWS ? g.depth - d : ROWS, patch + d, g.depth, rows + panel * PANEL, g.k16, count,
-                                   sum + (int64_t)d * g.k16 + panel * PANEL, g.k16, LANES);
-      }
+          gemm_panel_columns_add(g.depth - d < ROWS ? g.depth - d : ROWS, patch + d, g.patch_stride, grad + panel * PANEL,
+                                 g.gradient_stride, count, sum + (int64_t)d * g.k16 + panel * PANEL, g.k16, LANES);
+    }
 #pragma omp barrier
     /* dw[k][c][tap] += the threads' sums at d = tap * C + c, in thread order */
 #pragma omp for schedule(static)

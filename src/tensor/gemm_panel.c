@@ -45,6 +45,18 @@ void gemm_panel_rows(int rows, const float *a, int64_t lda, const float *b, int6
   }
 }
 
+void gemm_panel_rows_add(int rows, const float *a, int64_t lda, const float *b, int64_t b_depth, int depth, float *c, int64_t ldc,
+                         int64_t c_half) {
+  switch (rows) {
+    case 6: panel(6, a, lda, 1, b, b_depth, depth, c, ldc, c_half, 1); break;
+    case 5: panel(5, a, lda, 1, b, b_depth, depth, c, ldc, c_half, 1); break;
+    case 4: panel(4, a, lda, 1, b, b_depth, depth, c, ldc, c_half, 1); break;
+    case 3: panel(3, a, lda, 1, b, b_depth, depth, c, ldc, c_half, 1); break;
+    case 2: panel(2, a, lda, 1, b, b_depth, depth, c, ldc, c_half, 1); break;
+    default: panel(1, a, lda, 1, b, b_depth, depth, c, ldc, c_half, 1); break;
+  }
+}
+
 void gemm_panel_columns_add(int rows, const float *a, int64_t lda, const float *b, int64_t b_depth, int depth, float *c,
                             int64_t ldc, int64_t c_half) {
   switch (rows) {

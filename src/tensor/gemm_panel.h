@@ -15,6 +15,9 @@ enum { GEMM_PANEL_ROWS = 6, GEMM_PANEL_WIDTH = 16 };
 /* a[r][k] = a[r * lda + k] (rows along the first index); overwrites c. */
 void gemm_panel_rows(int rows, const float *a, int64_t lda, const float *b, int64_t b_depth, int depth, float *c, int64_t ldc,
                      int64_t c_half);
+/* The same, adding into c. */
+void gemm_panel_rows_add(int rows, const float *a, int64_t lda, const float *b, int64_t b_depth, int depth, float *c, int64_t ldc,
+                         int64_t c_half);
 /* a[r][k] = a[k * lda + r] (rows along the second index: a transposed operand); adds into c. */
 void gemm_panel_columns_add(int rows, const float *a, int64_t lda, const float *b, int64_t b_depth, int depth, float *c,
                             int64_t ldc, int64_t c_half);
