@@ -33,7 +33,7 @@ enum {
   LANES = 8,        /* floats per AVX register = channels per nChw8c block */
   PANEL = GEMM_PANEL_WIDTH,      /* output channels per matrix-kernel column panel */
   KERNEL_ROWS = GEMM_PANEL_ROWS, /* tiles (or channels) per matrix-kernel call */
-  SKEW = 16,        /* floats added to a tile's row in the weight gradient's V and D (see there) */
+  SKEW = 16,        /* floats of padding that keep rows and points of V, M and D off power-of-two distances */
   MIN_TILES = 32,   /* below this the transformed weights cost more than they save (batch-1 Grad-CAM, say) */
 };
 
@@ -96,6 +96,11 @@ static inline void gradient_line(const __m256 g[TILE], __m256 d[PATCH]) {
   d[5] = g[3];
 }
 
+/* Floats from one transformed point's rows to the next point's in V, M and D: `count` rows of `row_stride`, plus a
+ * skew, because the transforms write (and read) all 36 points of a tile at once, and an exact multiple of a few KB
+ * would put those 36 lines into two cache sets. */
+static int64_t points_apart(int count, int row_stride) { return (int64_t)count * row_stride + SKEW; }
+
 typedef struct { int image, y0, x0; } tile_origin; /* top-left output pixel of a tile */
 
 static tile_origin tile_at(const geometry *g, int64_t tile) {
@@ -120,7 +125,7 @@ static inline __attribute__((always_inline)) void load_patch_line(const geometry
  * and this transform cost a tenth of a training step). */
 static void transform_inputs(const geometry *g, const float *x, int64_t first, int count, int row_stride, float *v) {
   const int blocks = g->in_blocks;
-  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = (int64_t)count * row_stride;
+  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = points_apart(count, row_stride);
   float scratch[PATCH][PATCH][LANES] __attribute__((aligned(32))); /* scratch[i][j] = (d B)[i][j] */
   for (int slot = 0; slot < count; slot++) {
     const tile_origin o = tile_at(g, first + slot);
@@ -155,7 +160,7 @@ static void transform_inputs(const geometry *g, const float *x, int64_t first, i
  * passed through the epilogue when there is one. */
 static void transform_outputs(const geometry *g, const float *m, int64_t first, int count, const conv_epilogue *ep, float *y) {
   const int blocks = g->out_blocks;
-  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = (int64_t)count * g->k;
+  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = points_apart(count, g->k);
   float scratch[PATCH][TILE][LANES] __attribute__((aligned(32))); /* scratch[i][c] = (M A)[i][c] */
   for (int slot = 0; slot < count; slot++) {
     const tile_origin o = tile_at(g, first + slot);
@@ -187,7 +192,7 @@ static void transform_outputs(const geometry *g, const float *m, int64_t first, 
  * tensor's last channel block up to the 16-wide panel). Separable, like transform_inputs. */
 static void transform_gradients(const geometry *g, const float *dy, int64_t first, int count, int row_stride, float *d) {
   const int blocks = g->out_blocks;
-  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = (int64_t)count * row_stride;
+  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = points_apart(count, row_stride);
   float scratch[TILE][PATCH][LANES] __attribute__((aligned(32))); /* scratch[r][j] = (dy A^T)[r][j] */
   for (int slot = 0; slot < count; slot++) {
     const tile_origin o = tile_at(g, first + slot);
@@ -330,7 +335,7 @@ static scan_status run_convolution(const geometry *g, const float *x, const floa
   const int per_block = tiles_per_block(g->tiles, threads, forward_block_tiles(g));
   const int64_t blocks = (g->tiles + per_block - 1) / per_block;
   const size_t u_floats = (size_t)POINTS * g->c * g->k;
-  const size_t block_floats = (size_t)POINTS * per_block * (g->c + g->k);
+  const size_t block_floats = (size_t)POINTS * (points_apart(per_block, g->c) + points_apart(per_block, g->k));
   float *buffer = conv_scratch(u_floats + block_floats * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for Winograd buffers (%zu floats)", u_floats + block_floats * threads);
   float *u = buffer;
@@ -341,11 +346,11 @@ static scan_status run_convolution(const geometry *g, const float *x, const floa
     const int64_t first = block * per_block;
     const int count = (int)(first + per_block <= g->tiles ? per_block : g->tiles - first);
     float *v = u + u_floats + block_floats * omp_get_thread_num();
-    float *m = v + (size_t)POINTS * per_block * g->c;
+    float *m = v + (size_t)POINTS * points_apart(count, g->c);
     transform_inputs(g, x, first, count, g->c, v);
     for (int xi = 0; xi < POINTS; xi++) {
-      const float *vx = v + (int64_t)xi * count * g->c;
-      float *mx = m + (int64_t)xi * count * g->k;
+      const float *vx = v + xi * points_apart(count, g->c);
+      float *mx = m + xi * points_apart(count, g->k);
       for (int p = 0; p < panels; p++) {
         const float *panel = u + ((int64_t)xi * panels + p) * g->c * PANEL;
         for (int r = 0; r < count; r += KERNEL_ROWS)
@@ -395,7 +400,7 @@ scan_status winograd_conv_backward_weights(const scan_conv_shape *s, const float
   const int64_t blocks = (g.tiles + per_block - 1) / per_block;
   const size_t du_floats = (size_t)POINTS * g.c * g.k;
   const int v_stride = g.c + SKEW, d_stride = g.k + SKEW;
-  const size_t block_floats = (size_t)POINTS * per_block * (v_stride + d_stride);
+  const size_t block_floats = (size_t)POINTS * (points_apart(per_block, v_stride) + points_apart(per_block, d_stride));
   const size_t per_thread = du_floats + block_floats;
   float *buffer = conv_scratch(per_thread * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for Winograd buffers (%zu floats)", per_thread * threads);
@@ -403,7 +408,7 @@ scan_status winograd_conv_backward_weights(const scan_conv_shape *s, const float
 #pragma omp parallel num_threads(threads)
   {
     const int thread = omp_get_thread_num(), team = omp_get_num_threads();
-    float *du = buffer + per_thread * thread, *v = du + du_floats, *d = v + (size_t)POINTS * per_block * v_stride;
+    float *du = buffer + per_thread * thread, *v = du + du_floats, *d = v + (size_t)POINTS * points_apart(per_block, v_stride);
     memset(du, 0, du_floats * sizeof *du);
     /* contiguous shares of blocks, fixed by the team size */
     const int64_t lo = blocks * thread / team, hi = blocks * (thread + 1) / team;
@@ -413,7 +418,7 @@ scan_status winograd_conv_backward_weights(const scan_conv_shape *s, const float
       transform_inputs(&g, x, first, count, v_stride, v);
       transform_gradients(&g, dy, first, count, d_stride, d);
       for (int xi = 0; xi < POINTS; xi++) {
-        const float *vx = v + (int64_t)xi * count * v_stride, *dx = d + (int64_t)xi * count * d_stride;
+        const float *vx = v + xi * points_apart(count, v_stride), *dx = d + xi * points_apart(count, d_stride);
         float *dux = du + (int64_t)xi * g.c * g.k;
         for (int p = 0; p < panels; p++)
           for (int c = 0; c < g.c; c += KERNEL_ROWS)
