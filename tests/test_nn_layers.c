@@ -349,6 +349,29 @@ static void test_linear(void) {
   free(x), free(w), free(b), free(r);
 }
 
+/* The residual join's one-pass backward against the element-wise definition, for every combination of a fused ReLU
+ * and addends that already hold a gradient; large enough to run in parallel. */
+static void test_add_backward(void) {
+  const int64_t count = 3 * 100003; /* odd: a vector tail */
+  float *y = test_randn(77, count, 1), *dy = test_randn(77, count, 2), *start_a = test_randn(77, count, 3),
+        *start_b = test_randn(77, count, 4);
+  float *da = malloc(count * sizeof(float)), *db = malloc(count * sizeof(float));
+  for (int relu = 0; relu < 2; relu++)
+    for (int add_a = 0; add_a < 2; add_a++)
+      for (int add_b = 0; add_b < 2; add_b++) {
+        memcpy(da, start_a, count * sizeof(float));
+        memcpy(db, start_b, count * sizeof(float));
+        scan_add_backward(count, relu ? y : NULL, dy, da, add_a, db, add_b);
+        int64_t wrong = 0;
+        for (int64_t i = 0; i < count; i++) {
+          const float g = relu && !(y[i] > 0) ? 0.0f : dy[i];
+          wrong += da[i] != (add_a ? start_a[i] + g : g) || db[i] != (add_b ? start_b[i] + g : g);
+        }
+        CHECK(wrong == 0);
+      }
+  free(y), free(dy), free(start_a), free(start_b), free(da), free(db);
+}
+
 int main(void) {
   light = getenv("SCAN_TEST_LIGHT") != NULL;
   /* n, in_c, in_h, in_w, out_c, _, _, kernel, stride, pad, fast, src_block, dst_block */
@@ -373,6 +396,7 @@ int main(void) {
   }
   test_gemm();
   test_linear();
+  test_add_backward();
   test_bn_stats();
   check_layer_fd((layer_case){.kind = L_BN_TRAIN, .n = 3, .c = 2, .h = 3, .w = 2}, "batch-norm (train)");
   check_layer_fd((layer_case){.kind = L_BN_EVAL, .n = 2, .c = 3, .h = 2, .w = 3}, "batch-norm (eval)");

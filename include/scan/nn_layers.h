@@ -34,6 +34,9 @@ void scan_relu_forward(int64_t count, const float *x, float *y);
 void scan_relu_backward(int64_t count, const float *y, const float *dy, float *dx);
 /* y = a + b, or max(0, a + b) with relu != 0 (the residual join) */
 void scan_add_forward(int64_t count, const float *a, const float *b, int relu, float *y);
+/* The residual join's backward in one pass: g = dy, masked to y > 0 when y (the fused ReLU's output) is given; then
+ * da = g (or da += g when add_a), db = g (or db += g when add_b). */
+void scan_add_backward(int64_t count, const float *y, const float *dy, float *da, int add_a, float *db, int add_b);
 /* dst += src */
 void scan_accumulate(int64_t count, const float *src, float *dst);
 

@@ -257,15 +257,10 @@ static scan_status op_backward(scan_net *net, net_op *op, int n, int need_input_
       return SCAN_OK;
     }
     case OP_ADD: {
-      /* Both addends get the same gradient: masked once by the fused ReLU, then handed to the second addend. */
+      /* Both addends get the same gradient (masked by the fused ReLU), each added to what it already has. */
       net_tensor *second = &net->tensors[op->in2];
-      float *dx = grad_target(net, in);
-      if (op->relu) scan_relu_backward(count, out->data, out->grad, dx);
-      else memcpy(dx, out->grad, (size_t)count * sizeof(float));
-      grad_commit(net, in, n);
-      if (second->grad_written) scan_accumulate(count, dx, second->grad);
-      else memcpy(second->grad, dx, (size_t)count * sizeof(float));
-      second->grad_written = 1;
+      scan_add_backward(count, op->relu ? out->data : NULL, out->grad, in->grad, in->grad_written, second->grad, second->grad_written);
+      in->grad_written = second->grad_written = 1;
       return SCAN_OK;
     }
   }

@@ -141,6 +141,10 @@ int net_gap(scan_net *net, int in) {
 
 int net_add(scan_net *net, int a, int b) {
   if (a < 0 || b < 0) return -1;
+  if (a == b) { /* x + x: the backward writes each addend's gradient in one pass, so the addends must differ */
+    net->build_failed = 1;
+    return -1;
+  }
   net_tensor src = net->tensors[a];
   int out = net_add_tensor(net, src.c, src.h, src.w);
   int op = add_op(net, OP_ADD, a, out);
