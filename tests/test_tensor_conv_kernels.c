@@ -4,6 +4,8 @@
  *    channel counts that leave blocks and panels partly filled; the shapes it must leave to other algorithms; that it
  *    is what the oneDNN backend runs when asked, and that forward and data gradient give the same bits for any
  *    thread count.
+ *  - Winograd for 3x3 stride 2 (polyphase, F(4, 2)): whole and partial tiles, one tile per image, images smaller
+ *    than a tile; the data gradient's overlapping patches give the same bits for any thread count.
  *  - patch convolution (im2col): strides, 1x1 / 5x5 / 7x7 kernels, padding, partial panels. */
 #include <omp.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 
 #include "../src/tensor/conv_gemm.h"
 #include "../src/tensor/conv_winograd.h"
+#include "../src/tensor/conv_winograd_s2.h"
 #include "testlib.h"
 
 typedef struct {
@@ -66,6 +69,8 @@ typedef struct {
 
 static const algorithm winograd = {"Winograd", winograd_conv_applies, winograd_conv_forward, winograd_conv_backward_data,
                                    winograd_conv_backward_weights};
+static const algorithm winograd_s2 = {"Winograd stride 2", winograd_s2_conv_applies, winograd_s2_conv_forward,
+                                      winograd_s2_conv_backward_data, winograd_s2_conv_backward_weights};
 static const algorithm patches = {"patches", conv_gemm_applies, conv_gemm_forward, conv_gemm_backward_data,
                                   conv_gemm_backward_weights};
 
@@ -144,6 +149,14 @@ static void check_applies(void) {
   CHECK(!winograd_conv_applies(&s)); /* 4 tiles: not worth transforming the weights */
   s = ok, s.stride = 2, s.out_h = s.out_w = 4;
   CHECK(conv_gemm_applies(&s));
+  CHECK(!winograd_s2_conv_applies(&s)); /* 8 tiles: not worth transforming the weights */
+  s.n = 32;
+  CHECK(winograd_s2_conv_applies(&s));
+  s.fast = 0;
+  CHECK(!winograd_s2_conv_applies(&s)); /* not asked for */
+  s.fast = 1, s.kernel = 1, s.pad = 0;
+  CHECK(!winograd_s2_conv_applies(&s)); /* the 1x1 shortcut */
+  s = ok, s.stride = 2, s.out_h = s.out_w = 4;
   s.n = 3;
   CHECK(!conv_gemm_applies(&s)); /* too few images to share between threads */
   s.n = 8, s.src_block = 1;
@@ -151,8 +164,8 @@ static void check_applies(void) {
 }
 
 /* Through the backend table (what nets call), and bit-identical for 1 and 2 threads. */
-static void check_backend_and_threads(void) {
-  conv_case c = make_case(6, 32, 9, 10, 32, 3, 1, 1);
+static void check_backend_and_threads(int stride) {
+  conv_case c = stride == 1 ? make_case(6, 32, 9, 10, 32, 3, 1, 1) : make_case(9, 16, 13, 12, 24, 3, 2, 1);
   const scan_backend *be = scan_backend_onednn();
   float *y1 = malloc(c.ny * 4), *y2 = malloc(c.ny * 4), *dx1 = malloc(c.nx * 4), *dx2 = malloc(c.nx * 4);
   scan_conv_state *st = NULL;
@@ -183,6 +196,10 @@ int main(void) {
   check_passes(&winograd, 6, 24, 12, 8, 48, 3, 1, 1);   /* 3 blocks (6-row kernel tails over channels in the weight gradient) */
   check_passes(&winograd, 6, 4, 8, 9, 12, 3, 1, 1);     /* partly filled blocks and panels: 4 of 8 channels in, 12 of 16 out */
   check_passes(&winograd, 4, 20, 10, 10, 5, 3, 1, 1);   /* 20 in (2.5 blocks), 5 out */
+  check_passes(&winograd_s2, 8, 16, 16, 16, 32, 3, 2, 1); /* ResNet's downsampling 3x3: 4 whole tiles per image */
+  check_passes(&winograd_s2, 6, 12, 17, 15, 20, 3, 2, 1); /* odd sizes: partial tiles; partly filled blocks and panels */
+  check_passes(&winograd_s2, 32, 24, 8, 8, 40, 3, 2, 1);  /* one tile per image, like ResNet-18's last downsampling */
+  check_passes(&winograd_s2, 40, 8, 3, 3, 8, 3, 2, 1);    /* images smaller than a tile */
   check_passes(&patches, 4, 16, 9, 9, 32, 3, 2, 1);     /* ResNet's downsampling 3x3, odd input */
   check_passes(&patches, 5, 16, 8, 8, 32, 1, 2, 0);     /* its 1x1 shortcut */
   check_passes(&patches, 4, 24, 7, 5, 16, 1, 1, 0);     /* 1x1 stride 1 */
@@ -193,9 +210,11 @@ int main(void) {
   check_passes(&patches, 4, 16, 30, 30, 16, 3, 2, 1);   /* more output pixels than one gathered chunk */
   check_passes(&patches, 9, 40, 6, 6, 20, 3, 2, 1);     /* 3x3 pixels per image: chunks and kernel calls cut at images;
                                                            depth 360: two slices, summed into the spilled last panel */
-  check_backend_and_threads();
+  check_backend_and_threads(1);
+  check_backend_and_threads(2);
   check_affine(4, 12, 10, 9, 20, 3, 1, 1, 1);  /* Winograd */
-  check_affine(4, 16, 9, 9, 12, 3, 2, 1, 0);   /* patch products */
+  check_affine(4, 16, 9, 9, 12, 3, 2, 1, 0);   /* patch products (16 tiles: too few for Winograd) */
+  check_affine(8, 16, 12, 12, 24, 3, 2, 1, 1); /* Winograd stride 2 */
   check_affine(1, 8, 6, 6, 16, 3, 1, 1, 1);    /* oneDNN direct, then the epilogue pass */
   return test_main_end();
 }

@@ -13,6 +13,7 @@
 #include "conv_gemm.h"
 #include "conv_stem.h"
 #include "conv_winograd.h"
+#include "conv_winograd_s2.h"
 #include "scan/tensor.h"
 
 #define DNNL_TRY(call)                                                                               \
@@ -289,6 +290,7 @@ static scan_status build_bwd(scan_conv_state *st, int weights) {
 static scan_status onednn_conv_forward(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *w,
                                        float *y) {
   if (winograd_conv_applies(s)) return winograd_conv_forward(s, x, w, y);
+  if (winograd_s2_conv_applies(s)) return winograd_s2_conv_forward(s, x, w, y);
   if (conv_gemm_applies(s)) return conv_gemm_forward(s, x, w, y);
   SCAN_TRY(state_prepare(state, s));
   if (!(*state)->fwd_ready) SCAN_TRY(build_fwd(*state));
@@ -301,6 +303,7 @@ static scan_status onednn_conv_forward_affine(scan_conv_state **state, const sca
                                               const float *scale, const float *shift, int relu, float *y) {
   if (s->dst_block != 8) return scan_fail(SCAN_ERR_INTERNAL, "conv_forward_affine: outputs must be nChw8c");
   if (winograd_conv_applies(s)) return winograd_conv_forward_affine(s, x, w, scale, shift, relu, y);
+  if (winograd_s2_conv_applies(s)) return winograd_s2_conv_forward_affine(s, x, w, scale, shift, relu, y);
   if (conv_gemm_applies(s)) return conv_gemm_forward_affine(s, x, w, scale, shift, relu, y);
   SCAN_TRY(onednn_conv_forward(state, s, x, w, y));
   const conv_epilogue ep = {scale, shift, relu};
@@ -315,6 +318,7 @@ static scan_status onednn_conv_forward_affine(scan_conv_state **state, const sca
 static scan_status onednn_conv_backward_data(scan_conv_state **state, const scan_conv_shape *s, const float *dy,
                                              const float *w, float *dx) {
   if (winograd_conv_applies(s)) return winograd_conv_backward_data(s, dy, w, dx);
+  if (winograd_s2_conv_applies(s)) return winograd_s2_conv_backward_data(s, dy, w, dx);
   if (conv_gemm_applies(s)) return conv_gemm_backward_data(s, dy, w, dx);
   SCAN_TRY(state_prepare(state, s));
   if (!(*state)->bwd_data_ready) SCAN_TRY(build_bwd(*state, 0));
@@ -329,6 +333,7 @@ static scan_status onednn_conv_backward_weights(scan_conv_state **state, const s
     return SCAN_OK;
   }
   if (winograd_conv_applies(s)) return winograd_conv_backward_weights(s, x, dy, dw);
+  if (winograd_s2_conv_applies(s)) return winograd_s2_conv_backward_weights(s, x, dy, dw);
   if (conv_gemm_applies(s)) return conv_gemm_backward_weights(s, x, dy, dw);
   SCAN_TRY(state_prepare(state, s));
   if (!(*state)->bwd_weights_ready) SCAN_TRY(build_bwd(*state, 1));

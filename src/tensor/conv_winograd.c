@@ -14,6 +14,7 @@
 #include "conv_epilogue.h"
 #include "conv_scratch.h"
 #include "gemm_panel.h"
+#include "winograd_blocks.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,6 @@ enum {
   LANES = 8,        /* floats per AVX register = channels per nChw8c block */
   PANEL = GEMM_PANEL_WIDTH,      /* output channels per matrix-kernel column panel */
   KERNEL_ROWS = GEMM_PANEL_ROWS, /* tiles (or channels) per matrix-kernel call */
-  SKEW = 16,        /* floats of padding that keep rows and points of V, M and D off power-of-two distances */
-  MIN_TILES = 32,   /* below this the transformed weights cost more than they save (batch-1 Grad-CAM, say) */
 };
 
 typedef struct {
@@ -96,11 +95,6 @@ static inline void gradient_line(const __m256 g[TILE], __m256 d[PATCH]) {
   d[5] = g[3];
 }
 
-/* Floats from one transformed point's rows to the next point's in V, M and D: `count` rows of `row_stride`, plus a
- * skew, because the transforms write (and read) all 36 points of a tile at once, and an exact multiple of a few KB
- * would put those 36 lines into two cache sets. */
-static int64_t points_apart(int count, int row_stride) { return (int64_t)count * row_stride + SKEW; }
-
 typedef struct { int image, y0, x0; } tile_origin; /* top-left output pixel of a tile */
 
 static tile_origin tile_at(const geometry *g, int64_t tile) {
@@ -125,7 +119,7 @@ static inline __attribute__((always_inline)) void load_patch_line(const geometry
  * and this transform cost a tenth of a training step). */
 static void transform_inputs(const geometry *g, const float *x, int64_t first, int count, int row_stride, float *v) {
   const int blocks = g->in_blocks;
-  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = points_apart(count, row_stride);
+  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = winograd_points_apart(count, row_stride);
   float scratch[PATCH][PATCH][LANES] __attribute__((aligned(32))); /* scratch[i][j] = (d B)[i][j] */
   for (int slot = 0; slot < count; slot++) {
     const tile_origin o = tile_at(g, first + slot);
@@ -160,7 +154,7 @@ static void transform_inputs(const geometry *g, const float *x, int64_t first, i
  * passed through the epilogue when there is one. */
 static void transform_outputs(const geometry *g, const float *m, int64_t first, int count, const conv_epilogue *ep, float *y) {
   const int blocks = g->out_blocks;
-  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = points_apart(count, g->k);
+  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = winograd_points_apart(count, g->k);
   float scratch[PATCH][TILE][LANES] __attribute__((aligned(32))); /* scratch[i][c] = (M A)[i][c] */
   for (int slot = 0; slot < count; slot++) {
     const tile_origin o = tile_at(g, first + slot);
@@ -192,7 +186,7 @@ static void transform_outputs(const geometry *g, const float *m, int64_t first, 
  * tensor's last channel block up to the 16-wide panel). Separable, like transform_inputs. */
 static void transform_gradients(const geometry *g, const float *dy, int64_t first, int count, int row_stride, float *d) {
   const int blocks = g->out_blocks;
-  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = points_apart(count, row_stride);
+  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = winograd_points_apart(count, row_stride);
   float scratch[TILE][PATCH][LANES] __attribute__((aligned(32))); /* scratch[r][j] = (dy A^T)[r][j] */
   for (int slot = 0; slot < count; slot++) {
     const tile_origin o = tile_at(g, first + slot);
@@ -313,29 +307,14 @@ static void transform_weights(const geometry *geo, const float *w, int flipped, 
 
 /* ---- the passes ---- */
 
-/* Tiles per block in the convolution: few, so the block's V and M stay in L2, unless the transformed weights are too
- * big for the last-level cache: each block then streams them from memory, and more tiles per block share that cost.
- * (Measured here, in runs that varied by 15%: 24 tiles did best for 64..256 channels, 96 for 512.) */
-static int forward_block_tiles(const geometry *g) {
-  const double weight_bytes = (double)POINTS * g->c * g->k * sizeof(float);
-  return weight_bytes > 16e6 ? 96 : 24;
-}
-
-/* Blocks of tiles: a multiple of the thread count (so threads get equal shares), each at most `most` tiles. */
-static int tiles_per_block(int64_t tiles, int threads, int most) {
-  const int64_t rounds = (tiles + (int64_t)threads * most - 1) / ((int64_t)threads * most);
-  const int64_t blocks = rounds * threads;
-  return (int)((tiles + blocks - 1) / blocks);
-}
-
 /* y = convolution of x (C channels) with the transformed weights u, K output channels. */
 static scan_status run_convolution(const geometry *g, const float *x, const float *w, int flipped, const conv_epilogue *ep,
                                    float *y) {
   const int threads = omp_get_max_threads();
-  const int per_block = tiles_per_block(g->tiles, threads, forward_block_tiles(g));
+  const int per_block = winograd_tiles_per_block(g->tiles, threads, winograd_block_tiles((double)POINTS * g->c * g->k * sizeof(float)));
   const int64_t blocks = (g->tiles + per_block - 1) / per_block;
   const size_t u_floats = (size_t)POINTS * g->c * g->k;
-  const size_t block_floats = (size_t)POINTS * (points_apart(per_block, g->c) + points_apart(per_block, g->k));
+  const size_t block_floats = (size_t)POINTS * (winograd_points_apart(per_block, g->c) + winograd_points_apart(per_block, g->k));
   float *buffer = conv_scratch(u_floats + block_floats * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for Winograd buffers (%zu floats)", u_floats + block_floats * threads);
   float *u = buffer;
@@ -346,11 +325,11 @@ static scan_status run_convolution(const geometry *g, const float *x, const floa
     const int64_t first = block * per_block;
     const int count = (int)(first + per_block <= g->tiles ? per_block : g->tiles - first);
     float *v = u + u_floats + block_floats * omp_get_thread_num();
-    float *m = v + (size_t)POINTS * points_apart(count, g->c);
+    float *m = v + (size_t)POINTS * winograd_points_apart(count, g->c);
     transform_inputs(g, x, first, count, g->c, v);
     for (int xi = 0; xi < POINTS; xi++) {
-      const float *vx = v + xi * points_apart(count, g->c);
-      float *mx = m + xi * points_apart(count, g->k);
+      const float *vx = v + xi * winograd_points_apart(count, g->c);
+      float *mx = m + xi * winograd_points_apart(count, g->k);
       for (int p = 0; p < panels; p++) {
         const float *panel = u + ((int64_t)xi * panels + p) * g->c * PANEL;
         for (int r = 0; r < count; r += KERNEL_ROWS)
@@ -371,7 +350,7 @@ static int tiles_of(const scan_conv_shape *s) {
 int winograd_conv_applies(const scan_conv_shape *s) {
   if (!s->fast || s->kernel != 3 || s->stride != 1 || s->pad != 1) return 0;
   if (s->in_h != s->out_h || s->in_w != s->out_w || s->src_block != LANES || s->dst_block != LANES) return 0;
-  return tiles_of(s) >= MIN_TILES;
+  return tiles_of(s) >= WINOGRAD_MIN_TILES;
 }
 
 scan_status winograd_conv_forward(const scan_conv_shape *s, const float *x, const float *w, float *y) {
@@ -396,11 +375,11 @@ scan_status winograd_conv_backward_data(const scan_conv_shape *s, const float *d
 scan_status winograd_conv_backward_weights(const scan_conv_shape *s, const float *x, const float *dy, float *dw) {
   const geometry g = make_geometry(s->n, s->in_h, s->in_w, s->in_c, s->out_c);
   const int threads = omp_get_max_threads();
-  const int per_block = tiles_per_block(g.tiles, threads, 48);
+  const int per_block = winograd_tiles_per_block(g.tiles, threads, 48);
   const int64_t blocks = (g.tiles + per_block - 1) / per_block;
   const size_t du_floats = (size_t)POINTS * g.c * g.k;
-  const int v_stride = g.c + SKEW, d_stride = g.k + SKEW;
-  const size_t block_floats = (size_t)POINTS * (points_apart(per_block, v_stride) + points_apart(per_block, d_stride));
+  const int v_stride = g.c + WINOGRAD_SKEW, d_stride = g.k + WINOGRAD_SKEW;
+  const size_t block_floats = (size_t)POINTS * (winograd_points_apart(per_block, v_stride) + winograd_points_apart(per_block, d_stride));
   const size_t per_thread = du_floats + block_floats;
   float *buffer = conv_scratch(per_thread * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for Winograd buffers (%zu floats)", per_thread * threads);
@@ -408,7 +387,7 @@ scan_status winograd_conv_backward_weights(const scan_conv_shape *s, const float
 #pragma omp parallel num_threads(threads)
   {
     const int thread = omp_get_thread_num(), team = omp_get_num_threads();
-    float *du = buffer + per_thread * thread, *v = du + du_floats, *d = v + (size_t)POINTS * points_apart(per_block, v_stride);
+    float *du = buffer + per_thread * thread, *v = du + du_floats, *d = v + (size_t)POINTS * winograd_points_apart(per_block, v_stride);
     memset(du, 0, du_floats * sizeof *du);
     /* contiguous shares of blocks, fixed by the team size */
     const int64_t lo = blocks * thread / team, hi = blocks * (thread + 1) / team;
@@ -418,7 +397,7 @@ scan_status winograd_conv_backward_weights(const scan_conv_shape *s, const float
       transform_inputs(&g, x, first, count, v_stride, v);
       transform_gradients(&g, dy, first, count, d_stride, d);
       for (int xi = 0; xi < POINTS; xi++) {
-        const float *vx = v + xi * points_apart(count, v_stride), *dx = d + xi * points_apart(count, d_stride);
+        const float *vx = v + xi * winograd_points_apart(count, v_stride), *dx = d + xi * winograd_points_apart(count, d_stride);
         float *dux = du + (int64_t)xi * g.c * g.k;
         for (int p = 0; p < panels; p++)
           for (int c = 0; c < g.c; c += KERNEL_ROWS)

@@ -1,0 +1,32 @@
+/* What the two Winograd convolutions (conv_winograd.c for stride 1, conv_winograd_s2.c for stride 2) share: how the
+ * tiles are cut into blocks, and how the transformed tiles of a block are laid out. */
+#ifndef SCAN_TENSOR_WINOGRAD_BLOCKS_H
+#define SCAN_TENSOR_WINOGRAD_BLOCKS_H
+
+#include <stdint.h>
+
+/* Floats of padding that keep the rows and points of the transformed tiles off power-of-two distances: the transforms
+ * write (and read) every point of a tile at once, and points an exact multiple of a few KB apart would all fall into
+ * two cache sets; the weight gradient's kernel walks down rows, where a 2 KB row stride does the same. */
+enum {
+  WINOGRAD_SKEW = 16,
+  WINOGRAD_MIN_TILES = 32, /* below this the transformed weights cost more than they save (batch-1 Grad-CAM, say) */
+};
+
+/* Floats from one transformed point's rows to the next point's: `count` rows of `row_stride`, plus the skew. */
+static inline int64_t winograd_points_apart(int count, int row_stride) { return (int64_t)count * row_stride + WINOGRAD_SKEW; }
+
+/* Tiles per block of a convolution (forward or data gradient) whose transformed weights take weight_bytes: few, so the
+ * block's transformed inputs and outputs stay in L2, unless the weights are too big for the last-level cache: each
+ * block then streams them from memory, and more tiles per block share that cost. (Measured here, in runs that varied
+ * by 15%: 24 tiles did best for 64..256 channels, 96 for 512.) */
+static inline int winograd_block_tiles(double weight_bytes) { return weight_bytes > 16e6 ? 96 : 24; }
+
+/* Blocks of tiles: a multiple of the thread count (so threads get equal shares), each at most `most` tiles. */
+static inline int winograd_tiles_per_block(int64_t tiles, int threads, int most) {
+  const int64_t rounds = (tiles + (int64_t)threads * most - 1) / ((int64_t)threads * most);
+  const int64_t blocks = rounds * threads;
+  return (int)((tiles + blocks - 1) / blocks);
+}
+
+#endif
