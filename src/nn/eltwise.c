@@ -1,4 +1,7 @@
 /* ReLU, residual addition and gradient accumulation: element-wise, memory-bound loops. */
+#include <omp.h>
+#include <stddef.h>
+
 #include "parallel.h"
 #include "scan/nn_layers.h"
 
@@ -25,22 +28,40 @@ void scan_add_forward(int64_t count, const float *a, const float *b, int relu, f
   }
 }
 
-/* One pass for both addends; the flags are constants at each call below, so each loop is branch-free. */
-static inline __attribute__((always_inline)) void add_backward_pass(int64_t count, const float *y, const float *dy, float *da,
-                                                                    const int add_a, float *db, const int add_b) {
-#pragma omp parallel for simd schedule(static) if (count >= SCAN_PARALLEL_MIN_WORK)
-  for (int64_t i = 0; i < count; i++) {
-    const float g = !y || y[i] > 0 ? dy[i] : 0.0f;
+/* One pass for both addends over [lo, hi). The flags are constants at each call in add_backward_range, so each
+ * instance is a branch-free vector loop. (Flags tested inside an OpenMP-outlined loop compile to a scalar loop.) */
+static inline __attribute__((always_inline)) void add_backward_kernel(int64_t lo, int64_t hi, const float *y, const int masked,
+                                                                      const float *dy, float *da, const int add_a, float *db,
+                                                                      const int add_b) {
+#pragma omp simd
+  for (int64_t i = lo; i < hi; i++) {
+    const float g = !masked || y[i] > 0 ? dy[i] : 0.0f;
     da[i] = add_a ? da[i] + g : g;
     db[i] = add_b ? db[i] + g : g;
   }
 }
 
+static void add_backward_range(int64_t lo, int64_t hi, const float *y, const float *dy, float *da, int add_a, float *db, int add_b) {
+  const int variant = (y != NULL) * 4 + add_a * 2 + add_b;
+  switch (variant) {
+    case 0: add_backward_kernel(lo, hi, y, 0, dy, da, 0, db, 0); break;
+    case 1: add_backward_kernel(lo, hi, y, 0, dy, da, 0, db, 1); break;
+    case 2: add_backward_kernel(lo, hi, y, 0, dy, da, 1, db, 0); break;
+    case 3: add_backward_kernel(lo, hi, y, 0, dy, da, 1, db, 1); break;
+    case 4: add_backward_kernel(lo, hi, y, 1, dy, da, 0, db, 0); break;
+    case 5: add_backward_kernel(lo, hi, y, 1, dy, da, 0, db, 1); break;
+    case 6: add_backward_kernel(lo, hi, y, 1, dy, da, 1, db, 0); break;
+    default: add_backward_kernel(lo, hi, y, 1, dy, da, 1, db, 1); break;
+  }
+}
+
 void scan_add_backward(int64_t count, const float *y, const float *dy, float *da, int add_a, float *db, int add_b) {
-  if (add_a && add_b) add_backward_pass(count, y, dy, da, 1, db, 1);
-  else if (add_a) add_backward_pass(count, y, dy, da, 1, db, 0);
-  else if (add_b) add_backward_pass(count, y, dy, da, 0, db, 1);
-  else add_backward_pass(count, y, dy, da, 0, db, 0);
+  add_a = add_a != 0, add_b = add_b != 0;
+#pragma omp parallel if (count >= SCAN_PARALLEL_MIN_WORK)
+  {
+    const int thread = omp_get_thread_num(), team = omp_get_num_threads();
+    add_backward_range(count * thread / team, count * (thread + 1) / team, y, dy, da, add_a, db, add_b);
+  }
 }
 
 void scan_accumulate(int64_t count, const float *src, float *dst) {
