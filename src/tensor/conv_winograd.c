@@ -320,7 +320,9 @@ static scan_status run_convolution(const geometry *g, const float *x, const floa
   float *u = buffer;
   transform_weights(g, w, flipped, u);
   const int panels = g->k / PANEL;
-#pragma omp parallel for schedule(static)
+  /* Blocks go to whichever thread is free: on a shared machine one core is often slower for a while, and a block's
+   * result does not depend on the thread that computes it. */
+#pragma omp parallel for schedule(dynamic)
   for (int64_t block = 0; block < blocks; block++) {
     const int64_t first = block * per_block;
     const int count = (int)(first + per_block <= g->tiles ? per_block : g->tiles - first);

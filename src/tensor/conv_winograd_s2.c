@@ -358,7 +358,7 @@ static scan_status forward(const scan_conv_shape *s, const float *x, const float
   float *u = buffer;
   transform_weights(&g, w, 0, u);
   const int panels = g.k16 / PANEL;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic) /* as in conv_winograd.c: a block's result does not depend on its thread */
   for (int64_t block = 0; block < blocks; block++) {
     const int64_t first = block * per_block;
     const int count = (int)(first + per_block <= g.tiles ? per_block : g.tiles - first);
@@ -390,8 +390,8 @@ scan_status winograd_s2_conv_forward_affine(const scan_conv_shape *s, const floa
   return forward(s, x, w, &ep, y);
 }
 
-/* Each thread takes whole images (contiguous, fixed by the team size) in blocks of whole images, so the overlapping
- * patch gradients of an image are added by one thread in tile order: the same bits for any thread count. */
+/* Blocks of whole images, so the overlapping patch gradients of an image are added by one thread in tile order: the
+ * same bits for any thread count. */
 scan_status winograd_s2_conv_backward_data(const scan_conv_shape *s, const float *dy, const float *w, float *dx) {
   const geometry g = make_geometry(s);
   const int threads = omp_get_max_threads();
@@ -406,29 +406,27 @@ scan_status winograd_s2_conv_backward_data(const scan_conv_shape *s, const float
   transform_weights(&g, w, 1, u);
   const int panels = g.c16 / PANEL;
   const int64_t image_floats = (int64_t)g.in_blocks * g.in_h * g.in_w * LANES;
-#pragma omp parallel num_threads(threads)
-  {
-    const int thread = omp_get_thread_num(), team = omp_get_num_threads();
-    const int lo = (int)((int64_t)g.n * thread / team), hi = (int)((int64_t)g.n * (thread + 1) / team);
-    float *d = u + u_floats + block_floats * thread;
-    memset(dx + lo * image_floats, 0, (size_t)(hi - lo) * image_floats * sizeof(float));
-    for (int image = lo; image < hi; image += images_per_block) {
-      const int64_t first = (int64_t)image * g.tiles_per_image;
-      const int count = (hi - image < images_per_block ? hi - image : images_per_block) * g.tiles_per_image;
-      float *dv = d + (size_t)POINTS * winograd_points_apart(count, g.k16);
-      transform_gradients(&g, dy, first, count, g.k16, d);
-      for (int pt = 0; pt < POINTS; pt++) {
-        const float *dp = d + pt * winograd_points_apart(count, g.k16);
-        float *vp = dv + pt * winograd_points_apart(count, g.c16);
-        for (int p = 0; p < panels; p++) {
-          const float *panel = u + ((int64_t)pt * panels + p) * g.k16 * PANEL;
-          for (int r = 0; r < count; r += KERNEL_ROWS)
-            gemm_panel_rows(count - r < KERNEL_ROWS ? count - r : KERNEL_ROWS, dp + (int64_t)r * g.k16, g.k16, panel, PANEL, g.k16,
-                            vp + (int64_t)r * g.c16 + p * PANEL, g.c16, LANES);
-        }
+  const int64_t image_blocks = (g.n + images_per_block - 1) / images_per_block;
+#pragma omp parallel for schedule(dynamic)
+  for (int64_t block = 0; block < image_blocks; block++) {
+    const int image = (int)(block * images_per_block), images = g.n - image < images_per_block ? g.n - image : images_per_block;
+    const int64_t first = (int64_t)image * g.tiles_per_image;
+    const int count = images * g.tiles_per_image;
+    float *d = u + u_floats + block_floats * omp_get_thread_num();
+    float *dv = d + (size_t)POINTS * winograd_points_apart(count, g.k16);
+    memset(dx + image * image_floats, 0, (size_t)images * image_floats * sizeof(float));
+    transform_gradients(&g, dy, first, count, g.k16, d);
+    for (int pt = 0; pt < POINTS; pt++) {
+      const float *dp = d + pt * winograd_points_apart(count, g.k16);
+      float *vp = dv + pt * winograd_points_apart(count, g.c16);
+      for (int p = 0; p < panels; p++) {
+        const float *panel = u + ((int64_t)pt * panels + p) * g.k16 * PANEL;
+        for (int r = 0; r < count; r += KERNEL_ROWS)
+          gemm_panel_rows(count - r < KERNEL_ROWS ? count - r : KERNEL_ROWS, dp + (int64_t)r * g.k16, g.k16, panel, PANEL, g.k16,
+                          vp + (int64_t)r * g.c16 + p * PANEL, g.c16, LANES);
       }
-      scatter_patches(&g, dv, first, count, g.c16, dx);
     }
+    scatter_patches(&g, dv, first, count, g.c16, dx);
   }
   return SCAN_OK;
 }
