@@ -113,13 +113,15 @@ static inline __attribute__((always_inline)) void load_patch_line(const geometry
                                                                                   : _mm256_setzero_ps();
 }
 
-/* V[xi][slot][c] = (B^T d B)[xi] for the 6x6 patch (zero outside the image) of each tile of the block.
+/* V[xi][slot][c] = (B^T d B)[xi] for the 6x6 patch (zero outside the image) of each tile of the block: rows
+ * row_stride floats apart, points point_stride apart.
  * Separable: the lines of the patch first, through a small aligned scratch tile, then its columns. Written so that
  * each step keeps its 6 + 6 registers (as __m256 arrays indexed across loops, the compiler spilled and copied them,
  * and this transform cost a tenth of a training step). */
-static void transform_inputs(const geometry *g, const float *x, int64_t first, int count, int row_stride, float *v) {
+static void transform_inputs(const geometry *g, const float *x, int64_t first, int count, int row_stride, int64_t point_stride,
+                             float *v) {
   const int blocks = g->in_blocks;
-  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = winograd_points_apart(count, row_stride);
+  const int64_t plane = (int64_t)g->h * g->w * LANES;
   float scratch[PATCH][PATCH][LANES] __attribute__((aligned(32))); /* scratch[i][j] = (d B)[i][j] */
   for (int slot = 0; slot < count; slot++) {
     const tile_origin o = tile_at(g, first + slot);
@@ -184,9 +186,10 @@ static void transform_outputs(const geometry *g, const float *m, int64_t first, 
 
 /* D[xi][slot][k] = (A dy A^T)[xi] for each tile of the block (dy zero outside the image, and in the columns past the
  * tensor's last channel block up to the 16-wide panel). Separable, like transform_inputs. */
-static void transform_gradients(const geometry *g, const float *dy, int64_t first, int count, int row_stride, float *d) {
+static void transform_gradients(const geometry *g, const float *dy, int64_t first, int count, int row_stride, int64_t point_stride,
+                                float *d) {
   const int blocks = g->out_blocks;
-  const int64_t plane = (int64_t)g->h * g->w * LANES, point_stride = winograd_points_apart(count, row_stride);
+  const int64_t plane = (int64_t)g->h * g->w * LANES;
   float scratch[TILE][PATCH][LANES] __attribute__((aligned(32))); /* scratch[r][j] = (dy A^T)[r][j] */
   for (int slot = 0; slot < count; slot++) {
     const tile_origin o = tile_at(g, first + slot);
@@ -328,7 +331,7 @@ static scan_status run_convolution(const geometry *g, const float *x, const floa
     const int count = (int)(first + per_block <= g->tiles ? per_block : g->tiles - first);
     float *v = u + u_floats + block_floats * omp_get_thread_num();
     float *m = v + (size_t)POINTS * winograd_points_apart(count, g->c);
-    transform_inputs(g, x, first, count, g->c, v);
+    transform_inputs(g, x, first, count, g->c, winograd_points_apart(count, g->c), v);
     for (int xi = 0; xi < POINTS; xi++) {
       const float *vx = v + xi * winograd_points_apart(count, g->c);
       float *mx = m + xi * winograd_points_apart(count, g->k);
@@ -372,61 +375,89 @@ scan_status winograd_conv_backward_data(const scan_conv_shape *s, const float *d
   return run_convolution(&g, dy, w, 1, NULL, dx);
 }
 
-/* dw[k][c] += G^T dU[.][c][k] G, dU = sum over tiles of V (x) D. Each thread sums its own share of the tiles into
- * its own dU; the shares are added in thread order, so a given thread count always gives the same bits. */
+/* dw[k][c] += G^T dU[.][c][k] G for every (c, k), dU the sum of `copies` partial sums (copy_floats apart, added in
+ * copy order), points du_point apart. Inside a parallel region. */
+static void add_weight_gradient(const geometry *g, const float *du, int copies, size_t copy_floats, int64_t du_point, float *dw) {
+#pragma omp for schedule(static)
+  for (int64_t pair = 0; pair < (int64_t)g->in_c * g->out_blocks; pair++) {
+    /* k fastest: each point's sums are read in order, and dw's rows of the last few c stay in cache */
+    const int k0 = (int)(pair % g->out_blocks) * LANES, c = (int)(pair / g->out_blocks);
+    __m256 total[PATCH][PATCH], kernel[3][3];
+    for (int xi = 0; xi < POINTS; xi++) {
+      const size_t at = (size_t)(xi * du_point + (int64_t)c * g->k + k0);
+      __m256 sum = _mm256_loadu_ps(du + at);
+      for (int t = 1; t < copies; t++) sum = _mm256_add_ps(sum, _mm256_loadu_ps(du + copy_floats * t + at));
+      total[xi / PATCH][xi % PATCH] = sum;
+    }
+    tile_to_kernel(total, kernel);
+    for (int a = 0; a < 3; a++)
+      for (int b = 0; b < 3; b++) {
+        float lanes[LANES];
+        _mm256_storeu_ps(lanes, kernel[a][b]);
+        for (int l = 0; l < LANES && k0 + l < g->out_c; l++) dw[((int64_t)(k0 + l) * g->in_c + c) * 9 + a * 3 + b] += lanes[l];
+      }
+  }
+}
+
+/* By points (winograd_blocks.h): every tile's V and D first, then each point's dU from all tiles by one thread, in
+ * tile order, so the bits do not depend on the thread count. */
+static scan_status weights_by_points(const geometry *g, const float *x, const float *dy, float *dw) {
+  const int v_stride = g->c + WINOGRAD_SKEW, d_stride = g->k + WINOGRAD_SKEW, per_block = 48;
+  const int64_t v_point = winograd_points_apart((int)g->tiles, v_stride), d_point = winograd_points_apart((int)g->tiles, d_stride);
+  const int64_t du_point = winograd_points_apart(g->c, g->k), blocks = (g->tiles + per_block - 1) / per_block;
+  const size_t floats = (size_t)POINTS * (v_point + d_point + du_point);
+  float *v = conv_scratch(floats);
+  if (!v) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for Winograd buffers (%zu floats)", floats);
+  float *d = v + POINTS * v_point, *du = d + POINTS * d_point;
+#pragma omp parallel
+  {
+#pragma omp for schedule(dynamic)
+    for (int64_t block = 0; block < blocks; block++) {
+      const int64_t first = block * per_block;
+      const int count = (int)(first + per_block <= g->tiles ? per_block : g->tiles - first);
+      transform_inputs(g, x, first, count, v_stride, v_point, v + first * v_stride);
+      transform_gradients(g, dy, first, count, d_stride, d_point, d + first * d_stride);
+    }
+#pragma omp for schedule(dynamic)
+    for (int xi = 0; xi < POINTS; xi++)
+      winograd_point_weight_products(v + xi * v_point, v_stride, d + xi * d_point, d_stride, (int)g->tiles, g->c, g->k, du + xi * du_point, 0);
+    add_weight_gradient(g, du, 1, 0, du_point, dw);
+  }
+  return SCAN_OK;
+}
+
+/* dw[k][c] += G^T dU[.][c][k] G, dU = sum over tiles of V (x) D. By tiles: each thread sums its own share of the
+ * tiles into its own dU; the shares are added in thread order, so a given thread count always gives the same bits. */
 scan_status winograd_conv_backward_weights(const scan_conv_shape *s, const float *x, const float *dy, float *dw) {
   const geometry g = make_geometry(s->n, s->in_h, s->in_w, s->in_c, s->out_c);
   const int threads = omp_get_max_threads();
+  if (winograd_weights_by_points(threads, g.tiles, g.c, g.k)) return weights_by_points(&g, x, dy, dw);
   const int per_block = winograd_tiles_per_block(g.tiles, threads, 48);
   const int64_t blocks = (g.tiles + per_block - 1) / per_block;
-  const size_t du_floats = (size_t)POINTS * g.c * g.k;
+  const int64_t du_point = winograd_points_apart(g.c, g.k);
+  const size_t du_floats = (size_t)POINTS * du_point;
   const int v_stride = g.c + WINOGRAD_SKEW, d_stride = g.k + WINOGRAD_SKEW;
   const size_t block_floats = (size_t)POINTS * (winograd_points_apart(per_block, v_stride) + winograd_points_apart(per_block, d_stride));
   const size_t per_thread = du_floats + block_floats;
   float *buffer = conv_scratch(per_thread * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for Winograd buffers (%zu floats)", per_thread * threads);
-  const int panels = g.k / PANEL;
 #pragma omp parallel num_threads(threads)
   {
     const int thread = omp_get_thread_num(), team = omp_get_num_threads();
     float *du = buffer + per_thread * thread, *v = du + du_floats, *d = v + (size_t)POINTS * winograd_points_apart(per_block, v_stride);
     memset(du, 0, du_floats * sizeof *du);
     /* contiguous shares of blocks, fixed by the team size */
-    const int64_t lo = blocks * thread / team, hi = blocks * (thread + 1) / team;
-    for (int64_t block = lo; block < hi; block++) {
+    for (int64_t block = blocks * thread / team; block < blocks * (thread + 1) / team; block++) {
       const int64_t first = block * per_block;
       const int count = (int)(first + per_block <= g.tiles ? per_block : g.tiles - first);
-      transform_inputs(&g, x, first, count, v_stride, v);
-      transform_gradients(&g, dy, first, count, d_stride, d);
-      for (int xi = 0; xi < POINTS; xi++) {
-        const float *vx = v + xi * winograd_points_apart(count, v_stride), *dx = d + xi * winograd_points_apart(count, d_stride);
-        float *dux = du + (int64_t)xi * g.c * g.k;
-        for (int p = 0; p < panels; p++)
-          for (int c = 0; c < g.c; c += KERNEL_ROWS)
-            gemm_panel_columns_add(g.c - c < KERNEL_ROWS ? g.c - c : KERNEL_ROWS, vx + c, v_stride, dx + p * PANEL, d_stride, count,
-                                   dux + (int64_t)c * g.k + p * PANEL, g.k, LANES);
-      }
+      const int64_t v_point = winograd_points_apart(count, v_stride), d_point = winograd_points_apart(count, d_stride);
+      transform_inputs(&g, x, first, count, v_stride, v_point, v);
+      transform_gradients(&g, dy, first, count, d_stride, d_point, d);
+      for (int xi = 0; xi < POINTS; xi++)
+        winograd_point_weight_products(v + xi * v_point, v_stride, d + xi * d_point, d_stride, count, g.c, g.k, du + xi * du_point, 1);
     }
 #pragma omp barrier
-    /* dw[k][c] += G^T (sum over threads of dU[.][c][k]) G, 8 output channels k at a time */
-#pragma omp for schedule(static)
-    for (int64_t pair = 0; pair < (int64_t)g.in_c * g.out_blocks; pair++) {
-      const int c = (int)(pair % g.in_c), k0 = (int)(pair / g.in_c) * LANES;
-      __m256 total[PATCH][PATCH], kernel[3][3];
-      for (int xi = 0; xi < POINTS; xi++) {
-        const size_t at = ((size_t)xi * g.c + c) * g.k + k0;
-        __m256 sum = _mm256_loadu_ps(buffer + at);
-        for (int t = 1; t < team; t++) sum = _mm256_add_ps(sum, _mm256_loadu_ps(buffer + per_thread * t + at));
-        total[xi / PATCH][xi % PATCH] = sum;
-      }
-      tile_to_kernel(total, kernel);
-      for (int a = 0; a < 3; a++)
-        for (int b = 0; b < 3; b++) {
-          float lanes[LANES];
-          _mm256_storeu_ps(lanes, kernel[a][b]);
-          for (int l = 0; l < LANES && k0 + l < g.out_c; l++) dw[((int64_t)(k0 + l) * g.in_c + c) * 9 + a * 3 + b] += lanes[l];
-        }
-    }
+    add_weight_gradient(&g, buffer, team, per_thread, du_point, dw);
   }
   return SCAN_OK;
 }

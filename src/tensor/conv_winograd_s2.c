@@ -153,9 +153,11 @@ static inline __attribute__((always_inline)) void load_patch_line(const geometry
                                                                                       : _mm256_setzero_ps();
 }
 
-/* V[pt][slot][c] = (B^T d B)[pt] for the 9x9 patch of each tile of the block; rows row_stride floats apart. */
-static void transform_inputs(const geometry *g, const float *x, int64_t first, int count, int row_stride, float *v) {
-  const int64_t plane = (int64_t)g->in_h * g->in_w * LANES, point_stride = winograd_points_apart(count, row_stride);
+/* V[pt][slot][c] = (B^T d B)[pt] for the 9x9 patch of each tile of the block; rows row_stride floats apart, points
+ * point_stride apart. */
+static void transform_inputs(const geometry *g, const float *x, int64_t first, int count, int row_stride, int64_t point_stride,
+                             float *v) {
+  const int64_t plane = (int64_t)g->in_h * g->in_w * LANES;
   float scratch[SPAN][SPAN][LANES] __attribute__((aligned(32))); /* scratch[i][j] = (d B)[i][j] */
   for (int slot = 0; slot < count; slot++) {
     const tile_origin o = tile_at(g, first + slot);
@@ -215,8 +217,9 @@ static void transform_outputs(const geometry *g, const float *m, int64_t first, 
 
 /* D[pt][slot][k] = (A dy A^T)[pt] for each tile of the block (dy zero outside the output, and for the columns past the
  * last channel block up to k16). */
-static void transform_gradients(const geometry *g, const float *dy, int64_t first, int count, int row_stride, float *d) {
-  const int64_t plane = (int64_t)g->out_h * g->out_w * LANES, point_stride = winograd_points_apart(count, row_stride);
+static void transform_gradients(const geometry *g, const float *dy, int64_t first, int count, int row_stride, int64_t point_stride,
+                                float *d) {
+  const int64_t plane = (int64_t)g->out_h * g->out_w * LANES;
   float scratch[TILE][SPAN][LANES] __attribute__((aligned(32))); /* scratch[r][j] = (dy A^T)[r][j] */
   for (int slot = 0; slot < count; slot++) {
     const tile_origin o = tile_at(g, first + slot);
@@ -364,7 +367,7 @@ static scan_status forward(const scan_conv_shape *s, const float *x, const float
     const int count = (int)(first + per_block <= g.tiles ? per_block : g.tiles - first);
     float *v = u + u_floats + block_floats * omp_get_thread_num();
     float *m = v + (size_t)POINTS * winograd_points_apart(count, g.c8);
-    transform_inputs(&g, x, first, count, g.c8, v);
+    transform_inputs(&g, x, first, count, g.c8, winograd_points_apart(count, g.c8), v);
     for (int pt = 0; pt < POINTS; pt++) {
       const float *vp = v + pt * winograd_points_apart(count, g.c8);
       float *mp = m + pt * winograd_points_apart(count, g.k16);
@@ -415,7 +418,7 @@ scan_status winograd_s2_conv_backward_data(const scan_conv_shape *s, const float
     float *d = u + u_floats + block_floats * omp_get_thread_num();
     float *dv = d + (size_t)POINTS * winograd_points_apart(count, g.k16);
     memset(dx + image * image_floats, 0, (size_t)images * image_floats * sizeof(float));
-    transform_gradients(&g, dy, first, count, g.k16, d);
+    transform_gradients(&g, dy, first, count, g.k16, winograd_points_apart(count, g.k16), d);
     for (int pt = 0; pt < POINTS; pt++) {
       const float *dp = d + pt * winograd_points_apart(count, g.k16);
       float *vp = dv + pt * winograd_points_apart(count, g.c16);
@@ -431,20 +434,71 @@ scan_status winograd_s2_conv_backward_data(const scan_conv_shape *s, const float
   return SCAN_OK;
 }
 
-/* dw[k][c] += G^T dU[.][c][k] G, dU = sum over tiles of V (x) D: each thread sums its share of the tiles into its own
- * dU, and the shares are added in thread order. */
+/* dw[k][c] += G^T dU[.][c][k] G for every (c, k), dU the sum of `copies` partial sums (copy_floats apart, added in
+ * copy order), points du_point apart. Inside a parallel region. */
+static void add_weight_gradient(const geometry *g, const float *du, int copies, size_t copy_floats, int64_t du_point, float *dw) {
+#pragma omp for schedule(static)
+  for (int64_t pair = 0; pair < (int64_t)g->in_c * g->out_blocks; pair++) {
+    const int k0 = (int)(pair % g->out_blocks) * LANES, c = (int)(pair / g->out_blocks); /* k fastest, as in conv_winograd.c */
+    __m256 total[SPAN][SPAN], kernel[3][3];
+    for (int pt = 0; pt < POINTS; pt++) {
+      const size_t at = (size_t)(pt * du_point + (int64_t)c * g->k16 + k0);
+      __m256 sum = _mm256_loadu_ps(du + at);
+      for (int t = 1; t < copies; t++) sum = _mm256_add_ps(sum, _mm256_loadu_ps(du + copy_floats * t + at));
+      total[pt / SPAN][pt % SPAN] = sum;
+    }
+    points_to_kernel(total, kernel);
+    for (int a = 0; a < 3; a++)
+      for (int b = 0; b < 3; b++) {
+        float lanes[LANES];
+        _mm256_storeu_ps(lanes, kernel[a][b]);
+        for (int l = 0; l < LANES && k0 + l < g->out_c; l++) dw[((int64_t)(k0 + l) * g->in_c + c) * 9 + a * 3 + b] += lanes[l];
+      }
+  }
+}
+
+/* By points (winograd_blocks.h): every tile's V and D first, then each point's dU from all tiles by one thread. */
+static scan_status weights_by_points(const geometry *g, const float *x, const float *dy, float *dw) {
+  const int v_stride = g->c8 + WINOGRAD_SKEW, d_stride = g->k16 + WINOGRAD_SKEW, per_block = 48;
+  const int64_t v_point = winograd_points_apart((int)g->tiles, v_stride), d_point = winograd_points_apart((int)g->tiles, d_stride);
+  const int64_t du_point = winograd_points_apart(g->c8, g->k16), blocks = (g->tiles + per_block - 1) / per_block;
+  const size_t floats = (size_t)POINTS * (v_point + d_point + du_point);
+  float *v = conv_scratch(floats);
+  if (!v) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for Winograd buffers (%zu floats)", floats);
+  float *d = v + POINTS * v_point, *du = d + POINTS * d_point;
+#pragma omp parallel
+  {
+#pragma omp for schedule(dynamic)
+    for (int64_t block = 0; block < blocks; block++) {
+      const int64_t first = block * per_block;
+      const int count = (int)(first + per_block <= g->tiles ? per_block : g->tiles - first);
+      transform_inputs(g, x, first, count, v_stride, v_point, v + first * v_stride);
+      transform_gradients(g, dy, first, count, d_stride, d_point, d + first * d_stride);
+    }
+#pragma omp for schedule(dynamic)
+    for (int pt = 0; pt < POINTS; pt++)
+      winograd_point_weight_products(v + pt * v_point, v_stride, d + pt * d_point, d_stride, (int)g->tiles, g->c8, g->k16,
+                                     du + pt * du_point, 0);
+    add_weight_gradient(g, du, 1, 0, du_point, dw);
+  }
+  return SCAN_OK;
+}
+
+/* dw[k][c] += G^T dU[.][c][k] G, dU = sum over tiles of V (x) D. By tiles: each thread sums its share of the tiles
+ * into its own dU, and the shares are added in thread order. */
 scan_status winograd_s2_conv_backward_weights(const scan_conv_shape *s, const float *x, const float *dy, float *dw) {
   const geometry g = make_geometry(s);
   const int threads = omp_get_max_threads();
+  if (winograd_weights_by_points(threads, g.tiles, g.c8, g.k16)) return weights_by_points(&g, x, dy, dw);
   const int per_block = winograd_tiles_per_block(g.tiles, threads, 48);
   const int64_t blocks = (g.tiles + per_block - 1) / per_block;
-  const size_t du_floats = (size_t)POINTS * g.c8 * g.k16;
+  const int64_t du_point = winograd_points_apart(g.c8, g.k16);
+  const size_t du_floats = (size_t)POINTS * du_point;
   const int v_stride = g.c8 + WINOGRAD_SKEW, d_stride = g.k16 + WINOGRAD_SKEW;
   const size_t block_floats = (size_t)POINTS * (winograd_points_apart(per_block, v_stride) + winograd_points_apart(per_block, d_stride));
   const size_t per_thread = du_floats + block_floats;
   float *buffer = conv_scratch(per_thread * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for Winograd buffers (%zu floats)", per_thread * threads);
-  const int panels = g.k16 / PANEL;
 #pragma omp parallel num_threads(threads)
   {
     const int thread = omp_get_thread_num(), team = omp_get_num_threads();
@@ -454,36 +508,14 @@ scan_status winograd_s2_conv_backward_weights(const scan_conv_shape *s, const fl
     for (int64_t block = blocks * thread / team; block < blocks * (thread + 1) / team; block++) {
       const int64_t first = block * per_block;
       const int count = (int)(first + per_block <= g.tiles ? per_block : g.tiles - first);
-      transform_inputs(&g, x, first, count, v_stride, v);
-      transform_gradients(&g, dy, first, count, d_stride, d);
-      for (int pt = 0; pt < POINTS; pt++) {
-        const float *vp = v + pt * winograd_points_apart(count, v_stride), *dp = d + pt * winograd_points_apart(count, d_stride);
-        float *dup = du + (int64_t)pt * g.c8 * g.k16;
-        for (int p = 0; p < panels; p++)
-          for (int c = 0; c < g.c8; c += KERNEL_ROWS)
-            gemm_panel_columns_add(g.c8 - c < KERNEL_ROWS ? g.c8 - c : KERNEL_ROWS, vp + c, v_stride, dp + p * PANEL, d_stride, count,
-                                   dup + (int64_t)c * g.k16 + p * PANEL, g.k16, LANES);
-      }
+      const int64_t v_point = winograd_points_apart(count, v_stride), d_point = winograd_points_apart(count, d_stride);
+      transform_inputs(&g, x, first, count, v_stride, v_point, v);
+      transform_gradients(&g, dy, first, count, d_stride, d_point, d);
+      for (int pt = 0; pt < POINTS; pt++)
+        winograd_point_weight_products(v + pt * v_point, v_stride, d + pt * d_point, d_stride, count, g.c8, g.k16, du + pt * du_point, 1);
     }
 #pragma omp barrier
-#pragma omp for schedule(static)
-    for (int64_t pair = 0; pair < (int64_t)g.in_c * g.out_blocks; pair++) {
-      const int c = (int)(pair % g.in_c), k0 = (int)(pair / g.in_c) * LANES;
-      __m256 total[SPAN][SPAN], kernel[3][3];
-      for (int pt = 0; pt < POINTS; pt++) {
-        const size_t at = ((size_t)pt * g.c8 + c) * g.k16 + k0;
-        __m256 sum = _mm256_loadu_ps(buffer + at);
-        for (int t = 1; t < team; t++) sum = _mm256_add_ps(sum, _mm256_loadu_ps(buffer + per_thread * t + at));
-        total[pt / SPAN][pt % SPAN] = sum;
-      }
-      points_to_kernel(total, kernel);
-      for (int a = 0; a < 3; a++)
-        for (int b = 0; b < 3; b++) {
-          float lanes[LANES];
-          _mm256_storeu_ps(lanes, kernel[a][b]);
-          for (int l = 0; l < LANES && k0 + l < g.out_c; l++) dw[((int64_t)(k0 + l) * g.in_c + c) * 9 + a * 3 + b] += lanes[l];
-        }
-    }
+    add_weight_gradient(&g, buffer, team, per_thread, du_point, dw);
   }
   return SCAN_OK;
 }

@@ -33,38 +33,33 @@ static inline __attribute__((always_inline)) void panel(const int rows, const fl
   }
 }
 
+/* rows as a constant for panel(): one unrolled instance per row count. */
+#define DISPATCH_ROWS(a_row, a_depth, accumulate)                                                  \
+  switch (rows) {                                                                                  \
+    case 6: panel(6, a, a_row, a_depth, b, b_depth, depth, c, ldc, c_half, accumulate); break;     \
+    case 5: panel(5, a, a_row, a_depth, b, b_depth, depth, c, ldc, c_half, accumulate); break;     \
+    case 4: panel(4, a, a_row, a_depth, b, b_depth, depth, c, ldc, c_half, accumulate); break;     \
+    case 3: panel(3, a, a_row, a_depth, b, b_depth, depth, c, ldc, c_half, accumulate); break;     \
+    case 2: panel(2, a, a_row, a_depth, b, b_depth, depth, c, ldc, c_half, accumulate); break;     \
+    default: panel(1, a, a_row, a_depth, b, b_depth, depth, c, ldc, c_half, accumulate); break;    \
+  }
+
 void gemm_panel_rows(int rows, const float *a, int64_t lda, const float *b, int64_t b_depth, int depth, float *c, int64_t ldc,
                      int64_t c_half) {
-  switch (rows) {
-    case 6: panel(6, a, lda, 1, b, b_depth, depth, c, ldc, c_half, 0); break;
-    case 5: panel(5, a, lda, 1, b, b_depth, depth, c, ldc, c_half, 0); break;
-    case 4: panel(4, a, lda, 1, b, b_depth, depth, c, ldc, c_half, 0); break;
-    case 3: panel(3, a, lda, 1, b, b_depth, depth, c, ldc, c_half, 0); break;
-    case 2: panel(2, a, lda, 1, b, b_depth, depth, c, ldc, c_half, 0); break;
-    default: panel(1, a, lda, 1, b, b_depth, depth, c, ldc, c_half, 0); break;
-  }
+  DISPATCH_ROWS(lda, 1, 0)
 }
 
 void gemm_panel_rows_add(int rows, const float *a, int64_t lda, const float *b, int64_t b_depth, int depth, float *c, int64_t ldc,
                          int64_t c_half) {
-  switch (rows) {
-    case 6: panel(6, a, lda, 1, b, b_depth, depth, c, ldc, c_half, 1); break;
-    case 5: panel(5, a, lda, 1, b, b_depth, depth, c, ldc, c_half, 1); break;
-    case 4: panel(4, a, lda, 1, b, b_depth, depth, c, ldc, c_half, 1); break;
-    case 3: panel(3, a, lda, 1, b, b_depth, depth, c, ldc, c_half, 1); break;
-    case 2: panel(2, a, lda, 1, b, b_depth, depth, c, ldc, c_half, 1); break;
-    default: panel(1, a, lda, 1, b, b_depth, depth, c, ldc, c_half, 1); break;
-  }
+  DISPATCH_ROWS(lda, 1, 1)
+}
+
+void gemm_panel_columns(int rows, const float *a, int64_t lda, const float *b, int64_t b_depth, int depth, float *c, int64_t ldc,
+                        int64_t c_half) {
+  DISPATCH_ROWS(1, lda, 0)
 }
 
 void gemm_panel_columns_add(int rows, const float *a, int64_t lda, const float *b, int64_t b_depth, int depth, float *c,
                             int64_t ldc, int64_t c_half) {
-  switch (rows) {
-    case 6: panel(6, a, 1, lda, b, b_depth, depth, c, ldc, c_half, 1); break;
-    case 5: panel(5, a, 1, lda, b, b_depth, depth, c, ldc, c_half, 1); break;
-    case 4: panel(4, a, 1, lda, b, b_depth, depth, c, ldc, c_half, 1); break;
-    case 3: panel(3, a, 1, lda, b, b_depth, depth, c, ldc, c_half, 1); break;
-    case 2: panel(2, a, 1, lda, b, b_depth, depth, c, ldc, c_half, 1); break;
-    default: panel(1, a, 1, lda, b, b_depth, depth, c, ldc, c_half, 1); break;
-  }
+  DISPATCH_ROWS(1, lda, 1)
 }

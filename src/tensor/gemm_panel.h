@@ -18,7 +18,10 @@ void gemm_panel_rows(int rows, const float *a, int64_t lda, const float *b, int6
 /* The same, adding into c. */
 void gemm_panel_rows_add(int rows, const float *a, int64_t lda, const float *b, int64_t b_depth, int depth, float *c, int64_t ldc,
                          int64_t c_half);
-/* a[r][k] = a[k * lda + r] (rows along the second index: a transposed operand); adds into c. */
+/* a[r][k] = a[k * lda + r] (rows along the second index: a transposed operand); overwrites c. */
+void gemm_panel_columns(int rows, const float *a, int64_t lda, const float *b, int64_t b_depth, int depth, float *c, int64_t ldc,
+                        int64_t c_half);
+/* The same, adding into c. */
 void gemm_panel_columns_add(int rows, const float *a, int64_t lda, const float *b, int64_t b_depth, int depth, float *c,
                             int64_t ldc, int64_t c_half);
 

@@ -29,4 +29,16 @@ static inline int winograd_tiles_per_block(int64_t tiles, int threads, int most)
   return (int)((tiles + blocks - 1) / blocks);
 }
 
+/* The weight gradient's products for one transformed point: dU[c][k] (+)= sum over t < depth of V[t][c] * D[t][k],
+ * V rows v_stride apart (c channels), D rows d_stride apart (k, whole 16-wide panels), dU rows k apart. Adds into dU
+ * when accumulate, else overwrites it. Sums in t order for every (c, k). */
+void winograd_point_weight_products(const float *v, int v_stride, const float *d, int d_stride, int depth, int c, int k,
+                                    float *du, int accumulate);
+
+/* How the weight gradient splits its work between threads. By tiles, each thread summing its share into its own dU,
+ * streams every thread's c x k x points sums through memory once per block of tiles, and adds them up at the end;
+ * by points, the tiles' transforms are kept for the whole batch and each point's sums are made once, by one thread.
+ * By points when the per-thread sums would be the bigger traffic (ResNet's 512-channel layers at 4x4). */
+int winograd_weights_by_points(int threads, int64_t tiles, int c, int k);
+
 #endif
