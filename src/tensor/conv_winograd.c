@@ -375,89 +375,17 @@ scan_status winograd_conv_backward_data(const scan_conv_shape *s, const float *d
   return run_convolution(&g, dy, w, 1, NULL, dx);
 }
 
-/* dw[k][c] += G^T dU[.][c][k] G for every (c, k), dU the sum of `copies` partial sums (copy_floats apart, added in
- * copy order), points du_point apart. Inside a parallel region. */
-static void add_weight_gradient(const geometry *g, const float *du, int copies, size_t copy_floats, int64_t du_point, float *dw) {
-#pragma omp for schedule(static)
-  for (int64_t pair = 0; pair < (int64_t)g->in_c * g->out_blocks; pair++) {
-    /* k fastest: each point's sums are read in order, and dw's rows of the last few c stay in cache */
-    const int k0 = (int)(pair % g->out_blocks) * LANES, c = (int)(pair / g->out_blocks);
-    __m256 total[PATCH][PATCH], kernel[3][3];
-    for (int xi = 0; xi < POINTS; xi++) {
-      const size_t at = (size_t)(xi * du_point + (int64_t)c * g->k + k0);
-      __m256 sum = _mm256_loadu_ps(du + at);
-      for (int t = 1; t < copies; t++) sum = _mm256_add_ps(sum, _mm256_loadu_ps(du + copy_floats * t + at));
-      total[xi / PATCH][xi % PATCH] = sum;
-    }
-    tile_to_kernel(total, kernel);
-    for (int a = 0; a < 3; a++)
-      for (int b = 0; b < 3; b++) {
-        float lanes[LANES];
-        _mm256_storeu_ps(lanes, kernel[a][b]);
-        for (int l = 0; l < LANES && k0 + l < g->out_c; l++) dw[((int64_t)(k0 + l) * g->in_c + c) * 9 + a * 3 + b] += lanes[l];
-      }
-  }
+/* The transforms for winograd_weight_gradient (winograd_blocks.h). */
+static void job_inputs(const void *g, const float *x, int64_t first, int count, int row_stride, int64_t point_stride, float *v) {
+  transform_inputs(g, x, first, count, row_stride, point_stride, v);
 }
-
-/* By points (winograd_blocks.h): every tile's V and D first, then each point's dU from all tiles by one thread, in
- * tile order, so the bits do not depend on the thread count. */
-static scan_status weights_by_points(const geometry *g, const float *x, const float *dy, float *dw) {
-  const int v_stride = g->c + WINOGRAD_SKEW, d_stride = g->k + WINOGRAD_SKEW, per_block = 48;
-  const int64_t v_point = winograd_points_apart((int)g->tiles, v_stride), d_point = winograd_points_apart((int)g->tiles, d_stride);
-  const int64_t du_point = winograd_points_apart(g->c, g->k), blocks = (g->tiles + per_block - 1) / per_block;
-  const size_t floats = (size_t)POINTS * (v_point + d_point + du_point);
-  float *v = conv_scratch(floats);
-  if (!v) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for Winograd buffers (%zu floats)", floats);
-  float *d = v + POINTS * v_point, *du = d + POINTS * d_point;
-#pragma omp parallel
-  {
-#pragma omp for schedule(dynamic)
-    for (int64_t block = 0; block < blocks; block++) {
-      const int64_t first = block * per_block;
-      const int count = (int)(first + per_block <= g->tiles ? per_block : g->tiles - first);
-      transform_inputs(g, x, first, count, v_stride, v_point, v + first * v_stride);
-      transform_gradients(g, dy, first, count, d_stride, d_point, d + first * d_stride);
-    }
-#pragma omp for schedule(dynamic)
-    for (int xi = 0; xi < POINTS; xi++)
-      winograd_point_weight_products(v + xi * v_point, v_stride, d + xi * d_point, d_stride, (int)g->tiles, g->c, g->k, du + xi * du_point, 0);
-    add_weight_gradient(g, du, 1, 0, du_point, dw);
-  }
-  return SCAN_OK;
+static void job_gradients(const void *g, const float *dy, int64_t first, int count, int row_stride, int64_t point_stride, float *d) {
+  transform_gradients(g, dy, first, count, row_stride, point_stride, d);
 }
+static void job_to_kernel(const __m256 *u, __m256 kernel[3][3]) { tile_to_kernel((const __m256(*)[PATCH])u, kernel); }
 
-/* dw[k][c] += G^T dU[.][c][k] G, dU = sum over tiles of V (x) D. By tiles: each thread sums its own share of the
- * tiles into its own dU; the shares are added in thread order, so a given thread count always gives the same bits. */
 scan_status winograd_conv_backward_weights(const scan_conv_shape *s, const float *x, const float *dy, float *dw) {
   const geometry g = make_geometry(s->n, s->in_h, s->in_w, s->in_c, s->out_c);
-  const int threads = omp_get_max_threads();
-  if (winograd_weights_by_points(threads, g.tiles, g.c, g.k)) return weights_by_points(&g, x, dy, dw);
-  const int per_block = winograd_tiles_per_block(g.tiles, threads, 48);
-  const int64_t blocks = (g.tiles + per_block - 1) / per_block;
-  const int64_t du_point = winograd_points_apart(g.c, g.k);
-  const size_t du_floats = (size_t)POINTS * du_point;
-  const int v_stride = g.c + WINOGRAD_SKEW, d_stride = g.k + WINOGRAD_SKEW;
-  const size_t block_floats = (size_t)POINTS * (winograd_points_apart(per_block, v_stride) + winograd_points_apart(per_block, d_stride));
-  const size_t per_thread = du_floats + block_floats;
-  float *buffer = conv_scratch(per_thread * threads);
-  if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for Winograd buffers (%zu floats)", per_thread * threads);
-#pragma omp parallel num_threads(threads)
-  {
-    const int thread = omp_get_thread_num(), team = omp_get_num_threads();
-    float *du = buffer + per_thread * thread, *v = du + du_floats, *d = v + (size_t)POINTS * winograd_points_apart(per_block, v_stride);
-    memset(du, 0, du_floats * sizeof *du);
-    /* contiguous shares of blocks, fixed by the team size */
-    for (int64_t block = blocks * thread / team; block < blocks * (thread + 1) / team; block++) {
-      const int64_t first = block * per_block;
-      const int count = (int)(first + per_block <= g.tiles ? per_block : g.tiles - first);
-      const int64_t v_point = winograd_points_apart(count, v_stride), d_point = winograd_points_apart(count, d_stride);
-      transform_inputs(&g, x, first, count, v_stride, v_point, v);
-      transform_gradients(&g, dy, first, count, d_stride, d_point, d);
-      for (int xi = 0; xi < POINTS; xi++)
-        winograd_point_weight_products(v + xi * v_point, v_stride, d + xi * d_point, d_stride, count, g.c, g.k, du + xi * du_point, 1);
-    }
-#pragma omp barrier
-    add_weight_gradient(&g, buffer, team, per_thread, du_point, dw);
-  }
-  return SCAN_OK;
+  const winograd_weights_job job = {&g, POINTS, g.tiles, g.c, g.k, g.in_c, g.out_c, job_inputs, job_gradients, job_to_kernel};
+  return winograd_weight_gradient(&job, x, dy, dw);
 }

@@ -3,7 +3,12 @@
 #ifndef SCAN_TENSOR_WINOGRAD_BLOCKS_H
 #define SCAN_TENSOR_WINOGRAD_BLOCKS_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include <immintrin.h>
+
+#include "scan/error.h"
 
 /* Floats of padding that keep the rows and points of the transformed tiles off power-of-two distances: the transforms
  * write (and read) every point of a tile at once, and points an exact multiple of a few KB apart would all fall into
@@ -35,10 +40,30 @@ static inline int winograd_tiles_per_block(int64_t tiles, int threads, int most)
 void winograd_point_weight_products(const float *v, int v_stride, const float *d, int d_stride, int depth, int c, int k,
                                     float *du, int accumulate);
 
-/* How the weight gradient splits its work between threads. By tiles, each thread summing its share into its own dU,
- * streams every thread's c x k x points sums through memory once per block of tiles, and adds them up at the end;
- * by points, the tiles' transforms are kept for the whole batch and each point's sums are made once, by one thread.
- * By points when the per-thread sums would be the bigger traffic (ResNet's 512-channel layers at 4x4). */
-int winograd_weights_by_points(int threads, int64_t tiles, int c, int k);
+/* A Winograd convolution's weight gradient, dw += G^T dU G with dU[point][c][k] = sum over tiles of V (x) D, given
+ * the convolution's own transforms. Two ways of splitting the work between threads:
+ *  - by tiles: each thread sums its share of the tiles (contiguous blocks, fixed by the team size) into its own dU,
+ *    and the shares are added in thread order, so a given thread count always gives the same bits;
+ *  - by points: every tile's V and D are kept for the whole batch, and each point's dU is made by one thread, in
+ *    tile order (the same bits for any thread count).
+ * By tiles streams every thread's dU through memory once per block of tiles and adds them up at the end; by points
+ * is chosen where that would be the bigger traffic (ResNet's 512-channel layers at 4x4). */
+typedef struct {
+  const void *geometry; /* the convolution's own, passed to the transforms below */
+  int points;           /* transformed points per tile */
+  int64_t tiles;
+  int c, k;             /* columns of V (input channels in whole 8-lane blocks) and of D (output channels in whole panels) */
+  int in_c, out_c;      /* the layer's channels: dw is [out_c][in_c][3][3] */
+  /* V[point][slot][c] for tiles first .. first + count - 1: rows row_stride floats apart, points point_stride apart */
+  void (*transform_inputs)(const void *geometry, const float *x, int64_t first, int count, int row_stride, int64_t point_stride,
+                           float *v);
+  /* D[point][slot][k], likewise (zero in the columns past the last output channel) */
+  void (*transform_gradients)(const void *geometry, const float *dy, int64_t first, int count, int row_stride, int64_t point_stride,
+                              float *d);
+  /* kernel = G^T u G: the points of one (c, k) pair, 8 output channels per register, back to 3x3 taps */
+  void (*points_to_kernel)(const __m256 *u, __m256 kernel[3][3]);
+} winograd_weights_job;
+
+scan_status winograd_weight_gradient(const winograd_weights_job *job, const float *x, const float *dy, float *dw);
 
 #endif
