@@ -1,15 +1,16 @@
 /* Convolution as matrix products over gathered input patches ("im2col"), for nChw8c activations, any kernel size,
- * stride and padding. It runs the convolutions Winograd cannot: ResNet's strided 3x3 layers and 1x1 shortcuts, where
- * oneDNN 2.6's AVX2 direct kernels reach about a third of the FMA peak on this machine (~60 of ~200 GFLOP/s at 8x8
- * and 16x16 inputs), while the 6x16 matrix kernel of gemm_panel.c stays near its best at any spatial size.
+ * stride and padding. It runs the convolutions neither Winograd takes: ResNet's 1x1 shortcuts, 5x5 and 7x7 kernels,
+ * batches too small for Winograd's weight transform; there oneDNN 2.6's AVX2 direct kernels reach about a third of
+ * the FMA peak on this machine (~60 of ~200 GFLOP/s at 8x8 and 16x16 inputs), while the 6x16 matrix kernel of
+ * gemm_panel.c stays near its best at any spatial size.
  *
  * A patch row holds, for one output pixel, the input under every kernel tap: depth = taps * C (C = in_c padded to
  * whole 8-channel blocks), ordered tap by tap so that each tap copies whole 8-channel registers.
  *   forward:          y[pixel][k]     = sum_d patch[pixel][d] * W[d][k]
  *   data gradient:    dpatch[pixel][d] = sum_k dy[pixel][k] * W[d][k], then added back onto the pixels it came from
  *   weight gradient:  dW[d][k]        += sum_pixel patch[pixel][d] * dy[pixel][k]
- * Forward and data gradient give each image to one thread (chunks of its pixels in order, so overlapping patches add
- * up in a fixed order); the weight gradient sums per thread and adds the threads' sums in thread order. */
+ * Each thread takes whole images (so the data gradient's overlapping patches add up in a fixed order, in one thread);
+ * the weight gradient sums per thread and adds the threads' sums in thread order. */
 #include "conv_gemm.h"
 #include "conv_epilogue.h"
 
