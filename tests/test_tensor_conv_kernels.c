@@ -105,29 +105,32 @@ static void check_passes(const algorithm *alg, int n, int in_c, int h, int w, in
   free_case(&c);
 }
 
-/* The backend's convolution with a folded batch-norm (scale, shift, ReLU) against the reference's convolution followed
- * by the same affine map: through Winograd, patch products and oneDNN (whichever the shape takes). */
-static void check_affine(int n, int in_c, int h, int w, int out_c, int kernel, int stride, int pad, int relu) {
+/* The backend's convolution with an epilogue (a folded batch-norm: scale, shift; a residual addend; ReLU) against the
+ * reference's convolution followed by the same element-wise map: through Winograd, patch products and oneDNN
+ * (whichever the shape takes). */
+static void check_affine(int n, int in_c, int h, int w, int out_c, int kernel, int stride, int pad, int relu, int with_residual) {
   conv_case c = make_case(n, in_c, h, w, out_c, kernel, stride, pad);
   const int ohw = c.s.out_h * c.s.out_w, padded = (out_c + 7) / 8 * 8;
-  float *scale = test_randn(5, padded, 7), *shift = test_randn(5, padded, 8);
+  float *scale = test_randn(5, padded, 7), *shift = test_randn(5, padded, 8), *residual = test_randn(5, c.ny, 9);
   for (int k = out_c; k < padded; k++) scale[k] = shift[k] = 0; /* the contract: zeros for padded channels */
-  float *expected = malloc(c.ny * 4), *yb = malloc(c.nyb * 4), *y = malloc(c.ny * 4);
+  float *expected = malloc(c.ny * 4), *yb = malloc(c.nyb * 4), *y = malloc(c.ny * 4), *residual_b = malloc(c.nyb * 4);
+  test_to_blocked(n, out_c, ohw, 8, residual, residual_b);
   for (int64_t i = 0; i < c.ny; i++) {
     const int k = (int)(i / ohw % out_c);
-    const float v = c.y[i] * scale[k] + shift[k];
+    const float v = c.y[i] * scale[k] + shift[k] + (with_residual ? residual[i] : 0);
     expected[i] = relu && v < 0 ? 0 : v;
   }
   const scan_backend *be = scan_backend_onednn();
   scan_conv_state *st = NULL;
   memset(yb, 0x7f, c.nyb * 4);
-  CHECK(be->conv_forward_affine(&st, &c.s, c.xb, c.w, scale, shift, relu, yb) == SCAN_OK);
+  const scan_conv_epilogue ep = {scale, shift, with_residual ? residual_b : NULL, relu};
+  CHECK(be->conv_forward_affine(&st, &c.s, c.xb, c.w, &ep, yb) == SCAN_OK);
   test_from_blocked(n, out_c, ohw, 8, yb, y);
-  CHECK_MSG(test_max_rel_diff(y, expected, c.ny) < 2e-5, "affine n%d %d->%d k%d s%d relu%d: %g", n, in_c, out_c, kernel, stride, relu,
-            test_max_rel_diff(y, expected, c.ny));
+  CHECK_MSG(test_max_rel_diff(y, expected, c.ny) < 2e-5, "affine n%d %d->%d k%d s%d relu%d residual%d: %g", n, in_c, out_c, kernel,
+            stride, relu, with_residual, test_max_rel_diff(y, expected, c.ny));
   CHECK(padding_is_zero(yb, c.nyb / n, out_c, ohw, n));
   be->conv_state_free(st);
-  free(scale), free(shift), free(expected), free(yb), free(y);
+  free(scale), free(shift), free(residual), free(residual_b), free(expected), free(yb), free(y);
   free_case(&c);
 }
 
@@ -212,9 +215,11 @@ int main(void) {
                                                            depth 360: two slices, summed into the spilled last panel */
   check_backend_and_threads(1);
   check_backend_and_threads(2);
-  check_affine(4, 12, 10, 9, 20, 3, 1, 1, 1);  /* Winograd */
-  check_affine(4, 16, 9, 9, 12, 3, 2, 1, 0);   /* patch products (16 tiles: too few for Winograd) */
-  check_affine(8, 16, 12, 12, 24, 3, 2, 1, 1); /* Winograd stride 2 */
-  check_affine(1, 8, 6, 6, 16, 3, 1, 1, 1);    /* oneDNN direct, then the epilogue pass */
+  for (int residual = 0; residual < 2; residual++) {
+    check_affine(4, 12, 10, 9, 20, 3, 1, 1, 1, residual);  /* Winograd */
+    check_affine(4, 16, 9, 9, 12, 3, 2, 1, 0, residual);   /* patch products (16 tiles: too few for Winograd) */
+    check_affine(8, 16, 12, 12, 24, 3, 2, 1, 1, residual); /* Winograd stride 2 */
+    check_affine(1, 8, 6, 6, 16, 3, 1, 1, 1, residual);    /* oneDNN direct, then the epilogue pass */
+  }
   return test_main_end();
 }

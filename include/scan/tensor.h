@@ -35,17 +35,27 @@ static inline int scan_window_out(int in, int kernel, int stride, int pad) {
  * rebuilt when the shape changes, released with conv_state_free. */
 typedef struct scan_conv_state scan_conv_state;
 
+/* What a convolution may do to its outputs as it stores them, per output channel k:
+ *   y = scale[k] * conv(x, w) + shift[k] (+ residual), then max(0, y) if relu.
+ * An inference batch-norm folded into the convolution (and, with residual, ResNet's join after it: residual is a
+ * tensor laid out like y), so the outputs are written once instead of written, read and written again. scale and
+ * shift cover whole channel blocks, zero-padded. */
+typedef struct {
+  const float *scale, *shift;
+  const float *residual; /* NULL: none */
+  int relu;
+} scan_conv_epilogue;
+
 typedef struct scan_backend {
   const char *name;
   /* The activation layout block this backend runs fastest with (1: plain NCHW). */
   int (*preferred_block)(void);
   /* y[n,oc,oh,ow] = conv(x, w) */
   scan_status (*conv_forward)(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *w, float *y);
-  /* y = max(0, .) if relu of (scale[oc] * conv(x, w) + shift[oc]): a convolution with the inference batch-norm (and
-   * ReLU) after it folded in, for blocked outputs (dst_block 8); scale/shift cover whole channel blocks, zero-padded.
-   * NULL when the backend does not offer it (then the net runs the two layers). */
+  /* y = the epilogue applied to conv(x, w), for blocked outputs (dst_block 8). NULL when the backend does not offer it
+   * (then the net runs the layers one by one). */
   scan_status (*conv_forward_affine)(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *w,
-                                     const float *scale, const float *shift, int relu, float *y);
+                                     const scan_conv_epilogue *ep, float *y);
   /* dx = conv_transpose(dy, w)   (overwrites dx) */
   scan_status (*conv_backward_data)(scan_conv_state **state, const scan_conv_shape *s, const float *dy, const float *w, float *dx);
   /* dw += correlation(x, dy)     (accumulates into dw, like parameter gradients) */

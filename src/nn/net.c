@@ -151,25 +151,48 @@ scan_status scan_net_forward(scan_net *net, const float *input, int n, int train
   return SCAN_OK;
 }
 
+/* Whether op j reads tensor t. */
+static int reads(const net_op *op, int t) { return op->in == t || (op->kind == OP_ADD && op->in2 == t); }
+
+/* Whether tensor t's only reader is op `reader`. */
+static int read_only_by(const scan_net *net, int t, int reader) {
+  for (int j = 0; j < net->op_count; j++)
+    if (j != reader && reads(&net->ops[j], t)) return 0;
+  return 1;
+}
+
 /* Whether op i is a convolution whose only reader is the batch-norm right after it, which the backend can fold in. */
 static int foldable(const scan_net *net, int i) {
   const net_op *conv = &net->ops[i], *bn = i + 1 < net->op_count ? &net->ops[i + 1] : NULL;
   if (conv->kind != OP_CONV || !bn || bn->kind != OP_BN || bn->in != conv->out) return 0;
   if (!net->backend->conv_forward_affine || net->tensors[conv->out].block != 8) return 0;
-  for (int j = 0; j < net->op_count; j++)
-    if (j != i + 1 && (net->ops[j].in == conv->out || (net->ops[j].kind == OP_ADD && net->ops[j].in2 == conv->out))) return 0;
-  return 1;
+  return read_only_by(net, conv->out, i + 1);
 }
 
-/* conv then eval-mode batch-norm (and its ReLU) as one convolution writing the batch-norm's output. */
-static scan_status run_folded(scan_net *net, net_op *conv, const net_op *bn, int n, float *scale, float *shift) {
-  const net_tensor *in = &net->tensors[conv->in], *out = &net->tensors[bn->out];
+/* When ops i, i + 1 fold (conv, batch-norm without ReLU) and op i + 2 is a residual join whose only input from them
+ * is the batch-norm's output: the join's other addend, a tensor made before op i (ResNet's shortcut); else -1. */
+static int folded_residual(const scan_net *net, int i) {
+  if (i + 2 >= net->op_count) return -1;
+  const net_op *bn = &net->ops[i + 1], *add = &net->ops[i + 2];
+  if (bn->relu || add->kind != OP_ADD || !read_only_by(net, bn->out, i + 2)) return -1;
+  const int other = add->in == bn->out ? add->in2 : add->in2 == bn->out ? add->in : -1;
+  if (other < 0 || net->tensors[other].block != 8) return -1;
+  for (int j = i; j < net->op_count; j++)
+    if (net->ops[j].out == other) return -1; /* made by the conv, the batch-norm or later */
+  return other;
+}
+
+/* conv then eval-mode batch-norm (and its ReLU, or the residual join after it) as one convolution writing the
+ * output of the last op folded in. */
+static scan_status run_folded(scan_net *net, net_op *conv, const net_op *bn, const net_op *join, int residual, int n, float *scale,
+                              float *shift) {
+  const net_tensor *in = &net->tensors[conv->in], *out = &net->tensors[join ? join->out : bn->out];
   const int padded = scan_channel_blocks(out->c, out->block) * out->block;
   scan_bn_fold(out->c, padded, param_data(net, bn->param + 2), param_data(net, bn->param + 3), SCAN_BN_EPS,
                param_data(net, bn->param), param_data(net, bn->param + 1), scale, shift);
+  const scan_conv_epilogue ep = {scale, shift, join ? net->tensors[residual].data : NULL, join ? join->relu : bn->relu};
   scan_conv_shape s = conv_shape(net, conv, n);
-  return net->backend->conv_forward_affine(&conv->conv_state, &s, in->data, param_data(net, conv->param),
-                                           scale, shift, bn->relu, out->data);
+  return net->backend->conv_forward_affine(&conv->conv_state, &s, in->data, param_data(net, conv->param), &ep, out->data);
 }
 
 scan_status scan_net_infer(scan_net *net, const float *input, int n) {
@@ -182,8 +205,9 @@ scan_status scan_net_infer(scan_net *net, const float *input, int n) {
   scan_status status = SCAN_OK;
   for (int i = 0; i < net->op_count && status == SCAN_OK; i++) {
     if (foldable(net, i)) {
-      status = run_folded(net, &net->ops[i], &net->ops[i + 1], n, fold, fold + widest);
-      i++; /* the batch-norm is done */
+      const int residual = folded_residual(net, i);
+      status = run_folded(net, &net->ops[i], &net->ops[i + 1], residual >= 0 ? &net->ops[i + 2] : NULL, residual, n, fold, fold + widest);
+      i += residual >= 0 ? 2 : 1; /* the batch-norm (and the join) are done */
     } else {
       status = op_forward(net, &net->ops[i], n, 0);
     }

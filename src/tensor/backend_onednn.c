@@ -300,18 +300,17 @@ static scan_status onednn_conv_forward(scan_conv_state **state, const scan_conv_
 
 /* Winograd and patch products apply the epilogue as they store; oneDNN's direct convolution gets a pass after it. */
 static scan_status onednn_conv_forward_affine(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *w,
-                                              const float *scale, const float *shift, int relu, float *y) {
+                                              const scan_conv_epilogue *ep, float *y) {
   if (s->dst_block != 8) return scan_fail(SCAN_ERR_INTERNAL, "conv_forward_affine: outputs must be nChw8c");
-  if (winograd_conv_applies(s)) return winograd_conv_forward_affine(s, x, w, scale, shift, relu, y);
-  if (winograd_s2_conv_applies(s)) return winograd_s2_conv_forward_affine(s, x, w, scale, shift, relu, y);
-  if (conv_gemm_applies(s)) return conv_gemm_forward_affine(s, x, w, scale, shift, relu, y);
+  if (winograd_conv_applies(s)) return winograd_conv_forward_affine(s, x, w, ep, y);
+  if (winograd_s2_conv_applies(s)) return winograd_s2_conv_forward_affine(s, x, w, ep, y);
+  if (conv_gemm_applies(s)) return conv_gemm_forward_affine(s, x, w, ep, y);
   SCAN_TRY(onednn_conv_forward(state, s, x, w, y));
-  const conv_epilogue ep = {scale, shift, relu};
   const int blocks = scan_channel_blocks(s->out_c, 8);
+  const int64_t plane = (int64_t)s->out_h * s->out_w;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < s->n; b++)
-    for (int kb = 0; kb < blocks; kb++)
-      conv_epilogue_run(&ep, kb, y + ((int64_t)b * blocks + kb) * s->out_h * s->out_w * 8, (int64_t)s->out_h * s->out_w);
+    for (int kb = 0; kb < blocks; kb++) conv_epilogue_run(ep, kb, y, ((int64_t)b * blocks + kb) * plane * 8, plane);
   return SCAN_OK;
 }
 

@@ -218,7 +218,7 @@ static scan_status forward(const scan_conv_shape *s, const float *x, const float
           const int pixel = (int)(q % g.pixels);
           rows = count - r < g.pixels - pixel ? count - r : g.pixels - pixel;
           for (int kb = 0; kb < g.out_blocks; kb++)
-            conv_epilogue_run(ep, kb, y + ((q / g.pixels * g.out_blocks + kb) * g.pixels + pixel) * LANES, rows);
+            conv_epilogue_run(ep, kb, y, (q / g.pixels * g.out_blocks + kb) * g.pixels * LANES + (int64_t)pixel * LANES, rows);
         }
     }
   }
@@ -227,10 +227,9 @@ static scan_status forward(const scan_conv_shape *s, const float *x, const float
 
 scan_status conv_gemm_forward(const scan_conv_shape *s, const float *x, const float *w, float *y) { return forward(s, x, w, NULL, y); }
 
-scan_status conv_gemm_forward_affine(const scan_conv_shape *s, const float *x, const float *w, const float *scale,
-                                     const float *shift, int relu, float *y) {
-  const conv_epilogue ep = {scale, shift, relu};
-  return forward(s, x, w, &ep, y);
+scan_status conv_gemm_forward_affine(const scan_conv_shape *s, const float *x, const float *w, const scan_conv_epilogue *ep,
+                                     float *y) {
+  return forward(s, x, w, ep, y);
 }
 
 scan_status conv_gemm_backward_data(const scan_conv_shape *s, const float *dy, const float *w, float *dx) {

@@ -178,7 +178,10 @@ static void transform_outputs(const geometry *g, const float *m, int64_t first, 
         for (int i = 0; i < PATCH; i++) column[i] = _mm256_load_ps(scratch[i][c]);
         output_line(column, out);
         for (int r = 0; r < TILE && o.y0 + r < g->h; r++)
-          _mm256_storeu_ps(image + ((int64_t)(o.y0 + r) * g->w + o.x0 + c) * LANES, ep ? conv_epilogue_lanes(ep, kb, out[r]) : out[r]);
+          {
+          float *at = image + ((int64_t)(o.y0 + r) * g->w + o.x0 + c) * LANES;
+          _mm256_storeu_ps(at, ep ? conv_epilogue_lanes(ep, kb, out[r], at - y) : out[r]);
+        }
       }
     }
   }
@@ -363,11 +366,10 @@ scan_status winograd_conv_forward(const scan_conv_shape *s, const float *x, cons
   return run_convolution(&g, x, w, 0, NULL, y);
 }
 
-scan_status winograd_conv_forward_affine(const scan_conv_shape *s, const float *x, const float *w, const float *scale,
-                                         const float *shift, int relu, float *y) {
+scan_status winograd_conv_forward_affine(const scan_conv_shape *s, const float *x, const float *w, const scan_conv_epilogue *ep,
+                                         float *y) {
   const geometry g = make_geometry(s->n, s->in_h, s->in_w, s->in_c, s->out_c);
-  const conv_epilogue ep = {scale, shift, relu};
-  return run_convolution(&g, x, w, 0, &ep, y);
+  return run_convolution(&g, x, w, 0, ep, y);
 }
 
 scan_status winograd_conv_backward_data(const scan_conv_shape *s, const float *dy, const float *w, float *dx) {

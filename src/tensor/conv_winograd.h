@@ -12,9 +12,9 @@
 int winograd_conv_applies(const scan_conv_shape *s);
 
 scan_status winograd_conv_forward(const scan_conv_shape *s, const float *x, const float *w, float *y);
-/* y = relu?(scale[k] * conv(x, w)[k] + shift[k]); scale and shift cover whole 8-channel blocks (zero-padded). */
-scan_status winograd_conv_forward_affine(const scan_conv_shape *s, const float *x, const float *w, const float *scale,
-                                         const float *shift, int relu, float *y);
+/* y = the epilogue (include/scan/tensor.h) applied to conv(x, w) as it is stored. */
+scan_status winograd_conv_forward_affine(const scan_conv_shape *s, const float *x, const float *w, const scan_conv_epilogue *ep,
+                                         float *y);
 /* dx = conv_transpose(dy, w), overwriting dx */
 scan_status winograd_conv_backward_data(const scan_conv_shape *s, const float *dy, const float *w, float *dx);
 /* dw += correlation(x, dy) */

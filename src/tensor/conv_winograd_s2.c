@@ -209,7 +209,10 @@ static void transform_outputs(const geometry *g, const float *m, int64_t first, 
         for (int i = 0; i < SPAN; i++) column[i] = _mm256_load_ps(scratch[i][c]);
         output_line(column, out);
         for (int r = 0; r < TILE && o.y0 + r < g->out_h; r++)
-          _mm256_storeu_ps(image + ((int64_t)(o.y0 + r) * g->out_w + o.x0 + c) * LANES, ep ? conv_epilogue_lanes(ep, kb, out[r]) : out[r]);
+          {
+          float *at = image + ((int64_t)(o.y0 + r) * g->out_w + o.x0 + c) * LANES;
+          _mm256_storeu_ps(at, ep ? conv_epilogue_lanes(ep, kb, out[r], at - y) : out[r]);
+        }
       }
     }
   }
@@ -387,10 +390,9 @@ scan_status winograd_s2_conv_forward(const scan_conv_shape *s, const float *x, c
   return forward(s, x, w, NULL, y);
 }
 
-scan_status winograd_s2_conv_forward_affine(const scan_conv_shape *s, const float *x, const float *w, const float *scale,
-                                            const float *shift, int relu, float *y) {
-  const conv_epilogue ep = {scale, shift, relu};
-  return forward(s, x, w, &ep, y);
+scan_status winograd_s2_conv_forward_affine(const scan_conv_shape *s, const float *x, const float *w, const scan_conv_epilogue *ep,
+                                            float *y) {
+  return forward(s, x, w, ep, y);
 }
 
 /* Blocks of whole images, so the overlapping patch gradients of an image are added by one thread in tile order: the
