@@ -350,15 +350,10 @@ static scan_status run_convolution(const geometry *g, const float *x, const floa
   return SCAN_OK;
 }
 
-static int tiles_of(const scan_conv_shape *s) {
-  const int64_t tiles = (int64_t)s->n * ((s->out_h + TILE - 1) / TILE) * ((s->out_w + TILE - 1) / TILE);
-  return tiles > 1 << 30 ? 1 << 30 : (int)tiles;
-}
-
 int winograd_conv_applies(const scan_conv_shape *s) {
   if (!s->fast || s->kernel != 3 || s->stride != 1 || s->pad != 1) return 0;
   if (s->in_h != s->out_h || s->in_w != s->out_w || s->src_block != LANES || s->dst_block != LANES) return 0;
-  return tiles_of(s) >= WINOGRAD_MIN_TILES;
+  return winograd_enough_tiles(s);
 }
 
 scan_status winograd_conv_forward(const scan_conv_shape *s, const float *x, const float *w, float *y) {

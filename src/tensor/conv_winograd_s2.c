@@ -341,15 +341,10 @@ static void transform_weights(const geometry *g, const float *w, int for_data_gr
 
 /* ---- the passes ---- */
 
-static int tiles_of(const scan_conv_shape *s) {
-  const int64_t tiles = (int64_t)s->n * ((s->out_h + TILE - 1) / TILE) * ((s->out_w + TILE - 1) / TILE);
-  return tiles > 1 << 30 ? 1 << 30 : (int)tiles;
-}
-
 int winograd_s2_conv_applies(const scan_conv_shape *s) {
   if (!s->fast || s->kernel != 3 || s->stride != 2 || s->pad != 1 || s->src_block != LANES || s->dst_block != LANES) return 0;
   if (s->out_h != (s->in_h - 1) / 2 + 1 || s->out_w != (s->in_w - 1) / 2 + 1) return 0;
-  return tiles_of(s) >= WINOGRAD_MIN_TILES;
+  return winograd_enough_tiles(s);
 }
 
 static scan_status forward(const scan_conv_shape *s, const float *x, const float *w, const conv_epilogue *ep, float *y) {

@@ -9,6 +9,7 @@
 #include <immintrin.h>
 
 #include "scan/error.h"
+#include "scan/tensor.h"
 
 /* Floats of padding that keep the rows and points of the transformed tiles off power-of-two distances: the transforms
  * write (and read) every point of a tile at once, and points an exact multiple of a few KB apart would all fall into
@@ -17,6 +18,13 @@ enum {
   WINOGRAD_SKEW = 16,
   WINOGRAD_MIN_TILES = 32, /* below this the transformed weights cost more than they save (batch-1 Grad-CAM, say) */
 };
+
+/* Whether a convolution has enough 4x4 output tiles (both Winograd convolutions use them) to amortise transforming
+ * its weights. */
+static inline int winograd_enough_tiles(const scan_conv_shape *s) {
+  const int64_t tiles = (int64_t)s->n * ((s->out_h + 3) / 4) * ((s->out_w + 3) / 4);
+  return tiles >= WINOGRAD_MIN_TILES;
+}
 
 /* Floats from one transformed point's rows to the next point's: `count` rows of `row_stride`, plus the skew. */
 static inline int64_t winograd_points_apart(int count, int row_stride) { return (int64_t)count * row_stride + WINOGRAD_SKEW; }
