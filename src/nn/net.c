@@ -169,28 +169,30 @@ static int foldable(const scan_net *net, int i) {
   return read_only_by(net, conv->out, i + 1);
 }
 
-/* When ops i, i + 1 fold (conv, batch-norm without ReLU) and op i + 2 is a residual join whose only input from them
- * is the batch-norm's output: the join's other addend, a tensor made before op i (ResNet's shortcut); else -1. */
-static int folded_residual(const scan_net *net, int i) {
-  if (i + 2 >= net->op_count) return -1;
-  const net_op *bn = &net->ops[i + 1], *add = &net->ops[i + 2];
-  if (bn->relu || add->kind != OP_ADD || !read_only_by(net, bn->out, i + 2)) return -1;
-  const int other = add->in == bn->out ? add->in2 : add->in2 == bn->out ? add->in : -1;
-  if (other < 0 || net->tensors[other].block != 8) return -1;
+/* The residual join's addend other than the batch-norm bn's output. */
+static int other_addend(const net_op *join, const net_op *bn) { return join->in == bn->out ? join->in2 : join->in; }
+
+/* When ops i, i + 1 fold (conv, batch-norm without ReLU) and op i + 2 is a residual join that is the batch-norm
+ * output's only reader and whose other addend is made before op i (ResNet's shortcut): that join; else NULL. */
+static const net_op *folded_join(const scan_net *net, int i) {
+  if (i + 2 >= net->op_count) return NULL;
+  const net_op *bn = &net->ops[i + 1], *join = &net->ops[i + 2];
+  if (bn->relu || join->kind != OP_ADD || !read_only_by(net, bn->out, i + 2)) return NULL;
+  const int other = other_addend(join, bn);
+  if (net->tensors[other].block != 8) return NULL;
   for (int j = i; j < net->op_count; j++)
-    if (net->ops[j].out == other) return -1; /* made by the conv, the batch-norm or later */
-  return other;
+    if (net->ops[j].out == other) return NULL; /* made by the conv, the batch-norm or later */
+  return join;
 }
 
 /* conv then eval-mode batch-norm (and its ReLU, or the residual join after it) as one convolution writing the
  * output of the last op folded in. */
-static scan_status run_folded(scan_net *net, net_op *conv, const net_op *bn, const net_op *join, int residual, int n, float *scale,
-                              float *shift) {
+static scan_status run_folded(scan_net *net, net_op *conv, const net_op *bn, const net_op *join, int n, float *scale, float *shift) {
   const net_tensor *in = &net->tensors[conv->in], *out = &net->tensors[join ? join->out : bn->out];
   const int padded = scan_channel_blocks(out->c, out->block) * out->block;
   scan_bn_fold(out->c, padded, param_data(net, bn->param + 2), param_data(net, bn->param + 3), SCAN_BN_EPS,
                param_data(net, bn->param), param_data(net, bn->param + 1), scale, shift);
-  const scan_conv_epilogue ep = {scale, shift, join ? net->tensors[residual].data : NULL, join ? join->relu : bn->relu};
+  const scan_conv_epilogue ep = {scale, shift, join ? net->tensors[other_addend(join, bn)].data : NULL, join ? join->relu : bn->relu};
   scan_conv_shape s = conv_shape(net, conv, n);
   return net->backend->conv_forward_affine(&conv->conv_state, &s, in->data, param_data(net, conv->param), &ep, out->data);
 }
@@ -205,9 +207,9 @@ scan_status scan_net_infer(scan_net *net, const float *input, int n) {
   scan_status status = SCAN_OK;
   for (int i = 0; i < net->op_count && status == SCAN_OK; i++) {
     if (foldable(net, i)) {
-      const int residual = folded_residual(net, i);
-      status = run_folded(net, &net->ops[i], &net->ops[i + 1], residual >= 0 ? &net->ops[i + 2] : NULL, residual, n, fold, fold + widest);
-      i += residual >= 0 ? 2 : 1; /* the batch-norm (and the join) are done */
+      const net_op *join = folded_join(net, i);
+      status = run_folded(net, &net->ops[i], &net->ops[i + 1], join, n, fold, fold + widest);
+      i += join ? 2 : 1; /* the batch-norm (and the join) are done */
     } else {
       status = op_forward(net, &net->ops[i], n, 0);
     }

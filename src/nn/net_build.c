@@ -12,7 +12,7 @@
 static int grow(void **array, int *count, size_t size, int *failed) {
   void *bigger = realloc(*array, (size_t)(*count + 1) * size);
   if (!bigger) {
-    *failed = 1;
+    *failed = BUILD_OUT_OF_MEMORY;
     return -1;
   }
   *array = bigger;
@@ -141,8 +141,8 @@ int net_gap(scan_net *net, int in) {
 
 int net_add(scan_net *net, int a, int b) {
   if (a < 0 || b < 0) return -1;
-  if (a == b) { /* x + x: the backward writes each addend's gradient in one pass, so the addends must differ */
-    net->build_failed = 1;
+  if (a == b) {
+    net->build_failed = BUILD_SELF_JOIN;
     return -1;
   }
   net_tensor src = net->tensors[a];
@@ -243,6 +243,8 @@ static int plan_gradient_slots(scan_net *net, int *slot_of) {
 }
 
 scan_status net_plan(scan_net *net) {
+  if (net->build_failed == BUILD_SELF_JOIN)
+    return scan_fail(SCAN_ERR_INTERNAL, "network: a residual join of a tensor with itself (x + x) is not supported");
   if (net->build_failed) return scan_fail(SCAN_ERR_INTERNAL, "out of memory while building the network");
   net->param_block = scan_calloc((unsigned long)(net->param_floats ? net->param_floats : 1), sizeof(float));
   net->grad_block = scan_calloc((unsigned long)(net->param_floats ? net->param_floats : 1), sizeof(float));

@@ -61,6 +61,10 @@ typedef struct {
 
 typedef struct { char name[16]; int tensor; } net_stage;
 
+/* Why building a net failed. A residual join of a tensor with itself is refused because the join's backward writes
+ * both addends' gradients in one pass (scan_add_backward), which needs two distinct tensors. */
+enum { BUILD_OUT_OF_MEMORY = 1, BUILD_SELF_JOIN = 2 };
+
 struct scan_net {
   const scan_backend *backend;
   scan_backbone_config backbone;
@@ -70,7 +74,7 @@ struct scan_net {
   int inference_only; /* the last forward was scan_net_infer: convolution outputs folded into batch-norms are stale */
   int want_input_grad; /* backward also computes the gradient w.r.t. the input images */
   int block; /* activation layout between layers: the backend's preferred block */
-  int build_failed; /* an allocation failed while building: net_plan reports it */
+  int build_failed; /* building failed (BUILD_OUT_OF_MEMORY or BUILD_SELF_JOIN): net_plan reports it */
   uint64_t seed;
 
   net_tensor *tensors;

@@ -168,15 +168,22 @@ int conv_gemm_applies(const scan_conv_shape *s) {
          s->out_w > 0;
 }
 
+/* One scratch buffer: the packed weights (depth16 x k16 floats, for the forward product or the data gradient's), then
+ * per_thread floats for each thread. NULL when out of memory. */
+static float *packed_weights_and_threads(const geometry *g, const float *w, int for_data_gradient, size_t per_thread) {
+  float *buffer = conv_scratch((size_t)g->depth16 * g->k16 + per_thread * omp_get_max_threads());
+  if (buffer) pack_weights(g, w, for_data_gradient, buffer);
+  return buffer;
+}
+
 static scan_status forward(const scan_conv_shape *s, const float *x, const float *w, const conv_epilogue *ep, float *y) {
   const geometry g = make_geometry(s);
-  const int threads = omp_get_max_threads(), chunk = chunk_rows(g.patch_stride);
+  const int chunk = chunk_rows(g.patch_stride);
   const size_t packed_floats = (size_t)g.depth16 * g.k16, per_thread = (size_t)chunk * (g.patch_stride + PANEL);
-  float *buffer = conv_scratch(packed_floats + per_thread * threads);
+  float *buffer = packed_weights_and_threads(&g, w, 0, per_thread);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for convolution buffers");
-  pack_weights(&g, w, 0, buffer);
   const int panels = g.k16 / PANEL;
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel
   {
     float *patch = buffer + packed_floats + per_thread * omp_get_thread_num(), *spill = patch + (size_t)chunk * g.patch_stride;
     int64_t lo, hi;
@@ -234,14 +241,12 @@ scan_status conv_gemm_forward_affine(const scan_conv_shape *s, const float *x, c
 
 scan_status conv_gemm_backward_data(const scan_conv_shape *s, const float *dy, const float *w, float *dx) {
   const geometry g = make_geometry(s);
-  const int threads = omp_get_max_threads(), chunk = chunk_rows(g.dpatch_stride);
-  const size_t packed_floats = (size_t)g.depth16 * g.k16;
-  const size_t per_thread = (size_t)chunk * (g.gradient_stride + g.dpatch_stride);
-  float *buffer = conv_scratch(packed_floats + per_thread * threads);
+  const int chunk = chunk_rows(g.dpatch_stride);
+  const size_t packed_floats = (size_t)g.depth16 * g.k16, per_thread = (size_t)chunk * (g.gradient_stride + g.dpatch_stride);
+  float *buffer = packed_weights_and_threads(&g, w, 1, per_thread);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for convolution buffers");
-  pack_weights(&g, w, 1, buffer);
   const int panels = g.depth16 / PANEL;
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel
   {
     float *grad = buffer + packed_floats + per_thread * omp_get_thread_num(), *dpatch = grad + (size_t)chunk * g.gradient_stride;
     int64_t lo, hi;
