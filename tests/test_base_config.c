@@ -380,7 +380,7 @@ static void test_errors(void) {
   expect_error("seed: 1\n---\nseed: 2\n", "bad.yml:", "one YAML document");
   /* A stage has one loss and one task: another value would be stored and ignored. */
   expect_error("setup: scan\nepochs: 3\ncriterion: simclr\n", "bad.yml:3: key 'criterion' is 'simclr'",
-               "the scan stage can only be scan");
+               "the scan stage's criterion can only be scan");
   expect_error("pretext:\n  criterion: confidence-cross-entropy\n", "bad.yml:2:", "can only be simclr");
   expect_error("criterion: scan\n", "bad.yml:1: key 'criterion' belongs to one stage", "selflabel: confidence-cross-entropy");
   expect_error("eval:\n  criterion: scan\n", "bad.yml:2:", "belongs to one stage");

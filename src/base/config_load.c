@@ -90,8 +90,8 @@ static scan_status check_stage_task(const loader *L, int section, int key, const
                    "key '%s' belongs to one stage: give it in that stage's section (pretext: %s, scan: %s, selflabel: %s)",
                    name, expected[1], expected[2], expected[3]);
   if (!config_choice_has(expected[section], v->items[0]))
-    return fail_at(L->source, v->line, "key '%s' is '%s', but the %s stage can only be %s: scan has nothing else for it",
-                   name, v->items[0], config_section_names[section], expected[section]);
+    return fail_at(L->source, v->line, "key '%s' is '%s', but the %s stage's %s can only be %s", name, v->items[0],
+                   config_section_names[section], name, expected[section]);
   return SCAN_OK;
 }
 
