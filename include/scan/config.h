@@ -46,6 +46,22 @@ scan_status scan_config_get_ints(const scan_config *c, const char *stage, const 
                                  int *count);
 /* 1 when the user set the key (file or --set) for this stage or at top level, 0 when only a default applies. */
 int scan_config_is_set(const scan_config *c, const char *stage, const char *key);
+/* 1 when the key has a value for this stage at all (set by the user or a default). */
+int scan_config_has_value(const scan_config *c, const char *stage, const char *key);
+/* SCAN_ERR_INPUT for a value that is well-formed but wrong, naming where the value in force came from:
+ * "my.yml:12: key 'augmentation_kwargs.crop_size': <printf message>" ("--set: ...", "<defaults>: ..."). */
+scan_status scan_config_refuse(const scan_config *c, const char *stage, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Derived defaults, below everything the user set (scan_config_is_set stays 0): "key=value" or
+ * "stage.key=value" as for scan_config_set; `source` names them in messages (e.g. "<cifar-10 defaults>"). */
+scan_status scan_config_set_default(scan_config *cfg, const char *assignment, const char *source);
+/* The built-in defaults are the quick Fashion-MNIST recipe, whose training adds to the reference's a
+ * learning-rate warm-up with a per-step cosine (pretext) and a heads-only warm-up with a smaller backbone
+ * learning rate (scan). When train_db_name is fashion-mnist, this adds them to the defaults of every stage
+ * except the one a reference-style file configures; for other datasets it does nothing, so they train as
+ * the reference does. Call it once, after the file and every --set (scan_pipeline_resolve_config does). */
+scan_status scan_config_apply_recipe(scan_config *cfg);
 
 /* The fully resolved configuration (every default filled in) as YAML: common keys at top level and, in each
  * section, the keys whose value for that stage differs from the top-level one. Written atomically;

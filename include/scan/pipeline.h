@@ -27,7 +27,16 @@ typedef struct {
   uint64_t seed;
 } scan_pipeline;
 
+/* Resolves cfg (which it keeps, not owns) with scan_pipeline_resolve_config and creates run_dir. */
 scan_status scan_pipeline_open(scan_pipeline *p, scan_config *cfg, const char *run_dir);
+/* Fills in the defaults that depend on the dataset (after the file and every --set): the Fashion-MNIST
+ * recipe's training additions for fashion-mnist only (scan_config_apply_recipe); the normalisation constants
+ * of the dataset (spec §4.5); the input crop (transformation_kwargs.crop_size) = the images' side; the
+ * augmentation crops = the input crop; the Cutout length = scan_aug_cutout_length(input crop). A crop key the
+ * user set to another side is refused with its file and line (one network takes one input size). Folders and
+ * lists without image_size are read to learn their side: into p's train split when p is given (it needs
+ * p->cfg == cfg), else read and freed. `scan config show` and every run call this, so they agree. */
+scan_status scan_pipeline_resolve_config(scan_config *cfg, scan_pipeline *p);
 void scan_pipeline_close(scan_pipeline *p);
 
 /* "<run_dir>/<relative>" into buf. */
