@@ -7,6 +7,7 @@
 
 #include "scan/atomic_file.h"
 #include "scan/datasets.h"
+#include "scan/dir_lock.h"
 #include "scan/pipeline.h"
 
 /* Normalisation constants per dataset (spec §4.5); used when the config does not set its own. */
@@ -70,22 +71,32 @@ static scan_status resolve_dataset_defaults(scan_config *cfg) {
 scan_status scan_pipeline_open(scan_pipeline *p, scan_config *cfg, const char *run_dir) {
   memset(p, 0, sizeof *p);
   p->cfg = cfg;
+  p->lock_fd = -1;
   if (strlen(run_dir) >= sizeof p->run_dir - 64) return scan_fail(SCAN_ERR_INPUT, "%s: run directory path too long", run_dir);
   snprintf(p->run_dir, sizeof p->run_dir, "%s", run_dir);
+  SCAN_TRY(scan_config_validate(cfg));
   int seed = 0;
   SCAN_TRY(scan_config_get_int(cfg, NULL, "seed", &seed));
   SCAN_TRY(scan_config_get_int(cfg, NULL, "threads", &p->threads));
-  if (p->threads < 0) return scan_fail(SCAN_ERR_INPUT, "config: threads must be >= 0, got %d", p->threads);
   p->seed = (uint64_t)seed;
   SCAN_TRY(resolve_dataset_defaults(cfg));
   if (p->threads > 0) scan_net_set_threads(p->threads);
   return scan_make_dirs(run_dir);
 }
 
+scan_status scan_pipeline_lock(scan_pipeline *p) {
+  SCAN_TRY(scan_dir_lock(p->run_dir, &p->lock_fd));
+  /* Only now: before the lock, a temporary could belong to the other command's write in progress. */
+  scan_remove_stale_temporaries(p->run_dir, 2, p->run_dir);
+  return SCAN_OK;
+}
+
 void scan_pipeline_close(scan_pipeline *p) {
   if (p->train_loaded) scan_dataset_free(&p->train);
   if (p->val_loaded) scan_dataset_free(&p->val);
   p->train_loaded = p->val_loaded = 0;
+  scan_dir_unlock(p->lock_fd);
+  p->lock_fd = -1;
 }
 
 const char *scan_pipeline_path(const scan_pipeline *p, char *buf, int size, const char *relative) {
@@ -112,6 +123,7 @@ scan_status scan_pipeline_train_data(scan_pipeline *p, const scan_dataset **out)
   if (!p->train_loaded) {
     SCAN_TRY(load_split(p, "train_db_name", "train_split", &p->train));
     p->train_loaded = 1;
+    p->train_fingerprint = scan_dataset_fingerprint(&p->train);
   }
   *out = &p->train;
   return SCAN_OK;
@@ -121,6 +133,7 @@ scan_status scan_pipeline_val_data(scan_pipeline *p, const scan_dataset **out) {
   if (!p->val_loaded) {
     SCAN_TRY(load_split(p, "val_db_name", "val_split", &p->val));
     p->val_loaded = 1;
+    p->val_fingerprint = scan_dataset_fingerprint(&p->val);
     if (p->train_loaded && (p->val.height != p->train.height || p->val.width != p->train.width ||
                             p->val.channels != p->train.channels))
       return scan_fail(SCAN_ERR_INPUT, "the train images are %dx%dx%d but the val images are %dx%dx%d", p->train.height,
