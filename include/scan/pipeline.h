@@ -38,9 +38,10 @@ scan_status scan_pipeline_lock(scan_pipeline *p);
 /* Frees the data and releases the lock. */
 void scan_pipeline_close(scan_pipeline *p);
 
-/* The relations between the configuration and the data that no range check can see (k < N, batch <= N, one
-   validation neighbour fewer than the validation images), for every stage at once. Loads both splits. */
-scan_status scan_pipeline_check_data(scan_pipeline *p);
+/* The relations between the configuration and the data that no range check can see (batch <= N, k < N for both
+   splits) for `stage` ("pretext", "mine", "scan", "selflabel"), or for every stage at once (NULL, as `scan run`
+   does before its first stage). Loads both splits. */
+scan_status scan_pipeline_check_data(scan_pipeline *p, const char *stage);
 
 /* The training stages ("pretext", "scan", "selflabel") resume from <run>/<stage>/checkpoint.safetensors only under
    the configuration they started with (epochs, threads and num_workers may change). When the checkpoint was made

@@ -51,9 +51,9 @@ static scan_status check_config(scan_pipeline *p, const char *stage, const scan_
   free(now);
   if (count == 0) return SCAN_OK;
   return scan_fail(SCAN_ERR_INPUT,
-                   "%s: the %s stage started under another configuration (%d key%s differ: %s); resume with the same "
+                   "%s: the %s stage started under another configuration (%d key%s: %s); resume with the same "
                    "values, or %s",
-                   path, stage, count, count == 1 ? "" : "s", differences, restart_hint);
+                   path, stage, count, count == 1 ? " differs" : "s differ", differences, restart_hint);
 }
 
 scan_status scan_pipeline_check_resume(scan_pipeline *p, const char *stage, int restart) {

@@ -63,7 +63,7 @@ const char *const *scan_run_stage_names(void) {
 
 scan_status scan_run_all(scan_pipeline *p, double *stage_seconds) {
   /* Loading the data first checks it against the configuration before any stage starts, and fingerprints it. */
-  SCAN_TRY(scan_pipeline_check_data(p));
+  SCAN_TRY(scan_pipeline_check_data(p, NULL));
   char stamps[1300];
   SCAN_TRY(scan_make_dirs(scan_pipeline_path(p, stamps, sizeof stamps, ".stamps")));
   int count = (int)(sizeof stages / sizeof stages[0]);

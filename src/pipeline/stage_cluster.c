@@ -201,7 +201,7 @@ scan_status scan_stage_cluster(scan_pipeline *p) {
   SCAN_TRY(scan_config_get_int(p->cfg, stage, "num_neighbors_val", &num_neighbors_val));
   SCAN_TRY(scan_config_get_bool(p->cfg, stage, "update_cluster_head_only", &head_only));
   SCAN_TRY(scan_config_get_double(p->cfg, stage, "criterion_kwargs.entropy_weight", &r.entropy_weight));
-  SCAN_TRY(scan_pipeline_check_data(p)); /* the ranges were validated when the configuration was opened */
+  SCAN_TRY(scan_pipeline_check_data(p, stage)); /* the ranges were validated when the configuration was opened */
   scan_pipeline_path(p, r.dir, sizeof r.dir, "scan");
   SCAN_TRY(scan_make_dirs(r.dir));
 

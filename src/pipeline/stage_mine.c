@@ -50,7 +50,7 @@ scan_status scan_stage_mine(scan_pipeline *p) {
   int k_train = 0, k_val = 0;
   SCAN_TRY(scan_config_get_int(p->cfg, "scan", "num_neighbors", &k_train));
   SCAN_TRY(scan_config_get_int(p->cfg, "scan", "num_neighbors_val", &k_val));
-  SCAN_TRY(scan_pipeline_check_data(p)); /* k < N; k >= 1 was validated when the configuration was opened */
+  SCAN_TRY(scan_pipeline_check_data(p, "mine")); /* k < N; k >= 1 was validated when the configuration was opened */
   char model_path[1300];
   scan_pipeline_path(p, model_path, sizeof model_path, "pretext/model.safetensors");
   scan_net *net = NULL;

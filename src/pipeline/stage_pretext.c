@@ -52,7 +52,7 @@ scan_status scan_stage_pretext(scan_pipeline *p) {
   SCAN_TRY(scan_config_get_int(p->cfg, stage, "num_workers", &workers));
   SCAN_TRY(scan_config_get_double(p->cfg, stage, "criterion_kwargs.temperature", &temperature));
   SCAN_TRY(scan_config_get_bool(p->cfg, stage, "criterion_kwargs.symmetric", &symmetric));
-  SCAN_TRY(scan_pipeline_check_data(p)); /* the ranges were validated when the configuration was opened */
+  SCAN_TRY(scan_pipeline_check_data(p, stage)); /* the ranges were validated when the configuration was opened */
 
   char dir[1200], model_path[1300], log_path[1300];
   scan_pipeline_path(p, dir, sizeof dir, "pretext");

@@ -93,7 +93,7 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
   int adaptive_on = strcmp(adaptive, "quantile") == 0;
   if (!adaptive_on && strcmp(adaptive, "none") != 0)
     return scan_fail(SCAN_ERR_INPUT, "config: selflabel.adaptive_threshold '%s' is not none or quantile", adaptive);
-  SCAN_TRY(scan_pipeline_check_data(p)); /* the ranges were validated when the configuration was opened */
+  SCAN_TRY(scan_pipeline_check_data(p, stage)); /* the ranges were validated when the configuration was opened */
 
   char dir[1200], path[1300];
   scan_pipeline_path(p, dir, sizeof dir, "selflabel");
