@@ -74,9 +74,15 @@ int stage_load_config(const stage_options *o, scan_config **cfg) {
   return 0;
 }
 
+/* The training stages, which resume from a checkpoint; "run" is every stage. */
+static int resumes(const char *stage) {
+  return stage && (!strcmp(stage, "pretext") || !strcmp(stage, "scan") || !strcmp(stage, "selflabel"));
+}
+
 /* Everything that can refuse the command happens before the first write into the run directory: validation (in
-   stage_load_config and scan_pipeline_open), the lock, the resume check. Only then is config.yml rewritten. */
-static int open_run(const stage_options *o, const char *resumes, scan_config **cfg, scan_pipeline *p) {
+   stage_load_config and scan_pipeline_open), the lock, the configuration against the data, the resume check. Only
+   then is config.yml rewritten. */
+static int open_run(const stage_options *o, const char *stage, scan_config **cfg, scan_pipeline *p) {
   scan_progress_set_quiet(o->quiet);
   int rc = stage_load_config(o, cfg);
   if (rc) return rc;
@@ -84,7 +90,8 @@ static int open_run(const stage_options *o, const char *resumes, scan_config **c
   const char *out = run_directory(o, *cfg, default_out, sizeof default_out);
   scan_status status = scan_pipeline_open(p, *cfg, out);
   if (status == SCAN_OK) status = scan_pipeline_lock(p);
-  if (status == SCAN_OK && resumes) status = scan_pipeline_check_resume(p, resumes, o->restart);
+  if (status == SCAN_OK && stage) status = scan_pipeline_check_data(p, strcmp(stage, "run") == 0 ? NULL : stage);
+  if (status == SCAN_OK && resumes(stage)) status = scan_pipeline_check_resume(p, stage, o->restart);
   if (status == SCAN_OK) status = scan_config_write(*cfg, scan_pipeline_path(p, path, sizeof path, "config.yml"));
   if (status != SCAN_OK) {
     stage_close(*cfg, p);
@@ -101,17 +108,17 @@ void stage_close(scan_config *cfg, scan_pipeline *p) {
   if (cfg) scan_config_free(cfg);
 }
 
-int stage_command_main(int argc, char **argv, stage_fn fn, const char *resumes, const char *usage,
+int stage_command_main(int argc, char **argv, stage_fn fn, const char *stage, const char *usage,
                        const char *description) {
   stage_options o;
   stage_options_init(&o);
   const arg_option resuming[] = {STAGE_OPTIONS(o), STAGE_RESTART_OPTION(o), {NULL, 0, NULL, NULL}};
   const arg_option plain[] = {STAGE_OPTIONS(o), {NULL, 0, NULL, NULL}};
-  int rc = args_parse(argc, argv, resumes ? resuming : plain, NULL, usage, description);
+  int rc = args_parse(argc, argv, resumes(stage) ? resuming : plain, NULL, usage, description);
   if (rc) return rc < 0 ? 0 : rc;
   scan_config *cfg;
   scan_pipeline p;
-  rc = open_run(&o, resumes, &cfg, &p);
+  rc = open_run(&o, stage, &cfg, &p);
   if (rc) return rc;
   rc = cli_report_error(fn(&p));
   if (rc == 0) printf("%s: done, outputs in %s\n", argv[0], p.run_dir);

@@ -41,11 +41,12 @@ int stage_load_config(const stage_options *o, scan_config **cfg);
 int stage_open(const stage_options *o, scan_config **cfg, scan_pipeline *p);
 void stage_close(scan_config *cfg, scan_pipeline *p);
 /* The whole of a command that takes only the common options and runs `fn` on the run directory:
-   parse, open, run, report errors, close. Prints "<command>: done, outputs in <run>" on success. `resumes` names
-   the training stage the command resumes ("pretext", "scan", "selflabel"; NULL for none): it then takes --restart,
-   and refuses before changing anything when that stage's checkpoint was made under another configuration. */
+   parse, open, run, report errors, close. Prints "<command>: done, outputs in <run>" on success. `stage` names
+   what the command runs ("pretext", "mine", "scan", "selflabel", "run" for all of them; NULL for none of them): its
+   relations to the data are checked before anything is written, and a training stage takes --restart and refuses
+   before changing anything when its checkpoint was made under another configuration. */
 typedef scan_status (*stage_fn)(scan_pipeline *p);
-int stage_command_main(int argc, char **argv, stage_fn fn, const char *resumes, const char *usage,
+int stage_command_main(int argc, char **argv, stage_fn fn, const char *stage, const char *usage,
                        const char *description);
 
 /* Prints "scan: <message>" and returns the exit status for `status`. */
