@@ -137,7 +137,7 @@ static void check_bad_values(const char *config, const char *run) {
   char threads[64];
   snprintf(threads, sizeof threads, "--threads %d", scan_config_max_threads() + 1);
   const char *const bad[][2] = {
-      {"--threads 10000", "threads = 10000 must be 0 (all cores) to"},
+      {"--threads 10000", "--threads: threads = 10000 must be 0 (all cores) to"},
       {threads, "threads = "},
       {"--set scan.batch_size=0", "scan.batch_size = 0 must be"},
       {"--set num_classes=0", "num_classes = 0 must be in [2, 10000]"},
@@ -205,6 +205,39 @@ static void check_lock(const char *config, const char *run) {
   CHECK_REJECTS(needle, "pretext --config %s --out %s --restart", config, run);
   CHECK_MSG(snapshot(run, "", 0) == before, "a refused command changed the locked run directory");
   close(fd);
+}
+
+/* Two scan processes on one directory: the first trains (for many epochs), the second is refused at once naming the
+   first's PID. The first holds the lock once it has written its PID into the lock file. */
+static void check_two_processes(const char *config, const char *tmp) {
+  char run[600], lock[1024], command[4096];
+  snprintf(run, sizeof run, "%s/busy", tmp);
+  snprintf(lock, sizeof lock, "%s/.lock", run);
+  snprintf(command, sizeof command, "exec %s pretext --config %s --out %s --set pretext.epochs=100000 --quiet >/dev/null 2>&1",
+           test_scan_bin(), config, run);
+  pid_t first = fork();
+  if (first == 0) {
+    execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+    _exit(127);
+  }
+  char expected[32];
+  snprintf(expected, sizeof expected, "%ld\n", (long)first);
+  int holding = 0;
+  for (int i = 0; i < 3000 && !holding; i++) { /* at most 30 s for the first to start */
+    long size = 0;
+    char *text = read_all(lock, &size);
+    holding = text && strcmp(text, expected) == 0;
+    free(text);
+    if (!holding) usleep(10000);
+  }
+  CHECK_MSG(holding, "the first scan never took the lock");
+  char needle[96];
+  snprintf(needle, sizeof needle, "in use by scan process %ld", (long)first);
+  CHECK_REJECTS(needle, "run --config %s --out %s", config, run);
+  kill(first, SIGKILL);
+  waitpid(first, NULL, 0);
+  /* The kernel released the dead process's lock: the directory is usable again at once. */
+  CHECK_RUNS("pretext --config %s --out %s --set pretext.epochs=0 --restart", config, run);
 }
 
 /* Up to date, with a temporary that a killed writer left in eval/: removed. */
@@ -293,6 +326,7 @@ int main(void) {
   check_bad_values(config, run);
   check_damaged_config(run);
   check_lock(config, run);
+  check_two_processes(config, tmp);
   check_stale_temporary(config, run);
   check_changed_data(config, run, data);
   return test_main_end();

@@ -34,6 +34,8 @@ scan_status scan_config_parse(scan_config **out, const char *text, size_t size, 
 /* "key=value" or "stage.key=value"; key is dotted (optimizer_kwargs.lr); value is a YAML scalar
  * or a flow list [a, b]. Overrides the file. */
 scan_status scan_config_set(scan_config *cfg, const char *assignment);
+/* The same with another name for where the value came from in messages (e.g. "--threads"). */
+scan_status scan_config_set_from(scan_config *cfg, const char *assignment, const char *source);
 
 /* Typed lookups. A wrong type gives SCAN_ERR_INPUT naming file, line and key, e.g.
  * "my.yml:12: key 'optimizer_kwargs.lr' expects a number, got 'fast'" ("--set: ..." for --set values);

@@ -1,5 +1,4 @@
 #include "scan/atomic_file.h"
-#include "scan/stop_point.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -11,6 +10,8 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+
+#include "scan/stop_point.h"
 
 scan_status scan_atomic_open(scan_atomic_file *af, const char *path) {
   memset(af, 0, sizeof *af);

@@ -307,7 +307,7 @@ scan_status scan_config_load(scan_config **out, const char *path) { return load_
 
 scan_status scan_config_load_run(scan_config **out, const char *path) { return load_file(out, path, 1); }
 
-scan_status scan_config_set(scan_config *cfg, const char *assignment) {
+scan_status scan_config_set_from(scan_config *cfg, const char *assignment, const char *source) {
   const char *eq = strchr(assignment, '=');
   if (!eq || eq == assignment)
     return scan_fail(SCAN_ERR_INPUT, "--set: expected key=value or stage.key=value, got '%s'", assignment);
@@ -333,5 +333,7 @@ scan_status scan_config_set(scan_config *cfg, const char *assignment) {
   if (section == CONFIG_COMMON && strcmp(leaf, "setup") == 0)
     return scan_fail(SCAN_ERR_INPUT, "--set: 'setup' names a stage's task; set it per stage, e.g. pretext.setup=simclr");
   const char *value = eq + 1;
-  return load_text(cfg, CONFIG_USER, value, strlen(value), "--set", 0, leaf, section);
+  return load_text(cfg, CONFIG_USER, value, strlen(value), source, 0, leaf, section);
 }
+
+scan_status scan_config_set(scan_config *cfg, const char *assignment) { return scan_config_set_from(cfg, assignment, "--set"); }

@@ -63,7 +63,7 @@ int stage_load_config(const stage_options *o, scan_config **cfg) {
   if (status == SCAN_OK && o->threads >= 0) {
     char assignment[64];
     snprintf(assignment, sizeof assignment, "threads=%d", o->threads);
-    status = scan_config_set(*cfg, assignment);
+    status = scan_config_set_from(*cfg, assignment, "--threads");
   }
   if (status == SCAN_OK) status = scan_config_validate(*cfg);
   if (status != SCAN_OK) {

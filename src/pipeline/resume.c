@@ -16,7 +16,8 @@
    epochs, or on a machine with fewer cores. */
 static const char *const may_change_on_resume[] = {"epochs", "threads", "num_workers", NULL};
 
-static const char restart_hint[] = "rerun with --restart to start the stage afresh";
+static const char restart_hint[] =
+    "start the stage afresh with its command's --restart (scan pretext, scan cluster or scan selflabel)";
 
 static void checkpoint_path(const scan_pipeline *p, const char *stage, char *out, size_t size) {
   snprintf(out, size, "%s/%s/checkpoint.safetensors", p->run_dir, stage);
