@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,37 +24,9 @@
 #include "scan/atomic_file.h"
 #include "scan/config.h"
 #include "scan/hash.h"
+#include "cli_scan.h"
 #include "testlib.h"
 #include "tiny_run.h"
-
-static char output[1 << 16];
-
-/* Runs `scan <args> --quiet` (`scan config` has no --quiet); returns the exit status. */
-static int scan(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int scan(const char *fmt, ...) {
-  char args[4096], command[8192];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(args, sizeof args, fmt, ap);
-  va_end(ap);
-  snprintf(command, sizeof command, "%s %s%s", test_scan_bin(), args, strncmp(args, "config ", 7) ? " --quiet" : "");
-  int rc = test_run(command, output, sizeof output);
-  if (getenv("SCAN_TEST_VERBOSE")) fprintf(stderr, "$ scan %s\n-> %d\n%s\n", args, rc, output);
-  return rc;
-}
-
-#define CHECK_RUNS(...)                                                      \
-  do {                                                                       \
-    int rc_ = scan(__VA_ARGS__);                                             \
-    CHECK_MSG(rc_ == 0, "exit status %d:\n%s", rc_, output);                 \
-  } while (0)
-
-#define CHECK_REJECTS(needle, ...)                                                                                 \
-  do {                                                                                                             \
-    int rc_ = scan(__VA_ARGS__);                                                                                   \
-    CHECK_MSG(rc_ == 2 && strstr(output, needle) != NULL, "exit status %d (want 2, message with '%s'):\n%s", rc_, \
-              needle, output);                                                                                     \
-  } while (0)
 
 /* The whole file, NUL-terminated (NULL when unreadable). */
 static char *read_all(const char *path, long *size) {

@@ -11,7 +11,6 @@
  *     and mined neighbours do not depend on the thread count.
  * SCAN_TEST_LIGHT=1 (the sanitizer run) drops the second pretext run and shortens the killed runs. */
 #include <dirent.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,44 +22,14 @@
 
 #include "scan/npy.h"
 #include "scan/safetensors.h"
+#include "cli_scan.h"
 #include "testlib.h"
 #include "tiny_run.h"
 
 enum { TRAIN_IMAGES = 120, VAL_IMAGES = 60, BATCH = 32 };
 
-static char output[1 << 16];
 static char config_path[512];
 static int light;
-
-/* Runs `scan <args> --config <tiny config> --quiet`, args formatted printf-style, output in `output`;
-   returns the exit status. */
-static int scan(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int scan(const char *fmt, ...) {
-  char args[2048], command[4096];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(args, sizeof args, fmt, ap);
-  va_end(ap);
-  snprintf(command, sizeof command, "%s %s --config %s --quiet", test_scan_bin(), args, config_path);
-  int rc = test_run(command, output, sizeof output);
-  if (getenv("SCAN_TEST_VERBOSE")) fprintf(stderr, "$ scan %s\n-> %d\n%s\n", args, rc, output);
-  return rc;
-}
-
-/* CHECK that a command succeeded, showing its output when it did not. */
-#define CHECK_RUNS(...)                                                              \
-  do {                                                                               \
-    int rc_ = scan(__VA_ARGS__);                                                     \
-    CHECK_MSG(rc_ == 0, "exit status %d:\n%s", rc_, output);                         \
-  } while (0)
-
-/* CHECK that a command failed with exit status 2 and a message holding `needle`. */
-#define CHECK_REJECTS(needle, ...)                                                   \
-  do {                                                                               \
-    int rc_ = scan(__VA_ARGS__);                                                     \
-    CHECK_MSG(rc_ == 2 && strstr(output, needle) != NULL, "exit status %d (want 2, message with '%s'):\n%s", rc_, \
-              needle, output);                                                       \
-  } while (0)
 
 static const char *join(char *buf, size_t size, const char *dir, const char *relative) {
   snprintf(buf, size, "%s/%s", dir, relative);
@@ -390,6 +359,7 @@ int main(void) {
   snprintf(trained, sizeof trained, "%s/trained", tmp);
   snprintf(again, sizeof again, "%s/again", tmp);
   snprintf(config_path, sizeof config_path, "%s/tiny.yml", tmp);
+  snprintf(cli_extra_args, sizeof cli_extra_args, " --config %s", config_path);
   mkdir(data, 0777);
   tiny_write_split(data, "train", TRAIN_IMAGES, 1);
   tiny_write_split(data, "t10k", VAL_IMAGES, 2);
