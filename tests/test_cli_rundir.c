@@ -93,8 +93,8 @@ static void write_config(const char *path, const char *data) {
                    "train_db_name: mnist\nval_db_name: mnist\ndata_root: %s\nnum_classes: 3\nnum_workers: 1\n"
                    "num_neighbors: 5\nnum_neighbors_val: 3\n"
                    "model_kwargs:\n  vgg_widths: [4, 8]\n  features_dim: 8\n"
-                   "pretext:\n  epochs: 2\n  batch_size: 32\n"
-                   "scan:\n  epochs: 0\n  head_warmup_epochs: 2\n  batch_size: 32\n  num_heads: 1\n"
+                   "pretext:\n  epochs: 1\n  batch_size: 32\n"
+                   "scan:\n  epochs: 0\n  head_warmup_epochs: 1\n  batch_size: 32\n  num_heads: 1\n"
                    "selflabel:\n  epochs: 1\n  batch_size: 32\n  confidence_threshold: 0.5\n"
                    "eval:\n  prototypes_topk: 2\n"
                    "explain:\n  lime_samples: 10\n",
