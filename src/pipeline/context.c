@@ -253,9 +253,7 @@ scan_status scan_pipeline_augment(scan_pipeline *p, const char *stage, int valid
       return scan_config_get_doubles(c, stage, "augmentation_kwargs.random_resized_crop.scale", scale, 2, &count);
     count = 0;
   }
-  if (count == 2) {
-    if (!(scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1))
-      return scan_fail(SCAN_ERR_INPUT, "config: augmentation_kwargs.random_resized_crop.scale must be 0 < min <= max <= 1");
+  if (count == 2) { /* 0 < min <= max <= 1: scan_config_validate */
     out->rrc_scale_min = scale[0];
     out->rrc_scale_max = scale[1];
   }
@@ -271,12 +269,8 @@ scan_status scan_pipeline_augment(scan_pipeline *p, const char *stage, int valid
   SCAN_TRY(optional_double(c, stage, "augmentation_kwargs.random_erasing.p", &out->erasing_p));
   SCAN_TRY(optional_double(c, stage, "augmentation_kwargs.random_erasing.min", &out->erasing_min));
   SCAN_TRY(optional_double(c, stage, "augmentation_kwargs.random_erasing.max", &out->erasing_max));
-  const double probabilities[] = {out->jitter_p, out->grayscale_p, out->erasing_p};
-  for (int i = 0; i < 3; i++)
-    if (!(probabilities[i] >= 0 && probabilities[i] <= 1))
-      return scan_fail(SCAN_ERR_INPUT, "config: augmentation probabilities must be in [0, 1]");
-  if (out->num_strong_augs < 0 || out->num_strong_augs > 14 || out->cutout_holes < 0 || out->cutout_length < 0)
-    return scan_fail(SCAN_ERR_INPUT, "config: num_strong_augs must be 0..14 and cutout values >= 0");
+  /* The ranges of these values (probabilities in [0, 1], num_strong_augs 0..14, ...) were checked with the whole
+     configuration by scan_config_validate when the pipeline was opened. */
   return normalisation(p, stage, "augmentation_kwargs", train->channels, out->mean, out->std);
 }
 
