@@ -28,5 +28,9 @@ scan_status scan_read_file(const char *path, unsigned char **data, size_t *size)
 /* mkdir -p */
 scan_status scan_make_dirs(const char *path);
 int scan_file_exists(const char *path);
+/* Removes the temporaries "<name>.tmp.<pid>" that a killed writer left in dir (and its subdirectories down to
+   `depth` levels), saying so on stderr after "<label>: ". Those of a process that still runs are kept. Returns how
+   many it removed. */
+int scan_remove_stale_temporaries(const char *dir, int depth, const char *label);
 
 #endif

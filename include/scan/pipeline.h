@@ -25,9 +25,12 @@ typedef struct {
   int train_loaded, val_loaded;
   int threads;
   uint64_t seed;
+  uint64_t train_fingerprint, val_fingerprint; /* scan_dataset_fingerprint of each split once loaded */
+  int lock_fd;                                 /* the run directory's lock (scan_pipeline_lock), or -1 */
 } scan_pipeline;
 
-/* Resolves cfg (which it keeps, not owns) with scan_pipeline_resolve_config and creates run_dir. */
+/* Validates the configuration (scan_config_validate), resolves it with scan_pipeline_resolve_config (cfg is kept,
+   not owned) and creates the run directory; writes nothing into it. */
 scan_status scan_pipeline_open(scan_pipeline *p, scan_config *cfg, const char *run_dir);
 /* Fills in the defaults that depend on the dataset (after the file and every --set): the Fashion-MNIST
  * recipe's training additions for fashion-mnist only (scan_config_apply_recipe); the normalisation constants
@@ -37,7 +40,22 @@ scan_status scan_pipeline_open(scan_pipeline *p, scan_config *cfg, const char *r
  * lists without image_size are read to learn their side: into p's train split when p is given (it needs
  * p->cfg == cfg), else read and freed. `scan config show` and every run call this, so they agree. */
 scan_status scan_pipeline_resolve_config(scan_config *cfg, scan_pipeline *p);
+/* Takes the run directory's exclusive lock (scan/dir_lock.h) for as long as p is open, then removes the temporaries
+   that killed writers left in it. Every command that changes a run directory holds it. */
+scan_status scan_pipeline_lock(scan_pipeline *p);
+/* Frees the data and releases the lock. */
 void scan_pipeline_close(scan_pipeline *p);
+
+/* The relations between the configuration and the data that no range check can see (batch <= N, k < N for both
+   splits) for `stage` ("pretext", "mine", "scan", "selflabel"), or for every stage at once (NULL, as `scan run`
+   does before its first stage). Loads both splits. */
+scan_status scan_pipeline_check_data(scan_pipeline *p, const char *stage);
+
+/* The training stages ("pretext", "scan", "selflabel") resume from <run>/<stage>/checkpoint.safetensors only under
+   the configuration they started with (epochs, threads and num_workers may change). When the checkpoint was made
+   under another one: with `restart`, removes the stage's checkpoint and log so that it starts afresh; otherwise
+   fails naming the keys that differ. A damaged checkpoint is refused naming the file. */
+scan_status scan_pipeline_check_resume(scan_pipeline *p, const char *stage, int restart);
 
 /* "<run_dir>/<relative>" into buf. */
 const char *scan_pipeline_path(const scan_pipeline *p, char *buf, int size, const char *relative);

@@ -1,12 +1,17 @@
 #include "scan/atomic_file.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+
+#include "scan/stop_point.h"
 
 scan_status scan_atomic_open(scan_atomic_file *af, const char *path) {
   memset(af, 0, sizeof *af);
@@ -28,6 +33,8 @@ scan_status scan_atomic_commit(scan_atomic_file *af) {
     unlink(af->temp_path);
     return scan_fail(SCAN_ERR_INPUT, "%s: write failed: %s", af->path, strerror(saved_errno));
   }
+  const char *base = strrchr(af->path, '/');
+  scan_stop_point("before-rename", base ? base + 1 : af->path);
   if (rename(af->temp_path, af->path) != 0) {
     saved_errno = errno;
     unlink(af->temp_path);
@@ -106,4 +113,36 @@ scan_status scan_make_dirs(const char *path) {
 int scan_file_exists(const char *path) {
   struct stat st;
   return stat(path, &st) == 0;
+}
+
+/* A temporary "<name>.tmp.<pid>" whose writer no longer runs was left by a kill in the middle of a write. */
+static int stale_temporary(const char *name) {
+  const char *tmp = strstr(name, ".tmp.");
+  if (!tmp) return 0;
+  char *end = NULL;
+  long pid = strtol(tmp + 5, &end, 10);
+  if (pid <= 0 || *end != '\0') return 0;
+  return kill((pid_t)pid, 0) != 0 && errno == ESRCH; /* a live writer (or one not ours to judge) is left alone */
+}
+
+int scan_remove_stale_temporaries(const char *dir, int depth, const char *label) {
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  int removed = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    struct stat st;
+    if (lstat(path, &st) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      if (depth > 0) removed += scan_remove_stale_temporaries(path, depth - 1, label);
+    } else if (stale_temporary(e->d_name) && remove(path) == 0) {
+      fprintf(stderr, "%s: removed %s, left by an interrupted write\n", label, path);
+      removed++;
+    }
+  }
+  closedir(d);
+  return removed;
 }

@@ -63,4 +63,13 @@ scan_status config_parse_int(const config_value *v, int key, const char *text, l
 scan_status config_parse_number(const config_value *v, int key, const char *text, double *out);
 scan_status config_parse_bool(const config_value *v, int key, const char *text, int *out);
 
+/* The canonical text of a whole value: "x" or "[a, b]", so "0.30", "3e-1" and "0.3" compare alike. Values were
+   validated at load, so nothing fails here. */
+void config_canonical_value(const config_value *v, int key, char *out, size_t cap);
+
+/* config.yml's last line: "# checksum: <16 hex digits>\n" over the `size` bytes before it. */
+void config_checksum_line(const char *text, size_t size, char *line, size_t line_size);
+/* Checks that last line when present; with `required`, a file without it is refused too. */
+scan_status config_checksum_verify(const char *text, size_t size, const char *path, int required);
+
 #endif

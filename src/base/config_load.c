@@ -312,16 +312,21 @@ scan_status scan_config_parse(scan_config **out, const char *text, size_t size, 
   return st;
 }
 
-scan_status scan_config_load(scan_config **out, const char *path) {
+static scan_status load_file(scan_config **out, const char *path, int checksum_required) {
   if (!path) return config_with_defaults(out);
   *out = NULL;
   unsigned char *text;
   size_t size;
   SCAN_TRY(scan_read_file(path, &text, &size));
-  scan_status st = scan_config_parse(out, (const char *)text, size, path);
+  scan_status st = config_checksum_verify((const char *)text, size, path, checksum_required);
+  if (st == SCAN_OK) st = scan_config_parse(out, (const char *)text, size, path);
   free(text);
   return st;
 }
+
+scan_status scan_config_load(scan_config **out, const char *path) { return load_file(out, path, 0); }
+
+scan_status scan_config_load_run(scan_config **out, const char *path) { return load_file(out, path, 1); }
 
 /* "key=value" or "stage.key=value" into `layer`; `source` names the assignment in messages. */
 static scan_status assign(scan_config *cfg, int layer, const char *assignment, const char *source) {
@@ -354,9 +359,11 @@ static scan_status assign(scan_config *cfg, int layer, const char *assignment, c
   return load_text(cfg, layer, value, strlen(value), source, 0, leaf, section, 0);
 }
 
-scan_status scan_config_set(scan_config *cfg, const char *assignment) {
-  return assign(cfg, CONFIG_USER, assignment, "--set");
+scan_status scan_config_set_from(scan_config *cfg, const char *assignment, const char *source) {
+  return assign(cfg, CONFIG_USER, assignment, source);
 }
+
+scan_status scan_config_set(scan_config *cfg, const char *assignment) { return scan_config_set_from(cfg, assignment, "--set"); }
 
 scan_status scan_config_set_default(scan_config *cfg, const char *assignment, const char *source) {
   return assign(cfg, CONFIG_DEFAULTS, assignment, source);

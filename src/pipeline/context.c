@@ -7,17 +7,19 @@
 
 #include "scan/atomic_file.h"
 #include "scan/datasets.h"
+#include "scan/dir_lock.h"
 #include "scan/pipeline.h"
 
 scan_status scan_pipeline_open(scan_pipeline *p, scan_config *cfg, const char *run_dir) {
   memset(p, 0, sizeof *p);
   p->cfg = cfg;
+  p->lock_fd = -1;
   if (strlen(run_dir) >= sizeof p->run_dir - 64) return scan_fail(SCAN_ERR_INPUT, "%s: run directory path too long", run_dir);
   snprintf(p->run_dir, sizeof p->run_dir, "%s", run_dir);
+  SCAN_TRY(scan_config_validate(cfg));
   int seed = 0;
   SCAN_TRY(scan_config_get_int(cfg, NULL, "seed", &seed));
   SCAN_TRY(scan_config_get_int(cfg, NULL, "threads", &p->threads));
-  if (p->threads < 0) return scan_fail(SCAN_ERR_INPUT, "config: threads must be >= 0, got %d", p->threads);
   p->seed = (uint64_t)seed;
   scan_status st = scan_pipeline_resolve_config(cfg, p);
   if (st != SCAN_OK) {
@@ -28,10 +30,19 @@ scan_status scan_pipeline_open(scan_pipeline *p, scan_config *cfg, const char *r
   return scan_make_dirs(run_dir);
 }
 
+scan_status scan_pipeline_lock(scan_pipeline *p) {
+  SCAN_TRY(scan_dir_lock(p->run_dir, &p->lock_fd));
+  /* Only now: before the lock, a temporary could belong to the other command's write in progress. */
+  scan_remove_stale_temporaries(p->run_dir, 2, p->run_dir);
+  return SCAN_OK;
+}
+
 void scan_pipeline_close(scan_pipeline *p) {
   if (p->train_loaded) scan_dataset_free(&p->train);
   if (p->val_loaded) scan_dataset_free(&p->val);
   p->train_loaded = p->val_loaded = 0;
+  scan_dir_unlock(p->lock_fd);
+  p->lock_fd = -1;
 }
 
 const char *scan_pipeline_path(const scan_pipeline *p, char *buf, int size, const char *relative) {
@@ -58,6 +69,7 @@ scan_status scan_pipeline_train_data(scan_pipeline *p, const scan_dataset **out)
   if (!p->train_loaded) {
     SCAN_TRY(load_split(p, "train_db_name", "train_split", &p->train));
     p->train_loaded = 1;
+    p->train_fingerprint = scan_dataset_fingerprint(&p->train);
   }
   *out = &p->train;
   return SCAN_OK;
@@ -67,6 +79,7 @@ scan_status scan_pipeline_val_data(scan_pipeline *p, const scan_dataset **out) {
   if (!p->val_loaded) {
     SCAN_TRY(load_split(p, "val_db_name", "val_split", &p->val));
     p->val_loaded = 1;
+    p->val_fingerprint = scan_dataset_fingerprint(&p->val);
     if (p->train_loaded && (p->val.height != p->train.height || p->val.width != p->train.width ||
                             p->val.channels != p->train.channels))
       return scan_fail(SCAN_ERR_INPUT, "the train images are %dx%dx%d but the val images are %dx%dx%d", p->train.height,
@@ -186,9 +199,7 @@ scan_status scan_pipeline_augment(scan_pipeline *p, const char *stage, int valid
       return scan_config_get_doubles(c, stage, "augmentation_kwargs.random_resized_crop.scale", scale, 2, &count);
     count = 0;
   }
-  if (count == 2) {
-    if (!(scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1))
-      return scan_fail(SCAN_ERR_INPUT, "config: augmentation_kwargs.random_resized_crop.scale must be 0 < min <= max <= 1");
+  if (count == 2) { /* 0 < min <= max <= 1: scan_config_validate */
     out->rrc_scale_min = scale[0];
     out->rrc_scale_max = scale[1];
   }
@@ -209,12 +220,8 @@ scan_status scan_pipeline_augment(scan_pipeline *p, const char *stage, int valid
   SCAN_TRY(optional_double(c, stage, "augmentation_kwargs.random_erasing.p", &out->erasing_p));
   SCAN_TRY(optional_double(c, stage, "augmentation_kwargs.random_erasing.min", &out->erasing_min));
   SCAN_TRY(optional_double(c, stage, "augmentation_kwargs.random_erasing.max", &out->erasing_max));
-  const double probabilities[] = {out->jitter_p, out->grayscale_p, out->erasing_p};
-  for (int i = 0; i < 3; i++)
-    if (!(probabilities[i] >= 0 && probabilities[i] <= 1))
-      return scan_fail(SCAN_ERR_INPUT, "config: augmentation probabilities must be in [0, 1]");
-  if (out->num_strong_augs < 0 || out->num_strong_augs > 14 || out->cutout_holes < 0 || out->cutout_length < 0)
-    return scan_fail(SCAN_ERR_INPUT, "config: num_strong_augs must be 0..14 and cutout values >= 0");
+  /* The ranges of these values (probabilities in [0, 1], num_strong_augs 0..14, ...) were checked with the whole
+     configuration by scan_config_validate when the pipeline was opened. */
   return normalisation(p, stage, "augmentation_kwargs", train->channels, out->mean, out->std);
 }
 

@@ -107,7 +107,6 @@ scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseli
   int heads = 0, classes = 0, chosen = 0, topk = 10;
   SCAN_TRY(model_heads(model_copy, &heads, &classes, &chosen, stage, sizeof stage));
   SCAN_TRY(scan_config_get_int(p->cfg, "eval", "prototypes_topk", &topk));
-  if (topk < 1) return scan_fail(SCAN_ERR_INPUT, "config: eval.prototypes_topk must be >= 1");
   scan_head_config head = {SCAN_HEAD_CLUSTER, 0, heads, classes};
   scan_net *net = NULL;
   SCAN_TRY(scan_pipeline_create_net_with_head(p, "scan", &head, 256, &net));

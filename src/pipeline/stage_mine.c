@@ -12,7 +12,6 @@
 static scan_status mine_split(scan_pipeline *p, scan_net *net, const scan_dataset *data, const char *split, int k) {
   int dim = scan_net_head_dim(net);
   long n = data->count;
-  if (k >= n) return scan_fail(SCAN_ERR_INPUT, "config: %d neighbours asked for, but the %s split has only %ld images", k, split, n);
   float *features = scan_malloc(sizeof(float) * (size_t)n * (size_t)dim);
   int64_t *neighbors = scan_malloc(sizeof(int64_t) * (size_t)n * (size_t)(k + 1));
   scan_status status = features && neighbors ? SCAN_OK : SCAN_ERR_INTERNAL;
@@ -51,7 +50,7 @@ scan_status scan_stage_mine(scan_pipeline *p) {
   int k_train = 0, k_val = 0;
   SCAN_TRY(scan_config_get_int(p->cfg, "scan", "num_neighbors", &k_train));
   SCAN_TRY(scan_config_get_int(p->cfg, "scan", "num_neighbors_val", &k_val));
-  if (k_train < 1 || k_val < 1) return scan_fail(SCAN_ERR_INPUT, "config: num_neighbors and num_neighbors_val must be >= 1");
+  SCAN_TRY(scan_pipeline_check_data(p, "mine")); /* k < N; k >= 1 was validated when the configuration was opened */
   char model_path[1300];
   scan_pipeline_path(p, model_path, sizeof model_path, "pretext/model.safetensors");
   scan_net *net = NULL;

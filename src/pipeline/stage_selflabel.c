@@ -93,10 +93,7 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
   int adaptive_on = strcmp(adaptive, "quantile") == 0;
   if (!adaptive_on && strcmp(adaptive, "none") != 0)
     return scan_fail(SCAN_ERR_INPUT, "config: selflabel.adaptive_threshold '%s' is not none or quantile", adaptive);
-  if (epochs < 0 || batch_size < 1 || batch_size > train->count || !(threshold > 0 && threshold < 1) ||
-      !(ema_alpha >= 0 && ema_alpha < 1) || !(quantile >= 0 && quantile <= 1))
-    return scan_fail(SCAN_ERR_INPUT, "config: selflabel needs epochs >= 0, 1 <= batch_size <= %d, 0 < confidence_threshold < 1, "
-                     "0 <= ema_alpha < 1 and 0 <= adaptive_quantile <= 1", train->count);
+  SCAN_TRY(scan_pipeline_check_data(p, stage)); /* the ranges were validated when the configuration was opened */
 
   char dir[1200], path[1300];
   scan_pipeline_path(p, dir, sizeof dir, "selflabel");
@@ -119,7 +116,7 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
   if (status == SCAN_OK) status = scan_pipeline_load_scan_head(p, net, &best_head);
   if (status == SCAN_OK) status = neighbors_load(p, "val", val->count, num_neighbors_val, &val_nbrs);
   if (status == SCAN_OK) status = scan_optim_create(&opt, net, &optim_cfg, &heads_cfg, 0);
-  if (status == SCAN_OK) status = training_resume(dir, net, opt, &start_epoch, "selflabel");
+  if (status == SCAN_OK) status = training_resume(p, stage, net, opt, &start_epoch);
   if (status == SCAN_OK && use_ema) status = scan_ema_create(&ema, net, ema_alpha);
   if (status != SCAN_OK) goto done;
 
@@ -212,7 +209,7 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
     head_validation v;
     int best = 0;
     status = validate_heads(p, net, val, &val_nbrs, entropy_weight, &v, &best);
-    if (status == SCAN_OK) status = training_checkpoint(dir, net, opt, epoch + 1, NULL, NULL);
+    if (status == SCAN_OK) status = training_checkpoint(p, stage, net, opt, epoch + 1, NULL, NULL);
     /* Keep the better model by the label-free validation SCAN loss: self-labelling that collapses clusters
        or spreads them raises it. Labels are never used to choose. */
     int kept = status == SCAN_OK && v.total < best_val_loss;
