@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "scan/progress.h"
+#include "terminal.h"
 
 void stage_options_init(stage_options *o) {
   memset(o, 0, sizeof *o);
@@ -12,7 +13,8 @@ void stage_options_init(stage_options *o) {
 
 int cli_report_error(scan_status status) {
   if (status == SCAN_OK) return 0;
-  fprintf(stderr, "scan: %s\n", scan_error_message());
+  char safe[8192]; /* messages quote file and class names, which may hold escape codes */
+  fprintf(stderr, "scan: %s\n", terminal_safe(scan_error_message(), safe, sizeof safe));
   return status == SCAN_ERR_INPUT ? 2 : 1;
 }
 
