@@ -79,8 +79,6 @@ scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseli
 /* Applies cluster names (CSV: cluster,name or file_or_index,cluster,name) to the run's predictions:
    eval/predictions_named.csv and eval/cluster_names.json (the report shows them). */
 scan_status scan_annotate(scan_pipeline *p, const char *names_csv);
-/* Splits one CSV line in place (RFC 4180 quoting); returns the number of fields. */
-int scan_csv_split(char *line, char **fields, int max_fields);
 
 scan_status scan_run_all(scan_pipeline *p, double *stage_seconds);
 /* The stage names of scan_run_all in order, NULL-terminated; each finished stage leaves its wall time in

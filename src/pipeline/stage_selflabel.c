@@ -41,21 +41,6 @@ static scan_status class_thresholds(scan_pipeline *p, scan_net *net, const scan_
   return status;
 }
 
-/* The highest softmax probability over n rows of logits: a threshold must stay below it to select anything. */
-static double top_confidence(const float *logits, int n, int classes) {
-  double top = 0;
-  for (int i = 0; i < n; i++) {
-    const float *row = logits + (size_t)i * (size_t)classes;
-    float max = row[0];
-    for (int c = 1; c < classes; c++)
-      if (row[c] > max) max = row[c];
-    double sum = 0;
-    for (int c = 0; c < classes; c++) sum += exp((double)row[c] - max);
-    if (1.0 / sum > top) top = 1.0 / sum;
-  }
-  return top;
-}
-
 /* selflabel/model.safetensors with the validation loss it was kept for. */
 static scan_status save_selflabel_model(const char *dir, const scan_net *net, double val_loss) {
   char path[1300], loss_text[64];
@@ -170,21 +155,26 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
     long step = 0, trained = 0, skipped = 0, confident_total = 0;
     const scan_batch *batch;
     while ((batch = scan_loader_next(loader)) != NULL) {
-      int n = batch->n, confident = 0;
+      int n = batch->n;
       status = scan_net_forward(net, batch->a, n, 0);
       if (status != SCAN_OK) break;
       memcpy(weak, scan_net_head_output(net, 0), sizeof(float) * (size_t)n * (size_t)classes);
-      double batch_top = top_confidence(weak, n, classes);
+      /* The targets come from the weak view alone, so they are known before the strong view's forward pass:
+         that pass runs in training mode and moves the batch-norm statistics, so a batch with no confident
+         sample must skip it too, or an epoch that trains nothing would still change the model. */
+      double batch_top = 0;
+      const int confident = scan_selflabel_targets(weak, n, classes, threshold, adaptive_on ? thresholds : NULL,
+                                                   targets, &batch_top);
       if (batch_top > top_weak) top_weak = batch_top;
-      status = scan_net_forward(net, batch->b, n, 1);
-      if (status != SCAN_OK) break;
-      double loss = scan_loss_selflabel(weak, scan_net_head_output(net, 0), n, classes, threshold,
-                                        adaptive_on ? thresholds : NULL, balance, d_strong, &confident, targets);
       step++;
       confident_total += confident;
       if (confident == 0) {
         skipped++;
       } else {
+        status = scan_net_forward(net, batch->b, n, 1);
+        if (status != SCAN_OK) break;
+        double loss = scan_loss_selflabel(weak, scan_net_head_output(net, 0), n, classes, threshold,
+                                          adaptive_on ? thresholds : NULL, balance, d_strong, NULL, targets);
         status = training_check_loss(loss, stage, epoch, step);
         if (status != SCAN_OK) break;
         scan_net_zero_grad(net);
