@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "scan/atomic_file.h"
 #include "scan/progress.h"
 #include "terminal.h"
 
@@ -60,6 +61,11 @@ int stage_open(const stage_options *o, scan_config **cfg, scan_pipeline *p) {
     snprintf(default_out, sizeof default_out, "runs/%s", db);
     out = default_out;
   }
+  char run_config[1300];
+  snprintf(run_config, sizeof run_config, "%s/config.yml", out ? out : "");
+  /* Checked before scan_pipeline_open, which would create the directory. */
+  if (status == SCAN_OK && o->existing_run && !scan_file_exists(run_config))
+    status = scan_fail(SCAN_ERR_INPUT, "%s: not a run directory (no config.yml); give --out of a run that a stage wrote", out);
   if (status == SCAN_OK) status = scan_pipeline_open(p, *cfg, out);
   if (status == SCAN_OK) {
     char path[1300];
@@ -78,9 +84,11 @@ void stage_close(scan_config *cfg, scan_pipeline *p) {
   if (cfg) scan_config_free(cfg);
 }
 
-int stage_command_main(int argc, char **argv, stage_fn fn, const char *usage, const char *description) {
+static int command_main(int argc, char **argv, stage_fn fn, const char *usage, const char *description,
+                        int existing_run) {
   stage_options o;
   stage_options_init(&o);
+  o.existing_run = existing_run;
   const arg_option options[] = {STAGE_OPTIONS(o), {NULL, 0, NULL, NULL}};
   int rc = args_parse(argc, argv, options, NULL, usage, description);
   if (rc) return rc < 0 ? 0 : rc;
@@ -92,4 +100,12 @@ int stage_command_main(int argc, char **argv, stage_fn fn, const char *usage, co
   if (rc == 0) printf("%s: done, outputs in %s\n", argv[0], p.run_dir);
   stage_close(cfg, &p);
   return rc;
+}
+
+int stage_command_main(int argc, char **argv, stage_fn fn, const char *usage, const char *description) {
+  return command_main(argc, argv, fn, usage, description, 0);
+}
+
+int stage_command_main_on_run(int argc, char **argv, stage_fn fn, const char *usage, const char *description) {
+  return command_main(argc, argv, fn, usage, description, 1);
 }

@@ -64,6 +64,7 @@ scan_status scan_stage_mine(scan_pipeline *p) {
   if (k_train < 1 || k_val < 1) return scan_fail(SCAN_ERR_INPUT, "config: num_neighbors and num_neighbors_val must be >= 1");
   char model_path[1300];
   scan_pipeline_path(p, model_path, sizeof model_path, "pretext/model.safetensors");
+  const double start = scan_now_seconds();
   scan_net *net = NULL;
   SCAN_TRY(scan_pipeline_create_net(p, "pretext", 512, &net));
   scan_status status = scan_net_load(net, model_path, NULL);
@@ -71,5 +72,8 @@ scan_status scan_stage_mine(scan_pipeline *p) {
   if (status == SCAN_OK) status = mine_split(p, net, train, "train", k_train);
   if (status == SCAN_OK) status = mine_split(p, net, val, "val", k_val);
   scan_net_free(net);
+  if (status == SCAN_OK)
+    status = scan_pipeline_write_timing(p, "pretext/mine_timing.json", scan_now_seconds() - start,
+                                        (long)train->count + val->count);
   return status;
 }

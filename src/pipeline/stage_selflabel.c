@@ -41,12 +41,15 @@ static scan_status class_thresholds(scan_pipeline *p, scan_net *net, const scan_
   return status;
 }
 
-/* selflabel/model.safetensors with the validation loss it was kept for. */
-static scan_status save_selflabel_model(const char *dir, const scan_net *net, double val_loss) {
-  char path[1300], loss_text[64];
+/* selflabel/model.safetensors with the validation loss it was kept for and the epoch after which it was kept:
+   epoch 0 is the SCAN head itself (the model to beat), which eval and explain then take from the SCAN model
+   with all its heads (scan_pipeline_cluster_model_path). */
+static scan_status save_selflabel_model(const char *dir, const scan_net *net, double val_loss, int epoch) {
+  char path[1300], loss_text[64], epoch_text[16];
   snprintf(path, sizeof path, "%s/model.safetensors", dir);
   snprintf(loss_text, sizeof loss_text, "%.9g", val_loss);
-  const char *metadata[] = {"stage", "selflabel", "best_head", "0", "val_loss", loss_text, NULL};
+  snprintf(epoch_text, sizeof epoch_text, "%d", epoch);
+  const char *metadata[] = {"stage", "selflabel", "best_head", "0", "val_loss", loss_text, "epoch", epoch_text, NULL};
   return scan_net_save(net, path, metadata);
 }
 
@@ -139,7 +142,7 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
     status = validate_heads(p, net, val, &val_nbrs, entropy_weight, &v0, &unused);
     if (status == SCAN_OK && start_epoch == 0) {
       best_val_loss = v0.total;
-      status = save_selflabel_model(dir, net, best_val_loss);
+      status = save_selflabel_model(dir, net, best_val_loss, 0);
       fprintf(stderr, "selflabel: starting from the SCAN head, validation SCAN loss %.4f\n", best_val_loss);
     }
   }
@@ -208,7 +211,7 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
     int kept = status == SCAN_OK && v.total < best_val_loss;
     if (kept) {
       best_val_loss = v.total;
-      status = save_selflabel_model(dir, net, best_val_loss);
+      status = save_selflabel_model(dir, net, best_val_loss, epoch + 1);
     }
     if (status != SCAN_OK) break;
     double seconds = scan_now_seconds() - start;
