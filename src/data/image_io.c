@@ -48,8 +48,15 @@ static void png_read_memory(png_structp png, png_bytep out, png_size_t length) {
   src->position += length;
 }
 
+static unsigned long be32(const unsigned char *p) {
+  return (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 | (unsigned long)p[2] << 8 | p[3];
+}
+
 static scan_status decode_png(const unsigned char *data, size_t size, const char *name, uint8_t **pixels, int *height,
                               int *width, int *channels) {
+  /* The sides are checked in IHDR (always the first chunk) before libpng starts: it would stop a large image
+     with "Invalid IHDR data", or at whichever chunk comes next, instead of saying it is too large. */
+  if (size >= 24 && memcmp(data + 12, "IHDR", 4) == 0) SCAN_TRY(check_dimensions(name, be32(data + 20), be32(data + 16)));
   png_source src = {data, size, 0, ""};
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_error_handler, png_warning_handler);
   png_infop info = png ? png_create_info_struct(png) : NULL;
@@ -67,9 +74,7 @@ static scan_status decode_png(const unsigned char *data, size_t size, const char
     return scan_fail(SCAN_ERR_INPUT, "%s: corrupt PNG: %s", name, src.message);
   }
   png_set_read_fn(png, &src, png_read_memory);
-  /* libpng's own limits would stop a large image in the header as "Invalid IHDR data"; PNG's largest sides
-     pass them, so that check_dimensions can say the image is too large and what the limit is. */
-  png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+  png_set_user_limits(png, SCAN_IMAGE_MAX_SIDE, SCAN_IMAGE_MAX_SIDE);
   png_read_info(png, info);
   png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
   scan_status st = check_dimensions(name, h, w);
