@@ -11,7 +11,9 @@ static void put_js_string(FILE *out, const char *text) {
   for (const char *c = text; *c; c++) {
     if (*c == '"' || *c == '\\') fputc('\\', out);
     if (*c == '<') fputs("\\u003c", out); /* never close the script element from inside a string */
-    else if ((unsigned char)*c >= 0x20) fputc(*c, out);
+    else if (*c == '\n') fputs("\\n", out); /* a file name may hold one: labels.csv must give it back whole */
+    else if ((unsigned char)*c < 0x20) fprintf(out, "\\u%04x", (unsigned char)*c);
+    else fputc(*c, out);
   }
   fputc('"', out);
 }
