@@ -303,7 +303,8 @@ static scan_status section_clusters(const page *pg, const cJSON *metrics) {
              "The prototype of each cluster: of its most confident members, the one closest to their mean feature");
   if (explained)
     fprintf(out, "<p>For each cluster: its prototype explained by Grad-CAM (where the network looked) and by LIME "
-                 "(which superpixels raise (green) or lower (red) the cluster's probability), then its members, most "
+                 "(which superpixels raise (tinted green) or lower (tinted red) the cluster's probability; thin lines are the "
+                 "superpixel boundaries), each beside the image, then its members, most "
                  "confident first.</p>\n");
   else
     fprintf(out, "<p>For each cluster: its members, most confident first.</p>\n");
