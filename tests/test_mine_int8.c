@@ -124,7 +124,7 @@ static void check_quantized(int64_t n, int d) {
             (double)(products[(i - i0) * padded + j] - q.col_offset[j]) * q.row_scale[i] * q.col_scale[j];
         double bound = (double)q.row_slack[i] + q.col_slack[j] + q.margin;
         violations += fabs(exact - approx) > bound;
-        if (bound > 0) worst_slack_use = fmax(worst_slack_use, fabs(exact - approx) / bound);
+        if (bound > 0) worst_slack_use = test_worse(worst_slack_use, fabs(exact - approx) / bound);
       }
   }
   CHECK_MSG(violations == 0, "%lld pairs break the screen's bound, n = %lld, d = %d", (long long)violations,
