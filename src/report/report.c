@@ -86,7 +86,9 @@ static void section_summary(const page *pg, const cJSON *metrics) {
              config_text(p, NULL, "val_split", b, sizeof b));
   put_config_row(out, "evaluated on", text);
   put_config_row(out, "clusters", config_text(p, NULL, "num_classes", a, sizeof a));
-  put_config_row(out, "image size", config_text(p, NULL, "image_size", a, sizeof a));
+  snprintf(text, sizeof text, "%s", config_text(p, NULL, "image_size", a, sizeof a));
+  if (strcmp(text, "0") == 0) snprintf(text, sizeof text, "the dataset's own");
+  put_config_row(out, "image size", text);
   put_config_row(out, "backbone", config_text(p, NULL, "backbone", a, sizeof a));
   put_config_row(out, "seed", config_text(p, NULL, "seed", a, sizeof a));
   snprintf(text, sizeof text, "%s", config_text(p, NULL, "threads", a, sizeof a));
