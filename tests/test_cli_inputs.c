@@ -1,7 +1,7 @@
 /* Inputs that are not what they claim, through the binary (issue #22): every read is bounded and every
  * refusal is a message naming the file with exit status 2, never a hang (each command runs under
  * `timeout`, whose status 124 would fail the check) and never memory that grows with the input:
- *  - /dev/zero and a FIFO as --image, --query-image and an image-list entry;
+ *  - /dev/zero and a FIFO as --image, --query-image, an image-list entry and a dataset file;
  *  - a sparse 4 GiB file named x.png that is no image, and one with PNG magic bytes;
  *  - a PNG whose header claims a side beyond the decoder's limit ("too large", with the limit);
  *  - a folder whose first image is 8000x8000, too large to keep at its own size in this machine's memory;
@@ -94,6 +94,17 @@ static void test_unbounded_files(void) {
   expect_refused(args, "pipe.png: is a FIFO");
   snprintf(args, sizeof args, "data info --dataset list --root %s", fifo);
   expect_refused(args, "pipe.png: is a FIFO");
+  /* Dataset files by their fixed names: a FIFO in their place is refused, not waited on. */
+  make_dir(in_tmp("mnist"));
+  const uint8_t one_label[1] = {0};
+  CHECK(write_idx_labels(in_tmp("mnist/train-labels-idx1-ubyte"), 2049, 1, one_label) == 0);
+  CHECK(mkfifo(in_tmp("mnist/train-images-idx3-ubyte"), 0644) == 0);
+  snprintf(args, sizeof args, "data info --dataset mnist --root %s --split train", in_tmp("mnist"));
+  expect_refused(args, "train-images-idx3-ubyte: is a FIFO");
+  make_dir(in_tmp("cifar"));
+  CHECK(mkfifo(in_tmp("cifar/test_batch.bin"), 0644) == 0);
+  snprintf(args, sizeof args, "data info --dataset cifar-10 --root %s --split test", in_tmp("cifar"));
+  expect_refused(args, "test_batch.bin: is a FIFO");
   remove(in_tmp("notimage/x.png"));
   remove(in_tmp("hugepng/x.png"));
 }
