@@ -105,6 +105,11 @@ static void test_unbounded_files(void) {
   CHECK(mkfifo(in_tmp("cifar/test_batch.bin"), 0644) == 0);
   snprintf(args, sizeof args, "data info --dataset cifar-10 --root %s --split test", in_tmp("cifar"));
   expect_refused(args, "test_batch.bin: is a FIFO");
+  /* A run directory whose config.yml is a FIFO. */
+  make_dir(in_tmp("fiforun"));
+  CHECK(mkfifo(in_tmp("fiforun/config.yml"), 0644) == 0);
+  snprintf(args, sizeof args, "report --out %s", in_tmp("fiforun"));
+  expect_refused(args, "fiforun/config.yml: is a FIFO");
   remove(in_tmp("notimage/x.png"));
   remove(in_tmp("hugepng/x.png"));
 }
