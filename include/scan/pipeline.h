@@ -76,8 +76,12 @@ scan_status scan_pipeline_create_net_with_head(scan_pipeline *p, const char *sta
 /* Copies the run's SCAN model (scan/model.safetensors) into a one-head cluster net: the backbone and the
    best head (metadata best_head) as cluster_head.0. *best_head (may be NULL) receives its index. */
 scan_status scan_pipeline_load_scan_head(scan_pipeline *p, scan_net *net, int *best_head);
-/* The run's final clustering model as a one-head net: selflabel/model.safetensors when present, else the
-   SCAN model's best head. source (may be NULL) receives the file (and head) it came from. */
+/* The run's final clustering model's file into path: selflabel/model.safetensors when self-labelling kept a
+   model of its own, else scan/model.safetensors (self-labelling discarded or not run). Returns 1 for the
+   self-label model, 0 for the SCAN model, -1 when neither exists. */
+int scan_pipeline_cluster_model_path(const scan_pipeline *p, char *path, int size);
+/* The run's final clustering model as a one-head net: selflabel/model.safetensors when self-labelling kept it,
+   else the SCAN model's best head. source (may be NULL) receives the file (and head) it came from. */
 scan_status scan_pipeline_load_cluster_model(scan_pipeline *p, int max_batch, scan_net **out, char *source,
                                              int source_size);
 
@@ -88,6 +92,9 @@ scan_status scan_pipeline_predict(scan_pipeline *p, scan_net *net, const scan_da
 
 /* Appends one JSON line to a log file (opened, written, flushed, closed: a crash loses nothing earlier). */
 scan_status scan_log_line(const char *path, const char *json_line);
+/* The wall time of a stage without an epoch log (mine, eval, explain) as RUN/<relative>, a JSON object
+   {"seconds", "images", "images_per_second"} that the report shows. */
+scan_status scan_pipeline_write_timing(const scan_pipeline *p, const char *relative, double seconds, long images);
 
 /* The stages. */
 scan_status scan_stage_pretext(scan_pipeline *p);
@@ -102,12 +109,14 @@ scan_status scan_stage_explain(scan_pipeline *p); /* Grad-CAM and LIME of every 
    validation split: every head's metrics, the chosen head marked, predictions.csv, figures, k-means baseline. */
 scan_status scan_stage_eval(scan_pipeline *p);
 scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseline);
+/* How a person calls one entry of metrics.json's "heads": "SCAN head 3", "self-label head", or "head 3" for a
+   model file given by hand. Eval's table and the report use it. */
+struct cJSON;
+void scan_eval_head_name(const struct cJSON *head, char *name, size_t size);
 
 /* Applies cluster names (CSV: cluster,name or file_or_index,cluster,name) to the run's predictions:
    eval/predictions_named.csv and eval/cluster_names.json (the report shows them). */
 scan_status scan_annotate(scan_pipeline *p, const char *names_csv);
-/* Splits one CSV line in place (RFC 4180 quoting); returns the number of fields. */
-int scan_csv_split(char *line, char **fields, int max_fields);
 
 scan_status scan_run_all(scan_pipeline *p, double *stage_seconds);
 /* The stage names of scan_run_all in order, NULL-terminated; each finished stage leaves its wall time in

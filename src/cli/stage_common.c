@@ -5,6 +5,7 @@
 
 #include "scan/atomic_file.h"
 #include "scan/progress.h"
+#include "terminal.h"
 
 void stage_options_init(stage_options *o) {
   memset(o, 0, sizeof *o);
@@ -13,7 +14,8 @@ void stage_options_init(stage_options *o) {
 
 int cli_report_error(scan_status status) {
   if (status == SCAN_OK) return 0;
-  fprintf(stderr, "scan: %s\n", scan_error_message());
+  char safe[8192]; /* messages quote file and class names, which may hold escape codes */
+  fprintf(stderr, "scan: %s\n", terminal_safe(scan_error_message(), safe, sizeof safe));
   return status == SCAN_ERR_INPUT ? 2 : 1;
 }
 
@@ -88,7 +90,12 @@ static int open_run(const stage_options *o, const char *stage, scan_config **cfg
   if (rc) return rc;
   char default_out[256], path[1300];
   const char *out = run_directory(o, *cfg, default_out, sizeof default_out);
-  scan_status status = scan_pipeline_open(p, *cfg, out);
+  scan_status status = SCAN_OK;
+  /* Checked before scan_pipeline_open, which would create the directory. */
+  snprintf(path, sizeof path, "%s/config.yml", out);
+  if (o->existing_run && !scan_file_exists(path))
+    status = scan_fail(SCAN_ERR_INPUT, "%s: not a run directory (no config.yml); give --out of a run that a stage wrote", out);
+  if (status == SCAN_OK) status = scan_pipeline_open(p, *cfg, out);
   if (status == SCAN_OK) status = scan_pipeline_lock(p);
   if (status == SCAN_OK && stage) status = scan_pipeline_check_data(p, strcmp(stage, "run") == 0 ? NULL : stage);
   if (status == SCAN_OK && resumes(stage)) status = scan_pipeline_check_resume(p, stage, o->restart);
@@ -108,10 +115,11 @@ void stage_close(scan_config *cfg, scan_pipeline *p) {
   if (cfg) scan_config_free(cfg);
 }
 
-int stage_command_main(int argc, char **argv, stage_fn fn, const char *stage, const char *usage,
-                       const char *description) {
+static int command_main(int argc, char **argv, stage_fn fn, const char *stage, const char *usage,
+                        const char *description, int existing_run) {
   stage_options o;
   stage_options_init(&o);
+  o.existing_run = existing_run;
   const arg_option resuming[] = {STAGE_OPTIONS(o), STAGE_RESTART_OPTION(o), {NULL, 0, NULL, NULL}};
   const arg_option plain[] = {STAGE_OPTIONS(o), {NULL, 0, NULL, NULL}};
   int rc = args_parse(argc, argv, resumes(stage) ? resuming : plain, NULL, usage, description);
@@ -124,4 +132,13 @@ int stage_command_main(int argc, char **argv, stage_fn fn, const char *stage, co
   if (rc == 0) printf("%s: done, outputs in %s\n", argv[0], p.run_dir);
   stage_close(cfg, &p);
   return rc;
+}
+
+int stage_command_main(int argc, char **argv, stage_fn fn, const char *stage, const char *usage,
+                       const char *description) {
+  return command_main(argc, argv, fn, stage, usage, description, 0);
+}
+
+int stage_command_main_on_run(int argc, char **argv, stage_fn fn, const char *usage, const char *description) {
+  return command_main(argc, argv, fn, NULL, usage, description, 1);
 }

@@ -13,6 +13,7 @@ typedef struct {
   int threads;
   int quiet;
   int restart;
+  int existing_run; /* the run directory must exist already (it has config.yml): commands that only read a run */
 } stage_options;
 
 /* The configuration options alone, for commands that read the config but own no run directory. */
@@ -48,6 +49,8 @@ void stage_close(scan_config *cfg, scan_pipeline *p);
 typedef scan_status (*stage_fn)(scan_pipeline *p);
 int stage_command_main(int argc, char **argv, stage_fn fn, const char *stage, const char *usage,
                        const char *description);
+/* The same for a command that reads a run and must not create one (scan report). */
+int stage_command_main_on_run(int argc, char **argv, stage_fn fn, const char *usage, const char *description);
 
 /* Prints "scan: <message>" and returns the exit status for `status`. */
 int cli_report_error(scan_status status);

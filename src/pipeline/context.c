@@ -1,5 +1,6 @@
 /* Resolves a configuration into the things every stage needs: the datasets,
  * the network shapes, the augmentation settings and the run-directory paths. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,7 +263,7 @@ scan_status scan_pipeline_create_net_with_head(scan_pipeline *p, const char *sta
 
 scan_status scan_log_line(const char *path, const char *json_line) {
   FILE *f = fopen(path, "a");
-  if (!f) return scan_fail(SCAN_ERR_INPUT, "%s: cannot append", path);
+  if (!f) return scan_fail(SCAN_ERR_INPUT, "%s: cannot append: %s", path, strerror(errno));
   fprintf(f, "%s\n", json_line);
-  return fclose(f) == 0 ? SCAN_OK : scan_fail(SCAN_ERR_INPUT, "%s: write failed", path);
+  return fclose(f) == 0 ? SCAN_OK : scan_fail(SCAN_ERR_INPUT, "%s: write failed: %s", path, strerror(errno));
 }

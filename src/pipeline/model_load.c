@@ -10,6 +10,7 @@
 #include "scan/pipeline.h"
 #include "scan/query.h"
 #include "scan/safetensors.h"
+#include "training.h"
 
 scan_status scan_load_cluster_head(scan_net *net, const char *path, int *head_used) {
   scan_safetensors *file = NULL;
@@ -49,13 +50,19 @@ scan_status scan_pipeline_load_scan_head(scan_pipeline *p, scan_net *net, int *b
   return scan_load_cluster_head(net, path, best_head_out);
 }
 
+int scan_pipeline_cluster_model_path(const scan_pipeline *p, char *path, int size) {
+  scan_pipeline_path(p, path, size, "selflabel/model.safetensors");
+  /* Files written before the epoch was recorded count as kept, as they were treated then. */
+  if (scan_file_exists(path) && training_metadata_number(path, "epoch", 1) > 0) return 1;
+  scan_pipeline_path(p, path, size, "scan/model.safetensors");
+  return scan_file_exists(path) ? 0 : -1;
+}
+
 scan_status scan_pipeline_load_cluster_model(scan_pipeline *p, int max_batch, scan_net **out, char *source,
                                              int source_size) {
   *out = NULL;
   char path[1300];
-  scan_pipeline_path(p, path, sizeof path, "selflabel/model.safetensors");
-  const int have_selflabel = scan_file_exists(path);
-  if (!have_selflabel) scan_pipeline_path(p, path, sizeof path, "scan/model.safetensors");
+  const int have_selflabel = scan_pipeline_cluster_model_path(p, path, sizeof path) == 1;
   if (!scan_file_exists(path))
     return scan_fail(SCAN_ERR_INPUT, "%s: no clustering model in this run (run 'scan cluster' first)", p->run_dir);
   scan_net *net = NULL;

@@ -145,14 +145,14 @@ static scan_status end_epoch(cluster_run *r, scan_optimizer *opt, int epoch, con
   int eligible = strcmp(phase, "full") == 0 || r->epochs == 0;
   if (status == SCAN_OK && eligible && v[best].total < r->best_loss) {
     r->best_loss = v[best].total;
-    snprintf(best_text, sizeof best_text, "%.9g", r->best_loss);
+    snprintf(best_text, sizeof best_text, "%.17g", r->best_loss); /* round-trips: a resume compares against it */
     snprintf(head_text, sizeof head_text, "%d", best);
-    const char *metadata[] = {"stage", "scan", "best_head", head_text, "best_loss", best_text, NULL};
+    const char *metadata[] = {"stage", "scan", "best_head", head_text, "val_loss", best_text, NULL};
     snprintf(path, sizeof path, "%s/model.safetensors", r->dir);
     status = scan_net_save(r->net, path, metadata);
   }
-  snprintf(best_text, sizeof best_text, "%.9g", r->best_loss);
-  if (status == SCAN_OK) status = training_checkpoint(r->p, "scan", r->net, opt, epoch + 1, "best_loss", best_text);
+  snprintf(best_text, sizeof best_text, "%.17g", r->best_loss); /* round-trips: a resume compares against it */
+  if (status == SCAN_OK) status = training_checkpoint(r->p, "scan", r->net, opt, epoch + 1, "val_loss", best_text);
   if (status == SCAN_OK) {
     size_t size = 4096 + (size_t)r->heads * (size_t)(256 + 12 * r->classes);
     char *heads_json = malloc(size), *line = malloc(size + 512);
@@ -181,7 +181,8 @@ static scan_status end_epoch(cluster_run *r, scan_optimizer *opt, int epoch, con
 static double checkpoint_best_loss(const char *dir) {
   char path[1300];
   snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
-  return training_metadata_number(path, "best_loss", INFINITY);
+  /* "val_loss", the self-label model's name for the same thing; checkpoints written before said "best_loss". */
+  return training_metadata_number(path, "val_loss", training_metadata_number(path, "best_loss", INFINITY));
 }
 
 scan_status scan_stage_cluster(scan_pipeline *p) {

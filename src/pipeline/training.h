@@ -34,7 +34,7 @@ scan_loader_config training_loader_config(const scan_pipeline *p, const scan_dat
                                           const scan_aug_config *aug_a, const scan_aug_config *aug_b, int batch_size,
                                           int workers);
 
-/* A number stored in a safetensors file's metadata (e.g. "best_loss"), or `fallback` when the file or key is absent. */
+/* A number stored in a safetensors file's metadata (e.g. "val_loss"), or `fallback` when the file or key is absent. */
 double training_metadata_number(const char *path, const char *key, double fallback);
 
 /* Fails with a clear message when a loss is NaN or infinite. */
