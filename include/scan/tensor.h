@@ -1,7 +1,10 @@
 /* The compute backends behind the nn layers: one table of function pointers per backend (the way ggml separates
- * graph from backend). Every buffer is plain row-major float: activations NCHW, conv weights [OC, IC, KH, KW].
- * "naive" is the obviously-correct reference (plain loops, double accumulation) every test compares with;
- * "onednn" runs the heavy ops through oneDNN 2.x (all oneDNN calls live in src/tensor/). */
+ * graph from backend). Every operation a net runs goes through the table, so a backend is complete for whole
+ * networks and a device backend plugs in without touching nn/. Buffers are row-major float: activations NCHW or
+ * blocked (below), conv weights [OC, IC, KH, KW].
+ * "naive" is the obviously-correct reference (plain loops, double accumulation, plain NCHW only) every test compares
+ * with; "onednn" runs convolution and GEMM through oneDNN 2.x and scan's own AVX2 kernels, and the memory-bound
+ * layers through vectorised OpenMP loops (all oneDNN calls live in src/tensor/). */
 #ifndef SCAN_TENSOR_H
 #define SCAN_TENSOR_H
 
@@ -64,7 +67,59 @@ typedef struct scan_backend {
   /* Row-major C[M,N] = alpha * op(A)[M,K] op(B)[K,N] + beta * C, op = transpose when trans_* is nonzero. */
   void (*gemm)(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
                float beta, float *c, int ldc);
+
+  /* ---- The memory-bound layers, paired forward/backward. Activations are [n, c, hw] (hw = H*W) in layout `block`
+   * (above; the naive backend takes 1 only and fails otherwise); padded channels of blocked layouts are written as
+   * zeros. Per-channel vectors are [c]. Backward passes overwrite dx and accumulate (+=) parameter gradients. ---- */
+
+  /* Batch-norm. bn_stats: batch mean and biased variance per channel over n*hw values.
+   * bn_apply: y = gamma * (x - mean) / sqrt(var + eps) + beta, then y = max(0, y) when relu (a fused ReLU). */
+  scan_status (*bn_stats)(int n, int c, int hw, int block, const float *x, float *mean, float *var);
+  scan_status (*bn_apply)(int n, int c, int hw, int block, const float *x, const float *mean, const float *var, double eps,
+                          const float *gamma, const float *beta, int relu, float *y);
+  /* Training-mode backward (mean/var: the batch statistics bn_stats gave): dx, dgamma, dbeta. relu_out: the output of
+   * a fused ReLU (the gradient is zero where it is not positive), or NULL. */
+  scan_status (*bn_backward)(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
+                             const float *mean, const float *var, double eps, const float *gamma, float *dx, float *dgamma,
+                             float *dbeta);
+  /* Eval-mode backward (mean/var: running statistics, constants): dx = dy * gamma / sqrt(var + eps); dgamma, dbeta. */
+  scan_status (*bn_backward_eval)(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
+                                  const float *mean, const float *var, double eps, const float *gamma, float *dx,
+                                  float *dgamma, float *dbeta);
+
+  /* Element-wise over `count` floats (any layout; x may be y, dy may be dx).
+   * relu: y = max(0, x); backward dx = dy where y > 0 (y: the forward output), else 0. */
+  scan_status (*relu_forward)(int64_t count, const float *x, float *y);
+  scan_status (*relu_backward)(int64_t count, const float *y, const float *dy, float *dx);
+  /* The residual join y = a + b, or max(0, a + b) with relu. Backward in one pass: g = dy, masked to y > 0 when y (the
+   * fused ReLU's output) is given; then da = g (da += g when add_a), db = g (db += g when add_b). */
+  scan_status (*add_forward)(int64_t count, const float *a, const float *b, int relu, float *y);
+  scan_status (*add_backward)(int64_t count, const float *y, const float *dy, float *da, int add_a, float *db, int add_b);
+  /* dst += src: a second gradient contribution. */
+  scan_status (*accumulate)(int64_t count, const float *src, float *dst);
+
+  /* Max pool, square window, PyTorch floor mode; padding never wins. x [n, c, ih*iw] -> y [n, c, oh*ow]. argmax
+   * (int32, laid out like y) is the backend's record of the winners, read only by its own maxpool_backward. */
+  scan_status (*maxpool_forward)(int n, int c, int block, int ih, int iw, int oh, int ow, int kernel, int stride, int pad,
+                                 const float *x, float *y, int32_t *argmax);
+  scan_status (*maxpool_backward)(int n, int c, int block, int ih, int iw, int oh, int ow, const int32_t *argmax,
+                                  const float *dy, float *dx);
+  /* Global average pool: x [n, c, hw] in layout `block` -> y plain [n, c]; backward spreads dy[n, c] / hw over dx. */
+  scan_status (*gap_forward)(int n, int c, int hw, int block, const float *x, float *y);
+  scan_status (*gap_backward)(int n, int c, int hw, int block, const float *dy, float *dx);
+
+  /* Rows [n, d] (the heads). A linear layer's bias: y[i, j] += b[j]; backward db[j] += sum_i dy[i, j]. */
+  scan_status (*bias_forward)(int n, int d, const float *b, float *y);
+  scan_status (*bias_backward)(int n, int d, const float *dy, float *db);
+  /* Row-wise L2 normalisation like torch.nn.functional.normalize(dim=1, eps=1e-12); backward dx from x, y, dy. */
+  scan_status (*l2norm_forward)(int n, int d, const float *x, float *y);
+  scan_status (*l2norm_backward)(int n, int d, const float *x, const float *y, const float *dy, float *dx);
 } scan_backend;
+
+/* Batch-norm with fixed statistics as the per-channel y = x * scale + shift that bn_apply computes, for `padded` >= c
+ * channels (zeros past c): what a convolution's epilogue folds in (scan_net_infer). */
+void scan_bn_fold(int c, int padded, const float *mean, const float *var, double eps, const float *gamma, const float *beta,
+                  float *scale, float *shift);
 
 const scan_backend *scan_backend_naive(void);
 const scan_backend *scan_backend_onednn(void);
