@@ -154,6 +154,15 @@ static void check_backends_agree(scan_net *fast, scan_net *ref, const float *x, 
   for (int k = 0; k < 2; k++) scan_net_want_input_grad(nets[k], 0);
 }
 
+/* The same network (same seed, so the same initial weights) on the default (oneDNN) backend and on the naive one. */
+static void create_on_both(const scan_backbone_config *b, const scan_head_config *h, int n, uint64_t seed, scan_net **fast,
+                           scan_net **ref) {
+  CHECK(scan_net_create(fast, b, h, n, seed) == SCAN_OK);
+  setenv("SCAN_BACKEND", "naive", 1);
+  CHECK(scan_net_create(ref, b, h, n, seed) == SCAN_OK);
+  unsetenv("SCAN_BACKEND");
+}
+
 /* A tiny ResNet-18 with two cluster heads and an extra feature gradient: oneDNN vs naive for outputs and all
  * gradients, then the input gradient and a few weight gradients against finite differences (eval mode, where the
  * loss is smooth in float precision). */
@@ -162,10 +171,7 @@ static void test_backends_and_fd(void) {
   scan_head_config h = {.kind = SCAN_HEAD_CLUSTER, .num_heads = 2, .num_classes = 3};
   const int n = 3;
   scan_net *fast, *ref;
-  CHECK(scan_net_create(&fast, &b, &h, n, 5) == SCAN_OK);
-  setenv("SCAN_BACKEND", "naive", 1);
-  CHECK(scan_net_create(&ref, &b, &h, n, 5) == SCAN_OK);
-  unsetenv("SCAN_BACKEND");
+  create_on_both(&b, &h, n, 5, &fast, &ref);
   const int64_t nx = (int64_t)n * 3 * 12 * 12;
   float *x = randn(nx, 3, 1), *r[2] = {randn(n * 3, 4, 1), randn(n * 3, 5, 1)}, *rf = randn(n * 32, 6, 0.5);
   check_backends_agree(fast, ref, x, n, 3 * 12 * 12, r, rf, 0);
@@ -236,10 +242,7 @@ static void test_backends_vgg(void) {
   scan_head_config h = {.kind = SCAN_HEAD_MLP, .features_dim = 6};
   const int n = 4;
   scan_net *fast, *ref;
-  CHECK(scan_net_create(&fast, &b, &h, n, 9) == SCAN_OK);
-  setenv("SCAN_BACKEND", "naive", 1);
-  CHECK(scan_net_create(&ref, &b, &h, n, 9) == SCAN_OK);
-  unsetenv("SCAN_BACKEND");
+  create_on_both(&b, &h, n, 9, &fast, &ref);
   float *x = randn((int64_t)n * 11 * 11, 7, 1), *r[1] = {randn(n * 6, 8, 1)}, *rf = randn(n * 17, 9, 0.5);
   check_backends_agree(fast, ref, x, n, 11 * 11, r, rf, 1);
   free(x), free(r[0]), free(rf);
