@@ -107,6 +107,62 @@ static double net_loss(scan_net *net, const float *x, int n, float *const *r, co
   return loss;
 }
 
+/* |a - b| relative to the tensor's scale, max |b| but at least 1e-3 (gradients of some parameters are nearly 0);
+ * INFINITY on NaN or inf. */
+static double tensor_diff(const float *a, const float *b, int64_t count) {
+  double scale = 1e-3, worst = 0;
+  for (int64_t k = 0; k < count; k++) scale = test_worse(scale, fabs(b[k]));
+  for (int64_t k = 0; k < count; k++) worst = test_worse(worst, fabs(a[k] - b[k]) / scale);
+  return worst;
+}
+
+/* The whole network on the oneDNN backend against the same network on the naive backend (every op through the
+ * reference), in training and eval mode: features, head outputs, every parameter gradient (the data of buffers:
+ * running statistics), and the input gradient when input_grad. The ops' differences are the convolutions' (about
+ * 1e-5 relative with Winograd) carried through a few layers: 1e-3. */
+static void check_backends_agree(scan_net *fast, scan_net *ref, const float *x, int n, int64_t image_floats, float *const *r,
+                                 const float *rf, int input_grad) {
+  scan_net *nets[2] = {fast, ref};
+  for (int k = 0; k < 2; k++) scan_net_want_input_grad(nets[k], input_grad);
+  for (int training = 1; training >= 0; training--) {
+    for (int k = 0; k < 2; k++) {
+      scan_net_zero_grad(nets[k]);
+      net_loss(nets[k], x, n, r, rf, training);
+      CHECK(scan_net_backward(nets[k], (const float *const *)r, rf) == SCAN_OK);
+    }
+    const double features = tensor_diff(scan_net_features(fast), scan_net_features(ref), (int64_t)n * scan_net_feature_dim(ref));
+    CHECK_MSG(features < 1e-3, "training=%d: oneDNN and naive features differ by %g", training, features);
+    for (int h = 0; h < scan_net_num_heads(ref); h++) {
+      const double head = tensor_diff(scan_net_head_output(fast, h), scan_net_head_output(ref, h), (int64_t)n * scan_net_head_dim(ref));
+      CHECK_MSG(head < 1e-3, "training=%d: oneDNN and naive head %d outputs differ by %g", training, h, head);
+    }
+    double worst = 0;
+    for (int i = 0; i < scan_net_param_count(fast); i++) {
+      const scan_param *pf = scan_net_param(fast, i), *pr = scan_net_param(ref, i);
+      CHECK(strcmp(pf->name, pr->name) == 0);
+      worst = test_worse(worst, tensor_diff(pf->grad ? pf->grad : pf->data, pr->grad ? pr->grad : pr->data, scan_param_numel(pf)));
+    }
+    CHECK_MSG(worst < 1e-3, "training=%d: oneDNN and naive gradients differ by %g", training, worst);
+    if (input_grad) {
+      CHECK(scan_net_input_grad(fast) && scan_net_input_grad(ref));
+      if (scan_net_input_grad(fast) && scan_net_input_grad(ref)) {
+        const double dx = tensor_diff(scan_net_input_grad(fast), scan_net_input_grad(ref), n * image_floats);
+        CHECK_MSG(dx < 1e-3, "training=%d: oneDNN and naive input gradients differ by %g", training, dx);
+      }
+    }
+  }
+  for (int k = 0; k < 2; k++) scan_net_want_input_grad(nets[k], 0);
+}
+
+/* The same network (same seed, so the same initial weights) on the default (oneDNN) backend and on the naive one. */
+static void create_on_both(const scan_backbone_config *b, const scan_head_config *h, int n, uint64_t seed, scan_net **fast,
+                           scan_net **ref) {
+  CHECK(scan_net_create(fast, b, h, n, seed) == SCAN_OK);
+  setenv("SCAN_BACKEND", "naive", 1);
+  CHECK(scan_net_create(ref, b, h, n, seed) == SCAN_OK);
+  unsetenv("SCAN_BACKEND");
+}
+
 /* A tiny ResNet-18 with two cluster heads and an extra feature gradient: oneDNN vs naive for outputs and all
  * gradients, then the input gradient and a few weight gradients against finite differences (eval mode, where the
  * loss is smooth in float precision). */
@@ -115,31 +171,10 @@ static void test_backends_and_fd(void) {
   scan_head_config h = {.kind = SCAN_HEAD_CLUSTER, .num_heads = 2, .num_classes = 3};
   const int n = 3;
   scan_net *fast, *ref;
-  CHECK(scan_net_create(&fast, &b, &h, n, 5) == SCAN_OK);
-  setenv("SCAN_BACKEND", "naive", 1);
-  CHECK(scan_net_create(&ref, &b, &h, n, 5) == SCAN_OK);
-  unsetenv("SCAN_BACKEND");
+  create_on_both(&b, &h, n, 5, &fast, &ref);
   const int64_t nx = (int64_t)n * 3 * 12 * 12;
   float *x = randn(nx, 3, 1), *r[2] = {randn(n * 3, 4, 1), randn(n * 3, 5, 1)}, *rf = randn(n * 32, 6, 0.5);
-  for (int training = 1; training >= 0; training--) {
-    scan_net *nets[2] = {fast, ref};
-    for (int k = 0; k < 2; k++) {
-      scan_net_zero_grad(nets[k]);
-      net_loss(nets[k], x, n, r, rf, training);
-      CHECK(scan_net_backward(nets[k], (const float *const *)r, rf) == SCAN_OK);
-    }
-    for (int64_t i = 0; i < (int64_t)n * 32; i++) CHECK_NEAR(scan_net_features(fast)[i], scan_net_features(ref)[i], 1e-4, 1e-3);
-    double worst = 0;
-    for (int i = 0; i < scan_net_param_count(fast); i++) {
-      const scan_param *pf = scan_net_param(fast, i), *pr = scan_net_param(ref, i);
-      CHECK(strcmp(pf->name, pr->name) == 0);
-      const float *a = pf->grad ? pf->grad : pf->data, *bb = pr->grad ? pr->grad : pr->data;
-      double scale = 1e-3;
-      for (int64_t k = 0; k < scan_param_numel(pf); k++) scale = test_worse(scale, fabs(bb[k]));
-      for (int64_t k = 0; k < scan_param_numel(pf); k++) worst = test_worse(worst, fabs(a[k] - bb[k]) / scale);
-    }
-    CHECK_MSG(worst < 1e-3, "training=%d: oneDNN and naive gradients differ by %g", training, worst);
-  }
+  check_backends_agree(fast, ref, x, n, 3 * 12 * 12, r, rf, 0);
   /* eval mode finite differences on the naive net (double accumulation inside) */
   CHECK(scan_net_input_grad(ref) == NULL); /* not asked for */
   scan_net_want_input_grad(ref, 1);
@@ -194,6 +229,23 @@ static void test_backends_and_fd(void) {
   CHECK(scan_net_find_param(fast, "cluster_head.1.weight")->grad[0] == 0);
   CHECK(scan_net_find_param(fast, "backbone.conv1.weight")->grad[0] == 0);
   free(x), free(r[0]), free(r[1]), free(rf);
+  scan_net_free(fast);
+  scan_net_free(ref);
+}
+
+/* The default recipe's shape of network, tiny: a VGG (3x3 conv, batch-norm + ReLU, max-pool; channel counts not a
+ * multiple of the block) with the contrastive MLP head (linear, ReLU, linear, L2 normalisation), on an odd image size
+ * (max-pool windows with a remainder), oneDNN against naive, input gradient included. */
+static void test_backends_vgg(void) {
+  scan_backbone_config b = {.kind = SCAN_BACKBONE_VGG, .in_channels = 1, .height = 11, .width = 11, .vgg_widths = {5, 12, 17},
+                            .vgg_stages = 3};
+  scan_head_config h = {.kind = SCAN_HEAD_MLP, .features_dim = 6};
+  const int n = 4;
+  scan_net *fast, *ref;
+  create_on_both(&b, &h, n, 9, &fast, &ref);
+  float *x = randn((int64_t)n * 11 * 11, 7, 1), *r[1] = {randn(n * 6, 8, 1)}, *rf = randn(n * 17, 9, 0.5);
+  check_backends_agree(fast, ref, x, n, 11 * 11, r, rf, 1);
+  free(x), free(r[0]), free(rf);
   scan_net_free(fast);
   scan_net_free(ref);
 }
@@ -500,6 +552,7 @@ int main(void) {
   light = getenv("SCAN_TEST_LIGHT") != NULL;
   test_shapes_and_counts();
   test_backends_and_fd();
+  test_backends_vgg();
   test_stage_gradient_unmasked();
   test_backward_to_stage();
   test_infer_matches_forward();

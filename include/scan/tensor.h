@@ -1,7 +1,10 @@
 /* The compute backends behind the nn layers: one table of function pointers per backend (the way ggml separates
- * graph from backend). Every buffer is plain row-major float: activations NCHW, conv weights [OC, IC, KH, KW].
- * "naive" is the obviously-correct reference (plain loops, double accumulation) every test compares with;
- * "onednn" runs the heavy ops through oneDNN 2.x (all oneDNN calls live in src/tensor/). */
+ * graph from backend). Every operation a net runs goes through the table, so a backend is complete for whole
+ * networks and a device backend plugs in without touching nn/. Buffers are row-major float: activations NCHW or
+ * blocked (below), conv weights [OC, IC, KH, KW].
+ * "naive" is the obviously-correct reference (plain loops, double accumulation, plain NCHW only) every test compares
+ * with; "onednn" runs convolution and GEMM through oneDNN 2.x and scan's own AVX2 kernels, and the memory-bound
+ * layers through vectorised OpenMP loops (all oneDNN calls live in src/tensor/). */
 #ifndef SCAN_TENSOR_H
 #define SCAN_TENSOR_H
 
@@ -46,6 +49,50 @@ typedef struct {
   int relu;
 } scan_conv_epilogue;
 
+/* ---- The memory-bound layers' ops, as function types (each backend defines functions of these types). Activations
+ * are [n, c, hw] (hw = H*W) in layout `block` (above; the naive backend takes 1 only and fails otherwise); padded
+ * channels of blocked layouts are written as zeros. Per-channel vectors are [c]. Backward passes overwrite dx and
+ * accumulate (+=) parameter gradients. ---- */
+
+/* Batch-norm. bn_stats: batch mean and biased variance per channel over n*hw values.
+ * bn_apply: y = gamma * (x - mean) / sqrt(var + eps) + beta, then y = max(0, y) when relu (a fused ReLU). */
+typedef scan_status scan_bn_stats_op(int n, int c, int hw, int block, const float *x, float *mean, float *var);
+typedef scan_status scan_bn_apply_op(int n, int c, int hw, int block, const float *x, const float *mean, const float *var,
+                                     double eps, const float *gamma, const float *beta, int relu, float *y);
+/* Batch-norm backward: dx, dgamma, dbeta. relu_out: the output of a fused ReLU (the gradient is zero where it is not
+ * positive), or NULL. With batch statistics (training) dx includes their dependence on x; with running statistics
+ * (eval) dx = dy * gamma / sqrt(var + eps). */
+typedef scan_status scan_bn_backward_op(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
+                                        const float *mean, const float *var, double eps, const float *gamma, float *dx,
+                                        float *dgamma, float *dbeta);
+
+/* Element-wise over `count` floats (any layout; x may be y, dy may be dx).
+ * relu_forward: y = max(0, x). accumulate: y += x (a second gradient contribution). */
+typedef scan_status scan_eltwise_op(int64_t count, const float *x, float *y);
+/* relu_backward: dx = dy where y > 0 (y: the forward output), else 0. */
+typedef scan_status scan_relu_backward_op(int64_t count, const float *y, const float *dy, float *dx);
+/* The residual join y = a + b, or max(0, a + b) with relu. Backward in one pass: g = dy, masked to y > 0 when y (the
+ * fused ReLU's output) is given; then da = g (da += g when add_a), db = g (db += g when add_b). */
+typedef scan_status scan_add_forward_op(int64_t count, const float *a, const float *b, int relu, float *y);
+typedef scan_status scan_add_backward_op(int64_t count, const float *y, const float *dy, float *da, int add_a, float *db,
+                                         int add_b);
+
+/* Max pool, square window, PyTorch floor mode; padding never wins. x [n, c, ih*iw] -> y [n, c, oh*ow]. argmax
+ * (int32, laid out like y) is the backend's record of the winners, read only by its own maxpool_backward. */
+typedef scan_status scan_maxpool_forward_op(int n, int c, int block, int ih, int iw, int oh, int ow, int kernel, int stride,
+                                            int pad, const float *x, float *y, int32_t *argmax);
+typedef scan_status scan_maxpool_backward_op(int n, int c, int block, int ih, int iw, int oh, int ow, const int32_t *argmax,
+                                             const float *dy, float *dx);
+/* Global average pool: forward x [n, c, hw] in layout `block` -> y plain [n, c]; backward spreads x = dy[n, c] / hw
+ * over y = dx. */
+typedef scan_status scan_gap_op(int n, int c, int hw, int block, const float *x, float *y);
+
+/* Rows [n, d] (the heads). bias_forward: y[i, j] += x[j] (x: a linear layer's bias); bias_backward: y[j] += sum_i
+ * x[i, j] (x: dy, y: dbias); l2norm_forward: y = x / max(|x|, 1e-12) per row (torch.nn.functional.normalize). */
+typedef scan_status scan_rows_op(int n, int d, const float *x, float *y);
+/* dx from the forward's x and y and dy. */
+typedef scan_status scan_l2norm_backward_op(int n, int d, const float *x, const float *y, const float *dy, float *dx);
+
 typedef struct scan_backend {
   const char *name;
   /* The activation layout block this backend runs fastest with (1: plain NCHW). */
@@ -64,7 +111,31 @@ typedef struct scan_backend {
   /* Row-major C[M,N] = alpha * op(A)[M,K] op(B)[K,N] + beta * C, op = transpose when trans_* is nonzero. */
   void (*gemm)(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
                float beta, float *c, int ldc);
+
+  /* The memory-bound layers, paired forward/backward (their types and contracts above). */
+  scan_bn_stats_op *bn_stats;
+  scan_bn_apply_op *bn_apply;
+  scan_bn_backward_op *bn_backward;      /* training mode: mean/var are the batch statistics bn_stats gave */
+  scan_bn_backward_op *bn_backward_eval; /* eval mode: mean/var are running statistics, constants */
+  scan_eltwise_op *relu_forward;
+  scan_relu_backward_op *relu_backward;
+  scan_add_forward_op *add_forward;
+  scan_add_backward_op *add_backward;
+  scan_eltwise_op *accumulate;
+  scan_maxpool_forward_op *maxpool_forward;
+  scan_maxpool_backward_op *maxpool_backward;
+  scan_gap_op *gap_forward;
+  scan_gap_op *gap_backward;
+  scan_rows_op *bias_forward;
+  scan_rows_op *bias_backward;
+  scan_rows_op *l2norm_forward;
+  scan_l2norm_backward_op *l2norm_backward;
 } scan_backend;
+
+/* Batch-norm with fixed statistics as the per-channel y = x * scale + shift that bn_apply computes, for `padded` >= c
+ * channels (zeros past c): what a convolution's epilogue folds in (scan_net_infer). */
+void scan_bn_fold(int c, int padded, const float *mean, const float *var, double eps, const float *gamma, const float *beta,
+                  float *scale, float *shift);
 
 const scan_backend *scan_backend_naive(void);
 const scan_backend *scan_backend_onednn(void);

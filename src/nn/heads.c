@@ -98,7 +98,8 @@ static const float *w_of(const scan_net *net, const net_linear *l) { return net-
 static const float *b_of(const scan_net *net, const net_linear *l) { return net->params[l->weight + 1].p.data; }
 
 /* Runs every head on the features tensor's first n rows. */
-void net_heads_run(scan_net *net, int n) {
+scan_status net_heads_run(scan_net *net, int n) {
+  const scan_backend *be = net->backend;
   const float *x = net->tensors[net->feature_tensor].data;
   for (int i = 0; i < net->head_count; i++) {
     net_head *h = &net->heads[i];
@@ -106,24 +107,26 @@ void net_heads_run(scan_net *net, int n) {
     const float *last_in = x;
     if (h->layer_count == 2) {
       const net_linear *first = &h->layers[0];
-      scan_linear_forward(net->backend, n, first->in, first->out, x, w_of(net, first), b_of(net, first), h->hidden);
-      scan_relu_forward((int64_t)n * first->out, h->hidden, h->hidden);
+      SCAN_TRY(scan_linear_forward(be, n, first->in, first->out, x, w_of(net, first), b_of(net, first), h->hidden));
+      SCAN_TRY(be->relu_forward((int64_t)n * first->out, h->hidden, h->hidden));
       last_in = h->hidden;
     }
     float *z = h->normalise ? h->pre_norm : h->output;
-    scan_linear_forward(net->backend, n, last->in, last->out, last_in, w_of(net, last), b_of(net, last), z);
-    if (h->normalise) scan_l2norm_forward(n, last->out, h->pre_norm, h->output);
+    SCAN_TRY(scan_linear_forward(be, n, last->in, last->out, last_in, w_of(net, last), b_of(net, last), z));
+    if (h->normalise) SCAN_TRY(be->l2norm_forward(n, last->out, h->pre_norm, h->output));
   }
+  return SCAN_OK;
 }
 
-static void linear_grads(scan_net *net, const net_linear *l, int n, const float *x, const float *dy, float *dx) {
+static scan_status linear_grads(scan_net *net, const net_linear *l, int n, const float *x, const float *dy, float *dx) {
   net_param *w = &net->params[l->weight], *b = &net->params[l->weight + 1];
-  scan_linear_backward(net->backend, n, l->in, l->out, x, w->p.data, dy, dx, w->p.grad, b->p.grad);
+  return scan_linear_backward(net->backend, n, l->in, l->out, x, w->p.data, dy, dx, w->p.grad, b->p.grad);
 }
 
 /* Backward through every head with a gradient; the feature gradient is added into the features tensor
  * following the first-writer protocol of net_tensor. */
-void net_heads_backprop(scan_net *net, const float *const *d_heads, int n) {
+scan_status net_heads_backprop(scan_net *net, const float *const *d_heads, int n) {
+  const scan_backend *be = net->backend;
   net_tensor *features = &net->tensors[net->feature_tensor];
   const int d = features->c;
   for (int i = 0; i < net->head_count; i++) {
@@ -132,19 +135,20 @@ void net_heads_backprop(scan_net *net, const float *const *d_heads, int n) {
     const net_linear *last = &h->layers[h->layer_count - 1];
     const float *dz = d_heads[i];
     if (h->normalise) {
-      scan_l2norm_backward(n, last->out, h->pre_norm, h->output, d_heads[i], net->head_scratch[0]);
+      SCAN_TRY(be->l2norm_backward(n, last->out, h->pre_norm, h->output, d_heads[i], net->head_scratch[0]));
       dz = net->head_scratch[0];
     }
     float *dx = features->grad_written ? net->head_scratch[2] : features->grad;
     if (h->layer_count == 2) {
       float *dhidden = net->head_scratch[1];
-      linear_grads(net, last, n, h->hidden, dz, dhidden);
-      scan_relu_backward((int64_t)n * last->in, h->hidden, dhidden, dhidden);
-      linear_grads(net, &h->layers[0], n, features->data, dhidden, dx);
+      SCAN_TRY(linear_grads(net, last, n, h->hidden, dz, dhidden));
+      SCAN_TRY(be->relu_backward((int64_t)n * last->in, h->hidden, dhidden, dhidden));
+      SCAN_TRY(linear_grads(net, &h->layers[0], n, features->data, dhidden, dx));
     } else {
-      linear_grads(net, last, n, features->data, dz, dx);
+      SCAN_TRY(linear_grads(net, last, n, features->data, dz, dx));
     }
-    if (features->grad_written) scan_accumulate((int64_t)n * d, dx, features->grad);
+    if (features->grad_written) SCAN_TRY(be->accumulate((int64_t)n * d, dx, features->grad));
     features->grad_written = 1;
   }
+  return SCAN_OK;
 }

@@ -93,6 +93,7 @@ static float *param_data(scan_net *net, int index) { return net->params[index].p
 static float *param_grad(scan_net *net, int index) { return net->params[index].p.grad; }
 
 static scan_status op_forward(scan_net *net, net_op *op, int n, int training) {
+  const scan_backend *be = net->backend;
   net_tensor *in = &net->tensors[op->in], *out = &net->tensors[op->out];
   const int64_t count = (int64_t)n * net_tensor_numel(out);
   switch (op->kind) {
@@ -104,12 +105,12 @@ static scan_status op_forward(scan_net *net, net_op *op, int n, int training) {
       float *gamma = param_data(net, op->param), *beta = param_data(net, op->param + 1);
       float *running_mean = param_data(net, op->param + 2), *running_var = param_data(net, op->param + 3);
       const int hw = in->h * in->w;
-      if (!training) {
-        scan_bn_apply(n, in->c, hw, in->block, in->data, running_mean, running_var, SCAN_BN_EPS, gamma, beta, op->relu, out->data);
-        return SCAN_OK;
-      }
-      scan_bn_stats(n, in->c, hw, in->block, in->data, op->batch_mean, op->batch_var);
-      scan_bn_apply(n, in->c, hw, in->block, in->data, op->batch_mean, op->batch_var, SCAN_BN_EPS, gamma, beta, op->relu, out->data);
+      if (!training)
+        return be->bn_apply(n, in->c, hw, in->block, in->data, running_mean, running_var, SCAN_BN_EPS, gamma, beta, op->relu,
+                            out->data);
+      SCAN_TRY(be->bn_stats(n, in->c, hw, in->block, in->data, op->batch_mean, op->batch_var));
+      SCAN_TRY(be->bn_apply(n, in->c, hw, in->block, in->data, op->batch_mean, op->batch_var, SCAN_BN_EPS, gamma, beta, op->relu,
+                            out->data));
       /* running statistics as PyTorch keeps them: momentum 0.1, unbiased variance */
       const double m = (double)n * hw, unbias = m > 1 ? m / (m - 1) : 1.0;
       for (int c = 0; c < in->c; c++) {
@@ -119,15 +120,12 @@ static scan_status op_forward(scan_net *net, net_op *op, int n, int training) {
       param_data(net, op->param + 4)[0] += 1.0f;
       return SCAN_OK;
     }
-    case OP_RELU: scan_relu_forward(count, in->data, out->data); return SCAN_OK;
+    case OP_RELU: return be->relu_forward(count, in->data, out->data);
     case OP_MAXPOOL:
-      scan_maxpool_forward(n, in->c, in->block, in->h, in->w, out->h, out->w, op->kernel, op->stride, op->pad, in->data, out->data,
-                           op->argmax);
-      return SCAN_OK;
-    case OP_GAP: scan_gap_forward(n, in->c, in->h * in->w, in->block, in->data, out->data); return SCAN_OK;
-    case OP_ADD:
-      scan_add_forward(count, in->data, net->tensors[op->in2].data, op->relu, out->data);
-      return SCAN_OK;
+      return be->maxpool_forward(n, in->c, in->block, in->h, in->w, out->h, out->w, op->kernel, op->stride, op->pad, in->data,
+                                 out->data, op->argmax);
+    case OP_GAP: return be->gap_forward(n, in->c, in->h * in->w, in->block, in->data, out->data);
+    case OP_ADD: return be->add_forward(count, in->data, net->tensors[op->in2].data, op->relu, out->data);
   }
   return scan_fail(SCAN_ERR_INTERNAL, "network: unknown op %d", (int)op->kind);
 }
@@ -147,8 +145,7 @@ static scan_status begin_forward(scan_net *net, const float *input, int n, int t
 scan_status scan_net_forward(scan_net *net, const float *input, int n, int training) {
   SCAN_TRY(begin_forward(net, input, n, training, 0));
   for (int i = 0; i < net->op_count; i++) SCAN_TRY(op_forward(net, &net->ops[i], n, training));
-  net_heads_run(net, n);
-  return SCAN_OK;
+  return net_heads_run(net, n);
 }
 
 /* Whether op j reads tensor t. */
@@ -215,8 +212,7 @@ scan_status scan_net_infer(scan_net *net, const float *input, int n) {
     }
   }
   free(fold);
-  if (status == SCAN_OK) net_heads_run(net, n);
-  return status;
+  return status == SCAN_OK ? net_heads_run(net, n) : status;
 }
 
 scan_status scan_net_heads_forward(scan_net *net, const float *features, int n) {
@@ -225,20 +221,21 @@ scan_status scan_net_heads_forward(scan_net *net, const float *features, int n) 
   net->batch = n;
   net->heads_only = 1;
   memcpy(net->tensors[net->feature_tensor].data, features, (size_t)n * scan_net_feature_dim(net) * sizeof(float));
-  net_heads_run(net, n);
-  return SCAN_OK;
+  return net_heads_run(net, n);
 }
 
 /* Where an op writes its input gradient: straight into the tensor's gradient when it is the first contribution,
  * otherwise into scratch, to be added by grad_commit. */
 static float *grad_target(scan_net *net, const net_tensor *t) { return t->grad_written ? net->scratch : t->grad; }
 
-static void grad_commit(scan_net *net, net_tensor *t, int n) {
-  if (t->grad_written) scan_accumulate((int64_t)n * net_tensor_numel(t), net->scratch, t->grad);
+static scan_status grad_commit(scan_net *net, net_tensor *t, int n) {
+  if (t->grad_written) SCAN_TRY(net->backend->accumulate((int64_t)n * net_tensor_numel(t), net->scratch, t->grad));
   t->grad_written = 1;
+  return SCAN_OK;
 }
 
 static scan_status op_backward(scan_net *net, net_op *op, int n, int need_input_grad) {
+  const scan_backend *be = net->backend;
   net_tensor *in = &net->tensors[op->in], *out = &net->tensors[op->out];
   if (!out->grad_written) return SCAN_OK; /* nothing downstream depends on this op */
   const int64_t count = (int64_t)n * net_tensor_numel(out);
@@ -246,46 +243,40 @@ static scan_status op_backward(scan_net *net, net_op *op, int n, int need_input_
     case OP_CONV: {
       scan_conv_shape s = conv_shape(net, op, n);
       float *dx = need_input_grad ? grad_target(net, in) : NULL;
-      SCAN_TRY(scan_conv_backward(net->backend, &op->conv_state, &s, in->data, param_data(net, op->param), out->grad, dx,
+      SCAN_TRY(scan_conv_backward(be, &op->conv_state, &s, in->data, param_data(net, op->param), out->grad, dx,
                                   param_grad(net, op->param)));
-      if (dx) grad_commit(net, in, n);
-      return SCAN_OK;
+      return dx ? grad_commit(net, in, n) : SCAN_OK;
     }
     case OP_BN: {
       const int hw = in->h * in->w;
       float *dx = grad_target(net, in);
       const float *relu_out = op->relu ? out->data : NULL;
       if (net->last_training)
-        scan_bn_backward(n, in->c, hw, in->block, in->data, out->grad, relu_out, op->batch_mean, op->batch_var, SCAN_BN_EPS, param_data(net, op->param), dx,
-                         param_grad(net, op->param), param_grad(net, op->param + 1));
+        SCAN_TRY(be->bn_backward(n, in->c, hw, in->block, in->data, out->grad, relu_out, op->batch_mean, op->batch_var, SCAN_BN_EPS,
+                                 param_data(net, op->param), dx, param_grad(net, op->param), param_grad(net, op->param + 1)));
       else
-        scan_bn_backward_eval(n, in->c, hw, in->block, in->data, out->grad, relu_out, param_data(net, op->param + 2), param_data(net, op->param + 3),
-                              SCAN_BN_EPS, param_data(net, op->param), dx, param_grad(net, op->param), param_grad(net, op->param + 1));
-      grad_commit(net, in, n);
-      return SCAN_OK;
+        SCAN_TRY(be->bn_backward_eval(n, in->c, hw, in->block, in->data, out->grad, relu_out, param_data(net, op->param + 2),
+                                      param_data(net, op->param + 3), SCAN_BN_EPS, param_data(net, op->param), dx,
+                                      param_grad(net, op->param), param_grad(net, op->param + 1)));
+      return grad_commit(net, in, n);
     }
     case OP_RELU: {
-      float *dx = grad_target(net, in);
-      scan_relu_backward(count, out->data, out->grad, dx);
-      grad_commit(net, in, n);
-      return SCAN_OK;
+      SCAN_TRY(be->relu_backward(count, out->data, out->grad, grad_target(net, in)));
+      return grad_commit(net, in, n);
     }
     case OP_MAXPOOL: {
-      float *dx = grad_target(net, in);
-      scan_maxpool_backward(n, in->c, in->block, in->h, in->w, out->h, out->w, op->argmax, out->grad, dx);
-      grad_commit(net, in, n);
-      return SCAN_OK;
+      SCAN_TRY(be->maxpool_backward(n, in->c, in->block, in->h, in->w, out->h, out->w, op->argmax, out->grad, grad_target(net, in)));
+      return grad_commit(net, in, n);
     }
     case OP_GAP: {
-      float *dx = grad_target(net, in);
-      scan_gap_backward(n, in->c, in->h * in->w, in->block, out->grad, dx);
-      grad_commit(net, in, n);
-      return SCAN_OK;
+      SCAN_TRY(be->gap_backward(n, in->c, in->h * in->w, in->block, out->grad, grad_target(net, in)));
+      return grad_commit(net, in, n);
     }
     case OP_ADD: {
       /* Both addends get the same gradient (masked by the fused ReLU), each added to what it already has. */
       net_tensor *second = &net->tensors[op->in2];
-      scan_add_backward(count, op->relu ? out->data : NULL, out->grad, in->grad, in->grad_written, second->grad, second->grad_written);
+      SCAN_TRY(be->add_backward(count, op->relu ? out->data : NULL, out->grad, in->grad, in->grad_written, second->grad,
+                                second->grad_written));
       in->grad_written = second->grad_written = 1;
       return SCAN_OK;
     }
@@ -306,11 +297,11 @@ static scan_status backward_ops(scan_net *net, const float *const *d_heads, cons
     return scan_fail(SCAN_ERR_INPUT, "network backward after scan_net_infer, which keeps no convolution outputs: use scan_net_forward");
   const int n = net->batch;
   reset_grad_flags(net);
-  net_heads_backprop(net, d_heads, n);
+  SCAN_TRY(net_heads_backprop(net, d_heads, n));
   net_tensor *features = &net->tensors[net->feature_tensor];
   if (d_features) {
     const int64_t count = (int64_t)n * features->c;
-    if (features->grad_written) scan_accumulate(count, d_features, features->grad);
+    if (features->grad_written) SCAN_TRY(net->backend->accumulate(count, d_features, features->grad));
     else memcpy(features->grad, d_features, (size_t)count * sizeof(float));
     features->grad_written = 1;
   }
@@ -352,8 +343,7 @@ scan_status scan_net_backward_to_stage(scan_net *net, const float *const *d_head
 scan_status scan_net_heads_backward(scan_net *net, const float *const *d_heads) {
   if (net->batch <= 0) return scan_fail(SCAN_ERR_INPUT, "heads backward called before forward");
   reset_grad_flags(net);
-  net_heads_backprop(net, d_heads, net->batch);
-  return SCAN_OK;
+  return net_heads_backprop(net, d_heads, net->batch);
 }
 
 void scan_net_zero_grad(scan_net *net) { memset(net->grad_block, 0, (size_t)net->param_floats * sizeof(float)); }

@@ -1,6 +1,6 @@
 /* The inside of scan_net: a fixed list of layers over planned activation tensors (darknet-style), built once by
  * the model files (model_vgg.c, model_resnet.c, heads.c) and run forward in order, backward in reverse.
- * Not an autograd: every op is one of the explicit layer pairs of include/scan/nn_layers.h. */
+ * Not an autograd: every op is an explicit forward/backward pair of the backend table (include/scan/tensor.h). */
 #ifndef SCAN_NN_NET_INTERNAL_H
 #define SCAN_NN_NET_INTERNAL_H
 
@@ -63,7 +63,7 @@ typedef struct {
 typedef struct { char name[16]; int tensor; } net_stage;
 
 /* Why building a net failed. A residual join of a tensor with itself is refused because the join's backward writes
- * both addends' gradients in one pass (scan_add_backward), which needs two distinct tensors. */
+ * both addends' gradients in one pass (the backend's add_backward), which needs two distinct tensors. */
 enum { BUILD_OUT_OF_MEMORY = 1, BUILD_SELF_JOIN = 2 };
 
 struct scan_net {
@@ -121,8 +121,8 @@ int net_build_resnet(scan_net *net, int input);
 scan_status net_build_heads(scan_net *net);
 scan_status net_plan_heads(scan_net *net);
 void net_free_heads(scan_net *net);
-void net_heads_run(scan_net *net, int n);
-void net_heads_backprop(scan_net *net, const float *const *d_heads, int n);
+scan_status net_heads_run(scan_net *net, int n);
+scan_status net_heads_backprop(scan_net *net, const float *const *d_heads, int n);
 void net_init_params(scan_net *net);
 
 int net_scale_width(const scan_net *net, int channels);

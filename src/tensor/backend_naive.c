@@ -1,7 +1,10 @@
 /* The reference backend: plain loops that follow the definitions, accumulating in double. Written for
- * clarity, not speed; every other backend is tested against it. */
+ * clarity, not speed; every other backend is tested against it. Convolution and GEMM here, the memory-bound layers
+ * in naive_layers.c. */
 #include <stdlib.h>
 
+#include "cpu_layers.h"
+#include "naive_layers.h"
 #include "scan/tensor.h"
 
 /* Index helpers for NCHW activations and [OC, IC, K, K] weights. */
@@ -126,6 +129,23 @@ const scan_backend *scan_backend_naive(void) {
       .conv_backward_weights = naive_conv_backward_weights,
       .conv_state_free = naive_conv_state_free,
       .gemm = naive_gemm,
+      .bn_stats = naive_bn_stats,
+      .bn_apply = naive_bn_apply,
+      .bn_backward = naive_bn_backward,
+      .bn_backward_eval = naive_bn_backward_eval,
+      .relu_forward = naive_relu_forward,
+      .relu_backward = naive_relu_backward,
+      .add_forward = naive_add_forward,
+      .add_backward = naive_add_backward,
+      .accumulate = naive_accumulate,
+      .maxpool_forward = naive_maxpool_forward,
+      .maxpool_backward = naive_maxpool_backward,
+      .gap_forward = naive_gap_forward,
+      .gap_backward = naive_gap_backward,
+      .bias_forward = rows_bias_forward, /* shared: already plain loops with double sums (rows.c) */
+      .bias_backward = rows_bias_backward,
+      .l2norm_forward = rows_l2norm_forward,
+      .l2norm_backward = rows_l2norm_backward,
   };
   return &backend;
 }

@@ -1,6 +1,7 @@
 /* The oneDNN 2.x backend. Convolutions let oneDNN choose its preferred (blocked) layouts ("any") and reorder
  * our plain NCHW / OIHW buffers in and out; primitives, reorders and the blocked buffers are created once per
- * layer and shape and cached in scan_conv_state. GEMM is dnnl_sgemm. Every oneDNN call of the project lives in
+ * layer and shape and cached in scan_conv_state. GEMM is dnnl_sgemm. The memory-bound layers are scan's own
+ * vectorised loops (cpu_layers.h). Every oneDNN call of the project lives in
  * src/tensor/, because the 3.x API is different. One stream and one workspace serve every net: run nets from one
  * thread at a time (oneDNN parallelises inside each primitive). */
 #include <pthread.h>
@@ -14,6 +15,7 @@
 #include "conv_stem.h"
 #include "conv_winograd.h"
 #include "conv_winograd_s2.h"
+#include "cpu_layers.h"
 #include "onednn_isa.h"
 #include "scan/tensor.h"
 
@@ -391,6 +393,23 @@ const scan_backend *scan_backend_onednn(void) {
       .conv_backward_weights = onednn_conv_backward_weights,
       .conv_state_free = onednn_conv_state_free,
       .gemm = onednn_gemm,
+      .bn_stats = cpu_bn_stats,
+      .bn_apply = cpu_bn_apply,
+      .bn_backward = cpu_bn_backward,
+      .bn_backward_eval = cpu_bn_backward_eval,
+      .relu_forward = cpu_relu_forward,
+      .relu_backward = cpu_relu_backward,
+      .add_forward = cpu_add_forward,
+      .add_backward = cpu_add_backward,
+      .accumulate = cpu_accumulate,
+      .maxpool_forward = cpu_maxpool_forward,
+      .maxpool_backward = cpu_maxpool_backward,
+      .gap_forward = cpu_gap_forward,
+      .gap_backward = cpu_gap_backward,
+      .bias_forward = rows_bias_forward,
+      .bias_backward = rows_bias_backward,
+      .l2norm_forward = rows_l2norm_forward,
+      .l2norm_backward = rows_l2norm_backward,
   };
   return &backend;
 }

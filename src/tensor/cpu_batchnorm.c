@@ -11,7 +11,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "scan/nn_layers.h"
+#include "cpu_layers.h"
 
 enum { MAX_BLOCK = 64 };
 
@@ -81,7 +81,7 @@ ALWAYS_INLINE void stats_block(int block, int n, int blocks, int cb, int c, int 
   }
 }
 
-void scan_bn_stats(int n, int c, int hw, int block, const float *x, float *mean, float *var) {
+scan_status cpu_bn_stats(int n, int c, int hw, int block, const float *x, float *mean, float *var) {
   const int blocks = scan_channel_blocks(c, block);
 #pragma omp parallel for schedule(static)
   for (int cb = 0; cb < blocks; cb++) {
@@ -89,6 +89,7 @@ void scan_bn_stats(int n, int c, int hw, int block, const float *x, float *mean,
     else if (block == 16) stats_block(16, n, blocks, cb, c, hw, x, mean, var);
     else stats_block(block, n, blocks, cb, c, hw, x, mean, var);
   }
+  return SCAN_OK;
 }
 
 /* y = x * scale + shift per lane, optionally max(0, y); the comparison form (not fmaxf) lets it vectorise. */
@@ -120,8 +121,8 @@ void scan_bn_fold(int c, int padded, const float *mean, const float *var, double
   for (int ch = 0; ch < padded; ch++) fold_channel(ch, c, mean, var, eps, gamma, beta, &scale[ch], &shift[ch]);
 }
 
-void scan_bn_apply(int n, int c, int hw, int block, const float *x, const float *mean, const float *var, double eps,
-                   const float *gamma, const float *beta, int relu, float *y) {
+scan_status cpu_bn_apply(int n, int c, int hw, int block, const float *x, const float *mean, const float *var, double eps,
+                         const float *gamma, const float *beta, int relu, float *y) {
   const int blocks = scan_channel_blocks(c, block);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < n; b++)
@@ -133,6 +134,7 @@ void scan_bn_apply(int n, int c, int hw, int block, const float *x, const float 
       else if (block == 16) apply_plane(16, hw, x + start, scale, shift, relu, y + start);
       else apply_plane(block, hw, x + start, scale, shift, relu, y + start);
     }
+  return SCAN_OK;
 }
 
 /* The gradient reaching the batch-norm output: dy, or zero where a fused ReLU was not active. */
@@ -219,8 +221,9 @@ ALWAYS_INLINE void backward_block(int block, int n, int blocks, int cb, int c, i
   }
 }
 
-void scan_bn_backward(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out, const float *mean,
-                      const float *var, double eps, const float *gamma, float *dx, float *dgamma, float *dbeta) {
+scan_status cpu_bn_backward(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
+                            const float *mean, const float *var, double eps, const float *gamma, float *dx, float *dgamma,
+                            float *dbeta) {
   const int blocks = scan_channel_blocks(c, block);
 #pragma omp parallel for schedule(static)
   for (int cb = 0; cb < blocks; cb++) {
@@ -228,6 +231,7 @@ void scan_bn_backward(int n, int c, int hw, int block, const float *x, const flo
     else if (block == 16) backward_block(16, n, blocks, cb, c, hw, x, dy, relu_out, mean, var, eps, gamma, dx, dgamma, dbeta);
     else backward_block(block, n, blocks, cb, c, hw, x, dy, relu_out, mean, var, eps, gamma, dx, dgamma, dbeta);
   }
+  return SCAN_OK;
 }
 
 ALWAYS_INLINE void plane_scale(int block, int hw, const float *dy, const float *relu_out, const float *scale, float *dx) {
@@ -265,9 +269,9 @@ ALWAYS_INLINE void backward_eval_block(int block, int n, int blocks, int cb, int
   }
 }
 
-void scan_bn_backward_eval(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
-                           const float *mean, const float *var, double eps, const float *gamma, float *dx, float *dgamma,
-                           float *dbeta) {
+scan_status cpu_bn_backward_eval(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
+                                 const float *mean, const float *var, double eps, const float *gamma, float *dx, float *dgamma,
+                                 float *dbeta) {
   const int blocks = scan_channel_blocks(c, block);
 #pragma omp parallel for schedule(static)
   for (int cb = 0; cb < blocks; cb++) {
@@ -275,4 +279,5 @@ void scan_bn_backward_eval(int n, int c, int hw, int block, const float *x, cons
     else if (block == 16) backward_eval_block(16, n, blocks, cb, c, hw, x, dy, relu_out, mean, var, eps, gamma, dx, dgamma, dbeta);
     else backward_eval_block(block, n, blocks, cb, c, hw, x, dy, relu_out, mean, var, eps, gamma, dx, dgamma, dbeta);
   }
+  return SCAN_OK;
 }

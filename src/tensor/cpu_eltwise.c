@@ -2,20 +2,22 @@
 #include <omp.h>
 #include <stddef.h>
 
-#include "parallel.h"
-#include "scan/nn_layers.h"
+#include "cpu_layers.h"
+#include "cpu_parallel.h"
 
-void scan_relu_forward(int64_t count, const float *x, float *y) {
+scan_status cpu_relu_forward(int64_t count, const float *x, float *y) {
 #pragma omp parallel for simd schedule(static) if (count >= SCAN_PARALLEL_MIN_WORK)
   for (int64_t i = 0; i < count; i++) y[i] = x[i] > 0 ? x[i] : 0;
+  return SCAN_OK;
 }
 
-void scan_relu_backward(int64_t count, const float *y, const float *dy, float *dx) {
+scan_status cpu_relu_backward(int64_t count, const float *y, const float *dy, float *dx) {
 #pragma omp parallel for simd schedule(static) if (count >= SCAN_PARALLEL_MIN_WORK)
   for (int64_t i = 0; i < count; i++) dx[i] = y[i] > 0 ? dy[i] : 0;
+  return SCAN_OK;
 }
 
-void scan_add_forward(int64_t count, const float *a, const float *b, int relu, float *y) {
+scan_status cpu_add_forward(int64_t count, const float *a, const float *b, int relu, float *y) {
   if (relu) {
 #pragma omp parallel for simd schedule(static) if (count >= SCAN_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < count; i++) {
@@ -26,6 +28,7 @@ void scan_add_forward(int64_t count, const float *a, const float *b, int relu, f
 #pragma omp parallel for simd schedule(static) if (count >= SCAN_PARALLEL_MIN_WORK)
     for (int64_t i = 0; i < count; i++) y[i] = a[i] + b[i];
   }
+  return SCAN_OK;
 }
 
 /* One pass for both addends over [lo, hi). The flags are constants at each call in add_backward_range, so each
@@ -55,16 +58,18 @@ static void add_backward_range(int64_t lo, int64_t hi, const float *y, const flo
   }
 }
 
-void scan_add_backward(int64_t count, const float *y, const float *dy, float *da, int add_a, float *db, int add_b) {
+scan_status cpu_add_backward(int64_t count, const float *y, const float *dy, float *da, int add_a, float *db, int add_b) {
   add_a = add_a != 0, add_b = add_b != 0;
 #pragma omp parallel if (count >= SCAN_PARALLEL_MIN_WORK)
   {
     const int thread = omp_get_thread_num(), team = omp_get_num_threads();
     add_backward_range(count * thread / team, count * (thread + 1) / team, y, dy, da, add_a, db, add_b);
   }
+  return SCAN_OK;
 }
 
-void scan_accumulate(int64_t count, const float *src, float *dst) {
+scan_status cpu_accumulate(int64_t count, const float *src, float *dst) {
 #pragma omp parallel for simd schedule(static) if (count >= SCAN_PARALLEL_MIN_WORK)
   for (int64_t i = 0; i < count; i++) dst[i] += src[i];
+  return SCAN_OK;
 }

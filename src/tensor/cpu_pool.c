@@ -1,9 +1,8 @@
-/* Max pooling and global average pooling over NCHW or blocked activations, average pooling over NCHW
- * (square windows, PyTorch floor mode). */
+/* Max pooling (square windows, PyTorch floor mode) and global average pooling over NCHW or blocked activations. */
 #include <float.h>
 #include <string.h>
 
-#include "scan/nn_layers.h"
+#include "cpu_layers.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
@@ -52,8 +51,8 @@ ALWAYS_INLINE void maxpool_plane(int block, int ih, int iw, int oh, int ow, int 
     }
 }
 
-void scan_maxpool_forward(int n, int c, int block, int ih, int iw, int oh, int ow, int kernel, int stride, int pad,
-                          const float *x, float *y, int32_t *argmax) {
+scan_status cpu_maxpool_forward(int n, int c, int block, int ih, int iw, int oh, int ow, int kernel, int stride, int pad,
+                                const float *x, float *y, int32_t *argmax) {
   const int64_t chunks = (int64_t)n * scan_channel_blocks(c, block);
 #pragma omp parallel for schedule(static)
   for (int64_t chunk = 0; chunk < chunks; chunk++) {
@@ -64,10 +63,11 @@ void scan_maxpool_forward(int n, int c, int block, int ih, int iw, int oh, int o
     else if (block == 16) maxpool_plane(16, ih, iw, oh, ow, kernel, stride, pad, xp, yp, ap);
     else maxpool_plane(block, ih, iw, oh, ow, kernel, stride, pad, xp, yp, ap);
   }
+  return SCAN_OK;
 }
 
-void scan_maxpool_backward(int n, int c, int block, int ih, int iw, int oh, int ow, const int32_t *argmax, const float *dy,
-                           float *dx) {
+scan_status cpu_maxpool_backward(int n, int c, int block, int ih, int iw, int oh, int ow, const int32_t *argmax, const float *dy,
+                                 float *dx) {
   const int64_t chunks = (int64_t)n * scan_channel_blocks(c, block);
 #pragma omp parallel for schedule(static)
   for (int64_t chunk = 0; chunk < chunks; chunk++) {
@@ -78,9 +78,10 @@ void scan_maxpool_backward(int n, int c, int block, int ih, int iw, int oh, int 
     for (int64_t o = 0; o < (int64_t)oh * ow; o++)
       for (int k = 0; k < block; k++) dxp[(int64_t)ap[o * block + k] * block + k] += dyp[o * block + k];
   }
+  return SCAN_OK;
 }
 
-void scan_gap_forward(int n, int c, int hw, int block, const float *x, float *y) {
+scan_status cpu_gap_forward(int n, int c, int hw, int block, const float *x, float *y) {
   const int blocks = scan_channel_blocks(c, block);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < n; b++)
@@ -91,9 +92,10 @@ void scan_gap_forward(int n, int c, int hw, int block, const float *x, float *y)
         for (int k = 0; k < block; k++) sum[k] += p[(int64_t)i * block + k];
       for (int k = 0; k < block && cb * block + k < c; k++) y[(int64_t)b * c + cb * block + k] = (float)(sum[k] / hw);
     }
+  return SCAN_OK;
 }
 
-void scan_gap_backward(int n, int c, int hw, int block, const float *dy, float *dx) {
+scan_status cpu_gap_backward(int n, int c, int hw, int block, const float *dy, float *dx) {
   const int blocks = scan_channel_blocks(c, block);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < n; b++)
@@ -104,50 +106,5 @@ void scan_gap_backward(int n, int c, int hw, int block, const float *dy, float *
       for (int i = 0; i < hw; i++)
         for (int k = 0; k < block; k++) q[(int64_t)i * block + k] = g[k];
     }
-}
-
-void scan_avgpool_forward(int n, int c, int ih, int iw, int oh, int ow, int kernel, int stride, int pad, const float *x,
-                          float *y) {
-  const double inv_area = 1.0 / ((double)kernel * kernel);
-#pragma omp parallel for schedule(static)
-  for (int64_t plane = 0; plane < (int64_t)n * c; plane++) {
-    const float *xp = x + plane * ih * iw;
-    float *yp = y + plane * oh * ow;
-    for (int oy = 0; oy < oh; oy++)
-      for (int ox = 0; ox < ow; ox++) {
-        double sum = 0;
-        for (int ky = 0; ky < kernel; ky++) {
-          int yy = oy * stride - pad + ky;
-          if (yy < 0 || yy >= ih) continue;
-          for (int kx = 0; kx < kernel; kx++) {
-            int xx = ox * stride - pad + kx;
-            if (xx >= 0 && xx < iw) sum += xp[yy * iw + xx];
-          }
-        }
-        yp[oy * ow + ox] = (float)(sum * inv_area);
-      }
-  }
-}
-
-void scan_avgpool_backward(int n, int c, int ih, int iw, int oh, int ow, int kernel, int stride, int pad, const float *dy,
-                           float *dx) {
-  const float inv_area = 1.0f / ((float)kernel * kernel);
-#pragma omp parallel for schedule(static)
-  for (int64_t plane = 0; plane < (int64_t)n * c; plane++) {
-    float *dxp = dx + plane * ih * iw;
-    const float *dyp = dy + plane * oh * ow;
-    for (int i = 0; i < ih * iw; i++) dxp[i] = 0;
-    for (int oy = 0; oy < oh; oy++)
-      for (int ox = 0; ox < ow; ox++) {
-        float g = dyp[oy * ow + ox] * inv_area;
-        for (int ky = 0; ky < kernel; ky++) {
-          int yy = oy * stride - pad + ky;
-          if (yy < 0 || yy >= ih) continue;
-          for (int kx = 0; kx < kernel; kx++) {
-            int xx = ox * stride - pad + kx;
-            if (xx >= 0 && xx < iw) dxp[yy * iw + xx] += g;
-          }
-        }
-      }
-  }
+  return SCAN_OK;
 }
