@@ -13,9 +13,12 @@
 #ifndef SCAN_PIPELINE_H
 #define SCAN_PIPELINE_H
 
+#include <stdio.h>
+
 #include "scan/augment.h"
 #include "scan/config.h"
 #include "scan/dataset.h"
+#include "scan/datasets.h"
 #include "scan/nn.h"
 
 typedef struct {
@@ -25,6 +28,7 @@ typedef struct {
   int train_loaded, val_loaded;
   int threads;
   uint64_t seed;
+  int input_channels; /* 0 = the training images' (see scan_pipeline_set_input) */
 } scan_pipeline;
 
 scan_status scan_pipeline_open(scan_pipeline *p, scan_config *cfg, const char *run_dir);
@@ -33,10 +37,16 @@ void scan_pipeline_close(scan_pipeline *p);
 /* "<run_dir>/<relative>" into buf. */
 const char *scan_pipeline_path(const scan_pipeline *p, char *buf, int size, const char *relative);
 
+/* Where the train (validation = 0) or validation split lives, from the config: name, split, root (the
+   validation split's is val_data_root when set, else data_root) and image size. Strings belong to p->cfg. */
+scan_status scan_pipeline_data_spec(const scan_pipeline *p, int validation, scan_dataset_spec *spec);
 /* The train split (for `stage`; STL-10 pretext may use train+unlabeled) and the validation split, loaded once. */
 scan_status scan_pipeline_train_data(scan_pipeline *p, const scan_dataset **out);
 scan_status scan_pipeline_val_data(scan_pipeline *p, const scan_dataset **out);
 
+/* Fixes the network's input channels (e.g. to a model file's), so that with a crop size in the config the
+   network and the validation transform are resolved without loading the training images. */
+void scan_pipeline_set_input(scan_pipeline *p, int channels);
 /* Network shapes and augmentation settings resolved from the config and the data. */
 scan_status scan_pipeline_backbone(scan_pipeline *p, const char *stage, scan_backbone_config *out);
 scan_status scan_pipeline_augment(scan_pipeline *p, const char *stage, int validation, scan_aug_config *out);
@@ -81,6 +91,8 @@ scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseli
 scan_status scan_annotate(scan_pipeline *p, const char *names_csv);
 /* Splits one CSV line in place (RFC 4180 quoting); returns the number of fields. */
 int scan_csv_split(char *line, char **fields, int max_fields);
+/* Writes one CSV field: quoted (quotes doubled) when it holds a comma, quote or line break. */
+void scan_csv_put_field(FILE *f, const char *text);
 
 scan_status scan_run_all(scan_pipeline *p, double *stage_seconds);
 /* The stage names of scan_run_all in order, NULL-terminated; each finished stage leaves its wall time in

@@ -1,6 +1,7 @@
 #include "stage_common.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "scan/progress.h"
@@ -27,6 +28,37 @@ static const char *config_to_load(const stage_options *o, char *buf, size_t size
   return buf;
 }
 
+scan_status stage_config_set_string(scan_config *cfg, const char *key, const char *value) {
+  size_t size = strlen(key) + 2 * strlen(value) + 4;
+  char *assignment = scan_malloc(size);
+  if (!assignment) return SCAN_ERR_INTERNAL;
+  char *w = assignment + sprintf(assignment, "%s='", key);
+  for (const char *c = value; *c; c++) {
+    if (*c == '\'') *w++ = '\''; /* YAML doubles a quote inside single quotes */
+    *w++ = *c;
+  }
+  *w++ = '\'';
+  *w = '\0';
+  scan_status status = scan_config_set(cfg, assignment);
+  free(assignment);
+  return status;
+}
+
+scan_status stage_apply_data_options(const stage_options *o, scan_config *cfg) {
+  const char *train = NULL, *val = NULL;
+  SCAN_TRY(scan_config_get_string(cfg, NULL, "train_db_name", &train));
+  SCAN_TRY(scan_config_get_string(cfg, NULL, "val_db_name", &val));
+  /* Decided before any assignment: the strings belong to the config and change with it. The validation root
+     needs no such rule: an empty val_data_root already means data_root. */
+  const int val_follows = strcmp(train, val) == 0;
+  if (o->dataset) SCAN_TRY(stage_config_set_string(cfg, "train_db_name", o->dataset));
+  if (o->val_dataset) SCAN_TRY(stage_config_set_string(cfg, "val_db_name", o->val_dataset));
+  else if (o->dataset && val_follows) SCAN_TRY(stage_config_set_string(cfg, "val_db_name", o->dataset));
+  if (o->root) SCAN_TRY(stage_config_set_string(cfg, "data_root", o->root));
+  if (o->val_root) SCAN_TRY(stage_config_set_string(cfg, "val_data_root", o->val_root));
+  return SCAN_OK;
+}
+
 int stage_load_config(const stage_options *o, scan_config **cfg) {
   *cfg = NULL;
   char run_config[1300];
@@ -37,6 +69,7 @@ int stage_load_config(const stage_options *o, scan_config **cfg) {
     snprintf(assignment, sizeof assignment, "threads=%d", o->threads);
     status = scan_config_set(*cfg, assignment);
   }
+  if (status == SCAN_OK) status = stage_apply_data_options(o, *cfg);
   if (status != SCAN_OK) {
     if (*cfg) scan_config_free(*cfg);
     *cfg = NULL;

@@ -38,6 +38,19 @@ int scan_csv_split(char *line, char **fields, int max_fields) {
   return count;
 }
 
+void scan_csv_put_field(FILE *f, const char *text) {
+  if (!strpbrk(text, ",\"\r\n")) {
+    fputs(text, f);
+    return;
+  }
+  fputc('"', f);
+  for (const char *c = text; *c; c++) {
+    if (*c == '"') fputc('"', f); /* CSV doubles a quote */
+    fputc(*c, f);
+  }
+  fputc('"', f);
+}
+
 static scan_status read_names(const char *path, char **names, int clusters) {
   FILE *f = fopen(path, "r");
   if (!f) return scan_fail(SCAN_ERR_INPUT, "%s: cannot open the names file", path);
@@ -98,13 +111,9 @@ static scan_status write_named_predictions(scan_pipeline *p, char **names, int c
       status = scan_fail(SCAN_ERR_INPUT, "%s:%d: malformed prediction row", in_path, number);
       break;
     }
-    const char *name = names[cluster] ? names[cluster] : "";
-    fprintf(af.file, "%s,\"", line);
-    for (const char *c = name; *c; c++) {
-      if (*c == '"') fputc('"', af.file); /* CSV doubles a quote */
-      fputc(*c, af.file);
-    }
-    fputs("\"\n", af.file);
+    fprintf(af.file, "%s,", line);
+    scan_csv_put_field(af.file, names[cluster] ? names[cluster] : "");
+    fputc('\n', af.file);
   }
   fclose(in);
   if (status == SCAN_OK) return scan_atomic_commit(&af);

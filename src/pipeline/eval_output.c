@@ -87,20 +87,6 @@ scan_status eval_output_add_baseline(eval_output *o, const char *name, const int
   return SCAN_OK;
 }
 
-/* A CSV field: quoted (with doubled quotes) when it holds a comma, quote or line break. */
-static void put_csv_field(FILE *f, const char *text) {
-  if (!strpbrk(text, ",\"\r\n")) {
-    fputs(text, f);
-    return;
-  }
-  fputc('"', f);
-  for (const char *c = text; *c; c++) {
-    if (*c == '"') fputc('"', f);
-    fputc(*c, f);
-  }
-  fputc('"', f);
-}
-
 static scan_status write_predictions(eval_output *o, const int32_t *pred, const float *confidence) {
   char path[1400];
   snprintf(path, sizeof path, "%s/predictions.csv", o->dir);
@@ -109,7 +95,7 @@ static scan_status write_predictions(eval_output *o, const int32_t *pred, const 
   fprintf(af.file, "index,file,cluster,confidence,label\n");
   for (int i = 0; i < o->val->count; i++) {
     fprintf(af.file, "%d,", i);
-    put_csv_field(af.file, o->val->file_names ? o->val->file_names[i] : "");
+    scan_csv_put_field(af.file, o->val->file_names ? o->val->file_names[i] : "");
     fprintf(af.file, ",%d,%.6f,", pred[i], confidence[i]);
     if (o->val->labels) fprintf(af.file, "%d", o->val->labels[i]);
     fputc('\n', af.file);
