@@ -13,8 +13,6 @@
 #ifndef SCAN_PIPELINE_H
 #define SCAN_PIPELINE_H
 
-#include <stdio.h>
-
 #include "scan/augment.h"
 #include "scan/config.h"
 #include "scan/dataset.h"
@@ -89,10 +87,7 @@ scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseli
 /* Applies cluster names (CSV: cluster,name or file_or_index,cluster,name) to the run's predictions:
    eval/predictions_named.csv and eval/cluster_names.json (the report shows them). */
 scan_status scan_annotate(scan_pipeline *p, const char *names_csv);
-/* Splits one CSV line in place (RFC 4180 quoting); returns the number of fields. */
-int scan_csv_split(char *line, char **fields, int max_fields);
-/* Writes one CSV field: quoted (quotes doubled) when it holds a comma, quote or line break. */
-void scan_csv_put_field(FILE *f, const char *text);
+
 
 scan_status scan_run_all(scan_pipeline *p, double *stage_seconds);
 /* The stage names of scan_run_all in order, NULL-terminated; each finished stage leaves its wall time in

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scan/csv.h"
+
 static void put_js_string(FILE *out, const char *text) {
   fputc('"', out);
   for (const char *c = text; *c; c++) {
