@@ -54,6 +54,18 @@ scan_status scan_pipeline_create_net(scan_pipeline *p, const char *stage, int ma
 scan_status scan_pipeline_create_net_with_head(scan_pipeline *p, const char *stage, const scan_head_config *head,
                                                int max_batch, scan_net **out);
 
+/* What a clustering model file holds: its cluster heads (all of the same size), the chosen one (metadata
+   best_head), the stage that wrote it, and the stem's input channels (0 when the backbone is not recognised).
+   SCAN_ERR_INPUT naming the file when it has no cluster head (e.g. a pretext model). */
+typedef struct {
+  int heads, classes, chosen, in_channels;
+  char stage[32];
+} scan_model_info;
+scan_status scan_model_info_read(const char *path, scan_model_info *info);
+/* The run's final clustering model file: selflabel/model.safetensors when present, else scan/model.safetensors;
+   SCAN_ERR_INPUT when the run has neither. */
+scan_status scan_pipeline_cluster_model_path(const scan_pipeline *p, char *path, int size);
+
 /* Copies the run's SCAN model (scan/model.safetensors) into a one-head cluster net: the backbone and the
    best head (metadata best_head) as cluster_head.0. *best_head (may be NULL) receives its index. */
 scan_status scan_pipeline_load_scan_head(scan_pipeline *p, scan_net *net, int *best_head);

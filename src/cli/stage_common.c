@@ -78,7 +78,9 @@ int stage_load_config(const stage_options *o, scan_config **cfg) {
   return 0;
 }
 
-int stage_open(const stage_options *o, scan_config **cfg, scan_pipeline *p) {
+/* write_config = 0: the command only reads the run (its outputs go elsewhere), so the run's config.yml keeps
+   describing how the run was trained, whatever --set this command was given. */
+static int open_run(const stage_options *o, scan_config **cfg, scan_pipeline *p, int write_config) {
   scan_progress_set_quiet(o->quiet);
   int rc = stage_load_config(o, cfg);
   if (rc) return rc;
@@ -92,7 +94,7 @@ int stage_open(const stage_options *o, scan_config **cfg, scan_pipeline *p) {
     out = default_out;
   }
   if (status == SCAN_OK) status = scan_pipeline_open(p, *cfg, out);
-  if (status == SCAN_OK) {
+  if (status == SCAN_OK && write_config) {
     char path[1300];
     status = scan_config_write(*cfg, scan_pipeline_path(p, path, sizeof path, "config.yml"));
   }
@@ -103,6 +105,10 @@ int stage_open(const stage_options *o, scan_config **cfg, scan_pipeline *p) {
   }
   return 0;
 }
+
+int stage_open(const stage_options *o, scan_config **cfg, scan_pipeline *p) { return open_run(o, cfg, p, 1); }
+
+int stage_open_reader(const stage_options *o, scan_config **cfg, scan_pipeline *p) { return open_run(o, cfg, p, 0); }
 
 void stage_close(scan_config *cfg, scan_pipeline *p) {
   scan_pipeline_close(p);

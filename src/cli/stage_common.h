@@ -29,12 +29,14 @@ typedef struct {
       {"--val-dataset", ARG_STRING, &(o).val_dataset, "validation images, when not the training set (val_db_name)"}, \
       {"--val-root", ARG_STRING, &(o).val_root, "where the validation dataset lives (val_data_root)"}
 
-/* The common options, to be placed first in a command's option table. */
-#define STAGE_OPTIONS(o)                                                                                  \
-  STAGE_CONFIG_OPTIONS(o), STAGE_DATA_OPTIONS(o),                                                         \
-      {"--out", ARG_STRING, &(o).out, "run directory (default runs/fashion-mnist)"},                      \
+/* The run directory and how to run. */
+#define STAGE_RUN_OPTIONS(o)                                                                              \
+  {"--out", ARG_STRING, &(o).out, "run directory (default runs/fashion-mnist)"},                          \
       {"--threads", ARG_INT, &(o).threads, "compute threads (default: config 'threads', 0 = all cores)"}, \
       {"--quiet", ARG_BOOL, &(o).quiet, "no progress output"}
+
+/* The common options, to be placed first in a command's option table. */
+#define STAGE_OPTIONS(o) STAGE_CONFIG_OPTIONS(o), STAGE_DATA_OPTIONS(o), STAGE_RUN_OPTIONS(o)
 
 void stage_options_init(stage_options *o);
 /* Applies the data options to a loaded config. Without --val-dataset, the validation set follows --dataset
@@ -50,6 +52,8 @@ int stage_load_config(const stage_options *o, scan_config **cfg);
 /* Loads the config, applies --set, opens the run directory and writes config.yml into it.
    On failure prints the message and returns the exit status (2 or 1); 0 on success. */
 int stage_open(const stage_options *o, scan_config **cfg, scan_pipeline *p);
+/* The same for a command that only reads the run (predict): config.yml is not rewritten. */
+int stage_open_reader(const stage_options *o, scan_config **cfg, scan_pipeline *p);
 void stage_close(scan_config *cfg, scan_pipeline *p);
 /* The whole of a command that takes only the common options and runs `fn` on the run directory:
    parse, open, run, report errors, close. Prints "<command>: done, outputs in <run>" on success. */

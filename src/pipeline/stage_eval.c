@@ -17,31 +17,6 @@
 #include "scan/safetensors.h"
 #include "neighbors.h"
 
-/* How many cluster heads a model file holds, and its number of clusters. */
-static scan_status model_heads(const char *path, int *heads, int *classes, int *chosen, char *stage, size_t stage_size) {
-  scan_safetensors *f = NULL;
-  SCAN_TRY(scan_safetensors_read(path, &f));
-  *heads = 0;
-  *classes = 0;
-  for (;;) {
-    char name[64];
-    snprintf(name, sizeof name, "cluster_head.%d.weight", *heads);
-    const scan_tensor_view *t = scan_safetensors_find(f, name);
-    if (!t) break;
-    if (t->ndim != 2) break;
-    *classes = (int)t->shape[0];
-    (*heads)++;
-  }
-  const char *best = scan_safetensors_metadata(f, "best_head");
-  const char *s = scan_safetensors_metadata(f, "stage");
-  *chosen = best ? atoi(best) : 0;
-  snprintf(stage, stage_size, "%s", s ? s : "scan");
-  scan_safetensors_free(f);
-  if (*heads == 0) return scan_fail(SCAN_ERR_INPUT, "%s: not a clustering model (no cluster_head.0.weight)", path);
-  if (*chosen < 0 || *chosen >= *heads) *chosen = 0;
-  return SCAN_OK;
-}
-
 static void argmax_rows(const float *probs, long n, int classes, int32_t *pred, float *confidence) {
   for (long i = 0; i < n; i++) {
     const float *row = probs + i * classes;
@@ -93,19 +68,19 @@ static scan_status kmeans_baselines(scan_pipeline *p, const scan_dataset *val, i
 }
 
 scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseline) {
-  char path[1300], stage[32];
+  char path[1300];
   if (!model_path) {
-    model_path = scan_pipeline_path(p, path, sizeof path, "selflabel/model.safetensors");
-    if (!scan_file_exists(path)) model_path = scan_pipeline_path(p, path, sizeof path, "scan/model.safetensors");
-    if (!scan_file_exists(path))
-      return scan_fail(SCAN_ERR_INPUT, "%s: no clustering model in this run (run 'scan cluster' first)", p->run_dir);
+    SCAN_TRY(scan_pipeline_cluster_model_path(p, path, sizeof path));
+    model_path = path;
   }
   char model_copy[1300];
   snprintf(model_copy, sizeof model_copy, "%s", model_path);
   const scan_dataset *val;
   SCAN_TRY(scan_pipeline_val_data(p, &val));
-  int heads = 0, classes = 0, chosen = 0, topk = 10;
-  SCAN_TRY(model_heads(model_copy, &heads, &classes, &chosen, stage, sizeof stage));
+  scan_model_info info;
+  SCAN_TRY(scan_model_info_read(model_copy, &info));
+  const int heads = info.heads, classes = info.classes, chosen = info.chosen;
+  int topk = 10;
   SCAN_TRY(scan_config_get_int(p->cfg, "eval", "prototypes_topk", &topk));
   if (topk < 1) return scan_fail(SCAN_ERR_INPUT, "config: eval.prototypes_topk must be >= 1");
   scan_head_config head = {SCAN_HEAD_CLUSTER, 0, heads, classes};
