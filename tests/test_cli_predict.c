@@ -9,7 +9,9 @@
  *    an empty folder, a folder of only broken files, a list naming a missing file, a pretext model, a model that
  *    does not fit the configuration, --link on a dataset file: each message names the file, exit status 2;
  *  - the data options of every stage command (--dataset, --root, --val-dataset, --val-root) as config.yml shows
- *    them, and a whole run trained through --root alone. */
+ *    them, and a whole run trained through --root alone;
+ *  - a run trained on a folder of non-square images (squashed to image_size by the reader): predict on those
+ *    files gives eval's clusters and confidences too. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <limits.h>
@@ -74,8 +76,9 @@ static int read_table(const char *path, table *t) {
   return t->count;
 }
 
-/* The validation images of the tiny dataset as PNG files val_00000.png ... (sorted name = index). */
-static void export_val_pngs(const char *data, const char *dir) {
+/* The validation images of the tiny dataset as PNG files val_00000.png ... (sorted name = index), `pad` black
+   columns added on the right (pad > 0 makes them wider than high). */
+static void export_val_pngs(const char *data, const char *dir, int pad) {
   char path[1024];
   snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte", data);
   unsigned char *idx = NULL;
@@ -83,9 +86,14 @@ static void export_val_pngs(const char *data, const char *dir) {
   CHECK(scan_read_file(path, &idx, &size) == SCAN_OK);
   CHECK(size == 16 + (size_t)VAL_COUNT * TINY_SIDE * TINY_SIDE);
   mkdir(dir, 0777);
-  for (int i = 0; idx && i < VAL_COUNT; i++) {
+  const int width = TINY_SIDE + pad;
+  uint8_t image[TINY_SIDE * (TINY_SIDE + 16)];
+  for (int i = 0; idx && i < VAL_COUNT && pad <= 16; i++) {
+    memset(image, 0, sizeof image);
+    for (int y = 0; y < TINY_SIDE; y++)
+      memcpy(image + y * width, idx + 16 + ((size_t)i * TINY_SIDE + y) * TINY_SIDE, TINY_SIDE);
     snprintf(path, sizeof path, "%s/val_%05d.png", dir, i);
-    CHECK(scan_image_write_png(path, idx + 16 + (size_t)i * TINY_SIDE * TINY_SIDE, TINY_SIDE, TINY_SIDE, 1) == SCAN_OK);
+    CHECK(scan_image_write_png(path, image, TINY_SIDE, width, 1) == SCAN_OK);
   }
   free(idx);
 }
@@ -159,7 +167,7 @@ static void test_equivalence(const char *tmp, const char *data, const char *run)
   snprintf(pngs, sizeof pngs, "%s/pngs", tmp);
   snprintf(links, sizeof links, "%s/links", tmp);
   snprintf(copies, sizeof copies, "%s/copies", tmp);
-  export_val_pngs(data, pngs);
+  export_val_pngs(data, pngs, 0);
   static table eval, pred;
   snprintf(path, sizeof path, "%s/eval/predictions.csv", run);
   CHECK(read_table(path, &eval) == VAL_COUNT);
@@ -339,6 +347,31 @@ static void test_data_options(const char *tmp, const char *config) {
   CHECK(run_scan("pretext --help") == 0 && strstr(output, "--val-root"));
 }
 
+/* "Cluster your own images": a run trained on a folder of images wider than high (--dataset folder --root DIR,
+   image_size 20: the reader squashes each to 20x20), then predict on the same files gives eval's clusters,
+   which holds only when predict squashes new images the same way (a centre crop would see other pixels). */
+static void test_folder_run(const char *tmp, const char *data, const char *config) {
+  char wide[512], run[512], args[4096], path[1024];
+  snprintf(wide, sizeof wide, "%s/wide", tmp);
+  snprintf(run, sizeof run, "%s/folder-run", tmp);
+  export_val_pngs(data, wide, 8);
+  static const char *const stages[] = {"pretext", "mine", "cluster", "eval --baseline none"};
+  for (int s = 0; s < 4; s++) {
+    snprintf(args, sizeof args, "%s --quiet --config %s --out %s --dataset folder --root %s --set image_size=20", stages[s],
+             config, run, wide);
+    int rc = run_scan(args);
+    CHECK_MSG(rc == 0, "`scan %s` exited %d: %s", args, rc, output);
+  }
+  static table eval, pred;
+  snprintf(path, sizeof path, "%s/eval/predictions.csv", run);
+  CHECK(read_table(path, &eval) == VAL_COUNT);
+  snprintf(args, sizeof args, "predict --quiet --out %s --images %s", run, wide);
+  CHECK(run_scan(args) == 0);
+  snprintf(path, sizeof path, "%s/predict/predictions.csv", run);
+  CHECK(read_table(path, &pred) == VAL_COUNT);
+  check_same_as_eval(&eval, &pred, "a folder-trained run");
+}
+
 int main(void) {
   const char *tmp = test_tmpdir();
   char data[512], run[512], config[512], args[2600];
@@ -360,5 +393,6 @@ int main(void) {
   test_mixed_folder(tmp, data, run);
   test_bad_input(tmp, data, run, config);
   test_data_options(tmp, config);
+  test_folder_run(tmp, data, config);
   return test_main_end();
 }

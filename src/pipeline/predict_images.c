@@ -64,6 +64,7 @@ typedef struct {
   scan_net *net;
   scan_model_info info;
   scan_aug_config aug;
+  int resize_to; /* the training images' size when their reader resized them (folder, list with image_size) */
   char **names;
   int64_t *sizes;
   int top_k;
@@ -124,7 +125,7 @@ static scan_status record_failure(predictor *r, long index, const char *message)
 /* One batch: prepare, drop the images that failed, predict the rest, write their rows (and sort them). */
 static scan_status predict_batch(predictor *r, long first, int n, scan_predict_result *result) {
   const size_t item = (size_t)r->aug.channels * r->aug.out_size * r->aug.out_size;
-  predict_source_prepare(&r->source, first, n, &r->aug, r->input, r->ok, r->messages);
+  predict_source_prepare(&r->source, first, n, r->resize_to, &r->aug, r->input, r->ok, r->messages);
   int good = 0;
   for (int k = 0; k < n; k++) {
     if (!r->ok[k]) {
@@ -174,6 +175,11 @@ static scan_status run(predictor *r, scan_pipeline *p, scan_predict_result *resu
   else SCAN_TRY(scan_pipeline_cluster_model_path(p, model, sizeof model));
   SCAN_TRY(load_model(p, model, &r->info, &r->net));
   SCAN_TRY(scan_pipeline_augment(p, NULL, 1, &r->aug));
+  /* Images the model was trained on from a folder or list were first resized whole to image_size (squashed,
+     not cropped); new images get the same, so that they look like the training images did. */
+  scan_dataset_spec trained;
+  SCAN_TRY(scan_pipeline_data_spec(p, 0, &trained));
+  r->resize_to = scan_dataset_is_files(trained.name) ? trained.image_size : 0;
   scan_dataset_spec spec = req->images;
   if (!spec.name) SCAN_TRY(scan_pipeline_data_spec(p, 1, &spec));
   spec.image_size = 0; /* the validation transform sizes each image itself */

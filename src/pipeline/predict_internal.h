@@ -22,10 +22,11 @@ scan_status predict_source_open(predict_source *s, const scan_dataset_spec *spec
 void predict_source_close(predict_source *s);
 /* The image's name in the outputs: its path as the folder or list gave it, or its index in a dataset file. */
 const char *predict_source_name(const predict_source *s, long index, char *buf, size_t size);
-/* Images [first, first + n) through the validation transform `aug` (any size; converted to aug->channels) into
-   input [n, C, S, S], on all threads. ok[k] = 0 and messages[k] the reason for an image that cannot be read. */
-void predict_source_prepare(const predict_source *s, long first, int n, const scan_aug_config *aug, float *input, int *ok,
-                            char (*messages)[PREDICT_MESSAGE_SIZE]);
+/* Images [first, first + n) into input [n, C, S, S], on all threads: converted to aug->channels, resized whole
+   to resize_to x resize_to when resize_to > 0, then the validation transform `aug` (any size). ok[k] = 0 and
+   messages[k] the reason for an image that cannot be read. */
+void predict_source_prepare(const predict_source *s, long first, int n, int resize_to, const scan_aug_config *aug,
+                            float *input, int *ok, char (*messages)[PREDICT_MESSAGE_SIZE]);
 
 /* One sub-folder per cluster under dir, created when its first image arrives. */
 typedef struct {

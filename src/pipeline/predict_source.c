@@ -7,6 +7,7 @@
 
 #include "predict_internal.h"
 #include "scan/image_io.h"
+#include "scan/resample.h"
 
 scan_status predict_source_open(predict_source *s, const scan_dataset_spec *spec) {
   memset(s, 0, sizeof *s);
@@ -34,9 +35,10 @@ const char *predict_source_name(const predict_source *s, long index, char *buf, 
   return buf;
 }
 
-/* One image into the model's input. The decoded pixels are freed here, so at most one image per thread is
-   held decoded at any time. */
-static scan_status prepare_one(const predict_source *s, long index, const scan_aug_config *aug, float *dst) {
+/* One image into the model's input: channels converted, then (resize_to > 0) the whole image resized to
+   resize_to x resize_to, as the folder and list readers loaded the training images, then the validation
+   transform. The decoded pixels are freed here, so each thread holds at most one image decoded. */
+static scan_status prepare_one(const predict_source *s, long index, int resize_to, const scan_aug_config *aug, float *dst) {
   uint8_t *decoded = NULL;
   const uint8_t *pixels;
   int h, w, c;
@@ -49,29 +51,37 @@ static scan_status prepare_one(const predict_source *s, long index, const scan_a
     c = s->data.channels;
     pixels = scan_dataset_image(&s->data, (int)index);
   }
-  uint8_t *converted = NULL;
+  uint8_t *converted = NULL, *resized = NULL;
+  scan_status status = SCAN_OK;
   if (c != aug->channels) { /* grey into an RGB model copies the grey; RGB into a grey model takes the luma */
     converted = scan_malloc((size_t)h * w * aug->channels);
-    if (!converted) {
-      free(decoded);
-      return SCAN_ERR_INTERNAL;
-    }
-    scan_image_convert_channels(pixels, c, converted, aug->channels, (long)h * w);
+    if (converted) scan_image_convert_channels(pixels, c, converted, aug->channels, (long)h * w);
+    else status = SCAN_ERR_INTERNAL;
     pixels = converted;
   }
-  scan_rng unused = scan_rng_make(0, 0, (uint64_t)index); /* the val transform draws no random numbers */
-  scan_augment(aug, pixels, h, w, &unused, dst);
+  if (status == SCAN_OK && resize_to > 0 && (h != resize_to || w != resize_to)) {
+    resized = scan_malloc((size_t)resize_to * resize_to * aug->channels);
+    if (resized) scan_resample_bilinear_u8(pixels, h, w, aug->channels, 0, 0, h, w, resized, resize_to, resize_to, 1);
+    else status = SCAN_ERR_INTERNAL;
+    pixels = resized;
+    h = w = resize_to;
+  }
+  if (status == SCAN_OK) {
+    scan_rng unused = scan_rng_make(0, 0, (uint64_t)index); /* the val transform draws no random numbers */
+    scan_augment(aug, pixels, h, w, &unused, dst);
+  }
+  free(resized);
   free(converted);
   free(decoded);
-  return SCAN_OK;
+  return status;
 }
 
-void predict_source_prepare(const predict_source *s, long first, int n, const scan_aug_config *aug, float *input, int *ok,
-                            char (*messages)[PREDICT_MESSAGE_SIZE]) {
+void predict_source_prepare(const predict_source *s, long first, int n, int resize_to, const scan_aug_config *aug,
+                            float *input, int *ok, char (*messages)[PREDICT_MESSAGE_SIZE]) {
   const size_t item = (size_t)aug->channels * aug->out_size * aug->out_size;
 #pragma omp parallel for schedule(dynamic)
   for (int k = 0; k < n; k++) {
-    scan_status status = prepare_one(s, first + k, aug, input + (size_t)k * item);
+    scan_status status = prepare_one(s, first + k, resize_to, aug, input + (size_t)k * item);
     ok[k] = status == SCAN_OK;
     /* The error message is per thread: copy it on the thread that set it. */
     if (!ok[k]) snprintf(messages[k], PREDICT_MESSAGE_SIZE, "%s", scan_error_message());
