@@ -310,6 +310,8 @@ static void test_bad_input(const char *tmp, const char *data, const char *run, c
   check_refused(args, 2, dir, "--copy");
   snprintf(args, sizeof args, "predict --out %s --images %s --list %s/l.txt", run, empty, tmp);
   check_refused(args, 2, "--list", NULL);
+  snprintf(args, sizeof args, "predict --quiet --out %s --images %s/pngs --pred-out %s/eval/", run, tmp, run);
+  check_refused(args, 2, "eval", "--pred-out");
   CHECK(run_scan("predict --help") == 0 && strstr(output, "Exit status") && strstr(output, " 3 "));
 }
 

@@ -1,7 +1,7 @@
 /* `scan predict`: a trained clustering model over new images, batch by batch (include/scan/predict.h).
  * The model is loaded as `scan eval` loads it (every head, the chosen one predicts) and the images go through
  * the same validation transform in batches of the same size, so images eval has seen get eval's clusters. */
-#include <math.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +197,11 @@ static scan_status run(predictor *r, scan_pipeline *p, scan_predict_result *resu
   if (!r->names || !r->sizes || !r->order || !r->ok || !r->messages || !r->input || !r->probs)
     return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   SCAN_TRY(predict_sorter_open(&r->sorter, req->sort, req->sort_dir, r->names, clusters, &r->source));
+  char eval_dir[1300], resolved_out[PATH_MAX], resolved_eval[PATH_MAX];
+  scan_pipeline_path(p, eval_dir, sizeof eval_dir, "eval");
+  if (realpath(result->out_dir, resolved_out) && realpath(eval_dir, resolved_eval) && strcmp(resolved_out, resolved_eval) == 0)
+    return scan_fail(SCAN_ERR_INPUT, "%s: this is the run's eval folder, whose predictions.csv belongs to 'scan eval'; "
+                                     "give --pred-out another folder", result->out_dir);
   SCAN_TRY(scan_make_dirs(result->out_dir));
   char path[1300];
   snprintf(path, sizeof path, "%s/predictions.csv", result->out_dir);
