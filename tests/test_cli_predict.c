@@ -380,9 +380,7 @@ int main(void) {
   snprintf(data, sizeof data, "%s/data", tmp);
   snprintf(run, sizeof run, "%s/run", tmp);
   snprintf(config, sizeof config, "%s/tiny.yml", tmp);
-  mkdir(data, 0777);
-  tiny_write_split(data, "train", TRAIN_COUNT, 1);
-  tiny_write_split(data, "t10k", VAL_COUNT, 2);
+  tiny_write_dataset(data, TRAIN_COUNT, VAL_COUNT);
   /* The config points at a folder that does not exist: the stages find the data through --root alone. */
   tiny_write_config(config, "/nonexistent");
   static const char *const stages[] = {"pretext", "mine", "cluster", "eval --baseline none"};
