@@ -88,8 +88,10 @@ static void write_row(predictor *r, long index, const float *prob) {
   for (int c = 0; c < clusters; c++) r->order[c] = c;
   for (int j = 0; j < r->top_k; j++) { /* partial selection sort: top_k is small */
     int best = j;
-    for (int c = j + 1; c < clusters; c++)
-      if (prob[r->order[c]] > prob[r->order[best]]) best = c;
+    for (int c = j + 1; c < clusters; c++) {
+      const int candidate = r->order[c], leader = r->order[best];
+      if (prob[candidate] > prob[leader] || (prob[candidate] == prob[leader] && candidate < leader)) best = c;
+    }
     int t = r->order[j];
     r->order[j] = r->order[best];
     r->order[best] = t;
