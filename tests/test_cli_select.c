@@ -157,7 +157,7 @@ static void test_features(void) {
   if (scan_npy_read(path_in("feat/f.npy"), &a) == SCAN_OK) {
     CHECK(a.dtype == SCAN_F32 && a.ndim == 2 && a.shape[0] == N && a.shape[1] == 128);
     double worst = 0, norm0 = 0;
-    for (int i = 0; i < N * 128 && a.shape[1] == 128; i++) worst = fmax(worst, fabs(((float *)a.data)[i] - expected[i]));
+    for (int i = 0; i < N * 128 && a.shape[1] == 128; i++) worst = test_worse(worst, fabs(((float *)a.data)[i] - expected[i]));
     for (int c = 0; c < 128; c++) norm0 += (double)((float *)a.data)[c] * ((float *)a.data)[c];
     CHECK_MSG(worst < 1e-4, "features differ from the in-process forward by %g", worst);
     CHECK_NEAR(norm0, 1.0, 1e-5, 0);

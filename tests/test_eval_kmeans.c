@@ -35,7 +35,7 @@ int main(void) {
     int y = m.match[c];
     double dist = 0;
     for (int j = 0; j < D; j++) dist += pow(found[c * D + j] - centers[y * D + j], 2);
-    worst = fmax(worst, sqrt(dist));
+    worst = test_worse(worst, sqrt(dist));
   }
   CHECK_MSG(worst < 3 * sqrt((double)D / per), "centroid off by %g", worst);
   for (int i = 0; i < n; i++)

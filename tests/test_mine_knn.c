@@ -201,7 +201,7 @@ static void test_random_float(void) {
       int64_t j = idx[i * (k + 1) + 1 + t];
       double e1 = fabs(sim[i * (k + 1) + 1 + t] - dot(x + i * d, x + j * d, d));
       double e2 = fabs(sim[i * (k + 1) + 1 + t] - bs[t]);
-      worst = fmax(worst, fmax(e1, e2));
+      worst = test_worse(test_worse(worst, e1), e2);
       if (t > 0) sorted &= sim[i * (k + 1) + t] >= sim[i * (k + 1) + 1 + t];
       if (j == i) sorted = 0;
     }

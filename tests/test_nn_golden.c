@@ -29,8 +29,8 @@ static void compare(const char *what, const float *got, const scan_tensor_view *
   int64_t count = (int64_t)(want->nbytes / sizeof(float));
   const float *w = want->data;
   double scale = 1e-6, worst = 0;
-  for (int64_t i = 0; i < count; i++) scale = fmax(scale, fabs(w[i]));
-  for (int64_t i = 0; i < count; i++) worst = fmax(worst, fabs(got[i] - w[i]));
+  for (int64_t i = 0; i < count; i++) scale = test_worse(scale, fabs(w[i]));
+  for (int64_t i = 0; i < count; i++) worst = test_worse(worst, fabs(got[i] - w[i]));
   CHECK_MSG(worst <= tol * scale, "%s: max difference %g (scale %g)", what, worst, scale);
 }
 

@@ -271,7 +271,7 @@ static void check_layer_fd(layer_case L, const char *what) {
     double down = dot(y, r, ny);
     x[i] = keep;
     double fd = (up - down) / (2 * h);
-    worst = fmax(worst, fabs(dx[i] - fd) / (1e-2 + fabs(fd)));
+    worst = test_worse(worst, fabs(dx[i] - fd) / (1e-2 + fabs(fd)));
   }
   CHECK_MSG(worst < 2e-2, "%s: dx differs from finite differences by %g", what, worst);
   if (L.kind == L_BN_TRAIN || L.kind == L_BN_EVAL) {

@@ -135,8 +135,8 @@ static void test_backends_and_fd(void) {
       CHECK(strcmp(pf->name, pr->name) == 0);
       const float *a = pf->grad ? pf->grad : pf->data, *bb = pr->grad ? pr->grad : pr->data;
       double scale = 1e-3;
-      for (int64_t k = 0; k < scan_param_numel(pf); k++) scale = fmax(scale, fabs(bb[k]));
-      for (int64_t k = 0; k < scan_param_numel(pf); k++) worst = fmax(worst, fabs(a[k] - bb[k]) / scale);
+      for (int64_t k = 0; k < scan_param_numel(pf); k++) scale = test_worse(scale, fabs(bb[k]));
+      for (int64_t k = 0; k < scan_param_numel(pf); k++) worst = test_worse(worst, fabs(a[k] - bb[k]) / scale);
     }
     CHECK_MSG(worst < 1e-3, "training=%d: oneDNN and naive gradients differ by %g", training, worst);
   }
@@ -232,7 +232,7 @@ static void check_last_stage_gradient(scan_net *net, const char *stage, int chan
   /* the other sample's logits were not differentiated: its stage gradient is 0 */
   CHECK(scan_net_stage(net, stage, 0, NULL, grad, &c, &h, &w) == SCAN_OK);
   double other = 0;
-  for (int i = 0; i < c * hw; i++) other = fmax(other, fabs(grad[i]));
+  for (int i = 0; i < c * hw; i++) other = test_worse(other, fabs(grad[i]));
   CHECK(other == 0);
   free(act), free(grad), free(x), free(d_logits);
 }
@@ -452,7 +452,7 @@ static void test_backward_to_stage(void) {
               stages[s] ? stages[s] : "(last)");
     const scan_param *stem = scan_net_find_param(net, "backbone.conv1.weight");
     double stem_grad = 0;
-    for (int64_t i = 0; i < scan_param_numel(stem); i++) stem_grad = fmax(stem_grad, fabs(stem->grad[i]));
+    for (int64_t i = 0; i < scan_param_numel(stem); i++) stem_grad = test_worse(stem_grad, fabs(stem->grad[i]));
     CHECK_MSG(stem_grad == 0, "stage %s: backward went past the stage to the stem", stages[s] ? stages[s] : "(last)");
     free(full), free(partial);
   }

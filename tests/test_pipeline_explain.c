@@ -95,7 +95,7 @@ static void test_gradcam_matches_naive(void) {
       }
       for (int i = 0; i < h * w; i++) max = fmax(max, cam[i]);
       double worst = 0;
-      for (int i = 0; map && i < h * w; i++) worst = fmax(worst, fabs(map[i] - (max > 0 ? fmax(cam[i], 0) / max : 0)));
+      for (int i = 0; map && i < h * w; i++) worst = test_worse(worst, fabs(map[i] - (max > 0 ? fmax(cam[i], 0) / max : 0)));
       CHECK_MSG(worst < 1e-5, "layer '%s' cluster %d: Grad-CAM differs from the naive map by %g", layers[l], cluster, worst);
       CHECK_MSG(max > 0, "layer '%s' cluster %d: the map should not be all zero on a random net", layers[l], cluster);
 

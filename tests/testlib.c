@@ -97,7 +97,7 @@ float *test_randn(uint64_t seed, int64_t count, uint64_t stream) {
 
 double test_max_rel_diff(const float *a, const float *b, int64_t count) {
   double worst = 0, scale = 1e-6;
-  for (int64_t i = 0; i < count; i++) scale = fmax(scale, fabs(b[i]));
-  for (int64_t i = 0; i < count; i++) worst = fmax(worst, fabs(a[i] - b[i]) / scale);
+  for (int64_t i = 0; i < count; i++) scale = test_worse(scale, fabs(b[i]));
+  for (int64_t i = 0; i < count; i++) worst = test_worse(worst, fabs((double)a[i] - b[i]) / scale);
   return worst;
 }

@@ -52,7 +52,15 @@ void test_from_blocked(int n, int c, int hw, int block, const float *blocked, fl
 
 /* count standard normal floats from scan_rng stream (seed, stream), malloc'd (the caller frees). */
 float *test_randn(uint64_t seed, int64_t count, uint64_t stream);
-/* The largest |a[i] - b[i]| relative to the largest |b[i]| (at least 1e-6). */
+/* The largest |a[i] - b[i]| relative to the largest |b[i]| (at least 1e-6); INFINITY when any a[i] or b[i]
+ * is NaN or inf, so `test_max_rel_diff(...) < tol` fails on a kernel that writes NaN. */
 double test_max_rel_diff(const float *a, const float *b, int64_t count);
+
+/* The running worst of non-negative errors: max(worst, error), but INFINITY once an error is NaN or inf.
+ * fmax would drop a NaN (fmax(0, NaN) = 0), so an all-NaN result would pass `worst < tol` or `worst == 0`. */
+static inline double test_worse(double worst, double error) {
+  if (!isfinite(error) || !isfinite(worst)) return INFINITY;
+  return error > worst ? error : worst;
+}
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "args.h"
 #include "scan/bench.h"
+#include "scan/cpu_isa.h"
 #include "scan/nn.h"
 #include "stage_common.h"
 
@@ -35,6 +36,10 @@ int cmd_bench(int argc, char **argv) {
   const char *const *list = names.count ? names.items : all;
   if (!names.count)
     while (all[count]) count++;
+  /* which kernels run: on stdout above the table, on stderr beside JSON (whose readers expect one array) */
+  char kernels[1024];
+  scan_isa_describe(kernels, sizeof kernels);
+  fprintf(json ? stderr : stdout, "%s\n", kernels);
   if (json) printf("[");
   else printf("%-24s %12s %12s %12s %4s %s\n", "case", "min", "median", "max", "n", "unit");
   for (int i = 0; i < count; i++) {

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "scan/cpu_isa.h"
+
 #define SCAN_COMMAND(name, function, summary) int function(int argc, char **argv);
 #include "commands.def"
 #undef SCAN_COMMAND
@@ -38,6 +40,10 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "--version") == 0) {
     printf("scan %s\n", SCAN_VERSION);
     return 0;
+  }
+  if (scan_isa_init() != SCAN_OK) {
+    fprintf(stderr, "scan: %s\n", scan_error_message());
+    return 2;
   }
   for (const command *c = commands; c->name; c++)
     if (strcmp(c->name, argv[1]) == 0) return c->run(argc - 1, argv + 1);

@@ -8,7 +8,8 @@
  * The AVX2 kernel broadcasts 4 bytes of a row against that load with
  * _mm256_maddubs_epi16 (pairwise u8 * s8 sums in int16) and widens to int32
  * with _mm256_madd_epi16. Its int16 sums cannot saturate as long as
- * 2 * 255 * 63 < 32767, i.e. column codes stay in -63..63 (knn_quantize.h).
+ * 2 * 255 * 63 < 32767, i.e. column codes stay in -63..63 (knn_quantize.h). With VNNI, vpdpbusd does the
+ * same products and sums straight into int32.
  *
  * The depth dp is d rounded up to KNN_PACK_DEPTH; padded column codes must be 0
  * so that padded row bytes (whatever they hold) add nothing. Computing the
@@ -37,9 +38,12 @@ typedef void (*knn_strip_fn)(const uint8_t *rows, const int8_t *cols, int64_t nu
 
 void knn_strip_portable(const uint8_t *rows, const int8_t *cols, int64_t num_cols, int dp, int32_t *out,
                         int64_t ldo);
-/* Only on CPUs with AVX2 (see knn_strip_best); NULL where the compiler cannot build it. */
+/* Only on CPUs with the instruction set (see knn_strip_best); NULL where the compiler cannot build them. */
 extern const knn_strip_fn knn_strip_avx2;
-/* The fastest kernel this CPU runs; all kernels give identical (exact) results. */
+extern const knn_strip_fn knn_strip_avx512_vnni; /* AVX-512 VNNI + VL */
+extern const knn_strip_fn knn_strip_avx_vnni;    /* AVX-VNNI */
+/* The fastest kernel this CPU runs within the SCAN_ISA cap (scan/cpu_isa.h); all kernels give identical (exact)
+ * results. */
 knn_strip_fn knn_strip_best(void);
 
 #endif

@@ -14,6 +14,7 @@
 #include "conv_stem.h"
 #include "conv_winograd.h"
 #include "conv_winograd_s2.h"
+#include "onednn_isa.h"
 #include "scan/tensor.h"
 
 #define DNNL_TRY(call)                                                                               \
@@ -392,4 +393,20 @@ const scan_backend *scan_backend_onednn(void) {
       .gemm = onednn_gemm,
   };
   return &backend;
+}
+
+int onednn_limit_to_avx2(void) { return dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2) == dnnl_success; }
+
+const char *onednn_isa_name(void) {
+  switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    default: return "other";
+  }
 }
