@@ -45,6 +45,9 @@ static void free_names(char **names, int clusters) {
 /* The model as `scan eval` builds it: every cluster head of the file, input channels from the file itself. */
 static scan_status load_model(scan_pipeline *p, const char *path, scan_model_info *info, scan_net **net) {
   SCAN_TRY(scan_model_info_read(path, info));
+  if (info->in_channels != 0 && info->in_channels != 1 && info->in_channels != 3)
+    return scan_fail(SCAN_ERR_INPUT, "%s: the model takes %d-channel images; scan reads grey (1) or RGB (3) images", path,
+                     info->in_channels);
   if (info->in_channels > 0) scan_pipeline_set_input(p, info->in_channels);
   scan_head_config head = {SCAN_HEAD_CLUSTER, 0, info->heads, info->classes};
   SCAN_TRY(scan_pipeline_create_net_with_head(p, "scan", &head, PREDICT_BATCH, net));
@@ -177,6 +180,7 @@ static scan_status run(predictor *r, scan_pipeline *p, scan_predict_result *resu
   else SCAN_TRY(scan_pipeline_cluster_model_path(p, model, sizeof model));
   SCAN_TRY(load_model(p, model, &r->info, &r->net));
   SCAN_TRY(scan_pipeline_augment(p, NULL, 1, &r->aug));
+  SCAN_TRY(scan_aug_validate(&r->aug, r->aug.out_size, r->aug.out_size, r->aug.channels));
   /* Images the model was trained on from a folder or list were first resized whole to image_size (squashed,
      not cropped); new images get the same, so that they look like the training images did. */
   scan_dataset_spec trained;
