@@ -10,7 +10,7 @@
 enum { EXIT_SOME_FAILED = 3 };
 
 #define PREDICT_USAGE                                                                                  \
-  "scan predict [--out RUN | --model FILE] [--images DIR | --list FILE | --dataset NAME --root DIR [--split S]]\n" \
+  "scan predict [--out RUN] [--model FILE] [--images DIR | --list FILE | --dataset NAME --root DIR [--split S]]\n" \
   "                    [--pred-out DIR] [--link DIR | --copy DIR] [--top K] [--json]"
 
 #define PREDICT_DESCRIPTION                                                                                        \
@@ -75,7 +75,7 @@ int cmd_predict(int argc, char **argv) {
   int top = 3, json = 0;
   const arg_option options[] = {
       STAGE_CONFIG_OPTIONS(o), STAGE_RUN_OPTIONS(o),
-      {"--model", ARG_STRING, &model, "model file (default: the run's selflabel model, else its SCAN model)"},
+      {"--model", ARG_STRING, &model, "model file (default: the run's selflabel model, else its SCAN model); the config stays the run's"},
       {"--images", ARG_STRING, &images, "a folder of PNG/JPEG images (flat, or one sub-folder per class)"},
       {"--list", ARG_STRING, &list, "a text file of image paths, one per line"},
       {"--dataset", ARG_STRING, &dataset, "the images of a dataset: fashion-mnist, mnist, cifar-10, ... (with --root)"},
