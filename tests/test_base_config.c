@@ -128,14 +128,30 @@ static void test_defaults(void) {
   CHECK(scan_config_get_double(c, "selflabel", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.0001);
   CHECK(scan_config_get_int(c, "scan", "num_heads", &i) == SCAN_OK && i == 5);
   CHECK(scan_config_get_int(c, "pretext", "num_neighbors", &i) == SCAN_OK && i == 20);
-  CHECK(scan_config_get_bool(c, "pretext", "scheduler_kwargs.per_step", &i) == SCAN_OK && i == 1);
+  /* Until the recipe is applied, the schedule is the reference's: no warm-up, once per epoch. */
+  CHECK(scan_config_get_bool(c, "pretext", "scheduler_kwargs.per_step", &i) == SCAN_OK && i == 0);
+  CHECK(scan_config_get_int(c, "scan", "head_warmup_epochs", &i) == SCAN_OK && i == 0);
   CHECK(scan_config_get_bool(c, "scan", "augmentation_kwargs.cutout_kwargs.random", &i) == SCAN_OK && i == 1);
   CHECK(scan_config_get_ints(c, NULL, "model_kwargs.vgg_widths", ints, 8, &n) == SCAN_OK && n == 3 && ints[2] == 64);
   CHECK(scan_config_get_doubles(c, "pretext", "augmentation_kwargs.random_resized_crop.scale", list, 8, &n) ==
             SCAN_OK &&
         n == 2 && list[0] == 0.2 && list[1] == 1.0);
-  CHECK(scan_config_get_doubles(c, "scan", "transformation_kwargs.normalize.std", list, 8, &n) == SCAN_OK && n == 1 &&
-        list[0] == 0.3530);
+  /* Crops, Cutout and normalisation follow the dataset: the pipeline fills them in (test_pipeline_config). */
+  CHECK(!scan_config_has_value(c, "scan", "transformation_kwargs.normalize.std"));
+  CHECK(!scan_config_has_value(c, "selflabel", "augmentation_kwargs.cutout_kwargs.length"));
+  CHECK(scan_config_has_value(c, "selflabel", "augmentation_kwargs.cutout_kwargs.n_holes"));
+  /* The default dataset is fashion-mnist: the recipe adds its warm-ups and its backbone learning rate. */
+  CHECK(scan_config_apply_recipe(c) == SCAN_OK);
+  CHECK(scan_config_get_bool(c, "pretext", "scheduler_kwargs.per_step", &i) == SCAN_OK && i == 1);
+  CHECK(scan_config_get_int(c, "pretext", "scheduler_kwargs.warmup_steps", &i) == SCAN_OK && i == 100);
+  CHECK(scan_config_get_double(c, "pretext", "scheduler_kwargs.lr_decay_rate", &d) == SCAN_OK && d == 0.0);
+  CHECK(scan_config_get_int(c, "scan", "head_warmup_epochs", &i) == SCAN_OK && i == 15);
+  CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.backbone_lr", &d) == SCAN_OK && d == 0.0001);
+  CHECK(!scan_config_is_set(c, "scan", "head_warmup_epochs"));
+  /* ...for those stages only, and only once however often it is applied. */
+  CHECK(scan_config_get_int(c, "selflabel", "scheduler_kwargs.warmup_steps", &i) == SCAN_OK && i == 0);
+  CHECK(scan_config_apply_recipe(c) == SCAN_OK);
+  CHECK(scan_config_get_int(c, "pretext", "scheduler_kwargs.warmup_steps", &i) == SCAN_OK && i == 100);
   CHECK(scan_config_get_int(c, "explain", "lime_samples", &i) == SCAN_OK && i == 1000);
   CHECK(scan_config_get_string(c, "explain", "gradcam_layer", &s) == SCAN_OK && s[0] == '\0');
   CHECK(scan_config_get_string(c, "eval", "baseline", &s) == SCAN_OK && strcmp(s, "kmeans") == 0);
@@ -170,11 +186,31 @@ static void test_reference_files(void) {
   CHECK(scan_config_get_doubles(c, "scan", "augmentation_kwargs.normalize.mean", mean, 4, &n) == SCAN_OK && n == 3 &&
         mean[2] == 0.4465);
   CHECK(scan_config_get_string(c, "scan", "train_db_name", &s) == SCAN_OK && strcmp(s, "cifar-10") == 0);
-  /* Keys the file does not give keep their defaults, e.g. the scan learning rate of the backbone. */
-  CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.backbone_lr", &d) == SCAN_OK && d == 0.0001);
+  /* Keys the file does not give take the reference's values, also once the recipe is applied (cifar-10 is not
+   * the recipe's dataset): one learning rate for the whole network, no head warm-up. */
+  CHECK(scan_config_apply_recipe(c) == SCAN_OK);
+  CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.backbone_lr", &d) == SCAN_OK && d == 0.0);
+  CHECK(scan_config_get_int(c, "scan", "head_warmup_epochs", &i) == SCAN_OK && i == 0);
+  CHECK(scan_config_get_int(c, "pretext", "scheduler_kwargs.warmup_steps", &i) == SCAN_OK && i == 0);
   CHECK(scan_config_is_set(c, "scan", "epochs") && !scan_config_is_set(c, "pretext", "epochs"));
   /* The file configures the scan stage only. */
   CHECK(scan_config_get_int(c, "pretext", "epochs", &i) == SCAN_OK && i == 10);
+  scan_config_free(c);
+
+  /* A reference-style file on the recipe's dataset: the stage it configures follows the reference, the
+   * stages it leaves to the defaults keep the recipe. */
+  c = parse("setup: scan\ncriterion: scan\ntrain_db_name: fashion-mnist\nepochs: 20\n", "scan_fmnist.yml");
+  if (!c) return;
+  CHECK(scan_config_apply_recipe(c) == SCAN_OK);
+  CHECK(scan_config_get_int(c, "scan", "head_warmup_epochs", &i) == SCAN_OK && i == 0);
+  CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.backbone_lr", &d) == SCAN_OK && d == 0.0);
+  CHECK(scan_config_get_int(c, "pretext", "scheduler_kwargs.warmup_steps", &i) == SCAN_OK && i == 100);
+  scan_config_free(c);
+  c = parse("setup: simclr\ntrain_db_name: fashion-mnist\n", "simclr_fmnist.yml");
+  if (!c) return;
+  CHECK(scan_config_apply_recipe(c) == SCAN_OK);
+  CHECK(scan_config_get_bool(c, "pretext", "scheduler_kwargs.per_step", &i) == SCAN_OK && i == 0);
+  CHECK(scan_config_get_int(c, "scan", "head_warmup_epochs", &i) == SCAN_OK && i == 15);
   scan_config_free(c);
 
   c = parse(simclr_cifar10_yml, "simclr_cifar10.yml");
@@ -306,6 +342,10 @@ static void test_pipeline_sections_and_set(void) {
   CHECK(scan_config_set(c, "backbone=resnet34") == SCAN_ERR_INPUT);
   CHECK(strstr(scan_error_message(), "resnet18|") != NULL);
   CHECK(scan_config_set(c, "no equals sign") == SCAN_ERR_INPUT);
+  CHECK(scan_config_set(c, "criterion=scan") == SCAN_ERR_INPUT);
+  CHECK_MSG(strstr(scan_error_message(), "--set: key 'criterion' belongs to one stage"), "%s", scan_error_message());
+  CHECK(scan_config_set(c, "selflabel.criterion=scan") == SCAN_ERR_INPUT);
+  CHECK(scan_config_set(c, "selflabel.criterion=confidence-cross-entropy") == SCAN_OK);
   /* A failed --set leaves the previous value. */
   CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.5);
   scan_config_free(c);
@@ -338,6 +378,16 @@ static void test_errors(void) {
   expect_error("setup: dino\n", "bad.yml:1:", "simclr|moco|scan|selflabel");
   expect_error("scan:\n  lime_samples: 3\n", "bad.yml:2:", "'explain:'");
   expect_error("seed: 1\n---\nseed: 2\n", "bad.yml:", "one YAML document");
+  /* A stage has one loss and one task: another value would be stored and ignored. */
+  expect_error("setup: scan\nepochs: 3\ncriterion: simclr\n", "bad.yml:3: key 'criterion' is 'simclr'",
+               "the scan stage's criterion can only be scan");
+  expect_error("pretext:\n  criterion: confidence-cross-entropy\n", "bad.yml:2:", "can only be simclr");
+  expect_error("criterion: scan\n", "bad.yml:1: key 'criterion' belongs to one stage", "selflabel: confidence-cross-entropy");
+  expect_error("eval:\n  criterion: scan\n", "bad.yml:2:", "belongs to one stage");
+  expect_error("selflabel:\n  setup: scan\n", "bad.yml:2: key 'setup' is 'scan'", "can only be selflabel");
+  scan_config *ok = parse("pretext: {criterion: simclr, setup: moco}\nscan: {criterion: scan}\n"
+                          "selflabel: {criterion: confidence-cross-entropy, setup: selflabel}\n", "ok.yml");
+  scan_config_free(ok);
 
   /* A file on disk: the message names its path. */
   char path[512];
@@ -350,6 +400,33 @@ static void test_errors(void) {
   snprintf(path, sizeof path, "%s/missing.yml", test_tmpdir());
   CHECK(scan_config_load(&c, path) == SCAN_ERR_INPUT);
   CHECK(strstr(scan_error_message(), "missing.yml") != NULL);
+}
+
+/* Derived defaults sit below everything the user set; a refusal names where the value in force came from. */
+static void test_derived_defaults(void) {
+  scan_config *c = parse("epochs: 4\nscan:\n  optimizer_kwargs: {lr: 0.5}\n", "user.yml");
+  if (!c) return;
+  int i;
+  double d;
+  CHECK(scan_config_set_default(c, "epochs=9", "<derived>") == SCAN_OK);
+  CHECK(scan_config_get_int(c, "selflabel", "epochs", &i) == SCAN_OK && i == 4);
+  CHECK(scan_config_set_default(c, "scan.optimizer_kwargs.lr=0.25", "<derived>") == SCAN_OK);
+  CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.5);
+  CHECK(!scan_config_has_value(c, NULL, "transformation_kwargs.crop_size"));
+  CHECK(scan_config_set_default(c, "transformation_kwargs.crop_size=30", "<derived>") == SCAN_OK);
+  CHECK(scan_config_get_int(c, "pretext", "transformation_kwargs.crop_size", &i) == SCAN_OK && i == 30);
+  CHECK(scan_config_has_value(c, "pretext", "transformation_kwargs.crop_size"));
+  CHECK(!scan_config_is_set(c, "pretext", "transformation_kwargs.crop_size"));
+  CHECK(scan_config_set_default(c, "transformation_kwargs.crop_size=big", "<derived>") == SCAN_ERR_INPUT);
+  CHECK_MSG(strstr(scan_error_message(), "<derived>: key 'transformation_kwargs.crop_size' expects an integer"), "%s",
+            scan_error_message());
+  CHECK(scan_config_refuse(c, "scan", "optimizer_kwargs.lr", "too %s", "fast") == SCAN_ERR_INPUT);
+  CHECK_MSG(strcmp(scan_error_message(), "user.yml:3: key 'optimizer_kwargs.lr': too fast") == 0, "%s",
+            scan_error_message());
+  CHECK(scan_config_refuse(c, NULL, "transformation_kwargs.crop_size", "odd") == SCAN_ERR_INPUT);
+  CHECK_MSG(strcmp(scan_error_message(), "<derived>: key 'transformation_kwargs.crop_size': odd") == 0, "%s",
+            scan_error_message());
+  scan_config_free(c);
 }
 
 static void test_write_and_hash(void) {
@@ -391,7 +468,7 @@ static void test_write_and_hash(void) {
     CHECK(scan_read_file(path, &a, &na) == SCAN_OK && scan_read_file(path2, &b, &nb) == SCAN_OK);
     CHECK(na == nb && memcmp(a, b, na) == 0);
     /* Every default is in the file: key names from all stages appear. */
-    CHECK(strstr((char *)a, "lime_samples: 1000") && strstr((char *)a, "head_warmup_epochs: 15") &&
+    CHECK(strstr((char *)a, "lime_samples: 1000") && strstr((char *)a, "temperature: 0.2") &&
           strstr((char *)a, "vgg_widths: [16, 32, 64]"));
     free(a);
     free(b);
@@ -443,6 +520,7 @@ int main(void) {
   test_single_stage_common_keys();
   test_pipeline_sections_and_set();
   test_errors();
+  test_derived_defaults();
   test_write_and_hash();
   test_schema_grouping();
   return test_main_end();

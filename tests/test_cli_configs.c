@@ -37,6 +37,24 @@ int main(void) {
   snprintf(command, sizeof command, "%s config show --config %s", test_scan_bin(), bad);
   int rc = test_run(command, output, sizeof output);
   CHECK_MSG(rc == 2 && strstr(output, "bad.yml:3") && strstr(output, "epoch_count"), "rc %d: %s", rc, output);
+  /* A reference experiment file shows the values a run resolves from its dataset, and the reference's schedule. */
+  snprintf(command, sizeof command, "%s config show --config %s/reference_configs/simclr_stl10.yml", test_scan_bin(),
+           test_data_dir());
+  rc = test_run(command, output, sizeof output);
+  CHECK_MSG(rc == 0, "rc %d: %s", rc, output);
+  static const char *const shown[] = {"      size: 96   #", "    crop_size: 96   #", "      length: 32   #",
+                                      "mean: [0.485, 0.456, 0.406]", "  warmup_steps: 0   #", "head_warmup_epochs: 0   #"};
+  for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
+    CHECK_MSG(strstr(output, shown[i]) != NULL, "'%s' not in:\n%s", shown[i], output);
+  CHECK_MSG(!strstr(output, "0.2860") && !strstr(output, ": 28   #") && !strstr(output, "warmup_steps: 100"), "%s", output);
+  /* A key that could not be honoured is refused with its file and line (exit status 2). */
+  test_write_file(bad, "train_db_name: cifar-10\nscan:\n  augmentation_kwargs: {crop_size: 28}\n", 69);
+  snprintf(command, sizeof command, "%s config show --config %s", test_scan_bin(), bad);
+  rc = test_run(command, output, sizeof output);
+  CHECK_MSG(rc == 2 && strstr(output, "bad.yml:3: key 'augmentation_kwargs.crop_size': 28 differs"), "rc %d: %s", rc, output);
+  test_write_file(bad, "setup: selflabel\ncriterion: scan\n", 33);
+  rc = test_run(command, output, sizeof output);
+  CHECK_MSG(rc == 2 && strstr(output, "bad.yml:2: key 'criterion' is 'scan'"), "rc %d: %s", rc, output);
   /* Anything but `show` is a usage error. */
   snprintf(command, sizeof command, "%s config bogus", test_scan_bin());
   rc = test_run(command, output, sizeof output);

@@ -260,7 +260,7 @@ static void test_show_augment(void) {
            "show --augment simclr --dataset mnist --root %s "
            "--set pretext.augmentation_kwargs.random_grayscale.p=2 --out %s",
            path_in("aug"), path_in("bad.png"));
-  expect_input_error(args, "probabilities");
+  expect_input_error(args, "random_grayscale.p = 2 must be in [0, 1]");
 }
 
 int main(void) {

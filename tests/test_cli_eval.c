@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 
 #include "scan/atomic_file.h"
+#include "scan/csv.h"
+#include "scan/safetensors.h"
 #include "scan/image_io.h"
 #include "testlib.h"
 #include "tiny_run.h"
@@ -202,6 +204,38 @@ static void check_page_renders(const char *run) {
   free(pixels);
 }
 
+/* Whether any self-label epoch was kept, from the stage's log. */
+static int selflabel_kept(const char *run) {
+  char *log = read_text(run, "selflabel/log.jsonl");
+  int kept = log && strstr(log, "\"kept\": true") != NULL;
+  free(log);
+  return kept;
+}
+
+/* What a person reads: a row per head with the chosen one marked, self-labelling kept or discarded, every
+   stage's time, and the configuration table linking config.yml. */
+static void check_report_page(const char *html, int kept) {
+  if (!html) return;
+  CHECK(strstr(html, "<td>SCAN head 0") && strstr(html, "<td>SCAN head 1"));
+  CHECK_MSG(!strstr(html, "<td>self-label head") == !kept, "self-label row present: %d, kept: %d",
+            strstr(html, "<td>self-label head") != NULL, kept);
+  CHECK(strstr(html, kept ? "<td>self-label head (chosen)" : " (chosen)</td>") != NULL);
+  CHECK(strstr(html, kept ? "is the chosen one" : "so it was discarded") != NULL);
+  static const char *const stages[] = {"pretext (SimCLR)", "mine (kNN)", "cluster (SCAN)", "selflabel", "eval", "explain"};
+  const char *timing = strstr(html, "<table class=\"timing\">");
+  CHECK(timing != NULL);
+  for (int s = 0; timing && s < 6; s++) {
+    char row[96];
+    snprintf(row, sizeof row, "<tr><td>%s</td>", stages[s]);
+    const char *at = strstr(timing, row), *seconds = at ? strstr(at, " s</td>") : NULL, *end = at ? strstr(at, "</tr>") : NULL;
+    CHECK_MSG(at && seconds && end && seconds < end, "no wall time for %s", stages[s]);
+  }
+  const char *config = strstr(html, "<table class=\"config\">");
+  CHECK(config && strstr(config, "<td>backbone</td><td>vgg</td>") && strstr(config, "<td>clusters</td><td>3</td>") &&
+        strstr(config, "<td>pretext (SimCLR)</td><td>2</td><td>32</td>") && strstr(config, "learning rate") &&
+        strstr(config, "<td>seed</td>") && strstr(config, "<td>threads</td>") && strstr(config, "href=\"config.yml\""));
+}
+
 static void check_labelled_run(const char *run) {
   cJSON *metrics = read_json(run, "eval/metrics.json");
   CHECK_MSG(metrics != NULL, "eval/metrics.json is missing or not JSON");
@@ -209,10 +243,18 @@ static void check_labelled_run(const char *run) {
   CHECK(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(metrics, "labelled")));
   CHECK(number(metrics, "count") == VAL_COUNT && number(metrics, "num_clusters") == CLUSTERS);
   const cJSON *heads = cJSON_GetObjectItemCaseSensitive(metrics, "heads"), *head;
-  int position = 0, chosen = 0, chosen_index = -1;
+  int position = 0, chosen = 0, chosen_index = -1, scan_heads = 0, selflabel_heads = 0;
   CHECK(cJSON_GetArraySize(heads) >= 1);
   cJSON_ArrayForEach(head, heads) {
-    CHECK_MSG(number(head, "head") == position, "heads[%d] has head %g", position, number(head, "head"));
+    /* The SCAN model's heads 0, 1 first, then the self-label model's head 0 when self-labelling was kept. */
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(head, "model");
+    const int is_selflabel = cJSON_IsString(model) && strcmp(model->valuestring, "selflabel") == 0;
+    CHECK_MSG(cJSON_IsString(model) && (is_selflabel || strcmp(model->valuestring, "scan") == 0), "heads[%d]: model",
+              position);
+    CHECK_MSG(number(head, "head") == (is_selflabel ? selflabel_heads : scan_heads), "heads[%d] has head %g", position,
+              number(head, "head"));
+    if (is_selflabel) selflabel_heads++;
+    else scan_heads++;
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(head, "chosen"))) chosen++, chosen_index = position;
     double acc = number(head, "acc"), top5 = number(head, "top5");
     CHECK_MSG(acc >= 1.0 / 3 - 1e-9 && acc <= 1, "head %d ACC %g", position, acc); /* 3 balanced classes */
@@ -226,6 +268,11 @@ static void check_labelled_run(const char *run) {
   }
   CHECK_MSG(chosen == 1, "%d heads marked chosen", chosen);
   CHECK(number(metrics, "chosen_head") == chosen_index);
+  /* Every SCAN head is compared whether or not self-labelling was kept; when it was, its head is chosen. */
+  const int kept = selflabel_kept(run);
+  CHECK_MSG(scan_heads == 2 && selflabel_heads == kept, "%d SCAN heads, %d self-label heads, kept %d", scan_heads,
+            selflabel_heads, kept);
+  if (kept) CHECK(chosen_index == 2);
 
   const cJSON *baseline = cJSON_GetObjectItemCaseSensitive(metrics, "baseline");
   CHECK_MSG(cJSON_GetArraySize(baseline) == 2, "expected k-means on pixels and on features, got %d rows",
@@ -283,6 +330,7 @@ static void check_labelled_run(const char *run) {
   check_report_links(run);
   char *html = read_text(run, "report.html");
   CHECK(html && strstr(html, "<th>ACC</th>") && strstr(html, "eval/confusion.png") && strstr(html, "k-means on pixels"));
+  check_report_page(html, kept);
   free(html);
   cJSON_Delete(metrics);
 }
@@ -317,6 +365,8 @@ static void check_label_free_run(const char *run) {
     CHECK(number(head, "mean_confidence") >= 1.0 / CLUSTERS - 1e-6 && number(head, "mean_confidence") <= 1 + 1e-6);
   }
   CHECK(chosen == 1);
+  CHECK_MSG(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(metrics, "heads")) == 2,
+            "self-labelling ran no epoch: both SCAN heads should be evaluated");
   CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(metrics, "baseline")) == 0);
   CHECK(!has(metrics, "cluster_names"));
   cJSON_Delete(metrics);
@@ -340,6 +390,111 @@ static void check_label_free_run(const char *run) {
   free(html);
 }
 
+/* Every tensor of two safetensors files is bit-identical (metadata such as the epoch may differ). */
+static int same_tensors(const char *a_path, const char *b_path, int *compared) {
+  scan_safetensors *a = NULL, *b = NULL;
+  int same = scan_safetensors_read(a_path, &a) == SCAN_OK && scan_safetensors_read(b_path, &b) == SCAN_OK &&
+             scan_safetensors_count(a) == scan_safetensors_count(b);
+  *compared = 0;
+  for (int i = 0; same && i < scan_safetensors_count(a); i++) {
+    const scan_tensor_view *x = scan_safetensors_get(a, i), *y = scan_safetensors_find(b, x->name);
+    same = y && x->nbytes == y->nbytes && memcmp(x->data, y->data, x->nbytes) == 0;
+    if (!same) fprintf(stderr, "tensor %s changed\n", x->name);
+    (*compared)++;
+  }
+  scan_safetensors_free(a);
+  scan_safetensors_free(b);
+  return same;
+}
+
+/* A self-label epoch in which no sample reaches the threshold trains nothing and must change nothing: not even
+   the batch-norm statistics, which a training-mode forward pass of the strong view would move (issue #21). A stage
+   resumes only under the configuration it started with, so the stage restarts with an unreachable threshold, is
+   stopped after its first (untrained) epoch's checkpoint, and resumes for the second. */
+static void check_untrained_selflabel_epoch(const char *run, const char *config) {
+  char before[600], after[600], args[2600];
+  const char *settings = "--set selflabel.epochs=2 --set selflabel.confidence_threshold=0.999999999";
+  snprintf(after, sizeof after, "%s/selflabel/checkpoint.safetensors", run);
+  snprintf(before, sizeof before, "%s/selflabel-checkpoint-before.safetensors", test_tmpdir());
+  char *model_before = read_text(run, "selflabel/model.safetensors");
+  snprintf(args, sizeof args, "selflabel --config %s --out %s --quiet --restart %s", config, run, settings);
+  setenv("SCAN_TEST_STOP_AT", "checkpoint-written:selflabel", 1);
+  CHECK_MSG(run_scan(args) != 0, "the stop point after the first checkpoint did not stop the stage");
+  unsetenv("SCAN_TEST_STOP_AT");
+  unsigned char *bytes = NULL;
+  size_t size = 0;
+  CHECK(scan_read_file(after, &bytes, &size) == SCAN_OK && scan_write_file_atomic(before, bytes, size) == SCAN_OK);
+  free(bytes);
+  snprintf(args, sizeof args, "selflabel --config %s --out %s --quiet %s", config, run, settings);
+  CHECK(run_scan(args) == 0);
+  char *log = read_text(run, "selflabel/log.jsonl");
+  const char *second = log ? strstr(log, "{\"epoch\": 2,") : NULL;
+  CHECK_MSG(second && strstr(second, "\"confident_fraction\": 0.00000,") && strstr(second, "\"kept\": false"),
+            "epoch 2 should have no confident sample and not be kept:\n%s", log ? log : "(no log)");
+  int compared = 0;
+  CHECK_MSG(same_tensors(before, after, &compared) && compared > 10, "the untrained epoch changed the model (%d tensors)",
+            compared);
+  char *model_after = read_text(run, "selflabel/model.safetensors");
+  CHECK(model_before && model_after && strcmp(model_before, model_after) == 0);
+  free(model_before);
+  free(model_after);
+  free(log);
+}
+
+/* The report refuses what it cannot read, and never creates a run directory. */
+static void check_report_refusals(const char *run, const char *config) {
+  char args[2600], metrics[600], missing[600];
+  snprintf(metrics, sizeof metrics, "%s/eval/metrics.json", run);
+  char *good = read_text(run, "eval/metrics.json");
+  CHECK(test_write_file(metrics, "{\"heads\": [1, 2,", 16) == 0);
+  snprintf(args, sizeof args, "timeout 60 %s report --config %s --out %s", test_scan_bin(), config, run);
+  int rc = test_run(args, output, sizeof output);
+  CHECK_MSG(rc == 2 && strstr(output, "eval/metrics.json:1: not valid JSON"), "corrupt metrics.json: rc %d: %s", rc, output);
+  if (good) CHECK(test_write_file(metrics, good, (long)strlen(good)) == 0);
+  free(good);
+  snprintf(missing, sizeof missing, "%s/no/such/run", test_tmpdir());
+  snprintf(args, sizeof args, "timeout 60 %s report --out %s", test_scan_bin(), missing);
+  rc = test_run(args, output, sizeof output);
+  CHECK_MSG(rc == 2 && strstr(output, "no/such/run: not a run directory"), "unknown run: rc %d: %s", rc, output);
+  CHECK_MSG(!file_exists(test_tmpdir(), "no"), "scan report created directories for a run that does not exist");
+}
+
+/* A file name holding a comma and a line break is one quoted field of predictions.csv, which annotate and the
+   report read back: eval on a folder with such a file, then annotate, then the report. */
+static void check_newline_file_name(const char *flat, const char *flat_run, const char *config) {
+  char from[600], to[600], args[2600], names[600];
+  snprintf(from, sizeof from, "%s/img_050.png", flat);
+  snprintf(to, sizeof to, "%s/img_050 a,\nb.png", flat);
+  CHECK(rename(from, to) == 0);
+  const char *set = "--set train_db_name=folder --set val_db_name=folder";
+  snprintf(args, sizeof args, "eval --config %s --out %s %s --set data_root=%s --quiet", config, flat_run, set, flat);
+  CHECK(run_scan(args) == 0);
+  snprintf(names, sizeof names, "%s/names.csv", test_tmpdir());
+  const char *names_csv = "cluster,name\n0,first\n";
+  CHECK(test_write_file(names, names_csv, (long)strlen(names_csv)) == 0);
+  snprintf(args, sizeof args, "annotate --config %s --out %s %s --set data_root=%s --names %s", config, flat_run, set,
+           flat, names);
+  CHECK(run_scan(args) == 0);
+  char *named = read_text(flat_run, "eval/predictions_named.csv");
+  scan_csv_reader csv;
+  char *fields[8];
+  int records = 0, found = 0, n;
+  if (named) scan_csv_begin(&csv, named);
+  while (named && (n = scan_csv_next(&csv, fields, 8)) > 0) {
+    CHECK_MSG(n == 6, "record %d has %d fields", records, n);
+    if (n == 6 && strcmp(fields[1], "img_050 a,\nb.png") == 0) found = 1;
+    if (n == 6 && records > 0) CHECK(strcmp(fields[5], strcmp(fields[2], "0") == 0 ? "first" : "") == 0);
+    records++;
+  }
+  CHECK_MSG(records == FOLDER_COUNT + 1 && found, "%d records, newline name found %d", records, found);
+  free(named);
+  snprintf(args, sizeof args, "report --config %s --out %s %s --set data_root=%s --quiet", config, flat_run, set, flat);
+  CHECK(run_scan(args) == 0);
+  char *html = read_text(flat_run, "report.html");
+  CHECK_MSG(html && strstr(html, "\"img_050 a,\\nb.png\"") != NULL, "the page's predictions should keep the line break");
+  free(html);
+}
+
 int main(void) {
   const char *tmp = test_tmpdir();
   char data[512], run[512], config[512], flat[512], flat_run[512], args[2600];
@@ -355,12 +510,17 @@ int main(void) {
   CHECK(run_scan(args) == 0);
   check_labelled_run(run);
   check_page_renders(run);
+  check_untrained_selflabel_epoch(run, config);
+  check_report_refusals(run, config);
 
   write_flat_folder(flat);
+  /* Self-labelling for no epoch: its model is the SCAN head unchanged, so eval compares the SCAN heads. */
   snprintf(args, sizeof args,
-           "run --config %s --out %s --set train_db_name=folder --set val_db_name=folder --set data_root=%s", config,
-           flat_run, flat);
+           "run --config %s --out %s --set train_db_name=folder --set val_db_name=folder --set data_root=%s "
+           "--set selflabel.epochs=0",
+           config, flat_run, flat);
   CHECK(run_scan(args) == 0);
   check_label_free_run(flat_run);
+  check_newline_file_name(flat, flat_run, config);
   return test_main_end();
 }

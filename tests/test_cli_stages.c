@@ -1,6 +1,7 @@
 /* Robustness of the training stages run one by one (scan pretext | mine | cluster | selflabel) on the
  * tiny synthetic dataset of tiny_run.h, where users of the original got stuck (spec §19):
- *   - a SIGKILL in the middle of training: the rerun resumes, and no temporary file is left behind;
+ *   - a SIGKILL in the middle of training (SCAN_TEST_STOP_AT: after a checkpoint, and between a checkpoint's write
+ *     and its rename): the rerun resumes to the same model bytes, and no temporary file is left behind;
  *   - self-labelling with a threshold nothing reaches (upstream #46 crashed there), and the adaptive threshold;
  *   - update_cluster_head_only really leaves the backbone alone;
  *   - a reference-style single-stage config (configs/scan/scan_cifar10.yml layout);
@@ -10,7 +11,6 @@
  *     and mined neighbours do not depend on the thread count.
  * SCAN_TEST_LIGHT=1 (the sanitizer run) drops the second pretext run and shortens the killed runs. */
 #include <dirent.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,49 +18,18 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "scan/npy.h"
 #include "scan/safetensors.h"
+#include "cli_scan.h"
 #include "testlib.h"
 #include "tiny_run.h"
 
 enum { TRAIN_IMAGES = 120, VAL_IMAGES = 60, BATCH = 32 };
 
-static char output[1 << 16];
 static char config_path[512];
 static int light;
-
-/* Runs `scan <args> --config <tiny config> --quiet`, args formatted printf-style, output in `output`;
-   returns the exit status. */
-static int scan(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int scan(const char *fmt, ...) {
-  char args[2048], command[4096];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(args, sizeof args, fmt, ap);
-  va_end(ap);
-  snprintf(command, sizeof command, "%s %s --config %s --quiet", test_scan_bin(), args, config_path);
-  int rc = test_run(command, output, sizeof output);
-  if (getenv("SCAN_TEST_VERBOSE")) fprintf(stderr, "$ scan %s\n-> %d\n%s\n", args, rc, output);
-  return rc;
-}
-
-/* CHECK that a command succeeded, showing its output when it did not. */
-#define CHECK_RUNS(...)                                                              \
-  do {                                                                               \
-    int rc_ = scan(__VA_ARGS__);                                                     \
-    CHECK_MSG(rc_ == 0, "exit status %d:\n%s", rc_, output);                         \
-  } while (0)
-
-/* CHECK that a command failed with exit status 2 and a message holding `needle`. */
-#define CHECK_REJECTS(needle, ...)                                                   \
-  do {                                                                               \
-    int rc_ = scan(__VA_ARGS__);                                                     \
-    CHECK_MSG(rc_ == 2 && strstr(output, needle) != NULL, "exit status %d (want 2, message with '%s'):\n%s", rc_, \
-              needle, output);                                                       \
-  } while (0)
 
 static const char *join(char *buf, size_t size, const char *dir, const char *relative) {
   snprintf(buf, size, "%s/%s", dir, relative);
@@ -143,34 +112,14 @@ static double last_log_value(const char *path, const char *key, double fallback)
   return value;
 }
 
-static void sleep_ms(long ms) {
-  struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&t, NULL);
-}
-
-/* Starts `scan <args>` in the background, kills it with SIGKILL as soon as `watched` exists, and
-   reports whether the kill landed while the command was still running (it may finish first on a fast machine). */
-static int kill_when_file_appears(const char *args, const char *watched) {
-  char command[4096];
-  snprintf(command, sizeof command, "exec %s %s --config %s --quiet >/dev/null 2>&1", test_scan_bin(), args, config_path);
-  pid_t pid = fork();
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", command, (char *)NULL);
-    _exit(127);
-  }
-  if (pid < 0) return 0;
-  struct stat st;
-  int status = 0, waited = 0;
-  for (int i = 0; i < 120 * 100; i++) { /* at most 120 s */
-    if (stat(watched, &st) == 0) break;
-    if (waitpid(pid, &status, WNOHANG) == pid) { waited = 1; break; }
-    sleep_ms(10);
-  }
-  if (!waited) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-  }
-  return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+/* Runs `scan <args>` with SCAN_TEST_STOP_AT=<point>, so that it kills itself with SIGKILL exactly there; returns
+   whether it did (rather than finishing or failing first). */
+static int scan_killed_at(const char *point, const char *args) {
+  setenv("SCAN_TEST_STOP_AT", point, 1);
+  int rc = scan("%s", args);
+  unsetenv("SCAN_TEST_STOP_AT");
+  /* popen's shell either execs scan (killed: -1) or reports 128 + SIGKILL */
+  return (rc == -1 || rc == 128 + SIGKILL) && strstr(output, "SCAN_TEST_STOP_AT: stopping at") != NULL;
 }
 
 /* A temporary file as a SIGKILL in the middle of an atomic write leaves it: the real name plus ".tmp.<pid>"
@@ -184,17 +133,19 @@ static void plant_stale_temp(const char *dir, const char *name) {
   test_write_file(path, "partial", 7);
 }
 
-/* 1. Kill in the middle of a stage, rerun: it resumes, finishes, and leaves no temporary file. */
-static void check_kill_and_resume(const char *run, const char *command, const char *subdir, const char *args) {
-  char full_args[2048], watched[1100], dir[1024];
+/* 1. Kill in the middle of a stage (after its first epoch's checkpoint, or at `point` when given), rerun: it
+   resumes, finishes, and leaves no temporary file. */
+static void check_kill_and_resume(const char *run, const char *command, const char *subdir, const char *point,
+                                  const char *args) {
+  char full_args[2048], dir[1024], stop[128];
   snprintf(full_args, sizeof full_args, "%s --out %s %s", command, run, args);
   snprintf(dir, sizeof dir, "%s/%s", run, subdir);
-  snprintf(watched, sizeof watched, "%s/checkpoint.safetensors", dir);
-  int killed = kill_when_file_appears(full_args, watched);
-  CHECK_MSG(exists(dir, "checkpoint.safetensors"), "scan %s wrote no checkpoint before it was killed", command);
-  if (!killed) fprintf(stderr, "note: scan %s finished before the kill; the rerun checks only the resume message\n", command);
-  if (killed) CHECK_MSG(!exists(dir, "model.safetensors") || strcmp(command, "cluster") == 0,
-                        "scan %s was killed but already wrote its final model", command);
+  snprintf(stop, sizeof stop, "checkpoint-written:%s", subdir);
+  CHECK_MSG(scan_killed_at(point ? point : stop, full_args), "scan %s was not killed at %s:\n%s", command,
+            point ? point : stop, output);
+  CHECK_MSG(exists(dir, "checkpoint.safetensors") || point, "scan %s wrote no checkpoint before it was killed", command);
+  CHECK_MSG(!exists(dir, "model.safetensors") || strcmp(command, "cluster") == 0,
+            "scan %s was killed but already wrote its final model", command);
   plant_stale_temp(dir, "checkpoint.safetensors");
   plant_stale_temp(dir, "model.safetensors");
   CHECK_RUNS("%s", full_args);
@@ -267,11 +218,23 @@ static void check_selflabel_thresholds(const char *run) {
   CHECK(exists(run, "selflabel/model.safetensors"));
   CHECK_NEAR(last_log_value(log, "skipped_batches", -1), TRAIN_IMAGES / BATCH, 0, 0);
   CHECK_NEAR(last_log_value(log, "confident_fraction", -1), 0, 0, 0);
-  /* A second epoch with the quantile thresholds (the first is resumed from the checkpoint). */
-  CHECK_RUNS("selflabel --out %s --set selflabel.epochs=2 --set selflabel.confidence_threshold=0.999999 "
+  /* The quantile thresholds are another configuration: resuming the first epoch's checkpoint under them is refused,
+     naming the key, and changes nothing in the run directory; --restart trains afresh with them. */
+  char config[1024], config_before[1024];
+  join(config, sizeof config, run, "config.yml");
+  join(config_before, sizeof config_before, run, "config-before.yml");
+  copy_file(config, config_before);
+  CHECK_REJECTS("adaptive_threshold none -> quantile",
+                "selflabel --out %s --set selflabel.epochs=2 --set selflabel.confidence_threshold=0.999999 "
+                "--set selflabel.adaptive_threshold=quantile",
+                run);
+  CHECK_MSG(same_bytes(config, config_before), "a refused resume rewrote %s", config);
+  CHECK_MSG(last_log_value(log, "epoch", -1) == 1, "a refused resume changed %s", log);
+  CHECK_RUNS("selflabel --out %s --restart --set selflabel.epochs=1 --set selflabel.confidence_threshold=0.999999 "
              "--set selflabel.adaptive_threshold=quantile",
              run);
-  CHECK_MSG(last_log_value(log, "epoch", -1) == 2, "selflabel should have logged its second epoch");
+  CHECK_MSG(strstr(output, "resuming") == NULL, "--restart should start afresh:\n%s", output);
+  CHECK_MSG(last_log_value(log, "epoch", -1) == 1, "selflabel should have logged its first epoch afresh");
   CHECK_MSG(last_log_value(log, "confident_fraction", 0) > 0, "adaptive thresholds found no confident sample:\n%s", output);
   CHECK_MSG(last_log_value(log, "skipped_batches", -1) < TRAIN_IMAGES / BATCH, "adaptive thresholds trained no batch");
 }
@@ -391,30 +354,38 @@ static void check_bad_inputs(const char *tmp, const char *trained_run) {
 int main(void) {
   light = getenv("SCAN_TEST_LIGHT") && atoi(getenv("SCAN_TEST_LIGHT"));
   const char *tmp = test_tmpdir();
-  char data[512], trained[512], again[512], model_a[1024], model_b[1024];
+  char data[512], trained[512], again[512], between[512], model_a[1024], model_b[1024];
   snprintf(data, sizeof data, "%s/data", tmp);
   snprintf(trained, sizeof trained, "%s/trained", tmp);
   snprintf(again, sizeof again, "%s/again", tmp);
   snprintf(config_path, sizeof config_path, "%s/tiny.yml", tmp);
+  snprintf(cli_extra_args, sizeof cli_extra_args, " --config %s", config_path);
   tiny_write_dataset(data, TRAIN_IMAGES, VAL_IMAGES);
   tiny_write_config(config_path, data);
 
   /* 1. Killed pretext, resumed. Same seed and threads for both runs, so item 6 can compare them. */
   char pretext_args[256];
   snprintf(pretext_args, sizeof pretext_args, "--threads 2 --set pretext.epochs=%d", light ? 3 : 4);
-  check_kill_and_resume(trained, "pretext", "pretext", pretext_args);
+  check_kill_and_resume(trained, "pretext", "pretext", NULL, pretext_args);
+  /* Killed between writing the second epoch's checkpoint and renaming it into place (where the model and the
+     optimiser state, once two files, could come from different epochs): it resumes after the first epoch. */
+  snprintf(between, sizeof between, "%s/between", tmp);
+  check_kill_and_resume(between, "pretext", "pretext", "before-rename:checkpoint.safetensors#2", pretext_args);
+  CHECK_MSG(strstr(output, "resuming after epoch 1 ") != NULL, "the unrenamed checkpoint was used:\n%s", output);
 
-  /* 6. Determinism: an uninterrupted run gives the same model bytes as the killed-and-resumed one
+  /* 6. Determinism: an uninterrupted run gives the same model bytes as the killed-and-resumed ones
      (so neither the seed handling nor the resume changes anything, and no timestamp is in the file). */
   if (!light) {
     CHECK_RUNS("pretext --out %s %s", again, pretext_args);
-    CHECK_MSG(same_bytes(join(model_a, sizeof model_a, trained, "pretext/model.safetensors"),
-                         join(model_b, sizeof model_b, again, "pretext/model.safetensors")),
+    join(model_b, sizeof model_b, again, "pretext/model.safetensors");
+    CHECK_MSG(same_bytes(join(model_a, sizeof model_a, trained, "pretext/model.safetensors"), model_b),
               "two pretext runs with the same seed and threads (one killed and resumed) wrote different models");
+    CHECK_MSG(same_bytes(join(model_a, sizeof model_a, between, "pretext/model.safetensors"), model_b),
+              "a run killed between a checkpoint's write and its rename resumed to a different model");
   }
 
   CHECK_RUNS("mine --out %s", trained);
-  check_kill_and_resume(trained, "cluster", "scan",
+  check_kill_and_resume(trained, "cluster", "scan", NULL,
                         light ? "--set scan.head_warmup_epochs=1 --set scan.epochs=1"
                               : "--set scan.head_warmup_epochs=1 --set scan.epochs=3");
   check_selflabel_thresholds(trained);

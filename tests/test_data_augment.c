@@ -257,27 +257,40 @@ static void test_geometry(void) {
   CHECK(out[0] == 0 && out[S] == 0 && out[2 * S] == img[0] && out[3 * S + 3] == img[S + 3]);
 }
 
-static void test_cutout_and_erasing(void) {
-  enum { S = 32, C = 3 };
+enum { HOLE_S = 32, HOLE_C = 3 };
+
+/* Cuts one hole in an all-ones tensor and checks it against the same draws made by hand: the side (in
+ * [1, length] unless fixed_length), the centre, a half-open box clipped to the image, zero in every channel. */
+static void check_one_hole(uint64_t trial, int length, int fixed_length) {
+  enum { S = HOLE_S, C = HOLE_C };
   float t[C * S * S];
-  for (int trial = 0; trial < 50; trial++) {
-    for (int i = 0; i < C * S * S; i++) t[i] = 1.0f;
-    scan_rng rng = scan_rng_make(77, 0, (uint64_t)trial), replay = rng;
-    aug_cutout(t, C, S, S, 1, 16, &rng);
-    /* The same draws by hand: side in [1, 16], centre, half-open box clipped to the image. */
-    int side = 1 + scan_rng_int(&replay, 16);
-    int cy = scan_rng_int(&replay, S), cx = scan_rng_int(&replay, S);
-    int y0 = cy - side / 2 < 0 ? 0 : cy - side / 2, y1 = cy + side / 2 > S ? S : cy + side / 2;
-    int x0 = cx - side / 2 < 0 ? 0 : cx - side / 2, x1 = cx + side / 2 > S ? S : cx + side / 2;
-    int ok = 1;
-    for (int c = 0; c < C; c++)
-      for (int y = 0; y < S; y++)
-        for (int x = 0; x < S; x++) {
-          int in_hole = y >= y0 && y < y1 && x >= x0 && x < x1;
-          ok &= t[(c * S + y) * S + x] == (in_hole ? 0.0f : 1.0f);
-        }
-    CHECK_MSG(ok, "trial %d: hole rows [%d, %d) cols [%d, %d)", trial, y0, y1, x0, x1);
-  }
+  for (int i = 0; i < C * S * S; i++) t[i] = 1.0f;
+  scan_rng rng = scan_rng_make(77, (uint64_t)fixed_length, trial), replay = rng;
+  aug_cutout(t, C, S, S, 1, length, fixed_length, &rng);
+  int side = fixed_length ? length : 1 + scan_rng_int(&replay, length);
+  int cy = scan_rng_int(&replay, S), cx = scan_rng_int(&replay, S);
+  int y0 = cy - side / 2 < 0 ? 0 : cy - side / 2, y1 = cy + side / 2 > S ? S : cy + side / 2;
+  int x0 = cx - side / 2 < 0 ? 0 : cx - side / 2, x1 = cx + side / 2 > S ? S : cx + side / 2;
+  int ok = 1, zeros = 0;
+  for (int c = 0; c < C; c++)
+    for (int y = 0; y < S; y++)
+      for (int x = 0; x < S; x++) {
+        int in_hole = y >= y0 && y < y1 && x >= x0 && x < x1;
+        ok &= t[(c * S + y) * S + x] == (in_hole ? 0.0f : 1.0f);
+        zeros += t[(c * S + y) * S + x] == 0.0f;
+      }
+  CHECK_MSG(ok, "trial %d: hole rows [%d, %d) cols [%d, %d)", (int)trial, y0, y1, x0, x1);
+  /* A fixed side away from the border cuts exactly length x length pixels per channel. */
+  if (fixed_length && cy >= length / 2 && cx >= length / 2 && cy + length / 2 <= S && cx + length / 2 <= S)
+    CHECK_MSG(zeros == C * length * length, "trial %d: %d zeros", (int)trial, zeros);
+}
+
+static void test_cutout_and_erasing(void) {
+  enum { S = HOLE_S, C = HOLE_C };
+  float t[C * S * S];
+  for (int trial = 0; trial < 50; trial++) check_one_hole((uint64_t)trial, 16, 0);
+  /* cutout_kwargs.random: false */
+  for (int trial = 0; trial < 50; trial++) check_one_hole((uint64_t)trial, 10, 1);
   /* Erasing with p = 1: one rectangle of zeros, area fraction about [0.1, 0.2]. */
   for (int trial = 0; trial < 20; trial++) {
     for (int i = 0; i < C * S * S; i++) t[i] = 1.0f;

@@ -34,6 +34,7 @@ typedef struct {
   double grayscale_p;                                                /* 0.2 */
   int num_strong_augs;                                               /* 4 */
   int cutout_holes, cutout_length;                                   /* 1, 16 (ours); 0 disables */
+  int cutout_fixed_length; /* 0: each image's hole side is drawn in [1, cutout_length] (the reference); 1: exactly it */
   /* Random erasing as torchvision's RandomErasing: with probability erasing_p, a
    * box of area fraction U(erasing_min, erasing_max) and log-uniform aspect ratio
    * in [0.3, 3.3] is set to 0 after normalisation (10 attempts, else nothing).
@@ -50,6 +51,9 @@ typedef struct {
  * erasing. Normalisation is mean 0.5, std 0.5 per channel until the caller sets
  * the dataset's constants (spec §4.5). */
 void scan_aug_default(scan_aug_config *cfg, scan_aug_strategy s, int out_size, int channels);
+/* The reference's Cutout length for out_size x out_size crops: half the side up to 32 px (CIFAR's 16),
+ * about a third above (STL's 32 for 96 px, ImageNet's 75 for 224 px). */
+int scan_aug_cutout_length(int out_size);
 
 /* Checks a config against images of channels x h x w (sizes, probabilities,
  * ranges); SCAN_ERR_INPUT with a message naming the field otherwise. */

@@ -25,5 +25,8 @@ static inline const uint8_t *scan_dataset_image(const scan_dataset *d, int index
 }
 
 void scan_dataset_free(scan_dataset *d);
+/* A hash of everything a stage reads from the dataset (shape, pixels, labels, file and class names), so that a run
+   can tell that its data changed since a stage ran. */
+uint64_t scan_dataset_fingerprint(const scan_dataset *d);
 
 #endif

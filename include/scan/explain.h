@@ -92,11 +92,11 @@ void scan_lime_result_free(scan_lime_result *r);
  * order[] receives min(top, count) indices, the return value. */
 int scan_lime_rank_features(const double *weights, int count, int top, int32_t *order);
 
-/* Renders the LIME figure like lime's get_image_and_mask(positive_only=False, num_features=top,
- * hide_rest=False) + skimage's mark_boundaries: the `top` superpixels by |weight| get their green
- * (positive weight) or red (negative) channel set to the image maximum, the image is enlarged by
- * `scale` (nearest), and the outer boundaries of the marked regions are drawn in yellow at display
- * resolution. rgb_out is HWC RGB of size (h*scale) x (w*scale). */
+/* Renders the LIME overlay: the image enlarged by `scale` (nearest); the `top` superpixels by |weight|
+ * (lime's get_image_and_mask(positive_only=False, num_features=top)) tinted translucent green (positive
+ * weight) or red (negative), 45% colour over the image; every superpixel's boundary as a thin light line;
+ * the outer boundaries of the marked regions in yellow (skimage's mark_boundaries, mode 'outer').
+ * rgb_out is HWC RGB of size (h*scale) x (w*scale). */
 void scan_lime_render(const scan_lime_result *r, const uint8_t *image, int h, int w, int channels, int top, int scale,
                       uint8_t *rgb_out);
 

@@ -12,8 +12,12 @@
 /* Images larger than this (a side, or in all) are refused: corrupt headers, decompression bombs. */
 #define SCAN_IMAGE_MAX_SIDE 16384
 #define SCAN_IMAGE_MAX_PIXELS (8192L * 8192L)
+/* Image files larger than this are refused before they are read (an 8192x8192 16-bit RGBA PNG stored
+ * without compression is 512 MiB). */
+#define SCAN_IMAGE_MAX_FILE_BYTES (1024UL * 1024 * 1024)
 
-/* Decodes an image file. *pixels is malloc'd (h*w*channels bytes), caller frees. */
+/* Decodes an image file (a regular file only: FIFOs and devices are refused; the magic bytes and the file
+ * size are checked before it is read whole). *pixels is malloc'd (h*w*channels bytes), caller frees. */
 scan_status scan_image_read(const char *path, uint8_t **pixels, int *height, int *width, int *channels);
 /* The same from memory; `name` is used in error messages. */
 scan_status scan_image_decode(const unsigned char *data, size_t size, const char *name, uint8_t **pixels,

@@ -38,6 +38,10 @@ scan_status scan_knn(const float *queries, int64_t nq, const float *base, int64_
  * (similarity x_i·x_i), then its k nearest other samples. Needs 1 <= k <= n - 1. */
 scan_status scan_knn_self(const float *x, int64_t n, int d, int k, int64_t *indices, float *similarities);
 
+/* The first row of x [n, d] holding a NaN or an infinity, or -1 when every value is finite: callers that
+ * read features from a file check them first, so the message can name the file. */
+int64_t scan_knn_first_nonfinite_row(const float *x, int64_t n, int d);
+
 /* Divides every row by its L2 norm (rows of zeros stay zero). */
 void scan_l2_normalize_rows(float *x, int64_t n, int d);
 

@@ -53,6 +53,13 @@ double scan_loss_selflabel(const float *weak_logits, const float *strong_logits,
                            const float *class_thresholds, int balance, float *d_strong, int *confident,
                            int32_t *targets_out);
 
+/* The targets scan_loss_selflabel trains on, from weak_logits [b, c] alone: targets [b] gets each confident
+ * sample's class and -1 for the others; returns the number of confident samples. *top_probability (may be
+ * NULL) receives the highest max-probability of the batch. The self-label stage calls it before the strong
+ * view's training-mode forward pass, so that a batch with nothing to train on never runs one. */
+int scan_selflabel_targets(const float *weak_logits, int b, int c, double threshold, const float *class_thresholds,
+                           int32_t *targets, double *top_probability);
+
 /* Per-class thresholds for adaptive self-labelling: for each class, the `quantile` (0..1, linear
  * interpolation like numpy's default) of the max probability among the samples of probs [n, c] whose
  * argmax is that class, raised to at least floor_threshold. A class no sample predicts gets

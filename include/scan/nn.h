@@ -71,6 +71,12 @@ int64_t scan_param_numel(const scan_param *p);
    num_batches_tracked is written as I64 like PyTorch. */
 scan_status scan_net_save(const scan_net *net, const char *path, const char *const *metadata);
 scan_status scan_net_load(scan_net *net, const char *path, const char *skip_prefix);
+/* The same from a file already read (e.g. a training checkpoint whose metadata the caller checked first). */
+struct scan_safetensors;
+scan_status scan_net_load_from(scan_net *net, const struct scan_safetensors *f, const char *path, const char *skip_prefix);
+/* Fails naming the first parameter or batch-norm statistic that is NaN or infinite ("<what>: 'name' holds ...").
+   scan_net_save runs it, so no model file ever holds one. */
+scan_status scan_net_check_finite(const scan_net *net, const char *what);
 
 /* Grad-CAM support: after forward (+ backward), the activation and its gradient at a named backbone stage
    ("layer1".."layer4" for ResNets, "stage1".."stageN" for VGG; NULL = last stage). Shapes for sample `index` of the batch:

@@ -15,6 +15,15 @@ void scan_optim_set_lr(scan_optimizer *opt, double backbone_lr, double heads_lr)
 scan_status scan_optim_step(scan_optimizer *opt);   /* uses the grads in the net; PyTorch semantics for momentum buffers and Adam bias correction */
 scan_status scan_optim_save(const scan_optimizer *opt, const char *path, const char *const *metadata); /* state as safetensors (step count, moments) */
 scan_status scan_optim_load(scan_optimizer *opt, const char *path);
+/* The state from a file already read, its tensor names starting with `prefix` (a training checkpoint keeps the
+   model and, under SCAN_CHECKPOINT_OPTIMIZER, the optimiser in one file). Validates all before changing anything. */
+struct scan_safetensors;
+scan_status scan_optim_load_from(scan_optimizer *opt, const struct scan_safetensors *f, const char *path, const char *prefix);
+#define SCAN_CHECKPOINT_OPTIMIZER "optimizer."
+/* A training checkpoint: the model's tensors (reference names) and the optimiser's state under "optimizer." in one
+   file written atomically, so that no kill leaves a model of one epoch beside the optimiser state of another. */
+scan_status scan_checkpoint_save(const scan_net *net, const scan_optimizer *opt, const char *path,
+                                 const char *const *metadata);
 void scan_optim_free(scan_optimizer *opt);
 double scan_lr_cosine(double base_lr, double decay_rate, int epoch, int epochs);  /* spec §10: eta_min = lr*decay^3 */
 double scan_lr_step(double base_lr, double decay_rate, const int *decay_epochs, int count, int epoch);

@@ -27,10 +27,37 @@ typedef struct {
   int threads;
   uint64_t seed;
   int input_channels; /* 0 = the training images' (see scan_pipeline_set_input) */
+  uint64_t train_fingerprint, val_fingerprint; /* scan_dataset_fingerprint of each split once loaded */
+  int lock_fd;                                 /* the run directory's lock (scan_pipeline_lock), or -1 */
 } scan_pipeline;
 
+/* Validates the configuration (scan_config_validate), resolves it with scan_pipeline_resolve_config (cfg is kept,
+   not owned) and creates the run directory; writes nothing into it. */
 scan_status scan_pipeline_open(scan_pipeline *p, scan_config *cfg, const char *run_dir);
+/* Fills in the defaults that depend on the dataset (after the file and every --set): the Fashion-MNIST
+ * recipe's training additions for fashion-mnist only (scan_config_apply_recipe); the normalisation constants
+ * of the dataset (spec §4.5); the input crop (transformation_kwargs.crop_size) = the images' side; the
+ * augmentation crops = the input crop; the Cutout length = scan_aug_cutout_length(input crop). A crop key the
+ * user set to another side is refused with its file and line (one network takes one input size). Folders and
+ * lists without image_size are read to learn their side: into p's train split when p is given (it needs
+ * p->cfg == cfg), else read and freed. `scan config show` and every run call this, so they agree. */
+scan_status scan_pipeline_resolve_config(scan_config *cfg, scan_pipeline *p);
+/* Takes the run directory's exclusive lock (scan/dir_lock.h) for as long as p is open, then removes the temporaries
+   that killed writers left in it. Every command that changes a run directory holds it. */
+scan_status scan_pipeline_lock(scan_pipeline *p);
+/* Frees the data and releases the lock. */
 void scan_pipeline_close(scan_pipeline *p);
+
+/* The relations between the configuration and the data that no range check can see (batch <= N, k < N for both
+   splits) for `stage` ("pretext", "mine", "scan", "selflabel"), or for every stage at once (NULL, as `scan run`
+   does before its first stage). Loads both splits. */
+scan_status scan_pipeline_check_data(scan_pipeline *p, const char *stage);
+
+/* The training stages ("pretext", "scan", "selflabel") resume from <run>/<stage>/checkpoint.safetensors only under
+   the configuration they started with (epochs, threads and num_workers may change). When the checkpoint was made
+   under another one: with `restart`, removes the stage's checkpoint and log so that it starts afresh; otherwise
+   fails naming the keys that differ. A damaged checkpoint is refused naming the file. */
+scan_status scan_pipeline_check_resume(scan_pipeline *p, const char *stage, int restart);
 
 /* "<run_dir>/<relative>" into buf. */
 const char *scan_pipeline_path(const scan_pipeline *p, char *buf, int size, const char *relative);
@@ -62,15 +89,17 @@ typedef struct {
   char stage[32];
 } scan_model_info;
 scan_status scan_model_info_read(const char *path, scan_model_info *info);
-/* The run's final clustering model file: selflabel/model.safetensors when present, else scan/model.safetensors;
-   SCAN_ERR_INPUT when the run has neither. */
-scan_status scan_pipeline_cluster_model_path(const scan_pipeline *p, char *path, int size);
 
 /* Copies the run's SCAN model (scan/model.safetensors) into a one-head cluster net: the backbone and the
    best head (metadata best_head) as cluster_head.0. *best_head (may be NULL) receives its index. */
 scan_status scan_pipeline_load_scan_head(scan_pipeline *p, scan_net *net, int *best_head);
-/* The run's final clustering model as a one-head net: selflabel/model.safetensors when present, else the
-   SCAN model's best head. source (may be NULL) receives the file (and head) it came from. */
+/* The run's final clustering model's file into path: selflabel/model.safetensors when self-labelling kept a
+   model of its own (its "epoch" metadata > 0), else scan/model.safetensors (self-labelling discarded or not run).
+   *selflabel (may be NULL) = 1 for the self-label model, 0 for the SCAN model. SCAN_ERR_INPUT naming the run
+   directory when it has neither. The one lookup of the run's model: eval, explain, predict and model loading. */
+scan_status scan_pipeline_cluster_model_path(const scan_pipeline *p, char *path, int size, int *selflabel);
+/* The run's final clustering model as a one-head net: selflabel/model.safetensors when self-labelling kept it,
+   else the SCAN model's best head. source (may be NULL) receives the file (and head) it came from. */
 scan_status scan_pipeline_load_cluster_model(scan_pipeline *p, int max_batch, scan_net **out, char *source,
                                              int source_size);
 
@@ -81,6 +110,9 @@ scan_status scan_pipeline_predict(scan_pipeline *p, scan_net *net, const scan_da
 
 /* Appends one JSON line to a log file (opened, written, flushed, closed: a crash loses nothing earlier). */
 scan_status scan_log_line(const char *path, const char *json_line);
+/* The wall time of a stage without an epoch log (mine, eval, explain) as RUN/<relative>, a JSON object
+   {"seconds", "images", "images_per_second"} that the report shows. */
+scan_status scan_pipeline_write_timing(const scan_pipeline *p, const char *relative, double seconds, long images);
 
 /* The stages. */
 scan_status scan_stage_pretext(scan_pipeline *p);
@@ -95,11 +127,14 @@ scan_status scan_stage_explain(scan_pipeline *p); /* Grad-CAM and LIME of every 
    validation split: every head's metrics, the chosen head marked, predictions.csv, figures, k-means baseline. */
 scan_status scan_stage_eval(scan_pipeline *p);
 scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseline);
+/* How a person calls one entry of metrics.json's "heads": "SCAN head 3", "self-label head", or "head 3" for a
+   model file given by hand. Eval's table and the report use it. */
+struct cJSON;
+void scan_eval_head_name(const struct cJSON *head, char *name, size_t size);
 
 /* Applies cluster names (CSV: cluster,name or file_or_index,cluster,name) to the run's predictions:
    eval/predictions_named.csv and eval/cluster_names.json (the report shows them). */
 scan_status scan_annotate(scan_pipeline *p, const char *names_csv);
-
 
 scan_status scan_run_all(scan_pipeline *p, double *stage_seconds);
 /* The stage names of scan_run_all in order, NULL-terminated; each finished stage leaves its wall time in

@@ -22,6 +22,7 @@
 
 #include "scan/explain_model.h"
 #include "scan/metrics.h"
+#include "scan/npy.h"
 #include "scan/pipeline.h"
 
 #define SCAN_QUERY_MAX_COUNTS 64
@@ -47,6 +48,9 @@ scan_status scan_query_mine(const float *features, int64_t n, int d, const uint8
  * candidates labelled -1 are mismatches; 0 when nothing is labelled. One pass over the table. */
 void scan_query_candidate_accuracy(const int64_t *candidates, int64_t n, int k, const int32_t *labels,
                                    const int *counts, int num_counts, double *accuracy);
+
+/* pretext/features-val.npy, checked: float32 [val->count, dim] (dim 0: any width) with finite values only. */
+scan_status scan_query_read_val_features(scan_pipeline *p, const scan_dataset *val, int dim, scan_array *features);
 
 /* Step 1: mines the largest count once over pretext/features-val.npy and writes
  * pretext/candidates-N<count>.npy for every count. accuracy[num_counts] (may be NULL) receives

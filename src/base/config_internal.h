@@ -25,6 +25,8 @@ int config_schema_is_prefix(const char *prefix);
 const char *config_schema_suggest(const char *key);
 
 extern const char config_default_yaml[];
+/* The Fashion-MNIST recipe's additions to the reference's training (a pipeline file with stage sections). */
+extern const char config_recipe_yaml[];
 
 /* Sections; index 0 is the top level (common keys). */
 enum { CONFIG_COMMON = 0, CONFIG_SECTIONS = 6 };
@@ -46,16 +48,28 @@ struct scan_config {
   config_value *values; /* [layer][section][schema index], NULL items when unset */
   char *sources[64];    /* names that config_value.source points into */
   int source_count;
+  int reference_section; /* the section a reference-style file (top-level `setup:`) configures, else 0 */
 };
 
 config_value *config_slot(const scan_config *c, int layer, int section, int key);
 /* The value a stage resolves to (user section, user top level, default section, default top level), or NULL. */
 const config_value *config_resolve(const scan_config *c, int section, int key);
+/* 1 when `text` is one of `choices` ("a|b|c"). */
+int config_choice_has(const char *choices, const char *text);
 /* Checks a value against the key's type and choices; the message names source, line and key. */
 scan_status config_check(const config_value *v, int key);
 /* Converters used by lookups and by the hash, with the same messages as config_check. */
 scan_status config_parse_int(const config_value *v, int key, const char *text, long long *out);
 scan_status config_parse_number(const config_value *v, int key, const char *text, double *out);
 scan_status config_parse_bool(const config_value *v, int key, const char *text, int *out);
+
+/* The canonical text of a whole value: "x" or "[a, b]", so "0.30", "3e-1" and "0.3" compare alike. Values were
+   validated at load, so nothing fails here. */
+void config_canonical_value(const config_value *v, int key, char *out, size_t cap);
+
+/* config.yml's last line: "# checksum: <16 hex digits>\n" over the `size` bytes before it. */
+void config_checksum_line(const char *text, size_t size, char *line, size_t line_size);
+/* Checks that last line when present; with `required`, a file without it is refused too. */
+scan_status config_checksum_verify(const char *text, size_t size, const char *path, int required);
 
 #endif

@@ -54,6 +54,7 @@ typedef struct {
   int layer;
   const char *source;
   int reject_duplicates; /* files may not repeat a key; repeated --set simply overrides */
+  int skip_section;      /* a section this text must not fill (0 = none) */
 } loader;
 
 static int line_of(const yaml_node_t *node) { return node ? (int)node->start_mark.line + 1 : 0; }
@@ -74,6 +75,24 @@ static int is_null_scalar(const yaml_node_t *node) {
   const char *t = (const char *)node->data.scalar.value;
   return t[0] == '\0' || strcmp(t, "~") == 0 || strcmp(t, "null") == 0 || strcmp(t, "Null") == 0 ||
          strcmp(t, "NULL") == 0;
+}
+
+/* `criterion` and `setup` name what a stage does, and each stage does one thing: any other value would be
+ * stored and then ignored, so it is refused. */
+static scan_status check_stage_task(const loader *L, int section, int key, const config_value *v) {
+  static const char *const criteria[CONFIG_SECTIONS] = {NULL, "simclr", "scan", "confidence-cross-entropy", NULL, NULL};
+  static const char *const setups[CONFIG_SECTIONS] = {NULL, "simclr|moco", "scan", "selflabel", NULL, NULL};
+  const char *name = config_schema[key].key;
+  const char *const *expected = strcmp(name, "criterion") == 0 ? criteria : strcmp(name, "setup") == 0 ? setups : NULL;
+  if (!expected || v->is_list) return SCAN_OK;
+  if (!expected[section])
+    return fail_at(L->source, v->line,
+                   "key '%s' belongs to one stage: give it in that stage's section (pretext: %s, scan: %s, selflabel: %s)",
+                   name, expected[1], expected[2], expected[3]);
+  if (!config_choice_has(expected[section], v->items[0]))
+    return fail_at(L->source, v->line, "key '%s' is '%s', but the %s stage's %s can only be %s", name, v->items[0],
+                   config_section_names[section], name, expected[section]);
+  return SCAN_OK;
 }
 
 static scan_status store_leaf(loader *L, int section, int key, const yaml_node_t *node, int line) {
@@ -105,6 +124,7 @@ static scan_status store_leaf(loader *L, int section, int key, const yaml_node_t
       return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
     }
   scan_status st = config_check(&v, key);
+  if (st == SCAN_OK) st = check_stage_task(L, section, key, &v);
   if (st != SCAN_OK) {
     clear_value(&v);
     return st;
@@ -192,6 +212,7 @@ static scan_status load_document(loader *L) {
     return fail_at(L->source, line_of(root), "a configuration is a mapping of keys");
   int file_section;
   SCAN_TRY(single_stage_section(L, root, &file_section));
+  if (file_section != CONFIG_COMMON) L->cfg->reference_section = file_section;
   for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
     yaml_node_t *k = yaml_document_get_node(L->doc, p->key);
     yaml_node_t *v = yaml_document_get_node(L->doc, p->value);
@@ -207,7 +228,7 @@ static scan_status load_document(loader *L) {
       return fail_at(L->source, line_of(k),
                      "a file with a top-level 'setup:' configures one stage and cannot hold a '%s:' section",
                      name);
-    if (!v || is_null_scalar(v)) continue;
+    if (!v || is_null_scalar(v) || section == L->skip_section) continue;
     if (v->type != YAML_MAPPING_NODE)
       return fail_at(L->source, line_of(k), "section '%s:' must hold a mapping of keys", name);
     for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++) {
@@ -223,7 +244,7 @@ static scan_status load_document(loader *L) {
 
 /* Parses YAML text into the given layer. `source` names the text in messages. */
 static scan_status load_text(scan_config *c, int layer, const char *text, size_t size, const char *source,
-                             int reject_duplicates, const char *set_key, int set_section) {
+                             int reject_duplicates, const char *set_key, int set_section, int skip_section) {
   yaml_parser_t parser;
   yaml_document_t doc;
   if (!yaml_parser_initialize(&parser)) return scan_fail(SCAN_ERR_INTERNAL, "out of memory starting the YAML parser");
@@ -235,7 +256,7 @@ static scan_status load_text(scan_config *c, int layer, const char *text, size_t
     yaml_parser_delete(&parser);
     return st;
   }
-  loader L = {c, &doc, layer, intern_source(c, source), reject_duplicates};
+  loader L = {c, &doc, layer, intern_source(c, source), reject_duplicates, skip_section};
   scan_status st;
   if (set_key) {
     /* A --set value: one YAML scalar or flow collection for one key. */
@@ -272,7 +293,7 @@ static scan_status config_with_defaults(scan_config **out) {
     return SCAN_ERR_INTERNAL;
   }
   scan_status st = load_text(c, CONFIG_DEFAULTS, config_default_yaml, strlen(config_default_yaml), "<defaults>", 1,
-                             NULL, 0);
+                             NULL, 0, 0);
   if (st != SCAN_OK) {
     scan_config_free(c);
     return scan_fail_context(SCAN_ERR_INTERNAL, "built-in defaults");
@@ -283,7 +304,7 @@ static scan_status config_with_defaults(scan_config **out) {
 
 scan_status scan_config_parse(scan_config **out, const char *text, size_t size, const char *name) {
   SCAN_TRY(config_with_defaults(out));
-  scan_status st = load_text(*out, CONFIG_USER, text, size, name, 1, NULL, 0);
+  scan_status st = load_text(*out, CONFIG_USER, text, size, name, 1, NULL, 0, 0);
   if (st != SCAN_OK) {
     scan_config_free(*out);
     *out = NULL;
@@ -291,24 +312,30 @@ scan_status scan_config_parse(scan_config **out, const char *text, size_t size, 
   return st;
 }
 
-scan_status scan_config_load(scan_config **out, const char *path) {
+static scan_status load_file(scan_config **out, const char *path, int checksum_required) {
   if (!path) return config_with_defaults(out);
   *out = NULL;
   unsigned char *text;
   size_t size;
   SCAN_TRY(scan_read_file(path, &text, &size));
-  scan_status st = scan_config_parse(out, (const char *)text, size, path);
+  scan_status st = config_checksum_verify((const char *)text, size, path, checksum_required);
+  if (st == SCAN_OK) st = scan_config_parse(out, (const char *)text, size, path);
   free(text);
   return st;
 }
 
-scan_status scan_config_set(scan_config *cfg, const char *assignment) {
+scan_status scan_config_load(scan_config **out, const char *path) { return load_file(out, path, 0); }
+
+scan_status scan_config_load_run(scan_config **out, const char *path) { return load_file(out, path, 1); }
+
+/* "key=value" or "stage.key=value" into `layer`; `source` names the assignment in messages. */
+static scan_status assign(scan_config *cfg, int layer, const char *assignment, const char *source) {
   const char *eq = strchr(assignment, '=');
   if (!eq || eq == assignment)
-    return scan_fail(SCAN_ERR_INPUT, "--set: expected key=value or stage.key=value, got '%s'", assignment);
+    return scan_fail(SCAN_ERR_INPUT, "%s: expected key=value or stage.key=value, got '%s'", source, assignment);
   char key[512];
   size_t key_len = (size_t)(eq - assignment);
-  if (key_len >= sizeof key) return scan_fail(SCAN_ERR_INPUT, "--set: key too long");
+  if (key_len >= sizeof key) return scan_fail(SCAN_ERR_INPUT, "%s: key too long", source);
   memcpy(key, assignment, key_len);
   key[key_len] = '\0';
   /* A leading section name picks the stage: "scan.epochs=5". No schema key starts with a section name. */
@@ -326,7 +353,26 @@ scan_status scan_config_set(scan_config *cfg, const char *assignment) {
     }
   }
   if (section == CONFIG_COMMON && strcmp(leaf, "setup") == 0)
-    return scan_fail(SCAN_ERR_INPUT, "--set: 'setup' names a stage's task; set it per stage, e.g. pretext.setup=simclr");
+    return scan_fail(SCAN_ERR_INPUT, "%s: 'setup' names a stage's task; set it per stage, e.g. pretext.setup=simclr",
+                     source);
   const char *value = eq + 1;
-  return load_text(cfg, CONFIG_USER, value, strlen(value), "--set", 0, leaf, section);
+  return load_text(cfg, layer, value, strlen(value), source, 0, leaf, section, 0);
+}
+
+scan_status scan_config_set_from(scan_config *cfg, const char *assignment, const char *source) {
+  return assign(cfg, CONFIG_USER, assignment, source);
+}
+
+scan_status scan_config_set(scan_config *cfg, const char *assignment) { return scan_config_set_from(cfg, assignment, "--set"); }
+
+scan_status scan_config_set_default(scan_config *cfg, const char *assignment, const char *source) {
+  return assign(cfg, CONFIG_DEFAULTS, assignment, source);
+}
+
+scan_status scan_config_apply_recipe(scan_config *cfg) {
+  const char *db = NULL;
+  SCAN_TRY(scan_config_get_string(cfg, NULL, "train_db_name", &db));
+  if (strcmp(db, "fashion-mnist") != 0) return SCAN_OK;
+  return load_text(cfg, CONFIG_DEFAULTS, config_recipe_yaml, strlen(config_recipe_yaml), "<fashion-mnist recipe>", 0,
+                   NULL, 0, cfg->reference_section);
 }

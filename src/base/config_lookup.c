@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,16 +65,20 @@ scan_status config_parse_bool(const config_value *v, int key, const char *text, 
   return type_error(v, key, "true or false", text);
 }
 
-static scan_status check_choice(const config_value *v, int key, const char *text) {
-  const char *choices = config_schema[key].choices;
-  if (!choices) return SCAN_OK;
+int config_choice_has(const char *choices, const char *text) {
   size_t n = strlen(text);
   for (const char *p = choices; *p;) {
     const char *bar = strchr(p, '|');
     size_t len = bar ? (size_t)(bar - p) : strlen(p);
-    if (len == n && strncmp(p, text, n) == 0) return SCAN_OK;
+    if (len == n && strncmp(p, text, n) == 0) return 1;
     p += len + (bar ? 1 : 0);
   }
+  return 0;
+}
+
+static scan_status check_choice(const config_value *v, int key, const char *text) {
+  const char *choices = config_schema[key].choices;
+  if (!choices || config_choice_has(choices, text)) return SCAN_OK;
   char expects[256];
   snprintf(expects, sizeof expects, "one of %s", choices);
   return type_error(v, key, expects, text);
@@ -193,4 +198,22 @@ int scan_config_is_set(const scan_config *c, const char *stage, const char *key)
   int section = config_section_index(stage), k = config_schema_find(key);
   if (section < 0 || k < 0) return 0;
   return config_slot(c, CONFIG_USER, section, k)->items || config_slot(c, CONFIG_USER, CONFIG_COMMON, k)->items;
+}
+
+int scan_config_has_value(const scan_config *c, const char *stage, const char *key) {
+  int section = config_section_index(stage), k = config_schema_find(key);
+  return section >= 0 && k >= 0 && config_resolve(c, section, k) != NULL;
+}
+
+scan_status scan_config_refuse(const scan_config *c, const char *stage, const char *key, const char *fmt, ...) {
+  char why[1024];
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(why, sizeof why, fmt, args);
+  va_end(args);
+  int section = config_section_index(stage), k = config_schema_find(key);
+  const config_value *v = section >= 0 && k >= 0 ? config_resolve(c, section, k) : NULL;
+  if (!v) return scan_fail(SCAN_ERR_INPUT, "config: key '%s': %s", key, why);
+  if (v->line > 0) return scan_fail(SCAN_ERR_INPUT, "%s:%d: key '%s': %s", v->source, v->line, key, why);
+  return scan_fail(SCAN_ERR_INPUT, "%s: key '%s': %s", v->source, key, why);
 }

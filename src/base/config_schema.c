@@ -78,7 +78,7 @@ const config_key config_schema[] = {
     {"augmentation_kwargs.num_strong_augs", INT, NULL, NULL, "ours: RandAugment operations per image"},
     {"augmentation_kwargs.cutout_kwargs.n_holes", INT, NULL, NULL, "ours: cutout holes"},
     {"augmentation_kwargs.cutout_kwargs.length", INT, NULL, NULL, "ours: cutout side"},
-    {"augmentation_kwargs.cutout_kwargs.random", BOOL, NULL, NULL, "ours: cutout only sometimes"},
+    {"augmentation_kwargs.cutout_kwargs.random", BOOL, NULL, NULL, "ours: each image's hole side drawn in [1, length] (false: exactly length)"},
     {"augmentation_kwargs.random_erasing.p", NUM, NULL, NULL, "probability of random erasing"},
     {"augmentation_kwargs.random_erasing.min", NUM, NULL, NULL, "smallest erased area fraction"},
     {"augmentation_kwargs.random_erasing.max", NUM, NULL, NULL, "largest erased area fraction"},

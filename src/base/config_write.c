@@ -1,4 +1,4 @@
-/* The resolved configuration as YAML, and the per-stage hash that tells whether a stage's outputs are stale. */
+/* The resolved configuration as YAML. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,8 +43,7 @@ static void canonical_item(const config_value *v, int key, const char *text, cha
   snprintf(out, cap, "%s", text);
 }
 
-/* The canonical text of a whole value: "x" or "[a, b]". Values were validated at load, so nothing fails here. */
-static void canonical_value(const config_value *v, int key, char *out, size_t cap) {
+void config_canonical_value(const config_value *v, int key, char *out, size_t cap) {
   size_t used = 0;
   out[0] = '\0';
   if (v->is_list) used += (size_t)snprintf(out, cap, "[");
@@ -54,26 +53,6 @@ static void canonical_value(const config_value *v, int key, char *out, size_t ca
     used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? ", " : "", item);
   }
   if (v->is_list && used < cap) snprintf(out + used, cap - used, "]");
-}
-
-uint64_t scan_config_stage_hash(const scan_config *c, const char *stage) {
-  int section = config_section_index(stage);
-  if (section < 0) section = CONFIG_COMMON;
-  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-  for (int k = 0; k < config_schema_count; k++) {
-    const char *only_in = config_schema[k].only_in;
-    if (only_in && section != CONFIG_COMMON && strcmp(only_in, config_section_names[section]) != 0) continue;
-    const config_value *v = config_resolve(c, section, k);
-    if (!v) continue;
-    char text[4096];
-    canonical_value(v, k, text, sizeof text);
-    const char *parts[2] = {config_schema[k].key, text};
-    for (int p = 0; p < 2; p++) {
-      for (const unsigned char *s = (const unsigned char *)parts[p]; *s; s++) h = (h ^ *s) * 1099511628211ULL;
-      h = (h ^ 0xff) * 1099511628211ULL; /* separator: "ab"+"c" differs from "a"+"bc" */
-    }
-  }
-  return h;
 }
 
 /* Strings are written plain when YAML reads them back as the same string, else double-quoted. */
@@ -114,7 +93,7 @@ static void write_value(FILE *f, const config_value *v, int key) {
     return;
   }
   char text[4096];
-  canonical_value(v, key, text, sizeof text);
+  config_canonical_value(v, key, text, sizeof text);
   fputs(text, f);
 }
 
@@ -171,8 +150,8 @@ static scan_status write_config(const scan_config *c, FILE *f, const char *name)
       if (!v || v == common || (only_in && strcmp(only_in, config_section_names[s]) != 0)) continue;
       if (common) {
         char a[4096], b[4096];
-        canonical_value(v, k, a, sizeof a);
-        canonical_value(common, k, b, sizeof b);
+        config_canonical_value(v, k, a, sizeof a);
+        config_canonical_value(common, k, b, sizeof b);
         if (strcmp(a, b) == 0) continue;
       }
       chosen[k] = v;
@@ -192,6 +171,11 @@ scan_status scan_config_write(const scan_config *c, const char *path) {
   FILE *f = open_memstream(&text, &size);
   if (!f) return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
   scan_status st = write_config(c, f, path);
+  if (fflush(f) == 0) {
+    char line[64];
+    config_checksum_line(text, size, line, sizeof line);
+    fputs(line, f);
+  }
   if (fclose(f) != 0 && st == SCAN_OK) st = scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
   if (st == SCAN_OK) st = scan_write_file_atomic(path, text, size);
   free(text);

@@ -107,8 +107,7 @@ scan_status scan_npy_write(const char *path, const scan_array *a) {
   scan_atomic_file af;
   SCAN_TRY(scan_atomic_open(&af, path));
   if (fwrite(head, 1, total, af.file) != total || (nbytes && fwrite(a->data, 1, nbytes, af.file) != nbytes)) {
-    scan_atomic_abort(&af);
-    return scan_fail(SCAN_ERR_INPUT, "%s: write failed", path);
+    return scan_atomic_fail(&af);
   }
   return scan_atomic_commit(&af);
 }

@@ -90,8 +90,7 @@ scan_status scan_safetensors_write(const char *path, const scan_tensor_view *ten
   for (int i = 0; ok && i < count; i++)
     if (tensors[i].nbytes) ok = fwrite(tensors[i].data, 1, tensors[i].nbytes, af.file) == tensors[i].nbytes;
   if (!ok) {
-    scan_atomic_abort(&af);
-    return scan_fail(SCAN_ERR_INPUT, "%s: write failed", path);
+    return scan_atomic_fail(&af);
   }
   return scan_atomic_commit(&af);
 }

@@ -8,7 +8,8 @@
 void args_print_help(const arg_option *options, const char *usage, const char *description) {
   printf("usage: %s\n\n%s\n\noptions:\n", usage, description);
   for (const arg_option *o = options; o->name; o++) {
-    const char *value = o->kind == ARG_BOOL ? "" : o->kind == ARG_INT ? " N" : o->kind == ARG_DOUBLE ? " X" : " VALUE";
+    const int integer = o->kind == ARG_INT || o->kind == ARG_INDEX;
+    const char *value = o->kind == ARG_BOOL ? "" : integer ? " N" : o->kind == ARG_DOUBLE ? " X" : " VALUE";
     char left[64];
     snprintf(left, sizeof left, "%s%s", o->name, value);
     printf("  %-26s %s\n", left, o->help);
@@ -27,10 +28,15 @@ static int parse_value(const arg_option *o, const char *text) {
       list->items[list->count++] = text;
       return 0;
     }
-    case ARG_INT: {
+    case ARG_INT:
+    case ARG_INDEX: {
       long v = strtol(text, &end, 10);
       if (errno || !*text || *end || v < -2147483647L || v > 2147483647L) {
         fprintf(stderr, "scan: %s expects an integer, got '%s'\n", o->name, text);
+        return 2;
+      }
+      if (o->kind == ARG_INDEX && v < 0) {
+        fprintf(stderr, "scan: %s must be 0 or more, got %ld\n", o->name, v);
         return 2;
       }
       *(int *)o->target = (int)v;

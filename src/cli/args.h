@@ -7,6 +7,8 @@ typedef enum {
   ARG_BOOL,   /* --flag, sets int to 1 */
   ARG_STRING, /* --flag VALUE, sets const char* */
   ARG_INT,    /* --flag N, sets int */
+  ARG_INDEX,  /* --flag N, sets int >= 0 (an index or a count); a negative value is refused, because these
+                 options keep -1 for "not given" and would otherwise take --index -1 silently as absent */
   ARG_DOUBLE, /* --flag X, sets double */
   ARG_LIST    /* --flag VALUE, repeatable, appends to an arg_list */
 } arg_kind;

@@ -12,8 +12,8 @@ int cmd_bench(int argc, char **argv) {
   int json = 0, repeats = 0, threads = 0;
   arg_list names = {0};
   const arg_option options[] = {{"--json", ARG_BOOL, &json, "print one JSON array instead of a table"},
-                                {"--repeats", ARG_INT, &repeats, "timed repetitions per case (default: per case)"},
-                                {"--threads", ARG_INT, &threads, "compute threads (default: all cores)"},
+                                {"--repeats", ARG_INDEX, &repeats, "timed repetitions per case (default: per case)"},
+                                {"--threads", ARG_INDEX, &threads, "compute threads (default: all cores)"},
                                 {NULL, 0, NULL, NULL}};
   char description[2048];
   int used = snprintf(description, sizeof description, "Runs the named benchmark cases (all when none is named):");

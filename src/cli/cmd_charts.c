@@ -51,9 +51,9 @@ int cmd_charts(int argc, char **argv) {
   const char *n_list = NULL, *query_list = NULL, *model = NULL;
   const arg_option options[] = {
       STAGE_OPTIONS(o),
-      {"--query", ARG_INT, &query, "index of the query image in the validation set"},
+      {"--query", ARG_INDEX, &query, "index of the query image in the validation set"},
       {"--queries", ARG_STRING, &query_list, "several queries, e.g. 3,17,250: charts show their mean, min and max"},
-      {"--random", ARG_INT, &random_count, "M random queries (drawn with the config seed) instead"},
+      {"--random", ARG_INDEX, &random_count, "M random queries (drawn with the config seed) instead"},
       {"--n-list", ARG_STRING, &n_list, "candidate counts, increasing (default 50,100,...,1000)"},
       {"--model", ARG_STRING, &model, "model file (default: the run's selflabel model, else the SCAN model's best head)"},
       {NULL, 0, NULL, NULL}};

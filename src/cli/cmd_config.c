@@ -1,5 +1,6 @@
 /* scan config show: prints the fully resolved configuration (every default filled in, each key with its
- * one-line description), after --config and --set. Also a quick check that a config file is valid. */
+ * one-line description), after --config and --set, resolved from the dataset by the same function a run
+ * uses (scan_pipeline_resolve_config). Also a quick check that a config file is valid. */
 #include <stdio.h>
 #include <string.h>
 
@@ -22,7 +23,9 @@ int cmd_config(int argc, char **argv) {
   scan_config *cfg = NULL;
   rc = stage_load_config(&o, &cfg);
   if (rc) return rc;
-  rc = cli_report_error(scan_config_print(cfg, stdout));
+  scan_status status = scan_pipeline_resolve_config(cfg, NULL);
+  if (status == SCAN_OK) status = scan_config_print(cfg, stdout);
+  rc = cli_report_error(status);
   scan_config_free(cfg);
   return rc;
 }

@@ -12,6 +12,7 @@
 #include "scan/datasets.h"
 #include "scan/viz_grid.h"
 #include "stage_common.h"
+#include "terminal.h"
 
 #define DATA_USAGE "scan data info|show --dataset NAME [OPTIONS]   ('scan data info --help', 'scan data show --help')"
 
@@ -69,8 +70,9 @@ static void print_text(const scan_dataset *d, const long *per_class, long unlabe
   printf("%s: %d images, %dx%dx%d (HxWxC), %d classes\n", d->name, d->count, d->height, d->width, d->channels,
          d->num_classes);
   if (d->num_classes) printf("  %5s  %-32s %8s\n", "class", "name", "images");
+  char safe[256];
   for (int k = 0; k < d->num_classes; k++)
-    printf("  %5d  %-32s %8ld\n", k, d->class_names ? d->class_names[k] : "", per_class[k]);
+    printf("  %5d  %-32s %8ld\n", k, terminal_safe(d->class_names ? d->class_names[k] : "", safe, sizeof safe), per_class[k]);
   if (unlabelled) printf("  %5s  %-32s %8ld\n", "", "unlabelled", unlabelled);
 }
 

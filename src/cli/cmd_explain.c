@@ -153,14 +153,14 @@ int cmd_explain(int argc, char **argv) {
   const arg_option options[] = {
       STAGE_OPTIONS(o),
       {"--model", ARG_STRING, &model, "explain this SCAN or self-label model file (then --out is where the outputs go)"},
-      {"--index", ARG_INT, &index, "explain this image of the validation split"},
+      {"--index", ARG_INDEX, &index, "explain this image of the validation split"},
       {"--image", ARG_STRING, &image_path, "explain this image file (PNG or JPEG; converted to the dataset's size)"},
-      {"--cluster", ARG_INT, &cluster, "alone: explain this cluster's most confident members; with --index/--image: "
+      {"--cluster", ARG_INDEX, &cluster, "alone: explain this cluster's most confident members; with --index/--image: "
                                        "explain this cluster instead of the assigned one; with --prototypes: only its prototype"},
-      {"--top", ARG_INT, &top, "members explained with --cluster (default 8)"},
+      {"--top", ARG_INDEX, &top, "members explained with --cluster (default 8)"},
       {"--prototypes", ARG_BOOL, &prototypes, "explain every cluster's prototype (the default)"},
       {"--faithfulness", ARG_BOOL, &faithfulness, "deletion/insertion curves and the model-randomisation check"},
-      {"--samples", ARG_INT, &samples, "validation images measured by --faithfulness (default 20)"},
+      {"--samples", ARG_INDEX, &samples, "validation images measured by --faithfulness (default 20)"},
       {"--method", ARG_STRING, &method, "gradcam, lime or both (default)"},
       {"--save-path", ARG_STRING, &save_path, "where the figures and JSON go (default RUN/explain; with --model, --out)"},
       {NULL, 0, NULL, NULL}};

@@ -103,7 +103,7 @@ int cmd_features(int argc, char **argv) {
       {"--names", ARG_STRING, &o.names, "names file to write (default <out>.names.txt)"},
       {"--csv", ARG_STRING, &o.csv, "also write the reference CSV layout: name,f1,...,fD"},
       {"--backbone", ARG_BOOL, &o.backbone, "backbone features even for a pretext model"},
-      {"--threads", ARG_INT, &o.threads, "compute threads (default: config 'threads', 0 = all cores)"},
+      {"--threads", ARG_INDEX, &o.threads, "compute threads (default: config 'threads', 0 = all cores)"},
       {"--quiet", ARG_BOOL, &o.quiet, "no progress output"},
       {NULL, 0, NULL, NULL}};
   int rc = args_parse(argc, argv, options, NULL,

@@ -123,9 +123,9 @@ int cmd_query(int argc, char **argv) {
   const char *image_path = NULL, *model = NULL;
   const arg_option options[] = {
       STAGE_OPTIONS(o),
-      {"--query", ARG_INT, &query, "index of the query image in the validation set"},
+      {"--query", ARG_INDEX, &query, "index of the query image in the validation set"},
       {"--query-image", ARG_STRING, &image_path, "an image file (PNG/JPEG) to use as the query instead"},
-      {"--n", ARG_INT, &n, "number of candidates to cluster (needs a candidates file at least that wide)"},
+      {"--n", ARG_INDEX, &n, "number of candidates to cluster (needs a candidates file at least that wide)"},
       {"--model", ARG_STRING, &model, "model file (default: the run's selflabel model, else the SCAN model's best head)"},
       {"--prototypes", ARG_BOOL, &prototypes, "also write each present cluster's prototype with its Grad-CAM and LIME figures"},
       {NULL, 0, NULL, NULL}};

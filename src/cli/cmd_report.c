@@ -12,7 +12,7 @@ static scan_status write_report(scan_pipeline *p) {
 }
 
 int cmd_report(int argc, char **argv) {
-  return stage_command_main(argc, argv, write_report, "scan report [--out RUN]",
+  return stage_command_main_on_run(argc, argv, write_report, "scan report [--out RUN]",
                             "Writes RUN/report.html: data and config summary, training time and curves, metrics per head\n"
                             "beside the k-means baseline, confusion matrix, cluster sizes, and per cluster its prototype with\n"
                             "Grad-CAM and LIME and a contact sheet of members. Open it in a browser; it works offline.");

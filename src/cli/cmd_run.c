@@ -15,7 +15,7 @@ static scan_status run_everything(scan_pipeline *p) {
 }
 
 int cmd_run(int argc, char **argv) {
-  return stage_command_main(argc, argv, run_everything, "scan run [--config FILE] [--set K=V] [--out DIR]",
+  return stage_command_main(argc, argv, run_everything, "run", "scan run [--config FILE] [--set K=V] [--out DIR]",
                             "Runs every stage in order (pretext, mine, cluster, selflabel, eval, explain) in one run\n"
                             "directory and writes report.html. Finished stages with the same config are skipped; an\n"
                             "interrupted stage resumes from its checkpoint, so killing the run loses at most one epoch.\n"

@@ -147,7 +147,7 @@ int cmd_select(int argc, char **argv) {
       {"--dedup", ARG_DOUBLE, &dedup, "near-duplicate threshold on cosine similarity (default 0.98; > 1 = off)"},
       {"--out", ARG_STRING, &out, "output directory (required)"},
       {"--voc-root", ARG_STRING, &voc_root, "VOC root: check Annotations/<name>.xml of every selected name"},
-      {"--strips", ARG_INT, &strips, "write N PNG strips: a target and its first-k neighbours (needs the datasets)"},
+      {"--strips", ARG_INDEX, &strips, "write N PNG strips: a target and its first-k neighbours (needs the datasets)"},
       {"--target-dataset", ARG_STRING, &target.spec.name, "target images (and labels): dataset name"},
       {"--target-root", ARG_STRING, &target.spec.root, "target dataset directory (list: the list file)"},
       {"--target-split", ARG_STRING, &target.spec.split, "target dataset split"},
@@ -157,7 +157,7 @@ int cmd_select(int argc, char **argv) {
       {"--image-size", ARG_INT, &image_size, "folder/list datasets: resize images to N x N"},
       {"--target-labels", ARG_STRING, &target.labels_path, "target labels .npy (class histograms; -1 = unknown)"},
       {"--pool-labels", ARG_STRING, &pool.labels_path, "pool labels .npy"},
-      {"--mmd-samples", ARG_INT, &mmd_samples, "images per set used for the MMD (default 1000)"},
+      {"--mmd-samples", ARG_INDEX, &mmd_samples, "images per set used for the MMD (default 1000)"},
       {"--seed", ARG_INT, &seed, "seed of the MMD subsamples (default 0)"},
       {NULL, 0, NULL, NULL}};
   int rc = args_parse(argc, argv, options, NULL,

@@ -5,25 +5,25 @@
 #include "stage_common.h"
 
 int cmd_pretext(int argc, char **argv) {
-  return stage_command_main(argc, argv, scan_stage_pretext, "scan pretext [--config FILE] [--set K=V] [--out DIR]",
+  return stage_command_main(argc, argv, scan_stage_pretext, "pretext", "scan pretext [--config FILE] [--set K=V] [--out DIR] [--restart]",
                            "Stage 1: SimCLR contrastive training of the backbone. Writes pretext/model.safetensors,\n"
                            "a checkpoint every epoch (rerun to resume) and pretext/log.jsonl.");
 }
 
 int cmd_mine(int argc, char **argv) {
-  return stage_command_main(argc, argv, scan_stage_mine, "scan mine [--config FILE] [--set K=V] [--out DIR]",
+  return stage_command_main(argc, argv, scan_stage_mine, "mine", "scan mine [--config FILE] [--set K=V] [--out DIR]",
                            "Mines each image's nearest neighbours in the pretext feature space (exact, inner product).\n"
                            "Writes pretext/features-{train,val}.npy and pretext/neighbors-{train,val}.npy ([N, k+1], self first).");
 }
 
 int cmd_cluster(int argc, char **argv) {
-  return stage_command_main(argc, argv, scan_stage_cluster, "scan cluster [--config FILE] [--set K=V] [--out DIR]",
+  return stage_command_main(argc, argv, scan_stage_cluster, "scan", "scan cluster [--config FILE] [--set K=V] [--out DIR] [--restart]",
                            "Stage 2: SCAN clustering. Trains num_heads cluster heads (and the backbone) so that images and\n"
                            "their mined neighbours share a cluster. Writes scan/model.safetensors with the best head.");
 }
 
 int cmd_selflabel(int argc, char **argv) {
-  return stage_command_main(argc, argv, scan_stage_selflabel, "scan selflabel [--config FILE] [--set K=V] [--out DIR]",
+  return stage_command_main(argc, argv, scan_stage_selflabel, "selflabel", "scan selflabel [--config FILE] [--set K=V] [--out DIR] [--restart]",
                            "Stage 3: self-labelling on the model's own confident predictions.\n"
                            "Writes selflabel/model.safetensors.");
 }

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scan/atomic_file.h"
 #include "scan/progress.h"
+#include "terminal.h"
 
 void stage_options_init(stage_options *o) {
   memset(o, 0, sizeof *o);
@@ -13,18 +15,18 @@ void stage_options_init(stage_options *o) {
 
 int cli_report_error(scan_status status) {
   if (status == SCAN_OK) return 0;
-  fprintf(stderr, "scan: %s\n", scan_error_message());
+  char safe[8192]; /* messages quote file and class names, which may hold escape codes */
+  fprintf(stderr, "scan: %s\n", terminal_safe(scan_error_message(), safe, sizeof safe));
   return status == SCAN_ERR_INPUT ? 2 : 1;
 }
 
-/* Without --config, a run directory that already has a config.yml keeps using it (so `scan report --out RUN`
-   or `scan eval --out RUN` see the configuration the run was trained with); otherwise the built-in defaults. */
-static const char *config_to_load(const stage_options *o, char *buf, size_t size) {
-  if (o->config_path) return o->config_path;
-  snprintf(buf, size, "%s/config.yml", o->out ? o->out : "runs/fashion-mnist");
-  FILE *f = fopen(buf, "r");
-  if (!f) return NULL;
-  fclose(f);
+/* The run directory a command works in: --out, else runs/<train_db_name> (before the configuration is loaded,
+   that of the built-in default dataset). */
+static const char *run_directory(const stage_options *o, const scan_config *cfg, char *buf, size_t size) {
+  if (o->out) return o->out;
+  const char *db = "fashion-mnist";
+  if (cfg && scan_config_get_string(cfg, NULL, "train_db_name", &db) != SCAN_OK) scan_error_clear();
+  snprintf(buf, size, "runs/%s", db);
   return buf;
 }
 
@@ -59,17 +61,46 @@ scan_status stage_apply_data_options(const stage_options *o, scan_config *cfg) {
   return SCAN_OK;
 }
 
+/* A directory that some stage already wrote into. */
+static int holds_run_outputs(const char *dir) {
+  static const char *const outputs[] = {".stamps", "pretext", "scan", "selflabel", "eval"};
+  for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+    char path[1300];
+    snprintf(path, sizeof path, "%s/%s", dir, outputs[i]);
+    if (scan_file_exists(path)) return 1;
+  }
+  return 0;
+}
+
+/* Without --config, a run directory that already has a config.yml keeps using it (so `scan report --out RUN`
+   or `scan eval --out RUN` see the configuration the run was trained with), and it must be intact: a damaged one
+   is refused rather than completed from defaults. A run directory with outputs but no config.yml is refused too:
+   the built-in defaults are most likely not what it was trained with. Otherwise the built-in defaults. */
+static scan_status load_base_config(const stage_options *o, scan_config **cfg) {
+  if (o->config_path) return scan_config_load(cfg, o->config_path);
+  char path[1300], dir[1024];
+  const char *out = run_directory(o, NULL, dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/config.yml", out);
+  if (scan_file_exists(path)) return scan_config_load_run(cfg, path);
+  if (holds_run_outputs(out))
+    return scan_fail(SCAN_ERR_INPUT,
+                     "%s: no config.yml in this run directory, which holds a run's outputs; pass the configuration it "
+                     "was run with (--config FILE)",
+                     out);
+  return scan_config_load(cfg, NULL);
+}
+
 int stage_load_config(const stage_options *o, scan_config **cfg) {
   *cfg = NULL;
-  char run_config[1300];
-  scan_status status = scan_config_load(cfg, config_to_load(o, run_config, sizeof run_config));
+  scan_status status = load_base_config(o, cfg);
   for (int i = 0; status == SCAN_OK && i < o->sets.count; i++) status = scan_config_set(*cfg, o->sets.items[i]);
   if (status == SCAN_OK && o->threads >= 0) {
     char assignment[64];
     snprintf(assignment, sizeof assignment, "threads=%d", o->threads);
-    status = scan_config_set(*cfg, assignment);
+    status = scan_config_set_from(*cfg, assignment, "--threads");
   }
   if (status == SCAN_OK) status = stage_apply_data_options(o, *cfg);
+  if (status == SCAN_OK) status = scan_config_validate(*cfg);
   if (status != SCAN_OK) {
     if (*cfg) scan_config_free(*cfg);
     *cfg = NULL;
@@ -78,55 +109,76 @@ int stage_load_config(const stage_options *o, scan_config **cfg) {
   return 0;
 }
 
-/* write_config = 0: the command only reads the run (its outputs go elsewhere), so the run's config.yml keeps
-   describing how the run was trained, whatever --set this command was given. */
-static int open_run(const stage_options *o, scan_config **cfg, scan_pipeline *p, int write_config) {
+/* The training stages, which resume from a checkpoint; "run" is every stage. */
+static int resumes(const char *stage) {
+  return stage && (!strcmp(stage, "pretext") || !strcmp(stage, "scan") || !strcmp(stage, "selflabel"));
+}
+
+/* Everything that can refuse the command happens before the first write into the run directory: validation (in
+   stage_load_config and scan_pipeline_open), the lock, the configuration against the data, the resume check. Only
+   then is config.yml rewritten. write_config = 0: the command only reads the run (its outputs go elsewhere, or
+   into its own subdirectory under the lock), so the run's config.yml keeps describing how the run was trained,
+   whatever --set or data option this command was given. */
+static int open_run(const stage_options *o, const char *stage, scan_config **cfg, scan_pipeline *p,
+                    int write_config) {
   scan_progress_set_quiet(o->quiet);
   int rc = stage_load_config(o, cfg);
   if (rc) return rc;
+  char default_out[256], path[1300];
+  const char *out = run_directory(o, *cfg, default_out, sizeof default_out);
   scan_status status = SCAN_OK;
-  char default_out[256];
-  const char *out = o->out;
-  if (status == SCAN_OK && !out) {
-    const char *db = "run";
-    status = scan_config_get_string(*cfg, NULL, "train_db_name", &db);
-    snprintf(default_out, sizeof default_out, "runs/%s", db);
-    out = default_out;
-  }
+  /* Checked before scan_pipeline_open, which would create the directory. */
+  snprintf(path, sizeof path, "%s/config.yml", out);
+  if (o->existing_run && !scan_file_exists(path))
+    status = scan_fail(SCAN_ERR_INPUT, "%s: not a run directory (no config.yml); give --out of a run that a stage wrote", out);
   if (status == SCAN_OK) status = scan_pipeline_open(p, *cfg, out);
-  if (status == SCAN_OK && write_config) {
-    char path[1300];
-    status = scan_config_write(*cfg, scan_pipeline_path(p, path, sizeof path, "config.yml"));
-  }
+  if (status == SCAN_OK) status = scan_pipeline_lock(p);
+  if (status == SCAN_OK && stage) status = scan_pipeline_check_data(p, strcmp(stage, "run") == 0 ? NULL : stage);
+  if (status == SCAN_OK && resumes(stage)) status = scan_pipeline_check_resume(p, stage, o->restart);
+  if (status == SCAN_OK && write_config) status = scan_config_write(*cfg, scan_pipeline_path(p, path, sizeof path, "config.yml"));
   if (status != SCAN_OK) {
-    if (*cfg) scan_config_free(*cfg);
+    stage_close(*cfg, p);
     *cfg = NULL;
     return cli_report_error(status);
   }
   return 0;
 }
 
-int stage_open(const stage_options *o, scan_config **cfg, scan_pipeline *p) { return open_run(o, cfg, p, 1); }
+int stage_open(const stage_options *o, scan_config **cfg, scan_pipeline *p) { return open_run(o, NULL, cfg, p, 1); }
 
-int stage_open_reader(const stage_options *o, scan_config **cfg, scan_pipeline *p) { return open_run(o, cfg, p, 0); }
+int stage_open_reader(const stage_options *o, scan_config **cfg, scan_pipeline *p) {
+  return open_run(o, NULL, cfg, p, 0);
+}
 
 void stage_close(scan_config *cfg, scan_pipeline *p) {
   scan_pipeline_close(p);
   if (cfg) scan_config_free(cfg);
 }
 
-int stage_command_main(int argc, char **argv, stage_fn fn, const char *usage, const char *description) {
+static int command_main(int argc, char **argv, stage_fn fn, const char *stage, const char *usage,
+                        const char *description, int existing_run) {
   stage_options o;
   stage_options_init(&o);
-  const arg_option options[] = {STAGE_OPTIONS(o), {NULL, 0, NULL, NULL}};
-  int rc = args_parse(argc, argv, options, NULL, usage, description);
+  o.existing_run = existing_run;
+  const arg_option resuming[] = {STAGE_OPTIONS(o), STAGE_RESTART_OPTION(o), {NULL, 0, NULL, NULL}};
+  const arg_option plain[] = {STAGE_OPTIONS(o), {NULL, 0, NULL, NULL}};
+  int rc = args_parse(argc, argv, resumes(stage) ? resuming : plain, NULL, usage, description);
   if (rc) return rc < 0 ? 0 : rc;
   scan_config *cfg;
   scan_pipeline p;
-  rc = stage_open(&o, &cfg, &p);
+  rc = open_run(&o, stage, &cfg, &p, 1);
   if (rc) return rc;
   rc = cli_report_error(fn(&p));
   if (rc == 0) printf("%s: done, outputs in %s\n", argv[0], p.run_dir);
   stage_close(cfg, &p);
   return rc;
+}
+
+int stage_command_main(int argc, char **argv, stage_fn fn, const char *stage, const char *usage,
+                       const char *description) {
+  return command_main(argc, argv, fn, stage, usage, description, 0);
+}
+
+int stage_command_main_on_run(int argc, char **argv, stage_fn fn, const char *usage, const char *description) {
+  return command_main(argc, argv, fn, NULL, usage, description, 1);
 }

@@ -14,6 +14,8 @@ typedef struct {
   int threads;
   int quiet;
   const char *dataset, *root, *val_dataset, *val_root;
+  int restart;
+  int existing_run; /* the run directory must exist already (it has config.yml): commands that only read a run */
 } stage_options;
 
 /* The configuration options alone, for commands that read the config but own no run directory. */
@@ -35,6 +37,10 @@ typedef struct {
       {"--threads", ARG_INT, &(o).threads, "compute threads (default: config 'threads', 0 = all cores)"}, \
       {"--quiet", ARG_BOOL, &(o).quiet, "no progress output"}
 
+/* For the training stages, which resume from a checkpoint. */
+#define STAGE_RESTART_OPTION(o) \
+  {"--restart", ARG_BOOL, &(o).restart, "discard this stage's checkpoint and log and start it afresh"}
+
 /* The common options, to be placed first in a command's option table. */
 #define STAGE_OPTIONS(o) STAGE_CONFIG_OPTIONS(o), STAGE_DATA_OPTIONS(o), STAGE_RUN_OPTIONS(o)
 
@@ -46,19 +52,27 @@ void stage_options_init(stage_options *o);
 scan_status stage_apply_data_options(const stage_options *o, scan_config *cfg);
 /* "key='value'" through scan_config_set, quoted so that paths with ':', '#' or quotes survive. */
 scan_status stage_config_set_string(scan_config *cfg, const char *key, const char *value);
-/* Loads the config and applies --set, --threads and the data options (the first half of stage_open).
+/* Loads the config, applies --set, --threads and the data options and validates the result (the first half of
+   stage_open).
    On failure prints the message and returns the exit status (2 or 1), with *cfg NULL; 0 on success. */
 int stage_load_config(const stage_options *o, scan_config **cfg);
-/* Loads the config, applies --set, opens the run directory and writes config.yml into it.
+/* Loads the config, applies --set, opens and locks the run directory and writes config.yml into it; a refusal
+   (bad value, directory in use) changes nothing in the run directory.
    On failure prints the message and returns the exit status (2 or 1); 0 on success. */
 int stage_open(const stage_options *o, scan_config **cfg, scan_pipeline *p);
 /* The same for a command that only reads the run (predict): config.yml is not rewritten. */
 int stage_open_reader(const stage_options *o, scan_config **cfg, scan_pipeline *p);
 void stage_close(scan_config *cfg, scan_pipeline *p);
 /* The whole of a command that takes only the common options and runs `fn` on the run directory:
-   parse, open, run, report errors, close. Prints "<command>: done, outputs in <run>" on success. */
+   parse, open, run, report errors, close. Prints "<command>: done, outputs in <run>" on success. `stage` names
+   what the command runs ("pretext", "mine", "scan", "selflabel", "run" for all of them; NULL for none of them): its
+   relations to the data are checked before anything is written, and a training stage takes --restart and refuses
+   before changing anything when its checkpoint was made under another configuration. */
 typedef scan_status (*stage_fn)(scan_pipeline *p);
-int stage_command_main(int argc, char **argv, stage_fn fn, const char *usage, const char *description);
+int stage_command_main(int argc, char **argv, stage_fn fn, const char *stage, const char *usage,
+                       const char *description);
+/* The same for a command that reads a run and must not create one (scan report). */
+int stage_command_main_on_run(int argc, char **argv, stage_fn fn, const char *usage, const char *description);
 
 /* Prints "scan: <message>" and returns the exit status for `status`. */
 int cli_report_error(scan_status status);

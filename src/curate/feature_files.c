@@ -5,22 +5,10 @@
 #include <string.h>
 
 #include "scan/atomic_file.h"
+#include "scan/csv.h"
 #include "scan/curate.h"
 #include "scan/knn.h"
 #include "scan/npy.h"
-
-static void write_csv_name(FILE *f, const char *name) {
-  if (!strpbrk(name, ",\"\n\r")) {
-    fputs(name, f);
-    return;
-  }
-  fputc('"', f);
-  for (const char *c = name; *c; c++) {
-    if (*c == '"') fputc('"', f);
-    fputc(*c, f);
-  }
-  fputc('"', f);
-}
 
 scan_status scan_curate_write_features(const char *npy_path, const char *names_path, const char *csv_path,
                                        const float *features, int64_t rows, int dim, const char *const *names) {
@@ -35,7 +23,7 @@ scan_status scan_curate_write_features(const char *npy_path, const char *names_p
   if (csv_path) {
     SCAN_TRY(scan_atomic_open(&af, csv_path));
     for (int64_t i = 0; i < rows; i++) {
-      write_csv_name(af.file, names[i]);
+      scan_csv_put_field(af.file, names[i]);
       /* %.9g: enough digits that the float reads back exactly. */
       for (int c = 0; c < dim; c++) fprintf(af.file, ",%.9g", (double)features[i * dim + c]);
       fputc('\n', af.file);

@@ -12,10 +12,11 @@ static void zero_box(float *chw, int channels, int h, int w, int top, int bottom
 
 static int clamp_int(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-void aug_cutout(float *chw, int channels, int h, int w, int holes, int length, scan_rng *rng) {
+void aug_cutout(float *chw, int channels, int h, int w, int holes, int length, int fixed_length, scan_rng *rng) {
   if (holes <= 0 || length <= 0) return;
-  /* The reference draws the side once per image, in [1, length], whatever its `random` flag says. */
-  int side = 1 + scan_rng_int(rng, length);
+  /* The reference draws the side once per image, in [1, length], whatever its `random` flag says (spec §4.4);
+   * here `random: false` means what it says: every hole is length x length. */
+  int side = fixed_length ? length : 1 + scan_rng_int(rng, length);
   for (int i = 0; i < holes; i++) {
     int y = scan_rng_int(rng, h), x = scan_rng_int(rng, w);
     int top = clamp_int(y - side / 2, 0, h), bottom = clamp_int(y + side / 2, 0, h);

@@ -55,7 +55,8 @@ void aug_posterize(uint8_t *img, long n, int channels, int bits);
 void aug_strong_ops(uint8_t *img, uint8_t *tmp, int h, int w, int channels, int count, scan_rng *rng);
 
 /* augment_erase.c: on the normalised CHW float tensor. */
-void aug_cutout(float *chw, int channels, int h, int w, int holes, int length, scan_rng *rng);
+/* Hole side: drawn in [1, length] (the reference, cutout_kwargs.random: true) or exactly length (fixed_length). */
+void aug_cutout(float *chw, int channels, int h, int w, int holes, int length, int fixed_length, scan_rng *rng);
 void aug_random_erasing(float *chw, int channels, int h, int w, double p, double scale_min, double scale_max,
                         scan_rng *rng);
 

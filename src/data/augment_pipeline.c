@@ -7,6 +7,8 @@
 #include "augment_internal.h"
 #include "scan/augment.h"
 
+int scan_aug_cutout_length(int out_size) { return out_size <= 32 ? out_size / 2 : (out_size + 1) / 3; }
+
 void scan_aug_default(scan_aug_config *cfg, scan_aug_strategy s, int out_size, int channels) {
   memset(cfg, 0, sizeof *cfg);
   cfg->strategy = s;
@@ -23,7 +25,7 @@ void scan_aug_default(scan_aug_config *cfg, scan_aug_strategy s, int out_size, i
   cfg->num_strong_augs = 4;
   if (s == SCAN_AUG_OURS) {
     cfg->cutout_holes = 1;
-    cfg->cutout_length = out_size <= 32 ? out_size / 2 : (out_size + 1) / 3;
+    cfg->cutout_length = scan_aug_cutout_length(out_size);
   }
   cfg->erasing_p = 0.0;
   cfg->erasing_min = 0.02; /* torchvision's RandomErasing defaults, used once erasing_p > 0 */
@@ -212,6 +214,6 @@ void scan_augment(const scan_aug_config *cfg, const uint8_t *src, int h, int w, 
   scan_augment_u8(cfg, src, h, w, rng, img);
   to_tensor_normalize(cfg, img, dst);
   if (cfg->strategy == SCAN_AUG_VAL) return;
-  aug_cutout(dst, cfg->channels, out, out, cfg->cutout_holes, cfg->cutout_length, rng);
+  aug_cutout(dst, cfg->channels, out, out, cfg->cutout_holes, cfg->cutout_length, cfg->cutout_fixed_length, rng);
   aug_random_erasing(dst, cfg->channels, out, out, cfg->erasing_p, cfg->erasing_min, cfg->erasing_max, rng);
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data_internal.h"
 #include "scan/atomic_file.h"
@@ -137,15 +138,11 @@ scan_status data_load_cifar(scan_dataset *out, const scan_dataset_spec *spec) {
   for (int f = 0; f < files; f++) {
     if (!data_find_file(spec->root, folder_of(spec), names[f], paths[f], sizeof paths[f]))
       return scan_fail(SCAN_ERR_INPUT, "%s: no such file", paths[f]);
-    FILE *file = fopen(paths[f], "rb");
-    if (!file || fseek(file, 0, SEEK_END) != 0) {
-      if (file) fclose(file);
-      return scan_fail(SCAN_ERR_INPUT, "%s: cannot read", paths[f]);
-    }
-    long size = ftell(file);
-    fclose(file);
-    if (size < 0) return scan_fail(SCAN_ERR_INPUT, "%s: cannot read its size", paths[f]);
-    counts[f] = scan_cifar_record_count((size_t)size, kind, paths[f]);
+    int fd;
+    size_t size;
+    SCAN_TRY(scan_open_regular(paths[f], &fd, &size)); /* a FIFO or device is refused, not waited on */
+    close(fd);
+    counts[f] = scan_cifar_record_count(size, kind, paths[f]);
     if (counts[f] < 0) return SCAN_ERR_INPUT;
     total += counts[f];
   }

@@ -2,13 +2,20 @@
  * through unchanged, so MNIST-style files work compressed or not. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "data_internal.h"
+#include "scan/atomic_file.h"
 
 scan_status data_read_whole(const char *path, size_t max_bytes, unsigned char **data, size_t *size) {
   *data = NULL;
   *size = 0;
+  /* Only a regular file: gzopen would wait forever on a FIFO, and a device has no end. */
+  int fd;
+  size_t file_size;
+  SCAN_TRY(scan_open_regular(path, &fd, &file_size));
+  close(fd);
   gzFile file = gzopen(path, "rb");
   if (!file) return scan_fail(SCAN_ERR_INPUT, "%s: cannot open", path);
   size_t capacity = 1 << 20, used = 0;

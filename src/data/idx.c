@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "data_internal.h"
+#include "scan/atomic_file.h"
 #include "scan/image_io.h"
 
 #define IDX_IMAGES_MAGIC 2051u
@@ -70,18 +71,13 @@ static const char *file_prefix(const char *split) { return strcmp(split, "test")
 
 /* Finds <root>/<prefix>-<kind>-ubyte.gz, else the uncompressed name. */
 static int find_idx_file(const char *root, const char *split, const char *kind, char *path, size_t path_size) {
+  /* stat, not fopen: opening a FIFO of that name would wait for a writer (data_read_whole refuses it). */
   snprintf(path, path_size, "%s/%s-%s-ubyte.gz", root, file_prefix(split), kind);
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    snprintf(path, path_size, "%s/%s-%s-ubyte", root, file_prefix(split), kind);
-    f = fopen(path, "rb");
-  }
-  if (!f) {
-    snprintf(path, path_size, "%s/%s-%s-ubyte[.gz]", root, file_prefix(split), kind);
-    return 0;
-  }
-  fclose(f);
-  return 1;
+  if (scan_file_exists(path)) return 1;
+  snprintf(path, path_size, "%s/%s-%s-ubyte", root, file_prefix(split), kind);
+  if (scan_file_exists(path)) return 1;
+  snprintf(path, path_size, "%s/%s-%s-ubyte[.gz]", root, file_prefix(split), kind);
+  return 0;
 }
 
 int data_idx_present(const scan_dataset_spec *spec) {

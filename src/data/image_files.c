@@ -4,10 +4,35 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "data_internal.h"
 #include "scan/image_io.h"
 #include "scan/resample.h"
+
+/* Physical memory, the bound for a dataset that is held in memory whole. */
+static double physical_memory_bytes(void) {
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? (double)pages * (double)page : 1e18;
+}
+
+/* d->pixels for `count` images of d's size. Too large (a folder of big photos kept at their own size) is the
+   user's input, not an internal failure: the message names the image that set the size and the option that
+   shrinks it. */
+static scan_status allocate_pixels(scan_dataset *d, long count, const char *first, int h, int w, int image_size) {
+  double bytes = (double)count * d->height * d->width * d->channels, memory = physical_memory_bytes();
+  if (bytes <= memory && (d->pixels = malloc((size_t)bytes)) != NULL) return SCAN_OK;
+  const double gib = 1024.0 * 1024 * 1024;
+  if (!image_size)
+    return scan_fail(SCAN_ERR_INPUT,
+                     "%s: image too large to keep %ld images at its size %dx%d (%.1f GiB; this machine has %.1f GiB); give "
+                     "an image size to resize them on load (--image-size N, or image_size: N in the config)",
+                     first, count, w, h, bytes / gib, memory / gib);
+  return scan_fail(SCAN_ERR_INPUT,
+                   "%s: %ld images at image size %d need %.1f GiB (this machine has %.1f GiB); give a smaller image size "
+                   "(--image-size N, or image_size: N in the config)",
+                   first, count, image_size, bytes / gib, memory / gib);
+}
 
 scan_status data_load_image_files(scan_dataset *d, const char *const *paths, const char *const *display_names,
                                   long count, int image_size, int channels) {
@@ -33,8 +58,7 @@ scan_status data_load_image_files(scan_dataset *d, const char *const *paths, con
       d->height = side_h;
       d->width = side_w;
       d->channels = channels;
-      d->pixels = scan_malloc((unsigned long)count * (unsigned long)side_h * (unsigned long)side_w * (unsigned long)channels);
-      if (!d->pixels) st = SCAN_ERR_INTERNAL;
+      st = allocate_pixels(d, count, paths[0], h, w, image_size);
     } else if (!image_size && (h != d->height || w != d->width)) {
       st = scan_fail(SCAN_ERR_INPUT, "%s: image is %dx%d but %s is %dx%d; give an image size to resize them all", paths[i], w,
                      h, paths[0], d->width, d->height);

@@ -11,14 +11,17 @@
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "scan/atomic_file.h"
 
 static scan_status check_dimensions(const char *name, unsigned long height, unsigned long width) {
   if (height == 0 || width == 0) return scan_fail(SCAN_ERR_INPUT, "%s: image has zero size (%lux%lu)", name, width, height);
   if (height > SCAN_IMAGE_MAX_SIDE || width > SCAN_IMAGE_MAX_SIDE || height * width > (unsigned long)SCAN_IMAGE_MAX_PIXELS)
-    return scan_fail(SCAN_ERR_INPUT, "%s: image too large (%lux%lu; at most %d a side and %ld pixels)", name, width, height,
-                     SCAN_IMAGE_MAX_SIDE, (long)SCAN_IMAGE_MAX_PIXELS);
+    return scan_fail(SCAN_ERR_INPUT,
+                     "%s: image too large to decode (%lux%lu; at most %d a side and %ld pixels); shrink the file first "
+                     "(--image-size and the config's image_size resize images only after they are decoded)",
+                     name, width, height, SCAN_IMAGE_MAX_SIDE, (long)SCAN_IMAGE_MAX_PIXELS);
   return SCAN_OK;
 }
 
@@ -45,8 +48,15 @@ static void png_read_memory(png_structp png, png_bytep out, png_size_t length) {
   src->position += length;
 }
 
+static unsigned long be32(const unsigned char *p) {
+  return (unsigned long)p[0] << 24 | (unsigned long)p[1] << 16 | (unsigned long)p[2] << 8 | p[3];
+}
+
 static scan_status decode_png(const unsigned char *data, size_t size, const char *name, uint8_t **pixels, int *height,
                               int *width, int *channels) {
+  /* The sides are checked in IHDR (always the first chunk) before libpng starts: it would stop a large image
+     with "Invalid IHDR data", or at whichever chunk comes next, instead of saying it is too large. */
+  if (size >= 24 && memcmp(data + 12, "IHDR", 4) == 0) SCAN_TRY(check_dimensions(name, be32(data + 20), be32(data + 16)));
   png_source src = {data, size, 0, ""};
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, png_error_handler, png_warning_handler);
   png_infop info = png ? png_create_info_struct(png) : NULL;
@@ -167,24 +177,49 @@ static scan_status decode_jpeg(const unsigned char *data, size_t size, const cha
 
 /* ---------------- public ---------------- */
 
+/* The magic bytes of the formats scan_image_decode reads. */
+static int is_png(const unsigned char *data, size_t size) {
+  static const unsigned char magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  return size >= 8 && memcmp(data, magic, 8) == 0;
+}
+
+static int is_jpeg(const unsigned char *data, size_t size) {
+  return size >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff;
+}
+
 scan_status scan_image_decode(const unsigned char *data, size_t size, const char *name, uint8_t **pixels, int *height,
                               int *width, int *channels) {
   *pixels = NULL;
   *height = *width = *channels = 0;
-  static const unsigned char png_magic[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  if (size >= 8 && memcmp(data, png_magic, 8) == 0) return decode_png(data, size, name, pixels, height, width, channels);
-  if (size >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff)
-    return decode_jpeg(data, size, name, pixels, height, width, channels);
+  if (is_png(data, size)) return decode_png(data, size, name, pixels, height, width, channels);
+  if (is_jpeg(data, size)) return decode_jpeg(data, size, name, pixels, height, width, channels);
   if (size == 0) return scan_fail(SCAN_ERR_INPUT, "%s: empty file", name);
   return scan_fail(SCAN_ERR_INPUT, "%s: not a PNG or JPEG image", name);
 }
 
 scan_status scan_image_read(const char *path, uint8_t **pixels, int *height, int *width, int *channels) {
-  unsigned char *data;
-  size_t size;
   *pixels = NULL;
-  SCAN_TRY(scan_read_file(path, &data, &size));
-  scan_status st = scan_image_decode(data, size, path, pixels, height, width, channels);
+  *height = *width = *channels = 0;
+  /* Type and size are checked before the file is read whole: a FIFO or device is refused by
+     scan_open_regular, a large file that is not an image costs 8 bytes, an image file beyond the limit nothing. */
+  int fd;
+  size_t size;
+  SCAN_TRY(scan_open_regular(path, &fd, &size));
+  unsigned char head[8];
+  size_t head_size = size < sizeof head ? size : sizeof head;
+  scan_status st = scan_read_exact(fd, path, head, head_size);
+  if (st == SCAN_OK && size == 0) st = scan_fail(SCAN_ERR_INPUT, "%s: empty file", path);
+  if (st == SCAN_OK && !is_png(head, head_size) && !is_jpeg(head, head_size))
+    st = scan_fail(SCAN_ERR_INPUT, "%s: not a PNG or JPEG image", path);
+  if (st == SCAN_OK) st = scan_check_file_size(path, size, SCAN_IMAGE_MAX_FILE_BYTES, "an image file");
+  unsigned char *data = st == SCAN_OK ? malloc(size) : NULL;
+  if (st == SCAN_OK && !data) st = scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory reading %zu bytes", path, size);
+  if (st == SCAN_OK) {
+    memcpy(data, head, head_size);
+    st = scan_read_exact(fd, path, data + head_size, size - head_size);
+  }
+  close(fd);
+  if (st == SCAN_OK) st = scan_image_decode(data, size, path, pixels, height, width, channels);
   free(data);
   return st;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data_internal.h"
 #include "scan/atomic_file.h"
@@ -101,10 +102,11 @@ scan_status data_load_stl(scan_dataset *out, const scan_dataset_spec *spec) {
   /* Sizes first (from the file lengths), so one allocation holds the whole split. */
   for (int p = 0; p < parts; p++) {
     if (!find_part(spec->root, which[p], &part[p])) return scan_fail(SCAN_ERR_INPUT, "%s: no such file", part[p].images);
-    FILE *f = fopen(part[p].images, "rb");
-    long size = -1;
-    if (f && fseek(f, 0, SEEK_END) == 0) size = ftell(f);
-    if (f) fclose(f);
+    int fd;
+    size_t file_size;
+    SCAN_TRY(scan_open_regular(part[p].images, &fd, &file_size)); /* a FIFO or device is refused, not waited on */
+    close(fd);
+    long size = (long)file_size;
     if (size <= 0 || size % STL_IMAGE_BYTES != 0)
       return scan_fail(SCAN_ERR_INPUT, "%s: truncated: %ld bytes is not a whole number of %d-byte images", part[p].images,
                        size, STL_IMAGE_BYTES);

@@ -102,49 +102,48 @@ static int blank_line(const char *line) {
   return *line == '\0' || *line == '#';
 }
 
-/* A text file read line by line, blank lines and '#' comments skipped. */
-enum { LINE_SIZE = 65536 };
+/* A CSV file read whole (RFC 4180, so a quoted field may hold a line break), blank records and '#' comments
+   skipped. */
 typedef struct {
-  FILE *file;
   const char *path;
-  int number; /* of the line last read, for messages */
-  char *line; /* LINE_SIZE bytes */
-} line_reader;
+  unsigned char *text;
+  scan_csv_reader csv;
+  char *fields[MAX_FIELDS];
+  int count;  /* fields in the record last read */
+  long number; /* line on which that record starts, for messages */
+} record_reader;
 
-static scan_status reader_open(line_reader *r, const char *path) {
+static scan_status reader_open(record_reader *r, const char *path) {
   r->path = path;
-  r->number = 0;
-  r->line = scan_malloc(LINE_SIZE);
-  if (!r->line) return SCAN_ERR_INTERNAL;
-  r->file = fopen(path, "r");
-  if (r->file) return SCAN_OK;
-  free(r->line);
-  return scan_fail(SCAN_ERR_INPUT, "%s: cannot open: %s", path, strerror(errno));
+  size_t size = 0;
+  SCAN_TRY(scan_read_file_max(path, SCAN_CSV_MAX_BYTES, "a CSV file", &r->text, &size));
+  scan_csv_begin(&r->csv, (char *)r->text);
+  return SCAN_OK;
 }
 
-static void reader_close(line_reader *r) {
-  fclose(r->file);
-  free(r->line);
-}
+static void reader_close(record_reader *r) { free(r->text); }
 
-/* The next line that holds something: 1, with it in r->line; 0 at the end; -1 with *st set when a line is too long. */
-static int reader_next(line_reader *r, scan_status *st) {
-  while (fgets(r->line, LINE_SIZE, r->file)) {
-    r->number++;
-    if (!strchr(r->line, '\n') && !feof(r->file)) {
-      *st = scan_fail(SCAN_ERR_INPUT, "%s:%d: line too long", r->path, r->number);
-      return -1;
-    }
-    if (!blank_line(r->line)) return 1;
+/* The next record that holds something: 1, with its fields in r->fields; 0 at the end; -1 with *st set when
+   a quoted field is not closed. */
+static int reader_next(record_reader *r, scan_status *st) {
+  int count;
+  while ((count = scan_csv_next(&r->csv, r->fields, MAX_FIELDS)) > 0) {
+    r->number = r->csv.line;
+    r->count = count < MAX_FIELDS ? count : MAX_FIELDS;
+    if (!blank_line(r->fields[0]) || (count > 1 && !strchr(r->fields[0], '#'))) return 1;
+  }
+  if (count < 0) {
+    *st = scan_fail(SCAN_ERR_INPUT, "%s:%ld: a quoted field is not closed before the end of the file", r->path,
+                    r->csv.line);
+    return -1;
   }
   return 0;
 }
 
 /* The CSV's column: a one-column file is that column; with several, the first line must be a header that
    names `column`. *header_lines = 1 when the first line is a header. */
-static scan_status pick_column(const char *path, char *first_line, const char *column, int *index, int *header_lines) {
-  char *fields[MAX_FIELDS];
-  int count = scan_csv_split(first_line, fields, MAX_FIELDS);
+static scan_status pick_column(const char *path, char **fields, int count, const char *column, int *index,
+                               int *header_lines) {
   int64_t value;
   *header_lines = !parse_integer(fields[0], &value);
   *index = 0;
@@ -161,25 +160,23 @@ static scan_status pick_column(const char *path, char *first_line, const char *c
 }
 
 static scan_status ids_from_csv(const char *path, const char *column, int32_t **ids, int64_t *n) {
-  line_reader r;
+  record_reader r;
   SCAN_TRY(reader_open(&r, path));
   growing values = {NULL, 0, 0, sizeof(int32_t)};
   int column_index = -1;
   scan_status st = SCAN_OK;
   while (st == SCAN_OK && reader_next(&r, &st) == 1) {
     if (column_index < 0) {
-      char *copy = strdup(r.line); /* splitting writes into the line, which is still to be read as data */
       int header = 0;
-      st = copy ? pick_column(path, copy, column, &column_index, &header) : scan_fail(SCAN_ERR_INTERNAL, "out of memory");
-      free(copy);
+      st = pick_column(path, r.fields, r.count, column, &column_index, &header);
       if (header || st != SCAN_OK) continue;
     }
-    char *fields[MAX_FIELDS];
-    int count = scan_csv_split(r.line, fields, MAX_FIELDS);
+    char **fields = r.fields;
+    int count = r.count;
     int64_t value;
     int32_t id = 0;
     if (column_index >= count || !parse_integer(fields[column_index], &value))
-      st = scan_fail(SCAN_ERR_INPUT, "%s:%d: '%s' is not an integer id", path, r.number,
+      st = scan_fail(SCAN_ERR_INPUT, "%s:%ld: '%s' is not an integer id", path, r.number,
                      column_index < count ? fields[column_index] : "(missing field)");
     else if ((st = check_id(path, "line", r.number - 1, value, &id)) == SCAN_OK)
       st = grow_push(&values, &id, path);
@@ -236,25 +233,25 @@ static scan_status probs_from_npy(const char *path, float **probs, int64_t *n, i
 }
 
 static scan_status probs_from_csv(const char *path, float **probs, int64_t *n, int *k) {
-  line_reader r;
+  record_reader r;
   SCAN_TRY(reader_open(&r, path));
   growing values = {NULL, 0, 0, sizeof(float)};
   int columns = 0;
   int64_t rows = 0;
   scan_status st = SCAN_OK;
   while (st == SCAN_OK && reader_next(&r, &st) == 1) {
-    char *fields[MAX_FIELDS];
-    int count = scan_csv_split(r.line, fields, MAX_FIELDS);
+    char **fields = r.fields;
+    int count = r.count;
     double value;
     if (rows == 0 && columns == 0 && !parse_number(fields[0], &value)) continue; /* a header */
     if (columns == 0) columns = count;
     if (count != columns) {
-      st = scan_fail(SCAN_ERR_INPUT, "%s:%d: %d values, but the first row has %d", path, r.number, count, columns);
+      st = scan_fail(SCAN_ERR_INPUT, "%s:%ld: %d values, but the first row has %d", path, r.number, count, columns);
       break;
     }
     for (int c = 0; st == SCAN_OK && c < count; c++) {
       if (!parse_number(fields[c], &value)) {
-        st = scan_fail(SCAN_ERR_INPUT, "%s:%d: '%s' is not a number", path, r.number, fields[c]);
+        st = scan_fail(SCAN_ERR_INPUT, "%s:%ld: '%s' is not a number", path, r.number, fields[c]);
         break;
       }
       float v = (float)value;

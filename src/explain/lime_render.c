@@ -1,7 +1,11 @@
-/* The LIME figure: lime's get_image_and_mask(positive_only=False, hide_rest=False) followed by
- * skimage's mark_boundaries (mode 'outer', yellow), drawn on the enlarged image. */
+/* The LIME figure: the `top` superpixels of lime's get_image_and_mask(positive_only=False, hide_rest=False)
+ * tinted translucent green or red over the enlarged image, every superpixel's boundary drawn thin, and the
+ * marked regions outlined like skimage's mark_boundaries (mode 'outer', yellow). Translucent, so the person
+ * sees which part of the image each colour covers (lime's own figure sets a channel to the maximum, which
+ * hides the image under flat green and red). */
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,13 +70,26 @@ static int is_outer_boundary(const mask_view *m, int y, int x) {
   return square_max != square_min_objects;
 }
 
+/* How strongly a marked superpixel is tinted (0 = not at all, 100 = flat colour), and the colours. */
+enum { TINT_PERCENT = 45, EDGE_PERCENT = 55 };
+static const uint8_t POSITIVE[3] = {0, 200, 0}, NEGATIVE[3] = {230, 0, 0}, EDGE[3] = {255, 255, 255},
+                     OUTLINE[3] = {255, 255, 0};
+
+static void blend(uint8_t *pixel, const uint8_t colour[3], int percent) {
+  for (int k = 0; k < 3; k++) pixel[k] = (uint8_t)((pixel[k] * (100 - percent) + colour[k] * percent + 50) / 100);
+}
+
+/* Whether display pixel (y, x) is the last one of its superpixel before another begins, to the right or below. */
+static int is_segment_edge(const int32_t *segments, int h, int w, int scale, int y, int x) {
+  const int sy = y / scale, sx = x / scale, here = segments[sy * w + sx];
+  const int right = (x + 1) / scale, below = (y + 1) / scale;
+  return (right < w && segments[sy * w + right] != here) || (below < h && segments[below * w + sx] != here);
+}
+
 void scan_lime_render(const scan_lime_result *r, const uint8_t *image, int h, int w, int channels, int top, int scale,
                       uint8_t *rgb_out) {
   if (scale < 1) scale = 1;
   const int out_h = h * scale, out_w = w * scale;
-  uint8_t image_max = 0;
-  for (size_t i = 0; i < (size_t)h * w * channels; i++)
-    if (image[i] > image_max) image_max = image[i];
   int8_t *marks = calloc((size_t)(r->num_segments > 0 ? r->num_segments : 1), 1);
   if (marks) mark_top_superpixels(r->weights, r->num_segments, top, marks);
   /* Without memory for the marks the figure degrades to the plain enlarged image. */
@@ -84,12 +101,9 @@ void scan_lime_render(const scan_lime_result *r, const uint8_t *image, int h, in
       for (int k = 0; k < 3; k++) dst[k] = src[channels == 3 ? k : 0];
       if (!marks) continue;
       const int mark = mask_at(&view, y, x);
-      if (mark) dst[mark > 0 ? 1 : 0] = image_max; /* green for positive, red for negative */
-      if (is_outer_boundary(&view, y, x)) {
-        dst[0] = 255;
-        dst[1] = 255;
-        dst[2] = 0;
-      }
+      if (mark) blend(dst, mark > 0 ? POSITIVE : NEGATIVE, TINT_PERCENT);
+      if (is_outer_boundary(&view, y, x)) memcpy(dst, OUTLINE, 3);
+      else if (is_segment_edge(r->segments, h, w, scale, y, x)) blend(dst, EDGE, EDGE_PERCENT);
     }
   free(marks);
 }

@@ -118,7 +118,4 @@ static inline void topk_feed_row(topk_key *heap, int k, const float *s, int64_t 
   }
 }
 
-/* Checks that every value is finite; returns the first bad row or -1. */
-int64_t scan_knn_first_nonfinite_row(const float *x, int64_t n, int d);
-
 #endif

@@ -1,11 +1,13 @@
 /* Model checkpoints as safetensors with the reference PyTorch names (spec §5, §12). Loading validates the whole
  * file against the network before changing anything, and names the first key that is missing, unexpected or
  * of the wrong shape. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "net_internal.h"
+#include "scan/optim.h"
 #include "scan/safetensors.h"
 
 static int is_counter(const net_param *p) { return p->p.is_buffer && p->p.ndim == 0; }
@@ -20,14 +22,8 @@ static int skipped(const char *name, const char *skip) {
   return 0;
 }
 
-scan_status scan_net_save(const scan_net *net, const char *path, const char *const *metadata) {
-  scan_tensor_view *views = scan_calloc((unsigned long)net->param_count, sizeof *views);
-  int64_t *counters = scan_calloc((unsigned long)net->param_count, sizeof *counters);
-  if (!views || !counters) {
-    free(views);
-    free(counters);
-    return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
-  }
+/* The network's tensors as views for the safetensors writer: views and counters hold param_count entries. */
+static void net_views(const scan_net *net, scan_tensor_view *views, int64_t *counters) {
   for (int i = 0; i < net->param_count; i++) {
     const net_param *p = &net->params[i];
     scan_tensor_view *v = &views[i];
@@ -45,10 +41,47 @@ scan_status scan_net_save(const scan_net *net, const char *path, const char *con
       v->nbytes = (size_t)p->numel * sizeof(float);
     }
   }
-  scan_status st = scan_safetensors_write(path, views, net->param_count, metadata);
+}
+
+scan_status scan_net_check_finite(const scan_net *net, const char *what) {
+  for (int i = 0; i < net->param_count; i++) {
+    const net_param *p = &net->params[i];
+    for (int64_t j = 0; j < p->numel; j++)
+      if (!isfinite(p->p.data[j]))
+        return scan_fail(SCAN_ERR_INPUT, "%s: '%s' holds %s (element %lld)", what, p->name,
+                         isnan(p->p.data[j]) ? "NaN" : "an infinite value", (long long)j);
+  }
+  return SCAN_OK;
+}
+
+/* The model's tensors, then (opt not NULL) the optimiser's state under "optimizer.", in one atomic write. A model
+   file never holds a non-finite number: a run that diverged keeps its last good file. */
+static scan_status save_with_state(const scan_net *net, const scan_optimizer *opt, const char *path,
+                                   const char *const *metadata) {
+  SCAN_TRY(scan_net_check_finite(net, path));
+  int extra = opt ? optim_state_max_views(opt) : 0;
+  scan_tensor_view *views = scan_calloc((unsigned long)(net->param_count + extra), sizeof *views);
+  int64_t *counters = scan_calloc((unsigned long)net->param_count, sizeof *counters);
+  if (!views || !counters) {
+    free(views);
+    free(counters);
+    return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
+  }
+  net_views(net, views, counters);
+  int count = net->param_count + (opt ? optim_state_views(opt, views + net->param_count, SCAN_CHECKPOINT_OPTIMIZER) : 0);
+  scan_status st = scan_safetensors_write(path, views, count, metadata);
   free(views);
   free(counters);
   return st;
+}
+
+scan_status scan_net_save(const scan_net *net, const char *path, const char *const *metadata) {
+  return save_with_state(net, NULL, path, metadata);
+}
+
+scan_status scan_checkpoint_save(const scan_net *net, const scan_optimizer *opt, const char *path,
+                                 const char *const *metadata) {
+  return save_with_state(net, opt, path, metadata);
 }
 
 static void format_shape(char *out, size_t size, int ndim, const int64_t *shape) {
@@ -91,11 +124,9 @@ static scan_status validate(const scan_net *net, const scan_safetensors *f, cons
   return SCAN_OK;
 }
 
-scan_status scan_net_load(scan_net *net, const char *path, const char *skip_prefix) {
-  scan_safetensors *f;
-  SCAN_TRY(scan_safetensors_read(path, &f));
-  scan_status st = validate(net, f, path, skip_prefix);
-  for (int i = 0; st == SCAN_OK && i < net->param_count; i++) {
+scan_status scan_net_load_from(scan_net *net, const scan_safetensors *f, const char *path, const char *skip_prefix) {
+  SCAN_TRY(validate(net, f, path, skip_prefix));
+  for (int i = 0; i < net->param_count; i++) {
     net_param *p = &net->params[i];
     const scan_tensor_view *v = scan_safetensors_find(f, p->name);
     if (!v) continue;
@@ -107,6 +138,13 @@ scan_status scan_net_load(scan_net *net, const char *path, const char *skip_pref
       memcpy(p->p.data, v->data, (size_t)p->numel * sizeof(float));
     }
   }
+  return SCAN_OK;
+}
+
+scan_status scan_net_load(scan_net *net, const char *path, const char *skip_prefix) {
+  scan_safetensors *f;
+  SCAN_TRY(scan_safetensors_read(path, &f));
+  scan_status st = scan_net_load_from(net, f, path, skip_prefix);
   scan_safetensors_free(f);
   return st;
 }

@@ -8,6 +8,7 @@
 
 #include "scan/nn.h"
 #include "scan/nn_layers.h"
+#include "scan/safetensors.h"
 
 #define SCAN_BN_EPS 1e-5
 #define SCAN_BN_MOMENTUM 0.1
@@ -125,5 +126,11 @@ void net_heads_backprop(scan_net *net, const float *const *d_heads, int n);
 void net_init_params(scan_net *net);
 
 int net_scale_width(const scan_net *net, int channels);
+
+/* The optimiser's state (moments, step counters) as safetensors views named "<prefix><param>.<moment>"; `views` holds
+   optim_state_max_views(opt) entries. Returns how many were filled. */
+struct scan_optimizer;
+int optim_state_views(const struct scan_optimizer *opt, scan_tensor_view *views, const char *prefix);
+int optim_state_max_views(const struct scan_optimizer *opt);
 
 #endif

@@ -122,10 +122,8 @@ static const char *moment_suffix(const scan_optim_config *c, int which) {
   return which == 0 ? "exp_avg" : "exp_avg_sq";
 }
 
-scan_status scan_optim_save(const scan_optimizer *opt, const char *path, const char *const *metadata) {
+int optim_state_views(const scan_optimizer *opt, scan_tensor_view *views, const char *prefix) {
   const scan_net *net = opt->net;
-  scan_tensor_view *views = scan_calloc((unsigned long)(2 * net->param_count + 2), sizeof *views);
-  if (!views) return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
   int count = 0;
   for (int i = 0; i < net->param_count; i++) {
     const net_param *p = &net->params[i];
@@ -135,7 +133,7 @@ scan_status scan_optim_save(const scan_optimizer *opt, const char *path, const c
       const char *suffix = moment_suffix(c, which);
       if (!suffix) continue;
       scan_tensor_view *v = &views[count++];
-      snprintf(v->name, sizeof v->name, "%s.%s", p->name, suffix);
+      snprintf(v->name, sizeof v->name, "%s%s.%s", prefix, p->name, suffix);
       v->dtype = SCAN_F32;
       v->ndim = p->p.ndim;
       memcpy(v->shape, p->p.shape, sizeof p->p.shape);
@@ -146,12 +144,21 @@ scan_status scan_optim_save(const scan_optimizer *opt, const char *path, const c
   static const char *const step_names[2] = {"step.backbone", "step.heads"};
   for (int g = 0; g < 2; g++) {
     scan_tensor_view *v = &views[count++];
-    snprintf(v->name, sizeof v->name, "%s", step_names[g]);
+    snprintf(v->name, sizeof v->name, "%s%s", prefix, step_names[g]);
     v->dtype = SCAN_I64;
     v->ndim = 0;
     v->data = &opt->steps[g];
     v->nbytes = sizeof(int64_t);
   }
+  return count;
+}
+
+int optim_state_max_views(const scan_optimizer *opt) { return 2 * opt->net->param_count + 2; }
+
+scan_status scan_optim_save(const scan_optimizer *opt, const char *path, const char *const *metadata) {
+  scan_tensor_view *views = scan_calloc((unsigned long)optim_state_max_views(opt), sizeof *views);
+  if (!views) return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
+  int count = optim_state_views(opt, views, "");
   scan_status st = scan_safetensors_write(path, views, count, metadata);
   free(views);
   return st;
@@ -168,12 +175,15 @@ static scan_status find_state(const scan_safetensors *f, const char *path, const
 }
 
 /* Validates everything, then copies: a failed load leaves the optimizer as it was. */
-static scan_status load_from(scan_optimizer *opt, const scan_safetensors *f, const char *path, int apply) {
+static scan_status load_from(scan_optimizer *opt, const scan_safetensors *f, const char *path, const char *prefix,
+                             int apply) {
   const scan_net *net = opt->net;
   static const char *const step_names[2] = {"step.backbone", "step.heads"};
   for (int g = 0; g < 2; g++) {
     const scan_tensor_view *v;
-    SCAN_TRY(find_state(f, path, step_names[g], SCAN_I64, 1, &v));
+    char name[200];
+    snprintf(name, sizeof name, "%s%s", prefix, step_names[g]);
+    SCAN_TRY(find_state(f, path, name, SCAN_I64, 1, &v));
     if (apply) memcpy(&opt->steps[g], v->data, sizeof(int64_t));
   }
   for (int i = 0; i < net->param_count; i++) {
@@ -183,8 +193,8 @@ static scan_status load_from(scan_optimizer *opt, const scan_safetensors *f, con
     for (int which = 0; which < 2; which++) {
       const char *suffix = moment_suffix(c, which);
       if (!suffix) continue;
-      char name[160];
-      snprintf(name, sizeof name, "%s.%s", p->name, suffix);
+      char name[200];
+      snprintf(name, sizeof name, "%s%s.%s", prefix, p->name, suffix);
       const scan_tensor_view *v;
       SCAN_TRY(find_state(f, path, name, SCAN_F32, p->numel, &v));
       if (apply) memcpy((which ? opt->moment2 : opt->moment1) + p->offset, v->data, v->nbytes);
@@ -193,11 +203,15 @@ static scan_status load_from(scan_optimizer *opt, const scan_safetensors *f, con
   return SCAN_OK;
 }
 
+scan_status scan_optim_load_from(scan_optimizer *opt, const scan_safetensors *f, const char *path, const char *prefix) {
+  SCAN_TRY(load_from(opt, f, path, prefix, 0));
+  return load_from(opt, f, path, prefix, 1);
+}
+
 scan_status scan_optim_load(scan_optimizer *opt, const char *path) {
   scan_safetensors *f;
   SCAN_TRY(scan_safetensors_read(path, &f));
-  scan_status st = load_from(opt, f, path, 0);
-  if (st == SCAN_OK) st = load_from(opt, f, path, 1);
+  scan_status st = scan_optim_load_from(opt, f, path, "");
   scan_safetensors_free(f);
   return st;
 }

@@ -2,7 +2,6 @@
  * run's predictions. The names file is CSV, either `cluster,name` per line or the page's labels.csv
  * (`file_or_index,cluster,name` per image); a header line is allowed. Writes eval/cluster_names.json
  * and eval/predictions_named.csv. */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,72 +15,85 @@
 enum { MAX_FIELDS = 8, MAX_CLUSTERS = 10000 };
 
 static scan_status read_names(const char *path, char **names, int clusters) {
-  FILE *f = fopen(path, "r");
-  if (!f) return scan_fail(SCAN_ERR_INPUT, "%s: cannot open the names file", path);
-  char line[4096];
-  int number = 0;
+  unsigned char *text = NULL;
+  size_t size = 0;
+  SCAN_TRY(scan_read_file_max(path, SCAN_CSV_MAX_BYTES, "a names file", &text, &size));
+  if (memchr(text, 0, size)) {
+    free(text);
+    return scan_fail(SCAN_ERR_INPUT, "%s: not a text file", path);
+  }
+  scan_csv_reader csv;
+  scan_csv_begin(&csv, (char *)text);
   scan_status status = SCAN_OK;
-  while (status == SCAN_OK && fgets(line, sizeof line, f)) {
-    number++;
-    char *fields[MAX_FIELDS];
-    if (line[0] == '\n' || line[0] == '\r' || line[0] == '#') continue;
-    int n = scan_csv_split(line, fields, MAX_FIELDS);
+  char *fields[MAX_FIELDS];
+  int n;
+  while (status == SCAN_OK && (n = scan_csv_next(&csv, fields, MAX_FIELDS)) != 0) {
+    if (n < 0) {
+      status = scan_fail(SCAN_ERR_INPUT, "%s:%ld: a quoted field is never closed", path, csv.line);
+      break;
+    }
+    if (n == 1 && (!fields[0][0] || fields[0][0] == '#')) continue; /* blank or comment line */
     if (n != 2 && n != 3) {
-      status = scan_fail(SCAN_ERR_INPUT, "%s:%d: expected 'cluster,name' or 'file_or_index,cluster,name'", path, number);
+      status = scan_fail(SCAN_ERR_INPUT, "%s:%ld: expected 'cluster,name' or 'file_or_index,cluster,name'", path, csv.line);
       break;
     }
     const char *cluster_text = fields[n - 2], *name = fields[n - 1];
     char *end = NULL;
     long cluster = strtol(cluster_text, &end, 10);
     if (end == cluster_text || *end) {
-      if (number == 1) continue; /* a header line */
-      status = scan_fail(SCAN_ERR_INPUT, "%s:%d: cluster '%s' is not a number", path, number, cluster_text);
+      if (csv.line == 1) continue; /* a header line */
+      status = scan_fail(SCAN_ERR_INPUT, "%s:%ld: cluster '%s' is not a number", path, csv.line, cluster_text);
       break;
     }
     if (cluster < 0 || cluster >= clusters) {
-      status = scan_fail(SCAN_ERR_INPUT, "%s:%d: cluster %ld is outside 0..%d of this run", path, number, cluster, clusters - 1);
+      status = scan_fail(SCAN_ERR_INPUT, "%s:%ld: cluster %ld is outside 0..%d of this run", path, csv.line, cluster,
+                         clusters - 1);
       break;
     }
     if (!name[0]) continue;
     if (names[cluster] && strcmp(names[cluster], name) != 0) {
-      status = scan_fail(SCAN_ERR_INPUT, "%s:%d: cluster %ld is named both '%s' and '%s'", path, number, cluster,
+      status = scan_fail(SCAN_ERR_INPUT, "%s:%ld: cluster %ld is named both '%s' and '%s'", path, csv.line, cluster,
                          names[cluster], name);
       break;
     }
     if (!names[cluster] && !(names[cluster] = strdup(name))) status = scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   }
-  fclose(f);
+  free(text);
   return status;
 }
 
+/* predictions.csv with each row's cluster name appended; the rows are parsed as CSV records, so a quoted
+   file name holding a comma or a line break is one field (and is written back quoted). */
 static scan_status write_named_predictions(scan_pipeline *p, char **names, int clusters) {
   char in_path[1300], out_path[1300];
   scan_pipeline_path(p, in_path, sizeof in_path, "eval/predictions.csv");
-  FILE *in = fopen(in_path, "r");
-  if (!in) return scan_fail(SCAN_ERR_INPUT, "%s: no predictions (run 'scan eval' first)", in_path);
+  if (!scan_file_exists(in_path)) return scan_fail(SCAN_ERR_INPUT, "%s: no predictions (run 'scan eval' first)", in_path);
+  unsigned char *text = NULL;
+  size_t size = 0;
+  SCAN_TRY(scan_read_file_max(in_path, SCAN_CSV_MAX_BYTES, "a predictions file", &text, &size));
   scan_atomic_file af;
   scan_status status = scan_atomic_open(&af, scan_pipeline_path(p, out_path, sizeof out_path, "eval/predictions_named.csv"));
-  char line[4096], copy[4096];
-  int number = 0;
-  while (status == SCAN_OK && fgets(line, sizeof line, in)) {
-    number++;
-    line[strcspn(line, "\r\n")] = '\0';
-    if (number == 1) { fprintf(af.file, "%s,name\n", line); continue; }
-    snprintf(copy, sizeof copy, "%s", line);
-    char *fields[MAX_FIELDS];
-    int n = scan_csv_split(copy, fields, MAX_FIELDS);
-    long cluster = n >= 3 ? strtol(fields[2], NULL, 10) : -1;
-    if (cluster < 0 || cluster >= clusters) {
-      status = scan_fail(SCAN_ERR_INPUT, "%s:%d: malformed prediction row", in_path, number);
+  scan_csv_reader csv;
+  scan_csv_begin(&csv, (char *)text);
+  char *fields[MAX_FIELDS];
+  int n;
+  for (long record = 0; status == SCAN_OK && (n = scan_csv_next(&csv, fields, MAX_FIELDS)) != 0; record++) {
+    long cluster = record == 0 ? 0 : n >= 3 && n <= MAX_FIELDS ? strtol(fields[2], NULL, 10) : -1;
+    if (n < 0 || n > MAX_FIELDS || cluster < 0 || cluster >= clusters) {
+      status = scan_fail(SCAN_ERR_INPUT, "%s:%ld: malformed prediction row", in_path, csv.line);
       break;
     }
-    fprintf(af.file, "%s,", line);
-    scan_csv_put_field(af.file, names[cluster] ? names[cluster] : "");
+    for (int f = 0; f < n; f++) {
+      if (f) fputc(',', af.file);
+      scan_csv_put_field(af.file, fields[f]);
+    }
+    fputc(',', af.file);
+    scan_csv_put_field(af.file, record == 0 ? "name" : names[cluster] ? names[cluster] : "");
     fputc('\n', af.file);
   }
-  fclose(in);
+  free(text);
   if (status == SCAN_OK) return scan_atomic_commit(&af);
-  scan_atomic_abort(&af);
+  if (af.file) scan_atomic_abort(&af);
   return status;
 }
 

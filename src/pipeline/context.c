@@ -1,5 +1,6 @@
 /* Resolves a configuration into the things every stage needs: the datasets,
  * the network shapes, the augmentation settings and the run-directory paths. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,85 +8,42 @@
 
 #include "scan/atomic_file.h"
 #include "scan/datasets.h"
+#include "scan/dir_lock.h"
 #include "scan/pipeline.h"
-
-/* Normalisation constants per dataset (spec §4.5); used when the config does not set its own. */
-typedef struct { const char *name; int size; const char *mean, *std; } dataset_stats;
-static const dataset_stats known_stats[] = {
-    {"fashion-mnist", 28, "[0.2860]", "[0.3530]"},
-    {"mnist", 28, "[0.1307]", "[0.3081]"},
-    {"cifar-10", 32, "[0.4914, 0.4822, 0.4465]", "[0.2023, 0.1994, 0.2010]"},
-    {"cifar-20", 32, "[0.5071, 0.4867, 0.4408]", "[0.2675, 0.2565, 0.2761]"},
-    {"cifar-100", 32, "[0.5071, 0.4867, 0.4408]", "[0.2675, 0.2565, 0.2761]"},
-    {"stl-10", 96, "[0.485, 0.456, 0.406]", "[0.229, 0.224, 0.225]"},
-    /* image folders and lists: the ImageNet statistics; size 0 = the images' own size */
-    {"folder", 0, "[0.485, 0.456, 0.406]", "[0.229, 0.224, 0.225]"},
-    {"list", 0, "[0.485, 0.456, 0.406]", "[0.229, 0.224, 0.225]"},
-};
-
-static const dataset_stats *stats_for(const char *name) {
-  for (size_t i = 0; i < sizeof known_stats / sizeof known_stats[0]; i++)
-    if (strcmp(known_stats[i].name, name) == 0) return &known_stats[i];
-  return NULL;
-}
-
-/* Sets `stage.key=value` unless the user set that key (for the stage or at top level). */
-static scan_status default_value(scan_config *cfg, const char *stage, const char *key, const char *value) {
-  if (scan_config_is_set(cfg, stage, key)) return SCAN_OK;
-  char assignment[256];
-  snprintf(assignment, sizeof assignment, "%s%s%s=%s", stage ? stage : "", stage ? "." : "", key, value);
-  return scan_config_set(cfg, assignment);
-}
-
-/* The built-in defaults describe Fashion-MNIST. For another dataset, the values that depend on the data
-   (normalisation constants, crop sizes, Cutout length) are resolved here INTO the configuration, so that
-   config.yml shows what was used and reading config.yml back gives the same run. */
-static scan_status resolve_dataset_defaults(scan_config *cfg) {
-  const char *db = NULL;
-  SCAN_TRY(scan_config_get_string(cfg, NULL, "train_db_name", &db));
-  const dataset_stats *known = stats_for(db);
-  if (!known || strcmp(db, "fashion-mnist") == 0) return SCAN_OK;
-  int size = known->size;
-  if (size == 0) SCAN_TRY(scan_config_get_int(cfg, NULL, "image_size", &size));
-  char size_text[16], cutout_text[16];
-  snprintf(size_text, sizeof size_text, "%d", size);
-  snprintf(cutout_text, sizeof cutout_text, "%d", size <= 32 ? size / 2 : size / 3); /* 16 for 32 px, 32 for 96 px */
-  SCAN_TRY(default_value(cfg, NULL, "transformation_kwargs.normalize.mean", known->mean));
-  SCAN_TRY(default_value(cfg, NULL, "transformation_kwargs.normalize.std", known->std));
-  SCAN_TRY(default_value(cfg, NULL, "transformation_kwargs.crop_size", size_text));
-  static const char *const stages[] = {"pretext", "scan", "selflabel"};
-  for (int i = 0; i < 3; i++) {
-    SCAN_TRY(default_value(cfg, stages[i], "augmentation_kwargs.normalize.mean", known->mean));
-    SCAN_TRY(default_value(cfg, stages[i], "augmentation_kwargs.normalize.std", known->std));
-    if (size <= 0) continue;
-    if (i == 0) SCAN_TRY(default_value(cfg, stages[i], "augmentation_kwargs.random_resized_crop.size", size_text));
-    else {
-      SCAN_TRY(default_value(cfg, stages[i], "augmentation_kwargs.crop_size", size_text));
-      SCAN_TRY(default_value(cfg, stages[i], "augmentation_kwargs.cutout_kwargs.length", cutout_text));
-    }
-  }
-  return SCAN_OK;
-}
 
 scan_status scan_pipeline_open(scan_pipeline *p, scan_config *cfg, const char *run_dir) {
   memset(p, 0, sizeof *p);
   p->cfg = cfg;
+  p->lock_fd = -1;
   if (strlen(run_dir) >= sizeof p->run_dir - 64) return scan_fail(SCAN_ERR_INPUT, "%s: run directory path too long", run_dir);
   snprintf(p->run_dir, sizeof p->run_dir, "%s", run_dir);
+  SCAN_TRY(scan_config_validate(cfg));
   int seed = 0;
   SCAN_TRY(scan_config_get_int(cfg, NULL, "seed", &seed));
   SCAN_TRY(scan_config_get_int(cfg, NULL, "threads", &p->threads));
-  if (p->threads < 0) return scan_fail(SCAN_ERR_INPUT, "config: threads must be >= 0, got %d", p->threads);
   p->seed = (uint64_t)seed;
-  SCAN_TRY(resolve_dataset_defaults(cfg));
+  scan_status st = scan_pipeline_resolve_config(cfg, p);
+  if (st != SCAN_OK) {
+    scan_pipeline_close(p); /* images read to learn their side */
+    return st;
+  }
   if (p->threads > 0) scan_net_set_threads(p->threads);
   return scan_make_dirs(run_dir);
+}
+
+scan_status scan_pipeline_lock(scan_pipeline *p) {
+  SCAN_TRY(scan_dir_lock(p->run_dir, &p->lock_fd));
+  /* Only now: before the lock, a temporary could belong to the other command's write in progress. */
+  scan_remove_stale_temporaries(p->run_dir, 2, p->run_dir);
+  return SCAN_OK;
 }
 
 void scan_pipeline_close(scan_pipeline *p) {
   if (p->train_loaded) scan_dataset_free(&p->train);
   if (p->val_loaded) scan_dataset_free(&p->val);
   p->train_loaded = p->val_loaded = 0;
+  scan_dir_unlock(p->lock_fd);
+  p->lock_fd = -1;
 }
 
 const char *scan_pipeline_path(const scan_pipeline *p, char *buf, int size, const char *relative) {
@@ -121,6 +79,7 @@ scan_status scan_pipeline_train_data(scan_pipeline *p, const scan_dataset **out)
   if (!p->train_loaded) {
     SCAN_TRY(load_split(p, 0, &p->train));
     p->train_loaded = 1;
+    p->train_fingerprint = scan_dataset_fingerprint(&p->train);
   }
   *out = &p->train;
   return SCAN_OK;
@@ -130,6 +89,7 @@ scan_status scan_pipeline_val_data(scan_pipeline *p, const scan_dataset **out) {
   if (!p->val_loaded) {
     SCAN_TRY(load_split(p, 1, &p->val));
     p->val_loaded = 1;
+    p->val_fingerprint = scan_dataset_fingerprint(&p->val);
     if (p->train_loaded && (p->val.height != p->train.height || p->val.width != p->train.width ||
                             p->val.channels != p->train.channels))
       return scan_fail(SCAN_ERR_INPUT, "the train images are %dx%dx%d but the val images are %dx%dx%d", p->train.height,
@@ -254,9 +214,7 @@ scan_status scan_pipeline_augment(scan_pipeline *p, const char *stage, int valid
       return scan_config_get_doubles(c, stage, "augmentation_kwargs.random_resized_crop.scale", scale, 2, &count);
     count = 0;
   }
-  if (count == 2) {
-    if (!(scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1))
-      return scan_fail(SCAN_ERR_INPUT, "config: augmentation_kwargs.random_resized_crop.scale must be 0 < min <= max <= 1");
+  if (count == 2) { /* 0 < min <= max <= 1: scan_config_validate */
     out->rrc_scale_min = scale[0];
     out->rrc_scale_max = scale[1];
   }
@@ -269,15 +227,16 @@ scan_status scan_pipeline_augment(scan_pipeline *p, const char *stage, int valid
   SCAN_TRY(optional_int(c, stage, "augmentation_kwargs.num_strong_augs", &out->num_strong_augs));
   SCAN_TRY(optional_int(c, stage, "augmentation_kwargs.cutout_kwargs.n_holes", &out->cutout_holes));
   SCAN_TRY(optional_int(c, stage, "augmentation_kwargs.cutout_kwargs.length", &out->cutout_length));
+  if (scan_config_has_value(c, stage, "augmentation_kwargs.cutout_kwargs.random")) {
+    int random = 1;
+    SCAN_TRY(scan_config_get_bool(c, stage, "augmentation_kwargs.cutout_kwargs.random", &random));
+    out->cutout_fixed_length = !random;
+  }
   SCAN_TRY(optional_double(c, stage, "augmentation_kwargs.random_erasing.p", &out->erasing_p));
   SCAN_TRY(optional_double(c, stage, "augmentation_kwargs.random_erasing.min", &out->erasing_min));
   SCAN_TRY(optional_double(c, stage, "augmentation_kwargs.random_erasing.max", &out->erasing_max));
-  const double probabilities[] = {out->jitter_p, out->grayscale_p, out->erasing_p};
-  for (int i = 0; i < 3; i++)
-    if (!(probabilities[i] >= 0 && probabilities[i] <= 1))
-      return scan_fail(SCAN_ERR_INPUT, "config: augmentation probabilities must be in [0, 1]");
-  if (out->num_strong_augs < 0 || out->num_strong_augs > 14 || out->cutout_holes < 0 || out->cutout_length < 0)
-    return scan_fail(SCAN_ERR_INPUT, "config: num_strong_augs must be 0..14 and cutout values >= 0");
+  /* The ranges of these values (probabilities in [0, 1], num_strong_augs 0..14, ...) were checked with the whole
+     configuration by scan_config_validate when the pipeline was opened. */
   return normalisation(p, stage, "augmentation_kwargs", channels, out->mean, out->std);
 }
 
@@ -318,7 +277,7 @@ scan_status scan_pipeline_create_net_with_head(scan_pipeline *p, const char *sta
 
 scan_status scan_log_line(const char *path, const char *json_line) {
   FILE *f = fopen(path, "a");
-  if (!f) return scan_fail(SCAN_ERR_INPUT, "%s: cannot append", path);
+  if (!f) return scan_fail(SCAN_ERR_INPUT, "%s: cannot append: %s", path, strerror(errno));
   fprintf(f, "%s\n", json_line);
-  return fclose(f) == 0 ? SCAN_OK : scan_fail(SCAN_ERR_INPUT, "%s: write failed", path);
+  return fclose(f) == 0 ? SCAN_OK : scan_fail(SCAN_ERR_INPUT, "%s: write failed: %s", path, strerror(errno));
 }

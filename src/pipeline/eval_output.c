@@ -15,8 +15,9 @@
 enum { SHEET_MAX_MEMBERS = 50, SHEET_COLUMNS = 10, PROTOTYPE_COLUMNS = 10, MIN_CELL = 112, BAR_LABEL_SIZE = 40 };
 
 scan_status eval_output_begin(eval_output *o, scan_pipeline *p, const scan_dataset *val, const char *model_path, int heads,
-                              int classes, int chosen) {
+                              int classes, int chosen, int chosen_head) {
   memset(o, 0, sizeof *o);
+  o->chosen_head = chosen_head;
   o->p = p;
   o->val = val;
   o->heads = heads;
@@ -49,11 +50,14 @@ static scan_status add_diagnostics(cJSON *object, const int32_t *pred, int n, in
   return SCAN_OK;
 }
 
-scan_status eval_output_add_head(eval_output *o, int head, const int32_t *pred, const float *probs, double scan_loss) {
+scan_status eval_output_add_head(eval_output *o, const char *model, int head, const int32_t *pred, const float *probs,
+                                 double scan_loss) {
+  const int position = cJSON_GetArraySize(o->heads_json);
   cJSON *h = cJSON_CreateObject();
   cJSON_AddItemToArray(o->heads_json, h);
+  if (model) cJSON_AddStringToObject(h, "model", model);
   cJSON_AddNumberToObject(h, "head", head);
-  cJSON_AddBoolToObject(h, "chosen", head == o->chosen);
+  cJSON_AddBoolToObject(h, "chosen", position == o->chosen);
   if (isfinite(scan_loss)) cJSON_AddNumberToObject(h, "scan_loss", scan_loss);
   scan_cluster_summary summary;
   SCAN_TRY(add_diagnostics(h, pred, o->val->count, o->classes, probs, &summary));
@@ -166,7 +170,7 @@ static scan_status write_prototypes(eval_output *o, const int64_t *prototypes, c
     return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   }
   cJSON *json = cJSON_CreateObject();
-  cJSON_AddNumberToObject(json, "head", o->chosen);
+  cJSON_AddNumberToObject(json, "head", o->chosen_head);
   cJSON_AddNumberToObject(json, "topk", o->topk);
   cJSON *list = cJSON_AddArrayToObject(json, "prototypes");
   for (int c = 0; c < o->classes; c++) {
@@ -274,6 +278,15 @@ static void print_row(const char *name, const cJSON *m) {
   putchar('\n');
 }
 
+void scan_eval_head_name(const cJSON *head, char *name, size_t size) {
+  const cJSON *model = cJSON_GetObjectItemCaseSensitive(head, "model");
+  const cJSON *head_number = cJSON_GetObjectItemCaseSensitive(head, "head");
+  const int number = cJSON_IsNumber(head_number) ? head_number->valueint : 0;
+  if (cJSON_IsString(model) && strcmp(model->valuestring, "selflabel") == 0) snprintf(name, size, "self-label head");
+  else if (cJSON_IsString(model)) snprintf(name, size, "SCAN head %d", number);
+  else snprintf(name, size, "head %d", number);
+}
+
 scan_status eval_output_finish(eval_output *o) {
   char path[1400];
   snprintf(path, sizeof path, "%s/metrics.json", o->dir);
@@ -282,10 +295,11 @@ scan_status eval_output_finish(eval_output *o) {
     printf("%s on %s (%d images, %d clusters):\n", o->val->labels ? "Metrics" : "Label-free diagnostics (no labels)",
            o->val->name, o->val->count, o->classes);
     const cJSON *h;
+    int position = 0;
     cJSON_ArrayForEach(h, o->heads_json) {
       char name[64];
-      int index = (int)number(h, "head");
-      snprintf(name, sizeof name, "head %d%s", index, index == o->chosen ? " (chosen)" : "");
+      scan_eval_head_name(h, name, sizeof name);
+      if (position++ == o->chosen) strncat(name, " (chosen)", sizeof name - strlen(name) - 1);
       print_row(name, h);
     }
     cJSON_ArrayForEach(h, o->baselines_json) print_row(cJSON_GetObjectItemCaseSensitive(h, "name")->valuestring, h);

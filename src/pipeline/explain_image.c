@@ -23,18 +23,14 @@ static const char *add_file(scan_explanation *r, const char *dir, const char *pr
   return path;
 }
 
-/* The view enlarged (nearest) beside its Grad-CAM overlay, on a white background. */
-static scan_status write_gradcam_figure(const char *path, const float *map, int mh, int mw, const uint8_t *view, int side,
-                                        int channels) {
+/* A figure of two panels on a white background: the view enlarged (nearest) and, beside it, `overlay`
+   [panel, panel] RGB, the view with an explanation drawn over it (Grad-CAM and LIME alike). */
+static scan_status write_beside_original(const char *path, const uint8_t *overlay, const uint8_t *view, int side,
+                                         int channels) {
   const int scale = display_scale(side), panel = side * scale, width = 2 * panel + PANEL_GAP;
-  uint8_t *figure = scan_malloc((size_t)panel * width * 3), *overlay = scan_malloc((size_t)panel * panel * 3);
-  if (!figure || !overlay) {
-    free(figure);
-    free(overlay);
-    return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
-  }
+  uint8_t *figure = scan_malloc((size_t)panel * width * 3);
+  if (!figure) return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
   memset(figure, 255, (size_t)panel * width * 3);
-  scan_gradcam_overlay(map, mh, mw, view, side, side, channels, scale, 0.4, overlay);
   for (int y = 0; y < panel; y++) {
     uint8_t *row = figure + (size_t)y * width * 3;
     for (int x = 0; x < panel; x++) {
@@ -45,6 +41,16 @@ static scan_status write_gradcam_figure(const char *path, const float *map, int 
   }
   scan_status status = scan_image_write_png(path, figure, panel, width, 3);
   free(figure);
+  return status;
+}
+
+static scan_status write_gradcam_figure(const char *path, const float *map, int mh, int mw, const uint8_t *view, int side,
+                                        int channels) {
+  const int scale = display_scale(side), panel = side * scale;
+  uint8_t *overlay = scan_malloc((size_t)panel * panel * 3);
+  if (!overlay) return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
+  scan_gradcam_overlay(map, mh, mw, view, side, side, channels, scale, 0.4, overlay);
+  scan_status status = write_beside_original(path, overlay, view, side, channels);
   free(overlay);
   return status;
 }
@@ -55,7 +61,7 @@ static scan_status write_lime_figures(const char *overlay_path, const char *char
   uint8_t *figure = scan_malloc((size_t)panel * panel * 3);
   if (!figure) return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", overlay_path);
   scan_lime_render(lime, view, side, side, channels, r->top_count, scale, figure);
-  scan_status status = scan_image_write_png(overlay_path, figure, panel, panel, 3);
+  scan_status status = write_beside_original(overlay_path, figure, view, side, channels);
   free(figure);
   if (status != SCAN_OK) return status;
   char (*names)[24] = calloc((size_t)r->top_count + 1, sizeof *names);

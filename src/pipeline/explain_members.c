@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "scan/atomic_file.h"
+#include "scan/csv.h"
 #include "scan/explain_model.h"
 #include "scan/nn_layers.h"
 #include "scan/progress.h"
@@ -34,7 +35,7 @@ static long long modified_ns(const char *path) {
  * and the CSV is not older than it (a retrained model makes it stale). */
 static int predictions_describe_run_model(scan_pipeline *p, const char *csv_path) {
   char model[1300], metrics[1300];
-  if (scan_pipeline_cluster_model_path(p, model, sizeof model) != SCAN_OK) {
+  if (scan_pipeline_cluster_model_path(p, model, sizeof model, NULL) != SCAN_OK) {
     scan_error_clear();
     return 0;
   }
@@ -56,29 +57,18 @@ static int predictions_describe_run_model(scan_pipeline *p, const char *csv_path
 static int read_predictions(const char *path, int count, int *cluster, float *confidence) {
   unsigned char *text = NULL;
   size_t size = 0;
-  if (scan_read_file(path, &text, &size) != SCAN_OK) return 0;
-  char *c = strchr((char *)text, '\n'); /* skip the header */
-  int rows = 0, ok = c != NULL;
-  for (c = c ? c + 1 : NULL; ok && c && *c; rows++) {
+  if (scan_read_file_max(path, SCAN_CSV_MAX_BYTES, "a predictions file", &text, &size) != SCAN_OK) return 0;
+  scan_csv_reader csv;
+  scan_csv_begin(&csv, (char *)text);
+  char *fields[5];
+  int rows = 0, ok = scan_csv_next(&csv, fields, 5) == 5; /* the header */
+  for (int n; ok && (n = scan_csv_next(&csv, fields, 5)) != 0; rows++) {
     char *end;
-    const long index = strtol(c, &end, 10);
-    ok = end != c && *end == ',' && index >= 0 && index < count;
+    const long index = strtol(fields[0], &end, 10);
+    ok = n == 5 && end != fields[0] && !*end && index >= 0 && index < count;
     if (!ok) break;
-    c = end + 1;
-    if (*c == '"') { /* quoted file name: "" is an escaped quote */
-      for (c++; *c && !(c[0] == '"' && c[1] != '"'); c += c[0] == '"' ? 2 : 1) {}
-      if (*c) c++;
-    } else {
-      while (*c && *c != ',') c++;
-    }
-    ok = *c == ',';
-    if (!ok) break;
-    cluster[index] = (int)strtol(c + 1, &end, 10);
-    ok = *end == ',';
-    if (!ok) break;
-    confidence[index] = strtof(end + 1, &end);
-    c = strchr(end, '\n');
-    c = c ? c + 1 : NULL;
+    cluster[index] = (int)strtol(fields[2], &end, 10);
+    confidence[index] = strtof(fields[3], NULL);
   }
   free(text);
   return ok && rows == count;

@@ -10,6 +10,7 @@
 #include "scan/pipeline.h"
 #include "scan/query.h"
 #include "scan/safetensors.h"
+#include "training.h"
 
 scan_status scan_model_info_read(const char *path, scan_model_info *info) {
   memset(info, 0, sizeof *info);
@@ -77,9 +78,14 @@ scan_status scan_pipeline_load_scan_head(scan_pipeline *p, scan_net *net, int *b
   return scan_load_cluster_head(net, path, best_head_out);
 }
 
-scan_status scan_pipeline_cluster_model_path(const scan_pipeline *p, char *path, int size) {
+scan_status scan_pipeline_cluster_model_path(const scan_pipeline *p, char *path, int size, int *selflabel) {
+  if (selflabel) *selflabel = 0;
   scan_pipeline_path(p, path, size, "selflabel/model.safetensors");
-  if (scan_file_exists(path)) return SCAN_OK;
+  /* Files written before the epoch was recorded count as kept, as they were treated then. */
+  if (scan_file_exists(path) && training_metadata_number(path, "epoch", 1) > 0) {
+    if (selflabel) *selflabel = 1;
+    return SCAN_OK;
+  }
   scan_pipeline_path(p, path, size, "scan/model.safetensors");
   if (scan_file_exists(path)) return SCAN_OK;
   return scan_fail(SCAN_ERR_INPUT, "%s: no clustering model in this run (run 'scan cluster' first)", p->run_dir);
@@ -89,9 +95,8 @@ scan_status scan_pipeline_load_cluster_model(scan_pipeline *p, int max_batch, sc
                                              int source_size) {
   *out = NULL;
   char path[1300];
-  SCAN_TRY(scan_pipeline_cluster_model_path(p, path, sizeof path));
-  char selflabel[1300];
-  const int have_selflabel = strcmp(path, scan_pipeline_path(p, selflabel, sizeof selflabel, "selflabel/model.safetensors")) == 0;
+  int have_selflabel = 0;
+  SCAN_TRY(scan_pipeline_cluster_model_path(p, path, sizeof path, &have_selflabel));
   scan_net *net = NULL;
   SCAN_TRY(scan_pipeline_create_net(p, "selflabel", max_batch, &net));
   int best = 0;

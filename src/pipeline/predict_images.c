@@ -177,7 +177,7 @@ static scan_status run(predictor *r, scan_pipeline *p, scan_predict_result *resu
   const scan_predict_request *req = r->req;
   char model[1300];
   if (req->model_path) snprintf(model, sizeof model, "%s", req->model_path);
-  else SCAN_TRY(scan_pipeline_cluster_model_path(p, model, sizeof model));
+  else SCAN_TRY(scan_pipeline_cluster_model_path(p, model, sizeof model, NULL));
   SCAN_TRY(load_model(p, model, &r->info, &r->net));
   SCAN_TRY(scan_pipeline_augment(p, NULL, 1, &r->aug));
   SCAN_TRY(scan_aug_validate(&r->aug, r->aug.out_size, r->aug.out_size, r->aug.channels));

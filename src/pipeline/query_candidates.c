@@ -137,14 +137,23 @@ void scan_query_candidate_accuracy(const int64_t *candidates, int64_t n, int k, 
   free(hits);
 }
 
-static scan_status read_val_features(scan_pipeline *p, const scan_dataset *val, scan_array *features) {
+scan_status scan_query_read_val_features(scan_pipeline *p, const scan_dataset *val, int dim, scan_array *features) {
   char path[1300];
   scan_pipeline_path(p, path, sizeof path, "pretext/features-val.npy");
   scan_status status = scan_npy_read(path, features);
   if (status != SCAN_OK) return scan_fail_context(status, "the pretext features are needed (run 'scan mine' first)");
-  if (features->dtype != SCAN_F32 || features->ndim != 2 || features->shape[0] != val->count || features->shape[1] < 1) {
+  if (features->dtype != SCAN_F32 || features->ndim != 2 || features->shape[0] != val->count || features->shape[1] < 1 ||
+      (dim > 0 && features->shape[1] != dim)) {
     scan_array_free(features);
+    if (dim > 0)
+      return scan_fail(SCAN_ERR_INPUT, "%s: expected float32 [%d, %d] (the pretext model's feature size); rerun 'scan mine'",
+                       path, val->count, dim);
     return scan_fail(SCAN_ERR_INPUT, "%s: expected float32 [%d, D] features of the validation set", path, val->count);
+  }
+  int64_t bad = scan_knn_first_nonfinite_row(features->data, features->shape[0], (int)features->shape[1]);
+  if (bad >= 0) {
+    scan_array_free(features);
+    return scan_fail(SCAN_ERR_INPUT, "%s: row %lld holds a NaN or infinite value; rerun 'scan mine'", path, (long long)bad);
   }
   return SCAN_OK;
 }
@@ -160,7 +169,7 @@ scan_status scan_query_write_candidates(scan_pipeline *p, const int *counts, int
     return scan_fail(SCAN_ERR_INPUT, "%d candidates asked for, but the validation set has only %d other images", k,
                      val->count - 1);
   scan_array features;
-  SCAN_TRY(read_val_features(p, val, &features));
+  SCAN_TRY(scan_query_read_val_features(p, val, 0, &features));
   int64_t n = val->count;
   int d = (int)features.shape[1];
   int64_t *table = scan_malloc(sizeof(int64_t) * (size_t)n * (size_t)k);

@@ -67,17 +67,11 @@ scan_status scan_query_candidates_of_image(scan_pipeline *p, const char *path, i
   if (n < 1 || n > val->count)
     return scan_fail(SCAN_ERR_INPUT, "%d candidates asked for, but the validation set has %d images", n, val->count);
   SCAN_TRY(read_as_dataset_image(path, val, image_out));
-  char features_path[1300];
-  scan_pipeline_path(p, features_path, sizeof features_path, "pretext/features-val.npy");
-  scan_array base;
-  scan_status status = scan_npy_read(features_path, &base);
-  if (status != SCAN_OK) return scan_fail_context(status, "the pretext features are needed (run 'scan mine' first)");
   float *query = NULL;
   int dim = 0;
-  status = embed(p, val, image_out, &query, &dim);
-  if (status == SCAN_OK && (base.dtype != SCAN_F32 || base.ndim != 2 || base.shape[0] != val->count || base.shape[1] != dim))
-    status = scan_fail(SCAN_ERR_INPUT, "%s: expected float32 [%d, %d] (the pretext model's feature size); rerun 'scan mine'",
-                       features_path, val->count, dim);
+  scan_array base = {0};
+  scan_status status = embed(p, val, image_out, &query, &dim);
+  if (status == SCAN_OK) status = scan_query_read_val_features(p, val, dim, &base);
   /* Copies of the query image in the validation set are the query itself: search past them. */
   int copies = 0;
   for (int i = 0; status == SCAN_OK && i < val->count; i++) copies += memcmp(scan_dataset_image(val, i), image_out, bytes) == 0;

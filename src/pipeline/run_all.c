@@ -3,7 +3,8 @@
  *
  * Each stage keeps two stamps in <run>/.stamps/: "<stage>.started" (written before
  * it runs) and "<stage>.done" (after it succeeds), each holding the hash of the
- * configuration it ran with, chained with the hashes of the stages before it.
+ * configuration it ran with, chained with the hashes of the stages before it and
+ * with the fingerprint of the data (so changed data redoes every stage).
  *   done == hash      → skip;
  *   started == hash   → run again: it resumes from its own checkpoint;
  *   otherwise         → the stage's old checkpoint belongs to another config: remove it, run afresh. */
@@ -21,17 +22,17 @@ typedef struct {
   const char *name;           /* stage name in stamps and progress lines */
   const char *config_section; /* config section whose keys it depends on */
   scan_status (*run)(scan_pipeline *p);
-  const char *stale_files[4]; /* checkpoint files to remove when the config changed */
+  const char *stale_files[3]; /* checkpoint files to remove when the config changed */
 } stage_entry;
 
 static const stage_entry stages[] = {
     {"pretext", "pretext", scan_stage_pretext,
-     {"pretext/checkpoint.safetensors", "pretext/checkpoint-optimizer.safetensors", "pretext/log.jsonl", NULL}},
+     {"pretext/checkpoint.safetensors", "pretext/log.jsonl", NULL}},
     {"mine", "scan", scan_stage_mine, {NULL}},
     {"cluster", "scan", scan_stage_cluster,
-     {"scan/checkpoint.safetensors", "scan/checkpoint-optimizer.safetensors", "scan/log.jsonl", NULL}},
+     {"scan/checkpoint.safetensors", "scan/log.jsonl", NULL}},
     {"selflabel", "selflabel", scan_stage_selflabel,
-     {"selflabel/checkpoint.safetensors", "selflabel/checkpoint-optimizer.safetensors", "selflabel/log.jsonl", NULL}},
+     {"selflabel/checkpoint.safetensors", "selflabel/log.jsonl", NULL}},
     {"eval", "eval", scan_stage_eval, {NULL}},
     {"explain", "explain", scan_stage_explain, {NULL}},
 };
@@ -61,10 +62,12 @@ const char *const *scan_run_stage_names(void) {
 }
 
 scan_status scan_run_all(scan_pipeline *p, double *stage_seconds) {
+  /* Loading the data first checks it against the configuration before any stage starts, and fingerprints it. */
+  SCAN_TRY(scan_pipeline_check_data(p, NULL));
   char stamps[1300];
   SCAN_TRY(scan_make_dirs(scan_pipeline_path(p, stamps, sizeof stamps, ".stamps")));
   int count = (int)(sizeof stages / sizeof stages[0]);
-  uint64_t chained = 0x5CA11u;
+  uint64_t chained = 0x5CA11u ^ p->train_fingerprint ^ (p->val_fingerprint * 0x9E3779B97F4A7C15ull);
   double run_start = scan_now_seconds();
   for (int i = 0; i < count; i++) {
     const stage_entry *s = &stages[i];
@@ -76,7 +79,7 @@ scan_status scan_run_all(scan_pipeline *p, double *stage_seconds) {
       continue;
     }
     if (read_stamp(p, s->name, "started") != chained) {
-      for (int f = 0; f < 4 && s->stale_files[f]; f++) {
+      for (int f = 0; f < 3 && s->stale_files[f]; f++) {
         char path[1300];
         unlink(scan_pipeline_path(p, path, sizeof path, s->stale_files[f]));
       }

@@ -145,14 +145,14 @@ static scan_status end_epoch(cluster_run *r, scan_optimizer *opt, int epoch, con
   int eligible = strcmp(phase, "full") == 0 || r->epochs == 0;
   if (status == SCAN_OK && eligible && v[best].total < r->best_loss) {
     r->best_loss = v[best].total;
-    snprintf(best_text, sizeof best_text, "%.9g", r->best_loss);
+    snprintf(best_text, sizeof best_text, "%.17g", r->best_loss); /* round-trips: a resume compares against it */
     snprintf(head_text, sizeof head_text, "%d", best);
-    const char *metadata[] = {"stage", "scan", "best_head", head_text, "best_loss", best_text, NULL};
+    const char *metadata[] = {"stage", "scan", "best_head", head_text, "val_loss", best_text, NULL};
     snprintf(path, sizeof path, "%s/model.safetensors", r->dir);
     status = scan_net_save(r->net, path, metadata);
   }
-  snprintf(best_text, sizeof best_text, "%.9g", r->best_loss);
-  if (status == SCAN_OK) status = training_checkpoint(r->dir, r->net, opt, epoch + 1, "best_loss", best_text);
+  snprintf(best_text, sizeof best_text, "%.17g", r->best_loss); /* round-trips: a resume compares against it */
+  if (status == SCAN_OK) status = training_checkpoint(r->p, "scan", r->net, opt, epoch + 1, "val_loss", best_text);
   if (status == SCAN_OK) {
     size_t size = 4096 + (size_t)r->heads * (size_t)(256 + 12 * r->classes);
     char *heads_json = malloc(size), *line = malloc(size + 512);
@@ -181,7 +181,8 @@ static scan_status end_epoch(cluster_run *r, scan_optimizer *opt, int epoch, con
 static double checkpoint_best_loss(const char *dir) {
   char path[1300];
   snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
-  return training_metadata_number(path, "best_loss", INFINITY);
+  /* "val_loss", the self-label model's name for the same thing; checkpoints written before said "best_loss". */
+  return training_metadata_number(path, "val_loss", training_metadata_number(path, "best_loss", INFINITY));
 }
 
 scan_status scan_stage_cluster(scan_pipeline *p) {
@@ -201,10 +202,7 @@ scan_status scan_stage_cluster(scan_pipeline *p) {
   SCAN_TRY(scan_config_get_int(p->cfg, stage, "num_neighbors_val", &num_neighbors_val));
   SCAN_TRY(scan_config_get_bool(p->cfg, stage, "update_cluster_head_only", &head_only));
   SCAN_TRY(scan_config_get_double(p->cfg, stage, "criterion_kwargs.entropy_weight", &r.entropy_weight));
-  if (r.epochs < 0 || r.warmup_epochs < 0 || r.batch_size < 2 || r.batch_size > r.train->count || num_neighbors < 1 ||
-      !(r.entropy_weight >= 0))
-    return scan_fail(SCAN_ERR_INPUT, "config: scan needs epochs >= 0, head_warmup_epochs >= 0, 2 <= batch_size <= %d, "
-                     "num_neighbors >= 1 and entropy_weight >= 0", r.train->count);
+  SCAN_TRY(scan_pipeline_check_data(p, stage)); /* the ranges were validated when the configuration was opened */
   scan_pipeline_path(p, r.dir, sizeof r.dir, "scan");
   SCAN_TRY(scan_make_dirs(r.dir));
 
@@ -233,7 +231,7 @@ scan_status scan_stage_cluster(scan_pipeline *p) {
   if (status == SCAN_OK) status = neighbors_load(p, "val", r.val->count, num_neighbors_val, &r.val_nbrs);
   if (status == SCAN_OK) status = scan_optim_create(&opt, r.net, &backbone_cfg, &heads_cfg, head_only);
   if (status == SCAN_OK) status = scan_optim_create(&heads_opt, r.net, &heads_cfg, &heads_cfg, 1);
-  if (status == SCAN_OK) status = training_resume(r.dir, r.net, opt, &start_epoch, "scan");
+  if (status == SCAN_OK) status = training_resume(p, "scan", r.net, opt, &start_epoch);
   if (status != SCAN_OK) goto done;
   if (start_epoch > 0) r.best_loss = checkpoint_best_loss(r.dir);
   r.heads = scan_net_num_heads(r.net);

@@ -14,6 +14,7 @@
 #include "scan/metrics.h"
 #include "scan/nn_layers.h"
 #include "scan/npy.h"
+#include "scan/progress.h"
 #include "scan/safetensors.h"
 #include "neighbors.h"
 
@@ -67,42 +68,84 @@ static scan_status kmeans_baselines(scan_pipeline *p, const scan_dataset *val, i
   return status;
 }
 
-scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseline) {
+/* One model file to evaluate: the run's SCAN model (all heads) and, when self-labelling kept a model, that
+   one too, so metrics.json compares every head whichever is chosen. */
+typedef struct {
   char path[1300];
-  if (!model_path) {
-    SCAN_TRY(scan_pipeline_cluster_model_path(p, path, sizeof path));
-    model_path = path;
+  const char *name; /* "scan", "selflabel", or NULL for a file given with --model */
+  scan_model_info info; /* heads, clusters, the chosen head, the stage that wrote it */
+} eval_model;
+
+static scan_status list_models(scan_pipeline *p, const char *model_path, eval_model *models, int *count) {
+  *count = 0;
+  if (model_path) {
+    snprintf(models[0].path, sizeof models[0].path, "%s", model_path);
+    models[0].name = NULL;
+    *count = 1;
+  } else {
+    char final[1300];
+    int selflabel = 0;
+    SCAN_TRY(scan_pipeline_cluster_model_path(p, final, sizeof final, &selflabel));
+    scan_pipeline_path(p, models[0].path, sizeof models[0].path, "scan/model.safetensors");
+    models[0].name = "scan";
+    *count = scan_file_exists(models[0].path) ? 1 : 0;
+    if (selflabel) {
+      snprintf(models[*count].path, sizeof models[*count].path, "%s", final);
+      models[*count].name = "selflabel";
+      (*count)++;
+    }
   }
-  char model_copy[1300];
-  snprintf(model_copy, sizeof model_copy, "%s", model_path);
-  const scan_dataset *val;
-  SCAN_TRY(scan_pipeline_val_data(p, &val));
-  scan_model_info info;
-  SCAN_TRY(scan_model_info_read(model_copy, &info));
-  const int heads = info.heads, classes = info.classes, chosen = info.chosen;
-  int topk = 10;
-  SCAN_TRY(scan_config_get_int(p->cfg, "eval", "prototypes_topk", &topk));
-  if (topk < 1) return scan_fail(SCAN_ERR_INPUT, "config: eval.prototypes_topk must be >= 1");
-  scan_head_config head = {SCAN_HEAD_CLUSTER, 0, heads, classes};
+  for (int m = 0; m < *count; m++) {
+    eval_model *e = &models[m];
+    SCAN_TRY(scan_model_info_read(e->path, &e->info));
+    if (e->info.classes != models[0].info.classes)
+      return scan_fail(SCAN_ERR_INPUT, "%s: %d clusters, but %s has %d", e->path, e->info.classes, models[0].path,
+                       models[0].info.classes);
+  }
+  return SCAN_OK;
+}
+
+/* Every head of one model over the validation split: softmax probabilities probs[h] [n, classes] and the
+   backbone features [n, dim] (dim from the net). */
+static scan_status predict_model(scan_pipeline *p, const scan_dataset *val, const eval_model *m, float **probs,
+                                 float **features, int *dim) {
+  scan_head_config head = {SCAN_HEAD_CLUSTER, 0, m->info.heads, m->info.classes};
   scan_net *net = NULL;
   SCAN_TRY(scan_pipeline_create_net_with_head(p, "scan", &head, 256, &net));
-  scan_status status = scan_net_load(net, model_copy, NULL);
-  if (status != SCAN_OK) {
-    scan_net_free(net);
-    return scan_fail_context(status, "eval");
-  }
+  scan_status status = scan_net_load(net, m->path, NULL);
+  if (status != SCAN_OK) scan_fail_context(status, "eval");
+  *dim = scan_net_feature_dim(net);
+  free(*features);
+  *features = status == SCAN_OK ? scan_malloc(sizeof(float) * (size_t)val->count * (size_t)*dim) : NULL;
+  if (status == SCAN_OK && !*features) status = SCAN_ERR_INTERNAL;
+  for (int h = 0; h < m->info.heads && status == SCAN_OK; h++)
+    if (!(probs[h] = scan_malloc(sizeof(float) * (size_t)val->count * (size_t)m->info.classes))) status = SCAN_ERR_INTERNAL;
+  if (status == SCAN_OK) status = scan_pipeline_predict(p, net, val, "eval: predict", *features, probs);
+  for (int h = 0; h < m->info.heads && status == SCAN_OK; h++) scan_softmax_forward(val->count, m->info.classes, probs[h], probs[h]);
+  scan_net_free(net);
+  return status;
+}
+
+scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseline) {
+  const double start = scan_now_seconds();
+  eval_model models[2];
+  int count = 0, topk = 10;
+  SCAN_TRY(list_models(p, model_path, models, &count));
+  const scan_dataset *val;
+  SCAN_TRY(scan_pipeline_val_data(p, &val));
+  SCAN_TRY(scan_config_get_int(p->cfg, "eval", "prototypes_topk", &topk));
+  /* The chosen head is the last model's own choice: the self-label model when it was kept, else SCAN's best. */
+  const eval_model *last = &models[count - 1];
+  int total_heads = 0;
+  for (int m = 0; m < count; m++) total_heads += models[m].info.heads;
+  const int chosen = total_heads - last->info.heads + last->info.chosen, classes = last->info.classes;
   long n = val->count;
-  int dim = scan_net_feature_dim(net);
-  float *features = scan_malloc(sizeof(float) * (size_t)n * (size_t)dim);
-  float **probs = calloc((size_t)heads, sizeof *probs);
+  float **probs = calloc((size_t)total_heads, sizeof *probs), *features = NULL;
   int32_t *pred = scan_malloc(sizeof(int32_t) * (size_t)n);
   float *confidence = scan_malloc(sizeof(float) * (size_t)n);
-  if (!features || !probs || !pred || !confidence) status = SCAN_ERR_INTERNAL;
-  for (int h = 0; h < heads && status == SCAN_OK; h++)
-    if (!(probs[h] = scan_malloc(sizeof(float) * (size_t)n * (size_t)classes))) status = SCAN_ERR_INTERNAL;
-  if (status == SCAN_OK) status = scan_pipeline_predict(p, net, val, "eval: predict", features, probs);
+  scan_status status = probs && pred && confidence ? SCAN_OK : SCAN_ERR_INTERNAL;
   neighbor_table nbrs = {0};
-  int have_neighbors = 0;
+  int have_neighbors = 0, dim = 0;
   if (status == SCAN_OK) {
     int k_val = 5;
     scan_config_get_int(p->cfg, "scan", "num_neighbors_val", &k_val);
@@ -110,15 +153,21 @@ scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseli
     scan_error_clear();
   }
   eval_output out = {0};
-  if (status == SCAN_OK) status = eval_output_begin(&out, p, val, model_copy, heads, classes, chosen);
+  if (status == SCAN_OK) status = eval_output_begin(&out, p, val, last->path, total_heads, classes, chosen, last->info.chosen);
   double entropy_weight = 5;
   scan_config_get_double(p->cfg, "scan", "criterion_kwargs.entropy_weight", &entropy_weight);
-  for (int h = 0; h < heads && status == SCAN_OK; h++) {
-    scan_softmax_forward((int)n, classes, probs[h], probs[h]);
-    argmax_rows(probs[h], n, classes, pred, confidence);
-    double loss = NAN, consistency, entropy;
-    if (have_neighbors) scan_scan_eval_loss(probs[h], (int)n, classes, nbrs.indices, nbrs.cols, entropy_weight, &loss, &consistency, &entropy);
-    status = eval_output_add_head(&out, h, pred, probs[h], loss);
+  /* Features are kept from the last model, the one the chosen head belongs to. */
+  for (int m = 0, first = 0; m < count && status == SCAN_OK; first += models[m].info.heads, m++) {
+    status = predict_model(p, val, &models[m], probs + first, &features, &dim);
+    for (int h = 0; h < models[m].info.heads && status == SCAN_OK; h++) {
+      const float *head_probs = probs[first + h];
+      argmax_rows(head_probs, n, classes, pred, confidence);
+      double loss = NAN, consistency, entropy;
+      if (have_neighbors)
+        scan_scan_eval_loss(head_probs, (int)n, classes, nbrs.indices, nbrs.cols, entropy_weight, &loss, &consistency,
+                            &entropy);
+      status = eval_output_add_head(&out, models[m].name, h, pred, head_probs, loss);
+    }
   }
   if (status == SCAN_OK) {
     argmax_rows(probs[chosen], n, classes, pred, confidence);
@@ -127,13 +176,13 @@ scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseli
   if (status == SCAN_OK && baseline) status = kmeans_baselines(p, val, classes, &out);
   if (status == SCAN_OK) status = eval_output_finish(&out);
   else if (out.root) eval_output_abort(&out);
+  if (status == SCAN_OK) status = scan_pipeline_write_timing(p, "eval/timing.json", scan_now_seconds() - start, n);
   if (have_neighbors) neighbors_free(&nbrs);
-  for (int h = 0; probs && h < heads; h++) free(probs[h]);
+  for (int h = 0; probs && h < total_heads; h++) free(probs[h]);
   free(probs);
   free(features);
   free(pred);
   free(confidence);
-  scan_net_free(net);
   return status;
 }
 

@@ -56,6 +56,7 @@ scan_status scan_explain_prototypes(scan_pipeline *p, const char *model_path, in
                                     const char *out_dir, scan_explanation **items_out, int *count_out) {
   if (items_out) *items_out = NULL;
   if (count_out) *count_out = 0;
+  const double start = scan_now_seconds();
   const scan_dataset *val;
   SCAN_TRY(scan_pipeline_val_data(p, &val));
   char path[1400], dir[1200];
@@ -102,6 +103,9 @@ scan_status scan_explain_prototypes(scan_pipeline *p, const char *model_path, in
     snprintf(path, sizeof path, "%s/explanations.json", dir);
     status = scan_explanations_write_json(path, e.model_source, head, items, done);
   }
+  /* The run's own explain stage (every prototype into RUN/explain) records its wall time for the report. */
+  if (status == SCAN_OK && !out_dir && only_cluster < 0)
+    status = scan_pipeline_write_timing(p, "explain/timing.json", scan_now_seconds() - start, done);
   if (status == SCAN_OK && items_out) {
     *items_out = items;
     *count_out = done;

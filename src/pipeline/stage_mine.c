@@ -12,7 +12,6 @@
 static scan_status mine_split(scan_pipeline *p, scan_net *net, const scan_dataset *data, const char *split, int k) {
   int dim = scan_net_head_dim(net);
   long n = data->count;
-  if (k >= n) return scan_fail(SCAN_ERR_INPUT, "config: %d neighbours asked for, but the %s split has only %ld images", k, split, n);
   float *features = scan_malloc(sizeof(float) * (size_t)n * (size_t)dim);
   int64_t *neighbors = scan_malloc(sizeof(int64_t) * (size_t)n * (size_t)(k + 1));
   scan_status status = features && neighbors ? SCAN_OK : SCAN_ERR_INTERNAL;
@@ -20,6 +19,16 @@ static scan_status mine_split(scan_pipeline *p, scan_net *net, const scan_datase
   snprintf(label, sizeof label, "features %s", split);
   float *outputs[1] = {features};
   if (status == SCAN_OK) status = scan_pipeline_predict(p, net, data, label, NULL, outputs);
+  /* A NaN feature comes from the model or from one image: name both instead of a bare row number. */
+  int64_t bad = status == SCAN_OK ? scan_knn_first_nonfinite_row(features, n, dim) : -1;
+  if (bad >= 0) {
+    char image[300];
+    if (data->file_names) snprintf(image, sizeof image, "%s", data->file_names[bad]);
+    else snprintf(image, sizeof image, "image %lld", (long long)bad);
+    status = scan_fail(SCAN_ERR_INPUT, "mine %s: %s: the pretext model (%s) gives it a NaN or infinite feature; retrain "
+                       "it ('scan pretext') or check that image", split, image,
+                       scan_pipeline_path(p, path, sizeof path, "pretext/model.safetensors"));
+  }
   if (status == SCAN_OK) {
     scan_l2_normalize_rows(features, n, dim);
     double start = scan_now_seconds();
@@ -51,9 +60,10 @@ scan_status scan_stage_mine(scan_pipeline *p) {
   int k_train = 0, k_val = 0;
   SCAN_TRY(scan_config_get_int(p->cfg, "scan", "num_neighbors", &k_train));
   SCAN_TRY(scan_config_get_int(p->cfg, "scan", "num_neighbors_val", &k_val));
-  if (k_train < 1 || k_val < 1) return scan_fail(SCAN_ERR_INPUT, "config: num_neighbors and num_neighbors_val must be >= 1");
+  SCAN_TRY(scan_pipeline_check_data(p, "mine")); /* k < N; k >= 1 was validated when the configuration was opened */
   char model_path[1300];
   scan_pipeline_path(p, model_path, sizeof model_path, "pretext/model.safetensors");
+  const double start = scan_now_seconds();
   scan_net *net = NULL;
   SCAN_TRY(scan_pipeline_create_net(p, "pretext", 512, &net));
   scan_status status = scan_net_load(net, model_path, NULL);
@@ -61,5 +71,8 @@ scan_status scan_stage_mine(scan_pipeline *p) {
   if (status == SCAN_OK) status = mine_split(p, net, train, "train", k_train);
   if (status == SCAN_OK) status = mine_split(p, net, val, "val", k_val);
   scan_net_free(net);
+  if (status == SCAN_OK)
+    status = scan_pipeline_write_timing(p, "pretext/mine_timing.json", scan_now_seconds() - start,
+                                        (long)train->count + val->count);
   return status;
 }

@@ -52,10 +52,7 @@ scan_status scan_stage_pretext(scan_pipeline *p) {
   SCAN_TRY(scan_config_get_int(p->cfg, stage, "num_workers", &workers));
   SCAN_TRY(scan_config_get_double(p->cfg, stage, "criterion_kwargs.temperature", &temperature));
   SCAN_TRY(scan_config_get_bool(p->cfg, stage, "criterion_kwargs.symmetric", &symmetric));
-  if (epochs < 0 || batch_size < 2 || !(temperature > 0))
-    return scan_fail(SCAN_ERR_INPUT, "config: pretext needs epochs >= 0, batch_size >= 2 and temperature > 0");
-  if (batch_size > train->count)
-    return scan_fail(SCAN_ERR_INPUT, "config: pretext batch_size %d is larger than the %d training images", batch_size, train->count);
+  SCAN_TRY(scan_pipeline_check_data(p, stage)); /* the ranges were validated when the configuration was opened */
 
   char dir[1200], model_path[1300], log_path[1300];
   scan_pipeline_path(p, dir, sizeof dir, "pretext");
@@ -76,7 +73,7 @@ scan_status scan_stage_pretext(scan_pipeline *p) {
   if (status == SCAN_OK) status = training_schedule_load(p, stage, &schedule);
   if (status == SCAN_OK) status = scan_pipeline_create_net(p, stage, 2 * batch_size, &net);
   if (status == SCAN_OK) status = scan_optim_create(&opt, net, &optim_cfg, NULL, 0);
-  if (status == SCAN_OK) status = training_resume(dir, net, opt, &start_epoch, "pretext");
+  if (status == SCAN_OK) status = training_resume(p, stage, net, opt, &start_epoch);
   if (status != SCAN_OK) goto done;
 
   scan_loader_config lc = training_loader_config(p, train, SCAN_BATCH_TWO_VIEWS, &aug, NULL, batch_size, workers);
@@ -129,7 +126,7 @@ scan_status scan_stage_pretext(scan_pipeline *p) {
     double knn_accuracy = -1;
     status = knn_monitor(p, net, temperature, &knn_accuracy);
     if (status != SCAN_OK) break;
-    status = training_checkpoint(dir, net, opt, epoch + 1, NULL, NULL);
+    status = training_checkpoint(p, stage, net, opt, epoch + 1, NULL, NULL);
     if (status != SCAN_OK) break;
     char line[512], knn_text[32];
     if (knn_accuracy >= 0) snprintf(knn_text, sizeof knn_text, "%.3f", knn_accuracy);

@@ -41,27 +41,15 @@ static scan_status class_thresholds(scan_pipeline *p, scan_net *net, const scan_
   return status;
 }
 
-/* The highest softmax probability over n rows of logits: a threshold must stay below it to select anything. */
-static double top_confidence(const float *logits, int n, int classes) {
-  double top = 0;
-  for (int i = 0; i < n; i++) {
-    const float *row = logits + (size_t)i * (size_t)classes;
-    float max = row[0];
-    for (int c = 1; c < classes; c++)
-      if (row[c] > max) max = row[c];
-    double sum = 0;
-    for (int c = 0; c < classes; c++) sum += exp((double)row[c] - max);
-    if (1.0 / sum > top) top = 1.0 / sum;
-  }
-  return top;
-}
-
-/* selflabel/model.safetensors with the validation loss it was kept for. */
-static scan_status save_selflabel_model(const char *dir, const scan_net *net, double val_loss) {
-  char path[1300], loss_text[64];
+/* selflabel/model.safetensors with the validation loss it was kept for and the epoch after which it was kept:
+   epoch 0 is the SCAN head itself (the model to beat), which eval and explain then take from the SCAN model
+   with all its heads (scan_pipeline_cluster_model_path). */
+static scan_status save_selflabel_model(const char *dir, const scan_net *net, double val_loss, int epoch) {
+  char path[1300], loss_text[64], epoch_text[16];
   snprintf(path, sizeof path, "%s/model.safetensors", dir);
-  snprintf(loss_text, sizeof loss_text, "%.9g", val_loss);
-  const char *metadata[] = {"stage", "selflabel", "best_head", "0", "val_loss", loss_text, NULL};
+  snprintf(loss_text, sizeof loss_text, "%.17g", val_loss); /* round-trips: a resumed run compares against it */
+  snprintf(epoch_text, sizeof epoch_text, "%d", epoch);
+  const char *metadata[] = {"stage", "selflabel", "best_head", "0", "val_loss", loss_text, "epoch", epoch_text, NULL};
   return scan_net_save(net, path, metadata);
 }
 
@@ -93,10 +81,7 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
   int adaptive_on = strcmp(adaptive, "quantile") == 0;
   if (!adaptive_on && strcmp(adaptive, "none") != 0)
     return scan_fail(SCAN_ERR_INPUT, "config: selflabel.adaptive_threshold '%s' is not none or quantile", adaptive);
-  if (epochs < 0 || batch_size < 1 || batch_size > train->count || !(threshold > 0 && threshold < 1) ||
-      !(ema_alpha >= 0 && ema_alpha < 1) || !(quantile >= 0 && quantile <= 1))
-    return scan_fail(SCAN_ERR_INPUT, "config: selflabel needs epochs >= 0, 1 <= batch_size <= %d, 0 < confidence_threshold < 1, "
-                     "0 <= ema_alpha < 1 and 0 <= adaptive_quantile <= 1", train->count);
+  SCAN_TRY(scan_pipeline_check_data(p, stage)); /* the ranges were validated when the configuration was opened */
 
   char dir[1200], path[1300];
   scan_pipeline_path(p, dir, sizeof dir, "selflabel");
@@ -119,7 +104,7 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
   if (status == SCAN_OK) status = scan_pipeline_load_scan_head(p, net, &best_head);
   if (status == SCAN_OK) status = neighbors_load(p, "val", val->count, num_neighbors_val, &val_nbrs);
   if (status == SCAN_OK) status = scan_optim_create(&opt, net, &optim_cfg, &heads_cfg, 0);
-  if (status == SCAN_OK) status = training_resume(dir, net, opt, &start_epoch, "selflabel");
+  if (status == SCAN_OK) status = training_resume(p, stage, net, opt, &start_epoch);
   if (status == SCAN_OK && use_ema) status = scan_ema_create(&ema, net, ema_alpha);
   if (status != SCAN_OK) goto done;
 
@@ -154,7 +139,7 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
     status = validate_heads(p, net, val, &val_nbrs, entropy_weight, &v0, &unused);
     if (status == SCAN_OK && start_epoch == 0) {
       best_val_loss = v0.total;
-      status = save_selflabel_model(dir, net, best_val_loss);
+      status = save_selflabel_model(dir, net, best_val_loss, 0);
       fprintf(stderr, "selflabel: starting from the SCAN head, validation SCAN loss %.4f\n", best_val_loss);
     }
   }
@@ -170,21 +155,26 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
     long step = 0, trained = 0, skipped = 0, confident_total = 0;
     const scan_batch *batch;
     while ((batch = scan_loader_next(loader)) != NULL) {
-      int n = batch->n, confident = 0;
+      int n = batch->n;
       status = scan_net_forward(net, batch->a, n, 0);
       if (status != SCAN_OK) break;
       memcpy(weak, scan_net_head_output(net, 0), sizeof(float) * (size_t)n * (size_t)classes);
-      double batch_top = top_confidence(weak, n, classes);
+      /* The targets come from the weak view alone, so they are known before the strong view's forward pass:
+         that pass runs in training mode and moves the batch-norm statistics, so a batch with no confident
+         sample must skip it too, or an epoch that trains nothing would still change the model. */
+      double batch_top = 0;
+      const int confident = scan_selflabel_targets(weak, n, classes, threshold, adaptive_on ? thresholds : NULL,
+                                                   targets, &batch_top);
       if (batch_top > top_weak) top_weak = batch_top;
-      status = scan_net_forward(net, batch->b, n, 1);
-      if (status != SCAN_OK) break;
-      double loss = scan_loss_selflabel(weak, scan_net_head_output(net, 0), n, classes, threshold,
-                                        adaptive_on ? thresholds : NULL, balance, d_strong, &confident, targets);
       step++;
       confident_total += confident;
       if (confident == 0) {
         skipped++;
       } else {
+        status = scan_net_forward(net, batch->b, n, 1);
+        if (status != SCAN_OK) break;
+        double loss = scan_loss_selflabel(weak, scan_net_head_output(net, 0), n, classes, threshold,
+                                          adaptive_on ? thresholds : NULL, balance, d_strong, NULL, targets);
         status = training_check_loss(loss, stage, epoch, step);
         if (status != SCAN_OK) break;
         scan_net_zero_grad(net);
@@ -212,13 +202,13 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
     head_validation v;
     int best = 0;
     status = validate_heads(p, net, val, &val_nbrs, entropy_weight, &v, &best);
-    if (status == SCAN_OK) status = training_checkpoint(dir, net, opt, epoch + 1, NULL, NULL);
+    if (status == SCAN_OK) status = training_checkpoint(p, stage, net, opt, epoch + 1, NULL, NULL);
     /* Keep the better model by the label-free validation SCAN loss: self-labelling that collapses clusters
        or spreads them raises it. Labels are never used to choose. */
     int kept = status == SCAN_OK && v.total < best_val_loss;
     if (kept) {
       best_val_loss = v.total;
-      status = save_selflabel_model(dir, net, best_val_loss);
+      status = save_selflabel_model(dir, net, best_val_loss, epoch + 1);
     }
     if (status != SCAN_OK) break;
     double seconds = scan_now_seconds() - start;

@@ -1,9 +1,6 @@
 #include "training.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,15 +23,11 @@ scan_status training_optim_configs(scan_pipeline *p, const char *stage, scan_opt
   double betas[2] = {0.9, 0.999};
   int count = 0;
   SCAN_TRY(scan_config_get_doubles(c, stage, "optimizer_kwargs.betas", betas, 2, &count));
-  if (count != 0 && count != 2) return scan_fail(SCAN_ERR_INPUT, "config: %s.optimizer_kwargs.betas needs two values", stage);
   if (count == 0) { betas[0] = 0.9; betas[1] = 0.999; }
   o.beta1 = betas[0];
   o.beta2 = betas[1];
   o.eps = 1e-8;
-  if (!(o.lr > 0 && o.lr < 100) || o.weight_decay < 0 || o.momentum < 0 || o.momentum >= 1 || !(o.beta1 >= 0 && o.beta1 < 1) ||
-      !(o.beta2 >= 0 && o.beta2 < 1))
-    return scan_fail(SCAN_ERR_INPUT, "config: %s.optimizer_kwargs out of range (lr %g, weight_decay %g, momentum %g)", stage, o.lr,
-                     o.weight_decay, o.momentum);
+  /* Ranges (lr, momentum, betas, ...) were validated with the whole configuration (scan_config_validate). */
   *heads = o;
   *backbone = o;
   if (scan_config_is_set(c, stage, "optimizer_kwargs.backbone_lr") || strcmp(stage, "scan") == 0) {
@@ -68,69 +61,6 @@ double training_lr(const training_schedule *s, double base_lr, int epoch, int ep
   if (s->per_step) /* linear warm-up, then a cosine per step (the Fashion-MNIST probe's schedule) */
     return scan_lr_warmup_cosine(base_lr, (long)epoch * steps_per_epoch + step, s->warmup_steps, (long)epochs * steps_per_epoch);
   return scan_lr_cosine(base_lr, s->decay_rate, epoch, epochs); /* the reference: once per epoch */
-}
-
-static int file_epoch(const char *path) {
-  scan_safetensors *f = NULL;
-  if (scan_safetensors_read(path, &f) != SCAN_OK) return -1;
-  const char *e = scan_safetensors_metadata(f, "epoch");
-  int epoch = e ? atoi(e) : -1;
-  scan_safetensors_free(f);
-  return epoch;
-}
-
-/* An atomic write goes to "<name>.tmp.<pid>" and is renamed into place; a process killed in the middle leaves
-   that temporary behind. Removes the ones whose writer no longer runs (a live writer is left alone). */
-static void remove_stale_temporaries(const char *dir, const char *label) {
-  DIR *d = opendir(dir);
-  if (!d) return;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    const char *tmp = strstr(e->d_name, ".tmp.");
-    if (!tmp) continue;
-    char *end = NULL;
-    long pid = strtol(tmp + 5, &end, 10);
-    if (pid <= 0 || *end != '\0') continue;
-    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* its writer is alive (or not ours to judge) */
-    char path[1500];
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-    if (remove(path) == 0) fprintf(stderr, "%s: removed %s, left by an interrupted write\n", label, path);
-  }
-  closedir(d);
-}
-
-scan_status training_resume(const char *dir, scan_net *net, scan_optimizer *opt, int *start_epoch, const char *label) {
-  remove_stale_temporaries(dir, label);
-  char model_path[1200], optim_path[1200];
-  snprintf(model_path, sizeof model_path, "%s/checkpoint.safetensors", dir);
-  snprintf(optim_path, sizeof optim_path, "%s/checkpoint-optimizer.safetensors", dir);
-  *start_epoch = 0;
-  if (!scan_file_exists(model_path)) return SCAN_OK;
-  int epoch = file_epoch(model_path);
-  if (epoch < 0) return scan_fail(SCAN_ERR_INPUT, "%s: not a scan checkpoint (no epoch in its metadata)", model_path);
-  if (scan_net_load(net, model_path, NULL) != SCAN_OK) return scan_fail_context(SCAN_ERR_INPUT, "resuming %s", label);
-  /* The optimiser file is written first; after a crash between the two writes it can be one epoch ahead.
-     Its moments are then not those of the model, so start them afresh rather than mix epochs. */
-  if (opt && scan_file_exists(optim_path) && file_epoch(optim_path) == epoch) {
-    if (scan_optim_load(opt, optim_path) != SCAN_OK) return scan_fail_context(SCAN_ERR_INPUT, "resuming %s", label);
-  } else if (opt) {
-    fprintf(stderr, "%s: optimiser state missing or from another epoch; resuming with fresh optimiser state\n", label);
-  }
-  *start_epoch = epoch;
-  fprintf(stderr, "%s: resuming after epoch %d from %s\n", label, epoch, model_path);
-  return SCAN_OK;
-}
-
-scan_status training_checkpoint(const char *dir, const scan_net *net, const scan_optimizer *opt, int finished_epochs,
-                                const char *extra_key, const char *extra_value) {
-  char model_path[1200], optim_path[1200], epoch_text[32];
-  snprintf(model_path, sizeof model_path, "%s/checkpoint.safetensors", dir);
-  snprintf(optim_path, sizeof optim_path, "%s/checkpoint-optimizer.safetensors", dir);
-  snprintf(epoch_text, sizeof epoch_text, "%d", finished_epochs);
-  const char *metadata[] = {"epoch", epoch_text, extra_key, extra_value, NULL};
-  if (!extra_key) metadata[2] = NULL;
-  if (opt) SCAN_TRY(scan_optim_save(opt, optim_path, metadata));
-  return scan_net_save(net, model_path, metadata);
 }
 
 scan_status training_check_loss(double loss, const char *stage, int epoch, long step) {

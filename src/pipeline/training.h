@@ -21,19 +21,20 @@ scan_status training_schedule_load(scan_pipeline *p, const char *stage, training
 /* The lr at (epoch, step within epoch). */
 double training_lr(const training_schedule *s, double base_lr, int epoch, int epochs, long step, long steps_per_epoch);
 
-/* Checkpoints in <dir>/checkpoint.safetensors (+ checkpoint-optimizer.safetensors), each with metadata "epoch" =
-   number of finished epochs. Returns the epoch to start from (0 when there is no checkpoint). First removes the
-   temporaries that a killed process left in dir ("<name>.tmp.<pid>" of a pid that no longer runs). */
-scan_status training_resume(const char *dir, scan_net *net, scan_optimizer *opt, int *start_epoch, const char *label);
-scan_status training_checkpoint(const char *dir, const scan_net *net, const scan_optimizer *opt, int finished_epochs,
-                                const char *extra_key, const char *extra_value);
+/* Checkpoints in <run>/<stage>/checkpoint.safetensors (stage: pretext, scan, selflabel): the model and the optimiser
+   state in one file, with metadata "epoch" = finished epochs, "config" = the stage's configuration text and "data" =
+   the training data's fingerprint. training_resume returns the epoch to start from (0 without a checkpoint) after
+   checking that the configuration and the data are those the checkpoint was made with. */
+scan_status training_resume(scan_pipeline *p, const char *stage, scan_net *net, scan_optimizer *opt, int *start_epoch);
+scan_status training_checkpoint(scan_pipeline *p, const char *stage, const scan_net *net, const scan_optimizer *opt,
+                                int finished_epochs, const char *extra_key, const char *extra_value);
 
 /* A training loader: shuffled by (seed, epoch), whole batches only, `workers` threads (0 is read as 1). */
 scan_loader_config training_loader_config(const scan_pipeline *p, const scan_dataset *data, scan_batch_kind kind,
                                           const scan_aug_config *aug_a, const scan_aug_config *aug_b, int batch_size,
                                           int workers);
 
-/* A number stored in a safetensors file's metadata (e.g. "best_loss"), or `fallback` when the file or key is absent. */
+/* A number stored in a safetensors file's metadata (e.g. "val_loss"), or `fallback` when the file or key is absent. */
 double training_metadata_number(const char *path, const char *key, double fallback);
 
 /* Fails with a clear message when a loss is NaN or infinite. */

@@ -50,52 +50,139 @@ static void put_metric_cell(FILE *out, const cJSON *object, const char *key, int
   else fprintf(out, "<td>%.4f</td>", v);
 }
 
-static void section_summary(const page *pg, const cJSON *metrics) {
-  FILE *out = pg->out;
-  const char *train = "?", *val = "?";
-  scan_config_get_string(pg->p->cfg, NULL, "train_db_name", &train);
-  scan_config_get_string(pg->p->cfg, NULL, "val_db_name", &val);
-  fprintf(out, "<h2>Data and configuration</h2>\n<p>Trained on <b>");
-  put_text(out, train);
-  fprintf(out, "</b>");
-  if (metrics) { /* the evaluated split as eval named it ("mnist/test", "folder") */
-    const cJSON *dataset = cJSON_GetObjectItemCaseSensitive(metrics, "dataset");
-    fprintf(out, ", evaluated on <b>");
-    put_text(out, cJSON_IsString(dataset) ? dataset->valuestring : val);
-    fprintf(out, "</b> (%d images, %d clusters, %s)", (int)report_number(metrics, "count", 0),
-            (int)report_number(metrics, "num_clusters", 0),
-            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(metrics, "labelled")) ? "with labels" : "without labels");
-  }
-  fprintf(out, ". The full resolved configuration is in <a href=\"config.yml\">config.yml</a>.</p>\n");
+/* One row of the configuration table; a value the config lacks shows as a dash. */
+static void put_config_row(FILE *out, const char *name, const char *value) {
+  fprintf(out, "<tr><td>%s</td><td>", name);
+  put_text(out, value && value[0] ? value : "–");
+  fprintf(out, "</td></tr>\n");
 }
 
-static void section_timing(const page *pg) {
+static const char *config_text(const scan_pipeline *p, const char *stage, const char *key, char *buf, size_t size) {
+  const char *text = NULL;
+  double number = 0;
+  buf[0] = '\0';
+  if (scan_config_get_string(p->cfg, stage, key, &text) == SCAN_OK) snprintf(buf, size, "%s", text);
+  else if (scan_config_get_double(p->cfg, stage, key, &number) == SCAN_OK) snprintf(buf, size, "%g", number);
+  scan_error_clear(); /* an absent key is a dash, not a failure */
+  return buf;
+}
+
+/* The values a reader needs to know what was run; the rest is in config.yml, linked. */
+static void section_summary(const page *pg, const cJSON *metrics) {
   FILE *out = pg->out;
-  static const char *const stages[][2] = {{"pretext", "pretext/log.jsonl"}, {"scan", "scan/log.jsonl"},
-                                          {"selflabel", "selflabel/log.jsonl"}};
-  fprintf(out, "<h2>Training time</h2>\n<table><tr><th>stage</th><th>epochs</th><th>wall time</th><th>images/s</th></tr>\n");
+  const scan_pipeline *p = pg->p;
+  char a[128], b[128], c[128], text[512];
+  fprintf(out, "<h2>Data and configuration</h2>\n<table class=\"config\">\n");
+  snprintf(text, sizeof text, "%s (%s)", config_text(p, NULL, "train_db_name", a, sizeof a),
+           config_text(p, NULL, "train_split", b, sizeof b));
+  put_config_row(out, "trained on", text);
+  const cJSON *dataset = cJSON_GetObjectItemCaseSensitive(metrics, "dataset");
+  if (metrics) /* the evaluated split as eval named it ("mnist/test", "folder") */
+    snprintf(text, sizeof text, "%s (%d images, %s)", cJSON_IsString(dataset) ? dataset->valuestring : "?",
+             (int)report_number(metrics, "count", 0),
+             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(metrics, "labelled")) ? "with labels" : "without labels");
+  else
+    snprintf(text, sizeof text, "%s (%s), not evaluated yet", config_text(p, NULL, "val_db_name", a, sizeof a),
+             config_text(p, NULL, "val_split", b, sizeof b));
+  put_config_row(out, "evaluated on", text);
+  put_config_row(out, "clusters", config_text(p, NULL, "num_classes", a, sizeof a));
+  snprintf(text, sizeof text, "%s", config_text(p, NULL, "image_size", a, sizeof a));
+  if (strcmp(text, "0") == 0) snprintf(text, sizeof text, "the dataset's own");
+  put_config_row(out, "image size", text);
+  put_config_row(out, "backbone", config_text(p, NULL, "backbone", a, sizeof a));
+  put_config_row(out, "seed", config_text(p, NULL, "seed", a, sizeof a));
+  snprintf(text, sizeof text, "%s", config_text(p, NULL, "threads", a, sizeof a));
+  if (strcmp(text, "0") == 0) snprintf(text, sizeof text, "0 (all cores)");
+  put_config_row(out, "threads", text);
+  fprintf(out, "</table>\n<table class=\"config\"><tr><th>stage</th><th>epochs</th><th>batch size</th><th>optimizer</th>"
+               "<th>learning rate</th></tr>\n");
+  static const char *const stages[][2] = {{"pretext", "pretext (SimCLR)"}, {"scan", "cluster (SCAN)"},
+                                          {"selflabel", "selflabel"}};
   for (int s = 0; s < 3; s++) {
-    char path[1300];
-    cJSON *log = report_read_jsonl(scan_pipeline_path(pg->p, path, sizeof path, stages[s][1]));
-    if (!log) continue;
-    double seconds = 0, rate_sum = 0;
-    int epochs = 0, rates = 0;
-    const cJSON *line;
-    cJSON_ArrayForEach(line, log) {
-      epochs++;
-      seconds += report_number(line, "seconds", 0);
-      double rate = report_number(line, "images_per_second", -1);
-      /* SCAN's warm-up epochs run on cached feature vectors, not images: their rate is not an image rate. */
-      const cJSON *phase = cJSON_GetObjectItemCaseSensitive(line, "phase");
-      int warmup = cJSON_IsString(phase) && strcmp(phase->valuestring, "warmup") == 0;
-      if (rate > 0 && !warmup) { rate_sum += rate; rates++; }
+    const char *stage = stages[s][0];
+    snprintf(text, sizeof text, "%s", config_text(p, stage, "epochs", a, sizeof a));
+    if (strcmp(stage, "scan") == 0) /* the heads-only warm-up runs before the whole-network epochs */
+      snprintf(text + strlen(text), sizeof text - strlen(text), " + %s head warm-up",
+               config_text(p, stage, "head_warmup_epochs", b, sizeof b));
+    fprintf(out, "<tr><td>%s</td><td>", stages[s][1]);
+    put_text(out, text);
+    fprintf(out, "</td><td>");
+    put_text(out, config_text(p, stage, "batch_size", a, sizeof a));
+    fprintf(out, "</td><td>");
+    put_text(out, config_text(p, stage, "optimizer", b, sizeof b));
+    fprintf(out, "</td><td>");
+    put_text(out, config_text(p, stage, "optimizer_kwargs.lr", c, sizeof c));
+    fprintf(out, "</td></tr>\n");
+  }
+  fprintf(out, "</table>\n<p>Every value in force, each with a one-line comment: <a href=\"config.yml\">config.yml</a>.</p>\n");
+}
+
+/* Epochs, wall time and mean image rate of a stage with an epoch log. */
+static scan_status timing_from_log(const page *pg, const char *log_path, int *epochs, double *seconds, double *rate) {
+  char path[1300];
+  cJSON *log = NULL;
+  SCAN_TRY(report_read_jsonl(scan_pipeline_path(pg->p, path, sizeof path, log_path), &log));
+  *epochs = -1;
+  if (!log) return SCAN_OK;
+  double rate_sum = 0;
+  int rates = 0;
+  *epochs = 0;
+  *seconds = 0;
+  const cJSON *line;
+  cJSON_ArrayForEach(line, log) {
+    (*epochs)++;
+    *seconds += report_number(line, "seconds", 0);
+    double r = report_number(line, "images_per_second", -1);
+    /* SCAN's warm-up epochs run on cached feature vectors, not images: their rate is not an image rate. */
+    const cJSON *phase = cJSON_GetObjectItemCaseSensitive(line, "phase");
+    int warmup = cJSON_IsString(phase) && strcmp(phase->valuestring, "warmup") == 0;
+    if (r > 0 && !warmup) rate_sum += r, rates++;
+  }
+  *rate = rates ? rate_sum / rates : -1;
+  cJSON_Delete(log);
+  return SCAN_OK;
+}
+
+/* Wall time and image rate of a stage without an epoch log (its timing.json, scan_pipeline_write_timing). */
+static scan_status timing_from_file(const page *pg, const char *timing_path, double *seconds, double *rate, int *found) {
+  char path[1300];
+  cJSON *timing = NULL;
+  SCAN_TRY(report_read_json(scan_pipeline_path(pg->p, path, sizeof path, timing_path), &timing));
+  *found = timing != NULL;
+  *seconds = report_number(timing, "seconds", 0);
+  *rate = report_number(timing, "images_per_second", -1);
+  cJSON_Delete(timing);
+  return SCAN_OK;
+}
+
+static scan_status section_timing(const page *pg) {
+  FILE *out = pg->out;
+  static const struct {
+    const char *name, *log, *timing;
+  } stages[] = {{"pretext (SimCLR)", "pretext/log.jsonl", NULL}, {"mine (kNN)", NULL, "pretext/mine_timing.json"},
+                {"cluster (SCAN)", "scan/log.jsonl", NULL},     {"selflabel", "selflabel/log.jsonl", NULL},
+                {"eval", NULL, "eval/timing.json"},             {"explain", NULL, "explain/timing.json"}};
+  fprintf(out, "<h2>Time per stage</h2>\n<table class=\"timing\"><tr><th>stage</th><th>epochs</th><th>wall time</th>"
+               "<th>images/s</th></tr>\n");
+  for (size_t s = 0; s < sizeof stages / sizeof stages[0]; s++) {
+    int epochs = -1, found = 0;
+    double seconds = 0, rate = -1;
+    if (stages[s].log) {
+      SCAN_TRY(timing_from_log(pg, stages[s].log, &epochs, &seconds, &rate));
+      found = epochs >= 0;
+    } else {
+      SCAN_TRY(timing_from_file(pg, stages[s].timing, &seconds, &rate, &found));
     }
-    fprintf(out, "<tr><td>%s</td><td>%d</td><td>%.0f s</td>", stages[s][0], epochs, seconds);
-    if (rates) fprintf(out, "<td>%.0f</td></tr>\n", rate_sum / rates);
+    if (!found) continue;
+    fprintf(out, "<tr><td>%s</td>", stages[s].name);
+    if (epochs >= 0) fprintf(out, "<td>%d</td>", epochs);
+    else fprintf(out, "<td>–</td>");
+    fprintf(out, "<td>%.1f s</td>", seconds);
+    if (rate > 0) fprintf(out, "<td>%.0f</td></tr>\n", rate);
     else fprintf(out, "<td>–</td></tr>\n");
-    cJSON_Delete(log);
   }
   fprintf(out, "</table>\n");
+  return SCAN_OK;
 }
 
 /* The label metrics of one table row (heads and baselines alike). */
@@ -120,7 +207,36 @@ static void put_label_free_cells(FILE *out, const cJSON *row, int clusters) {
   put_metric_cell(out, row, "mean_confidence", 0);
 }
 
-static void section_metrics(const page *pg, const cJSON *metrics) {
+/* Whether self-labelling ran, and whether its model was kept: the head table then has its row, or not. */
+static scan_status selflabel_note(const page *pg, const cJSON *metrics) {
+  char path[1300];
+  cJSON *log = NULL;
+  SCAN_TRY(report_read_jsonl(scan_pipeline_path(pg->p, path, sizeof path, "selflabel/log.jsonl"), &log));
+  if (!log) return SCAN_OK;
+  int epochs = 0, kept = 0;
+  const cJSON *line;
+  cJSON_ArrayForEach(line, log) {
+    epochs++;
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(line, "kept"))) kept = (int)report_number(line, "epoch", epochs);
+  }
+  cJSON_Delete(log);
+  int evaluated = 0;
+  const cJSON *head;
+  cJSON_ArrayForEach(head, cJSON_GetObjectItemCaseSensitive(metrics, "heads")) {
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(head, "model");
+    evaluated |= cJSON_IsString(model) && strcmp(model->valuestring, "selflabel") == 0;
+  }
+  if (kept)
+    fprintf(pg->out, "<p>Self-labelling ran %d epoch%s; the model after epoch %d had a lower validation SCAN loss than "
+                     "the SCAN model and is the chosen one%s.</p>\n", epochs, epochs == 1 ? "" : "s", kept,
+            evaluated ? "" : " (this evaluation predates it: rerun <code>scan eval</code>)");
+  else
+    fprintf(pg->out, "<p>Self-labelling ran %d epoch%s, but no epoch lowered the validation SCAN loss, so it was "
+                     "discarded and the SCAN model's best head is the chosen one.</p>\n", epochs, epochs == 1 ? "" : "s");
+  return SCAN_OK;
+}
+
+static scan_status section_metrics(const page *pg, const cJSON *metrics) {
   FILE *out = pg->out;
   int labelled = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(metrics, "labelled"));
   int clusters = (int)report_number(metrics, "num_clusters", 0);
@@ -142,8 +258,9 @@ static void section_metrics(const page *pg, const cJSON *metrics) {
   const cJSON *head;
   cJSON_ArrayForEach(head, cJSON_GetObjectItemCaseSensitive(metrics, "heads")) {
     int chosen = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(head, "chosen"));
-    fprintf(out, "<tr%s><td>head %d%s</td>", chosen ? " class=\"chosen\"" : "", (int)report_number(head, "head", 0),
-            chosen ? " (chosen)" : "");
+    char name[64];
+    scan_eval_head_name(head, name, sizeof name);
+    fprintf(out, "<tr%s><td>%s%s</td>", chosen ? " class=\"chosen\"" : "", name, chosen ? " (chosen)" : "");
     if (labelled) put_label_cells(out, head);
     put_label_free_cells(out, head, clusters);
     fprintf(out, "</tr>\n");
@@ -157,12 +274,15 @@ static void section_metrics(const page *pg, const cJSON *metrics) {
     put_label_cells(out, baseline);
     fprintf(out, "<td>–</td><td>–</td><td>–</td><td>–</td></tr>\n");
   }
-  fprintf(out, "</table>\n<div class=\"row\">\n");
+  fprintf(out, "</table>\n");
+  SCAN_TRY(selflabel_note(pg, metrics));
+  fprintf(out, "<div class=\"row\">\n");
   put_figure(pg, "eval/confusion.png",
              "Confusion matrix of the chosen head: rows are the true classes, columns the clusters, each matched "
              "cluster on the diagonal of its class; each cell shows the count and its share of the row");
   put_figure(pg, "eval/cluster_sizes.png", "Images per cluster (chosen head)");
   fprintf(out, "</div>\n");
+  return SCAN_OK;
 }
 
 static int any_explanation(const page *pg, int clusters) {
@@ -176,7 +296,7 @@ static int any_explanation(const page *pg, int clusters) {
   return 0;
 }
 
-static void section_clusters(const page *pg, const cJSON *metrics) {
+static scan_status section_clusters(const page *pg, const cJSON *metrics) {
   FILE *out = pg->out;
   int clusters = (int)report_number(metrics, "num_clusters", 0);
   int explained = any_explanation(pg, clusters);
@@ -185,14 +305,16 @@ static void section_clusters(const page *pg, const cJSON *metrics) {
              "The prototype of each cluster: of its most confident members, the one closest to their mean feature");
   if (explained)
     fprintf(out, "<p>For each cluster: its prototype explained by Grad-CAM (where the network looked) and by LIME "
-                 "(which superpixels raise (green) or lower (red) the cluster's probability), then its members, most "
+                 "(which superpixels raise (tinted green) or lower (tinted red) the cluster's probability; thin lines are the "
+                 "superpixel boundaries), each beside the image, then its members, most "
                  "confident first.</p>\n");
   else
     fprintf(out, "<p>For each cluster: its members, most confident first.</p>\n");
-  report_annotation_tool(out, pg->p);
+  SCAN_TRY(report_annotation_tool(out, pg->p));
   const cJSON *names = cJSON_GetObjectItemCaseSensitive(metrics, "cluster_names");
   char names_path[1300];
-  cJSON *given = report_read_json(scan_pipeline_path(pg->p, names_path, sizeof names_path, "eval/cluster_names.json"));
+  cJSON *given = NULL;
+  SCAN_TRY(report_read_json(scan_pipeline_path(pg->p, names_path, sizeof names_path, "eval/cluster_names.json"), &given));
   const cJSON *given_names = cJSON_GetObjectItemCaseSensitive(given, "names");
   const cJSON *sizes = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(metrics, "diagnostics"),
                                                         "cluster_sizes");
@@ -228,47 +350,58 @@ static void section_clusters(const page *pg, const cJSON *metrics) {
     put_figure(pg, rel, "Members, most confident first");
   }
   cJSON_Delete(given);
+  return SCAN_OK;
+}
+
+/* The page into `out`; any input that is there but broken stops it with a message naming the file. */
+static scan_status write_page(const page *pg, const cJSON *metrics) {
+  FILE *out = pg->out;
+  fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>scan report</title>\n<style>\n"
+               "body{font-family:sans-serif;max-width:1240px;margin:2em auto;padding:0 1em;color:#222}\n"
+               "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}\n"
+               "td:first-child,th:first-child{text-align:left}tr.chosen{background:#e3f0ff;font-weight:bold}\n"
+               "table.config td{text-align:left}tr.baseline{color:#666}figure{margin:0.5em;vertical-align:top}\n"
+               "figure img{max-width:100%%;border:1px solid #ddd}figcaption{font-size:0.85em;color:#555;max-width:600px}\n"
+               ".row{display:flex;flex-wrap:wrap;align-items:flex-start}\n"
+               ".curves{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr))}\n"
+               "</style></head><body>\n<h1>scan report</h1>\n");
+  section_summary(pg, metrics);
+  SCAN_TRY(section_timing(pg));
+  fprintf(out, "<h2>Training curves</h2>\n<div class=\"curves\">\n");
+  put_figure(pg, "report/pretext_loss.png", "SimCLR training loss per epoch");
+  put_figure(pg, "report/pretext_knn.png", "Weighted-kNN accuracy on the validation set per epoch (a monitor)");
+  put_figure(pg, "report/scan_loss.png", "SCAN loss on the validation neighbours, best head, per epoch");
+  put_figure(pg, "report/scan_acc.png", "ACC of the best head per epoch");
+  put_figure(pg, "report/selflabel_loss.png", "Self-labelling: SCAN loss on the validation neighbours per epoch");
+  put_figure(pg, "report/selflabel_acc.png", "Self-labelling: ACC per epoch");
+  fprintf(out, "</div>\n");
+  if (metrics) {
+    SCAN_TRY(section_metrics(pg, metrics));
+    SCAN_TRY(section_clusters(pg, metrics));
+  } else {
+    fprintf(out, "<p>No evaluation yet: run <code>scan eval</code>.</p>\n");
+  }
+  fprintf(out, "</body></html>\n");
+  return SCAN_OK;
 }
 
 scan_status scan_report_write(scan_pipeline *p, char *path_out, int path_size) {
   char path[1300];
   char *html = NULL;
   size_t html_size = 0;
-  SCAN_TRY(report_write_curves(p));
-  FILE *out = open_memstream(&html, &html_size);
-  if (!out) return scan_fail(SCAN_ERR_INTERNAL, "out of memory building the report");
-  page pg = {out, p};
-  cJSON *metrics = report_read_json(scan_pipeline_path(p, path, sizeof path, "eval/metrics.json"));
-  fprintf(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>scan report</title>\n<style>\n"
-               "body{font-family:sans-serif;max-width:1240px;margin:2em auto;padding:0 1em;color:#222}\n"
-               "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}\n"
-               "td:first-child,th:first-child{text-align:left}tr.chosen{background:#e3f0ff;font-weight:bold}\n"
-               "tr.baseline{color:#666}figure{margin:0.5em;vertical-align:top}\n"
-               "figure img{max-width:100%%;border:1px solid #ddd}figcaption{font-size:0.85em;color:#555;max-width:600px}\n"
-               ".row{display:flex;flex-wrap:wrap;align-items:flex-start}\n"
-               ".curves{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr))}\n"
-               "</style></head><body>\n<h1>scan report</h1>\n");
-  section_summary(&pg, metrics);
-  section_timing(&pg);
-  fprintf(out, "<h2>Training curves</h2>\n<div class=\"curves\">\n");
-  put_figure(&pg, "report/pretext_loss.png", "SimCLR training loss per epoch");
-  put_figure(&pg, "report/pretext_knn.png", "Weighted-kNN accuracy on the validation set per epoch (a monitor)");
-  put_figure(&pg, "report/scan_loss.png", "SCAN loss on the validation neighbours, best head, per epoch");
-  put_figure(&pg, "report/scan_acc.png", "ACC of the best head per epoch");
-  put_figure(&pg, "report/selflabel_loss.png", "Self-labelling: SCAN loss on the validation neighbours per epoch");
-  put_figure(&pg, "report/selflabel_acc.png", "Self-labelling: ACC per epoch");
-  fprintf(out, "</div>\n");
-  if (metrics) {
-    section_metrics(&pg, metrics);
-    section_clusters(&pg, metrics);
-  } else {
-    fprintf(out, "<p>No evaluation yet: run <code>scan eval</code>.</p>\n");
+  cJSON *metrics = NULL;
+  SCAN_TRY(report_read_json(scan_pipeline_path(p, path, sizeof path, "eval/metrics.json"), &metrics));
+  scan_status status = report_write_curves(p);
+  FILE *out = status == SCAN_OK ? open_memstream(&html, &html_size) : NULL;
+  if (status == SCAN_OK && !out) status = scan_fail(SCAN_ERR_INTERNAL, "out of memory building the report");
+  if (status == SCAN_OK) {
+    page pg = {out, p};
+    status = write_page(&pg, metrics);
   }
-  fprintf(out, "</body></html>\n");
-  fclose(out);
+  if (out) fclose(out);
   cJSON_Delete(metrics);
   scan_pipeline_path(p, path, sizeof path, "report.html");
-  scan_status status = scan_write_file_atomic(path, html, html_size);
+  if (status == SCAN_OK) status = scan_write_file_atomic(path, html, html_size);
   free(html);
   if (status == SCAN_OK && path_out) snprintf(path_out, (size_t)path_size, "%s", path);
   return status;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scan/atomic_file.h"
 #include "scan/csv.h"
 
 static void put_js_string(FILE *out, const char *text) {
@@ -10,7 +11,9 @@ static void put_js_string(FILE *out, const char *text) {
   for (const char *c = text; *c; c++) {
     if (*c == '"' || *c == '\\') fputc('\\', out);
     if (*c == '<') fputs("\\u003c", out); /* never close the script element from inside a string */
-    else if ((unsigned char)*c >= 0x20) fputc(*c, out);
+    else if (*c == '\n') fputs("\\n", out); /* a file name may hold one: labels.csv must give it back whole */
+    else if ((unsigned char)*c < 0x20) fprintf(out, "\\u%04x", (unsigned char)*c);
+    else fputc(*c, out);
   }
   fputc('"', out);
 }
@@ -27,28 +30,34 @@ void report_name_box(FILE *out, int cluster, const char *current) {
   fprintf(out, "\"></label></p>\n");
 }
 
-void report_annotation_tool(FILE *out, const scan_pipeline *p) {
+scan_status report_annotation_tool(FILE *out, const scan_pipeline *p) {
   char path[1300];
-  FILE *in = fopen(scan_pipeline_path(p, path, sizeof path, "eval/predictions.csv"), "r");
-  if (!in) return;
+  unsigned char *text = NULL;
+  size_t size = 0;
+  scan_pipeline_path(p, path, sizeof path, "eval/predictions.csv");
+  if (!scan_file_exists(path)) return SCAN_OK;
+  SCAN_TRY(scan_read_file_max(path, SCAN_CSV_MAX_BYTES, "a predictions file", &text, &size));
   fprintf(out, "<h2>Name the clusters</h2>\n<p>Type a name for each cluster in the boxes below (next to its prototype and "
                "members), then <button id=\"download-labels\">Download labels.csv</button> — one row per image: file (or "
                "index), cluster, name. <code>scan annotate --names labels.csv</code> applies the names to this run.</p>\n");
   /* Predictions as [label, cluster] pairs, label = file name when known, else the index. */
   fprintf(out, "<script>\nconst scanPredictions = [");
-  char line[4096];
-  int number = 0;
-  while (fgets(line, sizeof line, in)) {
-    if (number++ == 0) continue; /* header */
-    char *fields[8];
-    line[strcspn(line, "\r\n")] = '\0';
-    int n = scan_csv_split(line, fields, 8);
-    if (n < 3) continue;
-    fputs(number > 2 ? ",[" : "[", out);
+  scan_csv_reader csv;
+  scan_csv_begin(&csv, (char *)text);
+  char *fields[8];
+  scan_status status = SCAN_OK;
+  int n;
+  for (long record = 0; (n = scan_csv_next(&csv, fields, 8)) != 0; record++) {
+    if (record == 0) continue; /* header */
+    if (n < 3 || n > 8) {
+      status = scan_fail(SCAN_ERR_INPUT, "%s:%ld: malformed prediction row", path, csv.line);
+      break;
+    }
+    fputs(record > 1 ? ",[" : "[", out);
     put_js_string(out, fields[1][0] ? fields[1] : fields[0]);
     fprintf(out, ",%ld]", strtol(fields[2], NULL, 10));
   }
-  fclose(in);
+  free(text);
   fprintf(out, "];\n"
                "function csvField(v) { v = String(v); return /[\",\\n]/.test(v) ? '\"' + v.replace(/\"/g, '\"\"') + '\"' : v; }\n"
                "document.getElementById('download-labels').addEventListener('click', function () {\n"
@@ -61,4 +70,5 @@ void report_annotation_tool(FILE *out, const scan_pipeline *p) {
                "  link.download = 'labels.csv';\n"
                "  document.body.appendChild(link); link.click(); link.remove();\n"
                "});\n</script>\n");
+  return status;
 }

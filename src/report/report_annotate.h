@@ -9,7 +9,8 @@
 
 /* The name box of one cluster, pre-filled with `current` (may be NULL). */
 void report_name_box(FILE *out, int cluster, const char *current);
-/* The download button, the embedded predictions and the script; nothing when there are no predictions. */
-void report_annotation_tool(FILE *out, const scan_pipeline *p);
+/* The download button, the embedded predictions and the script; nothing when there are no predictions.
+ * A predictions.csv that does not parse is SCAN_ERR_INPUT naming the file and line. */
+scan_status report_annotation_tool(FILE *out, const scan_pipeline *p);
 
 #endif

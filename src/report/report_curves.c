@@ -35,7 +35,8 @@ static const curve_spec curves[] = {
    chart left from an earlier run is removed so the report never shows a stale curve. */
 static scan_status draw_curve(scan_pipeline *p, const curve_spec *spec) {
   char path[1300];
-  cJSON *log = report_read_jsonl(scan_pipeline_path(p, path, sizeof path, spec->log));
+  cJSON *log = NULL;
+  SCAN_TRY(report_read_jsonl(scan_pipeline_path(p, path, sizeof path, spec->log), &log));
   int n = log ? cJSON_GetArraySize(log) : 0, used = 0;
   double *x = calloc((size_t)n + 1, sizeof(double)), *y = calloc((size_t)n + 1, sizeof(double));
   scan_status status = x && y ? SCAN_OK : scan_fail(SCAN_ERR_INTERNAL, "out of memory");

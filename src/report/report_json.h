@@ -4,10 +4,14 @@
 
 #include <cjson/cJSON.h>
 
-/* Parses a whole JSON file; NULL when it is absent or unreadable. */
-cJSON *report_read_json(const char *path);
-/* Parses a JSON-lines file into an array of objects (lines that do not parse are skipped); NULL when absent. */
-cJSON *report_read_jsonl(const char *path);
+#include "scan/error.h"
+
+/* Parses a whole JSON file into *out; *out NULL (and SCAN_OK) when the file is absent. A file that is there
+ * but cannot be read or does not parse is SCAN_ERR_INPUT naming it: a report must not hide a broken run. */
+scan_status report_read_json(const char *path, cJSON **out);
+/* A JSON-lines log into an array of objects, the same way: absent is NULL, a record that does not parse is an
+ * error naming the file and record. */
+scan_status report_read_jsonl(const char *path, cJSON **out);
 /* Number value of `key`, or `fallback` when absent or not a number. */
 double report_number(const cJSON *object, const char *key, double fallback);
 

@@ -16,7 +16,11 @@ void scan_run_summary(scan_pipeline *p, FILE *out) {
     if (f) fclose(f);
   }
   fprintf(out, "\n");
-  cJSON *metrics = report_read_json(scan_pipeline_path(p, path, sizeof path, "eval/metrics.json"));
+  cJSON *metrics = NULL;
+  if (report_read_json(scan_pipeline_path(p, path, sizeof path, "eval/metrics.json"), &metrics) != SCAN_OK) {
+    fprintf(out, "%s\n", scan_error_message()); /* the report stage has already failed with this message */
+    return;
+  }
   if (!metrics) return;
   int chosen = (int)report_number(metrics, "chosen_head", 0);
   const cJSON *head = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(metrics, "heads"), chosen);

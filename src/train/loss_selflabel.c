@@ -17,6 +17,22 @@ static double max_probability(const float *logits, int c, int *argmax) {
   return 1.0 / sum;
 }
 
+int scan_selflabel_targets(const float *weak_logits, int b, int c, double threshold, const float *class_thresholds,
+                           int32_t *targets, double *top_probability) {
+  int n_confident = 0;
+  double top = 0.0;
+  for (int i = 0; i < b; i++) {
+    int target;
+    double max_p = max_probability(weak_logits + (size_t)i * c, c, &target);
+    double limit = class_thresholds ? class_thresholds[target] : threshold;
+    targets[i] = max_p > limit ? target : -1;
+    n_confident += targets[i] >= 0;
+    if (max_p > top) top = max_p;
+  }
+  if (top_probability) *top_probability = top;
+  return n_confident;
+}
+
 double scan_loss_selflabel(const float *weak_logits, const float *strong_logits, int b, int c, double threshold,
                            const float *class_thresholds, int balance, float *d_strong, int *confident,
                            int32_t *targets_out) {
@@ -31,17 +47,9 @@ double scan_loss_selflabel(const float *weak_logits, const float *strong_logits,
     return NAN; /* out of memory: NaN stops the caller */
   }
 
-  int n_confident = 0;
-  for (int i = 0; i < b; i++) {
-    int target;
-    double max_p = max_probability(weak_logits + (size_t)i * c, c, &target);
-    double limit = class_thresholds ? class_thresholds[target] : threshold;
-    targets[i] = max_p > limit ? target : -1;
-    if (targets[i] >= 0) {
-      counts[target]++;
-      n_confident++;
-    }
-  }
+  int n_confident = scan_selflabel_targets(weak_logits, b, c, threshold, class_thresholds, targets, NULL);
+  for (int i = 0; i < b; i++)
+    if (targets[i] >= 0) counts[targets[i]]++;
 
   double loss = 0.0;
   if (n_confident > 0) {

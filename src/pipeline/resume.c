@@ -1,0 +1,123 @@
+/* Training checkpoints that resume only what they were made for. One file holds the model and the optimiser state,
+ * so no kill can leave them from different epochs; its metadata holds the stage's configuration and the training
+ * data's fingerprint, so a stage never continues under other settings or on other data (it says what differs). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "scan/atomic_file.h"
+#include "scan/safetensors.h"
+#include "scan/stop_point.h"
+#include "training.h"
+
+/* Keys that change how long or how fast a stage trains, not what it trains: a killed run may be resumed with more
+   epochs, or on a machine with fewer cores. */
+static const char *const may_change_on_resume[] = {"epochs", "threads", "num_workers", NULL};
+
+static const char restart_hint[] =
+    "start the stage afresh with its command's --restart (scan pretext, scan cluster or scan selflabel)";
+
+static void checkpoint_path(const scan_pipeline *p, const char *stage, char *out, size_t size) {
+  snprintf(out, size, "%s/%s/checkpoint.safetensors", p->run_dir, stage);
+}
+
+/* Reads a checkpoint and its epoch; a file that does not parse is called what it most likely is. */
+static scan_status read_checkpoint(const char *path, scan_safetensors **f, int *epoch) {
+  if (scan_safetensors_read(path, f) != SCAN_OK)
+    return scan_fail_context(SCAN_ERR_INPUT, "%s: truncated or corrupt checkpoint; delete it or %s", path, restart_hint);
+  const char *text = scan_safetensors_metadata(*f, "epoch");
+  char *end = NULL;
+  long value = text ? strtol(text, &end, 10) : -1;
+  if (!text || *end || value < 0 || value > 1000000) {
+    scan_safetensors_free(*f);
+    *f = NULL;
+    return scan_fail(SCAN_ERR_INPUT, "%s: not a scan training checkpoint (no epoch in its metadata); delete it or %s", path,
+                     restart_hint);
+  }
+  *epoch = (int)value;
+  return SCAN_OK;
+}
+
+static scan_status check_config(scan_pipeline *p, const char *stage, const scan_safetensors *f, const char *path) {
+  const char *started = scan_safetensors_metadata(f, "config");
+  if (!started)
+    return scan_fail(SCAN_ERR_INPUT, "%s: records no configuration (written by an older scan), so it cannot be resumed; %s",
+                     path, restart_hint);
+  char *now = scan_config_stage_text(p->cfg, stage);
+  if (!now) return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
+  char differences[2048];
+  int count = scan_config_stage_diff(started, now, may_change_on_resume, differences, sizeof differences);
+  free(now);
+  if (count == 0) return SCAN_OK;
+  return scan_fail(SCAN_ERR_INPUT,
+                   "%s: the %s stage started under another configuration (%d key%s: %s); resume with the same "
+                   "values, or %s",
+                   path, stage, count, count == 1 ? " differs" : "s differ", differences, restart_hint);
+}
+
+scan_status scan_pipeline_check_resume(scan_pipeline *p, const char *stage, int restart) {
+  char path[1300];
+  checkpoint_path(p, stage, path, sizeof path);
+  if (!scan_file_exists(path)) return SCAN_OK;
+  if (restart) {
+    char log[1300];
+    snprintf(log, sizeof log, "%s/%s/log.jsonl", p->run_dir, stage);
+    if (unlink(path) != 0) return scan_fail(SCAN_ERR_INPUT, "%s: cannot remove for --restart", path);
+    unlink(log);
+    fprintf(stderr, "%s: --restart: removed the checkpoint and log; the stage starts afresh\n", stage);
+    return SCAN_OK;
+  }
+  scan_safetensors *f = NULL;
+  int epoch = 0;
+  SCAN_TRY(read_checkpoint(path, &f, &epoch));
+  scan_status status = check_config(p, stage, f, path);
+  scan_safetensors_free(f);
+  return status;
+}
+
+static void fingerprint_text(uint64_t fingerprint, char *out, size_t size) {
+  snprintf(out, size, "%016" PRIx64, fingerprint);
+}
+
+scan_status training_resume(scan_pipeline *p, const char *stage, scan_net *net, scan_optimizer *opt, int *start_epoch) {
+  char path[1300], data[32];
+  checkpoint_path(p, stage, path, sizeof path);
+  *start_epoch = 0;
+  if (!scan_file_exists(path)) return SCAN_OK;
+  scan_safetensors *f = NULL;
+  int epoch = 0;
+  SCAN_TRY(read_checkpoint(path, &f, &epoch));
+  scan_status status = check_config(p, stage, f, path);
+  const char *recorded = scan_safetensors_metadata(f, "data");
+  fingerprint_text(p->train_fingerprint, data, sizeof data);
+  if (status == SCAN_OK && (!recorded || strcmp(recorded, data) != 0))
+    status = scan_fail(SCAN_ERR_INPUT, "%s: the training data changed since this checkpoint was written; %s", path,
+                       restart_hint);
+  if (status == SCAN_OK) status = scan_net_load_from(net, f, path, SCAN_CHECKPOINT_OPTIMIZER);
+  if (status == SCAN_OK && opt) status = scan_optim_load_from(opt, f, path, SCAN_CHECKPOINT_OPTIMIZER);
+  scan_safetensors_free(f);
+  if (status != SCAN_OK) return scan_fail_context(status, "resuming %s", stage);
+  *start_epoch = epoch;
+  fprintf(stderr, "%s: resuming after epoch %d from %s\n", stage, epoch, path);
+  return SCAN_OK;
+}
+
+scan_status training_checkpoint(scan_pipeline *p, const char *stage, const scan_net *net, const scan_optimizer *opt,
+                                int finished_epochs, const char *extra_key, const char *extra_value) {
+  char path[1300], epoch_text[32], data[32];
+  checkpoint_path(p, stage, path, sizeof path);
+  snprintf(epoch_text, sizeof epoch_text, "%d", finished_epochs);
+  fingerprint_text(p->train_fingerprint, data, sizeof data);
+  char *config = scan_config_stage_text(p->cfg, stage);
+  if (!config) return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
+  const char *metadata[] = {"epoch", epoch_text, "config", config, "data", data, extra_key, extra_value, NULL};
+  scan_status status = scan_checkpoint_save(net, opt, path, metadata);
+  free(config);
+  if (status != SCAN_OK)
+    return scan_fail_context(status, "%s epoch %d: training stopped and the last good checkpoint was kept", stage,
+                             finished_epochs);
+  scan_stop_point("checkpoint-written", stage);
+  return SCAN_OK;
+}
