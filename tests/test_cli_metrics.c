@@ -132,8 +132,22 @@ static void test_bad_input(void) {
   CHECK(run_metrics("--truth x.npy") == 2 && strstr(output, "--pred"));
 }
 
+/* A predictions.csv read by its columns through the RFC 4180 reader: file names holding a quoted line break, a
+   comma and doubled quotes stay one field, and comment and blank lines are skipped. */
+static void test_quoted_csv(void) {
+  char path[512], args[2048];
+  snprintf(path, sizeof path, "%s/quoted.csv", test_tmpdir());
+  const char text[] = "# predictions\nindex,file,cluster,label\n0,\"a\nb.png\",0,1\n1,\"c,d.png\",1,2\n\n"
+                      "2,\"say \"\"hi\"\".png\",2,0\n3,e.png,0,1\n4,f.png,1,2\n5,g.png,2,0\n";
+  CHECK(test_write_file(path, text, sizeof text - 1) == 0);
+  snprintf(args, sizeof args, "--truth %s --pred %s", path, path);
+  CHECK_MSG(run_metrics(args) == 0, "%s", output);
+  CHECK_MSG(strstr(output, "samples 6, clusters 3") && strstr(output, "ACC (Hungarian)  1.000000"), "%s", output);
+}
+
 int main(void) {
   test_against_sklearn();
   test_bad_input();
+  test_quoted_csv();
   return test_main_end();
 }
