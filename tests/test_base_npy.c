@@ -147,6 +147,30 @@ static void test_damaged(void) {
   scan_array_free(&a);
 }
 
+/* Every integer dtype reads back as its value through scan_array_int (labels for scan metrics). */
+static void test_integer_values(void) {
+  unsigned char buf[256];
+  const unsigned char i2[] = {0xfe, 0xff, 0x07, 0x00}; /* -2, 7 */
+  size_t n = make_npy(buf, "{'descr': '<i2', 'fortran_order': False, 'shape': (2,), }", 4);
+  memcpy(buf + n - 4, i2, 4);
+  scan_array a;
+  CHECK(scan_npy_parse(buf, n, "i2.npy", &a) == SCAN_OK);
+  CHECK(a.dtype == SCAN_I16 && scan_array_int(&a, 0) == -2 && scan_array_int(&a, 1) == 7);
+  scan_array_free(&a);
+  const unsigned char u4[] = {0xff, 0xff, 0xff, 0xff}; /* 4294967295 */
+  n = make_npy(buf, "{'descr': '<u4', 'fortran_order': False, 'shape': (1,), }", 4);
+  memcpy(buf + n - 4, u4, 4);
+  CHECK(scan_npy_parse(buf, n, "u4.npy", &a) == SCAN_OK);
+  CHECK(a.dtype == SCAN_U32 && scan_array_int(&a, 0) == 4294967295LL);
+  scan_array_free(&a);
+  const unsigned char i1[] = {0x80}; /* -128 */
+  n = make_npy(buf, "{'descr': '|i1', 'fortran_order': False, 'shape': (1,), }", 1);
+  memcpy(buf + n - 1, i1, 1);
+  CHECK(scan_npy_parse(buf, n, "i1.npy", &a) == SCAN_OK);
+  CHECK(a.dtype == SCAN_I8 && scan_array_int(&a, 0) == -128);
+  scan_array_free(&a);
+}
+
 int main(void) {
   const int64_t s0[1] = {0}, s1[1] = {7}, s2[2] = {3, 5}, s4[4] = {2, 1, 3, 2};
   test_round_trip(SCAN_F32, 2, s2);
@@ -154,6 +178,12 @@ int main(void) {
   test_round_trip(SCAN_I64, 2, s2);
   test_round_trip(SCAN_I32, 4, s4);
   test_round_trip(SCAN_U8, 4, s4);
+  test_round_trip(SCAN_I8, 2, s2);
+  test_round_trip(SCAN_I16, 2, s2);
+  test_round_trip(SCAN_U16, 1, s1);
+  test_round_trip(SCAN_U32, 2, s2);
+  test_round_trip(SCAN_U64, 1, s1);
+  test_integer_values();
   test_round_trip(SCAN_F32, 0, s0);
   test_round_trip(SCAN_F32, 1, s0);
   test_numpy_fixtures();

@@ -503,9 +503,7 @@ int main(void) {
   snprintf(config, sizeof config, "%s/tiny.yml", tmp);
   snprintf(flat, sizeof flat, "%s/flat", tmp);
   snprintf(flat_run, sizeof flat_run, "%s/flat-run", tmp);
-  mkdir(data, 0777);
-  tiny_write_split(data, "train", TRAIN_COUNT, 1);
-  tiny_write_split(data, "t10k", VAL_COUNT, 2);
+  tiny_write_dataset(data, TRAIN_COUNT, VAL_COUNT);
   tiny_write_config(config, data);
 
   snprintf(args, sizeof args, "run --config %s --out %s", config, run);

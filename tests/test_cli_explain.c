@@ -200,9 +200,7 @@ int main(void) {
   snprintf(data, sizeof data, "%.380s/data", tmp);
   snprintf(run_dir, sizeof run_dir, "%.380s/run", tmp);
   snprintf(config, sizeof config, "%.380s/tiny.yml", tmp);
-  mkdir(data, 0777);
-  tiny_write_split(data, "train", 150, 1);
-  tiny_write_split(data, "t10k", VAL, 2);
+  tiny_write_dataset(data, 150, VAL);
   tiny_write_config(config, data);
   char args[1200];
   snprintf(args, sizeof args, "run --out %s", run_dir);

@@ -49,9 +49,7 @@ int main(void) {
   snprintf(data, sizeof data, "%s/data", tmp);
   snprintf(run_dir, sizeof run_dir, "%s/run", tmp);
   snprintf(config, sizeof config, "%s/tiny.yml", tmp);
-  mkdir(data, 0777);
-  tiny_write_split(data, "train", 240, 1);
-  tiny_write_split(data, "t10k", 90, 2);
+  tiny_write_dataset(data, 240, 90);
   tiny_write_config(config, data);
 
   snprintf(args, sizeof args, "run --config %s --out %s", config, run_dir);

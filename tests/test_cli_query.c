@@ -267,9 +267,7 @@ int main(void) {
   snprintf(data, sizeof data, "%s/data", tmp);
   snprintf(run_dir, sizeof run_dir, "%s/run", tmp);
   snprintf(config, sizeof config, "%s/tiny.yml", tmp);
-  mkdir(data, 0777);
-  tiny_write_split(data, "train", 240, 1);
-  tiny_write_split(data, "t10k", VAL, 2);
+  tiny_write_dataset(data, 240, VAL);
   tiny_write_config(config, data);
   read_val_split(data);
 

@@ -360,9 +360,7 @@ int main(void) {
   snprintf(again, sizeof again, "%s/again", tmp);
   snprintf(config_path, sizeof config_path, "%s/tiny.yml", tmp);
   snprintf(cli_extra_args, sizeof cli_extra_args, " --config %s", config_path);
-  mkdir(data, 0777);
-  tiny_write_split(data, "train", TRAIN_IMAGES, 1);
-  tiny_write_split(data, "t10k", VAL_IMAGES, 2);
+  tiny_write_dataset(data, TRAIN_IMAGES, VAL_IMAGES);
   tiny_write_config(config_path, data);
 
   /* 1. Killed pretext, resumed. Same seed and threads for both runs, so item 6 can compare them. */

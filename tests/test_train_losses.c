@@ -30,6 +30,7 @@ static double *fixture_doubles(const char *name, int64_t expected_count) {
       case SCAN_I64: out[i] = (double)((const int64_t *)t->data)[i]; break;
       case SCAN_I32: out[i] = ((const int32_t *)t->data)[i]; break;
       case SCAN_U8: out[i] = ((const uint8_t *)t->data)[i]; break;
+      default: out[i] = NAN; break; /* safetensors has no other dtype */
     }
   }
   return out;

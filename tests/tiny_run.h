@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "scan/rng.h"
 #include "testlib.h"
@@ -49,6 +50,13 @@ static inline void tiny_write_split(const char *dir, const char *prefix, int cou
   test_write_file(path, labels, (long)label_bytes);
   free(images);
   free(labels);
+}
+
+/* The folder `dir`, made, with `train` training and `val` test images (MNIST's file names; seeds 1 and 2). */
+static inline void tiny_write_dataset(const char *dir, int train, int val) {
+  mkdir(dir, 0777);
+  tiny_write_split(dir, "train", train, 1);
+  tiny_write_split(dir, "t10k", val, 2);
 }
 
 /* A pipeline config for the data in data_dir: tiny VGG, 1-2 epochs per stage. */

@@ -30,6 +30,22 @@ const char *const *scan_dataset_splits(const char *name);
 /* 1 when the files of spec's split are present (their contents are not checked). */
 int scan_dataset_split_present(const scan_dataset_spec *spec);
 
+/* The image files of a folder or list dataset, listed without decoding them (the folder's sorted
+ * ImageFolder order, or the list's order): full paths, names relative to the folder (or as the list
+ * wrote them), labels (NULL when unlabelled) and class names (NULL for a list: numbered "0", "1", ...). */
+typedef struct {
+  long count;
+  char **paths, **names;
+  int32_t *labels;
+  int num_classes;
+  char **class_names;
+} scan_image_files;
+
+/* 1 for the formats whose images are files of their own (folder, list). */
+int scan_dataset_is_files(const char *name);
+scan_status scan_image_files_find(scan_image_files *out, const scan_dataset_spec *spec);
+void scan_image_files_free(scan_image_files *f);
+
 /* ---- Parse-from-memory entry points (used by the loaders and the fuzzers) ---- */
 
 /* IDX pair: images (magic 2051, N x rows x cols uint8) and labels (magic 2049,

@@ -47,6 +47,24 @@ scan_status scan_cluster_metrics(const int32_t *pred, const int32_t *labels, int
                                  int num_classes, const float *probs, scan_metrics *out);
 void scan_metrics_free(scan_metrics *m);
 
+/* Ids from a file that came from anywhere (scan metrics): a .npy of any integer dtype, shape [n] or [n, 1]; or a
+ * text/CSV file with one id per line, or with several columns and a header line, from which the column named
+ * `column` is read (e.g. "label" or "cluster" of scan eval's predictions.csv). Ids are 0..SCAN_MAX_LABEL_ID;
+ * a negative or larger id, a non-integer, an empty file: SCAN_ERR_INPUT naming the file and line or element. */
+#define SCAN_MAX_LABEL_ID 99999
+scan_status scan_label_file_read(const char *path, const char *column, int32_t **ids, int64_t *n);
+/* Probabilities [n, k] from a float32/float64 .npy or a CSV of k numbers per line (a header line allowed). */
+scan_status scan_prob_file_read(const char *path, float **probs, int64_t *n, int *k);
+/* Every metric of the ids in two files (and top-5 with a probabilities file): clusters = the largest cluster id
+ * + 1 (or the probabilities' columns, when more: clusters nobody was assigned to count as empty), classes = the
+ * largest class id + 1. Different lengths: SCAN_ERR_INPUT naming both files. Free with scan_metrics_free. */
+scan_status scan_metrics_files(const char *truth_path, const char *pred_path, const char *probs_path, scan_metrics *out);
+/* The metrics (acc, majority_acc, nmi, ari, ami, top5 when computed, weighted precision/recall/F1) as members of
+ * a cJSON object; the table version adds n, the counts, the matching and the confusion [clusters][classes]. */
+struct cJSON;
+void scan_metrics_add_json(struct cJSON *object, const scan_metrics *m);
+void scan_metrics_add_table_json(struct cJSON *object, const scan_metrics *m);
+
 /* Mean silhouette coefficient (scikit-learn's definition, Euclidean distance) of
  * x [n, d] under `labels` (any int32 values). When there are fewer than 2 or more
  * than n-1 distinct labels the score is undefined: returns 0 and sets *defined = 0

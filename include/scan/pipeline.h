@@ -16,6 +16,7 @@
 #include "scan/augment.h"
 #include "scan/config.h"
 #include "scan/dataset.h"
+#include "scan/datasets.h"
 #include "scan/nn.h"
 
 typedef struct {
@@ -25,6 +26,7 @@ typedef struct {
   int train_loaded, val_loaded;
   int threads;
   uint64_t seed;
+  int input_channels; /* 0 = the training images' (see scan_pipeline_set_input) */
   uint64_t train_fingerprint, val_fingerprint; /* scan_dataset_fingerprint of each split once loaded */
   int lock_fd;                                 /* the run directory's lock (scan_pipeline_lock), or -1 */
 } scan_pipeline;
@@ -60,10 +62,16 @@ scan_status scan_pipeline_check_resume(scan_pipeline *p, const char *stage, int 
 /* "<run_dir>/<relative>" into buf. */
 const char *scan_pipeline_path(const scan_pipeline *p, char *buf, int size, const char *relative);
 
+/* Where the train (validation = 0) or validation split lives, from the config: name, split, root (the
+   validation split's is val_data_root when set, else data_root) and image size. Strings belong to p->cfg. */
+scan_status scan_pipeline_data_spec(const scan_pipeline *p, int validation, scan_dataset_spec *spec);
 /* The train split (for `stage`; STL-10 pretext may use train+unlabeled) and the validation split, loaded once. */
 scan_status scan_pipeline_train_data(scan_pipeline *p, const scan_dataset **out);
 scan_status scan_pipeline_val_data(scan_pipeline *p, const scan_dataset **out);
 
+/* Fixes the network's input channels (e.g. to a model file's), so that with a crop size in the config the
+   network and the validation transform are resolved without loading the training images. */
+void scan_pipeline_set_input(scan_pipeline *p, int channels);
 /* Network shapes and augmentation settings resolved from the config and the data. */
 scan_status scan_pipeline_backbone(scan_pipeline *p, const char *stage, scan_backbone_config *out);
 scan_status scan_pipeline_augment(scan_pipeline *p, const char *stage, int validation, scan_aug_config *out);
@@ -73,13 +81,23 @@ scan_status scan_pipeline_create_net(scan_pipeline *p, const char *stage, int ma
 scan_status scan_pipeline_create_net_with_head(scan_pipeline *p, const char *stage, const scan_head_config *head,
                                                int max_batch, scan_net **out);
 
+/* What a clustering model file holds: its cluster heads (all of the same size), the chosen one (metadata
+   best_head), the stage that wrote it, and the stem's input channels (0 when the backbone is not recognised).
+   SCAN_ERR_INPUT naming the file when it has no cluster head (e.g. a pretext model). */
+typedef struct {
+  int heads, classes, chosen, in_channels;
+  char stage[32];
+} scan_model_info;
+scan_status scan_model_info_read(const char *path, scan_model_info *info);
+
 /* Copies the run's SCAN model (scan/model.safetensors) into a one-head cluster net: the backbone and the
    best head (metadata best_head) as cluster_head.0. *best_head (may be NULL) receives its index. */
 scan_status scan_pipeline_load_scan_head(scan_pipeline *p, scan_net *net, int *best_head);
 /* The run's final clustering model's file into path: selflabel/model.safetensors when self-labelling kept a
-   model of its own, else scan/model.safetensors (self-labelling discarded or not run). Returns 1 for the
-   self-label model, 0 for the SCAN model, -1 when neither exists. */
-int scan_pipeline_cluster_model_path(const scan_pipeline *p, char *path, int size);
+   model of its own (its "epoch" metadata > 0), else scan/model.safetensors (self-labelling discarded or not run).
+   *selflabel (may be NULL) = 1 for the self-label model, 0 for the SCAN model. SCAN_ERR_INPUT naming the run
+   directory when it has neither. The one lookup of the run's model: eval, explain, predict and model loading. */
+scan_status scan_pipeline_cluster_model_path(const scan_pipeline *p, char *path, int size, int *selflabel);
 /* The run's final clustering model as a one-head net: selflabel/model.safetensors when self-labelling kept it,
    else the SCAN model's best head. source (may be NULL) receives the file (and head) it came from. */
 scan_status scan_pipeline_load_cluster_model(scan_pipeline *p, int max_batch, scan_net **out, char *source,

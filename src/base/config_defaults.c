@@ -25,6 +25,7 @@ const char config_default_yaml[] =
     "train_split: train\n"
     "val_split: test\n"
     "data_root: \"\"\n"
+    "val_data_root: \"\"\n"
     "image_size: 0\n"
     "num_classes: 10\n"
     "num_neighbors: 20\n"

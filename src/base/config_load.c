@@ -194,7 +194,7 @@ static scan_status single_stage_section(loader *L, const yaml_node_t *root, int 
  * `name` is a top-level key of the file, possibly dotted ("model_kwargs.head"). */
 static int describes_data_or_model(const char *name) {
   static const char *const keys[] = {
-      "train_db_name", "val_db_name", "train_split", "val_split",   "data_root",     "image_size",
+      "train_db_name", "val_db_name", "train_split", "val_split",   "data_root",     "val_data_root", "image_size",
       "num_classes",   "backbone",    "model_kwargs", "transformation_kwargs", "seed", "threads",
       "num_workers",   "fast_convolution",    "num_neighbors", "num_neighbors_val",
   };

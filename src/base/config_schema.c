@@ -28,6 +28,7 @@ const config_key config_schema[] = {
     {"train_split", STR, NULL, NULL, "split of the training dataset"},
     {"val_split", STR, NULL, NULL, "split of the validation dataset"},
     {"data_root", STR, NULL, NULL, "where datasets live (empty = the standard locations)"},
+    {"val_data_root", STR, NULL, NULL, "where the validation dataset lives (empty = data_root)"},
     {"image_size", INT, NULL, NULL, "resize images to this side (0 = keep the dataset's size)"},
     {"num_classes", INT, NULL, NULL, "number of clusters"},
     {"num_heads", INT, NULL, NULL, "cluster heads trained side by side; the lowest-loss one is kept"},

@@ -13,7 +13,7 @@
 static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
 /* NumPy's spelling of each dtype (little-endian; bytes have no byte order). */
-static const char *const dtype_descr[] = {"<f4", "<f8", "<i8", "<i4", "|u1"};
+static const char *const dtype_descr[] = {"<f4", "<f8", "<i8", "<i4", "|u1", "|i1", "<i2", "<u2", "<u4", "<u8"};
 
 int scan_dtype_size(scan_dtype t) {
   switch (t) {
@@ -22,6 +22,29 @@ int scan_dtype_size(scan_dtype t) {
     case SCAN_I64: return 8;
     case SCAN_I32: return 4;
     case SCAN_U8: return 1;
+    case SCAN_I8: return 1;
+    case SCAN_I16: return 2;
+    case SCAN_U16: return 2;
+    case SCAN_U32: return 4;
+    case SCAN_U64: return 8;
+  }
+  return 0;
+}
+
+int scan_dtype_is_integer(scan_dtype t) { return t != SCAN_F32 && t != SCAN_F64; }
+
+int64_t scan_array_int(const scan_array *a, int64_t i) {
+  switch (a->dtype) {
+    case SCAN_I64: return ((const int64_t *)a->data)[i];
+    case SCAN_I32: return ((const int32_t *)a->data)[i];
+    case SCAN_U8: return ((const uint8_t *)a->data)[i];
+    case SCAN_I8: return ((const int8_t *)a->data)[i];
+    case SCAN_I16: return ((const int16_t *)a->data)[i];
+    case SCAN_U16: return ((const uint16_t *)a->data)[i];
+    case SCAN_U32: return ((const uint32_t *)a->data)[i];
+    case SCAN_U64: return (int64_t)((const uint64_t *)a->data)[i];
+    case SCAN_F32:
+    case SCAN_F64: return 0;
   }
   return 0;
 }
@@ -41,7 +64,7 @@ void scan_array_free(scan_array *a) {
 /* ---- writing ---- */
 
 scan_status scan_npy_write(const char *path, const scan_array *a) {
-  if (a->ndim < 0 || a->ndim > 8 || (unsigned)a->dtype > SCAN_U8)
+  if (a->ndim < 0 || a->ndim > 8 || (unsigned)a->dtype > SCAN_DTYPE_LAST)
     return scan_fail(SCAN_ERR_INTERNAL, "%s: invalid array (ndim %d, dtype %d)", path, a->ndim, (int)a->dtype);
   char dict[512];
   int len = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", dtype_descr[a->dtype]);
@@ -171,7 +194,7 @@ static scan_status parse_shape(dict_cursor *c, scan_array *out) {
 }
 
 static scan_status parse_descr(const char *name, const char *descr, scan_dtype *out) {
-  for (int t = 0; t <= SCAN_U8; t++) {
+  for (int t = 0; t <= SCAN_DTYPE_LAST; t++) {
     if (strcmp(descr, dtype_descr[t]) == 0) {
       *out = (scan_dtype)t;
       return SCAN_OK;
@@ -182,10 +205,14 @@ static scan_status parse_descr(const char *name, const char *descr, scan_dtype *
     *out = SCAN_U8;
     return SCAN_OK;
   }
+  if (strcmp(descr, "<i1") == 0 || strcmp(descr, "i1") == 0) {
+    *out = SCAN_I8;
+    return SCAN_OK;
+  }
   if (descr[0] == '>')
     return scan_fail(SCAN_ERR_INPUT, "%s: big-endian .npy dtype '%s' is not supported (convert with arr.astype('<%s'))",
                      name, descr, descr + 1);
-  return scan_fail(SCAN_ERR_INPUT, "%s: unsupported .npy dtype '%s' (supported: <f4 <f8 <i8 <i4 |u1)", name, descr);
+  return scan_fail(SCAN_ERR_INPUT, "%s: unsupported .npy dtype '%s' (supported: <f4 <f8 and the integers <i8 <i4 <i2 |i1 <u8 <u4 <u2 |u1)", name, descr);
 }
 
 static scan_status parse_header_dict(const char *text, size_t len, const char *name, scan_array *out) {

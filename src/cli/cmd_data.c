@@ -204,26 +204,12 @@ static const char *default_png_name(const char *dataset_name, const char *suffix
   return buf;
 }
 
-/* Appends "key='value'" (a YAML single-quoted scalar, so paths with ':' or '#' survive) to the config. */
-static scan_status config_set_string(scan_config *cfg, const char *key, const char *value) {
-  char assignment[2200];
-  int n = snprintf(assignment, sizeof assignment, "%s='", key);
-  for (const char *v = value; *v && n < (int)sizeof assignment - 3; v++) {
-    if (*v == '\'') assignment[n++] = '\'';
-    assignment[n++] = *v;
-  }
-  if (n >= (int)sizeof assignment - 3) return scan_fail(SCAN_ERR_INPUT, "%s: value too long", key);
-  assignment[n++] = '\'';
-  assignment[n] = '\0';
-  return scan_config_set(cfg, assignment);
-}
-
 /* The dataset flags given on the command line replace the config's training-set keys, so that the
    image size, crop size and normalisation constants are resolved for that dataset. */
 static scan_status override_dataset_keys(scan_config *cfg, const scan_dataset_spec *spec) {
-  if (spec->name) SCAN_TRY(config_set_string(cfg, "train_db_name", spec->name));
-  if (spec->root) SCAN_TRY(config_set_string(cfg, "data_root", spec->root));
-  if (spec->split) SCAN_TRY(config_set_string(cfg, "train_split", spec->split));
+  if (spec->name) SCAN_TRY(stage_config_set_string(cfg, "train_db_name", spec->name));
+  if (spec->root) SCAN_TRY(stage_config_set_string(cfg, "data_root", spec->root));
+  if (spec->split) SCAN_TRY(stage_config_set_string(cfg, "train_split", spec->split));
   if (spec->image_size) {
     char assignment[64];
     snprintf(assignment, sizeof assignment, "image_size=%d", spec->image_size);
@@ -256,7 +242,7 @@ static int show_augmented(const data_options *o, const stage_options *config_opt
   snprintf(strategy_key, sizeof strategy_key, "%s.augmentation_strategy", stage);
   scan_pipeline p;
   scan_status st = override_dataset_keys(cfg, &o->spec);
-  if (st == SCAN_OK) st = config_set_string(cfg, strategy_key, scan_aug_strategy_name(strategy));
+  if (st == SCAN_OK) st = stage_config_set_string(cfg, strategy_key, scan_aug_strategy_name(strategy));
   /* The sheet writes nothing into a run directory; "." exists, so opening creates nothing. */
   if (st == SCAN_OK) st = scan_pipeline_open(&p, cfg, ".");
   int pipeline_open = st == SCAN_OK;

@@ -10,23 +10,6 @@
 #include "scan/progress.h"
 #include "stage_common.h"
 
-/* --set for a string value given on the command line: single-quoted YAML, so any path reads back as written. */
-static scan_status set_string(scan_config *cfg, const char *key, const char *value) {
-  size_t size = strlen(key) + 2 * strlen(value) + 4;
-  char *assignment = scan_malloc(size);
-  if (!assignment) return SCAN_ERR_INTERNAL;
-  char *w = assignment + sprintf(assignment, "%s='", key);
-  for (const char *c = value; *c; c++) {
-    if (*c == '\'') *w++ = '\'';
-    *w++ = *c;
-  }
-  *w++ = '\'';
-  *w = '\0';
-  scan_status status = scan_config_set(cfg, assignment);
-  free(assignment);
-  return status;
-}
-
 typedef struct {
   const char *model, *config_path, *dataset, *root, *split, *out, *names, *csv;
   arg_list sets;
@@ -55,9 +38,9 @@ static scan_status load_config(const features_options *o, scan_config **cfg) {
     snprintf(number, sizeof number, "threads=%d", o->threads);
     SCAN_TRY(scan_config_set(*cfg, number));
   }
-  if (o->dataset) SCAN_TRY(set_string(*cfg, "train_db_name", o->dataset));
-  if (o->root) SCAN_TRY(set_string(*cfg, "data_root", o->root));
-  if (o->split) SCAN_TRY(set_string(*cfg, "train_split", o->split));
+  if (o->dataset) SCAN_TRY(stage_config_set_string(*cfg, "train_db_name", o->dataset));
+  if (o->root) SCAN_TRY(stage_config_set_string(*cfg, "data_root", o->root));
+  if (o->split) SCAN_TRY(stage_config_set_string(*cfg, "train_split", o->split));
   if (o->image_size > 0) {
     snprintf(number, sizeof number, "image_size=%d", o->image_size);
     SCAN_TRY(scan_config_set(*cfg, number));

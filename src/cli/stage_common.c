@@ -1,6 +1,7 @@
 #include "stage_common.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "scan/atomic_file.h"
@@ -27,6 +28,37 @@ static const char *run_directory(const stage_options *o, const scan_config *cfg,
   if (cfg && scan_config_get_string(cfg, NULL, "train_db_name", &db) != SCAN_OK) scan_error_clear();
   snprintf(buf, size, "runs/%s", db);
   return buf;
+}
+
+scan_status stage_config_set_string(scan_config *cfg, const char *key, const char *value) {
+  size_t size = strlen(key) + 2 * strlen(value) + 4;
+  char *assignment = scan_malloc(size);
+  if (!assignment) return SCAN_ERR_INTERNAL;
+  char *w = assignment + sprintf(assignment, "%s='", key);
+  for (const char *c = value; *c; c++) {
+    if (*c == '\'') *w++ = '\''; /* YAML doubles a quote inside single quotes */
+    *w++ = *c;
+  }
+  *w++ = '\'';
+  *w = '\0';
+  scan_status status = scan_config_set(cfg, assignment);
+  free(assignment);
+  return status;
+}
+
+scan_status stage_apply_data_options(const stage_options *o, scan_config *cfg) {
+  const char *train = NULL, *val = NULL;
+  SCAN_TRY(scan_config_get_string(cfg, NULL, "train_db_name", &train));
+  SCAN_TRY(scan_config_get_string(cfg, NULL, "val_db_name", &val));
+  /* Decided before any assignment: the strings belong to the config and change with it. The validation root
+     needs no such rule: an empty val_data_root already means data_root. */
+  const int val_follows = strcmp(train, val) == 0;
+  if (o->dataset) SCAN_TRY(stage_config_set_string(cfg, "train_db_name", o->dataset));
+  if (o->val_dataset) SCAN_TRY(stage_config_set_string(cfg, "val_db_name", o->val_dataset));
+  else if (o->dataset && val_follows) SCAN_TRY(stage_config_set_string(cfg, "val_db_name", o->dataset));
+  if (o->root) SCAN_TRY(stage_config_set_string(cfg, "data_root", o->root));
+  if (o->val_root) SCAN_TRY(stage_config_set_string(cfg, "val_data_root", o->val_root));
+  return SCAN_OK;
 }
 
 /* A directory that some stage already wrote into. */
@@ -67,6 +99,7 @@ int stage_load_config(const stage_options *o, scan_config **cfg) {
     snprintf(assignment, sizeof assignment, "threads=%d", o->threads);
     status = scan_config_set_from(*cfg, assignment, "--threads");
   }
+  if (status == SCAN_OK) status = stage_apply_data_options(o, *cfg);
   if (status == SCAN_OK) status = scan_config_validate(*cfg);
   if (status != SCAN_OK) {
     if (*cfg) scan_config_free(*cfg);
@@ -83,8 +116,11 @@ static int resumes(const char *stage) {
 
 /* Everything that can refuse the command happens before the first write into the run directory: validation (in
    stage_load_config and scan_pipeline_open), the lock, the configuration against the data, the resume check. Only
-   then is config.yml rewritten. */
-static int open_run(const stage_options *o, const char *stage, scan_config **cfg, scan_pipeline *p) {
+   then is config.yml rewritten. write_config = 0: the command only reads the run (its outputs go elsewhere, or
+   into its own subdirectory under the lock), so the run's config.yml keeps describing how the run was trained,
+   whatever --set or data option this command was given. */
+static int open_run(const stage_options *o, const char *stage, scan_config **cfg, scan_pipeline *p,
+                    int write_config) {
   scan_progress_set_quiet(o->quiet);
   int rc = stage_load_config(o, cfg);
   if (rc) return rc;
@@ -99,7 +135,7 @@ static int open_run(const stage_options *o, const char *stage, scan_config **cfg
   if (status == SCAN_OK) status = scan_pipeline_lock(p);
   if (status == SCAN_OK && stage) status = scan_pipeline_check_data(p, strcmp(stage, "run") == 0 ? NULL : stage);
   if (status == SCAN_OK && resumes(stage)) status = scan_pipeline_check_resume(p, stage, o->restart);
-  if (status == SCAN_OK) status = scan_config_write(*cfg, scan_pipeline_path(p, path, sizeof path, "config.yml"));
+  if (status == SCAN_OK && write_config) status = scan_config_write(*cfg, scan_pipeline_path(p, path, sizeof path, "config.yml"));
   if (status != SCAN_OK) {
     stage_close(*cfg, p);
     *cfg = NULL;
@@ -108,7 +144,11 @@ static int open_run(const stage_options *o, const char *stage, scan_config **cfg
   return 0;
 }
 
-int stage_open(const stage_options *o, scan_config **cfg, scan_pipeline *p) { return open_run(o, NULL, cfg, p); }
+int stage_open(const stage_options *o, scan_config **cfg, scan_pipeline *p) { return open_run(o, NULL, cfg, p, 1); }
+
+int stage_open_reader(const stage_options *o, scan_config **cfg, scan_pipeline *p) {
+  return open_run(o, NULL, cfg, p, 0);
+}
 
 void stage_close(scan_config *cfg, scan_pipeline *p) {
   scan_pipeline_close(p);
@@ -126,7 +166,7 @@ static int command_main(int argc, char **argv, stage_fn fn, const char *stage, c
   if (rc) return rc < 0 ? 0 : rc;
   scan_config *cfg;
   scan_pipeline p;
-  rc = open_run(&o, stage, &cfg, &p);
+  rc = open_run(&o, stage, &cfg, &p, 1);
   if (rc) return rc;
   rc = cli_report_error(fn(&p));
   if (rc == 0) printf("%s: done, outputs in %s\n", argv[0], p.run_dir);

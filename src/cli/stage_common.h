@@ -1,5 +1,6 @@
 /* Options every stage command shares: --config FILE, --set key=value (repeatable),
- * --out DIR (the run directory), --threads N, --quiet. */
+ * --out DIR (the run directory), --threads N, --quiet, and the data options --dataset NAME,
+ * --root DIR, --val-dataset NAME, --val-root DIR (shorthands for config keys, applied after --set). */
 #ifndef SCAN_CLI_STAGE_COMMON_H
 #define SCAN_CLI_STAGE_COMMON_H
 
@@ -12,6 +13,7 @@ typedef struct {
   arg_list sets;
   int threads;
   int quiet;
+  const char *dataset, *root, *val_dataset, *val_root;
   int restart;
   int existing_run; /* the run directory must exist already (it has config.yml): commands that only read a run */
 } stage_options;
@@ -21,10 +23,17 @@ typedef struct {
   {"--config", ARG_STRING, &(o).config_path, "YAML config (reference experiment file or pipeline file)"}, \
       {"--set", ARG_LIST, &(o).sets, "override a config key, e.g. --set pretext.epochs=5 (repeatable)"}
 
-/* The common options, to be placed first in a command's option table. */
-#define STAGE_OPTIONS(o)                                                                                  \
-  STAGE_CONFIG_OPTIONS(o),                                                                                \
-      {"--out", ARG_STRING, &(o).out, "run directory (default runs/fashion-mnist)"},                      \
+/* The datasets a command reads, as config keys: train_db_name, data_root, val_db_name, val_data_root. */
+#define STAGE_DATA_OPTIONS(o)                                                                                     \
+  {"--dataset", ARG_STRING, &(o).dataset, "training images: fashion-mnist, mnist, cifar-10, cifar-20, cifar-100, " \
+                                          "stl-10, folder, list (train_db_name; val follows unless set apart)"},   \
+      {"--root", ARG_STRING, &(o).root, "where the dataset lives: a folder, or the list file (data_root)"},         \
+      {"--val-dataset", ARG_STRING, &(o).val_dataset, "validation images, when not the training set (val_db_name)"}, \
+      {"--val-root", ARG_STRING, &(o).val_root, "where the validation dataset lives (val_data_root)"}
+
+/* The run directory and how to run. */
+#define STAGE_RUN_OPTIONS(o)                                                                              \
+  {"--out", ARG_STRING, &(o).out, "run directory (default runs/fashion-mnist)"},                          \
       {"--threads", ARG_INT, &(o).threads, "compute threads (default: config 'threads', 0 = all cores)"}, \
       {"--quiet", ARG_BOOL, &(o).quiet, "no progress output"}
 
@@ -32,14 +41,27 @@ typedef struct {
 #define STAGE_RESTART_OPTION(o) \
   {"--restart", ARG_BOOL, &(o).restart, "discard this stage's checkpoint and log and start it afresh"}
 
+/* The common options, to be placed first in a command's option table. */
+#define STAGE_OPTIONS(o) STAGE_CONFIG_OPTIONS(o), STAGE_DATA_OPTIONS(o), STAGE_RUN_OPTIONS(o)
+
 void stage_options_init(stage_options *o);
-/* Loads the config, applies --set and --threads and validates the result (the first half of stage_open).
+/* Applies the data options to a loaded config. Without --val-dataset, the validation set follows --dataset
+   unless the config names a validation dataset other than its training one (e.g. a reference file that
+   trains on stl-10 train+unlabeled and validates on cifar-10); without --val-root it follows --root unless
+   the config sets val_data_root. Returns the status of the first assignment that fails. */
+scan_status stage_apply_data_options(const stage_options *o, scan_config *cfg);
+/* "key='value'" through scan_config_set, quoted so that paths with ':', '#' or quotes survive. */
+scan_status stage_config_set_string(scan_config *cfg, const char *key, const char *value);
+/* Loads the config, applies --set, --threads and the data options and validates the result (the first half of
+   stage_open).
    On failure prints the message and returns the exit status (2 or 1), with *cfg NULL; 0 on success. */
 int stage_load_config(const stage_options *o, scan_config **cfg);
 /* Loads the config, applies --set, opens and locks the run directory and writes config.yml into it; a refusal
    (bad value, directory in use) changes nothing in the run directory.
    On failure prints the message and returns the exit status (2 or 1); 0 on success. */
 int stage_open(const stage_options *o, scan_config **cfg, scan_pipeline *p);
+/* The same for a command that only reads the run (predict): config.yml is not rewritten. */
+int stage_open_reader(const stage_options *o, scan_config **cfg, scan_pipeline *p);
 void stage_close(scan_config *cfg, scan_pipeline *p);
 /* The whole of a command that takes only the common options and runs `fn` on the run directory:
    parse, open, run, report errors, close. Prints "<command>: done, outputs in <run>" on success. `stage` names

@@ -28,8 +28,10 @@ scan_status data_set_numbered_class_names(scan_dataset *d, int n);
 scan_status data_load_idx(scan_dataset *out, const scan_dataset_spec *spec);
 scan_status data_load_cifar(scan_dataset *out, const scan_dataset_spec *spec);
 scan_status data_load_stl(scan_dataset *out, const scan_dataset_spec *spec);
-scan_status data_load_folder(scan_dataset *out, const scan_dataset_spec *spec);
-scan_status data_load_list(scan_dataset *out, const scan_dataset_spec *spec);
+scan_status data_load_files(scan_dataset *out, const scan_dataset_spec *spec); /* folder and list */
+/* The listing halves of scan_image_files_find: an image folder (image_folder.c), a list file (image_list.c). */
+scan_status data_list_folder(scan_image_files *out, const char *root);
+scan_status data_list_list(scan_image_files *out, const char *list_path);
 int data_idx_present(const scan_dataset_spec *spec);
 int data_cifar_present(const scan_dataset_spec *spec);
 int data_stl_present(const scan_dataset_spec *spec);

@@ -25,8 +25,8 @@ static const dataset_format formats[] = {
     {"cifar-20", two_splits, data_load_cifar, data_cifar_present},
     {"cifar-100", two_splits, data_load_cifar, data_cifar_present},
     {"stl-10", stl_splits, data_load_stl, data_stl_present},
-    {"folder", no_splits, data_load_folder, NULL},
-    {"list", no_splits, data_load_list, NULL},
+    {"folder", no_splits, data_load_files, NULL},
+    {"list", no_splits, data_load_files, NULL},
 };
 
 static const dataset_format *find_format(const char *name) {

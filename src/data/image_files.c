@@ -3,6 +3,7 @@
  * resized to a common square size, or must already match the first image. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "data_internal.h"
@@ -84,5 +85,48 @@ scan_status data_load_image_files(scan_dataset *d, const char *const *paths, con
     free(decoded);
   }
   free(converted);
+  return st;
+}
+
+void scan_image_files_free(scan_image_files *f) {
+  for (long i = 0; i < f->count; i++) {
+    free(f->paths[i]);
+    free(f->names[i]);
+  }
+  for (int k = 0; f->class_names && k < f->num_classes; k++) free(f->class_names[k]);
+  free(f->paths);
+  free(f->names);
+  free(f->labels);
+  free(f->class_names);
+  memset(f, 0, sizeof *f);
+}
+
+int scan_dataset_is_files(const char *name) { return name && (strcmp(name, "folder") == 0 || strcmp(name, "list") == 0); }
+
+scan_status scan_image_files_find(scan_image_files *out, const scan_dataset_spec *spec) {
+  memset(out, 0, sizeof *out);
+  if (!scan_dataset_is_files(spec->name))
+    return scan_fail(SCAN_ERR_INPUT, "dataset '%s' is not a folder or list of image files", spec->name ? spec->name : "(none)");
+  if (!spec->root || !spec->root[0])
+    return scan_fail(SCAN_ERR_INPUT, "dataset %s needs a root %s (--root)", spec->name,
+                     strcmp(spec->name, "list") == 0 ? "list file" : "directory");
+  scan_status st = strcmp(spec->name, "folder") == 0 ? data_list_folder(out, spec->root) : data_list_list(out, spec->root);
+  if (st != SCAN_OK) scan_image_files_free(out);
+  return st;
+}
+
+scan_status data_load_files(scan_dataset *out, const scan_dataset_spec *spec) {
+  scan_image_files files;
+  SCAN_TRY(scan_image_files_find(&files, spec));
+  scan_status st = data_load_image_files(out, (const char *const *)files.paths, (const char *const *)files.names,
+                                         files.count, spec->image_size, spec->channels);
+  if (st == SCAN_OK && files.num_classes > 0)
+    st = files.class_names ? data_set_class_names(out, (const char *const *)files.class_names, files.num_classes)
+                           : data_set_numbered_class_names(out, files.num_classes);
+  if (st == SCAN_OK && files.labels) {
+    out->labels = files.labels;
+    files.labels = NULL;
+  }
+  scan_image_files_free(&files);
   return st;
 }

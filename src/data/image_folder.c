@@ -121,19 +121,24 @@ static scan_status collect(const char *root, name_list *classes, file_set *set) 
   return st;
 }
 
-scan_status data_load_folder(scan_dataset *out, const scan_dataset_spec *spec) {
+scan_status data_list_folder(scan_image_files *out, const char *root) {
   name_list classes = {0};
   file_set set = {{0}, {0}, NULL, 0};
-  scan_status st = collect(spec->root, &classes, &set);
-  if (st == SCAN_OK && set.paths.count > 0x7fffffffL) st = scan_fail(SCAN_ERR_INPUT, "%s: too many images", spec->root);
-  if (st == SCAN_OK)
-    st = data_load_image_files(out, (const char *const *)set.paths.items, (const char *const *)set.relative.items,
-                               set.paths.count, spec->image_size, spec->channels);
-  if (st == SCAN_OK && classes.count > 0) {
-    st = data_set_class_names(out, (const char *const *)classes.items, (int)classes.count);
-    if (st == SCAN_OK) {
+  scan_status st = collect(root, &classes, &set);
+  if (st == SCAN_OK && set.paths.count > 0x7fffffffL) st = scan_fail(SCAN_ERR_INPUT, "%s: too many images", root);
+  if (st == SCAN_OK) {
+    out->count = set.paths.count;
+    out->paths = set.paths.items;
+    out->names = set.relative.items;
+    set.paths.items = set.relative.items = NULL;
+    set.paths.count = set.relative.count = 0;
+    if (classes.count > 0) {
       out->labels = set.labels;
       set.labels = NULL;
+      out->num_classes = (int)classes.count;
+      out->class_names = classes.items;
+      classes.items = NULL;
+      classes.count = 0;
     }
   }
   name_list_free(&classes);

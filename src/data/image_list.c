@@ -1,7 +1,8 @@
 /* An image list: a text file with one image path per line (relative to the
  * list's own folder unless absolute), optionally followed by a tab or space
  * and an integer label. Blank lines and lines starting with '#' are skipped.
- * Either every line has a label or none has; classes are then "0".."max". */
+ * Either every line has a label or none has; classes are then "0".."max".
+ * Only lists the files: data_load_files decodes them. */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -36,8 +37,7 @@ static void split_line(char *line, char **label_text) {
   *label_text = cut + 1;
 }
 
-scan_status data_load_list(scan_dataset *out, const scan_dataset_spec *spec) {
-  const char *list_path = spec->root;
+scan_status data_list_list(scan_image_files *out, const char *list_path) {
   unsigned char *text;
   size_t size;
   SCAN_TRY(scan_read_file(list_path, &text, &size));
@@ -110,14 +110,16 @@ scan_status data_load_list(scan_dataset *out, const scan_dataset_spec *spec) {
     st = scan_fail(SCAN_ERR_INPUT, "%s: %ld of %ld lines have a label; give a label on every line or on none", list_path,
                    labelled_lines, count);
   if (st == SCAN_OK && count > INT_MAX) st = scan_fail(SCAN_ERR_INPUT, "%s: too many images", list_path);
-  if (st == SCAN_OK)
-    st = data_load_image_files(out, (const char *const *)paths, (const char *const *)names, count, spec->image_size,
-                               spec->channels);
-  if (st == SCAN_OK && labelled_lines) {
-    st = data_set_numbered_class_names(out, max_label + 1);
-    if (st == SCAN_OK) {
+  if (st == SCAN_OK) {
+    out->count = count;
+    out->paths = paths;
+    out->names = names;
+    paths = names = NULL;
+    count = 0;
+    if (labelled_lines) {
       out->labels = labels;
       labels = NULL;
+      out->num_classes = max_label + 1; /* named "0", "1", ... */
     }
   }
   for (long i = 0; i < count; i++) {

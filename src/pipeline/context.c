@@ -51,24 +51,33 @@ const char *scan_pipeline_path(const scan_pipeline *p, char *buf, int size, cons
   return buf;
 }
 
-static scan_status load_split(scan_pipeline *p, const char *db_key, const char *split_key, scan_dataset *out) {
-  scan_dataset_spec spec = {0};
-  const char *root = NULL;
-  SCAN_TRY(scan_config_get_string(p->cfg, NULL, db_key, &spec.name));
-  SCAN_TRY(scan_config_get_string(p->cfg, NULL, split_key, &spec.split));
+scan_status scan_pipeline_data_spec(const scan_pipeline *p, int validation, scan_dataset_spec *spec) {
+  memset(spec, 0, sizeof *spec);
+  const char *db_key = validation ? "val_db_name" : "train_db_name";
+  const char *root = NULL, *val_root = NULL;
+  SCAN_TRY(scan_config_get_string(p->cfg, NULL, db_key, &spec->name));
+  SCAN_TRY(scan_config_get_string(p->cfg, NULL, validation ? "val_split" : "train_split", &spec->split));
   SCAN_TRY(scan_config_get_string(p->cfg, NULL, "data_root", &root));
-  SCAN_TRY(scan_config_get_int(p->cfg, NULL, "image_size", &spec.image_size));
-  if (!scan_dataset_name_valid(spec.name))
+  SCAN_TRY(scan_config_get_string(p->cfg, NULL, "val_data_root", &val_root));
+  SCAN_TRY(scan_config_get_int(p->cfg, NULL, "image_size", &spec->image_size));
+  if (!scan_dataset_name_valid(spec->name))
     return scan_fail(SCAN_ERR_INPUT,
                      "config: %s '%s' is not a dataset (fashion-mnist, mnist, cifar-10, cifar-20, cifar-100, stl-10, folder, list)",
-                     db_key, spec.name);
-  spec.root = root && root[0] ? root : NULL;
+                     db_key, spec->name);
+  if (validation && val_root && val_root[0]) root = val_root;
+  spec->root = root && root[0] ? root : NULL;
+  return SCAN_OK;
+}
+
+static scan_status load_split(scan_pipeline *p, int validation, scan_dataset *out) {
+  scan_dataset_spec spec;
+  SCAN_TRY(scan_pipeline_data_spec(p, validation, &spec));
   return scan_dataset_load(out, &spec);
 }
 
 scan_status scan_pipeline_train_data(scan_pipeline *p, const scan_dataset **out) {
   if (!p->train_loaded) {
-    SCAN_TRY(load_split(p, "train_db_name", "train_split", &p->train));
+    SCAN_TRY(load_split(p, 0, &p->train));
     p->train_loaded = 1;
     p->train_fingerprint = scan_dataset_fingerprint(&p->train);
   }
@@ -78,7 +87,7 @@ scan_status scan_pipeline_train_data(scan_pipeline *p, const scan_dataset **out)
 
 scan_status scan_pipeline_val_data(scan_pipeline *p, const scan_dataset **out) {
   if (!p->val_loaded) {
-    SCAN_TRY(load_split(p, "val_db_name", "val_split", &p->val));
+    SCAN_TRY(load_split(p, 1, &p->val));
     p->val_loaded = 1;
     p->val_fingerprint = scan_dataset_fingerprint(&p->val);
     if (p->train_loaded && (p->val.height != p->train.height || p->val.width != p->train.width ||
@@ -90,24 +99,32 @@ scan_status scan_pipeline_val_data(scan_pipeline *p, const scan_dataset **out) {
   return SCAN_OK;
 }
 
-/* The crop size the network sees: transformation_kwargs.crop_size, 0 = the images' own size. */
-static scan_status input_size(scan_pipeline *p, int *size) {
-  const scan_dataset *train;
-  SCAN_TRY(scan_pipeline_train_data(p, &train));
+/* The network's input: channels, and the crop size (transformation_kwargs.crop_size, 0 = the images' own
+   size). Both come from the training images unless scan_pipeline_set_input fixed them (a model predicting
+   other images needs neither the training images nor their folder). */
+static scan_status input_shape(scan_pipeline *p, int *channels, int *size) {
   int crop = 0;
   SCAN_TRY(scan_config_get_int(p->cfg, NULL, "transformation_kwargs.crop_size", &crop));
+  if (p->input_channels > 0 && crop > 0) {
+    *channels = p->input_channels;
+    *size = crop;
+    return SCAN_OK;
+  }
+  const scan_dataset *train;
+  SCAN_TRY(scan_pipeline_train_data(p, &train));
   if (crop == 0) crop = train->height < train->width ? train->height : train->width;
   if (crop < 0 || crop > train->height || crop > train->width)
     return scan_fail(SCAN_ERR_INPUT, "config: transformation_kwargs.crop_size %d does not fit the %dx%d images", crop,
                      train->height, train->width);
+  *channels = p->input_channels > 0 ? p->input_channels : train->channels;
   *size = crop;
   return SCAN_OK;
 }
 
+void scan_pipeline_set_input(scan_pipeline *p, int channels) { p->input_channels = channels; }
+
 scan_status scan_pipeline_backbone(scan_pipeline *p, const char *stage, scan_backbone_config *out) {
   memset(out, 0, sizeof *out);
-  const scan_dataset *train;
-  SCAN_TRY(scan_pipeline_train_data(p, &train));
   const char *name = NULL;
   SCAN_TRY(scan_config_get_string(p->cfg, stage, "backbone", &name));
   if (strcmp(name, "vgg") == 0) out->kind = SCAN_BACKBONE_VGG;
@@ -116,8 +133,7 @@ scan_status scan_pipeline_backbone(scan_pipeline *p, const char *stage, scan_bac
   else if (strcmp(name, "resnet50") == 0) out->kind = SCAN_BACKBONE_RESNET50;
   else return scan_fail(SCAN_ERR_INPUT, "config: backbone '%s' is not one of vgg, resnet18, resnet18-stl, resnet50", name);
   int size = 0;
-  SCAN_TRY(input_size(p, &size));
-  out->in_channels = train->channels;
+  SCAN_TRY(input_shape(p, &out->in_channels, &size));
   out->height = out->width = size;
   SCAN_TRY(scan_config_get_double(p->cfg, stage, "model_kwargs.width_multiplier", &out->width_multiplier));
   if (!(out->width_multiplier > 0 && out->width_multiplier <= 8))
@@ -175,13 +191,11 @@ static scan_status optional_int(const scan_config *c, const char *stage, const c
 }
 
 scan_status scan_pipeline_augment(scan_pipeline *p, const char *stage, int validation, scan_aug_config *out) {
-  const scan_dataset *train;
-  SCAN_TRY(scan_pipeline_train_data(p, &train));
-  int size = 0;
-  SCAN_TRY(input_size(p, &size));
+  int size = 0, channels = 0;
+  SCAN_TRY(input_shape(p, &channels, &size));
   if (validation) {
-    scan_aug_default(out, SCAN_AUG_VAL, size, train->channels);
-    return normalisation(p, stage, "transformation_kwargs", train->channels, out->mean, out->std);
+    scan_aug_default(out, SCAN_AUG_VAL, size, channels);
+    return normalisation(p, stage, "transformation_kwargs", channels, out->mean, out->std);
   }
   const char *strategy = NULL;
   SCAN_TRY(scan_config_get_string(p->cfg, stage, "augmentation_strategy", &strategy));
@@ -191,7 +205,7 @@ scan_status scan_pipeline_augment(scan_pipeline *p, const char *stage, int valid
   else if (strcmp(strategy, "standard") == 0) kind = SCAN_AUG_STANDARD;
   else if (strcmp(strategy, "val") == 0) kind = SCAN_AUG_VAL;
   else return scan_fail(SCAN_ERR_INPUT, "config: augmentation_strategy '%s' is not one of simclr, ours, standard, val", strategy);
-  scan_aug_default(out, kind, size, train->channels);
+  scan_aug_default(out, kind, size, channels);
   scan_config *c = p->cfg;
   double scale[2];
   int count = 0;
@@ -223,7 +237,7 @@ scan_status scan_pipeline_augment(scan_pipeline *p, const char *stage, int valid
   SCAN_TRY(optional_double(c, stage, "augmentation_kwargs.random_erasing.max", &out->erasing_max));
   /* The ranges of these values (probabilities in [0, 1], num_strong_augs 0..14, ...) were checked with the whole
      configuration by scan_config_validate when the pipeline was opened. */
-  return normalisation(p, stage, "augmentation_kwargs", train->channels, out->mean, out->std);
+  return normalisation(p, stage, "augmentation_kwargs", channels, out->mean, out->std);
 }
 
 scan_status scan_pipeline_create_net(scan_pipeline *p, const char *stage, int max_batch, scan_net **out) {

@@ -39,16 +39,6 @@ scan_status eval_output_begin(eval_output *o, scan_pipeline *p, const scan_datas
   return SCAN_OK;
 }
 
-static void add_metrics(cJSON *object, const scan_metrics *m) {
-  cJSON_AddNumberToObject(object, "acc", m->acc);
-  cJSON_AddNumberToObject(object, "majority_acc", m->acc_majority);
-  cJSON_AddNumberToObject(object, "nmi", m->nmi);
-  cJSON_AddNumberToObject(object, "ari", m->ari);
-  cJSON_AddNumberToObject(object, "ami", m->ami);
-  if (m->has_top5) cJSON_AddNumberToObject(object, "top5", m->acc_top5);
-  cJSON_AddNumberToObject(object, "f1_weighted", m->f1_weighted);
-}
-
 /* Label-free diagnostics of one clustering: how many clusters are used, how balanced, how confident. */
 static scan_status add_diagnostics(cJSON *object, const int32_t *pred, int n, int clusters, const float *probs,
                                    scan_cluster_summary *summary) {
@@ -75,7 +65,7 @@ scan_status eval_output_add_head(eval_output *o, const char *model, int head, co
   if (!o->val->labels) return SCAN_OK;
   scan_metrics m;
   SCAN_TRY(scan_cluster_metrics(pred, o->val->labels, o->val->count, o->classes, o->val->num_classes, probs, &m));
-  add_metrics(h, &m);
+  scan_metrics_add_json(h, &m);
   scan_metrics_free(&m);
   return SCAN_OK;
 }
@@ -86,7 +76,7 @@ scan_status eval_output_add_baseline(eval_output *o, const char *name, const int
   SCAN_TRY(scan_cluster_metrics(assign, labels, n, clusters, classes, NULL, &m));
   cJSON *b = cJSON_CreateObject();
   cJSON_AddStringToObject(b, "name", name);
-  add_metrics(b, &m);
+  scan_metrics_add_json(b, &m);
   cJSON_AddItemToArray(o->baselines_json, b);
   scan_metrics_free(&m);
   return SCAN_OK;

@@ -35,7 +35,10 @@ static long long modified_ns(const char *path) {
  * and the CSV is not older than it (a retrained model makes it stale). */
 static int predictions_describe_run_model(scan_pipeline *p, const char *csv_path) {
   char model[1300], metrics[1300];
-  scan_pipeline_cluster_model_path(p, model, sizeof model);
+  if (scan_pipeline_cluster_model_path(p, model, sizeof model, NULL) != SCAN_OK) {
+    scan_error_clear();
+    return 0;
+  }
   unsigned char *text = NULL;
   size_t size = 0;
   if (scan_read_file(scan_pipeline_path(p, metrics, sizeof metrics, "eval/metrics.json"), &text, &size) != SCAN_OK)

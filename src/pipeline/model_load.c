@@ -12,6 +12,34 @@
 #include "scan/safetensors.h"
 #include "training.h"
 
+scan_status scan_model_info_read(const char *path, scan_model_info *info) {
+  memset(info, 0, sizeof *info);
+  scan_safetensors *f = NULL;
+  SCAN_TRY(scan_safetensors_read(path, &f));
+  for (;;) {
+    char name[64];
+    snprintf(name, sizeof name, "cluster_head.%d.weight", info->heads);
+    const scan_tensor_view *t = scan_safetensors_find(f, name);
+    if (!t || t->ndim != 2) break;
+    info->classes = (int)t->shape[0];
+    info->heads++;
+  }
+  /* The stem convolution's weight is [out, in, kh, kw]: VGG's first layer, or ResNet's conv1. */
+  static const char *const stems[] = {"backbone.features.0.weight", "backbone.conv1.weight"};
+  for (int i = 0; i < 2 && !info->in_channels; i++) {
+    const scan_tensor_view *t = scan_safetensors_find(f, stems[i]);
+    if (t && t->ndim == 4) info->in_channels = (int)t->shape[1];
+  }
+  const char *best = scan_safetensors_metadata(f, "best_head");
+  const char *stage = scan_safetensors_metadata(f, "stage");
+  info->chosen = best ? atoi(best) : 0;
+  snprintf(info->stage, sizeof info->stage, "%s", stage ? stage : "scan");
+  scan_safetensors_free(f);
+  if (info->heads == 0) return scan_fail(SCAN_ERR_INPUT, "%s: not a clustering model (no cluster_head.0.weight)", path);
+  if (info->chosen < 0 || info->chosen >= info->heads) info->chosen = 0;
+  return SCAN_OK;
+}
+
 scan_status scan_load_cluster_head(scan_net *net, const char *path, int *head_used) {
   scan_safetensors *file = NULL;
   SCAN_TRY(scan_safetensors_read(path, &file));
@@ -50,21 +78,25 @@ scan_status scan_pipeline_load_scan_head(scan_pipeline *p, scan_net *net, int *b
   return scan_load_cluster_head(net, path, best_head_out);
 }
 
-int scan_pipeline_cluster_model_path(const scan_pipeline *p, char *path, int size) {
+scan_status scan_pipeline_cluster_model_path(const scan_pipeline *p, char *path, int size, int *selflabel) {
+  if (selflabel) *selflabel = 0;
   scan_pipeline_path(p, path, size, "selflabel/model.safetensors");
   /* Files written before the epoch was recorded count as kept, as they were treated then. */
-  if (scan_file_exists(path) && training_metadata_number(path, "epoch", 1) > 0) return 1;
+  if (scan_file_exists(path) && training_metadata_number(path, "epoch", 1) > 0) {
+    if (selflabel) *selflabel = 1;
+    return SCAN_OK;
+  }
   scan_pipeline_path(p, path, size, "scan/model.safetensors");
-  return scan_file_exists(path) ? 0 : -1;
+  if (scan_file_exists(path)) return SCAN_OK;
+  return scan_fail(SCAN_ERR_INPUT, "%s: no clustering model in this run (run 'scan cluster' first)", p->run_dir);
 }
 
 scan_status scan_pipeline_load_cluster_model(scan_pipeline *p, int max_batch, scan_net **out, char *source,
                                              int source_size) {
   *out = NULL;
   char path[1300];
-  const int have_selflabel = scan_pipeline_cluster_model_path(p, path, sizeof path) == 1;
-  if (!scan_file_exists(path))
-    return scan_fail(SCAN_ERR_INPUT, "%s: no clustering model in this run (run 'scan cluster' first)", p->run_dir);
+  int have_selflabel = 0;
+  SCAN_TRY(scan_pipeline_cluster_model_path(p, path, sizeof path, &have_selflabel));
   scan_net *net = NULL;
   SCAN_TRY(scan_pipeline_create_net(p, "selflabel", max_batch, &net));
   int best = 0;

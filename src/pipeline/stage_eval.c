@@ -18,31 +18,6 @@
 #include "scan/safetensors.h"
 #include "neighbors.h"
 
-/* How many cluster heads a model file holds, and its number of clusters. */
-static scan_status model_heads(const char *path, int *heads, int *classes, int *chosen, char *stage, size_t stage_size) {
-  scan_safetensors *f = NULL;
-  SCAN_TRY(scan_safetensors_read(path, &f));
-  *heads = 0;
-  *classes = 0;
-  for (;;) {
-    char name[64];
-    snprintf(name, sizeof name, "cluster_head.%d.weight", *heads);
-    const scan_tensor_view *t = scan_safetensors_find(f, name);
-    if (!t) break;
-    if (t->ndim != 2) break;
-    *classes = (int)t->shape[0];
-    (*heads)++;
-  }
-  const char *best = scan_safetensors_metadata(f, "best_head");
-  const char *s = scan_safetensors_metadata(f, "stage");
-  *chosen = best ? atoi(best) : 0;
-  snprintf(stage, stage_size, "%s", s ? s : "scan");
-  scan_safetensors_free(f);
-  if (*heads == 0) return scan_fail(SCAN_ERR_INPUT, "%s: not a clustering model (no cluster_head.0.weight)", path);
-  if (*chosen < 0 || *chosen >= *heads) *chosen = 0;
-  return SCAN_OK;
-}
-
 static void argmax_rows(const float *probs, long n, int classes, int32_t *pred, float *confidence) {
   for (long i = 0; i < n; i++) {
     const float *row = probs + i * classes;
@@ -98,8 +73,7 @@ static scan_status kmeans_baselines(scan_pipeline *p, const scan_dataset *val, i
 typedef struct {
   char path[1300];
   const char *name; /* "scan", "selflabel", or NULL for a file given with --model */
-  int heads, classes, chosen;
-  char stage[32];
+  scan_model_info info; /* heads, clusters, the chosen head, the stage that wrote it */
 } eval_model;
 
 static scan_status list_models(scan_pipeline *p, const char *model_path, eval_model *models, int *count) {
@@ -110,12 +84,12 @@ static scan_status list_models(scan_pipeline *p, const char *model_path, eval_mo
     *count = 1;
   } else {
     char final[1300];
-    const int kind = scan_pipeline_cluster_model_path(p, final, sizeof final);
-    if (kind < 0) return scan_fail(SCAN_ERR_INPUT, "%s: no clustering model in this run (run 'scan cluster' first)", p->run_dir);
+    int selflabel = 0;
+    SCAN_TRY(scan_pipeline_cluster_model_path(p, final, sizeof final, &selflabel));
     scan_pipeline_path(p, models[0].path, sizeof models[0].path, "scan/model.safetensors");
     models[0].name = "scan";
     *count = scan_file_exists(models[0].path) ? 1 : 0;
-    if (kind == 1) {
+    if (selflabel) {
       snprintf(models[*count].path, sizeof models[*count].path, "%s", final);
       models[*count].name = "selflabel";
       (*count)++;
@@ -123,10 +97,10 @@ static scan_status list_models(scan_pipeline *p, const char *model_path, eval_mo
   }
   for (int m = 0; m < *count; m++) {
     eval_model *e = &models[m];
-    SCAN_TRY(model_heads(e->path, &e->heads, &e->classes, &e->chosen, e->stage, sizeof e->stage));
-    if (e->classes != models[0].classes)
-      return scan_fail(SCAN_ERR_INPUT, "%s: %d clusters, but %s has %d", e->path, e->classes, models[0].path,
-                       models[0].classes);
+    SCAN_TRY(scan_model_info_read(e->path, &e->info));
+    if (e->info.classes != models[0].info.classes)
+      return scan_fail(SCAN_ERR_INPUT, "%s: %d clusters, but %s has %d", e->path, e->info.classes, models[0].path,
+                       models[0].info.classes);
   }
   return SCAN_OK;
 }
@@ -135,7 +109,7 @@ static scan_status list_models(scan_pipeline *p, const char *model_path, eval_mo
    backbone features [n, dim] (dim from the net). */
 static scan_status predict_model(scan_pipeline *p, const scan_dataset *val, const eval_model *m, float **probs,
                                  float **features, int *dim) {
-  scan_head_config head = {SCAN_HEAD_CLUSTER, 0, m->heads, m->classes};
+  scan_head_config head = {SCAN_HEAD_CLUSTER, 0, m->info.heads, m->info.classes};
   scan_net *net = NULL;
   SCAN_TRY(scan_pipeline_create_net_with_head(p, "scan", &head, 256, &net));
   scan_status status = scan_net_load(net, m->path, NULL);
@@ -144,10 +118,10 @@ static scan_status predict_model(scan_pipeline *p, const scan_dataset *val, cons
   free(*features);
   *features = status == SCAN_OK ? scan_malloc(sizeof(float) * (size_t)val->count * (size_t)*dim) : NULL;
   if (status == SCAN_OK && !*features) status = SCAN_ERR_INTERNAL;
-  for (int h = 0; h < m->heads && status == SCAN_OK; h++)
-    if (!(probs[h] = scan_malloc(sizeof(float) * (size_t)val->count * (size_t)m->classes))) status = SCAN_ERR_INTERNAL;
+  for (int h = 0; h < m->info.heads && status == SCAN_OK; h++)
+    if (!(probs[h] = scan_malloc(sizeof(float) * (size_t)val->count * (size_t)m->info.classes))) status = SCAN_ERR_INTERNAL;
   if (status == SCAN_OK) status = scan_pipeline_predict(p, net, val, "eval: predict", *features, probs);
-  for (int h = 0; h < m->heads && status == SCAN_OK; h++) scan_softmax_forward(val->count, m->classes, probs[h], probs[h]);
+  for (int h = 0; h < m->info.heads && status == SCAN_OK; h++) scan_softmax_forward(val->count, m->info.classes, probs[h], probs[h]);
   scan_net_free(net);
   return status;
 }
@@ -163,8 +137,8 @@ scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseli
   /* The chosen head is the last model's own choice: the self-label model when it was kept, else SCAN's best. */
   const eval_model *last = &models[count - 1];
   int total_heads = 0;
-  for (int m = 0; m < count; m++) total_heads += models[m].heads;
-  const int chosen = total_heads - last->heads + last->chosen, classes = last->classes;
+  for (int m = 0; m < count; m++) total_heads += models[m].info.heads;
+  const int chosen = total_heads - last->info.heads + last->info.chosen, classes = last->info.classes;
   long n = val->count;
   float **probs = calloc((size_t)total_heads, sizeof *probs), *features = NULL;
   int32_t *pred = scan_malloc(sizeof(int32_t) * (size_t)n);
@@ -179,13 +153,13 @@ scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseli
     scan_error_clear();
   }
   eval_output out = {0};
-  if (status == SCAN_OK) status = eval_output_begin(&out, p, val, last->path, total_heads, classes, chosen, last->chosen);
+  if (status == SCAN_OK) status = eval_output_begin(&out, p, val, last->path, total_heads, classes, chosen, last->info.chosen);
   double entropy_weight = 5;
   scan_config_get_double(p->cfg, "scan", "criterion_kwargs.entropy_weight", &entropy_weight);
   /* Features are kept from the last model, the one the chosen head belongs to. */
-  for (int m = 0, first = 0; m < count && status == SCAN_OK; first += models[m].heads, m++) {
+  for (int m = 0, first = 0; m < count && status == SCAN_OK; first += models[m].info.heads, m++) {
     status = predict_model(p, val, &models[m], probs + first, &features, &dim);
-    for (int h = 0; h < models[m].heads && status == SCAN_OK; h++) {
+    for (int h = 0; h < models[m].info.heads && status == SCAN_OK; h++) {
       const float *head_probs = probs[first + h];
       argmax_rows(head_probs, n, classes, pred, confidence);
       double loss = NAN, consistency, entropy;
