@@ -182,7 +182,7 @@ static void check_report_links(const char *run) {
 
 /* Headless Chromium (Debian's package) renders the page to a screenshot without crashing. */
 static void check_page_renders(const char *run) {
-  if (getenv("SCAN_TEST_LIGHT") || test_run("command -v chromium >/dev/null", NULL, 0) != 0) {
+  if (test_light() || test_run("command -v chromium >/dev/null", NULL, 0) != 0) {
     fprintf(stderr, "note: chromium not installed (or light mode): page rendering not checked\n");
     return;
   }
@@ -257,7 +257,7 @@ static void check_labelled_run(const char *run) {
     else scan_heads++;
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(head, "chosen"))) chosen++, chosen_index = position;
     double acc = number(head, "acc"), top5 = number(head, "top5");
-    CHECK_MSG(acc >= 1.0 / 3 - 1e-9 && acc <= 1, "head %d ACC %g", position, acc); /* 3 balanced classes */
+    CHECK_MSG(acc >= 0 && acc <= 1, "head %d ACC %g", position, acc);
     CHECK(number(head, "majority_acc") >= acc - 1e-12 && number(head, "majority_acc") <= 1);
     CHECK(number(head, "nmi") >= 0 && number(head, "nmi") <= 1 + 1e-12);
     CHECK(number(head, "ari") >= -1 && number(head, "ari") <= 1 + 1e-12);
@@ -273,6 +273,11 @@ static void check_labelled_run(const char *run) {
   CHECK_MSG(scan_heads == 2 && selflabel_heads == kept, "%d SCAN heads, %d self-label heads, kept %d", scan_heads,
             selflabel_heads, kept);
   if (kept) CHECK(chosen_index == 2);
+  /* The tiny run separates its three shapes (ACC 0.99-1.0 over seeds 1-3, tests/tiny_run.h): a chosen head near
+     chance (1/3) means the pipeline broke, whatever a CPU's rounding does to the last few images. */
+  const cJSON *chosen_row = cJSON_GetArrayItem(heads, chosen_index);
+  CHECK_MSG(chosen_row && number(chosen_row, "acc") >= 0.9, "chosen head ACC %g on the separable tiny run",
+            chosen_row ? number(chosen_row, "acc") : -1);
 
   const cJSON *baseline = cJSON_GetObjectItemCaseSensitive(metrics, "baseline");
   CHECK_MSG(cJSON_GetArraySize(baseline) == 2, "expected k-means on pixels and on features, got %d rows",

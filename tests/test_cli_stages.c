@@ -352,7 +352,7 @@ static void check_bad_inputs(const char *tmp, const char *trained_run) {
 }
 
 int main(void) {
-  light = getenv("SCAN_TEST_LIGHT") && atoi(getenv("SCAN_TEST_LIGHT"));
+  light = test_light();
   const char *tmp = test_tmpdir();
   char data[512], trained[512], again[512], between[512], model_a[1024], model_b[1024];
   snprintf(data, sizeof data, "%s/data", tmp);

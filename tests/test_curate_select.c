@@ -12,7 +12,6 @@
 #include "scan/rng.h"
 #include "testlib.h"
 
-static int light(void) { return getenv("SCAN_TEST_LIGHT") && atoi(getenv("SCAN_TEST_LIGHT")); }
 
 /* The definition, literally: row i is kept unless an earlier kept row is at or above the threshold. */
 static void naive_dedup(const float *x, int n, int d, double threshold, uint8_t *keep) {
@@ -58,7 +57,7 @@ static void test_dedup_hand_made(void) {
 /* Many exact and near copies of a few frames (more than the search's candidate list holds) and random rows,
  * compared with the naive definition. */
 static void test_dedup_against_naive(void) {
-  int n = light() ? 150 : 600, d = 16;
+  int n = test_light() ? 150 : 600, d = 16;
   float *x = malloc(sizeof(float) * (size_t)n * d);
   uint8_t *keep = malloc((size_t)n), *expected = malloc((size_t)n);
   scan_rng rng = scan_rng_make(7, 1, 0);

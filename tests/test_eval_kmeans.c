@@ -10,7 +10,7 @@
 
 int main(void) {
   enum { K = 4, D = 5 };
-  int per = getenv("SCAN_TEST_LIGHT") ? 60 : 600, n = K * per;
+  int per = test_light() ? 60 : 600, n = K * per;
   float *x = malloc(sizeof(float) * n * D), centers[K * D], found[K * D];
   int32_t *truth = malloc(sizeof(int32_t) * n), *assign = malloc(sizeof(int32_t) * n),
           *assign1 = malloc(sizeof(int32_t) * n);

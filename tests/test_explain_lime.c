@@ -197,7 +197,7 @@ static void test_lime_end_to_end(void) {
   quadrant_classifier qc = {image, 3, 0, 0, SCAN_OK};
   scan_lime_config cfg = scan_lime_config_default();
   cfg.seed = 42;
-  cfg.samples = getenv("SCAN_TEST_LIGHT") ? 200 : 1000;
+  cfg.samples = test_light() ? 200 : 1000;
   scan_lime_result r;
   CHECK(scan_lime_explain(&cfg, image, SIZE, SIZE, 3, classify_quadrant, &qc, &r) == SCAN_OK);
   CHECK(qc.calls == (cfg.samples + cfg.batch - 1) / cfg.batch && qc.saw_zero_pixel);

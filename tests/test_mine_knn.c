@@ -11,7 +11,6 @@
 #include "scan/rng.h"
 #include "testlib.h"
 
-static int light(void) { return getenv("SCAN_TEST_LIGHT") && atoi(getenv("SCAN_TEST_LIGHT")); }
 
 /* Vectors with entries in {-2..2}; every 7th row duplicates an earlier row. */
 static float *integer_vectors(int64_t n, int d, uint64_t seed) {
@@ -80,7 +79,7 @@ static int self_mismatches(const float *x, int64_t n, int d, int k) {
  * error bound; these inputs are where a wrong bound or an overflowing integer
  * kernel would drop true neighbours. All dot products are exact in float. */
 static void test_self_screen_worst_cases(void) {
-  int64_t n = light() ? 700 : 1300;
+  int64_t n = test_light() ? 700 : 1300;
   /* (1) wide dynamic range: some rows have one entry of magnitude 200..1000, which
      makes their quantisation step so coarse that the small entries all become 0 */
   int d = 24, k = 10;
@@ -121,7 +120,7 @@ static void test_self_screen_worst_cases(void) {
 }
 
 static void test_exact_ties(void) {
-  int64_t n = light() ? 600 : 1300; /* several 512-row blocks (3: an odd count) */
+  int64_t n = test_light() ? 600 : 1300; /* several 512-row blocks (3: an odd count) */
   int d = 8, k = 12;
   float *x = integer_vectors(n, d, 1);
   int64_t *idx = malloc(sizeof(int64_t) * n * (k + 1));
@@ -158,7 +157,7 @@ static void test_exact_ties(void) {
 
   /* queries against a different base, more than one base block, no exclusion:
      a query that duplicates a base row lists it (and its duplicates) first */
-  int64_t nb = light() ? 1100 : 2100, nq = 150;
+  int64_t nb = test_light() ? 1100 : 2100, nq = 150;
   float *base = integer_vectors(nb, d, 2);
   float *queries = malloc(sizeof(float) * nq * d);
   for (int64_t q = 0; q < nq; q++) memcpy(queries + q * d, base + ((q * 13) % nb) * d, sizeof(float) * d);
@@ -181,7 +180,7 @@ static void test_exact_ties(void) {
  * float accuracy, and each listed neighbour is as similar as the brute-force one
  * at the same rank. */
 static void test_random_float(void) {
-  int64_t n = light() ? 300 : 900;
+  int64_t n = test_light() ? 300 : 900;
   int d = 40, k = 20;
   float *x = malloc(sizeof(float) * n * d);
   scan_rng r = scan_rng_make(3, 0, 0);

@@ -549,7 +549,7 @@ static void test_infer_matches_forward(void) {
 }
 
 int main(void) {
-  light = getenv("SCAN_TEST_LIGHT") != NULL;
+  light = test_light();
   test_shapes_and_counts();
   test_backends_and_fd();
   test_backends_vgg();

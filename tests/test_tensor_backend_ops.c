@@ -330,7 +330,7 @@ static void test_naive_plain_only(void) {
 }
 
 int main(void) {
-  light = getenv("SCAN_TEST_LIGHT") != NULL;
+  light = test_light();
   ref = scan_backend_naive();
   fast = scan_backend_onednn();
   printf("oneDNN activation block: %d\n", fast->preferred_block());

@@ -101,3 +101,8 @@ double test_max_rel_diff(const float *a, const float *b, int64_t count) {
   for (int64_t i = 0; i < count; i++) worst = test_worse(worst, fabs((double)a[i] - b[i]) / scale);
   return worst;
 }
+
+int test_light(void) {
+  const char *value = getenv("SCAN_TEST_LIGHT");
+  return value && atoi(value) != 0;
+}

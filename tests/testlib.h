@@ -33,6 +33,10 @@ extern int test_passed, test_failed;
 
 int test_main_end(void);
 
+/* The sanitizer run's smaller sizes: SCAN_TEST_LIGHT set to a non-zero number (scripts/test.sh sets 1). One reading
+ * for every test, so SCAN_TEST_LIGHT=0 means "not light" everywhere. */
+int test_light(void);
+
 /* Paths: a fresh temporary directory for this test, the fixture directory,
  * and the scan binary (from the SCAN_TEST_DATA / SCAN_BIN environment). */
 const char *test_tmpdir(void);
