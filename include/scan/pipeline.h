@@ -81,28 +81,6 @@ scan_status scan_pipeline_create_net(scan_pipeline *p, const char *stage, int ma
 scan_status scan_pipeline_create_net_with_head(scan_pipeline *p, const char *stage, const scan_head_config *head,
                                                int max_batch, scan_net **out);
 
-/* What a clustering model file holds: its cluster heads (all of the same size), the chosen one (metadata
-   best_head), the stage that wrote it, and the stem's input channels (0 when the backbone is not recognised).
-   SCAN_ERR_INPUT naming the file when it has no cluster head (e.g. a pretext model). */
-typedef struct {
-  int heads, classes, chosen, in_channels;
-  char stage[32];
-} scan_model_info;
-scan_status scan_model_info_read(const char *path, scan_model_info *info);
-
-/* Copies the run's SCAN model (scan/model.safetensors) into a one-head cluster net: the backbone and the
-   best head (metadata best_head) as cluster_head.0. *best_head (may be NULL) receives its index. */
-scan_status scan_pipeline_load_scan_head(scan_pipeline *p, scan_net *net, int *best_head);
-/* The run's final clustering model's file into path: selflabel/model.safetensors when self-labelling kept a
-   model of its own (its "epoch" metadata > 0), else scan/model.safetensors (self-labelling discarded or not run).
-   *selflabel (may be NULL) = 1 for the self-label model, 0 for the SCAN model. SCAN_ERR_INPUT naming the run
-   directory when it has neither. The one lookup of the run's model: eval, explain, predict and model loading. */
-scan_status scan_pipeline_cluster_model_path(const scan_pipeline *p, char *path, int size, int *selflabel);
-/* The run's final clustering model as a one-head net: selflabel/model.safetensors when self-labelling kept it,
-   else the SCAN model's best head. source (may be NULL) receives the file (and head) it came from. */
-scan_status scan_pipeline_load_cluster_model(scan_pipeline *p, int max_batch, scan_net **out, char *source,
-                                             int source_size);
-
 /* Runs `net` in eval mode over every image of `data` with the val transform. Writes backbone features
    [count, D] (may be NULL), head-0 (or all heads) outputs [heads][count, head_dim] (may be NULL). */
 scan_status scan_pipeline_predict(scan_pipeline *p, scan_net *net, const scan_dataset *data, const char *label,
@@ -113,32 +91,5 @@ scan_status scan_log_line(const char *path, const char *json_line);
 /* The wall time of a stage without an epoch log (mine, eval, explain) as RUN/<relative>, a JSON object
    {"seconds", "images", "images_per_second"} that the report shows. */
 scan_status scan_pipeline_write_timing(const scan_pipeline *p, const char *relative, double seconds, long images);
-
-/* The stages. */
-scan_status scan_stage_pretext(scan_pipeline *p);
-scan_status scan_stage_mine(scan_pipeline *p);
-scan_status scan_stage_cluster(scan_pipeline *p);
-scan_status scan_stage_selflabel(scan_pipeline *p);
-scan_status scan_stage_explain(scan_pipeline *p); /* Grad-CAM and LIME of every cluster prototype */
-
-/* Every stage in order, skipping finished ones for the same config and resuming interrupted ones.
-   stage_seconds (may be NULL) receives each stage's wall time (0 when skipped). */
-/* Evaluation of a clustering model (the run's selflabel model, else its SCAN model; or model_path) on the
-   validation split: every head's metrics, the chosen head marked, predictions.csv, figures, k-means baseline. */
-scan_status scan_stage_eval(scan_pipeline *p);
-scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseline);
-/* How a person calls one entry of metrics.json's "heads": "SCAN head 3", "self-label head", or "head 3" for a
-   model file given by hand. Eval's table and the report use it. */
-struct cJSON;
-void scan_eval_head_name(const struct cJSON *head, char *name, size_t size);
-
-/* Applies cluster names (CSV: cluster,name or file_or_index,cluster,name) to the run's predictions:
-   eval/predictions_named.csv and eval/cluster_names.json (the report shows them). */
-scan_status scan_annotate(scan_pipeline *p, const char *names_csv);
-
-scan_status scan_run_all(scan_pipeline *p, double *stage_seconds);
-/* The stage names of scan_run_all in order, NULL-terminated; each finished stage leaves its wall time in
-   <run>/.stamps/<name>.seconds. */
-const char *const *scan_run_stage_names(void);
 
 #endif

@@ -68,19 +68,6 @@ scan_status scan_query_candidates_of(scan_pipeline *p, int query, int n, int64_t
 scan_status scan_query_candidates_of_image(scan_pipeline *p, const char *path, int n, uint8_t *image_out,
                                            int64_t *indices);
 
-/* ---- the clustering model ---- */
-
-/* Loads one cluster head of a SCAN/self-label safetensors file into the one-head network `net`:
- * the backbone, and cluster_head.<h>.* as cluster_head.0.*, h = the file's "best_head" metadata
- * (0 when absent). head_used may be NULL. */
-scan_status scan_load_cluster_head(scan_net *net, const char *path, int *head_used);
-
-/* Creates the one-head clustering network and loads `path`, or when path is NULL the run's
- * final model (scan_pipeline_load_cluster_model: self-label if present, else the best SCAN head).
- * used (size used_size, may be NULL) receives the file loaded. */
-scan_status scan_query_load_model(scan_pipeline *p, const char *path, int max_batch, scan_net **out, char *used,
-                                  int used_size);
-
 typedef struct {
   int n;                  /* candidates */
   int num_clusters;       /* the head's output size */

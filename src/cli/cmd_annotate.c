@@ -1,6 +1,7 @@
 /* scan annotate --names FILE.csv: applies names given to clusters to a run's predictions. */
 #include <stdio.h>
 
+#include "scan/stages.h"
 #include "stage_common.h"
 
 int cmd_annotate(int argc, char **argv) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "query_cli.h"
+#include "scan/model_load.h"
 #include "scan/query.h"
 #include "scan/rng.h"
 
@@ -90,7 +91,7 @@ int cmd_charts(int argc, char **argv) {
   scan_net *net = NULL;
   char model_used[1300] = "";
   double mean[SCAN_QUERY_MAX_COUNTS * SCAN_QUERY_CHART_METRICS];
-  if (status == SCAN_OK) status = scan_query_load_model(&p, model, 256, &net, model_used, sizeof model_used);
+  if (status == SCAN_OK) status = scan_model_load_cluster(&p, model, 256, &net, model_used, sizeof model_used);
   if (status == SCAN_OK) status = scan_query_charts(&p, net, queries, num_queries, counts, num_counts, dir, mean);
   if (status == SCAN_OK) {
     printf("%-6s", "N");

@@ -1,6 +1,7 @@
 /* scan eval: metrics and figures of a run's clustering model (or a given model file). */
 #include <stdio.h>
 
+#include "scan/stages.h"
 #include "scan/report.h"
 #include "stage_common.h"
 

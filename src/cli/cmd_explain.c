@@ -1,7 +1,7 @@
 /* scan explain: Grad-CAM and LIME of the run's clustering model (or a model file) for one validation
  * image, one image file, a cluster's most confident members, every cluster's prototype (the default),
  * or the faithfulness measures. Argument handling and printing only; the work is in
- * src/pipeline/explain_*.c. */
+ * src/explain/explain_*.c. */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>

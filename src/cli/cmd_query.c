@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "query_cli.h"
+#include "scan/model_load.h"
 #include "scan/query.h"
 
 static void print_scores(const scan_query_scores *s) {
@@ -69,7 +70,7 @@ static scan_status run_query(scan_pipeline *p, int query, const char *image_path
       if (status == SCAN_OK) memcpy(image, scan_dataset_image(val, query), bytes);
     }
   }
-  if (status == SCAN_OK) status = scan_query_load_model(p, model, 256, &net, model_used, sizeof model_used);
+  if (status == SCAN_OK) status = scan_model_load_cluster(p, model, 256, &net, model_used, sizeof model_used);
   if (status == SCAN_OK) status = scan_query_predict(p, net, indices, n, &pr);
   if (status == SCAN_OK) status = scan_query_evaluate(val, &pr, n, &s);
   int topk = 10;

@@ -1,6 +1,7 @@
 /* scan run: the whole pipeline in one command (the README's main job). */
 #include <stdio.h>
 
+#include "scan/stages.h"
 #include "scan/report.h"
 #include "stage_common.h"
 

@@ -2,6 +2,7 @@
  * Each runs its stage in a run directory and resumes from its checkpoint. */
 #include <stdio.h>
 
+#include "scan/stages.h"
 #include "stage_common.h"
 
 int cmd_pretext(int argc, char **argv) {

@@ -1,5 +1,6 @@
 /* Builds report.html from the run directory's files. Sections appear only when
  * their inputs exist, so a label-free run shows the label-free sections only. */
+#include "scan/stages.h"
 #include "scan/report.h"
 
 #include <math.h>

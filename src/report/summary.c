@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "report_json.h"
+#include "scan/stages.h"
 #include "scan/report.h"
 
 void scan_run_summary(scan_pipeline *p, FILE *out) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scan/stages.h"
 #include "scan/atomic_file.h"
 #include "scan/csv.h"
 #include "scan/metrics.h"

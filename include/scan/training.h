@@ -1,5 +1,5 @@
 /* Pieces shared by the training stages: optimiser settings, learning-rate
- * schedules, checkpoints that resume, and the NaN guard. Internal to src/pipeline. */
+ * schedules, checkpoints that resume, and the NaN guard. Used by the stages that train (src/stages/). */
 #ifndef SCAN_PIPELINE_TRAINING_H
 #define SCAN_PIPELINE_TRAINING_H
 
@@ -33,9 +33,6 @@ scan_status training_checkpoint(scan_pipeline *p, const char *stage, const scan_
 scan_loader_config training_loader_config(const scan_pipeline *p, const scan_dataset *data, scan_batch_kind kind,
                                           const scan_aug_config *aug_a, const scan_aug_config *aug_b, int batch_size,
                                           int workers);
-
-/* A number stored in a safetensors file's metadata (e.g. "val_loss"), or `fallback` when the file or key is absent. */
-double training_metadata_number(const char *path, const char *key, double fallback);
 
 /* Fails with a clear message when a loss is NaN or infinite. */
 scan_status training_check_loss(double loss, const char *stage, int epoch, long step);

@@ -7,10 +7,8 @@
 #include <string.h>
 
 #include "scan/atomic_file.h"
-#include "scan/pipeline.h"
-#include "scan/query.h"
+#include "scan/model_load.h"
 #include "scan/safetensors.h"
-#include "training.h"
 
 scan_status scan_model_info_read(const char *path, scan_model_info *info) {
   memset(info, 0, sizeof *info);
@@ -82,7 +80,7 @@ scan_status scan_pipeline_cluster_model_path(const scan_pipeline *p, char *path,
   if (selflabel) *selflabel = 0;
   scan_pipeline_path(p, path, size, "selflabel/model.safetensors");
   /* Files written before the epoch was recorded count as kept, as they were treated then. */
-  if (scan_file_exists(path) && training_metadata_number(path, "epoch", 1) > 0) {
+  if (scan_file_exists(path) && scan_model_metadata_number(path, "epoch", 1) > 0) {
     if (selflabel) *selflabel = 1;
     return SCAN_OK;
   }
@@ -109,6 +107,34 @@ scan_status scan_pipeline_load_cluster_model(scan_pipeline *p, int max_batch, sc
     if (have_selflabel) snprintf(source, (size_t)source_size, "%s", path);
     else snprintf(source, (size_t)source_size, "%s (head %d)", path, best);
   }
+  *out = net;
+  return SCAN_OK;
+}
+
+double scan_model_metadata_number(const char *path, const char *key, double fallback) {
+  scan_safetensors *f = NULL;
+  double value = fallback;
+  if (scan_safetensors_read(path, &f) == SCAN_OK) {
+    const char *text = scan_safetensors_metadata(f, key);
+    if (text) value = strtod(text, NULL);
+    scan_safetensors_free(f);
+  }
+  scan_error_clear();
+  return value;
+}
+
+scan_status scan_model_load_cluster(scan_pipeline *p, const char *path, int max_batch, scan_net **out, char *used,
+                                  int used_size) {
+  if (!path) return scan_pipeline_load_cluster_model(p, max_batch, out, used, used_size);
+  scan_net *net = NULL;
+  SCAN_TRY(scan_pipeline_create_net(p, "selflabel", max_batch, &net));
+  int head = 0;
+  scan_status status = scan_load_cluster_head(net, path, &head);
+  if (status != SCAN_OK) {
+    scan_net_free(net);
+    return status;
+  }
+  if (used) snprintf(used, (size_t)used_size, "%s (head %d)", path, head);
   *out = net;
   return SCAN_OK;
 }

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "eval_output.h"
+#include "scan/model_load.h"
+#include "scan/stages.h"
 #include "scan/atomic_file.h"
 #include "scan/losses.h"
 #include "scan/metrics.h"
@@ -16,7 +18,7 @@
 #include "scan/npy.h"
 #include "scan/progress.h"
 #include "scan/safetensors.h"
-#include "neighbors.h"
+#include "scan/neighbors.h"
 
 static void argmax_rows(const float *probs, long n, int classes, int32_t *pred, float *confidence) {
   for (long i = 0; i < n; i++) {

@@ -1,5 +1,4 @@
-/* The clustering model of a run, as one-head network, and its predictions for a
- * set of validation images (spec §14.2 steps 4-5). */
+/* The clustering model's predictions for a set of validation images (spec §14.2 steps 4-5). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,22 +6,6 @@
 #include "scan/nn_layers.h"
 #include "scan/query.h"
 #include "scan/safetensors.h"
-
-scan_status scan_query_load_model(scan_pipeline *p, const char *path, int max_batch, scan_net **out, char *used,
-                                  int used_size) {
-  if (!path) return scan_pipeline_load_cluster_model(p, max_batch, out, used, used_size);
-  scan_net *net = NULL;
-  SCAN_TRY(scan_pipeline_create_net(p, "selflabel", max_batch, &net));
-  int head = 0;
-  scan_status status = scan_load_cluster_head(net, path, &head);
-  if (status != SCAN_OK) {
-    scan_net_free(net);
-    return status;
-  }
-  if (used) snprintf(used, (size_t)used_size, "%s (head %d)", path, head);
-  *out = net;
-  return SCAN_OK;
-}
 
 void scan_query_prediction_free(scan_query_prediction *pr) {
   free(pr->indices);

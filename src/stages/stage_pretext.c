@@ -7,12 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scan/stages.h"
 #include "scan/atomic_file.h"
 #include "scan/knn.h"
 #include "scan/loader.h"
 #include "scan/losses.h"
 #include "scan/progress.h"
-#include "training.h"
+#include "scan/training.h"
 
 /* The weighted-kNN monitor uses at most this many training images as its memory bank, so that
    monitoring costs a small fraction of an epoch (the reference uses the whole train set). */

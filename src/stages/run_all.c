@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "scan/stages.h"
 #include "scan/atomic_file.h"
 #include "scan/pipeline.h"
 #include "scan/progress.h"

@@ -1,10 +1,11 @@
 /* What `scan eval` writes: metrics.json assembled head by head, predictions.csv,
- * prototypes.json and the figures. Internal to src/pipeline. */
+ * prototypes.json and the figures. Internal to src/stages. */
 #ifndef SCAN_PIPELINE_EVAL_OUTPUT_H
 #define SCAN_PIPELINE_EVAL_OUTPUT_H
 
 #include <cjson/cJSON.h>
 
+#include "scan/stages.h"
 #include "scan/pipeline.h"
 
 typedef struct {

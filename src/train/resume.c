@@ -10,7 +10,7 @@
 #include "scan/atomic_file.h"
 #include "scan/safetensors.h"
 #include "scan/stop_point.h"
-#include "training.h"
+#include "scan/training.h"
 
 /* Keys that change how long or how fast a stage trains, not what it trains: a killed run may be resumed with more
    epochs, or on a machine with fewer cores. */

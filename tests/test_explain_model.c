@@ -1,4 +1,4 @@
-/* Explanations wired to the model (src/pipeline/explain_*.c), checked against independent
+/* Explanations wired to the model (src/explain/explain_*.c), checked against independent
  * computations on tiny VGG nets:
  * - Grad-CAM equals the map computed by hand from a plain forward/backward and scan_net_stage, for the
  *   last and an inner stage; the stage gradient matches a finite difference of the logit;

@@ -17,15 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "head_validation.h"
-#include "neighbors.h"
+#include "scan/model_load.h"
+#include "scan/stages.h"
+#include "scan/head_validation.h"
+#include "scan/neighbors.h"
 #include "scan/atomic_file.h"
 #include "scan/loader.h"
 #include "scan/losses.h"
 #include "scan/progress.h"
 #include "scan/rng.h"
 #include "scan/safetensors.h"
-#include "training.h"
+#include "scan/training.h"
 
 typedef struct {
   scan_pipeline *p;
@@ -182,7 +184,7 @@ static double checkpoint_best_loss(const char *dir) {
   char path[1300];
   snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
   /* "val_loss", the self-label model's name for the same thing; checkpoints written before said "best_loss". */
-  return training_metadata_number(path, "val_loss", training_metadata_number(path, "best_loss", INFINITY));
+  return scan_model_metadata_number(path, "val_loss", scan_model_metadata_number(path, "best_loss", INFINITY));
 }
 
 scan_status scan_stage_cluster(scan_pipeline *p) {

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "neighbors.h"
+#include "scan/neighbors.h"
 #include "scan/npy.h"
 
 scan_status neighbors_load(scan_pipeline *p, const char *split, long expected_rows, int min_neighbors, neighbor_table *out) {

@@ -4,10 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "scan/stages.h"
 #include "scan/knn.h"
 #include "scan/npy.h"
 #include "scan/progress.h"
-#include "training.h"
+#include "scan/training.h"
 
 static scan_status mine_split(scan_pipeline *p, scan_net *net, const scan_dataset *data, const char *split, int k) {
   int dim = scan_net_head_dim(net);

@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "scan/stages.h"
 #include "scan/atomic_file.h"
 #include "scan/explain_model.h"
 #include "scan/progress.h"
@@ -43,13 +44,6 @@ static scan_status read_prototypes(const char *path, int val_count, int *head, l
     *indices = NULL;
   }
   return status;
-}
-
-scan_status scan_explain_output_dir(const scan_pipeline *p, const char *out_dir, char *dir, size_t size) {
-  if (out_dir && strlen(out_dir) >= size) return scan_fail(SCAN_ERR_INPUT, "%s: directory name too long", out_dir);
-  if (out_dir) snprintf(dir, size, "%s", out_dir);
-  else scan_pipeline_path(p, dir, (int)size, "explain");
-  return scan_make_dirs(dir);
 }
 
 scan_status scan_explain_prototypes(scan_pipeline *p, const char *model_path, int only_cluster, int methods,

@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "head_validation.h"
-#include "neighbors.h"
+#include "scan/model_load.h"
+#include "scan/stages.h"
+#include "scan/head_validation.h"
+#include "scan/neighbors.h"
 #include "scan/atomic_file.h"
 #include "scan/loader.h"
 #include "scan/losses.h"
@@ -22,7 +24,7 @@
 #include "scan/optim.h"
 #include "scan/progress.h"
 #include "scan/safetensors.h"
-#include "training.h"
+#include "scan/training.h"
 
 static scan_status class_thresholds(scan_pipeline *p, scan_net *net, const scan_dataset *train, double quantile,
                                     double threshold, float *thresholds) {
@@ -56,7 +58,7 @@ static scan_status save_selflabel_model(const char *dir, const scan_net *net, do
 static double saved_val_loss(const char *dir) {
   char path[1300];
   snprintf(path, sizeof path, "%s/model.safetensors", dir);
-  return training_metadata_number(path, "val_loss", INFINITY);
+  return scan_model_metadata_number(path, "val_loss", INFINITY);
 }
 
 scan_status scan_stage_selflabel(scan_pipeline *p) {

@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "scan/stages.h"
 #include "scan/atomic_file.h"
 #include "scan/csv.h"
 #include "scan/pipeline.h"

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "predict_internal.h"
+#include "scan/model_load.h"
 #include "scan/atomic_file.h"
 #include "scan/csv.h"
 #include "scan/nn_layers.h"

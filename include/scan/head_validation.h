@@ -3,7 +3,7 @@
 #ifndef SCAN_PIPELINE_HEAD_VALIDATION_H
 #define SCAN_PIPELINE_HEAD_VALIDATION_H
 
-#include "neighbors.h"
+#include "scan/neighbors.h"
 #include "scan/pipeline.h"
 
 typedef struct {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scan/model_load.h"
 #include "scan/query.h"
 
 scan_status scan_query_explainer_open(scan_query_explainer *x, scan_pipeline *p, const char *model_path) {

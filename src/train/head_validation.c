@@ -1,4 +1,4 @@
-#include "head_validation.h"
+#include "scan/head_validation.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../src/pipeline/training.h" /* the schedule and optimiser settings a stage trains with */
+#include "scan/training.h" /* the schedule and optimiser settings a stage trains with */
 #include "scan/atomic_file.h"
 #include "scan/image_io.h"
 #include "scan/pipeline.h"

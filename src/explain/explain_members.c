@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "scan/model_load.h"
 #include "scan/atomic_file.h"
 #include "scan/csv.h"
 #include "scan/explain_model.h"

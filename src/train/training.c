@@ -1,4 +1,4 @@
-#include "training.h"
+#include "scan/training.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -86,16 +86,4 @@ scan_loader_config training_loader_config(const scan_pipeline *p, const scan_dat
   lc.threads = workers > 0 ? workers : 1;
   lc.prefetch = lc.threads + 2; /* enough batches in flight that the training step never waits */
   return lc;
-}
-
-double training_metadata_number(const char *path, const char *key, double fallback) {
-  scan_safetensors *f = NULL;
-  double value = fallback;
-  if (scan_safetensors_read(path, &f) == SCAN_OK) {
-    const char *text = scan_safetensors_metadata(f, key);
-    if (text) value = strtod(text, NULL);
-    scan_safetensors_free(f);
-  }
-  scan_error_clear();
-  return value;
 }

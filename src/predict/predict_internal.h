@@ -1,5 +1,5 @@
-/* The parts of `scan predict` (src/pipeline/predict_*.c): where the images come from, and the folders they
- * are sorted into. Internal to src/pipeline. */
+/* The parts of `scan predict` (src/predict/predict_*.c): where the images come from, and the folders they
+ * are sorted into. Internal to src/predict. */
 #ifndef SCAN_PIPELINE_PREDICT_INTERNAL_H
 #define SCAN_PIPELINE_PREDICT_INTERNAL_H
 
