@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "scan/training.h" /* the schedule and optimiser settings a stage trains with */
+#include "scan/stage_settings.h" /* the schedule and optimiser settings a stage trains with */
 #include "scan/atomic_file.h"
 #include "scan/image_io.h"
 #include "scan/pipeline.h"
@@ -63,14 +63,18 @@ static const reference_file reference_files[] = {
 };
 
 /* The learning rate the stage trains with at (epoch, step), as the training loop computes it. */
+static const scan_train_settings *train_settings(const scan_stage_settings *all, const char *stage) {
+  if (strcmp(stage, "pretext") == 0) return &all->pretext.train;
+  return strcmp(stage, "scan") == 0 ? &all->cluster.train : &all->selflabel.train;
+}
+
 static double stage_lr(scan_config *c, const char *stage, int epoch, long step, long steps_per_epoch) {
-  scan_pipeline p = {.cfg = c};
-  training_schedule s;
-  scan_optim_config backbone, heads;
-  CHECK(training_schedule_load(&p, stage, &s) == SCAN_OK);
-  CHECK(training_optim_configs(&p, stage, &backbone, &heads) == SCAN_OK);
-  CHECK_MSG(backbone.lr == heads.lr, "%s: backbone lr %g, heads %g", stage, backbone.lr, heads.lr);
-  return training_lr(&s, heads.lr, epoch, get_int(c, stage, "epochs"), step, steps_per_epoch);
+  scan_stage_settings all;
+  CHECK(scan_stage_settings_read(c, &all) == SCAN_OK);
+  const scan_train_settings *t = train_settings(&all, stage);
+  CHECK_MSG(t->backbone.lr == t->heads.lr, "%s: backbone lr %g, heads %g", stage, t->backbone.lr, t->heads.lr);
+  CHECK(t->epochs == get_int(c, stage, "epochs"));
+  return scan_lr_at(&t->schedule, t->heads.lr, epoch, t->epochs, step, steps_per_epoch);
 }
 
 static void test_reference_files(void) {
@@ -125,13 +129,10 @@ static void test_fashion_mnist_recipe(void) {
   CHECK_NEAR(first_value(c, "scan", "augmentation_kwargs.normalize.mean"), 0.2860, 0, 0);
   CHECK_NEAR(first_value(c, NULL, "transformation_kwargs.normalize.std"), 0.3530, 0, 0);
   /* Per-step cosine after 100 warm-up steps: the first step runs at lr / 100. */
-  scan_pipeline p = {.cfg = c};
-  training_schedule s;
-  CHECK(training_schedule_load(&p, "pretext", &s) == SCAN_OK && s.per_step == 1);
-  CHECK_NEAR(training_lr(&s, 0.3, 0, 10, 0, 234), 0.003, 0, 1e-12);
-  scan_optim_config backbone, heads;
-  CHECK(training_optim_configs(&p, "scan", &backbone, &heads) == SCAN_OK);
-  CHECK(backbone.lr == 1e-4 && heads.lr == 1e-3);
+  scan_stage_settings all;
+  CHECK(scan_stage_settings_read(c, &all) == SCAN_OK && all.pretext.train.schedule.per_step == 1);
+  CHECK_NEAR(scan_lr_at(&all.pretext.train.schedule, 0.3, 0, 10, 0, 234), 0.003, 0, 1e-12);
+  CHECK(all.cluster.train.backbone.lr == 1e-4 && all.cluster.train.heads.lr == 1e-3);
   /* Resolving again changes nothing. */
   uint64_t hash = scan_config_stage_hash(c, "scan");
   CHECK(scan_pipeline_resolve_config(c, NULL) == SCAN_OK && scan_config_stage_hash(c, "scan") == hash);
@@ -203,8 +204,12 @@ static void test_folders(void) {
   scan_pipeline p;
   char run[1100];
   snprintf(run, sizeof run, "%s/run", test_tmpdir());
+  uint64_t given = scan_config_stage_hash(c, "scan");
   CHECK_MSG(scan_pipeline_open(&p, c, run) == SCAN_OK, "%s", scan_error_message());
   CHECK(p.train_loaded && p.train.count == 3);
+  /* The run resolved its own copy: the images' side is in p.cfg, and the caller's configuration is as given. */
+  CHECK(get_int(p.cfg, NULL, "transformation_kwargs.crop_size") == 32);
+  CHECK(scan_config_stage_hash(c, "scan") == given && scan_config_stage_hash(p.cfg, "scan") != given);
   scan_aug_config aug;
   CHECK(scan_pipeline_augment(&p, "scan", 0, &aug) == SCAN_OK);
   CHECK(aug.cutout_fixed_length == 1 && aug.cutout_length == 16 && aug.out_size == 32);

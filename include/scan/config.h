@@ -94,6 +94,8 @@ scan_status scan_config_validate(const scan_config *c);
 int scan_config_max_threads(void);
 
 const char *scan_config_default_text(void); /* the built-in default YAML, for `scan config show` */
+/* A deep copy (values, their files and lines), so that resolving it leaves the original as the user gave it. */
+scan_status scan_config_copy(const scan_config *c, scan_config **out);
 void scan_config_free(scan_config *c);
 
 #endif

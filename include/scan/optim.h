@@ -28,6 +28,18 @@ void scan_optim_free(scan_optimizer *opt);
 double scan_lr_cosine(double base_lr, double decay_rate, int epoch, int epochs);  /* spec §10: eta_min = lr*decay^3 */
 double scan_lr_step(double base_lr, double decay_rate, const int *decay_epochs, int count, int epoch);
 double scan_lr_warmup_cosine(double base_lr, long step, long warmup_steps, long total_steps); /* linear warm-up then per-step cosine to 0 */
+
+/* A stage's learning-rate schedule (its scheduler and scheduler_kwargs). */
+typedef enum { SCAN_LR_CONSTANT, SCAN_LR_COSINE, SCAN_LR_STEP } scan_lr_kind;
+typedef struct {
+  scan_lr_kind kind;
+  double decay_rate;
+  int decay_epochs[32], decay_count;
+  long warmup_steps;
+  int per_step; /* cosine: per step with a linear warm-up (the Fashion-MNIST probe's), else once per epoch */
+} scan_lr_schedule;
+/* The learning rate at (epoch, step within the epoch) for a group whose base rate is base_lr. */
+double scan_lr_at(const scan_lr_schedule *s, double base_lr, int epoch, int epochs, long step, long steps_per_epoch);
 typedef struct scan_ema scan_ema;   /* exponential moving average of parameters (not buffers): shadow = a*shadow + (1-a)*param */
 scan_status scan_ema_create(scan_ema **out, const scan_net *net, double alpha);
 void scan_ema_update(scan_ema *ema, const scan_net *net);

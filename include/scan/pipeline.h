@@ -18,9 +18,11 @@
 #include "scan/dataset.h"
 #include "scan/datasets.h"
 #include "scan/nn.h"
+#include "scan/stage_settings.h"
 
 typedef struct {
-  scan_config *cfg;     /* not owned */
+  scan_config *cfg;     /* the resolved configuration: a copy of the caller's, owned */
+  scan_stage_settings settings; /* each stage's configuration, typed (read once at open) */
   char run_dir[1024];
   scan_dataset train, val;
   int train_loaded, val_loaded;
@@ -31,9 +33,10 @@ typedef struct {
   int lock_fd;                                 /* the run directory's lock (scan_pipeline_lock), or -1 */
 } scan_pipeline;
 
-/* Validates the configuration (scan_config_validate), resolves it with scan_pipeline_resolve_config (cfg is kept,
-   not owned) and creates the run directory; writes nothing into it. */
-scan_status scan_pipeline_open(scan_pipeline *p, scan_config *cfg, const char *run_dir);
+/* Validates the configuration (scan_config_validate), resolves a copy of it with scan_pipeline_resolve_config
+   (p->cfg; the caller's cfg is left as given), reads every stage's settings (p->settings) and creates the run
+   directory; writes nothing into it. */
+scan_status scan_pipeline_open(scan_pipeline *p, const scan_config *cfg, const char *run_dir);
 /* Fills in the defaults that depend on the dataset (after the file and every --set): the Fashion-MNIST
  * recipe's training additions for fashion-mnist only (scan_config_apply_recipe); the normalisation constants
  * of the dataset (spec §4.5); the input crop (transformation_kwargs.crop_size) = the images' side; the
@@ -45,7 +48,7 @@ scan_status scan_pipeline_resolve_config(scan_config *cfg, scan_pipeline *p);
 /* Takes the run directory's exclusive lock (scan/dir_lock.h) for as long as p is open, then removes the temporaries
    that killed writers left in it. Every command that changes a run directory holds it. */
 scan_status scan_pipeline_lock(scan_pipeline *p);
-/* Frees the data and releases the lock. */
+/* Frees the data and the configuration copy and releases the lock. */
 void scan_pipeline_close(scan_pipeline *p);
 
 /* The relations between the configuration and the data that no range check can see (batch <= N, k < N for both

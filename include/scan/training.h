@@ -7,20 +7,6 @@
 #include "scan/optim.h"
 #include "scan/pipeline.h"
 
-/* optimizer + optimizer_kwargs of a stage. `heads` gets optimizer_kwargs.lr; backbone gets backbone_lr when set. */
-scan_status training_optim_configs(scan_pipeline *p, const char *stage, scan_optim_config *backbone, scan_optim_config *heads);
-
-typedef struct {
-  char kind[16];      /* cosine | step | constant */
-  double decay_rate;
-  int decay_epochs[32], decay_count;
-  long warmup_steps;
-  int per_step;
-} training_schedule;
-scan_status training_schedule_load(scan_pipeline *p, const char *stage, training_schedule *s);
-/* The lr at (epoch, step within epoch). */
-double training_lr(const training_schedule *s, double base_lr, int epoch, int epochs, long step, long steps_per_epoch);
-
 /* Checkpoints in <run>/<stage>/checkpoint.safetensors (stage: pretext, scan, selflabel): the model and the optimiser
    state in one file, with metadata "epoch" = finished epochs, "config" = the stage's configuration text and "data" =
    the training data's fingerprint. training_resume returns the epoch to start from (0 without a checkpoint) after

@@ -376,3 +376,45 @@ scan_status scan_config_apply_recipe(scan_config *cfg) {
   return load_text(cfg, CONFIG_DEFAULTS, config_recipe_yaml, strlen(config_recipe_yaml), "<fashion-mnist recipe>", 0,
                    NULL, 0, cfg->reference_section);
 }
+
+scan_status scan_config_copy(const scan_config *c, scan_config **out) {
+  *out = NULL;
+  scan_config *copy = scan_calloc(1, sizeof *copy);
+  size_t slots = (size_t)2 * CONFIG_SECTIONS * (size_t)config_schema_count;
+  if (copy) copy->values = scan_calloc((unsigned long)slots, sizeof(config_value));
+  if (!copy || !copy->values) {
+    free(copy);
+    return scan_fail(SCAN_ERR_INTERNAL, "out of memory copying the configuration");
+  }
+  copy->reference_section = c->reference_section;
+  scan_status status = SCAN_OK;
+  for (int i = 0; i < c->source_count && status == SCAN_OK; i++) {
+    copy->sources[i] = strdup(c->sources[i]);
+    if (copy->sources[i]) copy->source_count++;
+    else status = scan_fail(SCAN_ERR_INTERNAL, "out of memory copying the configuration");
+  }
+  for (size_t s = 0; s < slots && status == SCAN_OK; s++) {
+    const config_value *from = &c->values[s];
+    config_value *to = &copy->values[s];
+    if (!from->items) continue;
+    /* Values point at their source's name inside the config that holds them. */
+    to->source = from->source;
+    for (int i = 0; i < c->source_count; i++)
+      if (from->source == c->sources[i]) to->source = copy->sources[i];
+    to->line = from->line;
+    to->is_list = from->is_list;
+    to->items = calloc((size_t)from->count + 1, sizeof(char *));
+    if (!to->items) status = scan_fail(SCAN_ERR_INTERNAL, "out of memory copying the configuration");
+    for (int i = 0; i < from->count && status == SCAN_OK; i++) {
+      to->items[i] = strdup(from->items[i]);
+      if (to->items[i]) to->count++;
+      else status = scan_fail(SCAN_ERR_INTERNAL, "out of memory copying the configuration");
+    }
+  }
+  if (status != SCAN_OK) {
+    scan_config_free(copy);
+    return status;
+  }
+  *out = copy;
+  return SCAN_OK;
+}

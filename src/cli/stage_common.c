@@ -135,7 +135,7 @@ static int open_run(const stage_options *o, const char *stage, scan_config **cfg
   if (status == SCAN_OK) status = scan_pipeline_lock(p);
   if (status == SCAN_OK && stage) status = scan_pipeline_check_data(p, strcmp(stage, "run") == 0 ? NULL : stage);
   if (status == SCAN_OK && resumes(stage)) status = scan_pipeline_check_resume(p, stage, o->restart);
-  if (status == SCAN_OK && write_config) status = scan_config_write(*cfg, scan_pipeline_path(p, path, sizeof path, "config.yml"));
+  if (status == SCAN_OK && write_config) status = scan_config_write(p->cfg, scan_pipeline_path(p, path, sizeof path, "config.yml"));
   if (status != SCAN_OK) {
     stage_close(*cfg, p);
     *cfg = NULL;

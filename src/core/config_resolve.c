@@ -39,6 +39,7 @@ static scan_status image_side(scan_config *cfg, scan_pipeline *p, const dataset_
   const scan_dataset *train;
   scan_status st = scan_pipeline_train_data(p ? p : &probe, &train);
   if (st == SCAN_OK) *side = train->height < train->width ? train->height : train->width;
+  probe.cfg = NULL; /* the caller's: closing the probe frees only its images */
   scan_pipeline_close(&probe);
   return st;
 }

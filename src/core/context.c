@@ -11,20 +11,21 @@
 #include "scan/dir_lock.h"
 #include "scan/pipeline.h"
 
-scan_status scan_pipeline_open(scan_pipeline *p, scan_config *cfg, const char *run_dir) {
+scan_status scan_pipeline_open(scan_pipeline *p, const scan_config *cfg, const char *run_dir) {
   memset(p, 0, sizeof *p);
-  p->cfg = cfg;
   p->lock_fd = -1;
   if (strlen(run_dir) >= sizeof p->run_dir - 64) return scan_fail(SCAN_ERR_INPUT, "%s: run directory path too long", run_dir);
   snprintf(p->run_dir, sizeof p->run_dir, "%s", run_dir);
   SCAN_TRY(scan_config_validate(cfg));
+  SCAN_TRY(scan_config_copy(cfg, &p->cfg));
   int seed = 0;
-  SCAN_TRY(scan_config_get_int(cfg, NULL, "seed", &seed));
-  SCAN_TRY(scan_config_get_int(cfg, NULL, "threads", &p->threads));
+  scan_status st = scan_config_get_int(p->cfg, NULL, "seed", &seed);
+  if (st == SCAN_OK) st = scan_config_get_int(p->cfg, NULL, "threads", &p->threads);
   p->seed = (uint64_t)seed;
-  scan_status st = scan_pipeline_resolve_config(cfg, p);
+  if (st == SCAN_OK) st = scan_pipeline_resolve_config(p->cfg, p);
+  if (st == SCAN_OK) st = scan_stage_settings_read(p->cfg, &p->settings);
   if (st != SCAN_OK) {
-    scan_pipeline_close(p); /* images read to learn their side */
+    scan_pipeline_close(p); /* the copy, and images read to learn their side */
     return st;
   }
   if (p->threads > 0) scan_net_set_threads(p->threads);
@@ -44,6 +45,8 @@ void scan_pipeline_close(scan_pipeline *p) {
   p->train_loaded = p->val_loaded = 0;
   scan_dir_unlock(p->lock_fd);
   p->lock_fd = -1;
+  scan_config_free(p->cfg);
+  p->cfg = NULL;
 }
 
 const char *scan_pipeline_path(const scan_pipeline *p, char *buf, int size, const char *relative) {

@@ -24,3 +24,11 @@ double scan_lr_warmup_cosine(double base_lr, long step, long warmup_steps, long 
   if (progress > 1) progress = 1;
   return base_lr * (1 + cos(M_PI * progress)) / 2;
 }
+
+double scan_lr_at(const scan_lr_schedule *s, double base_lr, int epoch, int epochs, long step, long steps_per_epoch) {
+  if (s->kind == SCAN_LR_CONSTANT) return base_lr;
+  if (s->kind == SCAN_LR_STEP) return scan_lr_step(base_lr, s->decay_rate, s->decay_epochs, s->decay_count, epoch);
+  if (s->per_step) /* linear warm-up, then a cosine per step (the Fashion-MNIST probe's schedule) */
+    return scan_lr_warmup_cosine(base_lr, (long)epoch * steps_per_epoch + step, s->warmup_steps, (long)epochs * steps_per_epoch);
+  return scan_lr_cosine(base_lr, s->decay_rate, epoch, epochs); /* the reference: once per epoch */
+}

@@ -27,33 +27,38 @@
 #include "scan/progress.h"
 #include "scan/rng.h"
 #include "scan/safetensors.h"
+#include "scan/trainer.h"
 #include "scan/training.h"
 
 typedef struct {
   scan_pipeline *p;
   scan_net *net;
+  scan_optimizer *opt, *heads_opt; /* the whole-network phase's (checkpointed), the warm-up's (heads only) */
+  const scan_cluster_settings *cfg;
   const scan_dataset *train, *val;
   neighbor_table train_nbrs, val_nbrs;
-  int heads, classes, batch_size, warmup_epochs, epochs;
+  int heads, classes, batch_size;
+  int warmup;          /* 1 while the head warm-up phase runs */
   size_t image_floats; /* floats per augmented image: channels x size x size */
-  double entropy_weight;
-  float **d_heads;  /* heads x [2 * batch, classes] */
+  float **d_heads;     /* heads x [2 * batch, classes] */
+  float *features;     /* warm-up: cached backbone features [train count, dim] */
+  int32_t *order;      /* warm-up: this epoch's order of the training images */
+  float *batch_rows;   /* warm-up: [2 * batch, dim] anchors then neighbours; whole network: [2 * batch, C, H, W] */
   double best_loss;
   char dir[1200];
 } cluster_run;
 
-/* SCAN loss of every head over a batch whose first n rows are anchors and last n rows their neighbours. */
-static scan_status heads_loss(cluster_run *r, int n, int epoch, long step, double *mean_total) {
+/* SCAN loss of every head over a batch whose first n rows are anchors and last n rows their neighbours
+   (the scaffold checks that the mean is finite). */
+static double heads_loss(cluster_run *r, int n) {
   double sum = 0;
   for (int h = 0; h < r->heads; h++) {
     const float *logits = scan_net_head_output(r->net, h);
-    scan_scan_loss l = scan_loss_scan(logits, logits + (size_t)n * r->classes, n, r->classes, r->entropy_weight, r->d_heads[h],
-                                      r->d_heads[h] + (size_t)n * r->classes);
-    SCAN_TRY(training_check_loss(l.total, "scan", epoch, step));
+    scan_scan_loss l = scan_loss_scan(logits, logits + (size_t)n * r->classes, n, r->classes, r->cfg->entropy_weight,
+                                      r->d_heads[h], r->d_heads[h] + (size_t)n * r->classes);
     sum += l.total;
   }
-  *mean_total = sum / r->heads;
-  return SCAN_OK;
+  return sum / r->heads;
 }
 
 static int random_neighbor(const neighbor_table *t, long row, scan_rng *rng) {
@@ -62,89 +67,62 @@ static int random_neighbor(const neighbor_table *t, long row, scan_rng *rng) {
   return (int)t->indices[row * t->cols + 1 + scan_rng_int(rng, t->used - 1)];
 }
 
-static scan_status warmup_epoch(cluster_run *r, scan_optimizer *opt, const float *features, int epoch, double *loss_out) {
-  int dim = scan_net_feature_dim(r->net), b = r->batch_size;
-  long n = r->train->count, steps = n / b;
-  int32_t *order = scan_malloc(sizeof(int32_t) * (size_t)n);
-  float *batch = scan_malloc(sizeof(float) * (size_t)dim * 2 * (size_t)b);
-  scan_status status = order && batch ? SCAN_OK : SCAN_ERR_INTERNAL;
-  for (long i = 0; i < n && order; i++) order[i] = (int32_t)i;
+static scan_status cluster_begin_epoch(void *ctx, int epoch) {
+  cluster_run *r = ctx;
+  if (!r->warmup) return SCAN_OK;
+  for (long i = 0; i < r->train->count; i++) r->order[i] = (int32_t)i;
   scan_rng rng = scan_rng_make(r->p->seed, 1000 + (uint64_t)epoch, 0);
-  if (status == SCAN_OK) scan_rng_shuffle(&rng, order, (int)n);
-  double loss_sum = 0;
-  for (long s = 0; s < steps && status == SCAN_OK; s++) {
-    for (int i = 0; i < b; i++) {
-      long anchor = order[s * b + i];
-      scan_rng pick = scan_rng_make(r->p->seed, 2000 + (uint64_t)epoch, (uint64_t)anchor);
-      long other = random_neighbor(&r->train_nbrs, anchor, &pick);
-      memcpy(batch + (size_t)i * dim, features + anchor * dim, sizeof(float) * (size_t)dim);
-      memcpy(batch + (size_t)(b + i) * dim, features + other * dim, sizeof(float) * (size_t)dim);
-    }
-    double loss = 0;
-    status = scan_net_heads_forward(r->net, batch, 2 * b);
-    if (status == SCAN_OK) status = heads_loss(r, b, epoch, s, &loss);
-    if (status != SCAN_OK) break;
-    scan_net_zero_grad(r->net);
-    status = scan_net_heads_backward(r->net, (const float *const *)r->d_heads);
-    if (status == SCAN_OK) status = scan_optim_step(opt);
-    loss_sum += loss;
-  }
-  *loss_out = steps ? loss_sum / (double)steps : 0;
-  free(order);
-  free(batch);
-  return status;
+  scan_rng_shuffle(&rng, r->order, (int)r->train->count);
+  return SCAN_OK;
 }
 
-static scan_status full_epoch(cluster_run *r, scan_optimizer *opt, scan_loader *loader, float *input, int head_only,
-                              int epoch, double *loss_out) {
-  SCAN_TRY(scan_loader_start_epoch(loader, epoch));
-  long steps = scan_loader_batches(loader);
-  char label[64];
-  snprintf(label, sizeof label, "scan epoch %d/%d", epoch + 1, r->warmup_epochs + r->epochs);
-  scan_progress progress;
-  scan_progress_start(&progress, label, steps * r->batch_size * 2, "img");
-  const scan_batch *batch;
-  scan_status status = SCAN_OK;
-  double loss_sum = 0;
-  long step = 0;
-  while ((batch = scan_loader_next(loader)) != NULL) {
-    int n = batch->n;
-    size_t per_image = r->image_floats;
-    memcpy(input, batch->a, sizeof(float) * (size_t)per_image * (size_t)n);
-    memcpy(input + (size_t)per_image * n, batch->b, sizeof(float) * (size_t)per_image * (size_t)n);
-    /* Head-only mode keeps batch-norm statistics frozen (eval mode), as the reference does. */
-    status = scan_net_forward(r->net, input, 2 * n, head_only ? 0 : 1);
-    double loss = 0;
-    if (status == SCAN_OK) status = heads_loss(r, n, epoch, step, &loss);
-    if (status != SCAN_OK) break;
-    scan_net_zero_grad(r->net);
-    status = head_only ? scan_net_heads_backward(r->net, (const float *const *)r->d_heads)
-                       : scan_net_backward(r->net, (const float *const *)r->d_heads, NULL);
-    if (status == SCAN_OK) status = scan_optim_step(opt);
-    if (status != SCAN_OK) break;
-    loss_sum += loss;
-    step++;
-    scan_progress_note(&progress, "loss %.4f", loss_sum / (double)step);
-    scan_progress_update(&progress, step * n * 2);
+/* A warm-up step: the heads alone on cached features of anchors and a random neighbour each. */
+static scan_status warmup_step(cluster_run *r, int epoch, long step, scan_step_result *out) {
+  const int dim = scan_net_feature_dim(r->net), b = r->batch_size;
+  for (int i = 0; i < b; i++) {
+    long anchor = r->order[step * b + i];
+    scan_rng pick = scan_rng_make(r->p->seed, 2000 + (uint64_t)epoch, (uint64_t)anchor);
+    long other = random_neighbor(&r->train_nbrs, anchor, &pick);
+    memcpy(r->batch_rows + (size_t)i * dim, r->features + anchor * dim, sizeof(float) * (size_t)dim);
+    memcpy(r->batch_rows + (size_t)(b + i) * dim, r->features + other * dim, sizeof(float) * (size_t)dim);
   }
-  scan_progress_finish(&progress);
-  *loss_out = step ? loss_sum / (double)step : 0;
-  return status;
+  SCAN_TRY(scan_net_heads_forward(r->net, r->batch_rows, 2 * b));
+  out->loss = heads_loss(r, b);
+  if (!isfinite(out->loss)) return SCAN_OK; /* the scaffold stops with its message, before any update */
+  scan_net_zero_grad(r->net);
+  SCAN_TRY(scan_net_heads_backward(r->net, (const float *const *)r->d_heads));
+  return scan_optim_step(r->heads_opt);
 }
 
-/* Validates every head, logs the epoch, saves the model when the best head improved, and checkpoints. */
-static scan_status end_epoch(cluster_run *r, scan_optimizer *opt, int epoch, const char *phase, double train_loss, double seconds,
-                             long images) {
+static scan_status cluster_step(void *ctx, const scan_batch *batch, int epoch, long step, scan_step_result *out) {
+  cluster_run *r = ctx;
+  if (r->warmup) return warmup_step(r, epoch, step, out);
+  const int n = batch->n, head_only = r->cfg->head_only;
+  memcpy(r->batch_rows, batch->a, sizeof(float) * r->image_floats * (size_t)n);
+  memcpy(r->batch_rows + r->image_floats * (size_t)n, batch->b, sizeof(float) * r->image_floats * (size_t)n);
+  /* Head-only mode keeps batch-norm statistics frozen (eval mode), as the reference does. */
+  SCAN_TRY(scan_net_forward(r->net, r->batch_rows, 2 * n, head_only ? 0 : 1));
+  out->loss = heads_loss(r, n);
+  if (!isfinite(out->loss)) return SCAN_OK;
+  scan_net_zero_grad(r->net);
+  SCAN_TRY(head_only ? scan_net_heads_backward(r->net, (const float *const *)r->d_heads)
+                     : scan_net_backward(r->net, (const float *const *)r->d_heads, NULL));
+  return scan_optim_step(r->opt);
+}
+
+/* Validates every head, saves the model when the best head improved, and gives the checkpoint the loss to beat. */
+static scan_status cluster_end_epoch(void *ctx, int epoch, const scan_epoch_stats *stats, scan_epoch_end *end) {
+  cluster_run *r = ctx;
   head_validation *v = calloc((size_t)r->heads, sizeof *v);
   if (!v) return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   int best = 0;
-  scan_status status = validate_heads(r->p, r->net, r->val, &r->val_nbrs, r->entropy_weight, v, &best);
+  scan_status status = validate_heads(r->p, r->net, r->val, &r->val_nbrs, r->cfg->entropy_weight, v, &best);
   char best_text[64], head_text[16], path[1300];
   /* Warm-up models compete for "best" only when there is no whole-network phase: whole-network training moves
      the backbone away from the pretext features the validation neighbours were mined with, which raises the
      validation consistency term a little even while the clusters get better (measured on Fashion-MNIST: the
      last warm-up epoch had the lower loss at 64.0% ACC, the whole-network epochs reached 67.3%). */
-  int eligible = strcmp(phase, "full") == 0 || r->epochs == 0;
+  int eligible = !r->warmup || r->cfg->train.epochs == 0;
   if (status == SCAN_OK && eligible && v[best].total < r->best_loss) {
     r->best_loss = v[best].total;
     snprintf(best_text, sizeof best_text, "%.17g", r->best_loss); /* round-trips: a resume compares against it */
@@ -153,22 +131,22 @@ static scan_status end_epoch(cluster_run *r, scan_optimizer *opt, int epoch, con
     snprintf(path, sizeof path, "%s/model.safetensors", r->dir);
     status = scan_net_save(r->net, path, metadata);
   }
-  snprintf(best_text, sizeof best_text, "%.17g", r->best_loss); /* round-trips: a resume compares against it */
-  if (status == SCAN_OK) status = training_checkpoint(r->p, "scan", r->net, opt, epoch + 1, "val_loss", best_text);
+  snprintf(end->checkpoint_key, sizeof end->checkpoint_key, "val_loss");
+  snprintf(end->checkpoint_value, sizeof end->checkpoint_value, "%.17g", r->best_loss);
   if (status == SCAN_OK) {
     size_t size = 4096 + (size_t)r->heads * (size_t)(256 + 12 * r->classes);
-    char *heads_json = malloc(size), *line = malloc(size + 512);
-    if (heads_json && line) {
+    char *heads_json = malloc(size);
+    end->log_fields = malloc(size + 64);
+    if (!heads_json || !end->log_fields) status = scan_fail(SCAN_ERR_INTERNAL, "out of memory writing the scan log line");
+    if (status == SCAN_OK) {
       head_validation_json(v, r->heads, r->classes, heads_json, size);
-      snprintf(line, size + 512,
-               "{\"epoch\": %d, \"phase\": \"%s\", \"train_loss\": %.6f, \"seconds\": %.2f, \"images_per_second\": %.1f, "
-               "\"best_head\": %d, \"heads\": %s}",
-               epoch + 1, phase, train_loss, seconds, seconds > 0 ? (double)images / seconds : 0.0, best, heads_json);
-      snprintf(path, sizeof path, "%s/log.jsonl", r->dir);
-      status = scan_log_line(path, line);
+      snprintf(end->log_fields, size + 64, "\"best_head\": %d, \"heads\": %s", best, heads_json);
     }
     free(heads_json);
-    free(line);
+  }
+  if (status == SCAN_OK) {
+    const char *phase = r->warmup ? "warmup" : "full";
+    const double train_loss = scan_epoch_mean_loss(stats);
     if (v[best].acc >= 0)
       fprintf(stderr, "scan epoch %d (%s): train loss %.4f, best head %d: val loss %.4f, ACC %.2f%%, NMI %.4f, ARI %.4f\n",
               epoch + 1, phase, train_loss, best, v[best].total, 100 * v[best].acc, v[best].nmi, v[best].ari);
@@ -187,41 +165,53 @@ static double checkpoint_best_loss(const char *dir) {
   return scan_model_metadata_number(path, "val_loss", scan_model_metadata_number(path, "best_loss", INFINITY));
 }
 
+/* The head warm-up: heads only, on backbone features computed once (the backbone does not change). */
+static scan_status run_warmup(cluster_run *r, scan_trainer *t, int start_epoch) {
+  if (start_epoch >= r->cfg->warmup_epochs) return SCAN_OK;
+  const int dim = scan_net_feature_dim(r->net);
+  r->features = scan_malloc(sizeof(float) * (size_t)r->train->count * (size_t)dim);
+  r->order = scan_malloc(sizeof(int32_t) * (size_t)r->train->count);
+  r->batch_rows = scan_malloc(sizeof(float) * (size_t)dim * 2 * (size_t)r->batch_size);
+  if (!r->features || !r->order || !r->batch_rows) return SCAN_ERR_INTERNAL;
+  SCAN_TRY(scan_pipeline_predict(r->p, r->net, r->train, "scan: backbone features for the head warm-up", r->features, NULL));
+  r->warmup = 1;
+  /* warm-up "images" are cached feature vectors: anchors and neighbours */
+  scan_train_phase phase = {.name = "warmup", .first_epoch = start_epoch, .end_epoch = r->cfg->warmup_epochs,
+                            .steps = r->train->count / r->batch_size, .images_per_step = 2 * r->batch_size};
+  scan_status status = scan_trainer_run(t, &phase);
+  r->warmup = 0;
+  free(r->batch_rows);
+  r->batch_rows = NULL;
+  return status;
+}
+
 scan_status scan_stage_cluster(scan_pipeline *p) {
   const char *stage = "scan";
+  const scan_cluster_settings *cfg = &p->settings.cluster;
   cluster_run r;
   memset(&r, 0, sizeof r);
   r.p = p;
+  r.cfg = cfg;
   r.best_loss = INFINITY;
-  int workers = 2, num_neighbors = 20, num_neighbors_val = 5, head_only = 0;
+  r.batch_size = cfg->train.batch_size;
   SCAN_TRY(scan_pipeline_train_data(p, &r.train));
   SCAN_TRY(scan_pipeline_val_data(p, &r.val));
-  SCAN_TRY(scan_config_get_int(p->cfg, stage, "epochs", &r.epochs));
-  SCAN_TRY(scan_config_get_int(p->cfg, stage, "head_warmup_epochs", &r.warmup_epochs));
-  SCAN_TRY(scan_config_get_int(p->cfg, stage, "batch_size", &r.batch_size));
-  SCAN_TRY(scan_config_get_int(p->cfg, stage, "num_workers", &workers));
-  SCAN_TRY(scan_config_get_int(p->cfg, stage, "num_neighbors", &num_neighbors));
-  SCAN_TRY(scan_config_get_int(p->cfg, stage, "num_neighbors_val", &num_neighbors_val));
-  SCAN_TRY(scan_config_get_bool(p->cfg, stage, "update_cluster_head_only", &head_only));
-  SCAN_TRY(scan_config_get_double(p->cfg, stage, "criterion_kwargs.entropy_weight", &r.entropy_weight));
   SCAN_TRY(scan_pipeline_check_data(p, stage)); /* the ranges were validated when the configuration was opened */
   scan_pipeline_path(p, r.dir, sizeof r.dir, "scan");
   SCAN_TRY(scan_make_dirs(r.dir));
 
-  scan_optimizer *opt = NULL, *heads_opt = NULL;
-  scan_loader *loader = NULL;
-  float *input = NULL, *features = NULL;
   scan_aug_config aug;
-  scan_optim_config backbone_cfg, heads_cfg;
   char pretext_path[1300];
   int start_epoch = 0;
+  const int total_epochs = cfg->warmup_epochs + cfg->train.epochs;
+  scan_trainer t = {.p = p, .stage = stage, .settings = &cfg->train, .total_epochs = total_epochs, .ctx = &r,
+                    .begin_epoch = cluster_begin_epoch, .step = cluster_step, .end_epoch = cluster_end_epoch};
   /* The pretext model first: without it the neighbours are missing too, and the step to suggest is 'scan pretext'. */
   scan_pipeline_path(p, pretext_path, sizeof pretext_path, "pretext/model.safetensors");
   scan_status status = SCAN_OK;
   if (!scan_file_exists(pretext_path))
     status = scan_fail(SCAN_ERR_INPUT, "%s: no pretext model in this run (run 'scan pretext', then 'scan mine')", pretext_path);
   if (status == SCAN_OK) status = scan_pipeline_augment(p, stage, 0, &aug);
-  if (status == SCAN_OK) status = training_optim_configs(p, stage, &backbone_cfg, &heads_cfg);
   if (status == SCAN_OK) status = scan_pipeline_create_net(p, stage, 2 * r.batch_size, &r.net);
   if (status == SCAN_OK) {
     status = scan_net_load(r.net, pretext_path, "contrastive_head.,cluster_head."); /* heads start fresh */
@@ -229,11 +219,13 @@ scan_status scan_stage_cluster(scan_pipeline *p) {
       scan_fail_context(status, "the pretext backbone does not fit this configuration (backbone and model_kwargs "
                                 "must be those 'scan pretext' ran with)");
   }
-  if (status == SCAN_OK) status = neighbors_load(p, "train", r.train->count, num_neighbors, &r.train_nbrs);
-  if (status == SCAN_OK) status = neighbors_load(p, "val", r.val->count, num_neighbors_val, &r.val_nbrs);
-  if (status == SCAN_OK) status = scan_optim_create(&opt, r.net, &backbone_cfg, &heads_cfg, head_only);
-  if (status == SCAN_OK) status = scan_optim_create(&heads_opt, r.net, &heads_cfg, &heads_cfg, 1);
-  if (status == SCAN_OK) status = training_resume(p, "scan", r.net, opt, &start_epoch);
+  if (status == SCAN_OK) status = neighbors_load(p, "train", r.train->count, cfg->num_neighbors, &r.train_nbrs);
+  if (status == SCAN_OK) status = neighbors_load(p, "val", r.val->count, cfg->num_neighbors_val, &r.val_nbrs);
+  if (status == SCAN_OK) status = scan_optim_create(&r.opt, r.net, &cfg->train.backbone, &cfg->train.heads, cfg->head_only);
+  if (status == SCAN_OK) status = scan_optim_create(&r.heads_opt, r.net, &cfg->train.heads, &cfg->train.heads, 1);
+  t.net = r.net;
+  t.opt = r.opt;
+  if (status == SCAN_OK) status = scan_trainer_resume(&t, &start_epoch);
   if (status != SCAN_OK) goto done;
   if (start_epoch > 0) r.best_loss = checkpoint_best_loss(r.dir);
   r.heads = scan_net_num_heads(r.net);
@@ -245,46 +237,28 @@ scan_status scan_stage_cluster(scan_pipeline *p) {
     r.d_heads[h] = scan_malloc(sizeof(float) * 2 * (size_t)r.batch_size * (size_t)r.classes);
     if (!r.d_heads[h]) status = SCAN_ERR_INTERNAL;
   }
-  if (status != SCAN_OK) goto done;
+  if (status == SCAN_OK) status = run_warmup(&r, &t, start_epoch);
+  if (start_epoch < cfg->warmup_epochs) start_epoch = cfg->warmup_epochs;
+  if (status != SCAN_OK || start_epoch >= total_epochs) goto done;
 
-  if (start_epoch < r.warmup_epochs) {
-    /* Backbone features are fixed during warm-up, so compute them once. */
-    int dim = scan_net_feature_dim(r.net);
-    features = scan_malloc(sizeof(float) * (size_t)r.train->count * (size_t)dim);
-    if (!features) { status = SCAN_ERR_INTERNAL; goto done; }
-    status = scan_pipeline_predict(p, r.net, r.train, "scan: backbone features for the head warm-up", features, NULL);
-    for (int epoch = start_epoch; epoch < r.warmup_epochs && status == SCAN_OK; epoch++) {
-      double start = scan_now_seconds(), loss = 0;
-      status = warmup_epoch(&r, heads_opt, features, epoch, &loss);
-      /* warm-up "images" are cached feature vectors: anchors and neighbours */
-      if (status == SCAN_OK)
-        status = end_epoch(&r, opt, epoch, "warmup", loss, scan_now_seconds() - start, 2L * (r.train->count / r.batch_size) * r.batch_size);
-    }
-    start_epoch = r.warmup_epochs;
-  }
-  if (status != SCAN_OK || start_epoch >= r.warmup_epochs + r.epochs) goto done;
-
-  scan_loader_config lc = training_loader_config(p, r.train, SCAN_BATCH_NEIGHBOR_PAIRS, &aug, NULL, r.batch_size, workers);
+  scan_loader_config lc = training_loader_config(p, r.train, SCAN_BATCH_NEIGHBOR_PAIRS, &aug, NULL, r.batch_size,
+                                                 cfg->train.workers);
   lc.neighbors = r.train_nbrs.indices;
   lc.neighbor_cols = r.train_nbrs.cols;
   lc.num_neighbors = r.train_nbrs.used - 1;
-  status = scan_loader_create(&loader, &lc);
-  input = scan_malloc(sizeof(float) * r.image_floats * 2 * (size_t)r.batch_size);
-  if (status == SCAN_OK && !input) status = SCAN_ERR_INTERNAL;
-  for (int epoch = start_epoch; epoch < r.warmup_epochs + r.epochs && status == SCAN_OK; epoch++) {
-    double start = scan_now_seconds(), loss = 0;
-    status = full_epoch(&r, opt, loader, input, head_only, epoch, &loss);
-    if (status == SCAN_OK)
-      status = end_epoch(&r, opt, epoch, "full", loss, scan_now_seconds() - start, 2L * scan_loader_batches(loader) * r.batch_size);
-  }
+  r.batch_rows = scan_malloc(sizeof(float) * r.image_floats * 2 * (size_t)r.batch_size);
+  if (!r.batch_rows) { status = SCAN_ERR_INTERNAL; goto done; }
+  scan_train_phase phase = {.name = "full", .first_epoch = start_epoch, .end_epoch = total_epochs, .loader = &lc,
+                            .scheduled = r.opt, .schedule_start = cfg->warmup_epochs};
+  status = scan_trainer_run(&t, &phase);
 done:
-  free(input);
-  free(features);
+  free(r.batch_rows);
+  free(r.features);
+  free(r.order);
   for (int h = 0; r.d_heads && h < r.heads; h++) free(r.d_heads[h]);
   free(r.d_heads);
-  if (loader) scan_loader_free(loader);
-  if (opt) scan_optim_free(opt);
-  if (heads_opt) scan_optim_free(heads_opt);
+  if (r.opt) scan_optim_free(r.opt);
+  if (r.heads_opt) scan_optim_free(r.heads_opt);
   if (r.net) scan_net_free(r.net);
   neighbors_free(&r.train_nbrs);
   neighbors_free(&r.val_nbrs);

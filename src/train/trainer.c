@@ -1,0 +1,114 @@
+/* The one training loop (scan/trainer.h). */
+#include "scan/trainer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan/progress.h"
+#include "scan/training.h"
+
+double scan_epoch_mean_loss(const scan_epoch_stats *s) { return s->trained ? s->loss_sum / (double)s->trained : 0.0; }
+
+scan_status scan_trainer_resume(scan_trainer *t, int *start_epoch) {
+  return training_resume(t->p, t->stage, t->net, t->opt, start_epoch);
+}
+
+/* Both groups follow the schedule from their own base rate, so a backbone with a smaller rate keeps its ratio. */
+static void apply_schedule(const scan_trainer *t, const scan_train_phase *phase, int epoch, long step, long steps,
+                           scan_epoch_stats *stats) {
+  const scan_train_settings *s = t->settings;
+  const int epochs = s->epochs;
+  epoch -= phase->schedule_start;
+  double backbone = scan_lr_at(&s->schedule, s->backbone.lr, epoch, epochs, step, steps);
+  double heads = scan_lr_at(&s->schedule, s->heads.lr, epoch, epochs, step, steps);
+  scan_optim_set_lr(phase->scheduled, backbone, heads);
+  stats->lr = heads;
+}
+
+/* {"epoch": N, "phase": .., "loss": .., "lr": .., "seconds": .., "images_per_second": .., "loader_stall_seconds": ..,
+   <the stage's members>} appended to <run>/<stage>/log.jsonl. */
+static scan_status write_log_line(const scan_trainer *t, const scan_train_phase *phase, int epoch,
+                                  const scan_epoch_stats *s, const char *fields) {
+  char path[1300], phase_text[64] = "";
+  if (phase->name) snprintf(phase_text, sizeof phase_text, "\"phase\": \"%s\", ", phase->name);
+  size_t size = 512 + (fields ? strlen(fields) : 0);
+  char *line = malloc(size);
+  if (!line) return scan_fail(SCAN_ERR_INTERNAL, "out of memory writing the %s log line", t->stage);
+  snprintf(line, size,
+           "{\"epoch\": %d, %s\"loss\": %.6f, \"lr\": %.6g, \"seconds\": %.2f, \"images_per_second\": %.1f, "
+           "\"loader_stall_seconds\": %.3f%s%s}",
+           epoch + 1, phase_text, scan_epoch_mean_loss(s), s->lr, s->seconds,
+           s->seconds > 0 ? (double)s->images / s->seconds : 0.0, s->stall_seconds, fields ? ", " : "",
+           fields ? fields : "");
+  char relative[64];
+  snprintf(relative, sizeof relative, "%s/log.jsonl", t->stage);
+  scan_status status = scan_log_line(scan_pipeline_path(t->p, path, sizeof path, relative), line);
+  free(line);
+  return status;
+}
+
+static scan_status run_batches(scan_trainer *t, const scan_train_phase *phase, scan_loader *loader, int epoch,
+                               scan_epoch_stats *stats) {
+  const long steps = loader ? scan_loader_batches(loader) : phase->steps;
+  const long per_step = loader ? 2L * t->settings->batch_size : phase->images_per_step;
+  if (loader) SCAN_TRY(scan_loader_start_epoch(loader, epoch));
+  char label[64], note[128];
+  snprintf(label, sizeof label, "%s epoch %d/%d", t->stage, epoch + 1, t->total_epochs);
+  scan_progress progress;
+  scan_progress_start(&progress, label, steps * per_step, "img");
+  scan_status status = SCAN_OK;
+  for (long step = 0; step < steps && status == SCAN_OK; step++) {
+    const scan_batch *batch = NULL;
+    if (loader && !(batch = scan_loader_next(loader))) break;
+    if (phase->scheduled) apply_schedule(t, phase, epoch, step, steps, stats);
+    scan_step_result result = {0, 1};
+    status = t->step(t->ctx, batch, epoch, step, &result);
+    if (status == SCAN_OK && result.trained) status = training_check_loss(result.loss, t->stage, epoch, step);
+    if (status != SCAN_OK) break;
+    stats->steps++;
+    stats->images += batch ? 2L * batch->n : per_step;
+    if (result.trained) {
+      stats->trained++;
+      stats->loss_sum += result.loss;
+    }
+    note[0] = '\0';
+    if (t->note) t->note(t->ctx, stats, note, sizeof note);
+    scan_progress_note(&progress, "loss %.4f lr %.4g%s%s", scan_epoch_mean_loss(stats), stats->lr, note[0] ? " " : "",
+                       note);
+    scan_progress_update(&progress, stats->images);
+  }
+  scan_progress_finish(&progress);
+  if (loader) stats->stall_seconds = scan_loader_stall_seconds(loader);
+  return status;
+}
+
+static scan_status run_epoch(scan_trainer *t, const scan_train_phase *phase, scan_loader *loader, int epoch) {
+  scan_epoch_stats stats = {0};
+  const double start = scan_now_seconds();
+  /* Without a schedule the rate is the optimiser's own. */
+  stats.lr = t->settings->heads.lr;
+  if (t->begin_epoch) SCAN_TRY(t->begin_epoch(t->ctx, epoch));
+  SCAN_TRY(run_batches(t, phase, loader, epoch, &stats));
+  stats.seconds = scan_now_seconds() - start;
+  scan_epoch_end end;
+  memset(&end, 0, sizeof end);
+  scan_status status = t->end_epoch ? t->end_epoch(t->ctx, epoch, &stats, &end) : SCAN_OK;
+  if (status == SCAN_OK)
+    status = training_checkpoint(t->p, t->stage, t->net, t->opt, epoch + 1, end.checkpoint_key[0] ? end.checkpoint_key : NULL,
+                                 end.checkpoint_key[0] ? end.checkpoint_value : NULL);
+  if (status == SCAN_OK) status = write_log_line(t, phase, epoch, &stats, end.log_fields);
+  free(end.log_fields);
+  return status;
+}
+
+scan_status scan_trainer_run(scan_trainer *t, const scan_train_phase *phase) {
+  if (phase->first_epoch >= phase->end_epoch) return SCAN_OK;
+  scan_loader *loader = NULL;
+  if (phase->loader) SCAN_TRY(scan_loader_create(&loader, phase->loader));
+  scan_status status = SCAN_OK;
+  for (int epoch = phase->first_epoch; epoch < phase->end_epoch && status == SCAN_OK; epoch++)
+    status = run_epoch(t, phase, loader, epoch);
+  if (loader) scan_loader_free(loader);
+  return status;
+}
