@@ -36,7 +36,7 @@ typedef struct {
   int drop_last;
   uint64_t seed;
   int threads;  /* worker threads; 0 = assemble each batch in scan_loader_next on the calling thread */
-  int prefetch; /* batch buffers in the ring (>= 1); 0 = threads + 1 */
+  int prefetch; /* batch buffers in the ring (>= 1); 0 = threads + 2, what every loader of the program uses */
   const int32_t *subset; /* optional: iterate only these dataset indices */
   int subset_count;
 } scan_loader_config;

@@ -42,7 +42,6 @@ scan_status scan_pipeline_predict(scan_pipeline *p, scan_net *net, const scan_da
   lc.drop_last = 0;
   lc.seed = p->seed;
   lc.threads = workers > 0 ? workers : 1;
-  lc.prefetch = 2;
   scan_loader *loader = NULL;
   SCAN_TRY(scan_loader_create(&loader, &lc));
   scan_status status = scan_loader_start_epoch(loader, 0);

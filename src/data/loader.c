@@ -196,7 +196,8 @@ scan_status scan_loader_create(scan_loader **out, const scan_loader_config *cfg)
   l->batches = batches;
   l->floats_a = (long)d->channels * l->aug_a.out_size * l->aug_a.out_size;
   l->floats_b = (long)d->channels * l->aug_b.out_size * l->aug_b.out_size;
-  l->prefetch = cfg->prefetch > 0 ? cfg->prefetch : cfg->threads + 1;
+  /* Two batches beyond one per worker: the consumer never waits while every worker is busy with the next. */
+  l->prefetch = cfg->prefetch > 0 ? cfg->prefetch : cfg->threads + 2;
   l->epoch = -1;
   pthread_mutex_init(&l->lock, NULL);
   pthread_cond_init(&l->work_ready, NULL);

@@ -29,6 +29,5 @@ scan_loader_config training_loader_config(const scan_pipeline *p, const scan_dat
   lc.drop_last = 1;
   lc.seed = p->seed;
   lc.threads = workers > 0 ? workers : 1;
-  lc.prefetch = lc.threads + 2; /* enough batches in flight that the training step never waits */
   return lc;
 }
