@@ -188,12 +188,7 @@ static scan_status run_warmup(cluster_run *r, scan_trainer *t, int start_epoch) 
 scan_status scan_stage_cluster(scan_pipeline *p) {
   const char *stage = "scan";
   const scan_cluster_settings *cfg = &p->settings.cluster;
-  cluster_run r;
-  memset(&r, 0, sizeof r);
-  r.p = p;
-  r.cfg = cfg;
-  r.best_loss = INFINITY;
-  r.batch_size = cfg->train.batch_size;
+  cluster_run r = {.p = p, .cfg = cfg, .best_loss = INFINITY, .batch_size = cfg->train.batch_size};
   SCAN_TRY(scan_pipeline_train_data(p, &r.train));
   SCAN_TRY(scan_pipeline_val_data(p, &r.val));
   SCAN_TRY(scan_pipeline_check_data(p, stage)); /* the ranges were validated when the configuration was opened */

@@ -180,12 +180,9 @@ static scan_status model_to_beat(selflabel_run *r, int start_epoch) {
 scan_status scan_stage_selflabel(scan_pipeline *p) {
   const char *stage = "selflabel";
   const scan_selflabel_settings *cfg = &p->settings.selflabel;
-  selflabel_run r;
-  memset(&r, 0, sizeof r);
-  r.p = p;
-  r.cfg = cfg;
-  r.entropy_weight = p->settings.cluster.entropy_weight;
-  r.batch_size = cfg->train.batch_size;
+  /* The validation SCAN loss weighs entropy as the clustering stage trained with it. */
+  selflabel_run r = {.p = p, .cfg = cfg, .entropy_weight = p->settings.cluster.entropy_weight,
+                     .batch_size = cfg->train.batch_size};
   SCAN_TRY(scan_pipeline_train_data(p, &r.train));
   SCAN_TRY(scan_pipeline_val_data(p, &r.val));
   SCAN_TRY(scan_pipeline_check_data(p, stage)); /* the ranges were validated when the configuration was opened */
