@@ -131,11 +131,11 @@ static scan_status predict_model(scan_pipeline *p, const scan_dataset *val, cons
 scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseline) {
   const double start = scan_now_seconds();
   eval_model models[2];
-  int count = 0, topk = 10;
+  int count = 0;
+  const int topk = p->settings.eval.prototypes_topk;
   SCAN_TRY(list_models(p, model_path, models, &count));
   const scan_dataset *val;
   SCAN_TRY(scan_pipeline_val_data(p, &val));
-  SCAN_TRY(scan_config_get_int(p->cfg, "eval", "prototypes_topk", &topk));
   /* The chosen head is the last model's own choice: the self-label model when it was kept, else SCAN's best. */
   const eval_model *last = &models[count - 1];
   int total_heads = 0;
@@ -149,15 +149,12 @@ scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseli
   neighbor_table nbrs = {0};
   int have_neighbors = 0, dim = 0;
   if (status == SCAN_OK) {
-    int k_val = 5;
-    scan_config_get_int(p->cfg, "scan", "num_neighbors_val", &k_val);
-    have_neighbors = neighbors_load(p, "val", n, k_val, &nbrs) == SCAN_OK;
+    have_neighbors = neighbors_load(p, "val", n, p->settings.cluster.num_neighbors_val, &nbrs) == SCAN_OK;
     scan_error_clear();
   }
   eval_output out = {0};
   if (status == SCAN_OK) status = eval_output_begin(&out, p, val, last->path, total_heads, classes, chosen, last->info.chosen);
-  double entropy_weight = 5;
-  scan_config_get_double(p->cfg, "scan", "criterion_kwargs.entropy_weight", &entropy_weight);
+  const double entropy_weight = p->settings.cluster.entropy_weight;
   /* Features are kept from the last model, the one the chosen head belongs to. */
   for (int m = 0, first = 0; m < count && status == SCAN_OK; first += models[m].info.heads, m++) {
     status = predict_model(p, val, &models[m], probs + first, &features, &dim);
@@ -188,8 +185,4 @@ scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseli
   return status;
 }
 
-scan_status scan_stage_eval(scan_pipeline *p) {
-  const char *baseline = "kmeans";
-  SCAN_TRY(scan_config_get_string(p->cfg, "eval", "baseline", &baseline));
-  return scan_eval_model(p, NULL, strcmp(baseline, "kmeans") == 0);
-}
+scan_status scan_stage_eval(scan_pipeline *p) { return scan_eval_model(p, NULL, p->settings.eval.kmeans_baseline); }

@@ -58,9 +58,8 @@ scan_status scan_stage_mine(scan_pipeline *p) {
   const scan_dataset *train, *val;
   SCAN_TRY(scan_pipeline_train_data(p, &train));
   SCAN_TRY(scan_pipeline_val_data(p, &val));
-  int k_train = 0, k_val = 0;
-  SCAN_TRY(scan_config_get_int(p->cfg, "scan", "num_neighbors", &k_train));
-  SCAN_TRY(scan_config_get_int(p->cfg, "scan", "num_neighbors_val", &k_val));
+  /* As many neighbours as the clustering stage will draw from. */
+  const int k_train = p->settings.cluster.num_neighbors, k_val = p->settings.cluster.num_neighbors_val;
   SCAN_TRY(scan_pipeline_check_data(p, "mine")); /* k < N; k >= 1 was validated when the configuration was opened */
   char model_path[1300];
   scan_pipeline_path(p, model_path, sizeof model_path, "pretext/model.safetensors");
