@@ -21,6 +21,7 @@
 
 typedef struct {
   scan_config *cfg;     /* not owned */
+  scan_context *ctx;    /* the process's default context (scan_context_default), where the stages' nets run */
   char run_dir[1024];
   scan_dataset train, val;
   int train_loaded, val_loaded;
@@ -32,7 +33,8 @@ typedef struct {
 } scan_pipeline;
 
 /* Validates the configuration (scan_config_validate), resolves it with scan_pipeline_resolve_config (cfg is kept,
-   not owned) and creates the run directory; writes nothing into it. */
+   not owned), gives the default context the configuration's thread count (`threads`, 0: OpenMP's) and creates the
+   run directory; writes nothing into it. */
 scan_status scan_pipeline_open(scan_pipeline *p, scan_config *cfg, const char *run_dir);
 /* Fills in the defaults that depend on the dataset (after the file and every --set): the Fashion-MNIST
  * recipe's training additions for fashion-mnist only (scan_config_apply_recipe); the normalisation constants
