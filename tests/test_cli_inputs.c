@@ -5,7 +5,8 @@
  *  - a sparse 4 GiB file named x.png that is no image, and one with PNG magic bytes;
  *  - a PNG whose header claims a side beyond the decoder's limit ("too large", with the limit);
  *  - a folder whose first image is 8000x8000, too large to keep at its own size in this machine's memory;
- *  - negative --index; class names holding terminal escape codes; NaN features in features-val.npy. */
+ *  - negative --index; class names holding terminal escape codes; NaN features in features-val.npy;
+ *  - SCAN_BACKEND, SCAN_ISA and SCAN_ONEDNN_BLOCK values scan does not know (read once, at start). */
 #include <fcntl.h>
 #include <math.h>
 #include <string.h>
@@ -176,6 +177,20 @@ static void test_messages(void) {
   expect_refused(args, "pretext/features-val.npy: row 5 holds a NaN");
 }
 
+/* The compute context's variables are read when scan starts (include/scan/context.h): a value it does not know
+   stops it before any work, naming the variable and the value. */
+static void test_environment(void) {
+  const char *cases[][2] = {{"SCAN_BACKEND=nave", "SCAN_BACKEND='nave'"},
+                            {"SCAN_ISA=avx1024", "SCAN_ISA='avx1024'"},
+                            {"SCAN_ONEDNN_BLOCK=7", "SCAN_ONEDNN_BLOCK='7'"}};
+  for (int i = 0; i < 3; i++) {
+    char command[4096];
+    snprintf(command, sizeof command, "%s timeout 60 %s config show --config %s", cases[i][0], test_scan_bin(), config);
+    int rc = test_run(command, output, sizeof output);
+    CHECK_MSG(rc == 2 && strstr(output, cases[i][1]) != NULL, "%s -> %d: %s", cases[i][0], rc, output);
+  }
+}
+
 int main(void) {
   snprintf(data, sizeof data, "%s", in_tmp("data"));
   snprintf(config, sizeof config, "%s", in_tmp("tiny.yml"));
@@ -187,5 +202,6 @@ int main(void) {
   test_unbounded_files();
   test_large_images();
   test_messages();
+  test_environment();
   return test_main_end();
 }

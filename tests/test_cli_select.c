@@ -135,7 +135,7 @@ static void test_features(void) {
   scan_backbone_config backbone = {SCAN_BACKBONE_VGG, 1, 28, 28, 1.0, {16, 32, 64}, 3};
   scan_head_config head = {SCAN_HEAD_MLP, 128, 1, 0};
   scan_net *net = NULL;
-  CHECK(scan_net_create(&net, &backbone, &head, N, 11) == SCAN_OK);
+  CHECK(scan_net_create(&net, scan_context_default(), &backbone, &head, N, 11) == SCAN_OK);
   if (!net) return;
   const char *metadata[] = {"stage", "pretext", NULL};
   CHECK(scan_net_save(net, path_in("model.safetensors"), metadata) == SCAN_OK);

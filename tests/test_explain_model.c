@@ -53,7 +53,7 @@ static scan_net *tiny_vgg(int channels, int stages, int classes, int max_batch, 
                             .width_multiplier = 1.0, .vgg_widths = {4, 6, 8}, .vgg_stages = stages};
   scan_head_config h = {.kind = SCAN_HEAD_CLUSTER, .num_heads = 1, .num_classes = classes};
   scan_net *net = NULL;
-  CHECK(scan_net_create(&net, &b, &h, max_batch, seed) == SCAN_OK);
+  CHECK(scan_net_create(&net, scan_context_default(), &b, &h, max_batch, seed) == SCAN_OK);
   return net;
 }
 
@@ -181,7 +181,7 @@ static scan_net *brightness_net(int width, uint64_t random_seed) {
                             .width_multiplier = 1.0, .vgg_widths = {width}, .vgg_stages = 1};
   scan_head_config h = {.kind = SCAN_HEAD_CLUSTER, .num_heads = 1, .num_classes = 2};
   scan_net *net = NULL;
-  CHECK(scan_net_create(&net, &b, &h, 16, random_seed ? random_seed : 1) == SCAN_OK);
+  CHECK(scan_net_create(&net, scan_context_default(), &b, &h, 16, random_seed ? random_seed : 1) == SCAN_OK);
   if (!net || random_seed) return net;
   for (int i = 0; i < scan_net_param_count(net); i++) {
     scan_param *p = (scan_param *)scan_net_param(net, i);
@@ -447,7 +447,7 @@ static void test_randomisation_check(void) {
 }
 
 int main(void) {
-  scan_net_set_threads(2);
+  scan_context_set_threads(scan_context_default(), 2);
   test_gradcam_matches_naive();
   test_lime_classifier();
   test_region_decision(test_tmpdir());

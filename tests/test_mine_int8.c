@@ -8,6 +8,7 @@
 
 #include "../src/mine/knn_int8.h"
 #include "../src/mine/knn_quantize.h"
+#include "scan/context.h"
 #include "scan/cpu_isa.h"
 #include "scan/rng.h"
 #include "testlib.h"
@@ -154,6 +155,8 @@ static void test_quantized_bound(void) {
 }
 
 int main(void) {
+  /* the process's context applies SCAN_ISA's cap, as the program's start does */
+  CHECK(scan_context_default() != NULL);
   test_strip_kernels();
   test_quantized_bound();
   return test_main_end();

@@ -86,7 +86,7 @@ static void run_case(const char *tag, const scan_backbone_config *b, const scan_
   if (!input) return;
   const int n = (int)input->shape[0];
   scan_net *net;
-  CHECK(scan_net_create(&net, b, h, n, 1) == SCAN_OK);
+  CHECK(scan_net_create(&net, scan_context_default(), b, h, n, 1) == SCAN_OK);
   scan_net_set_fast_convolution(net, fast);
   printf("%s, %s convolution\n", tag, fast ? "fast (Winograd and patch products)" : "oneDNN direct");
   /* every golden parameter is one of ours and vice versa */

@@ -22,15 +22,15 @@ static void test_conv_reference_fd(void) {
   int64_t nx = 2 * 3 * 5 * 6, ny = (int64_t)2 * 4 * s.out_h * s.out_w, nw = 4 * 3 * 9;
   float *x = test_randn(1234, nx, 5), *w = test_randn(1234, nw, 6), *r = test_randn(1234, ny, 7), *y = malloc(ny * 4), *dx = malloc(nx * 4), *dw = calloc(nw, 4);
   scan_conv_state *st = NULL;
-  CHECK(scan_conv_backward(ref, &st, &s, x, w, r, dx, dw) == SCAN_OK);
+  CHECK(scan_conv_backward(ref, NULL, &st, &s, x, w, r, dx, dw) == SCAN_OK);
   const float h = 0.01f;
   for (int64_t i = 0; i < nx; i += 7) {
     float keep = x[i];
     x[i] = keep + h;
-    scan_conv_forward(ref, &st, &s, x, w, y);
+    scan_conv_forward(ref, NULL, &st, &s, x, w, y);
     double up = dot(y, r, ny);
     x[i] = keep - h;
-    scan_conv_forward(ref, &st, &s, x, w, y);
+    scan_conv_forward(ref, NULL, &st, &s, x, w, y);
     double down = dot(y, r, ny);
     x[i] = keep;
     CHECK_NEAR(dx[i], (up - down) / (2 * h), 2e-3, 2e-3);
@@ -38,10 +38,10 @@ static void test_conv_reference_fd(void) {
   for (int64_t i = 0; i < nw; i += 5) {
     float keep = w[i];
     w[i] = keep + h;
-    scan_conv_forward(ref, &st, &s, x, w, y);
+    scan_conv_forward(ref, NULL, &st, &s, x, w, y);
     double up = dot(y, r, ny);
     w[i] = keep - h;
-    scan_conv_forward(ref, &st, &s, x, w, y);
+    scan_conv_forward(ref, NULL, &st, &s, x, w, y);
     double down = dot(y, r, ny);
     w[i] = keep;
     CHECK_NEAR(dw[i], (up - down) / (2 * h), 2e-3, 2e-3);

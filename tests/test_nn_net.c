@@ -13,6 +13,19 @@
 
 static int light;
 
+/* A second context whose nets run on the naive backend, with the environment's other settings (the ISA cap is the
+ * process's: a context must ask for the one the default applied). */
+static scan_context *g_naive;
+static scan_context *naive_context(void) {
+  if (!g_naive) {
+    scan_context_settings settings;
+    CHECK(scan_context_settings_from_env(&settings) == SCAN_OK);
+    settings.backend = scan_backend_naive();
+    CHECK(scan_context_create(&g_naive, &settings) == SCAN_OK);
+  }
+  return g_naive;
+}
+
 static float *randn(int64_t count, uint64_t stream, double scale) {
   float *v = malloc((size_t)count * sizeof *v);
   scan_rng r = scan_rng_make(99, stream, 0);
@@ -34,7 +47,7 @@ static void test_shapes_and_counts(void) {
   scan_head_config none = {.kind = SCAN_HEAD_NONE};
   /* PyTorch: resnet18 CIFAR backbone 11,168,832 parameters; torchvision resnet50 without fc 23,508,032 */
   scan_backbone_config r18 = {.kind = SCAN_BACKBONE_RESNET18_CIFAR, .in_channels = 3, .height = 32, .width = 32, .width_multiplier = 1};
-  CHECK(scan_net_create(&net, &r18, &none, 1, 1) == SCAN_OK);
+  CHECK(scan_net_create(&net, scan_context_default(), &r18, &none, 1, 1) == SCAN_OK);
   CHECK(trainable_floats(net, 0) == 11168832);
   CHECK(scan_net_feature_dim(net) == 512);
   CHECK(scan_net_num_heads(net) == 0);
@@ -48,7 +61,7 @@ static void test_shapes_and_counts(void) {
   scan_backbone_config r50 = {.kind = SCAN_BACKBONE_RESNET50, .in_channels = 3, .height = 32, .width = 32, .width_multiplier = 1};
   scan_head_config mlp = {.kind = SCAN_HEAD_MLP, .features_dim = 128};
   if (light) r50.width_multiplier = 0.25; /* sanitizer runs: 25 M parameters initialise slowly */
-  CHECK(scan_net_create(&net, &r50, &mlp, 1, 1) == SCAN_OK);
+  CHECK(scan_net_create(&net, scan_context_default(), &r50, &mlp, 1, 1) == SCAN_OK);
   CHECK(light || trainable_floats(net, 0) == 23508032);
   const int r50_dim = light ? 512 : 2048;
   CHECK(scan_net_feature_dim(net) == r50_dim);
@@ -61,7 +74,7 @@ static void test_shapes_and_counts(void) {
   scan_backbone_config vgg = {.kind = SCAN_BACKBONE_VGG, .in_channels = 1, .height = 28, .width = 28, .width_multiplier = 1,
                               .vgg_widths = {16, 32, 64}, .vgg_stages = 3};
   scan_head_config cluster = {.kind = SCAN_HEAD_CLUSTER, .num_heads = 3, .num_classes = 10};
-  CHECK(scan_net_create(&net, &vgg, &cluster, 2, 1) == SCAN_OK);
+  CHECK(scan_net_create(&net, scan_context_default(), &vgg, &cluster, 2, 1) == SCAN_OK);
   CHECK(scan_net_feature_dim(net) == 64);
   CHECK(scan_net_num_heads(net) == 3 && scan_net_head_dim(net) == 10);
   p = scan_net_find_param(net, "backbone.features.7.weight");
@@ -81,7 +94,7 @@ static void test_shapes_and_counts(void) {
   /* STL: 96 -> maxpool 49 -> 49 -> 25 -> 13 -> 7 (spec §5.2), at 1/8 width to stay quick */
   if (!light) {
     scan_backbone_config stl = {.kind = SCAN_BACKBONE_RESNET18_STL, .in_channels = 3, .height = 96, .width = 96, .width_multiplier = 0.125};
-    CHECK(scan_net_create(&net, &stl, &none, 1, 1) == SCAN_OK);
+    CHECK(scan_net_create(&net, scan_context_default(), &stl, &none, 1, 1) == SCAN_OK);
     x = randn(3 * 96 * 96, 2, 1);
     CHECK(scan_net_forward(net, x, 1, 0) == SCAN_OK);
     CHECK(scan_net_stage(net, "layer4", 0, NULL, NULL, &c, &h, &w) == SCAN_OK && c == 64 && h == 7 && w == 7);
@@ -91,10 +104,10 @@ static void test_shapes_and_counts(void) {
   }
   scan_backbone_config tiny = vgg;
   tiny.height = tiny.width = 3;
-  CHECK(scan_net_create(&net, &tiny, &none, 1, 1) == SCAN_ERR_INPUT); /* 3 -> 1 -> 0 after two max-pools */
+  CHECK(scan_net_create(&net, scan_context_default(), &tiny, &none, 1, 1) == SCAN_ERR_INPUT); /* 3 -> 1 -> 0 after two max-pools */
   scan_backbone_config bad = vgg;
   bad.vgg_stages = 0;
-  CHECK(scan_net_create(&net, &bad, &none, 1, 1) == SCAN_ERR_INPUT);
+  CHECK(scan_net_create(&net, scan_context_default(), &bad, &none, 1, 1) == SCAN_ERR_INPUT);
 }
 
 /* loss = sum_h sum(out_h * r_h) + sum(features * rf) */
@@ -157,10 +170,8 @@ static void check_backends_agree(scan_net *fast, scan_net *ref, const float *x, 
 /* The same network (same seed, so the same initial weights) on the default (oneDNN) backend and on the naive one. */
 static void create_on_both(const scan_backbone_config *b, const scan_head_config *h, int n, uint64_t seed, scan_net **fast,
                            scan_net **ref) {
-  CHECK(scan_net_create(fast, b, h, n, seed) == SCAN_OK);
-  setenv("SCAN_BACKEND", "naive", 1);
-  CHECK(scan_net_create(ref, b, h, n, seed) == SCAN_OK);
-  unsetenv("SCAN_BACKEND");
+  CHECK(scan_net_create(fast, scan_context_default(), b, h, n, seed) == SCAN_OK);
+  CHECK(scan_net_create(ref, naive_context(), b, h, n, seed) == SCAN_OK);
 }
 
 /* A tiny ResNet-18 with two cluster heads and an extra feature gradient: oneDNN vs naive for outputs and all
@@ -297,7 +308,7 @@ static void test_stage_gradient_unmasked(void) {
                                  .width_multiplier = 1.0 / 16};
   scan_net *net;
   for (int training = 0; training <= 1; training++) {
-    CHECK(scan_net_create(&net, &vgg, &cluster, 2, 3) == SCAN_OK);
+    CHECK(scan_net_create(&net, scan_context_default(), &vgg, &cluster, 2, 3) == SCAN_OK);
     check_last_stage_gradient(net, "stage2", 1, 8, training);
     /* stage1 -> max-pool: some zero activations must carry gradient */
     int c, h, w;
@@ -307,7 +318,7 @@ static void test_stage_gradient_unmasked(void) {
     for (int i = 0; i < c * h * w; i++) zero_with_grad += act[i] == 0 && grad[i] != 0;
     CHECK_MSG(zero_with_grad > 0, "stage1 (training=%d): the gradient is masked where the activation is 0", training);
     scan_net_free(net);
-    CHECK(scan_net_create(&net, &resnet, &cluster, 2, 3) == SCAN_OK);
+    CHECK(scan_net_create(&net, scan_context_default(), &resnet, &cluster, 2, 3) == SCAN_OK);
     check_last_stage_gradient(net, "layer4", 3, 16, training);
     scan_net_free(net);
   }
@@ -319,9 +330,9 @@ static void test_checkpoints(void) {
   scan_head_config mlp = {.kind = SCAN_HEAD_MLP, .features_dim = 4};
   scan_head_config cluster = {.kind = SCAN_HEAD_CLUSTER, .num_heads = 2, .num_classes = 3};
   scan_net *a, *same, *clu;
-  CHECK(scan_net_create(&a, &b, &mlp, 2, 1) == SCAN_OK);
-  CHECK(scan_net_create(&same, &b, &mlp, 2, 2) == SCAN_OK);
-  CHECK(scan_net_create(&clu, &b, &cluster, 2, 3) == SCAN_OK);
+  CHECK(scan_net_create(&a, scan_context_default(), &b, &mlp, 2, 1) == SCAN_OK);
+  CHECK(scan_net_create(&same, scan_context_default(), &b, &mlp, 2, 2) == SCAN_OK);
+  CHECK(scan_net_create(&clu, scan_context_default(), &b, &cluster, 2, 3) == SCAN_OK);
   float *x = randn(2 * 64, 9, 1);
   CHECK(scan_net_forward(a, x, 2, 1) == SCAN_OK); /* moves running statistics and num_batches_tracked */
   char path[512];
@@ -351,7 +362,7 @@ static void test_checkpoints(void) {
   scan_backbone_config wide = b;
   wide.vgg_widths[1] = 6;
   scan_net *w;
-  CHECK(scan_net_create(&w, &wide, &mlp, 2, 1) == SCAN_OK);
+  CHECK(scan_net_create(&w, scan_context_default(), &wide, &mlp, 2, 1) == SCAN_OK);
   float before = scan_net_find_param(w, "backbone.features.0.weight")->data[0];
   CHECK(scan_net_load(w, path, NULL) == SCAN_ERR_INPUT);
   CHECK(strstr(scan_error_message(), "backbone.features.7.weight") != NULL && strstr(scan_error_message(), "shape") != NULL);
@@ -385,7 +396,7 @@ static void test_optim_math(void) {
                             .vgg_widths = {2}, .vgg_stages = 1};
   scan_head_config cluster = {.kind = SCAN_HEAD_CLUSTER, .num_heads = 1, .num_classes = 2};
   scan_net *net;
-  CHECK(scan_net_create(&net, &b, &cluster, 1, 1) == SCAN_OK);
+  CHECK(scan_net_create(&net, scan_context_default(), &b, &cluster, 1, 1) == SCAN_OK);
   const scan_param *head = scan_net_find_param(net, "cluster_head.0.bias"), *conv = scan_net_find_param(net, "backbone.features.0.weight");
   const double grads[3] = {0.3, -0.2, 0.5};
   /* SGD, nesterov: buf = g (first) / 0.9 buf + g; w -= lr (g + 0.9 buf), g includes wd w */
@@ -455,9 +466,9 @@ static void test_reproducible(void) {
   scan_backbone_config b = {.kind = SCAN_BACKBONE_RESNET18_CIFAR, .in_channels = 3, .height = 8, .width = 8, .width_multiplier = 0.125};
   scan_head_config mlp = {.kind = SCAN_HEAD_MLP, .features_dim = 8};
   scan_net *a, *c, *d;
-  CHECK(scan_net_create(&a, &b, &mlp, 2, 42) == SCAN_OK);
-  CHECK(scan_net_create(&c, &b, &mlp, 2, 42) == SCAN_OK);
-  CHECK(scan_net_create(&d, &b, &mlp, 2, 43) == SCAN_OK);
+  CHECK(scan_net_create(&a, scan_context_default(), &b, &mlp, 2, 42) == SCAN_OK);
+  CHECK(scan_net_create(&c, scan_context_default(), &b, &mlp, 2, 42) == SCAN_OK);
+  CHECK(scan_net_create(&d, scan_context_default(), &b, &mlp, 2, 43) == SCAN_OK);
   const scan_param *pa = scan_net_find_param(a, "backbone.layer1.0.conv1.weight");
   CHECK(memcmp(pa->data, scan_net_find_param(c, "backbone.layer1.0.conv1.weight")->data, (size_t)scan_param_numel(pa) * 4) == 0);
   CHECK(memcmp(pa->data, scan_net_find_param(d, "backbone.layer1.0.conv1.weight")->data, (size_t)scan_param_numel(pa) * 4) != 0);
@@ -485,7 +496,7 @@ static void test_backward_to_stage(void) {
   scan_backbone_config resnet = {.kind = SCAN_BACKBONE_RESNET18_CIFAR, .in_channels = 3, .height = 16, .width = 16,
                                  .width_multiplier = 1.0 / 16};
   scan_net *net;
-  CHECK(scan_net_create(&net, &resnet, &cluster, 2, 5) == SCAN_OK);
+  CHECK(scan_net_create(&net, scan_context_default(), &resnet, &cluster, 2, 5) == SCAN_OK);
   float *x = randn(2 * 3 * 16 * 16, 31, 1), d_logits[6] = {0, 0.5f, 0, -1, 0, 2};
   const float *d_heads[1] = {d_logits};
   const char *stages[] = {"layer1", "layer2", "layer3", "layer4", NULL};
@@ -525,7 +536,7 @@ static void test_infer_matches_forward(void) {
   for (int b = 0; b < 2; b++) {
     const int n = 8, in = backbones[b]->in_channels * backbones[b]->height * backbones[b]->width;
     scan_net *net;
-    CHECK(scan_net_create(&net, backbones[b], &cluster, n, 4) == SCAN_OK);
+    CHECK(scan_net_create(&net, scan_context_default(), backbones[b], &cluster, n, 4) == SCAN_OK);
     float *x = randn((int64_t)n * in, 41, 1);
     /* non-trivial running statistics: a few training forwards */
     for (int i = 0; i < 3; i++) CHECK(scan_net_forward(net, x, n, 1) == SCAN_OK);
@@ -559,5 +570,7 @@ int main(void) {
   test_checkpoints();
   test_optim_math();
   test_reproducible();
+  scan_context_free(g_naive);
+  scan_context_close_default();
   return test_main_end();
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scan/context.h"
 #include "scan/tensor.h"
 #include "testlib.h"
 
@@ -248,11 +249,13 @@ static void test_rows(int n, int d) {
 }
 
 /* ---- convolution and GEMM ---- */
+/* In the default context (the naive backend ignores it). */
 static scan_status conv_passes(const scan_backend *be, scan_conv_state **st, const scan_conv_shape *s, const float *x, const float *w,
                                const float *dy, float *y, float *dx, float *dw) {
-  SCAN_TRY(be->conv_forward(st, s, x, w, y));
-  SCAN_TRY(be->conv_backward_weights(st, s, x, dy, dw));
-  return be->conv_backward_data(st, s, dy, w, dx);
+  scan_context *ctx = scan_context_default();
+  SCAN_TRY(be->conv_forward(ctx, st, s, x, w, y));
+  SCAN_TRY(be->conv_backward_weights(ctx, st, s, x, dy, dw));
+  return be->conv_backward_data(ctx, st, s, dy, w, dx);
 }
 
 /* Plain layouts. tol: direct convolution sums in another order than the reference (about 1e-6 relative, 1e-4 allowed),
@@ -333,7 +336,7 @@ int main(void) {
   light = test_light();
   ref = scan_backend_naive();
   fast = scan_backend_onednn();
-  printf("oneDNN activation block: %d\n", fast->preferred_block());
+  printf("oneDNN activation block: %d\n", fast->preferred_block(scan_context_default()));
   /* odd sizes, channel counts below, across and not multiple of the blocks */
   const act_shape shapes[] = {{1, 1, 1, 1}, {2, 3, 5, 4}, {3, 12, 7, 7}, {2, 17, 6, 5}, {1, 33, 9, 2}, {4, 8, 3, 3}};
   const int shape_count = light ? 4 : (int)(sizeof shapes / sizeof shapes[0]);

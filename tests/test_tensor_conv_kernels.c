@@ -7,13 +7,13 @@
  *  - Winograd for 3x3 stride 2 (polyphase, F(4, 2)): whole and partial tiles, one tile per image, images smaller
  *    than a tile; the data gradient's overlapping patches give the same bits for any thread count.
  *  - patch convolution (im2col): strides, 1x1 / 5x5 / 7x7 kernels, padding, partial panels. */
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../src/tensor/conv_gemm.h"
 #include "../src/tensor/conv_winograd.h"
 #include "../src/tensor/conv_winograd_s2.h"
+#include "scan/context.h"
 #include "testlib.h"
 
 typedef struct {
@@ -38,9 +38,9 @@ static conv_case make_case(int n, int in_c, int h, int w, int out_c, int kernel,
   scan_conv_shape plain = c.s;
   plain.src_block = plain.dst_block = 1;
   scan_conv_state *st = NULL;
-  CHECK(ref->conv_forward(&st, &plain, c.x, c.w, c.y) == SCAN_OK);
-  CHECK(ref->conv_backward_data(&st, &plain, c.dy, c.w, c.dx) == SCAN_OK);
-  CHECK(ref->conv_backward_weights(&st, &plain, c.x, c.dy, c.dw) == SCAN_OK);
+  CHECK(ref->conv_forward(NULL, &st, &plain, c.x, c.w, c.y) == SCAN_OK); /* the reference needs no context */
+  CHECK(ref->conv_backward_data(NULL, &st, &plain, c.dy, c.w, c.dx) == SCAN_OK);
+  CHECK(ref->conv_backward_weights(NULL, &st, &plain, c.x, c.dy, c.dw) == SCAN_OK);
   ref->conv_state_free(st);
   return c;
 }
@@ -62,9 +62,9 @@ static int padding_is_zero(const float *blocked, int64_t per_image, int channels
 typedef struct {
   const char *name;
   int (*applies)(const scan_conv_shape *s);
-  scan_status (*forward)(const scan_conv_shape *s, const float *x, const float *w, float *y);
-  scan_status (*backward_data)(const scan_conv_shape *s, const float *dy, const float *w, float *dx);
-  scan_status (*backward_weights)(const scan_conv_shape *s, const float *x, const float *dy, float *dw);
+  scan_status (*forward)(conv_scratch *scratch, const scan_conv_shape *s, const float *x, const float *w, float *y);
+  scan_status (*backward_data)(conv_scratch *scratch, const scan_conv_shape *s, const float *dy, const float *w, float *dx);
+  scan_status (*backward_weights)(conv_scratch *scratch, const scan_conv_shape *s, const float *x, const float *dy, float *dw);
 } algorithm;
 
 static const algorithm winograd = {"Winograd", winograd_conv_applies, winograd_conv_forward, winograd_conv_backward_data,
@@ -73,6 +73,9 @@ static const algorithm winograd_s2 = {"Winograd stride 2", winograd_s2_conv_appl
                                       winograd_s2_conv_backward_data, winograd_s2_conv_backward_weights};
 static const algorithm patches = {"patches", conv_gemm_applies, conv_gemm_forward, conv_gemm_backward_data,
                                   conv_gemm_backward_weights};
+
+/* The scratch buffer the kernels called directly share, as a context's passes do. */
+static conv_scratch scratch;
 
 /* The three passes of one algorithm, called directly, against the reference. */
 static void check_passes(const algorithm *alg, int n, int in_c, int h, int w, int out_c, int kernel, int stride, int pad) {
@@ -84,13 +87,13 @@ static void check_passes(const algorithm *alg, int n, int in_c, int h, int w, in
   CHECK_MSG(alg->applies(s), "%s: should run here", what);
   float *yb = malloc(c.nyb * 4), *y = malloc(c.ny * 4);
   memset(yb, 0x7f, c.nyb * 4); /* garbage: every element must be written */
-  CHECK(alg->forward(s, c.xb, c.w, yb) == SCAN_OK);
+  CHECK(alg->forward(&scratch, s, c.xb, c.w, yb) == SCAN_OK);
   test_from_blocked(n, out_c, ohw, 8, yb, y);
   CHECK_MSG(test_max_rel_diff(y, c.y, c.ny) < 2e-5, "%s forward: %g", what, test_max_rel_diff(y, c.y, c.ny));
   CHECK_MSG(padding_is_zero(yb, c.nyb / n, out_c, ohw, n), "%s: padded output channels", what);
   float *dxb = malloc(c.nxb * 4), *dx = malloc(c.nx * 4);
   memset(dxb, 0x7f, c.nxb * 4);
-  CHECK(alg->backward_data(s, c.dyb, c.w, dxb) == SCAN_OK);
+  CHECK(alg->backward_data(&scratch, s, c.dyb, c.w, dxb) == SCAN_OK);
   test_from_blocked(n, in_c, ihw, 8, dxb, dx);
   CHECK_MSG(test_max_rel_diff(dx, c.dx, c.nx) < 2e-5, "%s data gradient: %g", what, test_max_rel_diff(dx, c.dx, c.nx));
   CHECK_MSG(padding_is_zero(dxb, c.nxb / n, in_c, ihw, n), "%s: padded input-gradient channels", what);
@@ -99,7 +102,7 @@ static void check_passes(const algorithm *alg, int n, int in_c, int h, int w, in
   float *start = test_randn(99, c.nw, 4), *dw = malloc(c.nw * 4), *expected = malloc(c.nw * 4);
   memcpy(dw, start, c.nw * 4);
   for (int64_t i = 0; i < c.nw; i++) expected[i] = start[i] + c.dw[i];
-  CHECK(alg->backward_weights(s, c.xb, c.dyb, dw) == SCAN_OK);
+  CHECK(alg->backward_weights(&scratch, s, c.xb, c.dyb, dw) == SCAN_OK);
   CHECK_MSG(test_max_rel_diff(dw, expected, c.nw) < 2e-5, "%s weight gradient: %g", what, test_max_rel_diff(dw, expected, c.nw));
   free(start), free(dw), free(expected), free(yb), free(y);
   free_case(&c);
@@ -124,7 +127,7 @@ static void check_affine(int n, int in_c, int h, int w, int out_c, int kernel, i
   scan_conv_state *st = NULL;
   memset(yb, 0x7f, c.nyb * 4);
   const scan_conv_epilogue ep = {scale, shift, with_residual ? residual_b : NULL, relu};
-  CHECK(be->conv_forward_affine(&st, &c.s, c.xb, c.w, &ep, yb) == SCAN_OK);
+  CHECK(be->conv_forward_affine(scan_context_default(), &st, &c.s, c.xb, c.w, &ep, yb) == SCAN_OK);
   test_from_blocked(n, out_c, ohw, 8, yb, y);
   CHECK_MSG(test_max_rel_diff(y, expected, c.ny) < 2e-5, "affine n%d %d->%d k%d s%d relu%d residual%d: %g", n, in_c, out_c, kernel,
             stride, relu, with_residual, test_max_rel_diff(y, expected, c.ny));
@@ -172,14 +175,15 @@ static void check_backend_and_threads(int stride) {
   const scan_backend *be = scan_backend_onednn();
   float *y1 = malloc(c.ny * 4), *y2 = malloc(c.ny * 4), *dx1 = malloc(c.nx * 4), *dx2 = malloc(c.nx * 4);
   scan_conv_state *st = NULL;
-  const int threads = omp_get_max_threads();
-  omp_set_num_threads(1);
-  CHECK(be->conv_forward(&st, &c.s, c.xb, c.w, y1) == SCAN_OK);
-  CHECK(be->conv_backward_data(&st, &c.s, c.dyb, c.w, dx1) == SCAN_OK);
-  omp_set_num_threads(2);
-  CHECK(be->conv_forward(&st, &c.s, c.xb, c.w, y2) == SCAN_OK);
-  CHECK(be->conv_backward_data(&st, &c.s, c.dyb, c.w, dx2) == SCAN_OK);
-  omp_set_num_threads(threads);
+  scan_context *ctx = scan_context_default();
+  const int threads = scan_context_threads(ctx);
+  scan_context_set_threads(ctx, 1);
+  CHECK(be->conv_forward(ctx, &st, &c.s, c.xb, c.w, y1) == SCAN_OK);
+  CHECK(be->conv_backward_data(ctx, &st, &c.s, c.dyb, c.w, dx1) == SCAN_OK);
+  scan_context_set_threads(ctx, 2);
+  CHECK(be->conv_forward(ctx, &st, &c.s, c.xb, c.w, y2) == SCAN_OK);
+  CHECK(be->conv_backward_data(ctx, &st, &c.s, c.dyb, c.w, dx2) == SCAN_OK);
+  scan_context_set_threads(ctx, threads);
   CHECK(memcmp(y1, y2, c.ny * 4) == 0);
   CHECK(memcmp(dx1, dx2, c.nx * 4) == 0);
   float *y = malloc(c.ny * 4);
@@ -221,5 +225,6 @@ int main(void) {
     check_affine(8, 16, 12, 12, 24, 3, 2, 1, 1, residual); /* Winograd stride 2 */
     check_affine(1, 8, 6, 6, 16, 3, 1, 1, 1, residual);    /* oneDNN direct, then the epilogue pass */
   }
+  conv_scratch_release(&scratch);
   return test_main_end();
 }

@@ -1,12 +1,14 @@
 /* Neural networks: the SCAN backbones (VGG, ResNet-18 CIFAR/STL, ResNet-50) with contrastive or cluster heads,
  * explicit forward and backward, and safetensors checkpoints with the reference PyTorch parameter names.
  * All activations and gradients are planned once at creation for `max_batch` images: nothing is allocated
- * inside forward/backward. Layers run on the oneDNN backend (src/tensor/). */
+ * inside forward/backward. Layers run on the backend of the net's context (include/scan/context.h; oneDNN unless
+ * the context says otherwise), which the net shares with the context's other nets, one pass at a time. */
 #ifndef SCAN_NN_H
 #define SCAN_NN_H
 
 #include <stdint.h>
 
+#include "scan/context.h"
 #include "scan/error.h"
 
 typedef enum { SCAN_BACKBONE_VGG, SCAN_BACKBONE_RESNET18_CIFAR, SCAN_BACKBONE_RESNET18_STL, SCAN_BACKBONE_RESNET50 } scan_backbone_kind;
@@ -20,7 +22,10 @@ typedef enum { SCAN_HEAD_NONE, SCAN_HEAD_MLP, SCAN_HEAD_LINEAR, SCAN_HEAD_CLUSTE
 typedef struct { scan_head_kind kind; int features_dim; int num_heads; int num_classes; } scan_head_config;
 typedef struct scan_net scan_net;
 
-scan_status scan_net_create(scan_net **out, const scan_backbone_config *b, const scan_head_config *h, int max_batch, uint64_t seed);
+/* The net runs in ctx (its backend, layout, buffers and threads) and keeps a pointer to it: ctx must outlive the net.
+   A NULL ctx (scan_context_default() failed) is an error that carries the context's message. */
+scan_status scan_net_create(scan_net **out, scan_context *ctx, const scan_backbone_config *b, const scan_head_config *h,
+                            int max_batch, uint64_t seed);
 void scan_net_free(scan_net *net);
 int scan_net_feature_dim(const scan_net *net);            /* backbone output dimension D */
 int scan_net_num_heads(const scan_net *net);              /* 1 for MLP/LINEAR, num_heads for CLUSTER, 0 for NONE */
@@ -84,7 +89,6 @@ scan_status scan_net_check_finite(const scan_net *net, const char *what);
    last backward, d(output)/d(stage output) as a PyTorch hook on the stage's output sees it: not masked by the ReLU that
    produced the stage (it is nonzero where the activation is 0 too). */
 scan_status scan_net_stage(const scan_net *net, const char *name, int index, float *activation, float *gradient, int *channels, int *height, int *width);
-void scan_net_set_threads(int threads);
 /* 1 (the default): the fastest convolution algorithms (include/scan/tensor.h); 0: oneDNN direct everywhere. */
 void scan_net_set_fast_convolution(scan_net *net, int enable);
 

@@ -8,11 +8,12 @@
 
 #include "scan/tensor.h"
 
-/* Convolution, y = conv(x, w). Backward: dx overwritten (may be NULL: the first layer), dw accumulated. */
-scan_status scan_conv_forward(const scan_backend *be, scan_conv_state **state, const scan_conv_shape *s, const float *x,
-                              const float *w, float *y);
-scan_status scan_conv_backward(const scan_backend *be, scan_conv_state **state, const scan_conv_shape *s, const float *x,
-                               const float *w, const float *dy, float *dx, float *dw);
+/* Convolution, y = conv(x, w), by backend be in context ctx. Backward: dx overwritten (may be NULL: the first layer), dw
+ * accumulated. */
+scan_status scan_conv_forward(const scan_backend *be, scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s,
+                              const float *x, const float *w, float *y);
+scan_status scan_conv_backward(const scan_backend *be, scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s,
+                               const float *x, const float *w, const float *dy, float *dx, float *dw);
 
 /* Linear y[n,out] = x[n,in] W[out,in]^T + b (b may be NULL). Backward: dx overwritten (may be NULL), dW and db
  * accumulated. */

@@ -22,6 +22,7 @@
 
 typedef struct {
   scan_config *cfg;     /* the resolved configuration: a copy of the caller's, owned */
+  scan_context *ctx;    /* the process's default context (scan_context_default), where the stages' nets run */
   scan_stage_settings settings; /* each stage's configuration, typed (read once at open) */
   char run_dir[1024];
   scan_dataset train, val;

@@ -12,6 +12,9 @@
 
 #include "scan/error.h"
 
+/* The compute context (include/scan/context.h): the backends' shared state (scratch, oneDNN's engine and stream). */
+typedef struct scan_context scan_context;
+
 /* Activation layouts: block == 1 is plain NCHW; block > 1 is oneDNN's nChw<block>c, channels in groups of `block`
  * (the count padded with zeros up to a multiple of block):
  *   offset(b, c, i) = ((b * scan_channel_blocks(C, block) + c / block) * H*W + i) * block + c % block
@@ -35,7 +38,7 @@ static inline int scan_window_out(int in, int kernel, int stride, int pad) {
 }
 
 /* Backend-private state kept per conv layer (cached primitives and reordered weights); created on first use,
- * rebuilt when the shape changes, released with conv_state_free. */
+ * rebuilt when the shape or the context changes, released with conv_state_free. */
 typedef struct scan_conv_state scan_conv_state;
 
 /* What a convolution may do to its outputs as it stores them, per output channel k:
@@ -95,18 +98,25 @@ typedef scan_status scan_l2norm_backward_op(int n, int d, const float *x, const 
 
 typedef struct scan_backend {
   const char *name;
-  /* The activation layout block this backend runs fastest with (1: plain NCHW). */
-  int (*preferred_block)(void);
+  /* The activation layout block this backend runs fastest with in ctx (1: plain NCHW); asked once, when the context
+   * is made. */
+  int (*preferred_block)(scan_context *ctx);
+  /* The convolutions run in a context, whose scratch and oneDNN stream they use (the naive backend needs none: it
+   * ignores ctx, which may then be NULL). */
   /* y[n,oc,oh,ow] = conv(x, w) */
-  scan_status (*conv_forward)(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *w, float *y);
+  scan_status (*conv_forward)(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s, const float *x,
+               const float *w,
+                              float *y);
   /* y = the epilogue applied to conv(x, w), for blocked outputs (dst_block 8). NULL when the backend does not offer it
    * (then the net runs the layers one by one). */
-  scan_status (*conv_forward_affine)(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *w,
-                                     const scan_conv_epilogue *ep, float *y);
+  scan_status (*conv_forward_affine)(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s, const float *x,
+                                     const float *w, const scan_conv_epilogue *ep, float *y);
   /* dx = conv_transpose(dy, w)   (overwrites dx) */
-  scan_status (*conv_backward_data)(scan_conv_state **state, const scan_conv_shape *s, const float *dy, const float *w, float *dx);
+  scan_status (*conv_backward_data)(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s, const float *dy,
+                                    const float *w, float *dx);
   /* dw += correlation(x, dy)     (accumulates into dw, like parameter gradients) */
-  scan_status (*conv_backward_weights)(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *dy, float *dw);
+  scan_status (*conv_backward_weights)(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s, const float *x,
+                                       const float *dy, float *dw);
   void (*conv_state_free)(scan_conv_state *state);
   /* Row-major C[M,N] = alpha * op(A)[M,K] op(B)[K,N] + beta * C, op = transpose when trans_* is nonzero. */
   void (*gemm)(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
@@ -137,9 +147,8 @@ typedef struct scan_backend {
 void scan_bn_fold(int c, int padded, const float *mean, const float *var, double eps, const float *gamma, const float *beta,
                   float *scale, float *shift);
 
+/* The two backends; which one nets use is their context's choice (include/scan/context.h: SCAN_BACKEND). */
 const scan_backend *scan_backend_naive(void);
 const scan_backend *scan_backend_onednn(void);
-/* The backend nets use: onednn unless env SCAN_BACKEND=naive. */
-const scan_backend *scan_backend_default(void);
 
 #endif

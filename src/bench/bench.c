@@ -86,7 +86,7 @@ static scan_status explain_case(int lime, int repeats, scan_bench_result *out) {
   resnet18_cifar(&b);
   scan_head_config head = {SCAN_HEAD_CLUSTER, 0, 1, 10};
   scan_net *net = NULL;
-  SCAN_TRY(scan_net_create(&net, &b, &head, SCAN_EXPLAIN_BATCH, 1));
+  SCAN_TRY(scan_net_create(&net, scan_context_default(), &b, &head, SCAN_EXPLAIN_BATCH, 1));
   scan_aug_config val;
   scan_aug_default(&val, SCAN_AUG_VAL, 32, 3);
   scan_explainer e;

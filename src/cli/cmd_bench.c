@@ -4,6 +4,7 @@
 
 #include "args.h"
 #include "scan/bench.h"
+#include "scan/context.h"
 #include "scan/cpu_isa.h"
 #include "scan/nn.h"
 #include "stage_common.h"
@@ -30,7 +31,8 @@ int cmd_bench(int argc, char **argv) {
       fprintf(stderr, "scan bench: unknown case '%s' (see 'scan bench --help')\n", names.items[i]);
       return 2;
     }
-  if (threads > 0) scan_net_set_threads(threads);
+  scan_context *ctx = scan_context_default(); /* opened by main */
+  scan_context_set_threads(ctx, threads);
   const char *const *all = scan_bench_case_names();
   int count = names.count;
   const char *const *list = names.count ? names.items : all;
@@ -38,7 +40,7 @@ int cmd_bench(int argc, char **argv) {
     while (all[count]) count++;
   /* which kernels run: on stdout above the table, on stderr beside JSON (whose readers expect one array) */
   char kernels[1024];
-  scan_isa_describe(kernels, sizeof kernels);
+  scan_isa_describe(ctx, kernels, sizeof kernels);
   fprintf(json ? stderr : stdout, "%s\n", kernels);
   if (json) printf("[");
   else printf("%-24s %12s %12s %12s %4s %s\n", "case", "min", "median", "max", "n", "unit");

@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "scan/cpu_isa.h"
+#include "scan/context.h"
 
 #define SCAN_COMMAND(name, function, summary) int function(int argc, char **argv);
 #include "commands.def"
@@ -41,12 +41,18 @@ int main(int argc, char **argv) {
     printf("scan %s\n", SCAN_VERSION);
     return 0;
   }
-  if (scan_isa_init() != SCAN_OK) {
+  /* The process's context, from the environment (SCAN_BACKEND, SCAN_ISA, SCAN_ONEDNN_BLOCK), before any work: the
+     ISA cap must reach oneDNN before its first kernel, and a bad value is a usage error (exit 2). */
+  scan_status st = scan_context_open_default();
+  if (st != SCAN_OK) {
     fprintf(stderr, "scan: %s\n", scan_error_message());
-    return 2;
+    return st == SCAN_ERR_INPUT ? 2 : 1;
   }
-  for (const command *c = commands; c->name; c++)
-    if (strcmp(c->name, argv[1]) == 0) return c->run(argc - 1, argv + 1);
-  fprintf(stderr, "scan: unknown command '%s' (see 'scan --help')\n", argv[1]);
-  return 2;
+  int rc = 2;
+  const command *c = commands;
+  while (c->name && strcmp(c->name, argv[1]) != 0) c++;
+  if (c->name) rc = c->run(argc - 1, argv + 1);
+  else fprintf(stderr, "scan: unknown command '%s' (see 'scan --help')\n", argv[1]);
+  scan_context_close_default();
+  return rc;
 }

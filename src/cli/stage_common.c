@@ -122,6 +122,8 @@ static int resumes(const char *stage) {
 static int open_run(const stage_options *o, const char *stage, scan_config **cfg, scan_pipeline *p,
                     int write_config) {
   scan_progress_set_quiet(o->quiet);
+  memset(p, 0, sizeof *p); /* closing a run that never opened frees nothing */
+  p->lock_fd = -1;
   int rc = stage_load_config(o, cfg);
   if (rc) return rc;
   char default_out[256], path[1300];

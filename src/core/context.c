@@ -22,13 +22,15 @@ scan_status scan_pipeline_open(scan_pipeline *p, const scan_config *cfg, const c
   scan_status st = scan_config_get_int(p->cfg, NULL, "seed", &seed);
   if (st == SCAN_OK) st = scan_config_get_int(p->cfg, NULL, "threads", &p->threads);
   p->seed = (uint64_t)seed;
+  p->ctx = scan_context_default();
+  if (!p->ctx) st = SCAN_ERR_INTERNAL; /* the message says why */
   if (st == SCAN_OK) st = scan_pipeline_resolve_config(p->cfg, p);
   if (st == SCAN_OK) st = scan_stage_settings_read(p->cfg, &p->settings);
   if (st != SCAN_OK) {
     scan_pipeline_close(p); /* the copy, and images read to learn their side */
     return st;
   }
-  if (p->threads > 0) scan_net_set_threads(p->threads);
+  scan_context_set_threads(p->ctx, p->threads);
   return scan_make_dirs(run_dir);
 }
 
@@ -271,7 +273,7 @@ scan_status scan_pipeline_create_net_with_head(scan_pipeline *p, const char *sta
                                                int max_batch, scan_net **out) {
   scan_backbone_config backbone;
   SCAN_TRY(scan_pipeline_backbone(p, stage, &backbone));
-  SCAN_TRY(scan_net_create(out, &backbone, head, max_batch, p->seed));
+  SCAN_TRY(scan_net_create(out, p->ctx, &backbone, head, max_batch, p->seed));
   int fast = 1;
   SCAN_TRY(scan_config_get_bool(p->cfg, NULL, "fast_convolution", &fast));
   scan_net_set_fast_convolution(*out, fast);

@@ -32,7 +32,7 @@ static void bench_free(bench_setup *b) {
 
 static scan_status bench_init(bench_setup *b, const scan_backbone_config *bc, const scan_head_config *hc, int batch) {
   memset(b, 0, sizeof *b);
-  SCAN_TRY(scan_net_create(&b->net, bc, hc, batch, 1));
+  SCAN_TRY(scan_net_create(&b->net, scan_context_default(), bc, hc, batch, 1));
   const int64_t in = (int64_t)batch * bc->in_channels * bc->height * bc->width;
   const int heads = scan_net_num_heads(b->net), dim = scan_net_head_dim(b->net);
   b->input = malloc((size_t)in * sizeof(float));

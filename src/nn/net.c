@@ -1,5 +1,4 @@
 /* scan_net: creation, forward and backward over the layer list, and accessors (include/scan/nn.h). */
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,13 +20,16 @@ static scan_status check_config(const scan_backbone_config *b, const scan_head_c
   return SCAN_OK;
 }
 
-scan_status scan_net_create(scan_net **out, const scan_backbone_config *b, const scan_head_config *h, int max_batch, uint64_t seed) {
+scan_status scan_net_create(scan_net **out, scan_context *ctx, const scan_backbone_config *b, const scan_head_config *h,
+                            int max_batch, uint64_t seed) {
   *out = NULL;
+  if (!ctx) return scan_fail_context(SCAN_ERR_INTERNAL, "network: no context");
   SCAN_TRY(check_config(b, h, max_batch));
   scan_net *net = scan_calloc(1, sizeof *net);
   if (!net) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for a network");
-  net->backend = scan_backend_default();
-  net->block = net->backend->preferred_block();
+  net->ctx = ctx;
+  net->backend = scan_context_backend(ctx);
+  net->block = scan_context_block(ctx);
   net->backbone = *b;
   net->head_cfg = *h;
   net->max_batch = max_batch;
@@ -99,7 +101,7 @@ static scan_status op_forward(scan_net *net, net_op *op, int n, int training) {
   switch (op->kind) {
     case OP_CONV: {
       scan_conv_shape s = conv_shape(net, op, n);
-      return scan_conv_forward(net->backend, &op->conv_state, &s, in->data, param_data(net, op->param), out->data);
+      return scan_conv_forward(net->backend, net->ctx, &op->conv_state, &s, in->data, param_data(net, op->param), out->data);
     }
     case OP_BN: {
       float *gamma = param_data(net, op->param), *beta = param_data(net, op->param + 1);
@@ -191,7 +193,8 @@ static scan_status run_folded(scan_net *net, net_op *conv, const net_op *bn, con
                param_data(net, bn->param), param_data(net, bn->param + 1), scale, shift);
   const scan_conv_epilogue ep = {scale, shift, join ? net->tensors[other_addend(join, bn)].data : NULL, join ? join->relu : bn->relu};
   scan_conv_shape s = conv_shape(net, conv, n);
-  return net->backend->conv_forward_affine(&conv->conv_state, &s, in->data, param_data(net, conv->param), &ep, out->data);
+  return net->backend->conv_forward_affine(net->ctx, &conv->conv_state, &s, in->data, param_data(net, conv->param), &ep,
+                                           out->data);
 }
 
 scan_status scan_net_infer(scan_net *net, const float *input, int n) {
@@ -243,7 +246,7 @@ static scan_status op_backward(scan_net *net, net_op *op, int n, int need_input_
     case OP_CONV: {
       scan_conv_shape s = conv_shape(net, op, n);
       float *dx = need_input_grad ? grad_target(net, in) : NULL;
-      SCAN_TRY(scan_conv_backward(be, &op->conv_state, &s, in->data, param_data(net, op->param), out->grad, dx,
+      SCAN_TRY(scan_conv_backward(be, net->ctx, &op->conv_state, &s, in->data, param_data(net, op->param), out->grad, dx,
                                   param_grad(net, op->param)));
       return dx ? grad_commit(net, in, n) : SCAN_OK;
     }
@@ -385,10 +388,6 @@ scan_status scan_net_stage(const scan_net *net, const char *name, int index, flo
   if (activation) to_plain(t, t->data + index * numel, activation);
   if (gradient) to_plain(t, t->grad + index * numel, gradient);
   return SCAN_OK;
-}
-
-void scan_net_set_threads(int threads) {
-  if (threads > 0) omp_set_num_threads(threads);
 }
 
 void scan_net_set_fast_convolution(scan_net *net, int enable) { net->fast_convolution = enable != 0; }

@@ -67,14 +67,15 @@ typedef struct { char name[16]; int tensor; } net_stage;
 enum { BUILD_OUT_OF_MEMORY = 1, BUILD_SELF_JOIN = 2 };
 
 struct scan_net {
-  const scan_backend *backend;
+  scan_context *ctx;              /* where it runs: not owned */
+  const scan_backend *backend;    /* the context's */
   scan_backbone_config backbone;
   scan_head_config head_cfg;
   int max_batch, batch, last_training, fast_convolution;
   int heads_only; /* the last forward was scan_net_heads_forward: the backbone activations are stale */
   int inference_only; /* the last forward was scan_net_infer: convolution outputs folded into batch-norms are stale */
   int want_input_grad; /* backward also computes the gradient w.r.t. the input images */
-  int block; /* activation layout between layers: the backend's preferred block */
+  int block; /* activation layout between layers: the context's (its backend's preferred block) */
   int build_failed; /* building failed (BUILD_OUT_OF_MEMORY or BUILD_SELF_JOIN): net_plan reports it */
   uint64_t seed;
 

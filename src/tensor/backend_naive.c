@@ -1,8 +1,6 @@
 /* The reference backend: plain loops that follow the definitions, accumulating in double. Written for
  * clarity, not speed; every other backend is tested against it. Convolution and GEMM here, the memory-bound layers
  * in naive_layers.c. */
-#include <stdlib.h>
-
 #include "cpu_layers.h"
 #include "naive_layers.h"
 #include "scan/tensor.h"
@@ -12,7 +10,7 @@
 #define Y_AT(s, b, c, y, x) ((((int64_t)(b) * (s)->out_c + (c)) * (s)->out_h + (y)) * (s)->out_w + (x))
 #define W_AT(s, o, i, ky, kx) ((((int64_t)(o) * (s)->in_c + (i)) * (s)->kernel + (ky)) * (s)->kernel + (kx))
 
-static int naive_preferred_block(void) { return 1; }
+static int naive_preferred_block(scan_context *ctx) { return 1; }
 
 static scan_status plain_only(const scan_conv_shape *s) {
   if (s->src_block > 1 || s->dst_block > 1)
@@ -20,8 +18,8 @@ static scan_status plain_only(const scan_conv_shape *s) {
   return SCAN_OK;
 }
 
-static scan_status naive_conv_forward(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *w,
-                                      float *y) {
+static scan_status naive_conv_forward(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s, const float *x,
+                                      const float *w, float *y) {
   (void)state;
   SCAN_TRY(plain_only(s));
 #pragma omp parallel for collapse(2) schedule(static)
@@ -47,8 +45,8 @@ static scan_status naive_conv_forward(scan_conv_state **state, const scan_conv_s
 
 /* dx[b,i,iy,ix] = sum over (o,ky,kx) whose window covers (iy,ix) of dy * w: gathered per input cell so each
  * output element is written by one thread. */
-static scan_status naive_conv_backward_data(scan_conv_state **state, const scan_conv_shape *s, const float *dy,
-                                            const float *w, float *dx) {
+static scan_status naive_conv_backward_data(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s,
+                                            const float *dy, const float *w, float *dx) {
   (void)state;
   SCAN_TRY(plain_only(s));
 #pragma omp parallel for collapse(2) schedule(static)
@@ -76,8 +74,8 @@ static scan_status naive_conv_backward_data(scan_conv_state **state, const scan_
   return SCAN_OK;
 }
 
-static scan_status naive_conv_backward_weights(scan_conv_state **state, const scan_conv_shape *s, const float *x,
-                                               const float *dy, float *dw) {
+static scan_status naive_conv_backward_weights(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s,
+                                               const float *x, const float *dy, float *dw) {
   (void)state;
   SCAN_TRY(plain_only(s));
 #pragma omp parallel for collapse(2) schedule(static)
@@ -148,10 +146,4 @@ const scan_backend *scan_backend_naive(void) {
       .l2norm_backward = rows_l2norm_backward,
   };
   return &backend;
-}
-
-const scan_backend *scan_backend_default(void) {
-  const char *name = getenv("SCAN_BACKEND");
-  if (name && name[0] == 'n') return scan_backend_naive();
-  return scan_backend_onednn();
 }

@@ -2,21 +2,20 @@
  * our plain NCHW / OIHW buffers in and out; primitives, reorders and the blocked buffers are created once per
  * layer and shape and cached in scan_conv_state. GEMM is dnnl_sgemm. The memory-bound layers are scan's own
  * vectorised loops (cpu_layers.h). Every oneDNN call of the project lives in
- * src/tensor/, because the 3.x API is different. One stream and one workspace serve every net: run nets from one
- * thread at a time (oneDNN parallelises inside each primitive). */
-#include <pthread.h>
+ * src/tensor/, because the 3.x API is different. The engine, the stream and the workspace are the context's
+ * (include/scan/context.h), shared by its nets one pass at a time (oneDNN parallelises inside each primitive). */
 #include <stdlib.h>
 #include <string.h>
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "context_internal.h"
 #include "conv_epilogue.h"
 #include "conv_gemm.h"
 #include "conv_stem.h"
 #include "conv_winograd.h"
 #include "conv_winograd_s2.h"
 #include "cpu_layers.h"
-#include "onednn_isa.h"
 #include "scan/tensor.h"
 
 #define DNNL_TRY(call)                                                                               \
@@ -26,21 +25,18 @@
       return scan_fail(SCAN_ERR_INTERNAL, "oneDNN: %s failed (status %d)", #call, (int)dnnl_try_status_); \
   } while (0)
 
-static dnnl_engine_t g_engine;
-static dnnl_stream_t g_stream;
-static dnnl_status_t g_init_status = dnnl_runtime_error;
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-
-static void init_engine(void) {
-  g_init_status = dnnl_engine_create(&g_engine, dnnl_cpu, 0);
-  if (g_init_status == dnnl_success) g_init_status = dnnl_stream_create(&g_stream, g_engine, dnnl_stream_default_flags);
+scan_status onednn_context_open(scan_context *ctx) {
+  dnnl_status_t st = dnnl_engine_create(&ctx->engine, dnnl_cpu, 0);
+  if (st == dnnl_success) st = dnnl_stream_create(&ctx->stream, ctx->engine, dnnl_stream_default_flags);
+  if (st != dnnl_success) return scan_fail(SCAN_ERR_INTERNAL, "oneDNN: cannot create the CPU engine (status %d)", (int)st);
+  return SCAN_OK;
 }
 
-static scan_status engine_ready(void) {
-  pthread_once(&g_once, init_engine);
-  if (g_init_status != dnnl_success)
-    return scan_fail(SCAN_ERR_INTERNAL, "oneDNN: cannot create the CPU engine (status %d)", (int)g_init_status);
-  return SCAN_OK;
+void onednn_context_close(scan_context *ctx) {
+  if (ctx->stream) dnnl_stream_destroy(ctx->stream);
+  if (ctx->engine) dnnl_engine_destroy(ctx->engine);
+  ctx->stream = NULL;
+  ctx->engine = NULL;
 }
 
 /* One argument of a primitive: our plain buffer ("user", handle set at each call) and, when the primitive wants
@@ -52,18 +48,14 @@ typedef struct {
   size_t transient_bytes;  /* > 0: inner lives in the shared workspace during a pass, not in its own buffer */
 } binding;
 
-/* Reordered activations only live during one pass (one conv at a time), so they share one workspace instead of
- * each layer keeping three blocked copies per pass: that would multiply the activation memory several times. */
-static void *g_workspace;
-static size_t g_workspace_bytes;
-
-static scan_status workspace_reserve(size_t bytes) {
-  if (bytes <= g_workspace_bytes) return SCAN_OK;
-  free(g_workspace);
-  g_workspace_bytes = 0;
-  g_workspace = aligned_alloc(64, (bytes + 63) / 64 * 64);
-  if (!g_workspace) return scan_fail(SCAN_ERR_INTERNAL, "oneDNN: out of memory for a %zu-byte workspace", bytes);
-  g_workspace_bytes = bytes;
+/* Reordered activations only live during one pass (one conv at a time), so they share the context's workspace
+ * instead of each layer keeping three blocked copies per pass: that would multiply the activation memory several
+ * times. */
+static scan_status workspace_reserve(scan_context *ctx, size_t bytes, char **out) {
+  *out = NULL;
+  if (bytes == 0) return SCAN_OK; /* every argument in its own buffer */
+  *out = (char *)conv_scratch_reserve(&ctx->workspace, (bytes + sizeof(float) - 1) / sizeof(float));
+  if (!*out) return scan_fail(SCAN_ERR_INTERNAL, "oneDNN: out of memory for a %zu-byte workspace", bytes);
   return SCAN_OK;
 }
 
@@ -74,6 +66,7 @@ typedef struct {
 } pass;
 
 struct scan_conv_state {
+  const scan_context *ctx; /* whose engine made the primitives */
   scan_conv_shape shape;
   pass fwd, bwd_data, bwd_weights;
   int fwd_ready, bwd_data_ready, bwd_weights_ready;
@@ -103,16 +96,16 @@ static void onednn_conv_state_free(scan_conv_state *state) {
 
 /* accumulate: the output reorder adds into the user buffer (reorder with a sum post-op), used for gradients.
  * transient: the inner buffer is placed in the shared workspace at each run (activations; weights keep their own). */
-static scan_status binding_init(binding *b, const dnnl_memory_desc_t *user_md, const dnnl_primitive_desc_t pd,
-                                dnnl_query_t what, int is_output, int accumulate, int transient) {
+static scan_status binding_init(dnnl_engine_t engine, binding *b, const dnnl_memory_desc_t *user_md,
+                                const dnnl_primitive_desc_t pd, dnnl_query_t what, int is_output, int accumulate, int transient) {
   const dnnl_memory_desc_t *inner_md = dnnl_primitive_desc_query_md(pd, what, 0);
-  DNNL_TRY(dnnl_memory_create(&b->user, user_md, g_engine, DNNL_MEMORY_NONE));
+  DNNL_TRY(dnnl_memory_create(&b->user, user_md, engine, DNNL_MEMORY_NONE));
   if (dnnl_memory_desc_equal(user_md, inner_md) && !accumulate) {
     b->inner = b->user;
     return SCAN_OK;
   }
   if (transient) b->transient_bytes = dnnl_memory_desc_get_size(inner_md);
-  DNNL_TRY(dnnl_memory_create(&b->inner, inner_md, g_engine, transient ? DNNL_MEMORY_NONE : DNNL_MEMORY_ALLOCATE));
+  DNNL_TRY(dnnl_memory_create(&b->inner, inner_md, engine, transient ? DNNL_MEMORY_NONE : DNNL_MEMORY_ALLOCATE));
   dnnl_primitive_attr_t attr = NULL;
   if (accumulate) {
     dnnl_post_ops_t ops;
@@ -123,8 +116,8 @@ static scan_status binding_init(binding *b, const dnnl_memory_desc_t *user_md, c
     dnnl_post_ops_destroy(ops);
   }
   dnnl_primitive_desc_t rpd;
-  dnnl_status_t st = is_output ? dnnl_reorder_primitive_desc_create(&rpd, inner_md, g_engine, user_md, g_engine, attr)
-                               : dnnl_reorder_primitive_desc_create(&rpd, user_md, g_engine, inner_md, g_engine, attr);
+  dnnl_status_t st = is_output ? dnnl_reorder_primitive_desc_create(&rpd, inner_md, engine, user_md, engine, attr)
+                               : dnnl_reorder_primitive_desc_create(&rpd, user_md, engine, inner_md, engine, attr);
   if (attr) dnnl_primitive_attr_destroy(attr);
   DNNL_TRY(st);
   st = dnnl_primitive_create(&b->reorder, rpd);
@@ -133,38 +126,39 @@ static scan_status binding_init(binding *b, const dnnl_memory_desc_t *user_md, c
   return SCAN_OK;
 }
 
-static scan_status run_reorder(binding *b) {
+static scan_status run_reorder(dnnl_stream_t stream, binding *b) {
   dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, b->user}, {DNNL_ARG_TO, b->inner}};
-  DNNL_TRY(dnnl_primitive_execute(b->reorder, g_stream, 2, args));
+  DNNL_TRY(dnnl_primitive_execute(b->reorder, stream, 2, args));
   return SCAN_OK;
 }
 
-static scan_status run_reorder_out(binding *b) {
+static scan_status run_reorder_out(dnnl_stream_t stream, binding *b) {
   dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, b->inner}, {DNNL_ARG_TO, b->user}};
-  DNNL_TRY(dnnl_primitive_execute(b->reorder, g_stream, 2, args));
+  DNNL_TRY(dnnl_primitive_execute(b->reorder, stream, 2, args));
   return SCAN_OK;
 }
 
 /* Runs a pass: args[0], args[1] are inputs, args[2] the output. */
-static scan_status pass_run(pass *p, const int arg_ids[3], const float *in0, const float *in1, float *out) {
+static scan_status pass_run(scan_context *ctx, pass *p, const int arg_ids[3], const float *in0, const float *in1, float *out) {
   const void *handles[3] = {in0, in1, out};
   for (int i = 0; i < 3; i++) DNNL_TRY(dnnl_memory_set_data_handle(p->args[i].user, (void *)handles[i]));
   size_t need = 0;
   for (int i = 0; i < 3; i++) need += (p->args[i].transient_bytes + 63) / 64 * 64;
-  SCAN_TRY(workspace_reserve(need));
+  char *workspace;
+  SCAN_TRY(workspace_reserve(ctx, need, &workspace));
   size_t offset = 0;
   for (int i = 0; i < 3; i++)
     if (p->args[i].transient_bytes) {
-      DNNL_TRY(dnnl_memory_set_data_handle(p->args[i].inner, (char *)g_workspace + offset));
+      DNNL_TRY(dnnl_memory_set_data_handle(p->args[i].inner, workspace + offset));
       offset += (p->args[i].transient_bytes + 63) / 64 * 64;
     }
   for (int i = 0; i < 2; i++)
-    if (p->args[i].reorder) SCAN_TRY(run_reorder(&p->args[i]));
+    if (p->args[i].reorder) SCAN_TRY(run_reorder(ctx->stream, &p->args[i]));
   dnnl_exec_arg_t args[3];
   for (int i = 0; i < 3; i++) args[i] = (dnnl_exec_arg_t){arg_ids[i], p->args[i].inner};
-  DNNL_TRY(dnnl_primitive_execute(p->prim, g_stream, 3, args));
-  if (p->args[2].reorder) SCAN_TRY(run_reorder_out(&p->args[2]));
-  DNNL_TRY(dnnl_stream_wait(g_stream));
+  DNNL_TRY(dnnl_primitive_execute(p->prim, ctx->stream, 3, args));
+  if (p->args[2].reorder) SCAN_TRY(run_reorder_out(ctx->stream, &p->args[2]));
+  DNNL_TRY(dnnl_stream_wait(ctx->stream));
   return SCAN_OK;
 }
 
@@ -213,45 +207,47 @@ static void right_pad(const scan_conv_shape *s, dnnl_dims_t pr) {
 }
 
 /* Forward pd (needed as the hint for both backward passes). Falls back to direct when Winograd is unavailable. */
-static scan_status create_fwd_pd(const scan_conv_shape *s, conv_descs *d, dnnl_primitive_desc_t *pd) {
+static scan_status create_fwd_pd(dnnl_engine_t engine, const scan_conv_shape *s, conv_descs *d, dnnl_primitive_desc_t *pd) {
   dnnl_dims_t pr;
   right_pad(s, pr);
   dnnl_convolution_desc_t cd;
   DNNL_TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, d->alg, &d->any_src, &d->any_weights, NULL,
                                               &d->any_dst, d->strides, d->pad, pr));
-  if (dnnl_primitive_desc_create(pd, &cd, NULL, g_engine, NULL) == dnnl_success) return SCAN_OK;
+  if (dnnl_primitive_desc_create(pd, &cd, NULL, engine, NULL) == dnnl_success) return SCAN_OK;
   if (d->alg == dnnl_convolution_direct) return scan_fail(SCAN_ERR_INTERNAL, "oneDNN: no convolution implementation");
   d->alg = dnnl_convolution_direct;
-  return create_fwd_pd(s, d, pd);
+  return create_fwd_pd(engine, s, d, pd);
 }
 
-static scan_status state_prepare(scan_conv_state **state, const scan_conv_shape *s) {
-  SCAN_TRY(engine_ready());
-  if (*state && memcmp(&(*state)->shape, s, sizeof *s) == 0) return SCAN_OK;
+static scan_status state_prepare(const scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s) {
+  if (*state && (*state)->ctx == ctx && memcmp(&(*state)->shape, s, sizeof *s) == 0) return SCAN_OK;
   onednn_conv_state_free(*state);
   *state = calloc(1, sizeof **state);
   if (!*state) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for a convolution state");
+  (*state)->ctx = ctx;
   (*state)->shape = *s;
   return SCAN_OK;
 }
 
 static scan_status build_fwd(scan_conv_state *st) {
+  const dnnl_engine_t engine = st->ctx->engine;
   conv_descs d;
   SCAN_TRY(make_descs(&st->shape, &d));
   pass *p = &st->fwd;
-  SCAN_TRY(create_fwd_pd(&st->shape, &d, &p->pd));
+  SCAN_TRY(create_fwd_pd(engine, &st->shape, &d, &p->pd));
   DNNL_TRY(dnnl_primitive_create(&p->prim, p->pd));
-  SCAN_TRY(binding_init(&p->args[0], &d.src, p->pd, dnnl_query_src_md, 0, 0, 1));
-  SCAN_TRY(binding_init(&p->args[1], &d.weights, p->pd, dnnl_query_weights_md, 0, 0, 0));
-  SCAN_TRY(binding_init(&p->args[2], &d.dst, p->pd, dnnl_query_dst_md, 1, 0, 1));
+  SCAN_TRY(binding_init(engine, &p->args[0], &d.src, p->pd, dnnl_query_src_md, 0, 0, 1));
+  SCAN_TRY(binding_init(engine, &p->args[1], &d.weights, p->pd, dnnl_query_weights_md, 0, 0, 0));
+  SCAN_TRY(binding_init(engine, &p->args[2], &d.dst, p->pd, dnnl_query_dst_md, 1, 0, 1));
   st->fwd_ready = 1;
   return SCAN_OK;
 }
 
 /* Backward pd, hinted by the forward one. Falls back to direct when Winograd has no backward implementation. */
-static scan_status create_bwd_pd(const scan_conv_shape *s, conv_descs *d, int weights, dnnl_primitive_desc_t *pd) {
+static scan_status create_bwd_pd(dnnl_engine_t engine, const scan_conv_shape *s, conv_descs *d, int weights,
+                                 dnnl_primitive_desc_t *pd) {
   dnnl_primitive_desc_t hint;
-  SCAN_TRY(create_fwd_pd(s, d, &hint));
+  SCAN_TRY(create_fwd_pd(engine, s, d, &hint));
   dnnl_dims_t pr;
   right_pad(s, pr);
   dnnl_convolution_desc_t cd;
@@ -260,55 +256,57 @@ static scan_status create_bwd_pd(const scan_conv_shape *s, conv_descs *d, int we
                                                             d->strides, d->pad, pr)
               : dnnl_convolution_backward_data_desc_init(&cd, d->alg, &d->any_src, &d->any_weights, &d->any_dst, d->strides,
                                                          d->pad, pr);
-  if (rc == dnnl_success) rc = dnnl_primitive_desc_create(pd, &cd, NULL, g_engine, hint);
+  if (rc == dnnl_success) rc = dnnl_primitive_desc_create(pd, &cd, NULL, engine, hint);
   dnnl_primitive_desc_destroy(hint);
   if (rc != dnnl_success && d->alg != dnnl_convolution_direct) {
     d->alg = dnnl_convolution_direct;
-    return create_bwd_pd(s, d, weights, pd);
+    return create_bwd_pd(engine, s, d, weights, pd);
   }
   DNNL_TRY(rc);
   return SCAN_OK;
 }
 
 static scan_status build_bwd(scan_conv_state *st, int weights) {
+  const dnnl_engine_t engine = st->ctx->engine;
   conv_descs d;
   SCAN_TRY(make_descs(&st->shape, &d));
   pass *p = weights ? &st->bwd_weights : &st->bwd_data;
-  SCAN_TRY(create_bwd_pd(&st->shape, &d, weights, &p->pd));
+  SCAN_TRY(create_bwd_pd(engine, &st->shape, &d, weights, &p->pd));
   DNNL_TRY(dnnl_primitive_create(&p->prim, p->pd));
   if (weights) {
-    SCAN_TRY(binding_init(&p->args[0], &d.src, p->pd, dnnl_query_src_md, 0, 0, 1));
-    SCAN_TRY(binding_init(&p->args[1], &d.dst, p->pd, dnnl_query_diff_dst_md, 0, 0, 1));
-    SCAN_TRY(binding_init(&p->args[2], &d.weights, p->pd, dnnl_query_diff_weights_md, 1, 1, 0));
+    SCAN_TRY(binding_init(engine, &p->args[0], &d.src, p->pd, dnnl_query_src_md, 0, 0, 1));
+    SCAN_TRY(binding_init(engine, &p->args[1], &d.dst, p->pd, dnnl_query_diff_dst_md, 0, 0, 1));
+    SCAN_TRY(binding_init(engine, &p->args[2], &d.weights, p->pd, dnnl_query_diff_weights_md, 1, 1, 0));
     st->bwd_weights_ready = 1;
   } else {
-    SCAN_TRY(binding_init(&p->args[0], &d.dst, p->pd, dnnl_query_diff_dst_md, 0, 0, 1));
-    SCAN_TRY(binding_init(&p->args[1], &d.weights, p->pd, dnnl_query_weights_md, 0, 0, 0));
-    SCAN_TRY(binding_init(&p->args[2], &d.src, p->pd, dnnl_query_diff_src_md, 1, 0, 1));
+    SCAN_TRY(binding_init(engine, &p->args[0], &d.dst, p->pd, dnnl_query_diff_dst_md, 0, 0, 1));
+    SCAN_TRY(binding_init(engine, &p->args[1], &d.weights, p->pd, dnnl_query_weights_md, 0, 0, 0));
+    SCAN_TRY(binding_init(engine, &p->args[2], &d.src, p->pd, dnnl_query_diff_src_md, 1, 0, 1));
     st->bwd_data_ready = 1;
   }
   return SCAN_OK;
 }
 
-static scan_status onednn_conv_forward(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *w,
-                                       float *y) {
-  if (winograd_conv_applies(s)) return winograd_conv_forward(s, x, w, y);
-  if (winograd_s2_conv_applies(s)) return winograd_s2_conv_forward(s, x, w, y);
-  if (conv_gemm_applies(s)) return conv_gemm_forward(s, x, w, y);
-  SCAN_TRY(state_prepare(state, s));
+/* The passes, once the context's buffers are claimed for them. */
+static scan_status conv_forward(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s, const float *x,
+                                const float *w, float *y) {
+  if (winograd_conv_applies(s)) return winograd_conv_forward(&ctx->scratch, s, x, w, y);
+  if (winograd_s2_conv_applies(s)) return winograd_s2_conv_forward(&ctx->scratch, s, x, w, y);
+  if (conv_gemm_applies(s)) return conv_gemm_forward(&ctx->scratch, s, x, w, y);
+  SCAN_TRY(state_prepare(ctx, state, s));
   if (!(*state)->fwd_ready) SCAN_TRY(build_fwd(*state));
   static const int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
-  return pass_run(&(*state)->fwd, ids, x, w, y);
+  return pass_run(ctx, &(*state)->fwd, ids, x, w, y);
 }
 
 /* Winograd and patch products apply the epilogue as they store; oneDNN's direct convolution gets a pass after it. */
-static scan_status onednn_conv_forward_affine(scan_conv_state **state, const scan_conv_shape *s, const float *x, const float *w,
-                                              const scan_conv_epilogue *ep, float *y) {
+static scan_status conv_forward_affine(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s, const float *x,
+                                       const float *w, const scan_conv_epilogue *ep, float *y) {
   if (s->dst_block != 8) return scan_fail(SCAN_ERR_INTERNAL, "conv_forward_affine: outputs must be nChw8c");
-  if (winograd_conv_applies(s)) return winograd_conv_forward_affine(s, x, w, ep, y);
-  if (winograd_s2_conv_applies(s)) return winograd_s2_conv_forward_affine(s, x, w, ep, y);
-  if (conv_gemm_applies(s)) return conv_gemm_forward_affine(s, x, w, ep, y);
-  SCAN_TRY(onednn_conv_forward(state, s, x, w, y));
+  if (winograd_conv_applies(s)) return winograd_conv_forward_affine(&ctx->scratch, s, x, w, ep, y);
+  if (winograd_s2_conv_applies(s)) return winograd_s2_conv_forward_affine(&ctx->scratch, s, x, w, ep, y);
+  if (conv_gemm_applies(s)) return conv_gemm_forward_affine(&ctx->scratch, s, x, w, ep, y);
+  SCAN_TRY(conv_forward(ctx, state, s, x, w, y));
   const int blocks = scan_channel_blocks(s->out_c, 8);
   const int64_t plane = (int64_t)s->out_h * s->out_w;
 #pragma omp parallel for collapse(2) schedule(static)
@@ -317,64 +315,82 @@ static scan_status onednn_conv_forward_affine(scan_conv_state **state, const sca
   return SCAN_OK;
 }
 
-static scan_status onednn_conv_backward_data(scan_conv_state **state, const scan_conv_shape *s, const float *dy,
-                                             const float *w, float *dx) {
-  if (winograd_conv_applies(s)) return winograd_conv_backward_data(s, dy, w, dx);
-  if (winograd_s2_conv_applies(s)) return winograd_s2_conv_backward_data(s, dy, w, dx);
-  if (conv_gemm_applies(s)) return conv_gemm_backward_data(s, dy, w, dx);
-  SCAN_TRY(state_prepare(state, s));
+static scan_status conv_backward_data(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s, const float *dy,
+                                      const float *w, float *dx) {
+  if (winograd_conv_applies(s)) return winograd_conv_backward_data(&ctx->scratch, s, dy, w, dx);
+  if (winograd_s2_conv_applies(s)) return winograd_s2_conv_backward_data(&ctx->scratch, s, dy, w, dx);
+  if (conv_gemm_applies(s)) return conv_gemm_backward_data(&ctx->scratch, s, dy, w, dx);
+  SCAN_TRY(state_prepare(ctx, state, s));
   if (!(*state)->bwd_data_ready) SCAN_TRY(build_bwd(*state, 0));
   static const int ids[3] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
-  return pass_run(&(*state)->bwd_data, ids, dy, w, dx);
+  return pass_run(ctx, &(*state)->bwd_data, ids, dy, w, dx);
 }
 
-static scan_status onednn_conv_backward_weights(scan_conv_state **state, const scan_conv_shape *s, const float *x,
-                                                const float *dy, float *dw) {
+static scan_status conv_backward_weights(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s, const float *x,
+                                         const float *dy, float *dw) {
   if (stem_conv_applies(s)) {
     stem_conv_backward_weights(s, x, dy, dw);
     return SCAN_OK;
   }
-  if (winograd_conv_applies(s)) return winograd_conv_backward_weights(s, x, dy, dw);
-  if (winograd_s2_conv_applies(s)) return winograd_s2_conv_backward_weights(s, x, dy, dw);
-  if (conv_gemm_applies(s)) return conv_gemm_backward_weights(s, x, dy, dw);
-  SCAN_TRY(state_prepare(state, s));
+  if (winograd_conv_applies(s)) return winograd_conv_backward_weights(&ctx->scratch, s, x, dy, dw);
+  if (winograd_s2_conv_applies(s)) return winograd_s2_conv_backward_weights(&ctx->scratch, s, x, dy, dw);
+  if (conv_gemm_applies(s)) return conv_gemm_backward_weights(&ctx->scratch, s, x, dy, dw);
+  SCAN_TRY(state_prepare(ctx, state, s));
   if (!(*state)->bwd_weights_ready) SCAN_TRY(build_bwd(*state, 1));
   static const int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS};
-  return pass_run(&(*state)->bwd_weights, ids, x, dy, dw);
+  return pass_run(ctx, &(*state)->bwd_weights, ids, x, dy, dw);
+}
+
+/* The table's entries: each pass holds the context's buffers while it runs (context_claim). */
+static scan_status no_context(void) { return scan_fail(SCAN_ERR_INTERNAL, "oneDNN backend: a convolution without a context"); }
+
+#define CLAIMED(call)                   \
+  do {                                  \
+    if (!ctx) return no_context();      \
+    SCAN_TRY(context_claim(ctx));       \
+    scan_status claimed_status_ = call; \
+    context_release(ctx);               \
+    return claimed_status_;             \
+  } while (0)
+
+static scan_status onednn_conv_forward(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s, const float *x,
+                                       const float *w, float *y) {
+  CLAIMED(conv_forward(ctx, state, s, x, w, y));
+}
+
+static scan_status onednn_conv_forward_affine(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s,
+                                              const float *x, const float *w, const scan_conv_epilogue *ep, float *y) {
+  CLAIMED(conv_forward_affine(ctx, state, s, x, w, ep, y));
+}
+
+static scan_status onednn_conv_backward_data(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s,
+                                             const float *dy, const float *w, float *dx) {
+  CLAIMED(conv_backward_data(ctx, state, s, dy, w, dx));
+}
+
+static scan_status onednn_conv_backward_weights(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s,
+                                                const float *x, const float *dy, float *dw) {
+  CLAIMED(conv_backward_weights(ctx, state, s, x, dy, dw));
 }
 
 /* The channel block oneDNN picks for activations of a typical 3x3 conv (16 with AVX-512, 8 with AVX2), or 1 when it
- * prefers plain layouts. Asked once. Env SCAN_ONEDNN_BLOCK=1|4|8|16 overrides it (to compare layouts). */
-static int g_preferred_block;
-static pthread_once_t g_block_once = PTHREAD_ONCE_INIT;
-
-static void detect_block(void) {
-  g_preferred_block = 1;
-  const char *forced = getenv("SCAN_ONEDNN_BLOCK");
-  if (forced) {
-    int block = atoi(forced);
-    if (block == 1 || block == 4 || block == 8 || block == 16) {
-      g_preferred_block = block;
-      return;
-    }
-  }
-  if (engine_ready() != SCAN_OK) return;
+ * prefers plain layouts; the context's settings may name one instead (SCAN_ONEDNN_BLOCK, to compare layouts). Asked
+ * once, when the context is made. */
+static int onednn_preferred_block(scan_context *ctx) {
+  if (ctx->settings.onednn_block) return ctx->settings.onednn_block;
+  int preferred = 1;
   scan_conv_shape s = {.n = 2, .in_c = 64, .in_h = 8, .in_w = 8, .out_c = 64, .out_h = 8, .out_w = 8, .kernel = 3, .stride = 1, .pad = 1};
   conv_descs d;
   dnnl_primitive_desc_t pd;
-  if (make_descs(&s, &d) != SCAN_OK || create_fwd_pd(&s, &d, &pd) != SCAN_OK) return;
+  if (make_descs(&s, &d) != SCAN_OK || create_fwd_pd(ctx->engine, &s, &d, &pd) != SCAN_OK) return preferred;
   const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
   const dnnl_blocking_desc_t *blk = &md->format_desc.blocking;
   if (md->format_kind == dnnl_blocked && blk->inner_nblks == 1 && blk->inner_idxs[0] == 1) {
     int block = (int)blk->inner_blks[0];
-    if (block == 4 || block == 8 || block == 16) g_preferred_block = block;
+    if (block == 4 || block == 8 || block == 16) preferred = block;
   }
   dnnl_primitive_desc_destroy(pd);
-}
-
-static int onednn_preferred_block(void) {
-  pthread_once(&g_block_once, detect_block);
-  return g_preferred_block;
+  return preferred;
 }
 
 static void onednn_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
@@ -414,7 +430,13 @@ const scan_backend *scan_backend_onednn(void) {
   return &backend;
 }
 
-int onednn_limit_to_avx2(void) { return dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2) == dnnl_success; }
+/* oneDNN refuses a cap after its first kernel; the cap still holds when that kernel was AVX2 already (ONEDNN_MAX_CPU_ISA,
+ * or a CPU without AVX-512). */
+int onednn_limit_to_avx2(void) {
+  if (dnnl_set_max_cpu_isa(dnnl_cpu_isa_avx2) == dnnl_success) return 1;
+  const dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+  return isa == dnnl_cpu_isa_sse41 || isa == dnnl_cpu_isa_avx || isa == dnnl_cpu_isa_avx2;
+}
 
 const char *onednn_isa_name(void) {
   switch (dnnl_get_effective_cpu_isa()) {

@@ -170,17 +170,19 @@ int conv_gemm_applies(const scan_conv_shape *s) {
 
 /* One scratch buffer: the packed weights (depth16 x k16 floats, for the forward product or the data gradient's), then
  * per_thread floats for each thread. NULL when out of memory. */
-static float *packed_weights_and_threads(const geometry *g, const float *w, int for_data_gradient, size_t per_thread) {
-  float *buffer = conv_scratch((size_t)g->depth16 * g->k16 + per_thread * omp_get_max_threads());
+static float *packed_weights_and_threads(conv_scratch *scratch, const geometry *g, const float *w, int for_data_gradient,
+                                         size_t per_thread) {
+  float *buffer = conv_scratch_reserve(scratch, (size_t)g->depth16 * g->k16 + per_thread * omp_get_max_threads());
   if (buffer) pack_weights(g, w, for_data_gradient, buffer);
   return buffer;
 }
 
-static scan_status forward(const scan_conv_shape *s, const float *x, const float *w, const conv_epilogue *ep, float *y) {
+static scan_status forward(conv_scratch *scratch, const scan_conv_shape *s, const float *x, const float *w,
+                           const conv_epilogue *ep, float *y) {
   const geometry g = make_geometry(s);
   const int chunk = chunk_rows(g.patch_stride);
   const size_t packed_floats = (size_t)g.depth16 * g.k16, per_thread = (size_t)chunk * (g.patch_stride + PANEL);
-  float *buffer = packed_weights_and_threads(&g, w, 0, per_thread);
+  float *buffer = packed_weights_and_threads(scratch, &g, w, 0, per_thread);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for convolution buffers");
   const int panels = g.k16 / PANEL;
 #pragma omp parallel
@@ -232,18 +234,21 @@ static scan_status forward(const scan_conv_shape *s, const float *x, const float
   return SCAN_OK;
 }
 
-scan_status conv_gemm_forward(const scan_conv_shape *s, const float *x, const float *w, float *y) { return forward(s, x, w, NULL, y); }
-
-scan_status conv_gemm_forward_affine(const scan_conv_shape *s, const float *x, const float *w, const scan_conv_epilogue *ep,
-                                     float *y) {
-  return forward(s, x, w, ep, y);
+scan_status conv_gemm_forward(conv_scratch *scratch, const scan_conv_shape *s, const float *x, const float *w, float *y) {
+  return forward(scratch, s, x, w, NULL, y);
 }
 
-scan_status conv_gemm_backward_data(const scan_conv_shape *s, const float *dy, const float *w, float *dx) {
+scan_status conv_gemm_forward_affine(conv_scratch *scratch, const scan_conv_shape *s, const float *x, const float *w,
+                                     const scan_conv_epilogue *ep, float *y) {
+  return forward(scratch, s, x, w, ep, y);
+}
+
+scan_status conv_gemm_backward_data(conv_scratch *scratch, const scan_conv_shape *s, const float *dy, const float *w,
+                                    float *dx) {
   const geometry g = make_geometry(s);
   const int chunk = chunk_rows(g.dpatch_stride);
   const size_t packed_floats = (size_t)g.depth16 * g.k16, per_thread = (size_t)chunk * (g.gradient_stride + g.dpatch_stride);
-  float *buffer = packed_weights_and_threads(&g, w, 1, per_thread);
+  float *buffer = packed_weights_and_threads(scratch, &g, w, 1, per_thread);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for convolution buffers");
   const int panels = g.depth16 / PANEL;
 #pragma omp parallel
@@ -269,12 +274,13 @@ scan_status conv_gemm_backward_data(const scan_conv_shape *s, const float *dy, c
 
 /* Each thread sums its rows' products into its own sums, 6 patch columns at a time across every panel (those 6
  * columns of the chunk stay in L1 while the chunk's gradient rows stream from L2). */
-scan_status conv_gemm_backward_weights(const scan_conv_shape *s, const float *x, const float *dy, float *dw) {
+scan_status conv_gemm_backward_weights(conv_scratch *scratch, const scan_conv_shape *s, const float *x, const float *dy,
+                                       float *dw) {
   const geometry g = make_geometry(s);
   const int threads = omp_get_max_threads(), chunk = CHUNK_ROWS_WEIGHTS;
   const size_t sums = (size_t)g.depth * g.k16;
   const size_t per_thread = sums + (size_t)chunk * (g.patch_stride + g.gradient_stride);
-  float *buffer = conv_scratch(per_thread * threads);
+  float *buffer = conv_scratch_reserve(scratch, per_thread * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for convolution buffers");
   const int panels = g.k16 / PANEL, taps = g.kernel * g.kernel;
 #pragma omp parallel num_threads(threads)

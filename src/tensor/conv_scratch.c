@@ -1,18 +1,21 @@
-/* The shared convolution scratch buffer (conv_scratch.h). */
+/* The grow-only scratch buffer (conv_scratch.h). */
 #include "conv_scratch.h"
 
 #include <stdlib.h>
 
-static float *g_scratch;
-static size_t g_scratch_floats;
-
-float *conv_scratch(size_t floats) {
-  if (floats > g_scratch_floats) {
-    free(g_scratch);
-    g_scratch_floats = 0;
-    g_scratch = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
-    if (!g_scratch) return NULL;
-    g_scratch_floats = floats;
+float *conv_scratch_reserve(conv_scratch *s, size_t floats) {
+  if (floats > s->floats) {
+    free(s->data);
+    s->floats = 0;
+    s->data = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+    if (!s->data) return NULL;
+    s->floats = floats;
   }
-  return g_scratch;
+  return s->data;
+}
+
+void conv_scratch_release(conv_scratch *s) {
+  free(s->data);
+  s->data = NULL;
+  s->floats = 0;
 }

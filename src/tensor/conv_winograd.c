@@ -314,14 +314,14 @@ static void transform_weights(const geometry *geo, const float *w, int flipped, 
 /* ---- the passes ---- */
 
 /* y = convolution of x (C channels) with the transformed weights u, K output channels. */
-static scan_status run_convolution(const geometry *g, const float *x, const float *w, int flipped, const conv_epilogue *ep,
-                                   float *y) {
+static scan_status run_convolution(conv_scratch *scratch, const geometry *g, const float *x, const float *w, int flipped,
+                                   const conv_epilogue *ep, float *y) {
   const int threads = omp_get_max_threads();
   const int per_block = winograd_tiles_per_block(g->tiles, threads, winograd_block_tiles((double)POINTS * g->c * g->k * sizeof(float)));
   const int64_t blocks = (g->tiles + per_block - 1) / per_block;
   const size_t u_floats = (size_t)POINTS * g->c * g->k;
   const size_t block_floats = (size_t)POINTS * (winograd_points_apart(per_block, g->c) + winograd_points_apart(per_block, g->k));
-  float *buffer = conv_scratch(u_floats + block_floats * threads);
+  float *buffer = conv_scratch_reserve(scratch, u_floats + block_floats * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for Winograd buffers (%zu floats)", u_floats + block_floats * threads);
   float *u = buffer;
   transform_weights(g, w, flipped, u);
@@ -356,20 +356,22 @@ int winograd_conv_applies(const scan_conv_shape *s) {
   return winograd_enough_tiles(s);
 }
 
-scan_status winograd_conv_forward(const scan_conv_shape *s, const float *x, const float *w, float *y) {
+scan_status winograd_conv_forward(conv_scratch *scratch, const scan_conv_shape *s, const float *x, const float *w,
+                                  float *y) {
   const geometry g = make_geometry(s->n, s->in_h, s->in_w, s->in_c, s->out_c);
-  return run_convolution(&g, x, w, 0, NULL, y);
+  return run_convolution(scratch, &g, x, w, 0, NULL, y);
 }
 
-scan_status winograd_conv_forward_affine(const scan_conv_shape *s, const float *x, const float *w, const scan_conv_epilogue *ep,
-                                         float *y) {
+scan_status winograd_conv_forward_affine(conv_scratch *scratch, const scan_conv_shape *s, const float *x, const float *w,
+                                         const scan_conv_epilogue *ep, float *y) {
   const geometry g = make_geometry(s->n, s->in_h, s->in_w, s->in_c, s->out_c);
-  return run_convolution(&g, x, w, 0, ep, y);
+  return run_convolution(scratch, &g, x, w, 0, ep, y);
 }
 
-scan_status winograd_conv_backward_data(const scan_conv_shape *s, const float *dy, const float *w, float *dx) {
+scan_status winograd_conv_backward_data(conv_scratch *scratch, const scan_conv_shape *s, const float *dy, const float *w,
+                                        float *dx) {
   const geometry g = make_geometry(s->n, s->in_h, s->in_w, s->out_c, s->in_c);
-  return run_convolution(&g, dy, w, 1, NULL, dx);
+  return run_convolution(scratch, &g, dy, w, 1, NULL, dx);
 }
 
 /* The transforms for winograd_weight_gradient (winograd_blocks.h). */
@@ -381,8 +383,9 @@ static void job_gradients(const void *g, const float *dy, int64_t first, int cou
 }
 static void job_to_kernel(const __m256 *u, __m256 kernel[3][3]) { tile_to_kernel((const __m256(*)[PATCH])u, kernel); }
 
-scan_status winograd_conv_backward_weights(const scan_conv_shape *s, const float *x, const float *dy, float *dw) {
+scan_status winograd_conv_backward_weights(conv_scratch *scratch, const scan_conv_shape *s, const float *x,
+                                           const float *dy, float *dw) {
   const geometry g = make_geometry(s->n, s->in_h, s->in_w, s->in_c, s->out_c);
   const winograd_weights_job job = {&g, POINTS, g.tiles, g.c, g.k, g.in_c, g.out_c, job_inputs, job_gradients, job_to_kernel};
-  return winograd_weight_gradient(&job, x, dy, dw);
+  return winograd_weight_gradient(scratch, &job, x, dy, dw);
 }

@@ -5,19 +5,22 @@
 #ifndef SCAN_TENSOR_CONV_WINOGRAD_H
 #define SCAN_TENSOR_CONV_WINOGRAD_H
 
+#include "conv_scratch.h"
 #include "scan/tensor.h"
 
 /* Whether convolutions of shape s run here (all three passes): s->fast asked for, 3x3/1/1, nChw8c on both sides
  * (any channel counts: padded channels are zero), and enough tiles to amortise transforming the weights. */
 int winograd_conv_applies(const scan_conv_shape *s);
 
-scan_status winograd_conv_forward(const scan_conv_shape *s, const float *x, const float *w, float *y);
+scan_status winograd_conv_forward(conv_scratch *scratch, const scan_conv_shape *s, const float *x, const float *w, float *y);
 /* y = the epilogue (include/scan/tensor.h) applied to conv(x, w) as it is stored. */
-scan_status winograd_conv_forward_affine(const scan_conv_shape *s, const float *x, const float *w, const scan_conv_epilogue *ep,
-                                         float *y);
+scan_status winograd_conv_forward_affine(conv_scratch *scratch, const scan_conv_shape *s, const float *x, const float *w,
+                                         const scan_conv_epilogue *ep, float *y);
 /* dx = conv_transpose(dy, w), overwriting dx */
-scan_status winograd_conv_backward_data(const scan_conv_shape *s, const float *dy, const float *w, float *dx);
+scan_status winograd_conv_backward_data(conv_scratch *scratch, const scan_conv_shape *s, const float *dy, const float *w,
+                                        float *dx);
 /* dw += correlation(x, dy) */
-scan_status winograd_conv_backward_weights(const scan_conv_shape *s, const float *x, const float *dy, float *dw);
+scan_status winograd_conv_backward_weights(conv_scratch *scratch, const scan_conv_shape *s, const float *x,
+                                           const float *dy, float *dw);
 
 #endif

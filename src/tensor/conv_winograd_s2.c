@@ -347,14 +347,15 @@ int winograd_s2_conv_applies(const scan_conv_shape *s) {
   return winograd_enough_tiles(s);
 }
 
-static scan_status forward(const scan_conv_shape *s, const float *x, const float *w, const conv_epilogue *ep, float *y) {
+static scan_status forward(conv_scratch *scratch, const scan_conv_shape *s, const float *x, const float *w,
+                           const conv_epilogue *ep, float *y) {
   const geometry g = make_geometry(s);
   const int threads = omp_get_max_threads();
   const size_t u_floats = (size_t)POINTS * g.c8 * g.k16;
   const int per_block = winograd_tiles_per_block(g.tiles, threads, winograd_block_tiles((double)u_floats * sizeof(float)));
   const int64_t blocks = (g.tiles + per_block - 1) / per_block;
   const size_t block_floats = (size_t)POINTS * (winograd_points_apart(per_block, g.c8) + winograd_points_apart(per_block, g.k16));
-  float *buffer = conv_scratch(u_floats + block_floats * threads);
+  float *buffer = conv_scratch_reserve(scratch, u_floats + block_floats * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for Winograd buffers (%zu floats)", u_floats + block_floats * threads);
   float *u = buffer;
   transform_weights(&g, w, 0, u);
@@ -381,18 +382,20 @@ static scan_status forward(const scan_conv_shape *s, const float *x, const float
   return SCAN_OK;
 }
 
-scan_status winograd_s2_conv_forward(const scan_conv_shape *s, const float *x, const float *w, float *y) {
-  return forward(s, x, w, NULL, y);
+scan_status winograd_s2_conv_forward(conv_scratch *scratch, const scan_conv_shape *s, const float *x, const float *w,
+                                     float *y) {
+  return forward(scratch, s, x, w, NULL, y);
 }
 
-scan_status winograd_s2_conv_forward_affine(const scan_conv_shape *s, const float *x, const float *w, const scan_conv_epilogue *ep,
-                                            float *y) {
-  return forward(s, x, w, ep, y);
+scan_status winograd_s2_conv_forward_affine(conv_scratch *scratch, const scan_conv_shape *s, const float *x,
+                                            const float *w, const scan_conv_epilogue *ep, float *y) {
+  return forward(scratch, s, x, w, ep, y);
 }
 
 /* Blocks of whole images, so the overlapping patch gradients of an image are added by one thread in tile order: the
  * same bits for any thread count. */
-scan_status winograd_s2_conv_backward_data(const scan_conv_shape *s, const float *dy, const float *w, float *dx) {
+scan_status winograd_s2_conv_backward_data(conv_scratch *scratch, const scan_conv_shape *s, const float *dy,
+                                           const float *w, float *dx) {
   const geometry g = make_geometry(s);
   const int threads = omp_get_max_threads();
   const size_t u_floats = (size_t)POINTS * g.c16 * g.k16;
@@ -400,7 +403,7 @@ scan_status winograd_s2_conv_backward_data(const scan_conv_shape *s, const float
   const int images_per_block = most / g.tiles_per_image > 1 ? most / g.tiles_per_image : 1;
   const int per_block = images_per_block * g.tiles_per_image;
   const size_t block_floats = (size_t)POINTS * (winograd_points_apart(per_block, g.k16) + winograd_points_apart(per_block, g.c16));
-  float *buffer = conv_scratch(u_floats + block_floats * threads);
+  float *buffer = conv_scratch_reserve(scratch, u_floats + block_floats * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for Winograd buffers (%zu floats)", u_floats + block_floats * threads);
   float *u = buffer;
   transform_weights(&g, w, 1, u);
@@ -440,8 +443,9 @@ static void job_gradients(const void *g, const float *dy, int64_t first, int cou
 }
 static void job_to_kernel(const __m256 *u, __m256 kernel[3][3]) { points_to_kernel((const __m256(*)[SPAN])u, kernel); }
 
-scan_status winograd_s2_conv_backward_weights(const scan_conv_shape *s, const float *x, const float *dy, float *dw) {
+scan_status winograd_s2_conv_backward_weights(conv_scratch *scratch, const scan_conv_shape *s, const float *x,
+                                              const float *dy, float *dw) {
   const geometry g = make_geometry(s);
   const winograd_weights_job job = {&g, POINTS, g.tiles, g.c8, g.k16, g.in_c, g.out_c, job_inputs, job_gradients, job_to_kernel};
-  return winograd_weight_gradient(&job, x, dy, dw);
+  return winograd_weight_gradient(scratch, &job, x, dy, dw);
 }

@@ -4,18 +4,22 @@
 #ifndef SCAN_TENSOR_CONV_WINOGRAD_S2_H
 #define SCAN_TENSOR_CONV_WINOGRAD_S2_H
 
+#include "conv_scratch.h"
 #include "scan/tensor.h"
 
 /* s->fast asked for, 3x3 / stride 2 / padding 1, nChw8c on both sides, enough tiles to amortise the weights' transform. */
 int winograd_s2_conv_applies(const scan_conv_shape *s);
 
-scan_status winograd_s2_conv_forward(const scan_conv_shape *s, const float *x, const float *w, float *y);
+scan_status winograd_s2_conv_forward(conv_scratch *scratch, const scan_conv_shape *s, const float *x, const float *w,
+                                     float *y);
 /* y = the epilogue (include/scan/tensor.h) applied to conv(x, w) as it is stored. */
-scan_status winograd_s2_conv_forward_affine(const scan_conv_shape *s, const float *x, const float *w, const scan_conv_epilogue *ep,
-                                            float *y);
+scan_status winograd_s2_conv_forward_affine(conv_scratch *scratch, const scan_conv_shape *s, const float *x,
+                                            const float *w, const scan_conv_epilogue *ep, float *y);
 /* dx = conv_transpose(dy, w), overwriting dx */
-scan_status winograd_s2_conv_backward_data(const scan_conv_shape *s, const float *dy, const float *w, float *dx);
+scan_status winograd_s2_conv_backward_data(conv_scratch *scratch, const scan_conv_shape *s, const float *dy,
+                                           const float *w, float *dx);
 /* dw += correlation(x, dy) */
-scan_status winograd_s2_conv_backward_weights(const scan_conv_shape *s, const float *x, const float *dy, float *dw);
+scan_status winograd_s2_conv_backward_weights(conv_scratch *scratch, const scan_conv_shape *s, const float *x,
+                                              const float *dy, float *dw);
 
 #endif

@@ -1,38 +1,42 @@
-/* cpu_isa: CPUID-based features within the user's cap (include/scan/cpu_isa.h). */
+/* cpu_isa: CPUID-based features within the process's cap (include/scan/cpu_isa.h). */
 #include "scan/cpu_isa.h"
 
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "onednn_isa.h"
-#include "scan/tensor.h"
+#include "context_internal.h"
 
-/* The cap, read from SCAN_ISA once: by scan_isa_init at program start, or by the first scan_cpu_features_get (tests
- * that run library code in-process). */
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static int g_capped_to_avx2, g_bad_value;
+/* The cap, set by the first context (isa_cap_apply) and fixed from then on, as oneDNN's is. */
+static pthread_mutex_t g_cap_lock = PTHREAD_MUTEX_INITIALIZER;
+static int g_cap_applied, g_capped_to_avx2;
 
-static void read_cap(void) {
-  const char *name = getenv("SCAN_ISA");
-  if (!name || !name[0] || strcmp(name, "avx512") == 0 || strcmp(name, "native") == 0) return;
-  if (strcmp(name, "avx2") == 0) g_capped_to_avx2 = 1;
-  else g_bad_value = 1;
+scan_status isa_cap_apply(int avx2) {
+  pthread_mutex_lock(&g_cap_lock);
+  scan_status st = SCAN_OK;
+  if (g_cap_applied && g_capped_to_avx2 != (avx2 != 0))
+    st = scan_fail(SCAN_ERR_INPUT, "SCAN_ISA: this process already runs %s, and a context cannot change it (oneDNN takes one "
+                                   "cap per process)", g_capped_to_avx2 ? "capped at avx2" : "uncapped");
+  else if (!g_cap_applied && avx2 && !onednn_limit_to_avx2())
+    st = scan_fail(SCAN_ERR_INTERNAL, "SCAN_ISA=avx2: oneDNN refused the cap (it must come before its first kernel)");
+  else if (!g_cap_applied) {
+    g_cap_applied = 1;
+    g_capped_to_avx2 = avx2 != 0;
+  }
+  pthread_mutex_unlock(&g_cap_lock);
+  return st;
 }
 
-scan_status scan_isa_init(void) {
-  pthread_once(&g_once, read_cap);
-  if (g_bad_value) return scan_fail(SCAN_ERR_INPUT, "SCAN_ISA='%s': expected avx2, avx512 or native", getenv("SCAN_ISA"));
-  if (g_capped_to_avx2 && !onednn_limit_to_avx2())
-    return scan_fail(SCAN_ERR_INTERNAL, "SCAN_ISA=avx2: oneDNN refused the cap (it must come before its first kernel)");
-  return SCAN_OK;
+static int capped_to_avx2(void) {
+  pthread_mutex_lock(&g_cap_lock);
+  const int capped = g_capped_to_avx2;
+  pthread_mutex_unlock(&g_cap_lock);
+  return capped;
 }
 
 scan_cpu_features scan_cpu_features_get(void) {
   scan_cpu_features f = {0};
-  pthread_once(&g_once, read_cap);
-  if (g_capped_to_avx2) return f;
+  if (capped_to_avx2()) return f;
   __builtin_cpu_init();
   f.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
@@ -60,7 +64,7 @@ static void cpu_model(char *out, size_t size) {
   fclose(f);
 }
 
-void scan_isa_describe(char *out, size_t size) {
+void scan_isa_describe(const scan_context *ctx, char *out, size_t size) {
   char model[256];
   cpu_model(model, sizeof model);
   __builtin_cpu_init();
@@ -68,9 +72,9 @@ void scan_isa_describe(char *out, size_t size) {
   scan_cpu_features f = scan_cpu_features_get();
   /* scan's Winograd and patch kernels take nChw8c activations; with another preferred block the nets' convolutions
    * all run in oneDNN */
-  int block = scan_backend_default()->preferred_block();
+  int block = ctx->block;
   snprintf(out, size, "cpu: %s (%s); cap: %s; convolutions: %s (nChw%dc); oneDNN: %s; kNN int8 screen: %s", model,
-           has_avx512 ? "avx512f" : "no avx512f", g_capped_to_avx2 ? "SCAN_ISA=avx2" : "none",
+           has_avx512 ? "avx512f" : "no avx512f", ctx->settings.isa_avx2 ? "SCAN_ISA=avx2" : "none",
            block == 8 ? "scan's avx2+fma Winograd and patch kernels, oneDNN for the rest" : "oneDNN", block,
            onednn_isa_name(), f.avx512_vnni ? "avx512-vnni" : f.avx_vnni ? "avx-vnni" : "avx2");
 }

@@ -55,13 +55,14 @@ static void add_weight_gradient(const winograd_weights_job *job, const float *du
   }
 }
 
-static scan_status weights_by_points(const winograd_weights_job *job, const float *x, const float *dy, float *dw) {
+static scan_status weights_by_points(conv_scratch *scratch, const winograd_weights_job *job, const float *x,
+                                     const float *dy, float *dw) {
   const int v_stride = job->c + WINOGRAD_SKEW, d_stride = job->k + WINOGRAD_SKEW, tiles = (int)job->tiles;
   const int64_t v_point = winograd_points_apart(tiles, v_stride), d_point = winograd_points_apart(tiles, d_stride);
   const int64_t du_point = winograd_points_apart(job->c, job->k);
   const int64_t blocks = (job->tiles + WEIGHT_BLOCK_TILES - 1) / WEIGHT_BLOCK_TILES;
   const size_t floats = (size_t)job->points * (v_point + d_point + du_point);
-  float *v = conv_scratch(floats);
+  float *v = conv_scratch_reserve(scratch, floats);
   if (!v) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for Winograd buffers (%zu floats)", floats);
   float *d = v + job->points * v_point, *du = d + job->points * d_point;
 #pragma omp parallel
@@ -81,7 +82,8 @@ static scan_status weights_by_points(const winograd_weights_job *job, const floa
   return SCAN_OK;
 }
 
-static scan_status weights_by_tiles(const winograd_weights_job *job, const float *x, const float *dy, float *dw) {
+static scan_status weights_by_tiles(conv_scratch *scratch, const winograd_weights_job *job, const float *x,
+                                    const float *dy, float *dw) {
   const int threads = omp_get_max_threads();
   const int per_block = winograd_tiles_per_block(job->tiles, threads, WEIGHT_BLOCK_TILES);
   const int64_t blocks = (job->tiles + per_block - 1) / per_block;
@@ -91,7 +93,7 @@ static scan_status weights_by_tiles(const winograd_weights_job *job, const float
   const size_t block_floats =
       (size_t)job->points * (winograd_points_apart(per_block, v_stride) + winograd_points_apart(per_block, d_stride));
   const size_t per_thread = du_floats + block_floats;
-  float *buffer = conv_scratch(per_thread * threads);
+  float *buffer = conv_scratch_reserve(scratch, per_thread * threads);
   if (!buffer) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for Winograd buffers (%zu floats)", per_thread * threads);
 #pragma omp parallel num_threads(threads)
   {
@@ -114,8 +116,9 @@ static scan_status weights_by_tiles(const winograd_weights_job *job, const float
   return SCAN_OK;
 }
 
-scan_status winograd_weight_gradient(const winograd_weights_job *job, const float *x, const float *dy, float *dw) {
+scan_status winograd_weight_gradient(conv_scratch *scratch, const winograd_weights_job *job, const float *x,
+                                     const float *dy, float *dw) {
   const int threads = omp_get_max_threads();
   const int by_points = (double)threads * job->c * job->k >= (double)job->tiles * (job->c + job->k);
-  return by_points ? weights_by_points(job, x, dy, dw) : weights_by_tiles(job, x, dy, dw);
+  return by_points ? weights_by_points(scratch, job, x, dy, dw) : weights_by_tiles(scratch, job, x, dy, dw);
 }

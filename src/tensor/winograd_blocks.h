@@ -8,6 +8,7 @@
 
 #include <immintrin.h>
 
+#include "conv_scratch.h"
 #include "scan/error.h"
 #include "scan/tensor.h"
 
@@ -72,6 +73,7 @@ typedef struct {
   void (*points_to_kernel)(const __m256 *u, __m256 kernel[3][3]);
 } winograd_weights_job;
 
-scan_status winograd_weight_gradient(const winograd_weights_job *job, const float *x, const float *dy, float *dw);
+scan_status winograd_weight_gradient(conv_scratch *scratch, const winograd_weights_job *job, const float *x,
+                                     const float *dy, float *dw);
 
 #endif
