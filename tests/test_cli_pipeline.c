@@ -21,11 +21,9 @@ static int exists(const char *dir, const char *relative) {
 static char output[1 << 16];
 
 static int run(const char *args) {
-  char command[8192];
-  snprintf(command, sizeof command, "%s %s --quiet", test_scan_bin(), args);
-  int rc = test_run(command, output, sizeof output);
-  if (rc != 0) fprintf(stderr, "`%s` exited %d:\n%s\n", command, rc, output);
-  return rc;
+  char quiet[8192];
+  snprintf(quiet, sizeof quiet, "%s --quiet", args);
+  return test_scan_run(quiet, output, sizeof output, 1);
 }
 
 /* Overwrites every tensor byte of a safetensors file with 0xFF (float NaN). */
@@ -46,11 +44,8 @@ static void poison_safetensors(const char *path) {
 int main(void) {
   const char *tmp = test_tmpdir();
   char data[512], run_dir[512], config[512], args[4096];
-  snprintf(data, sizeof data, "%s/data", tmp);
+  tiny_setup(240, 90, data, sizeof data, config, sizeof config);
   snprintf(run_dir, sizeof run_dir, "%s/run", tmp);
-  snprintf(config, sizeof config, "%s/tiny.yml", tmp);
-  tiny_write_dataset(data, 240, 90);
-  tiny_write_config(config, data);
 
   snprintf(args, sizeof args, "run --config %s --out %s", config, run_dir);
   CHECK(run(args) == 0);
