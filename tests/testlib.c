@@ -64,6 +64,14 @@ int test_run(const char *command, char *output, int output_size) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+FILE *test_open_fixture(const char *name) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", test_data_dir(), name);
+  FILE *f = fopen(path, "r");
+  CHECK_MSG(f != NULL, "cannot open %s", path);
+  return f;
+}
+
 const char *test_path(const char *relative) {
   static char buf[8][1024];
   static int slot;

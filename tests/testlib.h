@@ -42,6 +42,8 @@ int test_light(void);
 const char *test_tmpdir(void);
 const char *test_data_dir(void);
 const char *test_scan_bin(void);
+/* A fixture of the data directory opened for reading; NULL, after a failed CHECK naming it, when it cannot be. */
+FILE *test_open_fixture(const char *name);
 
 /* A path under test_tmpdir(), in one of 8 buffers used in turn (so up to 8 can be live at once). */
 const char *test_path(const char *relative);
