@@ -22,17 +22,11 @@ static void on_alarm(int signal_number) {
   _exit(3);
 }
 
-static char path_buf[1024];
-static const char *in_tmp(const char *name) {
-  snprintf(path_buf, sizeof path_buf, "%s/%s", test_tmpdir(), name);
-  return path_buf;
-}
-
 static void test_reads(void) {
   unsigned char *data = NULL;
   size_t size = 0;
   char fifo[1024];
-  snprintf(fifo, sizeof fifo, "%s", in_tmp("fifo"));
+  snprintf(fifo, sizeof fifo, "%s", test_path("fifo"));
   CHECK(mkfifo(fifo, 0644) == 0);
   CHECK(scan_read_file(fifo, &data, &size) == SCAN_ERR_INPUT && data == NULL);
   CHECK_MSG(strstr(scan_error_message(), "fifo: is a FIFO"), "%s", scan_error_message());
@@ -48,7 +42,7 @@ static void test_reads(void) {
 
   /* A regular file: read whole and NUL-terminated; over the limit: refused, naming the size and the limit. */
   char text_path[1024];
-  snprintf(text_path, sizeof text_path, "%s", in_tmp("text"));
+  snprintf(text_path, sizeof text_path, "%s", test_path("text"));
   CHECK(test_write_file(text_path, "hello", 5) == 0);
   CHECK(scan_read_file_max(text_path, 5, "a test file", &data, &size) == SCAN_OK && size == 5 && data[5] == 0 &&
         memcmp(data, "hello", 5) == 0);
@@ -57,12 +51,12 @@ static void test_reads(void) {
   CHECK_MSG(strstr(scan_error_message(), "text: 5 bytes, too large for a test file (at most 4 bytes)"), "%s",
             scan_error_message());
   /* A sparse 3 GiB file is refused by its size, without being read. */
-  int fd = open(in_tmp("sparse"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int fd = open(test_path("sparse"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   CHECK(fd >= 0 && ftruncate(fd, (off_t)3 << 30) == 0);
   if (fd >= 0) close(fd);
-  CHECK(scan_read_file_max(in_tmp("sparse"), 1 << 20, "a test file", &data, &size) == SCAN_ERR_INPUT);
+  CHECK(scan_read_file_max(test_path("sparse"), 1 << 20, "a test file", &data, &size) == SCAN_ERR_INPUT);
   CHECK_MSG(strstr(scan_error_message(), "3.0 GiB, too large"), "%s", scan_error_message());
-  remove(in_tmp("sparse"));
+  remove(test_path("sparse"));
 }
 
 /* A write that fails names its reason: RLIMIT_FSIZE makes the write fail with EFBIG ("File too large") the way
@@ -76,13 +70,13 @@ static void test_write_failure(void) {
   CHECK(setrlimit(RLIMIT_FSIZE, &small) == 0);
   static unsigned char block[1 << 16];
   char path[1024];
-  snprintf(path, sizeof path, "%s", in_tmp("big.bin"));
+  snprintf(path, sizeof path, "%s", test_path("big.bin"));
   scan_status st = scan_write_file_atomic(path, block, sizeof block);
   char message[2048];
   snprintf(message, sizeof message, "%s", scan_error_message());
   float values[20000] = {0};
   scan_array a = {SCAN_F32, 1, {20000}, values};
-  scan_status npy = scan_npy_write(in_tmp("big.npy"), &a);
+  scan_status npy = scan_npy_write(test_path("big.npy"), &a);
   char npy_message[2048];
   snprintf(npy_message, sizeof npy_message, "%s", scan_error_message());
   CHECK(setrlimit(RLIMIT_FSIZE, &saved) == 0);

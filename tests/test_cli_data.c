@@ -9,101 +9,93 @@
 #include "scan/image_io.h"
 #include "testlib.h"
 
-static char dir[512];
 static char output[65536];
-
-static const char *path_in(const char *relative) {
-  static char buf[8][1024];
-  static int slot;
-  slot = (slot + 1) % 8;
-  snprintf(buf[slot], sizeof buf[slot], "%s/%s", dir, relative);
-  return buf[slot];
-}
 
 /* Runs `scan data <args>`; returns the exit status, output in `output`. */
 static int scan_data(const char *args) {
   char command[4096];
-  snprintf(command, sizeof command, "%s data %s", test_scan_bin(), args);
-  return test_run(command, output, sizeof output);
+  snprintf(command, sizeof command, "data %s", args);
+  return test_scan_run(command, output, sizeof output, 0);
 }
 
-/* The command exits 2 and its output contains `needle`. */
+/* `scan data <args>` exits 2 and its output contains `needle`. */
 static void expect_input_error(const char *args, const char *needle) {
-  int rc = scan_data(args);
-  CHECK_MSG(rc == 2 && strstr(output, needle) != NULL, "scan data %s -> %d: %s (wanted '%s')", args, rc, output, needle);
+  char command[4096];
+  snprintf(command, sizeof command, "data %s", args);
+  test_scan_rejects(command, needle, output, sizeof output);
 }
 
 static void write_good_idx(const char *folder) {
   const uint8_t labels[4] = {0, 1, 1, 9};
-  make_dir(path_in(folder));
+  make_dir(test_path(folder));
   char images[512], labs[512];
   snprintf(images, sizeof images, "%s/train-images-idx3-ubyte", folder);
   snprintf(labs, sizeof labs, "%s/train-labels-idx1-ubyte", folder);
-  CHECK(write_idx_images(path_in(images), 2051, 4, 28, 28) == 0);
-  CHECK(write_idx_labels(path_in(labs), 2049, 4, labels) == 0);
+  CHECK(write_idx_images(test_path(images), 2051, 4, 28, 28) == 0);
+  CHECK(write_idx_labels(test_path(labs), 2049, 4, labels) == 0);
 }
 
 static void test_bad_inputs(void) {
   char args[2048];
   /* Missing file. */
-  make_dir(path_in("none"));
-  snprintf(args, sizeof args, "info --dataset mnist --root %s --split train", path_in("none"));
+  make_dir(test_path("none"));
+  snprintf(args, sizeof args, "info --dataset mnist --root %s --split train", test_path("none"));
   expect_input_error(args, "none/train-images-idx3-ubyte");
 
   /* Wrong magic. */
   write_good_idx("magic");
-  CHECK(write_idx_images(path_in("magic/train-images-idx3-ubyte"), 2049, 4, 28, 28) == 0);
-  snprintf(args, sizeof args, "info --dataset mnist --root %s --split train", path_in("magic"));
+  CHECK(write_idx_images(test_path("magic/train-images-idx3-ubyte"), 2049, 4, 28, 28) == 0);
+  snprintf(args, sizeof args, "info --dataset mnist --root %s --split train", test_path("magic"));
   expect_input_error(args, "magic/train-images-idx3-ubyte: wrong magic number");
 
   /* Truncated images file. */
   write_good_idx("trunc");
   unsigned char *buf = malloc(16 + 4 * 784);
-  FILE *f = fopen(path_in("trunc/train-images-idx3-ubyte"), "rb");
+  FILE *f = fopen(test_path("trunc/train-images-idx3-ubyte"), "rb");
   size_t n = f ? fread(buf, 1, 16 + 4 * 784, f) : 0;
   if (f) fclose(f);
-  CHECK(n == 16 + 4 * 784 && test_write_file(path_in("trunc/train-images-idx3-ubyte"), buf, (long)n - 100) == 0);
+  CHECK(n == 16 + 4 * 784 && test_write_file(test_path("trunc/train-images-idx3-ubyte"), buf, (long)n - 100) == 0);
   free(buf);
-  snprintf(args, sizeof args, "info --dataset fashion-mnist --root %s --split train", path_in("trunc"));
+  snprintf(args, sizeof args, "info --dataset fashion-mnist --root %s --split train", test_path("trunc"));
   expect_input_error(args, "trunc/train-images-idx3-ubyte: truncated");
 
   /* Image/label count mismatch. */
   write_good_idx("count");
   const uint8_t three[3] = {0, 1, 2};
-  CHECK(write_idx_labels(path_in("count/train-labels-idx1-ubyte"), 2049, 3, three) == 0);
-  snprintf(args, sizeof args, "info --dataset mnist --root %s", path_in("count"));
+  CHECK(write_idx_labels(test_path("count/train-labels-idx1-ubyte"), 2049, 3, three) == 0);
+  snprintf(args, sizeof args, "info --dataset mnist --root %s", test_path("count"));
   expect_input_error(args, "count/train-labels-idx1-ubyte: 3 labels but");
 
   /* Label out of range (CIFAR-10 record 2). */
-  make_dir(path_in("c10"));
+  make_dir(test_path("c10"));
   const uint8_t labels[3] = {1, 2, 12};
-  CHECK(write_cifar(path_in("c10/test_batch.bin"), 3, labels, NULL, 0) == 0);
-  snprintf(args, sizeof args, "info --dataset cifar-10 --root %s --split test", path_in("c10"));
+  CHECK(write_cifar(test_path("c10/test_batch.bin"), 3, labels, NULL, 0) == 0);
+  snprintf(args, sizeof args, "info --dataset cifar-10 --root %s --split test", test_path("c10"));
   expect_input_error(args, "c10/test_batch.bin: record 2: label 12");
 
   /* STL-10 images not a whole number of images. */
-  make_dir(path_in("stl"));
-  CHECK(test_write_file(path_in("stl/test_X.bin"), "abc", 3) == 0);
-  snprintf(args, sizeof args, "info --dataset stl-10 --root %s --split test", path_in("stl"));
+  make_dir(test_path("stl"));
+  CHECK(test_write_file(test_path("stl/test_X.bin"), "abc", 3) == 0);
+  snprintf(args, sizeof args, "info --dataset stl-10 --root %s --split test", test_path("stl"));
   expect_input_error(args, "stl/test_X.bin: truncated");
 
   /* Corrupt image, zero-size image, image of another size, empty folder. */
-  make_dir(path_in("corrupt"));
-  CHECK(test_write_file(path_in("corrupt/a.png"), "\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16) == 0);
-  snprintf(args, sizeof args, "info --dataset folder --root %s", path_in("corrupt"));
+  make_dir(test_path("corrupt"));
+  CHECK(test_write_file(test_path("corrupt/a.png"), "\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16) == 0);
+  snprintf(args, sizeof args, "info --dataset folder --root %s", test_path("corrupt"));
   expect_input_error(args, "corrupt/a.png: corrupt PNG");
-  make_dir(path_in("zero"));
-  CHECK(write_png_header_only(path_in("zero/z.png"), 5, 0) == 0);
-  snprintf(args, sizeof args, "show --dataset folder --root %s --out %s", path_in("zero"), path_in("zero.png"));
+  make_dir(test_path("zero"));
+  CHECK(write_png_header_only(test_path("zero/z.png"), 5, 0) == 0);
+  snprintf(args, sizeof args, "show --dataset folder --root %s --out %s", test_path("zero"), test_path("zero.png"));
   expect_input_error(args, "zero/z.png");
-  make_dir(path_in("sizes"));
+  make_dir(test_path("sizes"));
   uint8_t small[4 * 4] = {0}, large[5 * 4] = {0};
-  CHECK(scan_image_write_png(path_in("sizes/a.png"), small, 4, 4, 1) == SCAN_OK);
-  CHECK(scan_image_write_png(path_in("sizes/b.png"), large, 5, 4, 1) == SCAN_OK);
-  snprintf(args, sizeof args, "info --dataset folder --root %s", path_in("sizes"));
+  CHECK(scan_image_write_png(test_path("sizes/a.png"), small, 4, 4, 1) == SCAN_OK);
+  CHECK(scan_image_write_png(test_path("sizes/b.png"), large, 5, 4, 1) == SCAN_OK);
+  snprintf(args, sizeof args, "info --dataset folder --root %s", test_path("sizes"));
   expect_input_error(args, "sizes/b.png: image is 4x5");
-  make_dir(path_in("empty"));
-  snprintf(args, sizeof args, "info --dataset folder --root %s", path_in("empty"));
+  make_dir(test_path("empty"));
+  snprintf(args, sizeof args, "info --dataset folder --root %s", test_path("empty"));
   expect_input_error(args, "empty: folder has no PNG or JPEG images");
 
   /* Usage errors name the flag. */
@@ -118,7 +110,7 @@ static void test_bad_inputs(void) {
 static void test_info_json_and_show(void) {
   write_good_idx("good");
   char args[2048];
-  snprintf(args, sizeof args, "info --dataset mnist --root %s --json", path_in("good"));
+  snprintf(args, sizeof args, "info --dataset mnist --root %s --json", test_path("good"));
   CHECK(scan_data(args) == 0);
   cJSON *root = cJSON_Parse(output);
   CHECK_MSG(root != NULL, "not JSON: %s", output);
@@ -135,15 +127,15 @@ static void test_info_json_and_show(void) {
     CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(classes, 9), "count")) == 1);
     cJSON_Delete(root);
   }
-  snprintf(args, sizeof args, "info --dataset mnist --root %s", path_in("good"));
+  snprintf(args, sizeof args, "info --dataset mnist --root %s", test_path("good"));
   CHECK(scan_data(args) == 0 && strstr(output, "mnist/train: 4 images, 28x28x1") != NULL);
 
-  snprintf(args, sizeof args, "show --dataset mnist --root %s --per-class 3 --out %s", path_in("good"),
-           path_in("grid.png"));
+  snprintf(args, sizeof args, "show --dataset mnist --root %s --per-class 3 --out %s", test_path("good"),
+           test_path("grid.png"));
   CHECK_MSG(scan_data(args) == 0 && strstr(output, "grid.png") != NULL, "%s", output);
   uint8_t *pixels = NULL;
   int h = 0, w = 0, c = 0;
-  CHECK_MSG(scan_image_read(path_in("grid.png"), &pixels, &h, &w, &c) == SCAN_OK, "%s", scan_error_message());
+  CHECK_MSG(scan_image_read(test_path("grid.png"), &pixels, &h, &w, &c) == SCAN_OK, "%s", scan_error_message());
   /* 10 class rows of 28 px images enlarged 3x (84 px cells): taller than 10 * 84. */
   CHECK(h > 10 * 84 && w > 3 * 84 && c == 3);
   free(pixels);
@@ -195,11 +187,11 @@ static void test_show_augment(void) {
   char args[4096];
   snprintf(args, sizeof args,
            "show --augment simclr --dataset mnist --root %s --images %d --views %d --seed %d %s --out %s",
-           path_in("aug"), IMAGES, VIEWS, SEED, settings, path_in("simclr.png"));
+           test_path("aug"), IMAGES, VIEWS, SEED, settings, test_path("simclr.png"));
   CHECK_MSG(scan_data(args) == 0 && strstr(output, "simclr.png") != NULL, "scan data %s: %s", args, output);
   uint8_t *png = NULL;
   int h = 0, w = 0, c = 0;
-  CHECK_MSG(scan_image_read(path_in("simclr.png"), &png, &h, &w, &c) == SCAN_OK, "%s", scan_error_message());
+  CHECK_MSG(scan_image_read(test_path("simclr.png"), &png, &h, &w, &c) == SCAN_OK, "%s", scan_error_message());
   if (!png) return;
   CHECK(c == 3);
   CHECK_MSG(h == 2 * SHEET_MARGIN + SHEET_TITLE + IMAGES * (SHEET_CELL + SHEET_CAPTION) + (IMAGES - 1) * SHEET_GAP,
@@ -230,21 +222,21 @@ static void test_show_augment(void) {
   /* Without --seed the config's seed applies: --set seed=5 draws the same sheet. */
   snprintf(args, sizeof args,
            "show --augment simclr --dataset mnist --root %s --images %d --views %d --set seed=%d %s --out %s",
-           path_in("aug"), IMAGES, VIEWS, SEED, settings, path_in("config-seed.png"));
+           test_path("aug"), IMAGES, VIEWS, SEED, settings, test_path("config-seed.png"));
   CHECK_MSG(scan_data(args) == 0, "%s", output);
   uint8_t *again = NULL, *first = NULL;
   int h2 = 0, w2 = 0, c2 = 0;
-  CHECK(scan_image_read(path_in("simclr.png"), &first, &h, &w, &c) == SCAN_OK);
-  CHECK(scan_image_read(path_in("config-seed.png"), &again, &h2, &w2, &c2) == SCAN_OK);
+  CHECK(scan_image_read(test_path("simclr.png"), &first, &h, &w, &c) == SCAN_OK);
+  CHECK(scan_image_read(test_path("config-seed.png"), &again, &h2, &w2, &c2) == SCAN_OK);
   CHECK(first && again && h == h2 && w == w2 && memcmp(first, again, (size_t)h * (size_t)w * 3) == 0);
   free(first);
   free(again);
 
   /* ours: default 8 views; the 4 images all fit in the 4 rows asked for. */
-  snprintf(args, sizeof args, "show --augment ours --dataset mnist --root %s --images 4 --out %s", path_in("aug"),
-           path_in("ours.png"));
+  snprintf(args, sizeof args, "show --augment ours --dataset mnist --root %s --images 4 --out %s", test_path("aug"),
+           test_path("ours.png"));
   CHECK_MSG(scan_data(args) == 0, "%s", output);
-  CHECK(scan_image_read(path_in("ours.png"), &png, &h, &w, &c) == SCAN_OK);
+  CHECK(scan_image_read(test_path("ours.png"), &png, &h, &w, &c) == SCAN_OK);
   CHECK_MSG(h == 2 * SHEET_MARGIN + SHEET_TITLE + 4 * (SHEET_CELL + SHEET_CAPTION) + 3 * SHEET_GAP, "height %d", h);
   label_column = w - (2 * SHEET_MARGIN + 9 * SHEET_CELL + 8 * SHEET_GAP);
   CHECK_MSG(label_column > 2 * SHEET_GAP && label_column < 300, "width %d", w);
@@ -253,18 +245,17 @@ static void test_show_augment(void) {
   expect_input_error("show --augment bogus", "'bogus'");
   expect_input_error("show --augment standard", "'standard'");
   expect_input_error("show --views 3", "--augment");
-  snprintf(args, sizeof args, "show --augment simclr --dataset mnist --root %s --views 0 --out %s", path_in("aug"),
-           path_in("zero.png"));
+  snprintf(args, sizeof args, "show --augment simclr --dataset mnist --root %s --views 0 --out %s", test_path("aug"),
+           test_path("zero.png"));
   expect_input_error(args, "0 views");
   snprintf(args, sizeof args,
            "show --augment simclr --dataset mnist --root %s "
            "--set pretext.augmentation_kwargs.random_grayscale.p=2 --out %s",
-           path_in("aug"), path_in("bad.png"));
+           test_path("aug"), test_path("bad.png"));
   expect_input_error(args, "random_grayscale.p = 2 must be in [0, 1]");
 }
 
 int main(void) {
-  snprintf(dir, sizeof dir, "%s", test_tmpdir());
   test_bad_inputs();
   test_info_json_and_show();
   test_show_augment();

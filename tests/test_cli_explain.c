@@ -197,11 +197,8 @@ int main(void) {
   const char *tmp = test_tmpdir();
   test_bad_input(tmp);
   char data[512];
-  snprintf(data, sizeof data, "%.380s/data", tmp);
+  tiny_setup(150, VAL, data, sizeof data, config, sizeof config);
   snprintf(run_dir, sizeof run_dir, "%.380s/run", tmp);
-  snprintf(config, sizeof config, "%.380s/tiny.yml", tmp);
-  tiny_write_dataset(data, 150, VAL);
-  tiny_write_config(config, data);
   char args[1200];
   snprintf(args, sizeof args, "run --out %s", run_dir);
   int rc = scan_cmd(args);

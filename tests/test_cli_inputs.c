@@ -23,14 +23,6 @@
 static char output[1 << 16];
 static char data[256], config[512], run[512];
 
-static const char *in_tmp(const char *relative) {
-  static char buf[8][1024];
-  static int slot;
-  slot = (slot + 1) % 8;
-  snprintf(buf[slot], sizeof buf[slot], "%s/%s", test_tmpdir(), relative);
-  return buf[slot];
-}
-
 /* `scan <args>` under a 60 s timeout exits 2 with `needle` in its output. */
 static void expect_refused(const char *args, const char *needle) {
   char command[4096];
@@ -60,17 +52,17 @@ static double children_peak_mib(void) {
 
 static void test_unbounded_files(void) {
   char args[4096];
-  const char *fifo = in_tmp("pipe.png");
+  const char *fifo = test_path("pipe.png");
   CHECK(mkfifo(fifo, 0644) == 0);
-  make_dir(in_tmp("notimage"));
-  write_sparse(in_tmp("notimage/x.png"), "GIF89a", 6, (off_t)4 << 30);
-  make_dir(in_tmp("hugepng"));
-  write_sparse(in_tmp("hugepng/x.png"), "\x89PNG\r\n\x1a\n", 8, (off_t)4 << 30);
+  make_dir(test_path("notimage"));
+  write_sparse(test_path("notimage/x.png"), "GIF89a", 6, (off_t)4 << 30);
+  make_dir(test_path("hugepng"));
+  write_sparse(test_path("hugepng/x.png"), "\x89PNG\r\n\x1a\n", 8, (off_t)4 << 30);
 
   /* Before any other command, so that the peak below is theirs: none reads more than a few bytes of 4 GiB. */
-  snprintf(args, sizeof args, "data info --dataset folder --root %s", in_tmp("notimage"));
+  snprintf(args, sizeof args, "data info --dataset folder --root %s", test_path("notimage"));
   expect_refused(args, "notimage/x.png: not a PNG or JPEG image");
-  snprintf(args, sizeof args, "data info --dataset folder --root %s", in_tmp("hugepng"));
+  snprintf(args, sizeof args, "data info --dataset folder --root %s", test_path("hugepng"));
   expect_refused(args, "hugepng/x.png: 4.0 GiB, too large for an image file (at most 1.0 GiB)");
   snprintf(args, sizeof args, "explain --config %s --out %s --image /dev/zero", config, run);
   expect_refused(args, "/dev/zero: is a device");
@@ -84,7 +76,7 @@ static void test_unbounded_files(void) {
   expect_refused(args, "pipe.png: is a FIFO");
 
   /* Image lists: an entry that is a device or a FIFO; the list itself as a FIFO. */
-  const char *list = in_tmp("list.txt");
+  const char *list = test_path("list.txt");
   char text[1200];
   snprintf(text, sizeof text, "/dev/zero 0\n%s 1\n", fifo);
   CHECK(test_write_file(list, text, (long)strlen(text)) == 0);
@@ -96,48 +88,48 @@ static void test_unbounded_files(void) {
   snprintf(args, sizeof args, "data info --dataset list --root %s", fifo);
   expect_refused(args, "pipe.png: is a FIFO");
   /* Dataset files by their fixed names: a FIFO in their place is refused, not waited on. */
-  make_dir(in_tmp("mnist"));
+  make_dir(test_path("mnist"));
   const uint8_t one_label[1] = {0};
-  CHECK(write_idx_labels(in_tmp("mnist/train-labels-idx1-ubyte"), 2049, 1, one_label) == 0);
-  CHECK(mkfifo(in_tmp("mnist/train-images-idx3-ubyte"), 0644) == 0);
-  snprintf(args, sizeof args, "data info --dataset mnist --root %s --split train", in_tmp("mnist"));
+  CHECK(write_idx_labels(test_path("mnist/train-labels-idx1-ubyte"), 2049, 1, one_label) == 0);
+  CHECK(mkfifo(test_path("mnist/train-images-idx3-ubyte"), 0644) == 0);
+  snprintf(args, sizeof args, "data info --dataset mnist --root %s --split train", test_path("mnist"));
   expect_refused(args, "train-images-idx3-ubyte: is a FIFO");
-  make_dir(in_tmp("cifar"));
-  CHECK(mkfifo(in_tmp("cifar/test_batch.bin"), 0644) == 0);
-  snprintf(args, sizeof args, "data info --dataset cifar-10 --root %s --split test", in_tmp("cifar"));
+  make_dir(test_path("cifar"));
+  CHECK(mkfifo(test_path("cifar/test_batch.bin"), 0644) == 0);
+  snprintf(args, sizeof args, "data info --dataset cifar-10 --root %s --split test", test_path("cifar"));
   expect_refused(args, "test_batch.bin: is a FIFO");
   /* A run directory whose config.yml is a FIFO. */
-  make_dir(in_tmp("fiforun"));
-  CHECK(mkfifo(in_tmp("fiforun/config.yml"), 0644) == 0);
-  snprintf(args, sizeof args, "report --out %s", in_tmp("fiforun"));
+  make_dir(test_path("fiforun"));
+  CHECK(mkfifo(test_path("fiforun/config.yml"), 0644) == 0);
+  snprintf(args, sizeof args, "report --out %s", test_path("fiforun"));
   expect_refused(args, "fiforun/config.yml: is a FIFO");
-  remove(in_tmp("notimage/x.png"));
-  remove(in_tmp("hugepng/x.png"));
+  remove(test_path("notimage/x.png"));
+  remove(test_path("hugepng/x.png"));
 }
 
 static void test_large_images(void) {
   char args[4096];
   /* A header beyond libpng's default limits: said to be too large, with the limit, not "Invalid IHDR data". */
-  make_dir(in_tmp("wide"));
-  CHECK(write_png_header_only(in_tmp("wide/a.png"), 2000000, 10) == 0);
-  snprintf(args, sizeof args, "data info --dataset folder --root %s", in_tmp("wide"));
+  make_dir(test_path("wide"));
+  CHECK(write_png_header_only(test_path("wide/a.png"), 2000000, 10) == 0);
+  snprintf(args, sizeof args, "data info --dataset folder --root %s", test_path("wide"));
   expect_refused(args, "wide/a.png: image too large to decode (2000000x10; at most 16384 a side");
 
   /* A first image of 8000x8000 (decodable) in a folder of more images than this machine could hold at that
      size: the image and the image-size option are named, exit 2 instead of "out of memory". The other files
      are never decoded, so they may be empty. */
-  make_dir(in_tmp("photos"));
+  make_dir(test_path("photos"));
   uint8_t *big = calloc((size_t)8000 * 8000, 1);
-  CHECK(big && scan_image_write_png(in_tmp("photos/a_big.png"), big, 8000, 8000, 1) == SCAN_OK);
+  CHECK(big && scan_image_write_png(test_path("photos/a_big.png"), big, 8000, 8000, 1) == SCAN_OK);
   free(big);
   const double memory = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
   const long others = (long)(memory / (8000.0 * 8000 * 3)) + 2;
   for (long i = 0; i < others; i++) {
     char name[64];
     snprintf(name, sizeof name, "photos/b_%05ld.png", i);
-    CHECK(test_write_file(in_tmp(name), "", 0) == 0);
+    CHECK(test_write_file(test_path(name), "", 0) == 0);
   }
-  snprintf(args, sizeof args, "data info --dataset folder --root %s", in_tmp("photos"));
+  snprintf(args, sizeof args, "data info --dataset folder --root %s", test_path("photos"));
   expect_refused(args, "photos/a_big.png: image too large to keep");
   CHECK_MSG(strstr(output, "--image-size N"), "the message should name the option: %s", output);
 }
@@ -150,28 +142,28 @@ static void test_messages(void) {
   expect_refused(args, "--query must be 0 or more, got -3");
 
   /* A class folder whose name holds an escape sequence: printed escaped, never raw. */
-  make_dir(in_tmp("escape"));
-  make_dir(in_tmp("escape/\x1b[31mred"));
+  make_dir(test_path("escape"));
+  make_dir(test_path("escape/\x1b[31mred"));
   uint8_t pixels[4 * 4] = {0};
-  CHECK(scan_image_write_png(in_tmp("escape/\x1b[31mred/a.png"), pixels, 4, 4, 1) == SCAN_OK);
+  CHECK(scan_image_write_png(test_path("escape/\x1b[31mred/a.png"), pixels, 4, 4, 1) == SCAN_OK);
   char command[4096];
-  snprintf(command, sizeof command, "timeout 60 %s data info --dataset folder --root %s", test_scan_bin(), in_tmp("escape"));
+  snprintf(command, sizeof command, "timeout 60 %s data info --dataset folder --root %s", test_scan_bin(), test_path("escape"));
   int rc = test_run(command, output, sizeof output);
   CHECK_MSG(rc == 0 && !strchr(output, '\x1b') && strstr(output, "\\x1b[31mred"), "rc %d: %s", rc, output);
   /* The same name in an error message (a folder without images) is escaped too. */
-  remove(in_tmp("escape/\x1b[31mred/a.png"));
-  snprintf(args, sizeof args, "data info --dataset folder --root %s", in_tmp("escape"));
+  remove(test_path("escape/\x1b[31mred/a.png"));
+  snprintf(args, sizeof args, "data info --dataset folder --root %s", test_path("escape"));
   expect_refused(args, "\\x1b[31mred: class folder has no PNG or JPEG images");
   CHECK(!strchr(output, '\x1b'));
 
   /* NaN features name their file. */
   make_dir(run);
-  make_dir(in_tmp("run/pretext"));
+  make_dir(test_path("run/pretext"));
   float *features = calloc(90 * 4, sizeof(float));
   for (int i = 0; i < 90 * 4; i++) features[i] = (float)(i % 7) + 1;
   features[5 * 4 + 2] = NAN;
   scan_array a = {SCAN_F32, 2, {90, 4}, features};
-  CHECK(scan_npy_write(in_tmp("run/pretext/features-val.npy"), &a) == SCAN_OK);
+  CHECK(scan_npy_write(test_path("run/pretext/features-val.npy"), &a) == SCAN_OK);
   free(features);
   snprintf(args, sizeof args, "candidates --config %s --out %s --n-list 5", config, run);
   expect_refused(args, "pretext/features-val.npy: row 5 holds a NaN");
@@ -192,9 +184,9 @@ static void test_environment(void) {
 }
 
 int main(void) {
-  snprintf(data, sizeof data, "%s", in_tmp("data"));
-  snprintf(config, sizeof config, "%s", in_tmp("tiny.yml"));
-  snprintf(run, sizeof run, "%s", in_tmp("run"));
+  snprintf(data, sizeof data, "%s", test_path("data"));
+  snprintf(config, sizeof config, "%s", test_path("tiny.yml"));
+  snprintf(run, sizeof run, "%s", test_path("run"));
   make_dir(data);
   tiny_write_split(data, "train", 60, 1);
   tiny_write_split(data, "t10k", 90, 2);

@@ -16,8 +16,8 @@ static char output[1 << 16];
 
 static int run_metrics(const char *args) {
   char command[4096];
-  snprintf(command, sizeof command, "%s metrics %s", test_scan_bin(), args);
-  return test_run(command, output, sizeof output);
+  snprintf(command, sizeof command, "metrics %s", args);
+  return test_scan_run(command, output, sizeof output, 0);
 }
 
 static int same_int_array(const cJSON *a, const cJSON *b) {

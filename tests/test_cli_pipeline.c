@@ -21,11 +21,9 @@ static int exists(const char *dir, const char *relative) {
 static char output[1 << 16];
 
 static int run(const char *args) {
-  char command[8192];
-  snprintf(command, sizeof command, "%s %s --quiet", test_scan_bin(), args);
-  int rc = test_run(command, output, sizeof output);
-  if (rc != 0) fprintf(stderr, "`%s` exited %d:\n%s\n", command, rc, output);
-  return rc;
+  char quiet[8192];
+  snprintf(quiet, sizeof quiet, "%s --quiet", args);
+  return test_scan_run(quiet, output, sizeof output, 1);
 }
 
 /* Overwrites every tensor byte of a safetensors file with 0xFF (float NaN). */
@@ -46,11 +44,8 @@ static void poison_safetensors(const char *path) {
 int main(void) {
   const char *tmp = test_tmpdir();
   char data[512], run_dir[512], config[512], args[4096];
-  snprintf(data, sizeof data, "%s/data", tmp);
+  tiny_setup(240, 90, data, sizeof data, config, sizeof config);
   snprintf(run_dir, sizeof run_dir, "%s/run", tmp);
-  snprintf(config, sizeof config, "%s/tiny.yml", tmp);
-  tiny_write_dataset(data, 240, 90);
-  tiny_write_config(config, data);
 
   snprintf(args, sizeof args, "run --config %s --out %s", config, run_dir);
   CHECK(run(args) == 0);
@@ -75,14 +70,11 @@ int main(void) {
 
   /* The synthetic classes are obvious: the clustering must find them (issue 7: ACC >= 0.9). */
   snprintf(path, sizeof path, "%s/eval/metrics.json", run_dir);
-  FILE *metrics = fopen(path, "r");
-  static char json[1 << 16];
-  size_t json_size = metrics ? fread(json, 1, sizeof json - 1, metrics) : 0;
-  json[json_size] = 0;
-  if (metrics) fclose(metrics);
-  const char *acc = strstr(json, "\"acc\":");
+  char *json = test_read_text(path, NULL);
+  const char *acc = json ? strstr(json, "\"acc\":") : NULL;
   double acc_value = acc ? atof(acc + 6) : 0;
   CHECK_MSG(acc_value >= 0.9, "tiny run ACC %.3f, expected >= 0.9", acc_value);
+  free(json);
 
   /* Over-clustering (K > C): 5 clusters for 3 classes runs end to end; eval matches rectangularly. */
   char run_k5[600];
@@ -93,12 +85,10 @@ int main(void) {
            config, run_k5);
   CHECK(run(args) == 0);
   snprintf(path, sizeof path, "%s/eval/metrics.json", run_k5);
-  FILE *k5 = fopen(path, "r");
-  json_size = k5 ? fread(json, 1, sizeof json - 1, k5) : 0;
-  json[json_size] = 0;
-  if (k5) fclose(k5);
-  CHECK_MSG(strstr(json, "\"num_clusters\":\t5") != NULL, "5 clusters expected in %s", path);
-  CHECK(strstr(json, "\"majority_acc\"") != NULL);
+  json = test_read_text(path, NULL);
+  CHECK_MSG(json && strstr(json, "\"num_clusters\":\t5") != NULL, "5 clusters expected in %s", path);
+  CHECK(json && strstr(json, "\"majority_acc\"") != NULL);
+  free(json);
 
   /* Up to date: every stage is skipped. */
   CHECK(run(args) == 0);
@@ -141,14 +131,12 @@ int main(void) {
   snprintf(args, sizeof args, "report --config %s --out %s", config, run_dir);
   CHECK(run(args) == 0);
   snprintf(path, sizeof path, "%s/report.html", run_dir);
-  FILE *report = fopen(path, "r");
-  static char html[1 << 20];
-  size_t html_size = report ? fread(html, 1, sizeof html - 1, report) : 0;
-  html[html_size] = 0;
-  if (report) fclose(report);
+  char *html = test_read_text(path, NULL);
   /* (an empty cluster has no name box, so either given name may be the one shown) */
-  CHECK_MSG(strstr(html, "value=\"bars, flat\"") || strstr(html, "value=\"squares\""), "the report should pre-fill the given names");
-  CHECK(strstr(html, "download-labels") != NULL);
+  CHECK_MSG(html && (strstr(html, "value=\"bars, flat\"") || strstr(html, "value=\"squares\"")),
+            "the report should pre-fill the given names");
+  CHECK(html && strstr(html, "download-labels") != NULL);
+  free(html);
   /* A name for a cluster the run does not have is an error naming the file and line. */
   test_write_file(names, "cluster,name\n7,ghost\n", 21);
   snprintf(command, sizeof command, "%s annotate --config %s --out %s --names %s", test_scan_bin(), config, run_dir, names);

@@ -32,11 +32,7 @@ enum { TRAIN_COUNT = 240, VAL_COUNT = 300, MAX_ROWS = 400 };
 
 static char output[1 << 16];
 
-static int run_scan(const char *args) {
-  char command[8192];
-  snprintf(command, sizeof command, "%s %s", test_scan_bin(), args);
-  return test_run(command, output, sizeof output);
-}
+static int run_scan(const char *args) { return test_scan_run(args, output, sizeof output, 0); }
 
 /* One predictions file: cluster, confidence and name by row, with the file column. */
 typedef struct {

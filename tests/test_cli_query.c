@@ -264,11 +264,8 @@ static void check_charts(void) {
 int main(void) {
   const char *tmp = test_tmpdir();
   char data[512], args[1200];
-  snprintf(data, sizeof data, "%s/data", tmp);
+  tiny_setup(240, VAL, data, sizeof data, config, sizeof config);
   snprintf(run_dir, sizeof run_dir, "%s/run", tmp);
-  snprintf(config, sizeof config, "%s/tiny.yml", tmp);
-  tiny_write_dataset(data, 240, VAL);
-  tiny_write_config(config, data);
   read_val_split(data);
 
   int rc = scan_cmd("run");

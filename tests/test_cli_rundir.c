@@ -21,7 +21,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "scan/atomic_file.h"
 #include "scan/config.h"
 #include "scan/hash.h"
 #include "cli_scan.h"
@@ -31,18 +30,6 @@
 /* The whole file, NUL-terminated (NULL when unreadable). */
 /* Two batches of 32 per epoch: the checks need a run, not a good model. */
 enum { TRAIN_IMAGES = 64, VAL_IMAGES = 32 };
-
-static char *read_all(const char *path, long *size) {
-  unsigned char *data = NULL;
-  size_t n = 0;
-  *size = 0;
-  if (scan_read_file(path, &data, &n) != SCAN_OK) {
-    scan_error_clear();
-    return NULL;
-  }
-  *size = (long)n;
-  return (char *)data;
-}
 
 /* A hash of every file under dir (relative path, size, bytes) but the lock file. */
 static uint64_t snapshot(const char *dir, const char *relative, uint64_t h) {
@@ -65,7 +52,7 @@ static uint64_t snapshot(const char *dir, const char *relative, uint64_t h) {
       entry = snapshot(dir, child, entry);
     } else {
       long size = 0;
-      char *bytes = read_all(full, &size);
+      char *bytes = test_read_text(full, &size);
       entry = scan_hash_bytes(entry, bytes ? bytes : "", bytes ? (size_t)size : 0);
       free(bytes);
     }
@@ -84,7 +71,7 @@ static int exists(const char *dir, const char *relative) {
 
 static void truncate_to_half(const char *path) {
   long size = 0;
-  char *bytes = read_all(path, &size);
+  char *bytes = test_read_text(path, &size);
   if (bytes) test_write_file(path, bytes, size / 2);
   free(bytes);
 }
@@ -141,7 +128,7 @@ static void check_damaged_config(const char *run) {
   char path[1024];
   snprintf(path, sizeof path, "%s/config.yml", run);
   long size = 0;
-  char *original = read_all(path, &size);
+  char *original = test_read_text(path, &size);
   CHECK_MSG(original && strstr(original, "\n# checksum: "), "config.yml should end with a checksum line");
   uint64_t before = snapshot(run, "", 0);
   truncate_to_half(path);
@@ -199,7 +186,7 @@ static void check_two_processes(const char *config, const char *tmp) {
   int holding = 0;
   for (int i = 0; i < 3000 && !holding; i++) { /* at most 30 s for the first to start */
     long size = 0;
-    char *text = read_all(lock, &size);
+    char *text = test_read_text(lock, &size);
     holding = text && strcmp(text, expected) == 0;
     free(text);
     if (!holding) usleep(10000);
@@ -261,7 +248,7 @@ static void check_resume_config(const char *config, const char *tmp) {
   CHECK_MSG(strstr(output, "resuming") == NULL, "--restart should start afresh:\n%s", output);
   snprintf(path, sizeof path, "%s/config.yml", run);
   long size = 0;
-  char *written = read_all(path, &size);
+  char *written = test_read_text(path, &size);
   CHECK_MSG(written && strstr(written, "seed: 5"), "config.yml should hold the new seed");
   free(written);
 

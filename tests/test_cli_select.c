@@ -15,35 +15,15 @@
 
 static char output[65536];
 
-static const char *path_in(const char *relative) {
-  static char buf[8][1024];
-  static int slot;
-  slot = (slot + 1) % 8;
-  snprintf(buf[slot], sizeof buf[slot], "%s/%s", test_tmpdir(), relative);
-  return buf[slot];
-}
-
-static int scan(const char *args) {
-  char command[8192];
-  snprintf(command, sizeof command, "%s %s", test_scan_bin(), args);
-  return test_run(command, output, sizeof output);
-}
+static int scan(const char *args) { return test_scan_run(args, output, sizeof output, 0); }
 
 static void expect_input_error(const char *args, const char *needle) {
-  int rc = scan(args);
-  CHECK_MSG(rc == 2 && strstr(output, needle) != NULL, "scan %s -> %d: %s (wanted '%s')", args, rc, output, needle);
+  test_scan_rejects(args, needle, output, sizeof output);
 }
 
 static void write_features(const char *relative, const float *rows, int64_t n, int d) {
   scan_array a = {SCAN_F32, 2, {n, d}, (void *)rows};
-  CHECK(scan_npy_write(path_in(relative), &a) == SCAN_OK);
-}
-
-static char *read_text(const char *path) {
-  unsigned char *text = NULL;
-  size_t size;
-  if (scan_read_file(path, &text, &size) != SCAN_OK) return NULL;
-  return (char *)text;
+  CHECK(scan_npy_write(test_path(relative), &a) == SCAN_OK);
 }
 
 /* 2-D unit vectors by angle: the target holds 0, 1 (a near-duplicate of 0) and 90 degrees; the pool has
@@ -58,91 +38,91 @@ static void test_select_small(void) {
   write_features("target.npy", target, 3, 2);
   write_features("pool.npy", pool, 7, 2);
   const char pool_names[] = "p0.jpg\np1.png\np2.jpg\ndir/p3.JPG\np4\np5.jpg\np6.jpg\n";
-  CHECK(test_write_file(path_in("pool.names.txt"), pool_names, (long)strlen(pool_names)) == 0);
+  CHECK(test_write_file(test_path("pool.names.txt"), pool_names, (long)strlen(pool_names)) == 0);
   char args[4096];
-  snprintf(args, sizeof args, "select --target %s --pool %s --k 2 --k 1 --dedup 0.98 --out %s", path_in("target.npy"),
-           path_in("pool.npy"), path_in("sel"));
+  snprintf(args, sizeof args, "select --target %s --pool %s --k 2 --k 1 --dedup 0.98 --out %s", test_path("target.npy"),
+           test_path("pool.npy"), test_path("sel"));
   int rc = scan(args);
   CHECK_MSG(rc == 0, "scan %s -> %d: %s", args, rc, output);
   CHECK_MSG(strstr(output, "target: 3 images, 2 after removing near-duplicates"), "%s", output);
   CHECK_MSG(strstr(output, "k=2: 4 neighbours, 4 after de-duplication"), "%s", output);
-  char *text = read_text(path_in("sel/ImageSets/scan_nn2.txt"));
+  char *text = test_read_text(test_path("sel/ImageSets/scan_nn2.txt"), NULL);
   CHECK_MSG(text && strcmp(text, "p0\np1\ndir/p3\np4\n") == 0, "scan_nn2.txt: %s", text ? text : "(none)");
   free(text);
-  text = read_text(path_in("sel/ImageSets/scan_nn1.txt"));
+  text = test_read_text(test_path("sel/ImageSets/scan_nn1.txt"), NULL);
   CHECK_MSG(text && strcmp(text, "p0\np4\n") == 0, "scan_nn1.txt: %s", text ? text : "(none)");
   free(text);
   scan_array a;
-  if (scan_npy_read(path_in("sel/neighbors_nn2.npy"), &a) == SCAN_OK) {
+  if (scan_npy_read(test_path("sel/neighbors_nn2.npy"), &a) == SCAN_OK) {
     const int64_t *n = a.data;
     CHECK(a.dtype == SCAN_I64 && a.shape[0] == 2 && a.shape[1] == 2 && n[0] == 0 && n[1] == 1 && n[2] == 4 && n[3] == 3);
     scan_array_free(&a);
   } else {
     CHECK(!"neighbors_nn2.npy unreadable");
   }
-  CHECK(scan_file_exists(path_in("sel/evidence.json")) && scan_file_exists(path_in("sel/evidence.png")));
+  CHECK(scan_file_exists(test_path("sel/evidence.json")) && scan_file_exists(test_path("sel/evidence.png")));
 
   /* --voc-root: p0 and p3 have annotations, p1 and p4 do not. */
-  make_dir(path_in("voc"));
-  make_dir(path_in("voc/Annotations"));
-  make_dir(path_in("voc/Annotations/dir"));
-  CHECK(test_write_file(path_in("voc/Annotations/p0.xml"), "<a/>", 4) == 0);
-  CHECK(test_write_file(path_in("voc/Annotations/dir/p3.xml"), "<a/>", 4) == 0);
-  snprintf(args, sizeof args, "select --target %s --pool %s --k 2 --out %s --voc-root %s", path_in("target.npy"),
-           path_in("pool.npy"), path_in("sel"), path_in("voc"));
+  make_dir(test_path("voc"));
+  make_dir(test_path("voc/Annotations"));
+  make_dir(test_path("voc/Annotations/dir"));
+  CHECK(test_write_file(test_path("voc/Annotations/p0.xml"), "<a/>", 4) == 0);
+  CHECK(test_write_file(test_path("voc/Annotations/dir/p3.xml"), "<a/>", 4) == 0);
+  snprintf(args, sizeof args, "select --target %s --pool %s --k 2 --out %s --voc-root %s", test_path("target.npy"),
+           test_path("pool.npy"), test_path("sel"), test_path("voc"));
   rc = scan(args);
   CHECK_MSG(rc == 0 && strstr(output, "2 selected names have no annotation"), "%d: %s", rc, output);
-  text = read_text(path_in("sel/missing_annotations_nn2.txt"));
+  text = test_read_text(test_path("sel/missing_annotations_nn2.txt"), NULL);
   CHECK_MSG(text && strcmp(text, "p1\np4\n") == 0, "missing: %s", text ? text : "(none)");
   free(text);
 }
 
 static void test_select_bad_input(void) {
   char args[4096];
-  snprintf(args, sizeof args, "select --target %s --pool %s --out %s", path_in("absent.npy"), path_in("pool.npy"),
-           path_in("bad"));
+  snprintf(args, sizeof args, "select --target %s --pool %s --out %s", test_path("absent.npy"), test_path("pool.npy"),
+           test_path("bad"));
   expect_input_error(args, "absent.npy");
-  CHECK(test_write_file(path_in("corrupt.npy"), "\x93NUMPY\x01\x00garbage", 16) == 0);
-  snprintf(args, sizeof args, "select --target %s --pool %s --out %s", path_in("target.npy"), path_in("corrupt.npy"),
-           path_in("bad"));
+  CHECK(test_write_file(test_path("corrupt.npy"), "\x93NUMPY\x01\x00garbage", 16) == 0);
+  snprintf(args, sizeof args, "select --target %s --pool %s --out %s", test_path("target.npy"), test_path("corrupt.npy"),
+           test_path("bad"));
   expect_input_error(args, "corrupt.npy");
   float three_d[2 * 3] = {1, 0, 0, 0, 1, 0};
   write_features("three_d.npy", three_d, 2, 3);
-  snprintf(args, sizeof args, "select --target %s --pool %s --out %s", path_in("three_d.npy"), path_in("pool.npy"),
-           path_in("bad"));
+  snprintf(args, sizeof args, "select --target %s --pool %s --out %s", test_path("three_d.npy"), test_path("pool.npy"),
+           test_path("bad"));
   expect_input_error(args, "3 dimensions");
-  snprintf(args, sizeof args, "select --target %s --pool %s --k 8 --out %s", path_in("target.npy"), path_in("pool.npy"),
-           path_in("bad"));
+  snprintf(args, sizeof args, "select --target %s --pool %s --k 8 --out %s", test_path("target.npy"), test_path("pool.npy"),
+           test_path("bad"));
   expect_input_error(args, "k = 8");
-  CHECK(test_write_file(path_in("short.txt"), "a\nb\n", 4) == 0);
-  snprintf(args, sizeof args, "select --target %s --pool %s --target-names %s --out %s", path_in("target.npy"),
-           path_in("pool.npy"), path_in("short.txt"), path_in("bad"));
+  CHECK(test_write_file(test_path("short.txt"), "a\nb\n", 4) == 0);
+  snprintf(args, sizeof args, "select --target %s --pool %s --target-names %s --out %s", test_path("target.npy"),
+           test_path("pool.npy"), test_path("short.txt"), test_path("bad"));
   expect_input_error(args, "short.txt: 2 names");
   scan_array empty = {SCAN_F32, 2, {0, 2}, NULL};
-  CHECK(scan_npy_write(path_in("empty.npy"), &empty) == SCAN_OK);
-  snprintf(args, sizeof args, "select --target %s --pool %s --out %s", path_in("empty.npy"), path_in("pool.npy"),
-           path_in("bad"));
+  CHECK(scan_npy_write(test_path("empty.npy"), &empty) == SCAN_OK);
+  snprintf(args, sizeof args, "select --target %s --pool %s --out %s", test_path("empty.npy"), test_path("pool.npy"),
+           test_path("bad"));
   expect_input_error(args, "empty.npy");
 }
 
 /* `scan features` with the default configuration (VGG, 28x28 grey, MLP head of 128) on 6 IDX images. */
 static void test_features(void) {
   enum { N = 6 };
-  make_dir(path_in("fm"));
+  make_dir(test_path("fm"));
   const uint8_t labels[N] = {0, 1, 2, 3, 4, 5};
-  CHECK(write_idx_images(path_in("fm/train-images-idx3-ubyte"), 2051, N, 28, 28) == 0);
-  CHECK(write_idx_labels(path_in("fm/train-labels-idx1-ubyte"), 2049, N, labels) == 0);
+  CHECK(write_idx_images(test_path("fm/train-images-idx3-ubyte"), 2051, N, 28, 28) == 0);
+  CHECK(write_idx_labels(test_path("fm/train-labels-idx1-ubyte"), 2049, N, labels) == 0);
   scan_backbone_config backbone = {SCAN_BACKBONE_VGG, 1, 28, 28, 1.0, {16, 32, 64}, 3};
   scan_head_config head = {SCAN_HEAD_MLP, 128, 1, 0};
   scan_net *net = NULL;
   CHECK(scan_net_create(&net, scan_context_default(), &backbone, &head, N, 11) == SCAN_OK);
   if (!net) return;
   const char *metadata[] = {"stage", "pretext", NULL};
-  CHECK(scan_net_save(net, path_in("model.safetensors"), metadata) == SCAN_OK);
+  CHECK(scan_net_save(net, test_path("model.safetensors"), metadata) == SCAN_OK);
   char args[4096];
   snprintf(args, sizeof args,
            "features --model %s --dataset fashion-mnist --root %s --split train --out %s --csv %s --quiet --threads 1",
-           path_in("model.safetensors"), path_in("fm"), path_in("feat/f.npy"), path_in("feat/f.csv"));
+           test_path("model.safetensors"), test_path("fm"), test_path("feat/f.npy"), test_path("feat/f.csv"));
   int rc = scan(args);
   CHECK_MSG(rc == 0, "scan %s -> %d: %s", args, rc, output);
 
@@ -154,7 +134,7 @@ static void test_features(void) {
   CHECK(scan_net_forward(net, input, N, 0) == SCAN_OK);
   const float *expected = scan_net_head_output(net, 0);
   scan_array a;
-  if (scan_npy_read(path_in("feat/f.npy"), &a) == SCAN_OK) {
+  if (scan_npy_read(test_path("feat/f.npy"), &a) == SCAN_OK) {
     CHECK(a.dtype == SCAN_F32 && a.ndim == 2 && a.shape[0] == N && a.shape[1] == 128);
     double worst = 0, norm0 = 0;
     for (int i = 0; i < N * 128 && a.shape[1] == 128; i++) worst = test_worse(worst, fabs(((float *)a.data)[i] - expected[i]));
@@ -165,10 +145,10 @@ static void test_features(void) {
   } else {
     CHECK(!"features .npy unreadable");
   }
-  char *text = read_text(path_in("feat/f.names.txt"));
+  char *text = test_read_text(test_path("feat/f.names.txt"), NULL);
   CHECK_MSG(text && strcmp(text, "0\n1\n2\n3\n4\n5\n") == 0, "names: %s", text ? text : "(none)");
   free(text);
-  text = read_text(path_in("feat/f.csv"));
+  text = test_read_text(test_path("feat/f.csv"), NULL);
   int lines = 0, commas_first = 0;
   for (char *c = text; c && *c; c++) {
     lines += *c == '\n';
@@ -180,20 +160,20 @@ static void test_features(void) {
 
   /* --backbone: the 64 backbone features; then select runs on what features wrote (names found next to it). */
   snprintf(args, sizeof args, "features --model %s --dataset fashion-mnist --root %s --split train --out %s --backbone --quiet",
-           path_in("model.safetensors"), path_in("fm"), path_in("feat/b.npy"));
+           test_path("model.safetensors"), test_path("fm"), test_path("feat/b.npy"));
   rc = scan(args);
   CHECK_MSG(rc == 0 && strstr(output, "64 dimensions (backbone"), "%d: %s", rc, output);
   snprintf(args, sizeof args,
            "select --target %s --pool %s --k 2 --dedup 2 --out %s --target-dataset fashion-mnist --target-root %s "
            "--pool-dataset fashion-mnist --pool-root %s --strips 2",
-           path_in("feat/f.npy"), path_in("feat/f.npy"), path_in("fsel"), path_in("fm"), path_in("fm"));
+           test_path("feat/f.npy"), test_path("feat/f.npy"), test_path("fsel"), test_path("fm"), test_path("fm"));
   rc = scan(args);
   CHECK_MSG(rc == 0 && strstr(output, "class histogram"), "%d: %s", rc, output);
-  CHECK(scan_file_exists(path_in("fsel/strips/strip_001.png")) && scan_file_exists(path_in("fsel/evidence_classes.png")));
+  CHECK(scan_file_exists(test_path("fsel/strips/strip_001.png")) && scan_file_exists(test_path("fsel/evidence_classes.png")));
 
   /* A model that does not match the configuration names the tensor. */
   snprintf(args, sizeof args, "features --model %s --dataset fashion-mnist --root %s --out %s --set model_kwargs.features_dim=64",
-           path_in("model.safetensors"), path_in("fm"), path_in("feat/x.npy"));
+           test_path("model.safetensors"), test_path("fm"), test_path("feat/x.npy"));
   expect_input_error(args, "contrastive_head");
   free(input);
   scan_net_free(net);

@@ -42,23 +42,9 @@ static int exists(const char *dir, const char *relative) {
   return stat(join(path, sizeof path, dir, relative), &st) == 0;
 }
 
-static unsigned char *read_all(const char *path, long *size) {
-  *size = -1;
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *data = malloc((size_t)n + 1);
-  if (data && fread(data, 1, (size_t)n, f) == (size_t)n) *size = n;
-  fclose(f);
-  if (data) data[n > 0 ? n : 0] = 0;
-  return data;
-}
-
 static int same_bytes(const char *a, const char *b) {
   long na, nb;
-  unsigned char *da = read_all(a, &na), *db = read_all(b, &nb);
+  char *da = test_read_text(a, &na), *db = test_read_text(b, &nb);
   int same = da && db && na >= 0 && na == nb && memcmp(da, db, (size_t)na) == 0;
   free(da);
   free(db);
@@ -67,7 +53,7 @@ static int same_bytes(const char *a, const char *b) {
 
 static void copy_file(const char *from, const char *to) {
   long n;
-  unsigned char *data = read_all(from, &n);
+  char *data = test_read_text(from, &n);
   if (!data || n < 0 || test_write_file(to, data, n) != 0) fprintf(stderr, "cannot copy %s to %s\n", from, to);
   free(data);
 }
@@ -99,7 +85,7 @@ static int temp_files(const char *dir) {
 /* The value of `"key": <number>` in the last line of a JSON-lines file, or `fallback`. */
 static double last_log_value(const char *path, const char *key, double fallback) {
   long n;
-  char *text = (char *)read_all(path, &n);
+  char *text = test_read_text(path, &n);
   if (!text || n <= 0) { free(text); return fallback; }
   while (n > 0 && text[n - 1] == '\n') text[--n] = 0;
   char *line = strrchr(text, '\n');
@@ -300,10 +286,10 @@ static void check_reference_config(const char *tmp, const char *data) {
   /* The file's own values were used: its one whole-network epoch was logged, and Adam is in config.yml. */
   join(path, sizeof path, run, "scan/log.jsonl");
   long size;
-  char *log = (char *)read_all(path, &size);
+  char *log = test_read_text(path, &size);
   CHECK_MSG(log && strstr(log, "\"phase\": \"full\""), "no whole-network SCAN epoch in %s", path);
   free(log);
-  char *written = (char *)read_all(join(path, sizeof path, run, "config.yml"), &size);
+  char *written = test_read_text(join(path, sizeof path, run, "config.yml"), &size);
   CHECK_MSG(written && strstr(written, "optimizer: adam"), "config.yml should show the reference file's optimizer");
   free(written);
 }
@@ -355,13 +341,10 @@ int main(void) {
   light = test_light();
   const char *tmp = test_tmpdir();
   char data[512], trained[512], again[512], between[512], model_a[1024], model_b[1024];
-  snprintf(data, sizeof data, "%s/data", tmp);
+  tiny_setup(TRAIN_IMAGES, VAL_IMAGES, data, sizeof data, config_path, sizeof config_path);
   snprintf(trained, sizeof trained, "%s/trained", tmp);
   snprintf(again, sizeof again, "%s/again", tmp);
-  snprintf(config_path, sizeof config_path, "%s/tiny.yml", tmp);
   snprintf(cli_extra_args, sizeof cli_extra_args, " --config %s", config_path);
-  tiny_write_dataset(data, TRAIN_IMAGES, VAL_IMAGES);
-  tiny_write_config(config_path, data);
 
   /* 1. Killed pretext, resumed. Same seed and threads for both runs, so item 6 can compare them. */
   char pretext_args[256];

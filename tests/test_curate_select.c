@@ -171,13 +171,6 @@ static void test_distances(void) {
   free(y);
 }
 
-static char *read_text(const char *path) {
-  unsigned char *text = NULL;
-  size_t size;
-  if (scan_read_file(path, &text, &size) != SCAN_OK) return NULL;
-  return (char *)text;
-}
-
 /* Two clusters in the pool (directions e0 and e1, labels 0 and 1); the target is cluster 0 only, with repeated
  * frames. The selection must come from cluster 0, beat the pool on MMD and class histogram, and the files must
  * hold what the naive computation gives. */
@@ -258,7 +251,7 @@ static void test_select_end_to_end(void) {
     }
   char path[800];
   snprintf(path, sizeof path, "%s/ImageSets/scan_nn3.txt", out_dir);
-  char *text = read_text(path);
+  char *text = test_read_text(path, NULL);
   CHECK_MSG(text && strcmp(text, expected) == 0, "scan_nn3.txt:\n%s\nexpected:\n%s", text ? text : "(none)", expected);
   free(text);
   CHECK(from_cluster_0);
@@ -274,7 +267,7 @@ static void test_select_end_to_end(void) {
   CHECK_NEAR(result.per_k[0].tv_target, 0.0, 1e-12, 0);
   CHECK_NEAR(result.tv_pool, 0.5, 1e-12, 0);
   snprintf(path, sizeof path, "%s/evidence.json", out_dir);
-  text = read_text(path);
+  text = test_read_text(path, NULL);
   cJSON *json = text ? cJSON_Parse(text) : NULL;
   CHECK(json != NULL);
   if (json) {

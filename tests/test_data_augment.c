@@ -431,10 +431,8 @@ static int read_bytes(FILE *f, uint8_t *out, long n) {
 
 /* Every op against PIL 9 (tools/make_augment_fixture.py): bit-exact. */
 static void test_against_pil(void) {
-  char path[1024];
-  snprintf(path, sizeof path, "%s/augment_ops_fixture.txt", test_data_dir());
-  FILE *f = fopen(path, "r");
-  CHECK_MSG(f != NULL, "cannot open %s", path);
+  const char *path = "augment_ops_fixture.txt";
+  FILE *f = test_open_fixture(path);
   if (!f) return;
   enum { MAX = 64 * 64 * 3 };
   static uint8_t rgb[MAX], grey[MAX], img[MAX], expected[MAX];

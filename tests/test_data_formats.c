@@ -13,16 +13,6 @@
 #include "scan/image_io.h"
 #include "testlib.h"
 
-static char dir[512];
-
-static const char *path_in(const char *relative) {
-  static char buf[8][1024];
-  static int slot;
-  slot = (slot + 1) % 8;
-  snprintf(buf[slot], sizeof buf[slot], "%s/%s", dir, relative);
-  return buf[slot];
-}
-
 static scan_status load(scan_dataset *d, const char *name, const char *root, const char *split) {
   scan_dataset_spec spec = {name, root, split, 0, 0};
   return scan_dataset_load(d, &spec);
@@ -39,12 +29,12 @@ static int image_matches(const scan_dataset *d, int index, int expected_n) {
 }
 
 static void test_idx(void) {
-  make_dir(path_in("fm"));
+  make_dir(test_path("fm"));
   const uint8_t labels[3] = {3, 0, 9};
-  CHECK(write_idx_images(path_in("fm/train-images-idx3-ubyte.gz"), 2051, 3, 4, 5) == 0);
-  CHECK(write_idx_labels(path_in("fm/train-labels-idx1-ubyte"), 2049, 3, labels) == 0);
+  CHECK(write_idx_images(test_path("fm/train-images-idx3-ubyte.gz"), 2051, 3, 4, 5) == 0);
+  CHECK(write_idx_labels(test_path("fm/train-labels-idx1-ubyte"), 2049, 3, labels) == 0);
   scan_dataset d;
-  CHECK_MSG(load(&d, "fashion-mnist", path_in("fm"), "train") == SCAN_OK, "%s", scan_error_message());
+  CHECK_MSG(load(&d, "fashion-mnist", test_path("fm"), "train") == SCAN_OK, "%s", scan_error_message());
   CHECK(d.count == 3 && d.height == 4 && d.width == 5 && d.channels == 1);
   CHECK(d.labels && d.labels[0] == 3 && d.labels[1] == 0 && d.labels[2] == 9);
   CHECK(image_matches(&d, 0, 0) && image_matches(&d, 2, 2));
@@ -53,9 +43,9 @@ static void test_idx(void) {
   scan_dataset_free(&d);
 
   /* MNIST test split = t10k files; class names are digits. */
-  CHECK(write_idx_images(path_in("fm/t10k-images-idx3-ubyte"), 2051, 2, 3, 3) == 0);
-  CHECK(write_idx_labels(path_in("fm/t10k-labels-idx1-ubyte.gz"), 2049, 2, labels) == 0);
-  CHECK_MSG(load(&d, "mnist", path_in("fm"), "test") == SCAN_OK, "%s", scan_error_message());
+  CHECK(write_idx_images(test_path("fm/t10k-images-idx3-ubyte"), 2051, 2, 3, 3) == 0);
+  CHECK(write_idx_labels(test_path("fm/t10k-labels-idx1-ubyte.gz"), 2049, 2, labels) == 0);
+  CHECK_MSG(load(&d, "mnist", test_path("fm"), "test") == SCAN_OK, "%s", scan_error_message());
   CHECK(d.count == 2 && d.labels[1] == 0 && strcmp(d.class_names[7], "7") == 0 && image_matches(&d, 1, 1));
   scan_dataset_free(&d);
 
@@ -82,19 +72,19 @@ static void test_idx(void) {
   /* A gzip file cut short is an error, not a shorter dataset. */
   unsigned char *whole;
   size_t whole_size;
-  CHECK(scan_read_file(path_in("fm/train-images-idx3-ubyte.gz"), &whole, &whole_size) == SCAN_OK);
-  make_dir(path_in("cut"));
-  CHECK(test_write_file(path_in("cut/train-images-idx3-ubyte.gz"), whole, (long)whole_size - 10) == 0);
+  CHECK(scan_read_file(test_path("fm/train-images-idx3-ubyte.gz"), &whole, &whole_size) == SCAN_OK);
+  make_dir(test_path("cut"));
+  CHECK(test_write_file(test_path("cut/train-images-idx3-ubyte.gz"), whole, (long)whole_size - 10) == 0);
   free(whole);
-  CHECK(write_idx_labels(path_in("cut/train-labels-idx1-ubyte"), 2049, 3, labels) == 0);
-  CHECK(load(&d, "fashion-mnist", path_in("cut"), "train") == SCAN_ERR_INPUT);
+  CHECK(write_idx_labels(test_path("cut/train-labels-idx1-ubyte"), 2049, 3, labels) == 0);
+  CHECK(load(&d, "fashion-mnist", test_path("cut"), "train") == SCAN_ERR_INPUT);
   CHECK_MSG(strstr(scan_error_message(), "cut/train-images-idx3-ubyte.gz") != NULL, "%s", scan_error_message());
   CHECK(d.pixels == NULL && d.count == 0);
 }
 
 static void test_cifar10(void) {
-  make_dir(path_in("c10"));
-  make_dir(path_in("c10/cifar-10-batches-bin"));
+  make_dir(test_path("c10"));
+  make_dir(test_path("c10/cifar-10-batches-bin"));
   /* Five train batches of 1, 2, 1, 1, 1 records; the pixel formula continues across batches. */
   const uint8_t labels[6] = {6, 9, 0, 4, 1, 8};
   int first = 0;
@@ -102,13 +92,13 @@ static void test_cifar10(void) {
     char name[128];
     int n = b == 2 ? 2 : 1;
     snprintf(name, sizeof name, "c10/cifar-10-batches-bin/data_batch_%d.bin", b);
-    CHECK(write_cifar(path_in(name), n, labels + first, NULL, first) == 0);
+    CHECK(write_cifar(test_path(name), n, labels + first, NULL, first) == 0);
     first += n;
   }
   const char *meta = "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n";
-  CHECK(test_write_file(path_in("c10/cifar-10-batches-bin/batches.meta.txt"), meta, (long)strlen(meta)) == 0);
+  CHECK(test_write_file(test_path("c10/cifar-10-batches-bin/batches.meta.txt"), meta, (long)strlen(meta)) == 0);
   scan_dataset d;
-  CHECK_MSG(load(&d, "cifar-10", path_in("c10"), "train") == SCAN_OK, "%s", scan_error_message());
+  CHECK_MSG(load(&d, "cifar-10", test_path("c10"), "train") == SCAN_OK, "%s", scan_error_message());
   CHECK(d.count == 6 && d.height == 32 && d.width == 32 && d.channels == 3);
   for (int i = 0; i < 6; i++) CHECK(d.labels[i] == labels[i] && image_matches(&d, i, i));
   /* One position by hand: image 2, row 5, column 7, blue comes from byte 1 + 2*1024 + 5*32 + 7 of its record. */
@@ -119,16 +109,16 @@ static void test_cifar10(void) {
   /* A test batch with one byte missing is a truncated file named in the error. */
   unsigned char *buf;
   size_t size;
-  CHECK(write_cifar(path_in("c10/cifar-10-batches-bin/test_batch.bin"), 2, labels, NULL, 0) == 0);
-  CHECK(scan_read_file(path_in("c10/cifar-10-batches-bin/test_batch.bin"), &buf, &size) == SCAN_OK);
-  CHECK(test_write_file(path_in("c10/cifar-10-batches-bin/test_batch.bin"), buf, (long)size - 1) == 0);
+  CHECK(write_cifar(test_path("c10/cifar-10-batches-bin/test_batch.bin"), 2, labels, NULL, 0) == 0);
+  CHECK(scan_read_file(test_path("c10/cifar-10-batches-bin/test_batch.bin"), &buf, &size) == SCAN_OK);
+  CHECK(test_write_file(test_path("c10/cifar-10-batches-bin/test_batch.bin"), buf, (long)size - 1) == 0);
   free(buf);
-  CHECK(load(&d, "cifar-10", path_in("c10"), "test") == SCAN_ERR_INPUT);
+  CHECK(load(&d, "cifar-10", test_path("c10"), "test") == SCAN_ERR_INPUT);
   CHECK(strstr(scan_error_message(), "test_batch.bin: truncated") != NULL);
   /* A label of 10 names the file and the record. */
   const uint8_t bad[2] = {3, 10};
-  CHECK(write_cifar(path_in("c10/cifar-10-batches-bin/test_batch.bin"), 2, bad, NULL, 0) == 0);
-  CHECK(load(&d, "cifar-10", path_in("c10"), "test") == SCAN_ERR_INPUT);
+  CHECK(write_cifar(test_path("c10/cifar-10-batches-bin/test_batch.bin"), 2, bad, NULL, 0) == 0);
+  CHECK(load(&d, "cifar-10", test_path("c10"), "test") == SCAN_ERR_INPUT);
   CHECK_MSG(strstr(scan_error_message(), "test_batch.bin: record 1: label 10") != NULL, "%s", scan_error_message());
 }
 
@@ -151,33 +141,33 @@ static void test_cifar20_mapping(void) {
 
 static void test_cifar100(void) {
   /* Files directly in root (no cifar-100-binary folder). */
-  make_dir(path_in("c100"));
+  make_dir(test_path("c100"));
   const uint8_t coarse[3] = {4, 19, 0}, fine[3] = {0, 99, 55};
-  CHECK(write_cifar(path_in("c100/train.bin"), 3, coarse, fine, 10) == 0);
+  CHECK(write_cifar(test_path("c100/train.bin"), 3, coarse, fine, 10) == 0);
   scan_dataset d;
-  CHECK_MSG(load(&d, "cifar-100", path_in("c100"), "train") == SCAN_OK, "%s", scan_error_message());
+  CHECK_MSG(load(&d, "cifar-100", test_path("c100"), "train") == SCAN_OK, "%s", scan_error_message());
   CHECK(d.count == 3 && d.labels[0] == 0 && d.labels[1] == 99 && d.labels[2] == 55 && d.num_classes == 100);
   CHECK(image_matches(&d, 1, 11));
   scan_dataset_free(&d);
-  CHECK_MSG(load(&d, "cifar-20", path_in("c100"), "train") == SCAN_OK, "%s", scan_error_message());
+  CHECK_MSG(load(&d, "cifar-20", test_path("c100"), "train") == SCAN_OK, "%s", scan_error_message());
   CHECK(d.count == 3 && d.labels[0] == 4 && d.labels[1] == 13 && d.labels[2] == 0 && d.num_classes == 20);
   CHECK(strcmp(d.class_names[13], "non-insect invertebrates") == 0 && image_matches(&d, 2, 12));
   scan_dataset_free(&d);
   const uint8_t bad_fine[3] = {0, 100, 1};
-  CHECK(write_cifar(path_in("c100/test.bin"), 3, coarse, bad_fine, 0) == 0);
-  CHECK(load(&d, "cifar-20", path_in("c100"), "test") == SCAN_ERR_INPUT);
+  CHECK(write_cifar(test_path("c100/test.bin"), 3, coarse, bad_fine, 0) == 0);
+  CHECK(load(&d, "cifar-20", test_path("c100"), "test") == SCAN_ERR_INPUT);
   CHECK(strstr(scan_error_message(), "test.bin: record 1: fine label 100") != NULL);
 }
 
 static void test_stl(void) {
-  make_dir(path_in("stl"));
-  make_dir(path_in("stl/stl10_binary"));
+  make_dir(test_path("stl"));
+  make_dir(test_path("stl/stl10_binary"));
   const uint8_t labels[2] = {1, 10};
-  CHECK(write_stl_images(path_in("stl/stl10_binary/train_X.bin"), 2, 0) == 0);
-  CHECK(test_write_file(path_in("stl/stl10_binary/train_y.bin"), labels, 2) == 0);
-  CHECK(write_stl_images(path_in("stl/stl10_binary/unlabeled_X.bin"), 1, 2) == 0);
+  CHECK(write_stl_images(test_path("stl/stl10_binary/train_X.bin"), 2, 0) == 0);
+  CHECK(test_write_file(test_path("stl/stl10_binary/train_y.bin"), labels, 2) == 0);
+  CHECK(write_stl_images(test_path("stl/stl10_binary/unlabeled_X.bin"), 1, 2) == 0);
   scan_dataset d;
-  CHECK_MSG(load(&d, "stl-10", path_in("stl"), "train") == SCAN_OK, "%s", scan_error_message());
+  CHECK_MSG(load(&d, "stl-10", test_path("stl"), "train") == SCAN_OK, "%s", scan_error_message());
   CHECK(d.count == 2 && d.height == 96 && d.width == 96 && d.channels == 3);
   CHECK(d.labels[0] == 0 && d.labels[1] == 9 && strcmp(d.class_names[7], "monkey") == 0);
   CHECK(image_matches(&d, 0, 0) && image_matches(&d, 1, 1));
@@ -185,21 +175,21 @@ static void test_stl(void) {
   CHECK(scan_dataset_image(&d, 1)[(10 * 96 + 40) * 3 + 1] == test_pixel(1, 10, 40, 1));
   scan_dataset_free(&d);
 
-  CHECK_MSG(load(&d, "stl-10", path_in("stl"), "train+unlabeled") == SCAN_OK, "%s", scan_error_message());
+  CHECK_MSG(load(&d, "stl-10", test_path("stl"), "train+unlabeled") == SCAN_OK, "%s", scan_error_message());
   CHECK(d.count == 3 && d.labels[1] == 9 && d.labels[2] == -1 && image_matches(&d, 2, 2));
   scan_dataset_free(&d);
-  CHECK_MSG(load(&d, "stl-10", path_in("stl"), "unlabeled") == SCAN_OK, "%s", scan_error_message());
+  CHECK_MSG(load(&d, "stl-10", test_path("stl"), "unlabeled") == SCAN_OK, "%s", scan_error_message());
   CHECK(d.count == 1 && d.labels == NULL && d.num_classes == 0 && image_matches(&d, 0, 2));
   scan_dataset_free(&d);
 
   const uint8_t bad[2] = {1, 11};
-  CHECK(test_write_file(path_in("stl/stl10_binary/train_y.bin"), bad, 2) == 0);
-  CHECK(load(&d, "stl-10", path_in("stl"), "train") == SCAN_ERR_INPUT);
+  CHECK(test_write_file(test_path("stl/stl10_binary/train_y.bin"), bad, 2) == 0);
+  CHECK(load(&d, "stl-10", test_path("stl"), "train") == SCAN_ERR_INPUT);
   CHECK(strstr(scan_error_message(), "train_y.bin: record 1: label 11") != NULL);
-  CHECK(test_write_file(path_in("stl/stl10_binary/train_y.bin"), bad, 1) == 0);
-  CHECK(load(&d, "stl-10", path_in("stl"), "train") == SCAN_ERR_INPUT);
+  CHECK(test_write_file(test_path("stl/stl10_binary/train_y.bin"), bad, 1) == 0);
+  CHECK(load(&d, "stl-10", test_path("stl"), "train") == SCAN_ERR_INPUT);
   CHECK(strstr(scan_error_message(), "train_y.bin: 1 labels but") != NULL);
-  CHECK(load(&d, "stl-10", path_in("stl"), "validation") == SCAN_ERR_INPUT);
+  CHECK(load(&d, "stl-10", test_path("stl"), "validation") == SCAN_ERR_INPUT);
 }
 
 /* Writes a w x h test image (test_pixel with n) as PNG with 1 or 3 channels. */
@@ -235,16 +225,16 @@ static void write_test_jpeg(const char *path, int h, int w, const uint8_t rgb[3]
 }
 
 static void test_image_io(void) {
-  write_test_png(path_in("rgb.png"), 3, 6, 5, 3);
+  write_test_png(test_path("rgb.png"), 3, 6, 5, 3);
   uint8_t *pixels;
   int h, w, c;
-  CHECK(scan_image_read(path_in("rgb.png"), &pixels, &h, &w, &c) == SCAN_OK);
+  CHECK(scan_image_read(test_path("rgb.png"), &pixels, &h, &w, &c) == SCAN_OK);
   CHECK(h == 6 && w == 5 && c == 3 && pixels[(4 * 5 + 2) * 3 + 1] == test_pixel(3, 4, 2, 1));
   free(pixels);
   /* JPEG found by its magic bytes even under a .png name. */
   const uint8_t colour[3] = {200, 40, 90};
-  write_test_jpeg(path_in("photo.png"), 16, 24, colour);
-  CHECK_MSG(scan_image_read(path_in("photo.png"), &pixels, &h, &w, &c) == SCAN_OK, "%s", scan_error_message());
+  write_test_jpeg(test_path("photo.png"), 16, 24, colour);
+  CHECK_MSG(scan_image_read(test_path("photo.png"), &pixels, &h, &w, &c) == SCAN_OK, "%s", scan_error_message());
   CHECK(h == 16 && w == 24 && c == 3);
   if (c == 3) {
     CHECK_NEAR(pixels[(7 * 24 + 11) * 3 + 0], 200, 3, 0);
@@ -255,21 +245,21 @@ static void test_image_io(void) {
   /* A JPEG cut in half is an error, not an image padded with grey. */
   unsigned char *data;
   size_t size;
-  CHECK(scan_read_file(path_in("photo.png"), &data, &size) == SCAN_OK);
+  CHECK(scan_read_file(test_path("photo.png"), &data, &size) == SCAN_OK);
   CHECK(scan_image_decode(data, size / 2, "half.jpg", &pixels, &h, &w, &c) == SCAN_ERR_INPUT);
   CHECK(strstr(scan_error_message(), "half.jpg: corrupt JPEG") != NULL && pixels == NULL);
   free(data);
-  CHECK(scan_read_file(path_in("rgb.png"), &data, &size) == SCAN_OK);
+  CHECK(scan_read_file(test_path("rgb.png"), &data, &size) == SCAN_OK);
   CHECK(scan_image_decode(data, size - 20, "cut.png", &pixels, &h, &w, &c) == SCAN_ERR_INPUT);
   CHECK(strstr(scan_error_message(), "cut.png: corrupt PNG") != NULL);
   free(data);
-  CHECK(write_png_header_only(path_in("zero.png"), 0, 7) == 0);
-  CHECK(scan_image_read(path_in("zero.png"), &pixels, &h, &w, &c) == SCAN_ERR_INPUT);
+  CHECK(write_png_header_only(test_path("zero.png"), 0, 7) == 0);
+  CHECK(scan_image_read(test_path("zero.png"), &pixels, &h, &w, &c) == SCAN_ERR_INPUT);
   CHECK_MSG(strstr(scan_error_message(), "zero.png") != NULL, "%s", scan_error_message());
-  CHECK(write_png_header_only(path_in("huge.png"), 100000, 100000) == 0);
-  CHECK(scan_image_read(path_in("huge.png"), &pixels, &h, &w, &c) == SCAN_ERR_INPUT);
-  CHECK(test_write_file(path_in("text.png"), "hello", 5) == 0);
-  CHECK(scan_image_read(path_in("text.png"), &pixels, &h, &w, &c) == SCAN_ERR_INPUT);
+  CHECK(write_png_header_only(test_path("huge.png"), 100000, 100000) == 0);
+  CHECK(scan_image_read(test_path("huge.png"), &pixels, &h, &w, &c) == SCAN_ERR_INPUT);
+  CHECK(test_write_file(test_path("text.png"), "hello", 5) == 0);
+  CHECK(scan_image_read(test_path("text.png"), &pixels, &h, &w, &c) == SCAN_ERR_INPUT);
   CHECK(strstr(scan_error_message(), "text.png: not a PNG or JPEG") != NULL);
 
   /* Grey <-> RGB: PIL's luma weights. */
@@ -282,13 +272,13 @@ static void test_image_io(void) {
 }
 
 static void test_folder_and_list(void) {
-  make_dir(path_in("folder")), make_dir(path_in("folder/dog")), make_dir(path_in("folder/cat"));
-  write_test_png(path_in("folder/cat/b.png"), 1, 4, 5, 3);
-  write_test_png(path_in("folder/cat/a.png"), 0, 4, 5, 3);
-  write_test_png(path_in("folder/dog/c.png"), 2, 4, 5, 1); /* grey: becomes RGB */
-  CHECK(test_write_file(path_in("folder/dog/notes.txt"), "x", 1) == 0);
+  make_dir(test_path("folder")), make_dir(test_path("folder/dog")), make_dir(test_path("folder/cat"));
+  write_test_png(test_path("folder/cat/b.png"), 1, 4, 5, 3);
+  write_test_png(test_path("folder/cat/a.png"), 0, 4, 5, 3);
+  write_test_png(test_path("folder/dog/c.png"), 2, 4, 5, 1); /* grey: becomes RGB */
+  CHECK(test_write_file(test_path("folder/dog/notes.txt"), "x", 1) == 0);
   scan_dataset d;
-  CHECK_MSG(load(&d, "folder", path_in("folder"), NULL) == SCAN_OK, "%s", scan_error_message());
+  CHECK_MSG(load(&d, "folder", test_path("folder"), NULL) == SCAN_OK, "%s", scan_error_message());
   CHECK(d.count == 3 && d.height == 4 && d.width == 5 && d.channels == 3 && d.num_classes == 2);
   CHECK(strcmp(d.class_names[0], "cat") == 0 && strcmp(d.class_names[1], "dog") == 0);
   CHECK(d.labels[0] == 0 && d.labels[1] == 0 && d.labels[2] == 1);
@@ -300,9 +290,9 @@ static void test_folder_and_list(void) {
   scan_dataset_free(&d);
 
   /* Flat folder, grey output. */
-  make_dir(path_in("flat"));
-  write_test_png(path_in("flat/x.png"), 5, 3, 3, 3);
-  scan_dataset_spec grey_spec = {"folder", path_in("flat"), NULL, 0, 1};
+  make_dir(test_path("flat"));
+  write_test_png(test_path("flat/x.png"), 5, 3, 3, 3);
+  scan_dataset_spec grey_spec = {"folder", test_path("flat"), NULL, 0, 1};
   CHECK_MSG(scan_dataset_load(&d, &grey_spec) == SCAN_OK, "%s", scan_error_message());
   CHECK(d.count == 1 && d.labels == NULL && d.channels == 1 && d.num_classes == 0);
   uint8_t expect[1];
@@ -312,15 +302,15 @@ static void test_folder_and_list(void) {
   scan_dataset_free(&d);
 
   /* Sizes differ: an error naming the file, unless an image size is given. */
-  write_test_png(path_in("flat/y.png"), 5, 4, 3, 3);
-  CHECK(load(&d, "folder", path_in("flat"), NULL) == SCAN_ERR_INPUT);
+  write_test_png(test_path("flat/y.png"), 5, 4, 3, 3);
+  CHECK(load(&d, "folder", test_path("flat"), NULL) == SCAN_ERR_INPUT);
   CHECK(strstr(scan_error_message(), "flat/y.png: image is 3x4") != NULL);
   /* A constant image stays constant through the resize. */
-  make_dir(path_in("const"));
+  make_dir(test_path("const"));
   uint8_t flat_grey[6 * 10];
   memset(flat_grey, 77, sizeof flat_grey);
-  CHECK(scan_image_write_png(path_in("const/a.png"), flat_grey, 6, 10, 1) == SCAN_OK);
-  scan_dataset_spec sized = {"folder", path_in("const"), NULL, 8, 3};
+  CHECK(scan_image_write_png(test_path("const/a.png"), flat_grey, 6, 10, 1) == SCAN_OK);
+  scan_dataset_spec sized = {"folder", test_path("const"), NULL, 8, 3};
   CHECK_MSG(scan_dataset_load(&d, &sized) == SCAN_OK, "%s", scan_error_message());
   CHECK(d.height == 8 && d.width == 8 && d.channels == 3);
   int all_77 = 1;
@@ -328,29 +318,29 @@ static void test_folder_and_list(void) {
   CHECK(all_77);
   scan_dataset_free(&d);
 
-  make_dir(path_in("empty"));
-  CHECK(load(&d, "folder", path_in("empty"), NULL) == SCAN_ERR_INPUT);
+  make_dir(test_path("empty"));
+  CHECK(load(&d, "folder", test_path("empty"), NULL) == SCAN_ERR_INPUT);
   CHECK(strstr(scan_error_message(), "empty: folder has no PNG or JPEG images") != NULL);
-  CHECK(test_write_file(path_in("folder/cat/broken.png"), "\x89PNG\r\n\x1a\nxxxx", 12) == 0);
-  CHECK(load(&d, "folder", path_in("folder"), NULL) == SCAN_ERR_INPUT);
+  CHECK(test_write_file(test_path("folder/cat/broken.png"), "\x89PNG\r\n\x1a\nxxxx", 12) == 0);
+  CHECK(load(&d, "folder", test_path("folder"), NULL) == SCAN_ERR_INPUT);
   CHECK(strstr(scan_error_message(), "cat/broken.png: corrupt PNG") != NULL);
 
   /* List with labels, comments, blank lines, tab and space separators. */
   const char *list = "# two classes\ncat/a.png\t1\n\n  dog/c.png 0\r\n";
-  CHECK(test_write_file(path_in("folder/list.txt"), list, (long)strlen(list)) == 0);
-  scan_dataset_spec list_spec = {"list", path_in("folder/list.txt"), NULL, 0, 0};
+  CHECK(test_write_file(test_path("folder/list.txt"), list, (long)strlen(list)) == 0);
+  scan_dataset_spec list_spec = {"list", test_path("folder/list.txt"), NULL, 0, 0};
   CHECK_MSG(scan_dataset_load(&d, &list_spec) == SCAN_OK, "%s", scan_error_message());
   CHECK(d.count == 2 && d.labels && d.labels[0] == 1 && d.labels[1] == 0 && d.num_classes == 2);
   CHECK(strcmp(d.file_names[1], "dog/c.png") == 0 && image_matches(&d, 0, 0));
   scan_dataset_free(&d);
   const char *mixed = "cat/a.png 1\ndog/c.png\n";
-  CHECK(test_write_file(path_in("folder/mixed.txt"), mixed, (long)strlen(mixed)) == 0);
-  list_spec.root = path_in("folder/mixed.txt");
+  CHECK(test_write_file(test_path("folder/mixed.txt"), mixed, (long)strlen(mixed)) == 0);
+  list_spec.root = test_path("folder/mixed.txt");
   CHECK(scan_dataset_load(&d, &list_spec) == SCAN_ERR_INPUT);
   CHECK(strstr(scan_error_message(), "mixed.txt: 1 of 2 lines have a label") != NULL);
   const char *missing = "cat/a.png\nnothere.png\n";
-  CHECK(test_write_file(path_in("folder/missing.txt"), missing, (long)strlen(missing)) == 0);
-  list_spec.root = path_in("folder/missing.txt");
+  CHECK(test_write_file(test_path("folder/missing.txt"), missing, (long)strlen(missing)) == 0);
+  list_spec.root = test_path("folder/missing.txt");
   CHECK(scan_dataset_load(&d, &list_spec) == SCAN_ERR_INPUT);
   CHECK(strstr(scan_error_message(), "nothere.png") != NULL);
 }
@@ -361,16 +351,15 @@ static void test_names(void) {
   CHECK(load(&d, "cifar-10", NULL, "train") == SCAN_ERR_INPUT);
   CHECK(strstr(scan_error_message(), "needs a root") != NULL);
   CHECK(load(&d, "imagenet", "/tmp", NULL) == SCAN_ERR_INPUT);
-  CHECK(load(&d, "cifar-10", path_in("nowhere"), "train") == SCAN_ERR_INPUT);
+  CHECK(load(&d, "cifar-10", test_path("nowhere"), "train") == SCAN_ERR_INPUT);
   CHECK(strstr(scan_error_message(), "nowhere/cifar-10-batches-bin/data_batch_1.bin: no such file") != NULL);
-  scan_dataset_spec present = {"stl-10", path_in("stl"), "unlabeled", 0, 0};
+  scan_dataset_spec present = {"stl-10", test_path("stl"), "unlabeled", 0, 0};
   CHECK(scan_dataset_split_present(&present));
   present.split = "test";
   CHECK(!scan_dataset_split_present(&present));
 }
 
 int main(void) {
-  snprintf(dir, sizeof dir, "%s", test_tmpdir());
   test_idx();
   test_cifar10();
   test_cifar20_mapping();

@@ -63,10 +63,7 @@ static void fill_random(uint8_t *p, long n, uint64_t seed) {
 }
 
 static void test_against_pytorch(void) {
-  char path[1024];
-  snprintf(path, sizeof path, "%s/resample_fixture.txt", test_data_dir());
-  FILE *f = fopen(path, "r");
-  CHECK_MSG(f != NULL, "cannot open %s", path);
+  FILE *f = test_open_fixture("resample_fixture.txt");
   if (!f) return;
   int cases = 0;
   int h, w, c, top, left, bh, bw, oh, ow, aa;

@@ -204,10 +204,8 @@ static int read_ints(FILE *f, int32_t *v, int count) {
  * double distances, scikit-learn expands |x|^2 + |y|^2 - 2 x.y in double, which loses up to
  * sqrt(eps64) ~ 1.5e-8 of a distance's scale between near points: 1e-7 covers that. */
 static void test_sklearn_fixture(void) {
-  char path[1024], kind[32], name[64];
-  snprintf(path, sizeof path, "%s/metrics_sklearn.txt", test_data_dir());
-  FILE *f = fopen(path, "r");
-  CHECK_MSG(f != NULL, "cannot open %s", path);
+  char kind[32], name[64];
+  FILE *f = test_open_fixture("metrics_sklearn.txt");
   if (!f) return;
   int label_cases = 0, silhouette_cases = 0, n, a, b;
   while (fscanf(f, "%31s %63s %d %d", kind, name, &n, &a) == 4) {

@@ -13,6 +13,34 @@ static double dot(const float *a, const float *b, int64_t count) {
   return s;
 }
 
+/* Recomputes y [ny] from inputs that the caller perturbs in place. */
+typedef void (*forward_fn)(void *inputs, float *y);
+
+/* d sum(y * r) / d *v by central differences of step h, *v being one of forward's inputs (restored after). */
+static double central_difference(float *v, float h, forward_fn forward, void *inputs, float *y, const float *r, int64_t ny) {
+  float keep = *v;
+  *v = keep + h;
+  forward(inputs, y);
+  double up = dot(y, r, ny);
+  *v = keep - h;
+  forward(inputs, y);
+  double down = dot(y, r, ny);
+  *v = keep;
+  return (up - down) / (2 * h);
+}
+
+typedef struct {
+  const scan_backend *be;
+  scan_conv_state **state;
+  const scan_conv_shape *shape;
+  const float *x, *w;
+} conv_inputs;
+
+static void conv_forward(void *inputs, float *y) {
+  conv_inputs *c = inputs;
+  scan_conv_forward(c->be, NULL, c->state, c->shape, c->x, c->w, y);
+}
+
 /* ---- convolution reference against finite differences (the loss is linear in x and in w) ---- */
 static void test_conv_reference_fd(void) {
   const scan_backend *ref = scan_backend_naive();
@@ -24,28 +52,9 @@ static void test_conv_reference_fd(void) {
   scan_conv_state *st = NULL;
   CHECK(scan_conv_backward(ref, NULL, &st, &s, x, w, r, dx, dw) == SCAN_OK);
   const float h = 0.01f;
-  for (int64_t i = 0; i < nx; i += 7) {
-    float keep = x[i];
-    x[i] = keep + h;
-    scan_conv_forward(ref, NULL, &st, &s, x, w, y);
-    double up = dot(y, r, ny);
-    x[i] = keep - h;
-    scan_conv_forward(ref, NULL, &st, &s, x, w, y);
-    double down = dot(y, r, ny);
-    x[i] = keep;
-    CHECK_NEAR(dx[i], (up - down) / (2 * h), 2e-3, 2e-3);
-  }
-  for (int64_t i = 0; i < nw; i += 5) {
-    float keep = w[i];
-    w[i] = keep + h;
-    scan_conv_forward(ref, NULL, &st, &s, x, w, y);
-    double up = dot(y, r, ny);
-    w[i] = keep - h;
-    scan_conv_forward(ref, NULL, &st, &s, x, w, y);
-    double down = dot(y, r, ny);
-    w[i] = keep;
-    CHECK_NEAR(dw[i], (up - down) / (2 * h), 2e-3, 2e-3);
-  }
+  conv_inputs inputs = {ref, &st, &s, x, w};
+  for (int64_t i = 0; i < nx; i += 7) CHECK_NEAR(dx[i], central_difference(&x[i], h, conv_forward, &inputs, y, r, ny), 2e-3, 2e-3);
+  for (int64_t i = 0; i < nw; i += 5) CHECK_NEAR(dw[i], central_difference(&w[i], h, conv_forward, &inputs, y, r, ny), 2e-3, 2e-3);
   free(x), free(w), free(r), free(y), free(dx), free(dw);
 }
 
@@ -100,6 +109,17 @@ static void layer_backward(const layer_case *L, const float *x, const float *y, 
   CHECK(st == SCAN_OK);
 }
 
+typedef struct {
+  const layer_case *L;
+  const float *x;
+  float *mean, *var;
+} layer_inputs;
+
+static void layer_forward_inputs(void *inputs, float *y) {
+  layer_inputs *in = inputs;
+  layer_forward(in->L, in->x, y, in->mean, in->var);
+}
+
 static void check_layer_fd(layer_case L, const char *what) {
   int64_t nx = in_count(&L), ny = out_count(&L);
   float *x = test_randn(1234, nx, 20 + L.kind), *r = test_randn(1234, ny, 40 + L.kind), *y = malloc(ny * 4), *dx = malloc(nx * 4);
@@ -113,31 +133,16 @@ static void check_layer_fd(layer_case L, const char *what) {
   layer_forward(&L, x, y, mean, var);
   layer_backward(&L, x, y, r, dx, dgamma, dbeta, mean, var);
   const float h = 1e-2f;
+  layer_inputs inputs = {&L, x, mean, var};
   double worst = 0;
   for (int64_t i = 0; i < nx; i++) {
-    float keep = x[i];
-    x[i] = keep + h;
-    layer_forward(&L, x, y, mean, var);
-    double up = dot(y, r, ny);
-    x[i] = keep - h;
-    layer_forward(&L, x, y, mean, var);
-    double down = dot(y, r, ny);
-    x[i] = keep;
-    double fd = (up - down) / (2 * h);
+    double fd = central_difference(&x[i], h, layer_forward_inputs, &inputs, y, r, ny);
     worst = test_worse(worst, fabs(dx[i] - fd) / (1e-2 + fabs(fd)));
   }
   CHECK_MSG(worst < 2e-2, "%s: dx differs from finite differences by %g", what, worst);
   if (L.kind == L_BN_TRAIN || L.kind == L_BN_EVAL) {
     for (int c = 0; c < L.c; c++) {
-      float keep = gamma[c];
-      gamma[c] = keep + h;
-      layer_forward(&L, x, y, mean, var);
-      double up = dot(y, r, ny);
-      gamma[c] = keep - h;
-      layer_forward(&L, x, y, mean, var);
-      double down = dot(y, r, ny);
-      gamma[c] = keep;
-      CHECK_NEAR(dgamma[c], (up - down) / (2 * h), 2e-2, 2e-2);
+      CHECK_NEAR(dgamma[c], central_difference(&gamma[c], h, layer_forward_inputs, &inputs, y, r, ny), 2e-2, 2e-2);
       /* y is linear in beta with slope 1 (where the fused ReLU passes) */
       layer_forward(&L, x, y, mean, var);
       double sum_r = 0;

@@ -64,6 +64,54 @@ int test_run(const char *command, char *output, int output_size) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+FILE *test_open_fixture(const char *name) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", test_data_dir(), name);
+  FILE *f = fopen(path, "r");
+  CHECK_MSG(f != NULL, "cannot open %s", path);
+  return f;
+}
+
+const char *test_path(const char *relative) {
+  static char buf[8][1024];
+  static int slot;
+  slot = (slot + 1) % 8;
+  snprintf(buf[slot], sizeof buf[slot], "%s/%s", test_tmpdir(), relative);
+  return buf[slot];
+}
+
+int test_scan_run(const char *args, char *output, int output_size, int report) {
+  char command[8192];
+  snprintf(command, sizeof command, "%s %s", test_scan_bin(), args);
+  int rc = test_run(command, output, output_size);
+  if (rc != 0 && report) fprintf(stderr, "`%s` exited %d:\n%s\n", command, rc, output ? output : "");
+  return rc;
+}
+
+void test_scan_rejects(const char *args, const char *needle, char *output, int output_size) {
+  int rc = test_scan_run(args, output, output_size, 0);
+  CHECK_MSG(rc == 2 && strstr(output, needle) != NULL, "scan %s -> %d: %s (wanted '%s')", args, rc, output, needle);
+}
+
+char *test_read_text(const char *path, long *size) {
+  if (size) *size = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  char *text = NULL;
+  long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+  if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)n + 1)) != NULL) {
+    if (fread(text, 1, (size_t)n, f) == (size_t)n) {
+      text[n] = '\0';
+      if (size) *size = n;
+    } else {
+      free(text);
+      text = NULL;
+    }
+  }
+  fclose(f);
+  return text;
+}
+
 int test_write_file(const char *path, const void *data, long size) {
   FILE *f = fopen(path, "wb");
   if (!f) return -1;

@@ -42,10 +42,25 @@ int test_light(void);
 const char *test_tmpdir(void);
 const char *test_data_dir(void);
 const char *test_scan_bin(void);
+/* A fixture of the data directory opened for reading; NULL, after a failed CHECK naming it, when it cannot be. */
+FILE *test_open_fixture(const char *name);
+
+/* A path under test_tmpdir(), in one of 8 buffers used in turn (so up to 8 can be live at once). */
+const char *test_path(const char *relative);
 
 /* Runs a shell command, captures stdout+stderr into `output` (may be NULL),
  * returns the exit status (or -1). */
 int test_run(const char *command, char *output, int output_size);
+
+/* Runs `<scan binary> <args>` as test_run does; with `report` set, a non-zero exit status prints the command
+ * and its output to stderr (for commands that should succeed). */
+int test_scan_run(const char *args, char *output, int output_size, int report);
+/* CHECKs that `scan <args>` exits 2 (bad input) with `needle` in its output (left in `output`). */
+void test_scan_rejects(const char *args, const char *needle, char *output, int output_size);
+
+/* A whole file, malloc'd and NUL-terminated (the caller frees); NULL when it cannot be read. *size (may be NULL)
+ * receives its length. */
+char *test_read_text(const char *path, long *size);
 
 /* Writes bytes to a file; returns 0 on success. */
 int test_write_file(const char *path, const void *data, long size);

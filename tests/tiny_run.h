@@ -60,6 +60,7 @@ static inline void tiny_write_dataset(const char *dir, int train, int val) {
 }
 
 /* A pipeline config for the data in data_dir: tiny VGG, 1-2 epochs per stage. */
+
 static inline void tiny_write_config(const char *path, const char *data_dir) {
   FILE *f = fopen(path, "w");
   if (!f) return;
@@ -80,6 +81,15 @@ static inline void tiny_write_config(const char *path, const char *data_dir) {
           "explain:\n  lime_samples: 40\n",
           data_dir);
   fclose(f);
+}
+
+/* The usual start of a tiny-run test: <tmp>/data holding `train` training and `val` test images, and
+   <tmp>/tiny.yml reading it; data and config receive their paths. */
+static inline void tiny_setup(int train, int val, char *data, size_t data_size, char *config, size_t config_size) {
+  snprintf(data, data_size, "%s/data", test_tmpdir());
+  snprintf(config, config_size, "%s/tiny.yml", test_tmpdir());
+  tiny_write_dataset(data, train, val);
+  tiny_write_config(config, data);
 }
 
 #endif

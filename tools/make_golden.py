@@ -18,13 +18,13 @@ Keys, for net in (resnet, vgg):
   <net>.adam.<param|buffer>     state after 3 Adam steps (lr 0.01, wd 1e-4) from init
 num_batches_tracked is written as float32 here (the test compares numbers, not dtypes).
 Run: python3 tools/make_golden.py   (writes the file; the tests never run Python)"""
-import json
 import os
-import struct
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+import fixture_common
 
 torch.manual_seed(0)
 torch.set_num_threads(1)
@@ -171,20 +171,8 @@ def run(name, model, x, out):
 
 
 def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for k, v in tensors.items():
-        data = v.detach().contiguous().float().numpy().tobytes()
-        header[k] = {"dtype": "F32", "shape": list(v.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    header["__metadata__"] = {"generator": "tools/make_golden.py", "torch": torch.__version__}
-    raw = json.dumps(header, separators=(",", ":")).encode()
-    raw += b" " * (-len(raw) % 8)
-    with open(path, "wb") as fh:
-        fh.write(struct.pack("<Q", len(raw)))
-        fh.write(raw)
-        for b in blobs:
-            fh.write(b)
+    entries = [(k, "F32", v.shape, v.detach().contiguous().float().numpy().tobytes()) for k, v in tensors.items()]
+    fixture_common.write_safetensors(path, entries, {"generator": "tools/make_golden.py", "torch": torch.__version__})
 
 
 def main():

@@ -8,12 +8,12 @@ SCANLoss with BCE + entropy, ConfidenceBasedCE with class balancing, scan_evalua
 calls left out. Inputs are stored as float32; the losses are evaluated in float64 on those exact
 float32 values so the C side can be checked tightly. Run: /usr/bin/python3 tools/make_loss_fixture.py
 """
-import json
 import os
-import struct
 
 import torch
 import torch.nn.functional as F
+
+import fixture_common
 
 EPS = 1e-8
 
@@ -176,25 +176,15 @@ def main():
 
 
 def write_safetensors(path, tensors, inputs):
-    """The safetensors layout by hand: u64 header length, JSON header (space-padded to 8 bytes), data.
-    `inputs` go out as F32 (what the C code consumes), values and gradients as F64, indices as I64/I32."""
-    header, blobs, offset = {}, [], 0
+    """The safetensors layout by hand (tools/fixture_common.py). `inputs` go out as F32 (what the C code consumes), values and gradients as F64, indices as I64/I32."""
+    entries = []
     for name in sorted(tensors):
         t = tensors[name].detach()
         if t.is_floating_point():
             t = t.to(torch.float32 if name in inputs else torch.float64)
         dtype = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.int32: "I32"}[t.dtype]
-        raw = t.contiguous().numpy().tobytes()
-        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for raw in blobs:
-            f.write(raw)
+        entries.append((name, dtype, t.shape, t.contiguous().numpy().tobytes()))
+    offset = fixture_common.write_safetensors(path, entries)
     print(f"wrote {path}: {len(tensors)} tensors, {offset} data bytes")
 
 

@@ -11,12 +11,12 @@ links longer than max_dist are cut; labels = np.unique of the roots. skimage add
 the densities to break ties; the image below is textured enough to have none, so it is left out.
 Run: /usr/bin/python3 tools/make_quickshift_fixture.py
 """
-import json
 import math
 import os
-import struct
 
 import numpy as np
+
+from fixture_common import write_safetensors
 
 
 def rgb2lab(rgb):
@@ -77,18 +77,10 @@ def main():
         labels = quickshift(image, kernel_size, max_dist, ratio).astype(np.int32)
         print(f"{name}: {labels.max() + 1} segments")
         tensors[f"labels_{name}"] = labels
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        raw = np.ascontiguousarray(t).tobytes()
-        header[name] = {"dtype": {np.uint8: "U8", np.int32: "I32"}[t.dtype.type], "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
+    entries = [(name, {np.uint8: "U8", np.int32: "I32"}[t.dtype.type], t.shape, np.ascontiguousarray(t).tobytes())
+               for name, t in tensors.items()]
     path = os.path.join(os.path.dirname(__file__), "..", "tests", "data", "quickshift.safetensors")
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+    write_safetensors(path, entries)
     print(f"wrote {path}")
 
 

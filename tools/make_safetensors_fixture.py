@@ -10,12 +10,12 @@ The .npy fixtures come from numpy.save itself.
 
 Usage: /usr/bin/python3 tools/make_safetensors_fixture.py [tests/data]
 """
-import json
 import os
-import struct
 import sys
 
 import numpy as np
+
+from fixture_common import write_safetensors
 
 DTYPE_NAMES = {np.float32: "F32", np.float64: "F64", np.int64: "I64", np.int32: "I32", np.uint8: "U8"}
 
@@ -33,36 +33,21 @@ def tensors():
     }
 
 
-def write_safetensors(path, named, metadata):
+def write_reference(path, named, metadata):
     def order(item):
         name, array = item
         return (-array.dtype.itemsize, name)
 
-    header = {"__metadata__": metadata}
-    blobs = []
-    offset = 0
-    for name, array in sorted(named.items(), key=order):
-        raw = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes()
-        header[name] = {
-            "dtype": DTYPE_NAMES[array.dtype.type],
-            "shape": list(array.shape),
-            "data_offsets": [offset, offset + len(raw)],
-        }
-        blobs.append(raw)
-        offset += len(raw)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for raw in blobs:
-            f.write(raw)
+    entries = [(name, DTYPE_NAMES[array.dtype.type], array.shape,
+                np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes())
+               for name, array in sorted(named.items(), key=order)]
+    write_safetensors(path, entries, metadata)
 
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "tests", "data")
     os.makedirs(out, exist_ok=True)
-    write_safetensors(os.path.join(out, "reference.safetensors"), tensors(), {"format": "pt", "head": "0"})
+    write_reference(os.path.join(out, "reference.safetensors"), tensors(), {"format": "pt", "head": "0"})
     np.save(os.path.join(out, "reference_f32.npy"), np.arange(12, dtype=np.float32).reshape(3, 4) / 4.0 - 1.0)
     np.save(os.path.join(out, "reference_i64.npy"), np.array([[0, 5, -1], [2**40, 3, 4]], dtype=np.int64))
     np.save(os.path.join(out, "reference_u8.npy"), np.arange(6, dtype=np.uint8).reshape(1, 2, 3) * 40)

@@ -8,8 +8,9 @@
 #include "scan/pipeline.h"
 
 /* What a clustering model file holds: its cluster heads (all of the same size), the chosen one (metadata
-   best_head), the stage that wrote it, and the stem's input channels (0 when the backbone is not recognised).
-   SCAN_ERR_INPUT naming the file when it has no cluster head (e.g. a pretext model). */
+   best_head, 0 when absent), the stage that wrote it, and the stem's input channels (0 when the backbone is not
+   recognised). SCAN_ERR_INPUT naming the file when it has no cluster head (e.g. a pretext model) or its best_head
+   is not one of its heads. */
 typedef struct {
   int heads, classes, chosen, in_channels;
   char stage[32];
@@ -34,7 +35,10 @@ double scan_model_metadata_number(const char *path, const char *key, double fall
 
 /* Loads one cluster head of a SCAN/self-label safetensors file into the one-head network `net`:
  * the backbone, and cluster_head.<h>.* as cluster_head.0.*, h = the file's "best_head" metadata
- * (0 when absent). head_used may be NULL. */
+ * (0 when absent; a best_head that is not a number or not one of the file's heads is an error naming the
+ * file). The file's other heads are ignored; any other tensor missing, unexpected, or of the wrong shape or
+ * dtype is an error naming the file and the tensor, and leaves `net` unchanged (scan_net_load_mapped).
+ * head_used may be NULL. */
 scan_status scan_load_cluster_head(scan_net *net, const char *path, int *head_used);
 
 /* Creates the one-head clustering network and loads `path`, or when path is NULL the run's

@@ -69,7 +69,8 @@ const scan_param *scan_net_param(const scan_net *net, int index);
 const scan_param *scan_net_find_param(const scan_net *net, const char *name);
 int64_t scan_param_numel(const scan_param *p);
 
-/* safetensors checkpoints. Load checks every name and shape and names the key that is missing or has the wrong shape.
+/* safetensors checkpoints. Load checks every name, shape and dtype before it changes the network, and names the key that is
+   missing, unexpected, or has the wrong shape or dtype (a refused file leaves the network as it was).
    `skip_prefix` (e.g. "contrastive_head." or "cluster_head.") lists parameters that may be absent in the file or extra in it;
    several prefixes are separated by commas: a pretext model goes into a clustering net with "contrastive_head.,cluster_head."
    (the heads stay as initialised).
@@ -79,6 +80,18 @@ scan_status scan_net_load(scan_net *net, const char *path, const char *skip_pref
 /* The same from a file already read (e.g. a training checkpoint whose metadata the caller checked first). */
 struct scan_safetensors;
 scan_status scan_net_load_from(scan_net *net, const struct scan_safetensors *f, const char *path, const char *skip_prefix);
+/* Loading under other names, with the same checks: the file's tensors `from` + rest load into the parameters
+   `to` + rest, e.g. from "cluster_head.2.", to "cluster_head.0." puts one head of a multi-head file into a one-head
+   net. skip: as skip_prefix above. extra: comma-separated prefixes of file tensors that may be present and are not
+   loaded (e.g. "cluster_head.": the file's other heads); a tensor under `from` that no parameter takes is still
+   unexpected. Any field may be NULL (from and to together); {0} is scan_net_load with no skip_prefix.
+   Messages name the file and the file's tensor (and the parameter it was to load into when renamed). */
+typedef struct {
+  const char *skip, *from, *to, *extra;
+} scan_net_load_map;
+scan_status scan_net_load_mapped(scan_net *net, const char *path, const scan_net_load_map *map);
+scan_status scan_net_load_mapped_from(scan_net *net, const struct scan_safetensors *f, const char *path,
+                                      const scan_net_load_map *map);
 /* Fails naming the first parameter or batch-norm statistic that is NaN or infinite ("<what>: 'name' holds ...").
    scan_net_save runs it, so no model file ever holds one. */
 scan_status scan_net_check_finite(const scan_net *net, const char *what);

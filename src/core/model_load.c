@@ -2,6 +2,7 @@
  * SCAN model's best head (scan/model.safetensors holds every head and names the best in its
  * metadata). Shared by the self-label stage (which starts from the best SCAN head) and the
  * explanations (which explain the run's final model). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,58 +11,73 @@
 #include "scan/model_load.h"
 #include "scan/safetensors.h"
 
-scan_status scan_model_info_read(const char *path, scan_model_info *info) {
-  memset(info, 0, sizeof *info);
-  scan_safetensors *f = NULL;
-  SCAN_TRY(scan_safetensors_read(path, &f));
+/* How many cluster heads a file holds (cluster_head.0.weight, .1, ... while each is a matrix), and their classes. */
+static int count_heads(const scan_safetensors *f, int *classes) {
+  int heads = 0;
   for (;;) {
     char name[64];
-    snprintf(name, sizeof name, "cluster_head.%d.weight", info->heads);
+    snprintf(name, sizeof name, "cluster_head.%d.weight", heads);
     const scan_tensor_view *t = scan_safetensors_find(f, name);
-    if (!t || t->ndim != 2) break;
-    info->classes = (int)t->shape[0];
-    info->heads++;
+    if (!t || t->ndim != 2) return heads;
+    if (classes) *classes = (int)t->shape[0];
+    heads++;
   }
+}
+
+/* The head the file's metadata best_head names (0 when absent). It must be a whole number naming one of the
+   file's `heads` heads: anything else means the file is not what its writer meant, so it is an error rather
+   than a silent head 0. With no heads at all the caller's own message (missing cluster_head.0) says more. */
+static scan_status chosen_head(const scan_safetensors *f, const char *path, int heads, int *head) {
+  *head = 0;
+  const char *text = scan_safetensors_metadata(f, "best_head");
+  if (!text) return SCAN_OK;
+  char *end;
+  errno = 0;
+  long value = strtol(text, &end, 10);
+  if (end == text || *end != '\0' || errno == ERANGE)
+    return scan_fail(SCAN_ERR_INPUT, "%s: metadata best_head '%s' is not a number", path, text);
+  if (heads > 0 && (value < 0 || value >= heads))
+    return scan_fail(SCAN_ERR_INPUT, "%s: metadata best_head %ld is not one of the file's %d cluster heads", path, value,
+                     heads);
+  *head = (int)value;
+  return SCAN_OK;
+}
+
+static scan_status read_info(const scan_safetensors *f, const char *path, scan_model_info *info) {
+  info->heads = count_heads(f, &info->classes);
   /* The stem convolution's weight is [out, in, kh, kw]: VGG's first layer, or ResNet's conv1. */
   static const char *const stems[] = {"backbone.features.0.weight", "backbone.conv1.weight"};
   for (int i = 0; i < 2 && !info->in_channels; i++) {
     const scan_tensor_view *t = scan_safetensors_find(f, stems[i]);
     if (t && t->ndim == 4) info->in_channels = (int)t->shape[1];
   }
-  const char *best = scan_safetensors_metadata(f, "best_head");
   const char *stage = scan_safetensors_metadata(f, "stage");
-  info->chosen = best ? atoi(best) : 0;
   snprintf(info->stage, sizeof info->stage, "%s", stage ? stage : "scan");
-  scan_safetensors_free(f);
   if (info->heads == 0) return scan_fail(SCAN_ERR_INPUT, "%s: not a clustering model (no cluster_head.0.weight)", path);
-  if (info->chosen < 0 || info->chosen >= info->heads) info->chosen = 0;
-  return SCAN_OK;
+  return chosen_head(f, path, info->heads, &info->chosen);
 }
 
+scan_status scan_model_info_read(const char *path, scan_model_info *info) {
+  memset(info, 0, sizeof *info);
+  scan_safetensors *f = NULL;
+  SCAN_TRY(scan_safetensors_read(path, &f));
+  scan_status status = read_info(f, path, info);
+  scan_safetensors_free(f);
+  return status;
+}
+
+/* The file's chosen head goes into the net's only head through the one validating loader; the file's other heads
+   are expected extras, and anything else must match the net exactly. */
 scan_status scan_load_cluster_head(scan_net *net, const char *path, int *head_used) {
   scan_safetensors *file = NULL;
   SCAN_TRY(scan_safetensors_read(path, &file));
-  const char *best_text = scan_safetensors_metadata(file, "best_head");
-  int head = best_text ? atoi(best_text) : 0;
-  scan_status status = SCAN_OK;
-  for (int i = 0; i < scan_net_param_count(net) && status == SCAN_OK; i++) {
-    const scan_param *param = scan_net_param(net, i);
-    char name[256];
-    if (strncmp(param->name, "cluster_head.0.", 15) == 0)
-      snprintf(name, sizeof name, "cluster_head.%d.%s", head, param->name + 15);
-    else
-      snprintf(name, sizeof name, "%s", param->name);
-    const scan_tensor_view *t = scan_safetensors_find(file, name);
-    int64_t count = scan_param_numel(param);
-    if (!t) {
-      status = scan_fail(SCAN_ERR_INPUT, "%s: missing tensor '%s' (not a SCAN or self-label model of this config?)", path, name);
-    } else if (t->dtype == SCAN_F32 && t->nbytes == sizeof(float) * (size_t)count) {
-      memcpy(param->data, t->data, t->nbytes);
-    } else if (t->dtype == SCAN_I64 && t->nbytes == sizeof(int64_t) * (size_t)count) {
-      for (int64_t k = 0; k < count; k++) param->data[k] = (float)((const int64_t *)t->data)[k]; /* num_batches_tracked */
-    } else {
-      status = scan_fail(SCAN_ERR_INPUT, "%s: tensor '%s' has the wrong type or shape for this config's model", path, name);
-    }
+  int head = 0;
+  scan_status status = chosen_head(file, path, count_heads(file, NULL), &head);
+  if (status == SCAN_OK) {
+    char from[48];
+    snprintf(from, sizeof from, "cluster_head.%d.", head);
+    scan_net_load_map map = {.from = from, .to = "cluster_head.0.", .extra = "cluster_head."};
+    status = scan_net_load_mapped_from(net, file, path, &map);
   }
   scan_safetensors_free(file);
   if (head_used) *head_used = head;

@@ -1,6 +1,7 @@
-/* Model checkpoints as safetensors with the reference PyTorch names (spec §5, §12). Loading validates the whole
- * file against the network before changing anything, and names the first key that is missing, unexpected or
- * of the wrong shape. */
+/* Model checkpoints as safetensors with the reference PyTorch names (spec §5, §12). The one place that loads a
+ * file into a network: it validates the whole file against the network (every name, shape and dtype, and keys
+ * the network does not have) before changing anything, and names the file and the first tensor that does not
+ * fit. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,61 +91,126 @@ static void format_shape(char *out, size_t size, int ndim, const int64_t *shape)
   if (used < (int)size) snprintf(out + used, size - (size_t)used, "]");
 }
 
+static const char *dtype_name(scan_dtype t) {
+  static const char *const names[] = {"float32", "float64", "int64", "int32", "uint8"};
+  return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "another dtype";
+}
+
+static int has_prefix(const char *name, const char *prefix) { return prefix && strncmp(name, prefix, strlen(prefix)) == 0; }
+
+/* The file's name for a parameter: `to` + rest becomes `from` + rest, any other name stays. */
+static void file_name(const scan_net_load_map *map, const char *param, char *out, size_t size) {
+  if (map->from && has_prefix(param, map->to)) snprintf(out, size, "%s%s", map->from, param + strlen(map->to));
+  else snprintf(out, size, "%s", param);
+}
+
+static const net_param *find_param(const scan_net *net, const char *name) {
+  for (int i = 0; i < net->param_count; i++)
+    if (strcmp(net->params[i].name, name) == 0) return &net->params[i];
+  return NULL;
+}
+
+/* The parameter a file tensor loads into, or NULL: the inverse of file_name. A file tensor under `to` (when it
+   differs from `from`) loads nowhere, since the parameters under `to` take theirs from `from`. */
+static const net_param *param_for(const scan_net *net, const scan_net_load_map *map, const char *tensor) {
+  if (map->from && has_prefix(tensor, map->from)) {
+    char name[256];
+    snprintf(name, sizeof name, "%s%s", map->to, tensor + strlen(map->from));
+    return find_param(net, name);
+  }
+  if (map->from && has_prefix(tensor, map->to)) return NULL;
+  return find_param(net, tensor);
+}
+
+/* Shape and dtype of file tensor v against parameter p; messages name the file's tensor, and the parameter it
+   was to load into when a mapping renamed it. */
 static scan_status check_tensor(const char *path, const net_param *p, const scan_tensor_view *v) {
+  char into[160] = "";
+  if (strcmp(v->name, p->name) != 0) snprintf(into, sizeof into, " (loaded into '%s')", p->name);
   int same = v->ndim == p->p.ndim;
   for (int d = 0; same && d < v->ndim; d++) same = v->shape[d] == p->p.shape[d];
   if (!same) {
     char want[96], got[96];
     format_shape(want, sizeof want, p->p.ndim, p->p.shape);
     format_shape(got, sizeof got, v->ndim, v->shape);
-    return scan_fail(SCAN_ERR_INPUT, "%s: '%s' has shape %s, the network expects %s", path, p->name, got, want);
+    return scan_fail(SCAN_ERR_INPUT, "%s: '%s'%s has shape %s, the network expects %s", path, v->name, into, got, want);
   }
+  /* PyTorch stores num_batches_tracked as int64; every other tensor must be float32. */
   int dtype_ok = v->dtype == SCAN_F32 || (is_counter(p) && v->dtype == SCAN_I64);
-  if (!dtype_ok) return scan_fail(SCAN_ERR_INPUT, "%s: '%s' is not float32", path, p->name);
+  if (!dtype_ok)
+    return scan_fail(SCAN_ERR_INPUT, "%s: '%s'%s is %s, the network expects float32%s", path, v->name, into,
+                     dtype_name(v->dtype), is_counter(p) ? " or int64" : "");
   return SCAN_OK;
 }
 
-static scan_status validate(const scan_net *net, const scan_safetensors *f, const char *path, const char *skip_prefix) {
+static scan_status check_params(const scan_net *net, const scan_safetensors *f, const char *path,
+                                const scan_net_load_map *map) {
   for (int i = 0; i < net->param_count; i++) {
     const net_param *p = &net->params[i];
-    const scan_tensor_view *v = scan_safetensors_find(f, p->name);
+    char name[256];
+    file_name(map, p->name, name, sizeof name);
+    const scan_tensor_view *v = scan_safetensors_find(f, name);
     if (!v) {
-      if (skipped(p->name, skip_prefix)) continue;
-      return scan_fail(SCAN_ERR_INPUT, "%s: missing key '%s' (is this checkpoint for the same backbone and head?)", path, p->name);
+      if (skipped(p->name, map->skip)) continue;
+      return scan_fail(SCAN_ERR_INPUT, "%s: missing key '%s' (is this checkpoint for the same backbone and head?)", path, name);
     }
     SCAN_TRY(check_tensor(path, p, v));
   }
+  return SCAN_OK;
+}
+
+/* Every file tensor either loads into a parameter or is allowed to be there: under `skip`, or under `extra` and
+   not under `from` (a tensor under `from` that no parameter takes is as unexpected as any other). */
+static scan_status check_tensors(const scan_net *net, const scan_safetensors *f, const char *path,
+                                 const scan_net_load_map *map) {
   for (int i = 0; i < scan_safetensors_count(f); i++) {
     const scan_tensor_view *v = scan_safetensors_get(f, i);
-    if (skipped(v->name, skip_prefix)) continue;
-    int known = 0;
-    for (int k = 0; k < net->param_count && !known; k++) known = strcmp(net->params[k].name, v->name) == 0;
-    if (!known) return scan_fail(SCAN_ERR_INPUT, "%s: unexpected key '%s' (is this checkpoint for the same backbone and head?)", path, v->name);
+    if (param_for(net, map, v->name) || skipped(v->name, map->skip)) continue;
+    if (skipped(v->name, map->extra) && !has_prefix(v->name, map->from)) continue;
+    return scan_fail(SCAN_ERR_INPUT, "%s: unexpected key '%s' (is this checkpoint for the same backbone and head?)", path, v->name);
   }
   return SCAN_OK;
+}
+
+static void copy_tensor(net_param *p, const scan_tensor_view *v) {
+  if (v->dtype == SCAN_I64) {
+    int64_t count;
+    memcpy(&count, v->data, sizeof count);
+    p->p.data[0] = (float)count;
+  } else {
+    memcpy(p->p.data, v->data, (size_t)p->numel * sizeof(float));
+  }
+}
+
+scan_status scan_net_load_mapped_from(scan_net *net, const scan_safetensors *f, const char *path,
+                                      const scan_net_load_map *map) {
+  if (map->from && !map->to) return scan_fail(SCAN_ERR_INTERNAL, "%s: a load mapping from '%s' names no target", path, map->from);
+  /* Everything is checked before the first copy, so a refused file leaves the network as it was. */
+  SCAN_TRY(check_params(net, f, path, map));
+  SCAN_TRY(check_tensors(net, f, path, map));
+  for (int i = 0; i < net->param_count; i++) {
+    char name[256];
+    file_name(map, net->params[i].name, name, sizeof name);
+    const scan_tensor_view *v = scan_safetensors_find(f, name);
+    if (v) copy_tensor(&net->params[i], v);
+  }
+  return SCAN_OK;
+}
+
+scan_status scan_net_load_mapped(scan_net *net, const char *path, const scan_net_load_map *map) {
+  scan_safetensors *f;
+  SCAN_TRY(scan_safetensors_read(path, &f));
+  scan_status st = scan_net_load_mapped_from(net, f, path, map);
+  scan_safetensors_free(f);
+  return st;
 }
 
 scan_status scan_net_load_from(scan_net *net, const scan_safetensors *f, const char *path, const char *skip_prefix) {
-  SCAN_TRY(validate(net, f, path, skip_prefix));
-  for (int i = 0; i < net->param_count; i++) {
-    net_param *p = &net->params[i];
-    const scan_tensor_view *v = scan_safetensors_find(f, p->name);
-    if (!v) continue;
-    if (v->dtype == SCAN_I64) {
-      int64_t count;
-      memcpy(&count, v->data, sizeof count);
-      p->p.data[0] = (float)count;
-    } else {
-      memcpy(p->p.data, v->data, (size_t)p->numel * sizeof(float));
-    }
-  }
-  return SCAN_OK;
+  scan_net_load_map map = {.skip = skip_prefix};
+  return scan_net_load_mapped_from(net, f, path, &map);
 }
 
 scan_status scan_net_load(scan_net *net, const char *path, const char *skip_prefix) {
-  scan_safetensors *f;
-  SCAN_TRY(scan_safetensors_read(path, &f));
-  scan_status st = scan_net_load_from(net, f, path, skip_prefix);
-  scan_safetensors_free(f);
-  return st;
+  scan_net_load_map map = {.skip = skip_prefix};
+  return scan_net_load_mapped(net, path, &map);
 }

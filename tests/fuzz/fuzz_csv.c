@@ -6,21 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../csv_record.h"
 #include "scan/csv.h"
 
 enum { MAX_FIELDS = 16 };
 
 static void check_round_trip(char **fields, int count) {
-  char *text = NULL;
-  size_t size = 0;
-  FILE *out = open_memstream(&text, &size);
-  if (!out) return;
-  for (int f = 0; f < count; f++) {
-    if (f) fputc(',', out);
-    scan_csv_put_field(out, fields[f]);
-  }
-  fputc('\n', out);
-  fclose(out);
+  char *text = csv_record_text((const char *const *)fields, count);
+  if (!text) return;
   scan_csv_reader again;
   scan_csv_begin(&again, text);
   char *back[MAX_FIELDS];
