@@ -56,7 +56,7 @@ scan_status scan_curate_write_features(const char *npy_path, const char *names_p
                                        const float *features, int64_t rows, int dim, const char *const *names);
 
 /* Squared Euclidean distances between the rows of x [nx, d] and y [ny, d]: their median over all nx*ny pairs
- * (the median heuristic for the RBF bandwidth; computed in double). */
+ * (the median heuristic for the RBF bandwidth; computed in double). -1 when out of memory (the message is recorded). */
 double scan_curate_median_sq_distance(const float *x, int64_t nx, const float *y, int64_t ny, int d);
 /* Maximum mean discrepancy with the RBF kernel k(a,b) = exp(-|a-b|^2 / (2 sigma2)), biased (V-statistic)
  * estimate: MMD^2 = mean k(x,x') + mean k(y,y') - 2 mean k(x,y). Returns sqrt(max(MMD^2, 0)); 0 for equal sets.

@@ -141,7 +141,7 @@ scan_status scan_read_file_max(const char *path, size_t max_bytes, const char *w
   SCAN_TRY(scan_open_regular(path, &fd, &file_size));
   scan_status st = scan_check_file_size(path, file_size, max_bytes, what);
   /* The size fstat gave bounds the allocation; a file that grows meanwhile is read up to that size. */
-  unsigned char *buf = st == SCAN_OK ? malloc(file_size + 1) : NULL;
+  unsigned char *buf = st == SCAN_OK ? scan_malloc(file_size + 1) : NULL;
   if (st == SCAN_OK && !buf) st = scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory reading %zu bytes", path, file_size);
   if (st == SCAN_OK) st = scan_read_exact(fd, path, buf, file_size);
   close(fd);

@@ -130,7 +130,7 @@ static int data_info(int argc, char **argv) {
     scan_dataset d;
     rc = cli_report_error(scan_dataset_load(&d, &spec));
     if (rc) break;
-    long *per_class = calloc((size_t)d.num_classes + 1, sizeof(long)), unlabelled;
+    long *per_class = scan_calloc((size_t)d.num_classes + 1, sizeof(long)), unlabelled;
     if (!per_class) {
       scan_dataset_free(&d);
       rc = cli_report_error(scan_fail(SCAN_ERR_INTERNAL, "out of memory"));

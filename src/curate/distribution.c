@@ -23,8 +23,8 @@ static int compare_doubles(const void *a, const void *b) {
 
 double scan_curate_median_sq_distance(const float *x, int64_t nx, const float *y, int64_t ny, int d) {
   if (nx < 1 || ny < 1) return 0;
-  double *all = malloc(sizeof(double) * (size_t)nx * (size_t)ny);
-  if (!all) return 0;
+  double *all = scan_malloc(sizeof(double) * (size_t)nx * (size_t)ny);
+  if (!all) return -1;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < nx; i++)
     for (int64_t j = 0; j < ny; j++) all[i * ny + j] = squared_distance(x + i * d, y + j * d, d);

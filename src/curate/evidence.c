@@ -85,6 +85,7 @@ static scan_status distribution_distances(const curate_state *s, evidence *e, sc
   /* One bandwidth for every comparison, so the MMDs of the selections and of the pool can be compared. */
   double sigma2 = scan_curate_median_sq_distance(e->target_sample, e->target_sample_rows, e->pool_sample,
                                                  e->pool_sample_rows, req->dim);
+  if (sigma2 < 0) return SCAN_ERR_INTERNAL; /* out of memory, said by scan_malloc */
   if (!(sigma2 > 0)) sigma2 = 1; /* every target equals every pool image: any bandwidth gives MMD 0 */
   result->mmd_sigma2 = sigma2;
   result->mmd_pool = scan_curate_mmd_rbf(e->target_sample, e->target_sample_rows, e->pool_sample, e->pool_sample_rows,

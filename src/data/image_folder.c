@@ -20,7 +20,7 @@ typedef struct {
 static scan_status name_list_add(name_list *list, const char *name) {
   if (list->count == list->capacity) {
     long capacity = list->capacity ? list->capacity * 2 : 64;
-    char **grown = realloc(list->items, (size_t)capacity * sizeof(char *));
+    char **grown = scan_realloc(list->items, (size_t)capacity * sizeof(char *));
     if (!grown) return scan_fail(SCAN_ERR_INTERNAL, "out of memory listing files");
     list->items = grown;
     list->capacity = capacity;
@@ -86,7 +86,7 @@ static scan_status file_set_add(file_set *set, const char *root, const char *cla
   SCAN_TRY(name_list_add(&set->relative, relative));
   if (set->relative.count > set->label_capacity) {
     long capacity = set->paths.capacity;
-    int32_t *grown = realloc(set->labels, (size_t)capacity * sizeof(int32_t));
+    int32_t *grown = scan_realloc(set->labels, (size_t)capacity * sizeof(int32_t));
     if (!grown) return scan_fail(SCAN_ERR_INTERNAL, "out of memory listing files");
     set->labels = grown;
     set->label_capacity = capacity;

@@ -92,8 +92,8 @@ static scan_status decode_png(const unsigned char *data, size_t size, const char
   if (c != 1 && c != 3) png_error(png, "unsupported colour type");
   size_t row_bytes = png_get_rowbytes(png, info);
   if (row_bytes != (size_t)w * (size_t)c) png_error(png, "unexpected row size");
-  image = malloc((size_t)h * row_bytes);
-  rows = malloc(sizeof(png_bytep) * h);
+  image = scan_malloc((size_t)h * row_bytes);
+  rows = scan_malloc(sizeof(png_bytep) * h);
   if (!image || !rows) png_error(png, "out of memory");
   for (png_uint_32 y = 0; y < h; y++) rows[y] = image + (size_t)y * row_bytes;
   png_read_image(png, rows);
@@ -157,7 +157,7 @@ static scan_status decode_jpeg(const unsigned char *data, size_t size, const cha
   jpeg_start_decompress(&cinfo);
   int c = cinfo.output_components;
   size_t row_bytes = (size_t)cinfo.output_width * (size_t)c;
-  image = malloc(row_bytes * cinfo.output_height);
+  image = scan_malloc(row_bytes * cinfo.output_height);
   if (!image) {
     jpeg_destroy_decompress(&cinfo);
     return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", name);
@@ -212,7 +212,7 @@ scan_status scan_image_read(const char *path, uint8_t **pixels, int *height, int
   if (st == SCAN_OK && !is_png(head, head_size) && !is_jpeg(head, head_size))
     st = scan_fail(SCAN_ERR_INPUT, "%s: not a PNG or JPEG image", path);
   if (st == SCAN_OK) st = scan_check_file_size(path, size, SCAN_IMAGE_MAX_FILE_BYTES, "an image file");
-  unsigned char *data = st == SCAN_OK ? malloc(size) : NULL;
+  unsigned char *data = st == SCAN_OK ? scan_malloc(size) : NULL;
   if (st == SCAN_OK && !data) st = scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory reading %zu bytes", path, size);
   if (st == SCAN_OK) {
     memcpy(data, head, head_size);
@@ -235,7 +235,7 @@ static void png_write_memory(png_structp png, png_bytep bytes, png_size_t length
   if (sink->size + length > sink->capacity) {
     size_t capacity = sink->capacity ? sink->capacity : 4096;
     while (capacity < sink->size + length) capacity *= 2;
-    unsigned char *grown = realloc(sink->data, capacity);
+    unsigned char *grown = scan_realloc(sink->data, capacity);
     if (!grown) png_error(png, "out of memory");
     sink->data = grown;
     sink->capacity = capacity;

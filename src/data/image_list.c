@@ -86,11 +86,11 @@ scan_status data_list_list(scan_image_files *out, const char *list_path) {
     }
     if (count == capacity) {
       capacity = capacity ? capacity * 2 : 256;
-      char **grown_paths = realloc(paths, (size_t)capacity * sizeof(char *));
+      char **grown_paths = scan_realloc(paths, (size_t)capacity * sizeof(char *));
       if (grown_paths) paths = grown_paths;
-      char **grown_names = realloc(names, (size_t)capacity * sizeof(char *));
+      char **grown_names = scan_realloc(names, (size_t)capacity * sizeof(char *));
       if (grown_names) names = grown_names;
-      int32_t *grown_labels = realloc(labels, (size_t)capacity * sizeof(int32_t));
+      int32_t *grown_labels = scan_realloc(labels, (size_t)capacity * sizeof(int32_t));
       if (grown_labels) labels = grown_labels;
       if (!grown_paths || !grown_names || !grown_labels) {
         st = scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", list_path);

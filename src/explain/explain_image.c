@@ -64,8 +64,8 @@ static scan_status write_lime_figures(const char *overlay_path, const char *char
   scan_status status = write_beside_original(overlay_path, figure, view, side, channels);
   free(figure);
   if (status != SCAN_OK) return status;
-  char (*names)[24] = calloc((size_t)r->top_count + 1, sizeof *names);
-  const char **labels = calloc((size_t)r->top_count + 1, sizeof *labels);
+  char (*names)[24] = scan_calloc((size_t)r->top_count + 1, sizeof *names);
+  const char **labels = scan_calloc((size_t)r->top_count + 1, sizeof *labels);
   if (!names || !labels) status = scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", chart_path);
   for (int i = 0; status == SCAN_OK && i < r->top_count; i++) {
     snprintf(names[i], sizeof names[i], "#%d", (int)r->top_segments[i]);

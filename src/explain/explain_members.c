@@ -115,7 +115,7 @@ scan_status scan_explain_cluster_members(scan_pipeline *p, const char *model_pat
   float *confidence = scan_malloc(sizeof(float) * ((size_t)val->count + 1));
   member *members = scan_malloc(sizeof(member) * ((size_t)val->count + 1));
   uint8_t *view = scan_malloc((size_t)e.side * e.side * e.channels);
-  scan_explanation *items = calloc((size_t)top, sizeof *items);
+  scan_explanation *items = scan_calloc((size_t)top, sizeof *items);
   if (status == SCAN_OK && (!assigned || !confidence || !members || !view || !items))
     status = scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   if (status == SCAN_OK) {

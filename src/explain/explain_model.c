@@ -195,8 +195,8 @@ scan_status scan_explainer_lime(scan_explainer *e, const uint8_t *view, int clus
 
 void scan_gradcam_superpixel_scores(const float *map, int mh, int mw, const int32_t *segments, int h, int w,
                                     int num_segments, double *scores) {
-  float *full = malloc(sizeof(float) * (size_t)h * w);
-  long *counts = calloc((size_t)num_segments, sizeof(long));
+  float *full = scan_malloc(sizeof(float) * (size_t)h * w);
+  long *counts = scan_calloc((size_t)num_segments, sizeof(long));
   for (int s = 0; s < num_segments; s++) scores[s] = 0;
   if (!full || !counts) { /* no memory: an uninformative ranking rather than a crash */
     free(full);

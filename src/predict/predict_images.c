@@ -18,7 +18,7 @@ enum { PREDICT_BATCH = 256 }; /* scan eval's batch: the same batches round the s
 /* The cluster names of an annotated run (eval/cluster_names.json, written by `scan annotate`), when they are
    for as many clusters as the model has; else all NULL. */
 static char **read_cluster_names(const scan_pipeline *p, int clusters) {
-  char **names = calloc((size_t)clusters, sizeof *names);
+  char **names = scan_calloc((size_t)clusters, sizeof *names);
   char path[1300];
   unsigned char *text = NULL;
   size_t size = 0;
@@ -195,10 +195,10 @@ static scan_status run(predictor *r, scan_pipeline *p, scan_predict_result *resu
   const int clusters = r->info.classes;
   r->top_k = req->top_k < 1 ? 1 : req->top_k > clusters ? clusters : req->top_k;
   r->names = read_cluster_names(p, clusters);
-  r->sizes = calloc((size_t)clusters, sizeof *r->sizes);
-  r->order = calloc((size_t)clusters, sizeof *r->order);
-  r->ok = calloc(PREDICT_BATCH, sizeof *r->ok);
-  r->messages = calloc(PREDICT_BATCH, sizeof *r->messages);
+  r->sizes = scan_calloc((size_t)clusters, sizeof *r->sizes);
+  r->order = scan_calloc((size_t)clusters, sizeof *r->order);
+  r->ok = scan_calloc(PREDICT_BATCH, sizeof *r->ok);
+  r->messages = scan_calloc(PREDICT_BATCH, sizeof *r->messages);
   r->input = scan_malloc(sizeof(float) * PREDICT_BATCH * (size_t)r->aug.channels * r->aug.out_size * r->aug.out_size);
   r->probs = scan_malloc(sizeof(float) * PREDICT_BATCH * (size_t)clusters);
   if (!r->names || !r->sizes || !r->order || !r->ok || !r->messages || !r->input || !r->probs)

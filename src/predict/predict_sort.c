@@ -32,7 +32,7 @@ scan_status predict_sorter_open(predict_sorter *s, scan_sort_mode mode, const ch
   if (strlen(dir) >= sizeof s->dir) return scan_fail(SCAN_ERR_INPUT, "%s: path too long", dir);
   snprintf(s->dir, sizeof s->dir, "%s", dir);
   s->clusters = clusters;
-  s->folders = calloc((size_t)clusters, sizeof *s->folders);
+  s->folders = scan_calloc((size_t)clusters, sizeof *s->folders);
   if (!s->folders) return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   for (int c = 0; c < clusters; c++) {
     if (names && names[c]) path_component(names[c], s->folders[c], sizeof s->folders[c]);

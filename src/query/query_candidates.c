@@ -117,11 +117,12 @@ scan_status scan_query_mine(const float *features, int64_t n, int d, const uint8
   return status;
 }
 
-void scan_query_candidate_accuracy(const int64_t *candidates, int64_t n, int k, const int32_t *labels,
-                                   const int *counts, int num_counts, double *accuracy) {
-  int64_t *hits = calloc((size_t)num_counts, sizeof *hits);
+scan_status scan_query_candidate_accuracy(const int64_t *candidates, int64_t n, int k, const int32_t *labels,
+                                          const int *counts, int num_counts, double *accuracy) {
+  int64_t *hits = scan_calloc((size_t)num_counts, sizeof *hits);
+  if (!hits) return SCAN_ERR_INTERNAL;
   int64_t rows = 0;
-  for (int64_t i = 0; hits && i < n; i++) {
+  for (int64_t i = 0; i < n; i++) {
     if (labels[i] < 0) continue;
     rows++;
     const int64_t *row = candidates + i * k;
@@ -133,8 +134,9 @@ void scan_query_candidate_accuracy(const int64_t *candidates, int64_t n, int k, 
     }
   }
   for (int c = 0; c < num_counts; c++)
-    accuracy[c] = hits && rows ? 100.0 * (double)hits[c] / ((double)rows * counts[c]) : 0.0;
+    accuracy[c] = rows ? 100.0 * (double)hits[c] / ((double)rows * counts[c]) : 0.0;
   free(hits);
+  return SCAN_OK;
 }
 
 scan_status scan_query_read_val_features(scan_pipeline *p, const scan_dataset *val, int dim, scan_array *features) {
@@ -187,7 +189,7 @@ scan_status scan_query_write_candidates(scan_pipeline *p, const int *counts, int
   }
   if (status == SCAN_OK && accuracy) {
     if (val->labels)
-      scan_query_candidate_accuracy(table, n, k, val->labels, counts, num_counts, accuracy);
+      status = scan_query_candidate_accuracy(table, n, k, val->labels, counts, num_counts, accuracy);
     else
       for (int c = 0; c < num_counts; c++) accuracy[c] = -1;
   }

@@ -28,7 +28,7 @@ scan_status scan_query_explain_prototype(void *ctx, scan_pipeline *p, int64_t in
   SCAN_TRY(scan_pipeline_val_data(p, &val));
   if (x->count == x->capacity) {
     int capacity = x->capacity ? 2 * x->capacity : 16;
-    scan_explanation *items = realloc(x->items, sizeof *items * (size_t)capacity);
+    scan_explanation *items = scan_realloc(x->items, sizeof *items * (size_t)capacity);
     if (!items) return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
     x->items = items;
     x->capacity = capacity;

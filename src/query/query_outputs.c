@@ -45,8 +45,8 @@ static scan_status write_cluster_sheet(const scan_dataset *val, const scan_query
                                        int count) {
   int shown = count < SHEET_MAX_MEMBERS ? count : SHEET_MAX_MEMBERS;
   int cols = shown < SHEET_COLUMNS ? shown : SHEET_COLUMNS, rows = (shown + cols - 1) / cols;
-  scan_grid_cell *cells = calloc((size_t)rows * cols, sizeof *cells); /* the last row's spare cells stay empty */
-  char(*captions)[48] = calloc((size_t)shown, 48);
+  scan_grid_cell *cells = scan_calloc((size_t)rows * cols, sizeof *cells); /* the last row's spare cells stay empty */
+  char(*captions)[48] = scan_calloc((size_t)shown, 48);
   if (!cells || !captions) {
     free(cells);
     free(captions);

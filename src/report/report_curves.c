@@ -38,7 +38,7 @@ static scan_status draw_curve(scan_pipeline *p, const curve_spec *spec) {
   cJSON *log = NULL;
   SCAN_TRY(report_read_jsonl(scan_pipeline_path(p, path, sizeof path, spec->log), &log));
   int n = log ? cJSON_GetArraySize(log) : 0, used = 0;
-  double *x = calloc((size_t)n + 1, sizeof(double)), *y = calloc((size_t)n + 1, sizeof(double));
+  double *x = scan_calloc((size_t)n + 1, sizeof(double)), *y = scan_calloc((size_t)n + 1, sizeof(double));
   scan_status status = x && y ? SCAN_OK : scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   const cJSON *line;
   if (status == SCAN_OK && log) cJSON_ArrayForEach(line, log) {

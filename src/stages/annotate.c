@@ -110,7 +110,7 @@ scan_status scan_annotate(scan_pipeline *p, const char *names_path) {
   int clusters = cJSON_IsNumber(count) ? (int)count->valuedouble : 0;
   cJSON_Delete(metrics);
   if (clusters < 1 || clusters > MAX_CLUSTERS) return scan_fail(SCAN_ERR_INPUT, "%s: no cluster count", path);
-  char **names = calloc((size_t)clusters, sizeof *names);
+  char **names = scan_calloc((size_t)clusters, sizeof *names);
   if (!names) return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   scan_status status = read_names(names_path, names, clusters);
   if (status == SCAN_OK) status = write_named_predictions(p, names, clusters);

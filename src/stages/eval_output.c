@@ -120,8 +120,8 @@ static int by_confidence_desc(const void *a, const void *b, void *ctx) {
 static scan_status write_contact_sheets(eval_output *o, const int32_t *pred, const float *confidence) {
   const scan_dataset *d = o->val;
   int32_t *members = scan_malloc(sizeof(int32_t) * (size_t)d->count);
-  scan_grid_cell *cells = calloc(SHEET_MAX_MEMBERS, sizeof *cells);
-  char (*captions)[32] = calloc(SHEET_MAX_MEMBERS, 32);
+  scan_grid_cell *cells = scan_calloc(SHEET_MAX_MEMBERS, sizeof *cells);
+  char (*captions)[32] = scan_calloc(SHEET_MAX_MEMBERS, 32);
   scan_status status = members && cells && captions ? SCAN_OK : scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   int labelled = d->labels && d->class_names;
   for (int c = 0; c < o->classes && status == SCAN_OK; c++) {
@@ -163,8 +163,8 @@ static scan_status write_prototypes(eval_output *o, const int64_t *prototypes, c
   const scan_dataset *d = o->val;
   int cols = o->classes < PROTOTYPE_COLUMNS ? o->classes : PROTOTYPE_COLUMNS;
   int rows = (o->classes + cols - 1) / cols;
-  scan_grid_cell *cells = calloc((size_t)rows * (size_t)cols, sizeof *cells);
-  char (*captions)[48] = calloc((size_t)o->classes, 48);
+  scan_grid_cell *cells = scan_calloc((size_t)rows * (size_t)cols, sizeof *cells);
+  char (*captions)[48] = scan_calloc((size_t)o->classes, 48);
   if (!cells || !captions) {
     free(cells);
     free(captions);
@@ -226,14 +226,14 @@ scan_status eval_output_chosen(eval_output *o, const int32_t *pred, const float 
   scan_cluster_summary summary;
   SCAN_TRY(add_diagnostics(diag, pred, d->count, o->classes, probs, &summary));
   double *sizes = scan_malloc(sizeof(double) * (size_t)o->classes);
-  char **bar_labels = calloc((size_t)o->classes, sizeof *bar_labels);
+  char **bar_labels = scan_calloc((size_t)o->classes, sizeof *bar_labels);
   int64_t *prototypes = scan_malloc(sizeof(int64_t) * (size_t)o->classes);
   scan_status status = sizes && bar_labels && prototypes ? SCAN_OK : scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   cJSON *size_list = cJSON_AddArrayToObject(diag, "cluster_sizes");
   for (int c = 0; c < o->classes && status == SCAN_OK; c++) {
     sizes[c] = (double)summary.sizes[c];
     cJSON_AddItemToArray(size_list, cJSON_CreateNumber(sizes[c]));
-    if (!(bar_labels[c] = malloc(BAR_LABEL_SIZE))) status = scan_fail(SCAN_ERR_INTERNAL, "out of memory");
+    if (!(bar_labels[c] = scan_malloc(BAR_LABEL_SIZE))) status = scan_fail(SCAN_ERR_INTERNAL, "out of memory");
     else snprintf(bar_labels[c], BAR_LABEL_SIZE, "%d", c);
   }
   scan_cluster_summary_free(&summary);

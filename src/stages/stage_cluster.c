@@ -135,7 +135,7 @@ static scan_status full_epoch(cluster_run *r, scan_optimizer *opt, scan_loader *
 /* Validates every head, logs the epoch, saves the model when the best head improved, and checkpoints. */
 static scan_status end_epoch(cluster_run *r, scan_optimizer *opt, int epoch, const char *phase, double train_loss, double seconds,
                              long images) {
-  head_validation *v = calloc((size_t)r->heads, sizeof *v);
+  head_validation *v = scan_calloc((size_t)r->heads, sizeof *v);
   if (!v) return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   int best = 0;
   scan_status status = validate_heads(r->p, r->net, r->val, &r->val_nbrs, r->entropy_weight, v, &best);
@@ -157,8 +157,9 @@ static scan_status end_epoch(cluster_run *r, scan_optimizer *opt, int epoch, con
   if (status == SCAN_OK) status = training_checkpoint(r->p, "scan", r->net, opt, epoch + 1, "val_loss", best_text);
   if (status == SCAN_OK) {
     size_t size = 4096 + (size_t)r->heads * (size_t)(256 + 12 * r->classes);
-    char *heads_json = malloc(size), *line = malloc(size + 512);
-    if (heads_json && line) {
+    char *heads_json = scan_malloc(size), *line = scan_malloc(size + 512);
+    if (!heads_json || !line) status = SCAN_ERR_INTERNAL; /* scan_malloc said why; a missing log line would go unseen */
+    if (status == SCAN_OK) {
       head_validation_json(v, r->heads, r->classes, heads_json, size);
       snprintf(line, size + 512,
                "{\"epoch\": %d, \"phase\": \"%s\", \"train_loss\": %.6f, \"seconds\": %.2f, \"images_per_second\": %.1f, "
@@ -239,7 +240,7 @@ scan_status scan_stage_cluster(scan_pipeline *p) {
   r.heads = scan_net_num_heads(r.net);
   r.classes = scan_net_head_dim(r.net);
   r.image_floats = (size_t)aug.channels * (size_t)aug.out_size * (size_t)aug.out_size;
-  r.d_heads = calloc((size_t)r.heads, sizeof *r.d_heads);
+  r.d_heads = scan_calloc((size_t)r.heads, sizeof *r.d_heads);
   if (!r.d_heads) { status = scan_fail(SCAN_ERR_INTERNAL, "out of memory"); goto done; }
   for (int h = 0; h < r.heads && status == SCAN_OK; h++) {
     r.d_heads[h] = scan_malloc(sizeof(float) * 2 * (size_t)r.batch_size * (size_t)r.classes);

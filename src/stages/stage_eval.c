@@ -142,7 +142,7 @@ scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseli
   for (int m = 0; m < count; m++) total_heads += models[m].info.heads;
   const int chosen = total_heads - last->info.heads + last->info.chosen, classes = last->info.classes;
   long n = val->count;
-  float **probs = calloc((size_t)total_heads, sizeof *probs), *features = NULL;
+  float **probs = scan_calloc((size_t)total_heads, sizeof *probs), *features = NULL;
   int32_t *pred = scan_malloc(sizeof(int32_t) * (size_t)n);
   float *confidence = scan_malloc(sizeof(float) * (size_t)n);
   scan_status status = probs && pred && confidence ? SCAN_OK : SCAN_ERR_INTERNAL;

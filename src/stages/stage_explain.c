@@ -70,7 +70,7 @@ scan_status scan_explain_prototypes(scan_pipeline *p, const char *model_path, in
                        e.clusters);
   if (status == SCAN_OK && only_cluster >= count)
     status = scan_fail(SCAN_ERR_INPUT, "explain: cluster %d does not exist (the model has %d clusters)", only_cluster, count);
-  scan_explanation *items = calloc((size_t)count + 1, sizeof *items);
+  scan_explanation *items = scan_calloc((size_t)count + 1, sizeof *items);
   uint8_t *view = scan_malloc((size_t)e.side * e.side * e.channels);
   if (status == SCAN_OK && (!items || !view)) status = scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   int done = 0;

@@ -229,7 +229,7 @@ static scan_status state_prepare(scan_conv_state **state, const scan_conv_shape 
   SCAN_TRY(engine_ready());
   if (*state && memcmp(&(*state)->shape, s, sizeof *s) == 0) return SCAN_OK;
   onednn_conv_state_free(*state);
-  *state = calloc(1, sizeof **state);
+  *state = scan_calloc(1, sizeof **state);
   if (!*state) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for a convolution state");
   (*state)->shape = *s;
   return SCAN_OK;
