@@ -94,8 +94,8 @@ static scan_status explain_one(scan_pipeline *p, const char *model, int index, c
   if (status == SCAN_OK) status = scan_explain_image(&e, view, cluster, methods, dir, stem, r);
   r->index = image_path ? -1 : index;
   if (status == SCAN_OK) {
-    snprintf(json_path, json_size, "%s/%s.json", dir, stem);
-    status = scan_explanations_write_json(json_path, e.model_source, 0, r, 1);
+    status = scan_path_format(json_path, json_size, "%s/%s.json", dir, stem);
+    if (status == SCAN_OK) status = scan_explanations_write_json(json_path, e.model_source, 0, r, 1);
   }
   if (opened) scan_explainer_close(&e);
   free(file_pixels);
@@ -128,21 +128,22 @@ static void print_faithfulness(const scan_faithfulness_summary *s, const char *d
 
 /* With --model and no --config, the configuration of the run the model file belongs to
    (RUN/selflabel/model.safetensors -> RUN/config.yml), unless the --out directory has its own. */
-static void config_beside_model(stage_options *o, const char *model, char *buf, size_t size) {
-  if (!model || o->config_path) return;
+static scan_status config_beside_model(stage_options *o, const char *model, char *buf, size_t size) {
+  if (!model || o->config_path) return SCAN_OK;
   if (o->out) {
-    snprintf(buf, size, "%s/config.yml", o->out);
-    if (scan_file_exists(buf)) return;
+    SCAN_TRY(scan_path_join(buf, size, o->out, "config.yml"));
+    if (scan_file_exists(buf)) return SCAN_OK;
   }
-  snprintf(buf, size, "%s", model);
+  SCAN_TRY(scan_path_format(buf, size, "%s", model));
   for (int up = 0; up < 2; up++) {
     char *slash = strrchr(buf, '/');
-    if (!slash) return;
+    if (!slash) return SCAN_OK;
     *slash = '\0';
   }
-  if (strlen(buf) + sizeof "/config.yml" > size) return;
+  if (strlen(buf) + sizeof "/config.yml" > size) return scan_fail(SCAN_ERR_INPUT, "%s/config.yml: path too long", buf);
   strcat(buf, "/config.yml");
   if (scan_file_exists(buf)) o->config_path = buf;
+  return SCAN_OK;
 }
 
 int cmd_explain(int argc, char **argv) {
@@ -193,31 +194,32 @@ int cmd_explain(int argc, char **argv) {
     fprintf(stderr, "scan explain: --index/--image, --prototypes and --faithfulness are separate tasks: give one\n");
     return 2;
   }
-  char model_config[1300];
-  config_beside_model(&o, model, model_config, sizeof model_config);
+  char model_config[SCAN_PATH_MAX];
+  scan_status status = config_beside_model(&o, model, model_config, sizeof model_config);
+  if (status != SCAN_OK) return cli_report_error(status);
   scan_config *cfg;
   scan_pipeline p;
   rc = stage_open(&o, &cfg, &p);
   if (rc) return rc;
-  char dir[1100];
-  if (save_path) snprintf(dir, sizeof dir, "%s", save_path);
-  else if (model) snprintf(dir, sizeof dir, "%s", p.run_dir);
-  else scan_pipeline_path(&p, dir, sizeof dir, "explain");
+  char dir[SCAN_PATH_MAX];
+  if (save_path) status = scan_path_format(dir, sizeof dir, "%s", save_path);
+  else if (model) status = scan_path_format(dir, sizeof dir, "%s", p.run_dir);
+  else status = scan_pipeline_path(&p, dir, sizeof dir, "explain");
 
-  scan_status status;
-  if (faithfulness) {
+  if (status != SCAN_OK) {
+    /* reported below */
+  } else if (faithfulness) {
     scan_faithfulness_summary summary;
     status = scan_explain_faithfulness(&p, model, samples, dir, &summary);
     if (status == SCAN_OK) print_faithfulness(&summary, dir);
   } else if (single) {
     scan_explanation r = {0};
-    char json_path[1400];
+    char json_path[SCAN_PATH_MAX];
     status = explain_one(&p, model, index, image_path, cluster, methods, dir, &r, json_path, sizeof json_path);
     if (status == SCAN_OK) {
-      char what[1100];
-      if (image_path) snprintf(what, sizeof what, "%s", image_path);
-      else snprintf(what, sizeof what, "val image %d", index);
-      print_explanation(&r, what);
+      char number[32];
+      snprintf(number, sizeof number, "val image %d", index);
+      print_explanation(&r, image_path ? image_path : number);
       printf("  wrote %s\n", json_path);
     }
     scan_explanation_free(&r);

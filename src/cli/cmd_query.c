@@ -60,7 +60,7 @@ static scan_status run_query(scan_pipeline *p, int query, const char *image_path
   scan_net *net = NULL;
   scan_query_prediction pr = {0};
   scan_query_scores s = {0};
-  char model_used[1300] = "", dir[1300], rel[256];
+  char model_used[SCAN_PATH_MAX] = "", dir[SCAN_PATH_MAX], rel[256];
   scan_status status = indices && image ? SCAN_OK : SCAN_ERR_INTERNAL;
   if (status == SCAN_OK) {
     if (image_path) {
@@ -83,7 +83,9 @@ static scan_status run_query(scan_pipeline *p, int query, const char *image_path
     } else {
       snprintf(rel, sizeof rel, "query/%d-n%d", query, n);
     }
-    scan_pipeline_path(p, dir, sizeof dir, rel);
+    status = scan_pipeline_path(p, dir, sizeof dir, rel);
+  }
+  if (status == SCAN_OK) {
     prototype_ids = scan_malloc(sizeof(int64_t) * (size_t)pr.num_clusters);
     if (!prototype_ids) status = SCAN_ERR_INTERNAL;
   }

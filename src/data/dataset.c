@@ -112,16 +112,12 @@ void scan_dataset_free(scan_dataset *d) {
 /* ---- helpers shared by the readers ---- */
 
 int data_find_file(const char *root, const char *subdir, const char *name, char *out, size_t out_size) {
-  char first[4096];
-  snprintf(first, sizeof first, "%s/%s/%s", root, subdir, name);
-  if (scan_file_exists(first)) {
-    snprintf(out, out_size, "%s", first);
-    return 1;
-  }
-  snprintf(out, out_size, "%s/%s", root, name);
+  char first[SCAN_PATH_MAX];
+  if (scan_path_format(first, sizeof first, "%s/%s/%s", root, subdir, name) != SCAN_OK) return -1;
+  if (scan_file_exists(first)) return scan_path_format(out, out_size, "%s", first) == SCAN_OK ? 1 : -1;
+  if (scan_path_join(out, out_size, root, name) != SCAN_OK) return -1;
   if (scan_file_exists(out)) return 1;
-  snprintf(out, out_size, "%s", first);
-  return 0;
+  return scan_path_format(out, out_size, "%s", first) == SCAN_OK ? 0 : -1;
 }
 
 scan_status data_alloc_images(scan_dataset *d, long count, int height, int width, int channels, int labelled) {

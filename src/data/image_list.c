@@ -45,8 +45,11 @@ scan_status data_list_list(scan_image_files *out, const char *list_path) {
     free(text);
     return scan_fail(SCAN_ERR_INPUT, "%s: not a text file", list_path);
   }
-  char base[4096];
-  snprintf(base, sizeof base, "%s", list_path);
+  char base[SCAN_PATH_MAX];
+  if (scan_path_format(base, sizeof base, "%s", list_path) != SCAN_OK) {
+    free(text);
+    return SCAN_ERR_INPUT;
+  }
   char *slash = strrchr(base, '/');
   if (slash)
     slash[1] = 0;
@@ -97,8 +100,12 @@ scan_status data_list_list(scan_image_files *out, const char *list_path) {
         break;
       }
     }
-    char full[8192];
-    snprintf(full, sizeof full, "%s%s", line[0] == '/' ? "" : base, line);
+    char full[SCAN_PATH_MAX];
+    st = scan_path_format(full, sizeof full, "%s%s", line[0] == '/' ? "" : base, line);
+    if (st != SCAN_OK) {
+      scan_fail_context(st, "%s:%ld", list_path, line_number);
+      break;
+    }
     paths[count] = strdup(full);
     names[count] = strdup(line);
     labels[count] = (int32_t)label;

@@ -314,7 +314,7 @@ scan_status scan_explain_faithfulness(scan_pipeline *p, const char *model_path, 
   if (samples < 1) return scan_fail(SCAN_ERR_INPUT, "explain: --samples must be at least 1, got %d", samples);
   const scan_dataset *val;
   SCAN_TRY(scan_pipeline_val_data(p, &val));
-  char dir[1200], path[1400];
+  char dir[SCAN_PATH_MAX], path[SCAN_PATH_MAX];
   SCAN_TRY(scan_explain_output_dir(p, out_dir, dir, sizeof dir));
   scan_explainer e, randomised;
   SCAN_TRY(scan_explainer_open_model(&e, p, model_path));
@@ -344,16 +344,16 @@ scan_status scan_explain_faithfulness(scan_pipeline *p, const char *model_path, 
   scan_progress_finish(&progress);
   if (status == SCAN_OK) {
     scan_faithfulness_summarise(items, n, summary);
-    snprintf(path, sizeof path, "%s/faithfulness.json", dir);
-    status = write_json(path, e.model_source, summary, items, indices);
+    status = scan_path_join(path, sizeof path, dir, "faithfulness.json");
+    if (status == SCAN_OK) status = write_json(path, e.model_source, summary, items, indices);
   }
   if (status == SCAN_OK) {
-    snprintf(path, sizeof path, "%s/faithfulness_deletion.png", dir);
-    status = write_chart(path, "deletion", summary->deletion, summary->deletion_auc, n);
+    status = scan_path_join(path, sizeof path, dir, "faithfulness_deletion.png");
+    if (status == SCAN_OK) status = write_chart(path, "deletion", summary->deletion, summary->deletion_auc, n);
   }
   if (status == SCAN_OK) {
-    snprintf(path, sizeof path, "%s/faithfulness_insertion.png", dir);
-    status = write_chart(path, "insertion", summary->insertion, summary->insertion_auc, n);
+    status = scan_path_join(path, sizeof path, dir, "faithfulness_insertion.png");
+    if (status == SCAN_OK) status = write_chart(path, "insertion", summary->insertion, summary->insertion_auc, n);
   }
   free(indices);
   free(items);

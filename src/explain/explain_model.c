@@ -77,7 +77,7 @@ scan_status scan_explainer_open_model(scan_explainer *e, scan_pipeline *p, const
   scan_aug_config val_aug;
   SCAN_TRY(scan_pipeline_augment(p, NULL, 1, &val_aug));
   scan_net *net = NULL;
-  char source[1400];
+  char source[SCAN_PATH_MAX];
   SCAN_TRY(scan_model_load_cluster(p, model_path, scan_explain_batch(val_aug.out_size), &net, source, sizeof source));
   scan_status status = scan_explainer_init(e, net, &val_aug);
   if (status != SCAN_OK) {
@@ -283,8 +283,7 @@ scan_status scan_explainer_deletion(scan_explainer *e, const uint8_t *view, int 
 }
 
 scan_status scan_explain_output_dir(const scan_pipeline *p, const char *out_dir, char *dir, size_t size) {
-  if (out_dir && strlen(out_dir) >= size) return scan_fail(SCAN_ERR_INPUT, "%s: directory name too long", out_dir);
-  if (out_dir) snprintf(dir, size, "%s", out_dir);
-  else scan_pipeline_path(p, dir, (int)size, "explain");
+  if (out_dir) SCAN_TRY(scan_path_format(dir, size, "%s", out_dir));
+  else SCAN_TRY(scan_pipeline_path(p, dir, size, "explain"));
   return scan_make_dirs(dir);
 }

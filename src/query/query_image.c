@@ -34,8 +34,8 @@ static scan_status read_as_dataset_image(const char *path, const scan_dataset *v
 
 /* The pretext embedding (contrastive head output, L2-normalised) of one image in the val shape. */
 static scan_status embed(scan_pipeline *p, const scan_dataset *val, uint8_t *image, float **embedding, int *dim) {
-  char model_path[1300];
-  scan_pipeline_path(p, model_path, sizeof model_path, "pretext/model.safetensors");
+  char model_path[SCAN_PATH_MAX];
+  SCAN_TRY(scan_pipeline_path(p, model_path, sizeof model_path, "pretext/model.safetensors"));
   scan_net *net = NULL;
   SCAN_TRY(scan_pipeline_create_net(p, "pretext", 1, &net));
   scan_status status = scan_net_load(net, model_path, NULL);

@@ -39,7 +39,7 @@ typedef struct {
   double entropy_weight;
   float **d_heads;  /* heads x [2 * batch, classes] */
   double best_loss;
-  char dir[1200];
+  char dir[SCAN_PATH_MAX];
 } cluster_run;
 
 /* SCAN loss of every head over a batch whose first n rows are anchors and last n rows their neighbours. */
@@ -139,7 +139,7 @@ static scan_status end_epoch(cluster_run *r, scan_optimizer *opt, int epoch, con
   if (!v) return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   int best = 0;
   scan_status status = validate_heads(r->p, r->net, r->val, &r->val_nbrs, r->entropy_weight, v, &best);
-  char best_text[64], head_text[16], path[1300];
+  char best_text[64], head_text[16], path[SCAN_PATH_MAX];
   /* Warm-up models compete for "best" only when there is no whole-network phase: whole-network training moves
      the backbone away from the pretext features the validation neighbours were mined with, which raises the
      validation consistency term a little even while the clusters get better (measured on Fashion-MNIST: the
@@ -150,8 +150,8 @@ static scan_status end_epoch(cluster_run *r, scan_optimizer *opt, int epoch, con
     snprintf(best_text, sizeof best_text, "%.17g", r->best_loss); /* round-trips: a resume compares against it */
     snprintf(head_text, sizeof head_text, "%d", best);
     const char *metadata[] = {"stage", "scan", "best_head", head_text, "val_loss", best_text, NULL};
-    snprintf(path, sizeof path, "%s/model.safetensors", r->dir);
-    status = scan_net_save(r->net, path, metadata);
+    status = scan_path_join(path, sizeof path, r->dir, "model.safetensors");
+    if (status == SCAN_OK) status = scan_net_save(r->net, path, metadata);
   }
   snprintf(best_text, sizeof best_text, "%.17g", r->best_loss); /* round-trips: a resume compares against it */
   if (status == SCAN_OK) status = training_checkpoint(r->p, "scan", r->net, opt, epoch + 1, "val_loss", best_text);
@@ -165,8 +165,8 @@ static scan_status end_epoch(cluster_run *r, scan_optimizer *opt, int epoch, con
                "{\"epoch\": %d, \"phase\": \"%s\", \"train_loss\": %.6f, \"seconds\": %.2f, \"images_per_second\": %.1f, "
                "\"best_head\": %d, \"heads\": %s}",
                epoch + 1, phase, train_loss, seconds, seconds > 0 ? (double)images / seconds : 0.0, best, heads_json);
-      snprintf(path, sizeof path, "%s/log.jsonl", r->dir);
-      status = scan_log_line(path, line);
+      status = scan_path_join(path, sizeof path, r->dir, "log.jsonl");
+      if (status == SCAN_OK) status = scan_log_line(path, line);
     }
     free(heads_json);
     free(line);
@@ -182,8 +182,8 @@ static scan_status end_epoch(cluster_run *r, scan_optimizer *opt, int epoch, con
 }
 
 static double checkpoint_best_loss(const char *dir) {
-  char path[1300];
-  snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
+  char path[SCAN_PATH_MAX];
+  if (scan_path_join(path, sizeof path, dir, "checkpoint.safetensors") != SCAN_OK) return INFINITY; /* no such file */
   /* "val_loss", the self-label model's name for the same thing; checkpoints written before said "best_loss". */
   return scan_model_metadata_number(path, "val_loss", scan_model_metadata_number(path, "best_loss", INFINITY));
 }
@@ -206,7 +206,7 @@ scan_status scan_stage_cluster(scan_pipeline *p) {
   SCAN_TRY(scan_config_get_bool(p->cfg, stage, "update_cluster_head_only", &head_only));
   SCAN_TRY(scan_config_get_double(p->cfg, stage, "criterion_kwargs.entropy_weight", &r.entropy_weight));
   SCAN_TRY(scan_pipeline_check_data(p, stage)); /* the ranges were validated when the configuration was opened */
-  scan_pipeline_path(p, r.dir, sizeof r.dir, "scan");
+  SCAN_TRY(scan_pipeline_path(p, r.dir, sizeof r.dir, "scan"));
   SCAN_TRY(scan_make_dirs(r.dir));
 
   scan_optimizer *opt = NULL, *heads_opt = NULL;
@@ -214,12 +214,11 @@ scan_status scan_stage_cluster(scan_pipeline *p) {
   float *input = NULL, *features = NULL;
   scan_aug_config aug;
   scan_optim_config backbone_cfg, heads_cfg;
-  char pretext_path[1300];
+  char pretext_path[SCAN_PATH_MAX];
   int start_epoch = 0;
   /* The pretext model first: without it the neighbours are missing too, and the step to suggest is 'scan pretext'. */
-  scan_pipeline_path(p, pretext_path, sizeof pretext_path, "pretext/model.safetensors");
-  scan_status status = SCAN_OK;
-  if (!scan_file_exists(pretext_path))
+  scan_status status = scan_pipeline_path(p, pretext_path, sizeof pretext_path, "pretext/model.safetensors");
+  if (status == SCAN_OK && !scan_file_exists(pretext_path))
     status = scan_fail(SCAN_ERR_INPUT, "%s: no pretext model in this run (run 'scan pretext', then 'scan mine')", pretext_path);
   if (status == SCAN_OK) status = scan_pipeline_augment(p, stage, 0, &aug);
   if (status == SCAN_OK) status = training_optim_configs(p, stage, &backbone_cfg, &heads_cfg);

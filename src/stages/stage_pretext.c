@@ -55,11 +55,11 @@ scan_status scan_stage_pretext(scan_pipeline *p) {
   SCAN_TRY(scan_config_get_bool(p->cfg, stage, "criterion_kwargs.symmetric", &symmetric));
   SCAN_TRY(scan_pipeline_check_data(p, stage)); /* the ranges were validated when the configuration was opened */
 
-  char dir[1200], model_path[1300], log_path[1300];
-  scan_pipeline_path(p, dir, sizeof dir, "pretext");
+  char dir[SCAN_PATH_MAX], model_path[SCAN_PATH_MAX], log_path[SCAN_PATH_MAX];
+  SCAN_TRY(scan_pipeline_path(p, dir, sizeof dir, "pretext"));
   SCAN_TRY(scan_make_dirs(dir));
-  snprintf(model_path, sizeof model_path, "%s/model.safetensors", dir);
-  snprintf(log_path, sizeof log_path, "%s/log.jsonl", dir);
+  SCAN_TRY(scan_path_join(model_path, sizeof model_path, dir, "model.safetensors"));
+  SCAN_TRY(scan_path_join(log_path, sizeof log_path, dir, "log.jsonl"));
 
   scan_net *net = NULL;
   scan_optimizer *opt = NULL;

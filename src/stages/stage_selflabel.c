@@ -47,8 +47,8 @@ static scan_status class_thresholds(scan_pipeline *p, scan_net *net, const scan_
    epoch 0 is the SCAN head itself (the model to beat), which eval and explain then take from the SCAN model
    with all its heads (scan_pipeline_cluster_model_path). */
 static scan_status save_selflabel_model(const char *dir, const scan_net *net, double val_loss, int epoch) {
-  char path[1300], loss_text[64], epoch_text[16];
-  snprintf(path, sizeof path, "%s/model.safetensors", dir);
+  char path[SCAN_PATH_MAX], loss_text[64], epoch_text[16];
+  SCAN_TRY(scan_path_join(path, sizeof path, dir, "model.safetensors"));
   snprintf(loss_text, sizeof loss_text, "%.17g", val_loss); /* round-trips: a resumed run compares against it */
   snprintf(epoch_text, sizeof epoch_text, "%d", epoch);
   const char *metadata[] = {"stage", "selflabel", "best_head", "0", "val_loss", loss_text, "epoch", epoch_text, NULL};
@@ -56,8 +56,8 @@ static scan_status save_selflabel_model(const char *dir, const scan_net *net, do
 }
 
 static double saved_val_loss(const char *dir) {
-  char path[1300];
-  snprintf(path, sizeof path, "%s/model.safetensors", dir);
+  char path[SCAN_PATH_MAX];
+  if (scan_path_join(path, sizeof path, dir, "model.safetensors") != SCAN_OK) return INFINITY; /* no such file */
   return scan_model_metadata_number(path, "val_loss", INFINITY);
 }
 
@@ -85,8 +85,8 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
     return scan_fail(SCAN_ERR_INPUT, "config: selflabel.adaptive_threshold '%s' is not none or quantile", adaptive);
   SCAN_TRY(scan_pipeline_check_data(p, stage)); /* the ranges were validated when the configuration was opened */
 
-  char dir[1200], path[1300];
-  scan_pipeline_path(p, dir, sizeof dir, "selflabel");
+  char dir[SCAN_PATH_MAX], path[SCAN_PATH_MAX];
+  SCAN_TRY(scan_pipeline_path(p, dir, sizeof dir, "selflabel"));
   SCAN_TRY(scan_make_dirs(dir));
   scan_net *net = NULL;
   scan_optimizer *opt = NULL;
@@ -130,7 +130,7 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
   lc.prefetch = 3;
   status = scan_loader_create(&loader, &lc);
   long steps = status == SCAN_OK ? scan_loader_batches(loader) : 0;
-  snprintf(path, sizeof path, "%s/log.jsonl", dir);
+  if (status == SCAN_OK) status = scan_path_join(path, sizeof path, dir, "log.jsonl");
 
   /* The model to beat: the SCAN head itself (a fresh start), or the best one saved before an interruption. */
   double best_val_loss = INFINITY;
