@@ -125,6 +125,9 @@ static int resumes(const char *stage) {
 static int open_run(const stage_options *o, const char *stage, scan_config **cfg, scan_pipeline *p,
                     int write_config) {
   scan_progress_set_quiet(o->quiet);
+  /* A refusal before scan_pipeline_open still ends in stage_close: it must find a closed pipeline, not garbage. */
+  memset(p, 0, sizeof *p);
+  p->lock_fd = -1;
   int rc = stage_load_config(o, cfg);
   if (rc) return rc;
   char default_out[SCAN_PATH_MAX], path[SCAN_PATH_MAX];
