@@ -2,7 +2,6 @@
  * image, one image file, a cluster's most confident members, every cluster's prototype (the default),
  * or the faithfulness measures. Argument handling and printing only; the work is in
  * src/explain/explain_*.c. */
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +10,6 @@
 #include "scan/atomic_file.h"
 #include "scan/explain_model.h"
 #include "scan/image_io.h"
-#include "scan/resample.h"
 #include "stage_common.h"
 
 #define EXPLAIN_USAGE                                                                                     \
@@ -39,33 +37,12 @@ static void print_explanation(const scan_explanation *r, const char *what) {
   for (int i = 0; i < r->file_count; i++) printf("  wrote %s\n", r->files[i]);
 }
 
-/* The file name without directory and extension, with anything unusual replaced by '_'. */
-static void file_stem(const char *path, char *stem, size_t size) {
-  const char *base = strrchr(path, '/');
-  base = base ? base + 1 : path;
-  size_t n = 0;
-  for (; base[n] && base[n] != '.' && n + 1 < size; n++)
-    stem[n] = isalnum((unsigned char)base[n]) || base[n] == '-' || base[n] == '_' ? base[n] : '_';
-  stem[n] = '\0';
-  if (n == 0) snprintf(stem, size, "image");
-}
-
 /* The image file as the dataset's images are: its channel count and size. */
 static scan_status image_like_dataset(const uint8_t *pixels, int h, int w, int channels, const scan_dataset *like,
                                       uint8_t **out) {
-  const long count = (long)h * w;
-  uint8_t *converted = scan_malloc((size_t)count * like->channels);
-  uint8_t *resized = scan_malloc((size_t)like->height * like->width * like->channels);
-  if (!converted || !resized) {
-    free(converted);
-    free(resized);
-    return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
-  }
-  scan_image_convert_channels(pixels, channels, converted, like->channels, count);
-  scan_resample_bilinear_u8(converted, h, w, like->channels, 0, 0, h, w, resized, like->height, like->width, 1);
-  free(converted);
-  *out = resized;
-  return SCAN_OK;
+  *out = scan_malloc((size_t)like->height * like->width * like->channels);
+  if (!*out) return SCAN_ERR_INTERNAL;
+  return scan_image_reshape(pixels, h, w, channels, like->height, like->width, like->channels, *out);
 }
 
 /* One image: the val image `index` or the file `image_path`. */
@@ -89,7 +66,7 @@ static scan_status explain_one(scan_pipeline *p, const char *model, int index, c
   const uint8_t *source = image_path ? image : status == SCAN_OK ? scan_dataset_image(data, index) : NULL;
   if (status == SCAN_OK) status = scan_explainer_view(&e, source, data->height, data->width, view);
   char stem[200];
-  if (image_path) file_stem(image_path, stem, sizeof stem);
+  if (image_path) cli_file_stem(image_path, stem, sizeof stem);
   else snprintf(stem, sizeof stem, "val_%05d", index);
   if (status == SCAN_OK) status = scan_explain_image(&e, view, cluster, methods, dir, stem, r);
   r->index = image_path ? -1 : index;

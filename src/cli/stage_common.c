@@ -1,5 +1,6 @@
 #include "stage_common.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,16 @@ int cli_report_error(scan_status status) {
   char safe[8192]; /* messages quote file and class names, which may hold escape codes */
   fprintf(stderr, "scan: %s\n", terminal_safe(scan_error_message(), safe, sizeof safe));
   return status == SCAN_ERR_INPUT ? 2 : 1;
+}
+
+void cli_file_stem(const char *path, char *stem, size_t size) {
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  size_t n = 0;
+  for (; base[n] && base[n] != '.' && n + 1 < size; n++)
+    stem[n] = isalnum((unsigned char)base[n]) || base[n] == '-' || base[n] == '_' ? base[n] : '_';
+  stem[n] = '\0';
+  if (n == 0) snprintf(stem, size, "image");
 }
 
 /* The run directory a command works in: --out, else runs/<train_db_name> (before the configuration is loaded,

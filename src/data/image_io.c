@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "scan/atomic_file.h"
+#include "scan/resample.h"
 
 static scan_status check_dimensions(const char *name, unsigned long height, unsigned long width) {
   if (height == 0 || width == 0) return scan_fail(SCAN_ERR_INPUT, "%s: image has zero size (%lux%lu)", name, width, height);
@@ -299,4 +300,19 @@ void scan_image_convert_channels(const uint8_t *src, int src_channels, uint8_t *
     for (long i = 0; i < pixel_count; i++)
       dst[i] = (uint8_t)((19595u * src[3 * i] + 38470u * src[3 * i + 1] + 7471u * src[3 * i + 2] + 0x8000u) >> 16);
   }
+}
+
+scan_status scan_image_reshape(const uint8_t *pixels, int h, int w, int channels, int out_h, int out_w, int out_channels,
+                               uint8_t *out) {
+  const uint8_t *source = pixels;
+  uint8_t *converted = NULL;
+  if (channels != out_channels) {
+    converted = scan_malloc((size_t)h * w * out_channels);
+    if (!converted) return SCAN_ERR_INTERNAL;
+    scan_image_convert_channels(pixels, channels, converted, out_channels, (long)h * w);
+    source = converted;
+  }
+  scan_resample_bilinear_u8(source, h, w, out_channels, 0, 0, h, w, out, out_h, out_w, 1);
+  free(converted);
+  return SCAN_OK;
 }
