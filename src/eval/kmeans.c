@@ -8,6 +8,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "scan/knn.h"
 #include "scan/metrics.h"
 #include "scan/rng.h"
 
@@ -32,15 +33,6 @@ typedef struct {
   int64_t *counts;    /* [k] */
   float *min_dist;    /* [n] squared distance to the assigned centre */
 } kmeans_work;
-
-static double sq_dist(const float *a, const float *b, int d) {
-  double s = 0;
-  for (int j = 0; j < d; j++) {
-    double t = (double)a[j] - b[j];
-    s += t * t;
-  }
-  return s;
-}
 
 /* Assigns every point to its nearest centre (smaller id on a tie); returns the
  * inertia and how many assignments changed, or -1 when GEMM failed. */
@@ -115,7 +107,7 @@ static double update_centers(kmeans_work *w, const int32_t *assign, float *cente
       for (int64_t i = 1; i < w->n; i++)
         if (w->min_dist[i] > w->min_dist[far]) far = i;
       w->min_dist[far] = -1; /* not chosen again for another empty cluster */
-      shift += sq_dist(center, w->x + far * d, d);
+      shift += scan_squared_distance(center, w->x + far * d, d);
       memcpy(center, w->x + far * d, sizeof(float) * d);
       continue;
     }
@@ -139,7 +131,7 @@ static void seed_centers(kmeans_work *w, scan_rng *rng, float *centers) {
   memcpy(centers, w->x + first * d, sizeof(float) * d);
   double potential = 0;
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; i++) closest[i] = (float)sq_dist(w->x + i * d, centers, d);
+  for (int64_t i = 0; i < n; i++) closest[i] = (float)scan_squared_distance(w->x + i * d, centers, d);
   for (int64_t i = 0; i < n; i++) potential += closest[i];
   for (int c = 1; c < k; c++) {
     int64_t best_candidate = -1;
@@ -156,7 +148,7 @@ static void seed_centers(kmeans_work *w, scan_rng *rng, float *centers) {
       }
       const float *cx = w->x + candidate * d;
 #pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < n; i++) candidate_dist[i] = fminf(closest[i], (float)sq_dist(w->x + i * d, cx, d));
+      for (int64_t i = 0; i < n; i++) candidate_dist[i] = fminf(closest[i], (float)scan_squared_distance(w->x + i * d, cx, d));
       double pot = 0;
       for (int64_t i = 0; i < n; i++) pot += candidate_dist[i];
       if (pot < best_potential) {
@@ -167,7 +159,7 @@ static void seed_centers(kmeans_work *w, scan_rng *rng, float *centers) {
     const float *bx = w->x + best_candidate * d;
     memcpy(centers + (long)c * d, bx, sizeof(float) * d);
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) closest[i] = fminf(closest[i], (float)sq_dist(w->x + i * d, bx, d));
+    for (int64_t i = 0; i < n; i++) closest[i] = fminf(closest[i], (float)scan_squared_distance(w->x + i * d, bx, d));
     potential = best_potential;
   }
 }
