@@ -6,6 +6,9 @@
 
 #include "scan/datasets.h"
 
+/* A whole text file, NUL-terminated; a file holding a NUL byte is refused as "<path>: not <what>". */
+scan_status data_read_text(const char *path, const char *what, unsigned char **text, size_t *size);
+
 /* Whole file into memory, gunzipping it when it is gzip'd (zlib reads plain
  * files unchanged). Files that are (or inflate to) more than max_bytes are refused. */
 scan_status data_read_whole(const char *path, size_t max_bytes, unsigned char **data, size_t *size);

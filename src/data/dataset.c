@@ -159,14 +159,20 @@ scan_status data_set_numbered_class_names(scan_dataset *d, int n) {
   return SCAN_OK;
 }
 
+scan_status data_read_text(const char *path, const char *what, unsigned char **text, size_t *size) {
+  SCAN_TRY(scan_read_file(path, text, size));
+  if (memchr(*text, 0, *size)) {
+    free(*text);
+    *text = NULL;
+    return scan_fail(SCAN_ERR_INPUT, "%s: not %s", path, what);
+  }
+  return SCAN_OK;
+}
+
 scan_status data_read_class_names(scan_dataset *d, const char *path, int expected) {
   unsigned char *text;
   size_t size;
-  SCAN_TRY(scan_read_file(path, &text, &size));
-  if (memchr(text, 0, size)) {
-    free(text);
-    return scan_fail(SCAN_ERR_INPUT, "%s: not a text file of class names", path);
-  }
+  SCAN_TRY(data_read_text(path, "a text file of class names", &text, &size));
   const char *names[256];
   int n = 0; /* non-empty lines seen; only the first 256 are kept */
   for (char *line = strtok((char *)text, "\r\n"); line; line = strtok(NULL, "\r\n")) {

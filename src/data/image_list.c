@@ -40,11 +40,7 @@ static void split_line(char *line, char **label_text) {
 scan_status data_list_list(scan_image_files *out, const char *list_path) {
   unsigned char *text;
   size_t size;
-  SCAN_TRY(scan_read_file(list_path, &text, &size));
-  if (memchr(text, 0, size)) {
-    free(text);
-    return scan_fail(SCAN_ERR_INPUT, "%s: not a text file", list_path);
-  }
+  SCAN_TRY(data_read_text(list_path, "a text file", &text, &size));
   char base[SCAN_PATH_MAX];
   if (scan_path_format(base, sizeof base, "%s", list_path) != SCAN_OK) {
     free(text);
