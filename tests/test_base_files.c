@@ -86,10 +86,25 @@ static void test_write_failure(void) {
   CHECK_MSG(!scan_file_exists(path), "no file may be left under the real name");
 }
 
+/* A path that does not fit its buffer is refused naming it, never cut short: a cut path names another file. */
+static void test_path_join(void) {
+  char buf[16];
+  CHECK(scan_path_join(buf, sizeof buf, "run", "eval") == SCAN_OK && strcmp(buf, "run/eval") == 0);
+  CHECK(scan_path_format(buf, sizeof buf, "%s/c_%02d.png", "run", 7) == SCAN_OK && strcmp(buf, "run/c_07.png") == 0);
+  CHECK(scan_path_join(buf, sizeof buf, "run", "fifteen-chars") == SCAN_ERR_INPUT);
+  CHECK_MSG(strstr(scan_error_message(), "run/fifteen-chars: path too long"), "%s", scan_error_message());
+  CHECK(scan_path_format(buf, sizeof buf, "%s/%d.png", "run/longer", 12345) == SCAN_ERR_INPUT);
+  CHECK_MSG(strstr(scan_error_message(), "path too long"), "%s", scan_error_message());
+  char exact[9]; /* "run/eval" and its NUL: fits exactly */
+  CHECK(scan_path_join(exact, sizeof exact, "run", "eval") == SCAN_OK);
+  CHECK(scan_path_join(exact, sizeof exact, "run", "evals") == SCAN_ERR_INPUT);
+}
+
 int main(void) {
   signal(SIGALRM, on_alarm);
   alarm(20);
   test_reads();
   test_write_failure();
+  test_path_join();
   return test_main_end();
 }

@@ -71,7 +71,7 @@ static void test_mining(void) {
   CHECK(scan_query_mine(x, N, D, pixels, BYTES, k, got) == SCAN_OK);
   const int counts[] = {1, 5, 12};
   double acc[3];
-  scan_query_candidate_accuracy(got, N, k, labels, counts, 3, acc);
+  CHECK(scan_query_candidate_accuracy(got, N, k, labels, counts, 3, acc) == SCAN_OK);
   for (int c = 0; c < 3; c++) {
     long hits = 0, total = 0;
     for (int i = 0; i < N; i++) {

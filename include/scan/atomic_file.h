@@ -7,11 +7,12 @@
 #include <stdio.h>
 
 #include "scan/error.h"
+#include "scan/paths.h"
 
 typedef struct {
   FILE *file;
-  char path[4096];
-  char temp_path[4096 + 32];
+  char path[SCAN_PATH_MAX];
+  char temp_path[SCAN_PATH_MAX];
 } scan_atomic_file;
 
 scan_status scan_atomic_open(scan_atomic_file *af, const char *path);

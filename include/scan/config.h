@@ -93,7 +93,6 @@ scan_status scan_config_validate(const scan_config *c);
 /* The most compute threads a configuration may ask for on this machine: max(4 x cores, 256). */
 int scan_config_max_threads(void);
 
-const char *scan_config_default_text(void); /* the built-in default YAML, for `scan config show` */
 /* A deep copy (values, their files and lines), so that resolving it leaves the original as the user gave it. */
 scan_status scan_config_copy(const scan_config *c, scan_config **out);
 void scan_config_free(scan_config *c);

@@ -17,6 +17,7 @@
 
 #include "scan/dataset.h"
 #include "scan/error.h"
+#include "scan/paths.h"
 
 /* ---- the steps, each usable on its own ---- */
 
@@ -38,6 +39,9 @@ void scan_curate_strip_extension(const char *name, char *out, size_t size);
 /* Names: one per line (trailing CR/LF removed). Exactly `expected` lines are required (an error names the file,
  * the count found and the count expected). free with scan_curate_free_names. */
 scan_status scan_curate_read_names(const char *path, int64_t expected, char ***names);
+/* The names file that goes with a features file: "<features_path without .npy>.names.txt" (what `scan features`
+ * writes by default and `scan select` looks for). */
+scan_status scan_curate_names_path(const char *features_path, char *buf, size_t size);
 /* "0", "1", ... for sets that have no file names. */
 scan_status scan_curate_index_names(int64_t count, char ***names);
 void scan_curate_free_names(char **names, int64_t count);
@@ -56,7 +60,7 @@ scan_status scan_curate_write_features(const char *npy_path, const char *names_p
                                        const float *features, int64_t rows, int dim, const char *const *names);
 
 /* Squared Euclidean distances between the rows of x [nx, d] and y [ny, d]: their median over all nx*ny pairs
- * (the median heuristic for the RBF bandwidth; computed in double). */
+ * (the median heuristic for the RBF bandwidth; computed in double). -1 when out of memory (the message is recorded). */
 double scan_curate_median_sq_distance(const float *x, int64_t nx, const float *y, int64_t ny, int d);
 /* Maximum mean discrepancy with the RBF kernel k(a,b) = exp(-|a-b|^2 / (2 sigma2)), biased (V-statistic)
  * estimate: MMD^2 = mean k(x,x') + mean k(y,y') - 2 mean k(x,y). Returns sqrt(max(MMD^2, 0)); 0 for equal sets.
@@ -104,11 +108,11 @@ typedef struct {
   int64_t neighbour_total;   /* unique targets * k, before de-duplication of the union */
   int64_t selected;          /* pool images in the union */
   int64_t missing_annotations; /* with voc_root: selected names without Annotations/<name>.xml; -1 without */
-  char missing_list[1100];   /* with voc_root: the file listing them, missing_annotations_nn<k>.txt */
+  char missing_list[SCAN_PATH_MAX];   /* with voc_root: the file listing them, missing_annotations_nn<k>.txt */
   double mmd_target;         /* MMD(target, selection) */
   double mean_nn_similarity; /* mean over the selection of its highest similarity to a unique target */
   double tv_target;          /* class histograms: TV(target, selection); -1 without labels */
-  char image_set[1100];      /* path of ImageSets/scan_nn<k>.txt */
+  char image_set[SCAN_PATH_MAX];      /* path of ImageSets/scan_nn<k>.txt */
 } scan_curate_k_result;
 
 typedef struct {

@@ -28,8 +28,11 @@ void scan_error_clear(void);
       return scan_try_status_;            \
   } while (0)
 
-/* Allocation that reports failure as a status instead of crashing later. */
+/* Allocation that records "out of memory allocating N bytes" when it returns NULL, so a caller may answer
+ * NULL with a bare `return SCAN_ERR_INTERNAL`. A size of 0 allocates 1 byte (never NULL for success).
+ * scan_realloc keeps `old` on failure, as realloc does. */
 void *scan_malloc(unsigned long bytes);
 void *scan_calloc(unsigned long count, unsigned long size);
+void *scan_realloc(void *old, unsigned long bytes);
 
 #endif

@@ -37,7 +37,7 @@ typedef struct {
   char gradcam_layer[64];  /* backbone stage ("layer4", "stage2", ...); "" = the last one */
   scan_lime_config lime;
   int deletion_draws;      /* random superpixel sets averaged for the deletion baseline */
-  char model_source[1400]; /* which file the model came from (for the JSON) */
+  char model_source[SCAN_PATH_MAX]; /* which file the model came from (for the JSON) */
 } scan_explainer;
 
 /* Wraps a network (not owned) and its val transform: LIME with lime's defaults, Grad-CAM on the last
@@ -101,7 +101,7 @@ typedef struct {
   double lime_r2, lime_intercept, lime_local_pred;
   scan_deletion deletion; /* p_ranked[0] = LIME when it ran, then Grad-CAM */
   int deletion_lime, deletion_gradcam; /* index into p_ranked, -1 when the method did not run */
-  char files[4][1400];
+  char files[4][SCAN_PATH_MAX];
   int file_count;
 } scan_explanation;
 

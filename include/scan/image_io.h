@@ -32,5 +32,10 @@ scan_status scan_image_encode_png(const uint8_t *pixels, int height, int width, 
 /* Converts between grey and RGB (grey -> RGB copies, RGB -> grey uses the
  * ITU-R 601 luma that PIL's convert("L") uses). dst holds h*w*dst_channels. */
 void scan_image_convert_channels(const uint8_t *src, int src_channels, uint8_t *dst, int dst_channels, long pixel_count);
+/* An image [h, w, channels] as another shape: out_channels channels (scan_image_convert_channels), then the whole
+ * image resized to out_h x out_w (bilinear, antialiased) into out [out_h, out_w, out_channels]. How an image file
+ * is brought to a dataset's images (scan explain --image, scan query --query-image). */
+scan_status scan_image_reshape(const uint8_t *pixels, int h, int w, int channels, int out_h, int out_w, int out_channels,
+                               uint8_t *out);
 
 #endif

@@ -16,6 +16,17 @@
 
 #include "scan/error.h"
 
+/* Squared Euclidean distance of two rows of d floats, summed in double in index order (k-means, and the
+ * bandwidth of the curation's MMD). */
+static inline double scan_squared_distance(const float *a, const float *b, int d) {
+  double s = 0;
+  for (int i = 0; i < d; i++) {
+    double t = (double)a[i] - b[i];
+    s += t * t;
+  }
+  return s;
+}
+
 /* queries [nq, d], base [nb, d], row-major. Writes indices [nq, k] and, unless
  * `similarities` is NULL, similarities [nq, k].
  * exclude_self: query row i never lists base index i (for queries == base;

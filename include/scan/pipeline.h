@@ -18,13 +18,14 @@
 #include "scan/dataset.h"
 #include "scan/datasets.h"
 #include "scan/nn.h"
+#include "scan/paths.h"
 #include "scan/stage_settings.h"
 
 typedef struct {
   scan_config *cfg;     /* the resolved configuration: a copy of the caller's, owned */
   scan_context *ctx;    /* the process's default context (scan_context_default), where the stages' nets run */
   scan_stage_settings settings; /* each stage's configuration, typed (read once at open) */
-  char run_dir[1024];
+  char run_dir[SCAN_PATH_MAX];
   scan_dataset train, val;
   int train_loaded, val_loaded;
   int threads;
@@ -63,8 +64,8 @@ scan_status scan_pipeline_check_data(scan_pipeline *p, const char *stage);
    fails naming the keys that differ. A damaged checkpoint is refused naming the file. */
 scan_status scan_pipeline_check_resume(scan_pipeline *p, const char *stage, int restart);
 
-/* "<run_dir>/<relative>" into buf. */
-const char *scan_pipeline_path(const scan_pipeline *p, char *buf, int size, const char *relative);
+/* "<run_dir>/<relative>" into buf[size] (scan_path_join: a path too long is refused, naming it). */
+scan_status scan_pipeline_path(const scan_pipeline *p, char *buf, size_t size, const char *relative);
 
 /* Where the train (validation = 0) or validation split lives, from the config: name, split, root (the
    validation split's is val_data_root when set, else data_root) and image size. Strings belong to p->cfg. */

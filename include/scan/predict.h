@@ -33,7 +33,7 @@ typedef struct {
 
 typedef struct {
   long total, predicted, failed;
-  char out_dir[1100];
+  char out_dir[SCAN_PATH_MAX];
   cJSON *summary; /* what summary.json holds; the caller frees it with cJSON_Delete */
 } scan_predict_result;
 

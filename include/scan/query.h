@@ -45,8 +45,9 @@ scan_status scan_query_mine(const float *features, int64_t n, int d, const uint8
 
 /* For each counts[j] (<= k): the percentage (0..100) of the first counts[j] candidates of every
  * labelled row that share its label, over candidates [n, k]. Rows labelled -1 are skipped and
- * candidates labelled -1 are mismatches; 0 when nothing is labelled. One pass over the table. */
-void scan_query_candidate_accuracy(const int64_t *candidates, int64_t n, int k, const int32_t *labels,
+ * candidates labelled -1 are mismatches; 0 when nothing is labelled. One pass over the table.
+ * SCAN_ERR_INTERNAL only when out of memory. */
+scan_status scan_query_candidate_accuracy(const int64_t *candidates, int64_t n, int k, const int32_t *labels,
                                    const int *counts, int num_counts, double *accuracy);
 
 /* pretext/features-val.npy, checked: float32 [val->count, dim] (dim 0: any width) with finite values only. */

@@ -19,7 +19,7 @@ scan_status scan_atomic_open(scan_atomic_file *af, const char *path) {
   memset(af, 0, sizeof *af);
   if (strlen(path) >= sizeof af->path) return scan_fail(SCAN_ERR_INPUT, "%s: path too long", path);
   strcpy(af->path, path);
-  snprintf(af->temp_path, sizeof af->temp_path, "%s.tmp.%ld", path, (long)getpid());
+  SCAN_TRY(scan_path_format(af->temp_path, sizeof af->temp_path, "%s.tmp.%ld", path, (long)getpid()));
   af->file = fopen(af->temp_path, "wb");
   if (!af->file) return scan_fail(SCAN_ERR_INPUT, "%s: cannot create: %s", af->temp_path, strerror(errno));
   return SCAN_OK;
@@ -141,7 +141,7 @@ scan_status scan_read_file_max(const char *path, size_t max_bytes, const char *w
   SCAN_TRY(scan_open_regular(path, &fd, &file_size));
   scan_status st = scan_check_file_size(path, file_size, max_bytes, what);
   /* The size fstat gave bounds the allocation; a file that grows meanwhile is read up to that size. */
-  unsigned char *buf = st == SCAN_OK ? malloc(file_size + 1) : NULL;
+  unsigned char *buf = st == SCAN_OK ? scan_malloc(file_size + 1) : NULL;
   if (st == SCAN_OK && !buf) st = scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory reading %zu bytes", path, file_size);
   if (st == SCAN_OK) st = scan_read_exact(fd, path, buf, file_size);
   close(fd);
@@ -160,7 +160,7 @@ scan_status scan_read_file(const char *path, unsigned char **data, size_t *size)
 }
 
 scan_status scan_make_dirs(const char *path) {
-  char buf[4096];
+  char buf[SCAN_PATH_MAX];
   if (strlen(path) >= sizeof buf) return scan_fail(SCAN_ERR_INPUT, "%s: path too long", path);
   strcpy(buf, path);
   for (char *p = buf + 1; *p; p++) {
@@ -197,10 +197,10 @@ int scan_remove_stale_temporaries(const char *dir, int depth, const char *label)
   struct dirent *e;
   while ((e = readdir(d)) != NULL) {
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    char path[SCAN_PATH_MAX];
     struct stat st;
-    if (lstat(path, &st) != 0) continue;
+    /* Best effort: what cannot be named (too long) or looked at is left where it is. */
+    if (scan_path_join(path, sizeof path, dir, e->d_name) != SCAN_OK || lstat(path, &st) != 0) continue;
     if (S_ISDIR(st.st_mode)) {
       if (depth > 0) removed += scan_remove_stale_temporaries(path, depth - 1, label);
     } else if (stale_temporary(e->d_name) && remove(path) == 0) {

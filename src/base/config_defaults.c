@@ -154,5 +154,3 @@ const char config_recipe_yaml[] =
     "  head_warmup_epochs: 15\n"
     "  optimizer_kwargs:\n"
     "    backbone_lr: 0.0001\n";
-
-const char *scan_config_default_text(void) { return config_default_yaml; }

@@ -103,7 +103,7 @@ static scan_status store_leaf(loader *L, int section, int key, const yaml_node_t
   if (node && node->type == YAML_SEQUENCE_NODE) {
     v.is_list = 1;
     int n = (int)(node->data.sequence.items.top - node->data.sequence.items.start);
-    v.items = calloc((size_t)n + 1, sizeof(char *));
+    v.items = scan_calloc((size_t)n + 1, sizeof(char *));
     if (!v.items) return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
     for (yaml_node_item_t *it = node->data.sequence.items.start; it < node->data.sequence.items.top; it++) {
       yaml_node_t *item = yaml_document_get_node(L->doc, *it);
@@ -114,7 +114,7 @@ static scan_status store_leaf(loader *L, int section, int key, const yaml_node_t
       v.items[v.count++] = strdup((const char *)item->data.scalar.value);
     }
   } else {
-    v.items = calloc(1, sizeof(char *));
+    v.items = scan_calloc(1, sizeof(char *));
     if (!v.items) return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
     v.items[v.count++] = strdup(node ? (const char *)node->data.scalar.value : "");
   }
@@ -403,7 +403,7 @@ scan_status scan_config_copy(const scan_config *c, scan_config **out) {
       if (from->source == c->sources[i]) to->source = copy->sources[i];
     to->line = from->line;
     to->is_list = from->is_list;
-    to->items = calloc((size_t)from->count + 1, sizeof(char *));
+    to->items = scan_calloc((unsigned long)from->count + 1, sizeof(char *));
     if (!to->items) status = scan_fail(SCAN_ERR_INTERNAL, "out of memory copying the configuration");
     for (int i = 0; i < from->count && status == SCAN_OK; i++) {
       to->items[i] = strdup(from->items[i]);

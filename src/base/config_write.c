@@ -132,7 +132,7 @@ static void write_keys(FILE *f, const config_value *const *values, int indent) {
 
 /* The resolved configuration as YAML text on `f`; `name` is for messages. */
 static scan_status write_config(const scan_config *c, FILE *f, const char *name) {
-  const config_value **chosen = calloc((size_t)config_schema_count, sizeof *chosen);
+  const config_value **chosen = scan_calloc((size_t)config_schema_count, sizeof *chosen);
   if (!chosen) return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", name);
   fputs("# scan configuration, fully resolved: every default filled in.\n"
         "# Sections hold the keys whose value for that stage differs from the top level.\n",

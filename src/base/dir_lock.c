@@ -8,10 +8,12 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "scan/paths.h"
+
 scan_status scan_dir_lock(const char *dir, int *fd) {
   *fd = -1;
-  char path[4200];
-  snprintf(path, sizeof path, "%s/.lock", dir);
+  char path[SCAN_PATH_MAX];
+  SCAN_TRY(scan_path_join(path, sizeof path, dir, ".lock"));
   int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (f < 0) return scan_fail(SCAN_ERR_INPUT, "%s: cannot open the lock file: %s", path, strerror(errno));
   if (flock(f, LOCK_EX | LOCK_NB) != 0) {

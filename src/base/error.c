@@ -50,3 +50,9 @@ void *scan_calloc(unsigned long count, unsigned long size) {
   if (!p) scan_fail(SCAN_ERR_INTERNAL, "out of memory allocating %lu x %lu bytes", count, size);
   return p;
 }
+
+void *scan_realloc(void *old, unsigned long bytes) {
+  void *p = realloc(old, bytes ? bytes : 1);
+  if (!p) scan_fail(SCAN_ERR_INTERNAL, "out of memory allocating %lu bytes", bytes);
+  return p;
+}

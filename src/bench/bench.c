@@ -63,7 +63,7 @@ static scan_status train_case(void (*backbone)(scan_backbone_config *), const sc
                               int inference_images, int repeats, scan_bench_result *out) {
   scan_backbone_config b;
   backbone(&b);
-  double *train_s = calloc((size_t)repeats, sizeof(double)), *infer_s = calloc((size_t)repeats, sizeof(double));
+  double *train_s = scan_calloc((size_t)repeats, sizeof(double)), *infer_s = scan_calloc((size_t)repeats, sizeof(double));
   if (!train_s || !infer_s) { free(train_s); free(infer_s); return scan_fail(SCAN_ERR_INTERNAL, "out of memory"); }
   scan_status status = scan_bench_train_step(&b, head, images, repeats, train_s);
   /* Self-labelling also predicts the weak view in eval mode every step. */

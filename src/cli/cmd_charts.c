@@ -83,13 +83,13 @@ int cmd_charts(int argc, char **argv) {
     num_queries = random_count;
     status = random_queries(&p, random_count, queries);
   }
-  char rel[128], dir[1300];
+  char rel[128], dir[SCAN_PATH_MAX];
   if (query >= 0) snprintf(rel, sizeof rel, "query/%d-charts", query);
   else if (random_count) snprintf(rel, sizeof rel, "query/charts-random%d", random_count);
   else snprintf(rel, sizeof rel, "query/charts-%d-queries", num_queries);
-  scan_pipeline_path(&p, dir, sizeof dir, rel);
+  if (status == SCAN_OK) status = scan_pipeline_path(&p, dir, sizeof dir, rel);
   scan_net *net = NULL;
-  char model_used[1300] = "";
+  char model_used[SCAN_PATH_MAX] = "";
   double mean[SCAN_QUERY_MAX_COUNTS * SCAN_QUERY_CHART_METRICS];
   if (status == SCAN_OK) status = scan_model_load_cluster(&p, model, 256, &net, model_used, sizeof model_used);
   if (status == SCAN_OK) status = scan_query_charts(&p, net, queries, num_queries, counts, num_counts, dir, mean);

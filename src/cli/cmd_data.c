@@ -130,7 +130,7 @@ static int data_info(int argc, char **argv) {
     scan_dataset d;
     rc = cli_report_error(scan_dataset_load(&d, &spec));
     if (rc) break;
-    long *per_class = calloc((size_t)d.num_classes + 1, sizeof(long)), unlabelled;
+    long *per_class = scan_calloc((size_t)d.num_classes + 1, sizeof(long)), unlabelled;
     if (!per_class) {
       scan_dataset_free(&d);
       rc = cli_report_error(scan_fail(SCAN_ERR_INTERNAL, "out of memory"));
@@ -196,7 +196,8 @@ static scan_status build_sample_grid(const scan_dataset *d, int per_class, scan_
   return SCAN_OK;
 }
 
-/* "<dataset name>-<suffix>.png" in the current directory, the name's '/' and '+' made '-'. */
+/* "<dataset name>-<suffix>.png" in the current directory, the name's '/' and '+' made '-'. The dataset's name
+   (at most 63 bytes) and a short suffix always fit a SCAN_PATH_MAX buffer. */
 static const char *default_png_name(const char *dataset_name, const char *suffix, char *buf, size_t size) {
   snprintf(buf, size, "%s-%s.png", dataset_name, suffix);
   for (char *p = buf; *p; p++)
@@ -250,7 +251,7 @@ static int show_augmented(const data_options *o, const stage_options *config_opt
   const scan_dataset *train = NULL;
   if (st == SCAN_OK) st = scan_pipeline_augment(&p, stage, 0, &aug);
   if (st == SCAN_OK) st = scan_pipeline_train_data(&p, &train);
-  char default_out[256];
+  char default_out[SCAN_PATH_MAX];
   if (st == SCAN_OK && !out)
     out = default_png_name(train->name, scan_aug_strategy_name(strategy), default_out, sizeof default_out);
   if (st == SCAN_OK)
@@ -316,7 +317,7 @@ static int data_show(int argc, char **argv) {
   scan_dataset d;
   rc = cli_report_error(scan_dataset_load(&d, &o.spec));
   if (rc) return rc;
-  char default_out[256];
+  char default_out[SCAN_PATH_MAX];
   if (!out) out = default_png_name(d.name, "samples", default_out, sizeof default_out);
   scan_grid grid;
   scan_grid_cell *cells = NULL;

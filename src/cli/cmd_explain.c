@@ -2,7 +2,6 @@
  * image, one image file, a cluster's most confident members, every cluster's prototype (the default),
  * or the faithfulness measures. Argument handling and printing only; the work is in
  * src/explain/explain_*.c. */
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +10,6 @@
 #include "scan/atomic_file.h"
 #include "scan/explain_model.h"
 #include "scan/image_io.h"
-#include "scan/resample.h"
 #include "stage_common.h"
 
 #define EXPLAIN_USAGE                                                                                     \
@@ -39,33 +37,12 @@ static void print_explanation(const scan_explanation *r, const char *what) {
   for (int i = 0; i < r->file_count; i++) printf("  wrote %s\n", r->files[i]);
 }
 
-/* The file name without directory and extension, with anything unusual replaced by '_'. */
-static void file_stem(const char *path, char *stem, size_t size) {
-  const char *base = strrchr(path, '/');
-  base = base ? base + 1 : path;
-  size_t n = 0;
-  for (; base[n] && base[n] != '.' && n + 1 < size; n++)
-    stem[n] = isalnum((unsigned char)base[n]) || base[n] == '-' || base[n] == '_' ? base[n] : '_';
-  stem[n] = '\0';
-  if (n == 0) snprintf(stem, size, "image");
-}
-
 /* The image file as the dataset's images are: its channel count and size. */
 static scan_status image_like_dataset(const uint8_t *pixels, int h, int w, int channels, const scan_dataset *like,
                                       uint8_t **out) {
-  const long count = (long)h * w;
-  uint8_t *converted = scan_malloc((size_t)count * like->channels);
-  uint8_t *resized = scan_malloc((size_t)like->height * like->width * like->channels);
-  if (!converted || !resized) {
-    free(converted);
-    free(resized);
-    return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
-  }
-  scan_image_convert_channels(pixels, channels, converted, like->channels, count);
-  scan_resample_bilinear_u8(converted, h, w, like->channels, 0, 0, h, w, resized, like->height, like->width, 1);
-  free(converted);
-  *out = resized;
-  return SCAN_OK;
+  *out = scan_malloc((size_t)like->height * like->width * like->channels);
+  if (!*out) return SCAN_ERR_INTERNAL;
+  return scan_image_reshape(pixels, h, w, channels, like->height, like->width, like->channels, *out);
 }
 
 /* One image: the val image `index` or the file `image_path`. */
@@ -89,13 +66,13 @@ static scan_status explain_one(scan_pipeline *p, const char *model, int index, c
   const uint8_t *source = image_path ? image : status == SCAN_OK ? scan_dataset_image(data, index) : NULL;
   if (status == SCAN_OK) status = scan_explainer_view(&e, source, data->height, data->width, view);
   char stem[200];
-  if (image_path) file_stem(image_path, stem, sizeof stem);
+  if (image_path) cli_file_stem(image_path, stem, sizeof stem);
   else snprintf(stem, sizeof stem, "val_%05d", index);
   if (status == SCAN_OK) status = scan_explain_image(&e, view, cluster, methods, dir, stem, r);
   r->index = image_path ? -1 : index;
   if (status == SCAN_OK) {
-    snprintf(json_path, json_size, "%s/%s.json", dir, stem);
-    status = scan_explanations_write_json(json_path, e.model_source, 0, r, 1);
+    status = scan_path_format(json_path, json_size, "%s/%s.json", dir, stem);
+    if (status == SCAN_OK) status = scan_explanations_write_json(json_path, e.model_source, 0, r, 1);
   }
   if (opened) scan_explainer_close(&e);
   free(file_pixels);
@@ -128,21 +105,22 @@ static void print_faithfulness(const scan_faithfulness_summary *s, const char *d
 
 /* With --model and no --config, the configuration of the run the model file belongs to
    (RUN/selflabel/model.safetensors -> RUN/config.yml), unless the --out directory has its own. */
-static void config_beside_model(stage_options *o, const char *model, char *buf, size_t size) {
-  if (!model || o->config_path) return;
+static scan_status config_beside_model(stage_options *o, const char *model, char *buf, size_t size) {
+  if (!model || o->config_path) return SCAN_OK;
   if (o->out) {
-    snprintf(buf, size, "%s/config.yml", o->out);
-    if (scan_file_exists(buf)) return;
+    SCAN_TRY(scan_path_join(buf, size, o->out, "config.yml"));
+    if (scan_file_exists(buf)) return SCAN_OK;
   }
-  snprintf(buf, size, "%s", model);
+  SCAN_TRY(scan_path_format(buf, size, "%s", model));
   for (int up = 0; up < 2; up++) {
     char *slash = strrchr(buf, '/');
-    if (!slash) return;
+    if (!slash) return SCAN_OK;
     *slash = '\0';
   }
-  if (strlen(buf) + sizeof "/config.yml" > size) return;
+  if (strlen(buf) + sizeof "/config.yml" > size) return scan_fail(SCAN_ERR_INPUT, "%s/config.yml: path too long", buf);
   strcat(buf, "/config.yml");
   if (scan_file_exists(buf)) o->config_path = buf;
+  return SCAN_OK;
 }
 
 int cmd_explain(int argc, char **argv) {
@@ -193,31 +171,32 @@ int cmd_explain(int argc, char **argv) {
     fprintf(stderr, "scan explain: --index/--image, --prototypes and --faithfulness are separate tasks: give one\n");
     return 2;
   }
-  char model_config[1300];
-  config_beside_model(&o, model, model_config, sizeof model_config);
+  char model_config[SCAN_PATH_MAX];
+  scan_status status = config_beside_model(&o, model, model_config, sizeof model_config);
+  if (status != SCAN_OK) return cli_report_error(status);
   scan_config *cfg;
   scan_pipeline p;
   rc = stage_open(&o, &cfg, &p);
   if (rc) return rc;
-  char dir[1100];
-  if (save_path) snprintf(dir, sizeof dir, "%s", save_path);
-  else if (model) snprintf(dir, sizeof dir, "%s", p.run_dir);
-  else scan_pipeline_path(&p, dir, sizeof dir, "explain");
+  char dir[SCAN_PATH_MAX];
+  if (save_path) status = scan_path_format(dir, sizeof dir, "%s", save_path);
+  else if (model) status = scan_path_format(dir, sizeof dir, "%s", p.run_dir);
+  else status = scan_pipeline_path(&p, dir, sizeof dir, "explain");
 
-  scan_status status;
-  if (faithfulness) {
+  if (status != SCAN_OK) {
+    /* reported below */
+  } else if (faithfulness) {
     scan_faithfulness_summary summary;
     status = scan_explain_faithfulness(&p, model, samples, dir, &summary);
     if (status == SCAN_OK) print_faithfulness(&summary, dir);
   } else if (single) {
     scan_explanation r = {0};
-    char json_path[1400];
+    char json_path[SCAN_PATH_MAX];
     status = explain_one(&p, model, index, image_path, cluster, methods, dir, &r, json_path, sizeof json_path);
     if (status == SCAN_OK) {
-      char what[1100];
-      if (image_path) snprintf(what, sizeof what, "%s", image_path);
-      else snprintf(what, sizeof what, "val image %d", index);
-      print_explanation(&r, what);
+      char number[32];
+      snprintf(number, sizeof number, "val image %d", index);
+      print_explanation(&r, image_path ? image_path : number);
       printf("  wrote %s\n", json_path);
     }
     scan_explanation_free(&r);

@@ -21,11 +21,11 @@ typedef struct {
  * and the dataset options, which name the data the features are computed on. */
 static scan_status load_config(const features_options *o, scan_config **cfg) {
   const char *path = o->config_path;
-  char run_config[4200];
+  char run_config[SCAN_PATH_MAX];
   if (!path) {
-    char model_dir[4096];
-    snprintf(model_dir, sizeof model_dir, "%s", o->model);
-    snprintf(run_config, sizeof run_config, "%s/../config.yml", dirname(model_dir));
+    char model_dir[SCAN_PATH_MAX];
+    SCAN_TRY(scan_path_format(model_dir, sizeof model_dir, "%s", o->model));
+    SCAN_TRY(scan_path_join(run_config, sizeof run_config, dirname(model_dir), "../config.yml"));
     if (scan_file_exists(run_config)) {
       path = run_config;
       if (!o->quiet) fprintf(stderr, "features: using the run's configuration %s\n", run_config);
@@ -48,21 +48,14 @@ static scan_status load_config(const features_options *o, scan_config **cfg) {
   return SCAN_OK;
 }
 
-/* "<out without .npy>.names.txt" */
-static void default_names_path(const char *out, char *buf, size_t size) {
-  size_t length = strlen(out);
-  if (length > 4 && strcmp(out + length - 4, ".npy") == 0) length -= 4;
-  snprintf(buf, size, "%.*s.names.txt", (int)length, out);
-}
-
 static scan_status extract(const features_options *o, scan_config *cfg, const char **names_path) {
-  static char default_names[4200];
+  static char default_names[SCAN_PATH_MAX];
   if (!*names_path) {
-    default_names_path(o->out, default_names, sizeof default_names);
+    SCAN_TRY(scan_curate_names_path(o->out, default_names, sizeof default_names));
     *names_path = default_names;
   }
-  char out_dir[4096];
-  snprintf(out_dir, sizeof out_dir, "%s", o->out);
+  char out_dir[SCAN_PATH_MAX];
+  SCAN_TRY(scan_path_format(out_dir, sizeof out_dir, "%s", o->out));
   scan_pipeline p;
   SCAN_TRY(scan_pipeline_open(&p, cfg, dirname(out_dir)));
   float *features = NULL;

@@ -37,17 +37,6 @@ static void print_clusters(const scan_query_prediction *pr, const scan_query_sco
   }
 }
 
-/* "<stem>" of a path: the base name without its extension, unsafe characters replaced. */
-static void file_stem(const char *path, char *out, size_t size) {
-  const char *base = strrchr(path, '/');
-  base = base ? base + 1 : path;
-  size_t n = 0;
-  for (; base[n] && base[n] != '.' && n + 1 < size; n++) {
-    char ch = base[n];
-    out[n] = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ? ch : '_';
-  }
-  out[n] = 0;
-}
 
 static scan_status run_query(scan_pipeline *p, int query, const char *image_path, int n, const char *model,
                              int prototypes) {
@@ -60,7 +49,7 @@ static scan_status run_query(scan_pipeline *p, int query, const char *image_path
   scan_net *net = NULL;
   scan_query_prediction pr = {0};
   scan_query_scores s = {0};
-  char model_used[1300] = "", dir[1300], rel[256];
+  char model_used[SCAN_PATH_MAX] = "", dir[SCAN_PATH_MAX], rel[256];
   scan_status status = indices && image ? SCAN_OK : SCAN_ERR_INTERNAL;
   if (status == SCAN_OK) {
     if (image_path) {
@@ -78,12 +67,14 @@ static scan_status run_query(scan_pipeline *p, int query, const char *image_path
   if (status == SCAN_OK) {
     if (image_path) {
       char stem[128];
-      file_stem(image_path, stem, sizeof stem);
+      cli_file_stem(image_path, stem, sizeof stem);
       snprintf(rel, sizeof rel, "query/file-%s-n%d", stem, n);
     } else {
       snprintf(rel, sizeof rel, "query/%d-n%d", query, n);
     }
-    scan_pipeline_path(p, dir, sizeof dir, rel);
+    status = scan_pipeline_path(p, dir, sizeof dir, rel);
+  }
+  if (status == SCAN_OK) {
     prototype_ids = scan_malloc(sizeof(int64_t) * (size_t)pr.num_clusters);
     if (!prototype_ids) status = SCAN_ERR_INTERNAL;
   }

@@ -5,7 +5,7 @@
 #include "stage_common.h"
 
 static scan_status write_report(scan_pipeline *p) {
-  char path[1300];
+  char path[SCAN_PATH_MAX];
   SCAN_TRY(scan_report_write(p, path, sizeof path));
   printf("report: %s\n", path);
   return SCAN_OK;

@@ -7,7 +7,7 @@
 
 /* Every stage, then the report, then a summary a person reads first. */
 static scan_status run_everything(scan_pipeline *p) {
-  char report[1300];
+  char report[SCAN_PATH_MAX];
   SCAN_TRY(scan_run_all(p, NULL));
   SCAN_TRY(scan_report_write(p, report, sizeof report));
   scan_run_summary(p, stdout);

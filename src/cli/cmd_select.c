@@ -34,12 +34,10 @@ static void side_free(select_side *s) {
 /* Names: --*-names, else "<features>.names.txt" written by `scan features` when present, else the dataset's
  * file names, else indices. */
 static scan_status load_names(select_side *s) {
-  char sibling[4200];
+  char sibling[SCAN_PATH_MAX];
   const char *path = s->names_path;
   if (!path) {
-    size_t length = strlen(s->features_path);
-    if (length > 4 && strcmp(s->features_path + length - 4, ".npy") == 0) length -= 4;
-    snprintf(sibling, sizeof sibling, "%.*s.names.txt", (int)length, s->features_path);
+    SCAN_TRY(scan_curate_names_path(s->features_path, sibling, sizeof sibling));
     if (scan_file_exists(sibling)) path = sibling;
   }
   if (path) return scan_curate_read_names(path, s->rows, &s->names);

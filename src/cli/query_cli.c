@@ -6,9 +6,10 @@
 #include "scan/query.h"
 
 int query_open(stage_options *o, scan_config **cfg, scan_pipeline *p) {
-  static char run_config[1100];
+  static char run_config[SCAN_PATH_MAX];
   if (!o->config_path && o->out) {
-    snprintf(run_config, sizeof run_config, "%s/config.yml", o->out);
+    scan_status status = scan_path_join(run_config, sizeof run_config, o->out, "config.yml");
+    if (status != SCAN_OK) return cli_report_error(status);
     if (scan_file_exists(run_config)) o->config_path = run_config;
   }
   return stage_open(o, cfg, p);

@@ -1,5 +1,6 @@
 #include "stage_common.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +21,26 @@ int cli_report_error(scan_status status) {
   return status == SCAN_ERR_INPUT ? 2 : 1;
 }
 
+void cli_file_stem(const char *path, char *stem, size_t size) {
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  size_t n = 0;
+  for (; base[n] && base[n] != '.' && n + 1 < size; n++)
+    stem[n] = isalnum((unsigned char)base[n]) || base[n] == '-' || base[n] == '_' ? base[n] : '_';
+  stem[n] = '\0';
+  if (n == 0) snprintf(stem, size, "image");
+}
+
 /* The run directory a command works in: --out, else runs/<train_db_name> (before the configuration is loaded,
    that of the built-in default dataset). */
-static const char *run_directory(const stage_options *o, const scan_config *cfg, char *buf, size_t size) {
-  if (o->out) return o->out;
+static scan_status run_directory(const stage_options *o, const scan_config *cfg, char *buf, size_t size,
+                                 const char **out) {
+  *out = o->out;
+  if (o->out) return SCAN_OK;
   const char *db = "fashion-mnist";
   if (cfg && scan_config_get_string(cfg, NULL, "train_db_name", &db) != SCAN_OK) scan_error_clear();
-  snprintf(buf, size, "runs/%s", db);
-  return buf;
+  *out = buf;
+  return scan_path_join(buf, size, "runs", db);
 }
 
 scan_status stage_config_set_string(scan_config *cfg, const char *key, const char *value) {
@@ -61,13 +74,13 @@ scan_status stage_apply_data_options(const stage_options *o, scan_config *cfg) {
   return SCAN_OK;
 }
 
-/* A directory that some stage already wrote into. */
+/* A directory that some stage already wrote into. Every name is shorter than "config.yml", whose path the caller
+   has built: the joins cannot fail. */
 static int holds_run_outputs(const char *dir) {
   static const char *const outputs[] = {".stamps", "pretext", "scan", "selflabel", "eval"};
   for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
-    char path[1300];
-    snprintf(path, sizeof path, "%s/%s", dir, outputs[i]);
-    if (scan_file_exists(path)) return 1;
+    char path[SCAN_PATH_MAX];
+    if (scan_path_join(path, sizeof path, dir, outputs[i]) == SCAN_OK && scan_file_exists(path)) return 1;
   }
   return 0;
 }
@@ -78,9 +91,10 @@ static int holds_run_outputs(const char *dir) {
    the built-in defaults are most likely not what it was trained with. Otherwise the built-in defaults. */
 static scan_status load_base_config(const stage_options *o, scan_config **cfg) {
   if (o->config_path) return scan_config_load(cfg, o->config_path);
-  char path[1300], dir[1024];
-  const char *out = run_directory(o, NULL, dir, sizeof dir);
-  snprintf(path, sizeof path, "%s/config.yml", out);
+  char path[SCAN_PATH_MAX], dir[SCAN_PATH_MAX];
+  const char *out = NULL;
+  SCAN_TRY(run_directory(o, NULL, dir, sizeof dir, &out));
+  SCAN_TRY(scan_path_join(path, sizeof path, out, "config.yml"));
   if (scan_file_exists(path)) return scan_config_load_run(cfg, path);
   if (holds_run_outputs(out))
     return scan_fail(SCAN_ERR_INPUT,
@@ -122,22 +136,24 @@ static int resumes(const char *stage) {
 static int open_run(const stage_options *o, const char *stage, scan_config **cfg, scan_pipeline *p,
                     int write_config) {
   scan_progress_set_quiet(o->quiet);
-  memset(p, 0, sizeof *p); /* closing a run that never opened frees nothing */
+  /* A refusal before scan_pipeline_open still ends in stage_close: it must find a closed pipeline, not garbage. */
+  memset(p, 0, sizeof *p);
   p->lock_fd = -1;
   int rc = stage_load_config(o, cfg);
   if (rc) return rc;
-  char default_out[256], path[1300];
-  const char *out = run_directory(o, *cfg, default_out, sizeof default_out);
-  scan_status status = SCAN_OK;
+  char default_out[SCAN_PATH_MAX], path[SCAN_PATH_MAX];
+  const char *out = NULL;
+  scan_status status = run_directory(o, *cfg, default_out, sizeof default_out, &out);
   /* Checked before scan_pipeline_open, which would create the directory. */
-  snprintf(path, sizeof path, "%s/config.yml", out);
-  if (o->existing_run && !scan_file_exists(path))
+  if (status == SCAN_OK) status = scan_path_join(path, sizeof path, out, "config.yml");
+  if (status == SCAN_OK && o->existing_run && !scan_file_exists(path))
     status = scan_fail(SCAN_ERR_INPUT, "%s: not a run directory (no config.yml); give --out of a run that a stage wrote", out);
   if (status == SCAN_OK) status = scan_pipeline_open(p, *cfg, out);
   if (status == SCAN_OK) status = scan_pipeline_lock(p);
   if (status == SCAN_OK && stage) status = scan_pipeline_check_data(p, strcmp(stage, "run") == 0 ? NULL : stage);
   if (status == SCAN_OK && resumes(stage)) status = scan_pipeline_check_resume(p, stage, o->restart);
-  if (status == SCAN_OK && write_config) status = scan_config_write(p->cfg, scan_pipeline_path(p, path, sizeof path, "config.yml"));
+  if (status == SCAN_OK && write_config) status = scan_pipeline_path(p, path, sizeof path, "config.yml");
+  if (status == SCAN_OK && write_config) status = scan_config_write(p->cfg, path);
   if (status != SCAN_OK) {
     stage_close(*cfg, p);
     *cfg = NULL;

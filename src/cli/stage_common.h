@@ -77,4 +77,8 @@ int stage_command_main_on_run(int argc, char **argv, stage_fn fn, const char *us
 /* Prints "scan: <message>" and returns the exit status for `status`. */
 int cli_report_error(scan_status status);
 
+/* The file name of `path` without directory and extension, anything but letters, digits, '-' and '_' replaced by
+   '_' ("image" when nothing is left): a safe piece of an output name (scan explain --image, scan query). */
+void cli_file_stem(const char *path, char *stem, size_t size);
+
 #endif

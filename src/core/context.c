@@ -14,7 +14,7 @@
 scan_status scan_pipeline_open(scan_pipeline *p, const scan_config *cfg, const char *run_dir) {
   memset(p, 0, sizeof *p);
   p->lock_fd = -1;
-  if (strlen(run_dir) >= sizeof p->run_dir - 64) return scan_fail(SCAN_ERR_INPUT, "%s: run directory path too long", run_dir);
+  if (strlen(run_dir) >= sizeof p->run_dir) return scan_fail(SCAN_ERR_INPUT, "%s: run directory path too long", run_dir);
   snprintf(p->run_dir, sizeof p->run_dir, "%s", run_dir);
   SCAN_TRY(scan_config_validate(cfg));
   SCAN_TRY(scan_config_copy(cfg, &p->cfg));
@@ -51,9 +51,8 @@ void scan_pipeline_close(scan_pipeline *p) {
   p->cfg = NULL;
 }
 
-const char *scan_pipeline_path(const scan_pipeline *p, char *buf, int size, const char *relative) {
-  snprintf(buf, (size_t)size, "%s/%s", p->run_dir, relative);
-  return buf;
+scan_status scan_pipeline_path(const scan_pipeline *p, char *buf, size_t size, const char *relative) {
+  return scan_path_join(buf, size, p->run_dir, relative);
 }
 
 scan_status scan_pipeline_data_spec(const scan_pipeline *p, int validation, scan_dataset_spec *spec) {

@@ -85,8 +85,8 @@ scan_status scan_load_cluster_head(scan_net *net, const char *path, int *head_us
 }
 
 scan_status scan_pipeline_load_scan_head(scan_pipeline *p, scan_net *net, int *best_head_out) {
-  char path[1300];
-  scan_pipeline_path(p, path, sizeof path, "scan/model.safetensors");
+  char path[SCAN_PATH_MAX];
+  SCAN_TRY(scan_pipeline_path(p, path, sizeof path, "scan/model.safetensors"));
   if (!scan_file_exists(path))
     return scan_fail(SCAN_ERR_INPUT, "%s: the SCAN model is needed (run 'scan cluster' first)", path);
   return scan_load_cluster_head(net, path, best_head_out);
@@ -94,13 +94,13 @@ scan_status scan_pipeline_load_scan_head(scan_pipeline *p, scan_net *net, int *b
 
 scan_status scan_pipeline_cluster_model_path(const scan_pipeline *p, char *path, int size, int *selflabel) {
   if (selflabel) *selflabel = 0;
-  scan_pipeline_path(p, path, size, "selflabel/model.safetensors");
+  SCAN_TRY(scan_pipeline_path(p, path, (size_t)size, "selflabel/model.safetensors"));
   /* Files written before the epoch was recorded count as kept, as they were treated then. */
   if (scan_file_exists(path) && scan_model_metadata_number(path, "epoch", 1) > 0) {
     if (selflabel) *selflabel = 1;
     return SCAN_OK;
   }
-  scan_pipeline_path(p, path, size, "scan/model.safetensors");
+  SCAN_TRY(scan_pipeline_path(p, path, (size_t)size, "scan/model.safetensors"));
   if (scan_file_exists(path)) return SCAN_OK;
   return scan_fail(SCAN_ERR_INPUT, "%s: no clustering model in this run (run 'scan cluster' first)", p->run_dir);
 }
@@ -108,7 +108,7 @@ scan_status scan_pipeline_cluster_model_path(const scan_pipeline *p, char *path,
 scan_status scan_pipeline_load_cluster_model(scan_pipeline *p, int max_batch, scan_net **out, char *source,
                                              int source_size) {
   *out = NULL;
-  char path[1300];
+  char path[SCAN_PATH_MAX];
   int have_selflabel = 0;
   SCAN_TRY(scan_pipeline_cluster_model_path(p, path, sizeof path, &have_selflabel));
   scan_net *net = NULL;
@@ -120,8 +120,12 @@ scan_status scan_pipeline_load_cluster_model(scan_pipeline *p, int max_batch, sc
     return status;
   }
   if (source) {
-    if (have_selflabel) snprintf(source, (size_t)source_size, "%s", path);
-    else snprintf(source, (size_t)source_size, "%s (head %d)", path, best);
+    if (have_selflabel) status = scan_path_format(source, (size_t)source_size, "%s", path);
+    else status = scan_path_format(source, (size_t)source_size, "%s (head %d)", path, best);
+  }
+  if (status != SCAN_OK) {
+    scan_net_free(net);
+    return status;
   }
   *out = net;
   return SCAN_OK;
@@ -150,7 +154,11 @@ scan_status scan_model_load_cluster(scan_pipeline *p, const char *path, int max_
     scan_net_free(net);
     return status;
   }
-  if (used) snprintf(used, (size_t)used_size, "%s (head %d)", path, head);
+  if (used) status = scan_path_format(used, (size_t)used_size, "%s (head %d)", path, head);
+  if (status != SCAN_OK) {
+    scan_net_free(net);
+    return status;
+  }
   *out = net;
   return SCAN_OK;
 }

@@ -6,9 +6,9 @@
 #include "scan/npy.h"
 
 scan_status neighbors_load(scan_pipeline *p, const char *split, long expected_rows, int min_neighbors, neighbor_table *out) {
-  char rel[128], path[1300];
+  char rel[128], path[SCAN_PATH_MAX];
   snprintf(rel, sizeof rel, "pretext/neighbors-%s.npy", split);
-  scan_pipeline_path(p, path, sizeof path, rel);
+  SCAN_TRY(scan_pipeline_path(p, path, sizeof path, rel));
   scan_array a;
   scan_status status = scan_npy_read(path, &a);
   if (status != SCAN_OK) return scan_fail_context(status, "the mined neighbours are needed (run 'scan mine' first)");

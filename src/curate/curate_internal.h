@@ -17,9 +17,10 @@ typedef struct {
   int64_t selected_count[SCAN_CURATE_MAX_K];
 } curate_state;
 
-/* "<out_dir>/<relative>" into buf (size 1100). */
-const char *curate_path(const scan_curate_request *req, char *buf, const char *relative_fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* "<out_dir>/<relative>" into buf[size] (scan_path_join: a path too long is refused, naming it). The relative
+   names are this module's own ("strips/strip_%03lld.png"), well under 256 bytes. */
+scan_status curate_path(const scan_curate_request *req, char *buf, size_t size, const char *relative_fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* ImageSets/scan_nn<K>.txt, and with voc_root the annotation check (missing names listed in a file). */
 scan_status curate_write_image_set(const curate_state *s, int which_k, scan_curate_k_result *out);

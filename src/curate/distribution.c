@@ -5,16 +5,8 @@
 #include <string.h>
 
 #include "scan/curate.h"
+#include "scan/knn.h"
 #include "scan/rng.h"
-
-static double squared_distance(const float *a, const float *b, int d) {
-  double s = 0;
-  for (int i = 0; i < d; i++) {
-    double t = (double)a[i] - b[i];
-    s += t * t;
-  }
-  return s;
-}
 
 static int compare_doubles(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -23,11 +15,11 @@ static int compare_doubles(const void *a, const void *b) {
 
 double scan_curate_median_sq_distance(const float *x, int64_t nx, const float *y, int64_t ny, int d) {
   if (nx < 1 || ny < 1) return 0;
-  double *all = malloc(sizeof(double) * (size_t)nx * (size_t)ny);
-  if (!all) return 0;
+  double *all = scan_malloc(sizeof(double) * (size_t)nx * (size_t)ny);
+  if (!all) return -1;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < nx; i++)
-    for (int64_t j = 0; j < ny; j++) all[i * ny + j] = squared_distance(x + i * d, y + j * d, d);
+    for (int64_t j = 0; j < ny; j++) all[i * ny + j] = scan_squared_distance(x + i * d, y + j * d, d);
   size_t count = (size_t)nx * (size_t)ny;
   qsort(all, count, sizeof(double), compare_doubles);
   double median = count % 2 ? all[count / 2] : 0.5 * (all[count / 2 - 1] + all[count / 2]);
@@ -42,7 +34,7 @@ static double mean_kernel(const float *a, int64_t na, const float *b, int64_t nb
 #pragma omp parallel for schedule(static) reduction(+ : total)
   for (int64_t i = 0; i < na; i++) {
     double row = 0;
-    for (int64_t j = 0; j < nb; j++) row += exp(scale * squared_distance(a + i * d, b + j * d, d));
+    for (int64_t j = 0; j < nb; j++) row += exp(scale * scan_squared_distance(a + i * d, b + j * d, d));
     total += row;
   }
   return total / ((double)na * (double)nb);

@@ -85,6 +85,7 @@ static scan_status distribution_distances(const curate_state *s, evidence *e, sc
   /* One bandwidth for every comparison, so the MMDs of the selections and of the pool can be compared. */
   double sigma2 = scan_curate_median_sq_distance(e->target_sample, e->target_sample_rows, e->pool_sample,
                                                  e->pool_sample_rows, req->dim);
+  if (sigma2 < 0) return SCAN_ERR_INTERNAL; /* out of memory, said by scan_malloc */
   if (!(sigma2 > 0)) sigma2 = 1; /* every target equals every pool image: any bandwidth gives MMD 0 */
   result->mmd_sigma2 = sigma2;
   result->mmd_pool = scan_curate_mmd_rbf(e->target_sample, e->target_sample_rows, e->pool_sample, e->pool_sample_rows,
@@ -175,8 +176,9 @@ static scan_status write_json(const curate_state *s, const evidence *e, const sc
     cJSON *names = cJSON_AddArrayToObject(root, "class_names");
     for (int c = 0; c < classes; c++) cJSON_AddItemToArray(names, cJSON_CreateString(req->class_names[c]));
   }
-  char path[1100];
-  scan_status status = scan_write_json_atomic(curate_path(req, path, "evidence.json"), root);
+  char path[SCAN_PATH_MAX];
+  scan_status status = curate_path(req, path, sizeof path, "evidence.json");
+  if (status == SCAN_OK) status = scan_write_json_atomic(path, root);
   cJSON_Delete(root);
   return status;
 }
@@ -212,9 +214,9 @@ static scan_status similarity_figure(const curate_state *s, const evidence *e) {
   for (int i = 0; i < n; i++) names[i] = labels[i];
   scan_chart_frame frame = {"Nearest-neighbour similarity to the target", "cosine similarity to the nearest unique target",
                             "density", 0, 0};
-  char path[1100];
-  if (status == SCAN_OK)
-    status = scan_chart_histogram(curate_path(req, path, "evidence.png"), &frame, values, counts, names, n, HISTOGRAM_BINS);
+  char path[SCAN_PATH_MAX];
+  if (status == SCAN_OK) status = curate_path(req, path, sizeof path, "evidence.png");
+  if (status == SCAN_OK) status = scan_chart_histogram(path, &frame, values, counts, names, n, HISTOGRAM_BINS);
   for (int i = 0; i < req->k_count; i++) free(gathered[i]);
   return status;
 }
@@ -248,8 +250,9 @@ static scan_status class_figure(const curate_state *s, const evidence *e) {
   }
   for (int c = 0; c < classes; c++) x[c] = c;
   scan_chart_frame frame = {"Class shares of the target, the selections and the pool", "class", "% of the set", 0, 0};
-  char path[1100];
-  scan_status status = scan_chart_line(curate_path(req, path, "evidence_classes.png"), &frame, x, classes, series, names, n);
+  char path[SCAN_PATH_MAX];
+  scan_status status = curate_path(req, path, sizeof path, "evidence_classes.png");
+  if (status == SCAN_OK) status = scan_chart_line(path, &frame, x, classes, series, names, n);
   free(x);
   free(shares);
   return status;

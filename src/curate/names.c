@@ -22,6 +22,12 @@ void scan_curate_strip_extension(const char *name, char *out, size_t size) {
     }
 }
 
+scan_status scan_curate_names_path(const char *features_path, char *buf, size_t size) {
+  size_t length = strlen(features_path);
+  if (length > 4 && strcmp(features_path + length - 4, ".npy") == 0) length -= 4;
+  return scan_path_format(buf, size, "%.*s.names.txt", (int)length, features_path);
+}
+
 void scan_curate_free_names(char **names, int64_t count) {
   if (!names) return;
   for (int64_t i = 0; i < count; i++) free(names[i]);

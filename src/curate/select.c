@@ -11,14 +11,13 @@
 #include "scan/knn.h"
 #include "scan/npy.h"
 
-const char *curate_path(const scan_curate_request *req, char *buf, const char *relative_fmt, ...) {
+scan_status curate_path(const scan_curate_request *req, char *buf, size_t size, const char *relative_fmt, ...) {
   char relative[256];
   va_list args;
   va_start(args, relative_fmt);
   vsnprintf(relative, sizeof relative, relative_fmt, args);
   va_end(args);
-  snprintf(buf, 1100, "%s/%s", req->out_dir, relative);
-  return buf;
+  return scan_path_join(buf, size, req->out_dir, relative);
 }
 
 scan_status scan_curate_union(const int64_t *neighbors, int64_t rows, int cols, int k, int64_t pool_count,
@@ -97,16 +96,17 @@ static scan_status write_neighbors(const curate_state *s, int k) {
   if (!columns) return SCAN_ERR_INTERNAL;
   for (int64_t r = 0; r < s->unique_count; r++)
     memcpy(columns + r * k, s->neighbors + r * s->k_max, sizeof(int64_t) * (size_t)k);
-  char path[1100];
+  char path[SCAN_PATH_MAX];
   scan_array a = {SCAN_I64, 2, {s->unique_count, k}, columns};
-  scan_status status = scan_npy_write(curate_path(s->req, path, "neighbors_nn%d.npy", k), &a);
+  scan_status status = curate_path(s->req, path, sizeof path, "neighbors_nn%d.npy", k);
+  if (status == SCAN_OK) status = scan_npy_write(path, &a);
   free(columns);
   return status;
 }
 
 static scan_status select_for_each_k(curate_state *s, scan_curate_result *result) {
   const scan_curate_request *req = s->req;
-  char path[1100];
+  char path[SCAN_PATH_MAX];
   for (int i = 0; i < req->k_count; i++) {
     int k = req->ks[i];
     scan_curate_k_result *r = &result->per_k[i];
@@ -120,7 +120,8 @@ static scan_status select_for_each_k(curate_state *s, scan_curate_result *result
     r->selected = s->selected_count[i];
     SCAN_TRY(write_neighbors(s, k));
     scan_array a = {SCAN_I64, 1, {s->selected_count[i]}, s->selected[i]};
-    SCAN_TRY(scan_npy_write(curate_path(req, path, "selected_nn%d.npy", k), &a));
+    SCAN_TRY(curate_path(req, path, sizeof path, "selected_nn%d.npy", k));
+    SCAN_TRY(scan_npy_write(path, &a));
     SCAN_TRY(curate_write_image_set(s, i, r));
   }
   return SCAN_OK;
@@ -129,8 +130,9 @@ static scan_status select_for_each_k(curate_state *s, scan_curate_result *result
 scan_status scan_curate_select(const scan_curate_request *req, scan_curate_result *result) {
   memset(result, 0, sizeof *result);
   SCAN_TRY(validate(req));
-  char path[1100];
-  SCAN_TRY(scan_make_dirs(curate_path(req, path, "ImageSets")));
+  char path[SCAN_PATH_MAX];
+  SCAN_TRY(curate_path(req, path, sizeof path, "ImageSets"));
+  SCAN_TRY(scan_make_dirs(path));
   curate_state s = {.req = req};
   result->target_count = req->target_count;
   result->pool_count = req->pool_count;
@@ -138,7 +140,8 @@ scan_status scan_curate_select(const scan_curate_request *req, scan_curate_resul
   result->unique_count = s.unique_count;
   if (status == SCAN_OK) {
     scan_array a = {SCAN_I64, 1, {s.unique_count}, s.kept};
-    status = scan_npy_write(curate_path(req, path, "target_kept.npy"), &a);
+    status = curate_path(req, path, sizeof path, "target_kept.npy");
+    if (status == SCAN_OK) status = scan_npy_write(path, &a);
   }
   for (int i = 0; i < req->k_count; i++)
     if (req->ks[i] > s.k_max) s.k_max = req->ks[i];

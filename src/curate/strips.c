@@ -46,14 +46,16 @@ static scan_status write_strip(const curate_state *s, int64_t unique_row, int k,
 scan_status curate_write_strips(const curate_state *s, int *written) {
   const scan_curate_request *req = s->req;
   *written = 0;
-  char path[1100];
-  SCAN_TRY(scan_make_dirs(curate_path(req, path, "strips")));
+  char path[SCAN_PATH_MAX];
+  SCAN_TRY(curate_path(req, path, sizeof path, "strips"));
+  SCAN_TRY(scan_make_dirs(path));
   int64_t count = req->strips < s->unique_count ? req->strips : s->unique_count;
   int k = req->ks[0];
   for (int64_t m = 0; m < count; m++) {
     /* Spread over the whole target rather than its first frames. */
     int64_t row = m * s->unique_count / count;
-    SCAN_TRY(write_strip(s, row, k, curate_path(req, path, "strips/strip_%03lld.png", (long long)m)));
+    SCAN_TRY(curate_path(req, path, sizeof path, "strips/strip_%03lld.png", (long long)m));
+    SCAN_TRY(write_strip(s, row, k, path));
     (*written)++;
   }
   return SCAN_OK;

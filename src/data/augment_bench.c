@@ -9,8 +9,8 @@ double scan_bench_augment(scan_aug_strategy s, int images, int size, int channel
   enum { POOL = 64 }; /* distinct source images, reused round-robin */
   if (images < 1 || size < 1 || size > SCAN_AUG_MAX_SIZE || (channels != 1 && channels != 3)) return 0.0;
   long image_bytes = (long)size * size * channels;
-  uint8_t *pool = malloc((size_t)(POOL * image_bytes));
-  float *out = malloc(sizeof(float) * (size_t)image_bytes);
+  uint8_t *pool = scan_malloc((size_t)(POOL * image_bytes));
+  float *out = scan_malloc(sizeof(float) * (size_t)image_bytes);
   if (!pool || !out) {
     free(pool);
     free(out);

@@ -109,20 +109,22 @@ static int split_files(const scan_dataset_spec *spec, const char *names[5]) {
 
 int data_cifar_present(const scan_dataset_spec *spec) {
   const char *names[5];
-  char path[4096];
-  return data_find_file(spec->root, folder_of(spec), names[split_files(spec, names) - 1], path, sizeof path);
+  char path[SCAN_PATH_MAX];
+  return data_find_file(spec->root, folder_of(spec), names[split_files(spec, names) - 1], path, sizeof path) > 0;
 }
 
 static scan_status load_class_names(scan_dataset *out, const scan_dataset_spec *spec) {
-  char path[4096];
+  char path[SCAN_PATH_MAX];
   if (strcmp(spec->name, "cifar-20") == 0) return data_set_class_names(out, scan_cifar20_names, 20);
   if (strcmp(spec->name, "cifar-10") == 0) {
-    if (data_find_file(spec->root, folder_of(spec), "batches.meta.txt", path, sizeof path))
-      return data_read_class_names(out, path, 10);
+    int found = data_find_file(spec->root, folder_of(spec), "batches.meta.txt", path, sizeof path);
+    if (found < 0) return SCAN_ERR_INPUT;
+    if (found) return data_read_class_names(out, path, 10);
     return data_set_class_names(out, cifar10_classes, 10);
   }
-  if (data_find_file(spec->root, folder_of(spec), "fine_label_names.txt", path, sizeof path))
-    return data_read_class_names(out, path, 100);
+  int found = data_find_file(spec->root, folder_of(spec), "fine_label_names.txt", path, sizeof path);
+  if (found < 0) return SCAN_ERR_INPUT;
+  if (found) return data_read_class_names(out, path, 100);
   return data_set_numbered_class_names(out, 100);
 }
 
@@ -132,12 +134,13 @@ scan_status data_load_cifar(scan_dataset *out, const scan_dataset_spec *spec) {
                                                                 : SCAN_CIFAR100_COARSE_FROM_FINE;
   const char *names[5];
   int files = split_files(spec, names);
-  char paths[5][4096];
+  char paths[5][SCAN_PATH_MAX];
   long counts[5], total = 0;
   /* Sizes first, so one allocation holds the whole split. */
   for (int f = 0; f < files; f++) {
-    if (!data_find_file(spec->root, folder_of(spec), names[f], paths[f], sizeof paths[f]))
-      return scan_fail(SCAN_ERR_INPUT, "%s: no such file", paths[f]);
+    int found = data_find_file(spec->root, folder_of(spec), names[f], paths[f], sizeof paths[f]);
+    if (found < 0) return SCAN_ERR_INPUT;
+    if (!found) return scan_fail(SCAN_ERR_INPUT, "%s: no such file", paths[f]);
     int fd;
     size_t size;
     SCAN_TRY(scan_open_regular(paths[f], &fd, &size)); /* a FIFO or device is refused, not waited on */

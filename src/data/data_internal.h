@@ -6,13 +6,16 @@
 
 #include "scan/datasets.h"
 
+/* A whole text file, NUL-terminated; a file holding a NUL byte is refused as "<path>: not <what>". */
+scan_status data_read_text(const char *path, const char *what, unsigned char **text, size_t *size);
+
 /* Whole file into memory, gunzipping it when it is gzip'd (zlib reads plain
  * files unchanged). Files that are (or inflate to) more than max_bytes are refused. */
 scan_status data_read_whole(const char *path, size_t max_bytes, unsigned char **data, size_t *size);
 
 /* Looks for <root>/<subdir>/<name>, then <root>/<name>. Returns 1 when found,
- * with the path in `out`; otherwise 0 and `out` holds the first path tried
- * (for the error message). */
+ * with the path in `out`; 0 when not, and `out` holds the first path tried
+ * (for the error message); -1 when a path is too long (the message is recorded). */
 int data_find_file(const char *root, const char *subdir, const char *name, char *out, size_t out_size);
 
 /* Allocates pixels (and labels when labelled) of an empty dataset; sets the sizes. */

@@ -112,16 +112,12 @@ void scan_dataset_free(scan_dataset *d) {
 /* ---- helpers shared by the readers ---- */
 
 int data_find_file(const char *root, const char *subdir, const char *name, char *out, size_t out_size) {
-  char first[4096];
-  snprintf(first, sizeof first, "%s/%s/%s", root, subdir, name);
-  if (scan_file_exists(first)) {
-    snprintf(out, out_size, "%s", first);
-    return 1;
-  }
-  snprintf(out, out_size, "%s/%s", root, name);
+  char first[SCAN_PATH_MAX];
+  if (scan_path_format(first, sizeof first, "%s/%s/%s", root, subdir, name) != SCAN_OK) return -1;
+  if (scan_file_exists(first)) return scan_path_format(out, out_size, "%s", first) == SCAN_OK ? 1 : -1;
+  if (scan_path_join(out, out_size, root, name) != SCAN_OK) return -1;
   if (scan_file_exists(out)) return 1;
-  snprintf(out, out_size, "%s", first);
-  return 0;
+  return scan_path_format(out, out_size, "%s", first) == SCAN_OK ? 0 : -1;
 }
 
 scan_status data_alloc_images(scan_dataset *d, long count, int height, int width, int channels, int labelled) {
@@ -163,14 +159,20 @@ scan_status data_set_numbered_class_names(scan_dataset *d, int n) {
   return SCAN_OK;
 }
 
+scan_status data_read_text(const char *path, const char *what, unsigned char **text, size_t *size) {
+  SCAN_TRY(scan_read_file(path, text, size));
+  if (memchr(*text, 0, *size)) {
+    free(*text);
+    *text = NULL;
+    return scan_fail(SCAN_ERR_INPUT, "%s: not %s", path, what);
+  }
+  return SCAN_OK;
+}
+
 scan_status data_read_class_names(scan_dataset *d, const char *path, int expected) {
   unsigned char *text;
   size_t size;
-  SCAN_TRY(scan_read_file(path, &text, &size));
-  if (memchr(text, 0, size)) {
-    free(text);
-    return scan_fail(SCAN_ERR_INPUT, "%s: not a text file of class names", path);
-  }
+  SCAN_TRY(data_read_text(path, "a text file of class names", &text, &size));
   const char *names[256];
   int n = 0; /* non-empty lines seen; only the first 256 are kept */
   for (char *line = strtok((char *)text, "\r\n"); line; line = strtok(NULL, "\r\n")) {

@@ -19,7 +19,7 @@ scan_status data_read_whole(const char *path, size_t max_bytes, unsigned char **
   gzFile file = gzopen(path, "rb");
   if (!file) return scan_fail(SCAN_ERR_INPUT, "%s: cannot open", path);
   size_t capacity = 1 << 20, used = 0;
-  unsigned char *buffer = malloc(capacity);
+  unsigned char *buffer = scan_malloc(capacity);
   if (!buffer) {
     gzclose(file);
     return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
@@ -32,7 +32,7 @@ scan_status data_read_whole(const char *path, size_t max_bytes, unsigned char **
         return scan_fail(SCAN_ERR_INPUT, "%s: larger than %zu bytes (when decompressed)", path, max_bytes);
       }
       size_t bigger = capacity * 2 > max_bytes ? max_bytes : capacity * 2;
-      unsigned char *grown = realloc(buffer, bigger);
+      unsigned char *grown = scan_realloc(buffer, bigger);
       if (!grown) {
         free(buffer);
         gzclose(file);

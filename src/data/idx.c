@@ -69,28 +69,28 @@ scan_status scan_idx_parse(scan_dataset *out, const unsigned char *images, size_
 /* train -> "train", test -> "t10k", as the files are named upstream. */
 static const char *file_prefix(const char *split) { return strcmp(split, "test") == 0 ? "t10k" : "train"; }
 
-/* Finds <root>/<prefix>-<kind>-ubyte.gz, else the uncompressed name. */
+/* Finds <root>/<prefix>-<kind>-ubyte.gz, else the uncompressed name: 1 found, 0 not (path names both for the
+   message), -1 a path too long (the message is recorded). */
 static int find_idx_file(const char *root, const char *split, const char *kind, char *path, size_t path_size) {
   /* stat, not fopen: opening a FIFO of that name would wait for a writer (data_read_whole refuses it). */
-  snprintf(path, path_size, "%s/%s-%s-ubyte.gz", root, file_prefix(split), kind);
+  if (scan_path_format(path, path_size, "%s/%s-%s-ubyte.gz", root, file_prefix(split), kind) != SCAN_OK) return -1;
   if (scan_file_exists(path)) return 1;
-  snprintf(path, path_size, "%s/%s-%s-ubyte", root, file_prefix(split), kind);
+  if (scan_path_format(path, path_size, "%s/%s-%s-ubyte", root, file_prefix(split), kind) != SCAN_OK) return -1;
   if (scan_file_exists(path)) return 1;
-  snprintf(path, path_size, "%s/%s-%s-ubyte[.gz]", root, file_prefix(split), kind);
-  return 0;
+  return scan_path_format(path, path_size, "%s/%s-%s-ubyte[.gz]", root, file_prefix(split), kind) == SCAN_OK ? 0 : -1;
 }
 
 int data_idx_present(const scan_dataset_spec *spec) {
-  char path[4096];
-  return find_idx_file(spec->root, spec->split, "images-idx3", path, sizeof path);
+  char path[SCAN_PATH_MAX];
+  return find_idx_file(spec->root, spec->split, "images-idx3", path, sizeof path) > 0;
 }
 
 scan_status data_load_idx(scan_dataset *out, const scan_dataset_spec *spec) {
-  char images_path[4096], labels_path[4096];
-  if (!find_idx_file(spec->root, spec->split, "images-idx3", images_path, sizeof images_path))
-    return scan_fail(SCAN_ERR_INPUT, "%s: no such file", images_path);
-  if (!find_idx_file(spec->root, spec->split, "labels-idx1", labels_path, sizeof labels_path))
-    return scan_fail(SCAN_ERR_INPUT, "%s: no such file", labels_path);
+  char images_path[SCAN_PATH_MAX], labels_path[SCAN_PATH_MAX];
+  int found = find_idx_file(spec->root, spec->split, "images-idx3", images_path, sizeof images_path);
+  if (found <= 0) return found < 0 ? SCAN_ERR_INPUT : scan_fail(SCAN_ERR_INPUT, "%s: no such file", images_path);
+  found = find_idx_file(spec->root, spec->split, "labels-idx1", labels_path, sizeof labels_path);
+  if (found <= 0) return found < 0 ? SCAN_ERR_INPUT : scan_fail(SCAN_ERR_INPUT, "%s: no such file", labels_path);
   unsigned char *images = NULL, *labels = NULL;
   size_t images_size = 0, labels_size = 0;
   scan_status st = data_read_whole(images_path, IDX_MAX_BYTES, &images, &images_size);

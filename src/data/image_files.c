@@ -21,7 +21,7 @@ static double physical_memory_bytes(void) {
    shrinks it. */
 static scan_status allocate_pixels(scan_dataset *d, long count, const char *first, int h, int w, int image_size) {
   double bytes = (double)count * d->height * d->width * d->channels, memory = physical_memory_bytes();
-  if (bytes <= memory && (d->pixels = malloc((size_t)bytes)) != NULL) return SCAN_OK;
+  if (bytes <= memory && (d->pixels = scan_malloc((size_t)bytes)) != NULL) return SCAN_OK;
   const double gib = 1024.0 * 1024 * 1024;
   if (!image_size)
     return scan_fail(SCAN_ERR_INPUT,
@@ -66,7 +66,7 @@ scan_status data_load_image_files(scan_dataset *d, const char *const *paths, con
     /* Channels first (at the source size), then resize into place. */
     size_t need = (size_t)h * (size_t)w * (size_t)channels;
     if (st == SCAN_OK && need > converted_capacity) {
-      uint8_t *grown = realloc(converted, need);
+      uint8_t *grown = scan_realloc(converted, need);
       if (grown) {
         converted = grown;
         converted_capacity = need;

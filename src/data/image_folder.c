@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "data_internal.h"
+#include "scan/paths.h"
 
 typedef struct {
   char **items;
@@ -20,7 +21,7 @@ typedef struct {
 static scan_status name_list_add(name_list *list, const char *name) {
   if (list->count == list->capacity) {
     long capacity = list->capacity ? list->capacity * 2 : 64;
-    char **grown = realloc(list->items, (size_t)capacity * sizeof(char *));
+    char **grown = scan_realloc(list->items, (size_t)capacity * sizeof(char *));
     if (!grown) return scan_fail(SCAN_ERR_INTERNAL, "out of memory listing files");
     list->items = grown;
     list->capacity = capacity;
@@ -50,10 +51,11 @@ static scan_status list_folder(const char *dir, name_list *folders, name_list *i
   if (!handle) return scan_fail(SCAN_ERR_INPUT, "%s: cannot open folder: %s", dir, strerror(errno));
   scan_status st = SCAN_OK;
   struct dirent *entry;
-  char path[4096];
+  char path[SCAN_PATH_MAX];
   while (st == SCAN_OK && (entry = readdir(handle)) != NULL) {
     if (entry->d_name[0] == '.') continue;
-    snprintf(path, sizeof path, "%s/%s", dir, entry->d_name);
+    st = scan_path_join(path, sizeof path, dir, entry->d_name);
+    if (st != SCAN_OK) break;
     struct stat info;
     if (stat(path, &info) != 0) continue; /* a dangling link is not an image */
     if (S_ISDIR(info.st_mode)) {
@@ -76,17 +78,17 @@ typedef struct {
 } file_set;
 
 static scan_status file_set_add(file_set *set, const char *root, const char *class_folder, const char *file, int label) {
-  char relative[4096], full[8192];
+  char relative[SCAN_PATH_MAX], full[SCAN_PATH_MAX];
   if (class_folder)
-    snprintf(relative, sizeof relative, "%s/%s", class_folder, file);
+    SCAN_TRY(scan_path_join(relative, sizeof relative, class_folder, file));
   else
-    snprintf(relative, sizeof relative, "%s", file);
-  snprintf(full, sizeof full, "%s/%s", root, relative);
+    SCAN_TRY(scan_path_format(relative, sizeof relative, "%s", file));
+  SCAN_TRY(scan_path_join(full, sizeof full, root, relative));
   SCAN_TRY(name_list_add(&set->paths, full));
   SCAN_TRY(name_list_add(&set->relative, relative));
   if (set->relative.count > set->label_capacity) {
     long capacity = set->paths.capacity;
-    int32_t *grown = realloc(set->labels, (size_t)capacity * sizeof(int32_t));
+    int32_t *grown = scan_realloc(set->labels, (size_t)capacity * sizeof(int32_t));
     if (!grown) return scan_fail(SCAN_ERR_INTERNAL, "out of memory listing files");
     set->labels = grown;
     set->label_capacity = capacity;
@@ -107,10 +109,10 @@ static scan_status collect(const char *root, name_list *classes, file_set *set) 
                    top_images.items[0], classes->items[0]);
   }
   for (long k = 0; k < classes->count && st == SCAN_OK; k++) {
-    char class_dir[8192];
-    snprintf(class_dir, sizeof class_dir, "%s/%s", root, classes->items[k]);
+    char class_dir[SCAN_PATH_MAX];
     name_list images = {0};
-    st = list_folder(class_dir, NULL, &images);
+    st = scan_path_join(class_dir, sizeof class_dir, root, classes->items[k]);
+    if (st == SCAN_OK) st = list_folder(class_dir, NULL, &images);
     if (st == SCAN_OK && images.count == 0)
       st = scan_fail(SCAN_ERR_INPUT, "%s: class folder has no PNG or JPEG images", class_dir);
     for (long i = 0; i < images.count && st == SCAN_OK; i++)

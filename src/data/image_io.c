@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "scan/atomic_file.h"
+#include "scan/resample.h"
 
 static scan_status check_dimensions(const char *name, unsigned long height, unsigned long width) {
   if (height == 0 || width == 0) return scan_fail(SCAN_ERR_INPUT, "%s: image has zero size (%lux%lu)", name, width, height);
@@ -92,8 +93,8 @@ static scan_status decode_png(const unsigned char *data, size_t size, const char
   if (c != 1 && c != 3) png_error(png, "unsupported colour type");
   size_t row_bytes = png_get_rowbytes(png, info);
   if (row_bytes != (size_t)w * (size_t)c) png_error(png, "unexpected row size");
-  image = malloc((size_t)h * row_bytes);
-  rows = malloc(sizeof(png_bytep) * h);
+  image = scan_malloc((size_t)h * row_bytes);
+  rows = scan_malloc(sizeof(png_bytep) * h);
   if (!image || !rows) png_error(png, "out of memory");
   for (png_uint_32 y = 0; y < h; y++) rows[y] = image + (size_t)y * row_bytes;
   png_read_image(png, rows);
@@ -157,7 +158,7 @@ static scan_status decode_jpeg(const unsigned char *data, size_t size, const cha
   jpeg_start_decompress(&cinfo);
   int c = cinfo.output_components;
   size_t row_bytes = (size_t)cinfo.output_width * (size_t)c;
-  image = malloc(row_bytes * cinfo.output_height);
+  image = scan_malloc(row_bytes * cinfo.output_height);
   if (!image) {
     jpeg_destroy_decompress(&cinfo);
     return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", name);
@@ -212,7 +213,7 @@ scan_status scan_image_read(const char *path, uint8_t **pixels, int *height, int
   if (st == SCAN_OK && !is_png(head, head_size) && !is_jpeg(head, head_size))
     st = scan_fail(SCAN_ERR_INPUT, "%s: not a PNG or JPEG image", path);
   if (st == SCAN_OK) st = scan_check_file_size(path, size, SCAN_IMAGE_MAX_FILE_BYTES, "an image file");
-  unsigned char *data = st == SCAN_OK ? malloc(size) : NULL;
+  unsigned char *data = st == SCAN_OK ? scan_malloc(size) : NULL;
   if (st == SCAN_OK && !data) st = scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory reading %zu bytes", path, size);
   if (st == SCAN_OK) {
     memcpy(data, head, head_size);
@@ -235,7 +236,7 @@ static void png_write_memory(png_structp png, png_bytep bytes, png_size_t length
   if (sink->size + length > sink->capacity) {
     size_t capacity = sink->capacity ? sink->capacity : 4096;
     while (capacity < sink->size + length) capacity *= 2;
-    unsigned char *grown = realloc(sink->data, capacity);
+    unsigned char *grown = scan_realloc(sink->data, capacity);
     if (!grown) png_error(png, "out of memory");
     sink->data = grown;
     sink->capacity = capacity;
@@ -299,4 +300,19 @@ void scan_image_convert_channels(const uint8_t *src, int src_channels, uint8_t *
     for (long i = 0; i < pixel_count; i++)
       dst[i] = (uint8_t)((19595u * src[3 * i] + 38470u * src[3 * i + 1] + 7471u * src[3 * i + 2] + 0x8000u) >> 16);
   }
+}
+
+scan_status scan_image_reshape(const uint8_t *pixels, int h, int w, int channels, int out_h, int out_w, int out_channels,
+                               uint8_t *out) {
+  const uint8_t *source = pixels;
+  uint8_t *converted = NULL;
+  if (channels != out_channels) {
+    converted = scan_malloc((size_t)h * w * out_channels);
+    if (!converted) return SCAN_ERR_INTERNAL;
+    scan_image_convert_channels(pixels, channels, converted, out_channels, (long)h * w);
+    source = converted;
+  }
+  scan_resample_bilinear_u8(source, h, w, out_channels, 0, 0, h, w, out, out_h, out_w, 1);
+  free(converted);
+  return SCAN_OK;
 }

@@ -40,13 +40,12 @@ static void split_line(char *line, char **label_text) {
 scan_status data_list_list(scan_image_files *out, const char *list_path) {
   unsigned char *text;
   size_t size;
-  SCAN_TRY(scan_read_file(list_path, &text, &size));
-  if (memchr(text, 0, size)) {
+  SCAN_TRY(data_read_text(list_path, "a text file", &text, &size));
+  char base[SCAN_PATH_MAX];
+  if (scan_path_format(base, sizeof base, "%s", list_path) != SCAN_OK) {
     free(text);
-    return scan_fail(SCAN_ERR_INPUT, "%s: not a text file", list_path);
+    return SCAN_ERR_INPUT;
   }
-  char base[4096];
-  snprintf(base, sizeof base, "%s", list_path);
   char *slash = strrchr(base, '/');
   if (slash)
     slash[1] = 0;
@@ -86,19 +85,23 @@ scan_status data_list_list(scan_image_files *out, const char *list_path) {
     }
     if (count == capacity) {
       capacity = capacity ? capacity * 2 : 256;
-      char **grown_paths = realloc(paths, (size_t)capacity * sizeof(char *));
+      char **grown_paths = scan_realloc(paths, (size_t)capacity * sizeof(char *));
       if (grown_paths) paths = grown_paths;
-      char **grown_names = realloc(names, (size_t)capacity * sizeof(char *));
+      char **grown_names = scan_realloc(names, (size_t)capacity * sizeof(char *));
       if (grown_names) names = grown_names;
-      int32_t *grown_labels = realloc(labels, (size_t)capacity * sizeof(int32_t));
+      int32_t *grown_labels = scan_realloc(labels, (size_t)capacity * sizeof(int32_t));
       if (grown_labels) labels = grown_labels;
       if (!grown_paths || !grown_names || !grown_labels) {
         st = scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", list_path);
         break;
       }
     }
-    char full[8192];
-    snprintf(full, sizeof full, "%s%s", line[0] == '/' ? "" : base, line);
+    char full[SCAN_PATH_MAX];
+    st = scan_path_format(full, sizeof full, "%s%s", line[0] == '/' ? "" : base, line);
+    if (st != SCAN_OK) {
+      scan_fail_context(st, "%s:%ld", list_path, line_number);
+      break;
+    }
     paths[count] = strdup(full);
     names[count] = strdup(line);
     labels[count] = (int32_t)label;

@@ -50,19 +50,20 @@ scan_status scan_stl_parse(const unsigned char *images, size_t images_size, cons
 
 /* One part of a split: "train", "test" or "unlabeled". */
 typedef struct {
-  char images[4096], labels[4096];
+  char images[SCAN_PATH_MAX], labels[SCAN_PATH_MAX];
   int labelled;
   long count;
 } stl_part;
 
+/* As data_find_file: 1 found, 0 not (part->images names the file), -1 a path too long. */
 static int find_part(const char *root, const char *which, stl_part *part) {
   char name[64];
   snprintf(name, sizeof name, "%s_X.bin", which);
   int found = data_find_file(root, "stl10_binary", name, part->images, sizeof part->images);
   part->labelled = strcmp(which, "unlabeled") != 0;
-  if (part->labelled) {
+  if (part->labelled && found >= 0) {
     snprintf(name, sizeof name, "%s_y.bin", which);
-    data_find_file(root, "stl10_binary", name, part->labels, sizeof part->labels);
+    if (data_find_file(root, "stl10_binary", name, part->labels, sizeof part->labels) < 0) found = -1;
   }
   return found;
 }
@@ -83,7 +84,7 @@ int data_stl_present(const scan_dataset_spec *spec) {
   int parts = split_parts(spec, which);
   stl_part part;
   for (int p = 0; p < parts; p++)
-    if (!find_part(spec->root, which[p], &part)) return 0;
+    if (find_part(spec->root, which[p], &part) <= 0) return 0;
   return 1;
 }
 
@@ -101,7 +102,9 @@ scan_status data_load_stl(scan_dataset *out, const scan_dataset_spec *spec) {
   long total = 0;
   /* Sizes first (from the file lengths), so one allocation holds the whole split. */
   for (int p = 0; p < parts; p++) {
-    if (!find_part(spec->root, which[p], &part[p])) return scan_fail(SCAN_ERR_INPUT, "%s: no such file", part[p].images);
+    int found = find_part(spec->root, which[p], &part[p]);
+    if (found < 0) return SCAN_ERR_INPUT;
+    if (!found) return scan_fail(SCAN_ERR_INPUT, "%s: no such file", part[p].images);
     int fd;
     size_t file_size;
     SCAN_TRY(scan_open_regular(part[p].images, &fd, &file_size)); /* a FIFO or device is refused, not waited on */
@@ -133,8 +136,9 @@ scan_status data_load_stl(scan_dataset *out, const scan_dataset_spec *spec) {
     offset += count;
   }
   if (!any_labelled) return SCAN_OK; /* the unlabeled split alone: no labels, no classes */
-  char names_path[4096];
-  if (data_find_file(spec->root, "stl10_binary", "class_names.txt", names_path, sizeof names_path))
-    return data_read_class_names(out, names_path, 10);
+  char names_path[SCAN_PATH_MAX];
+  int found = data_find_file(spec->root, "stl10_binary", "class_names.txt", names_path, sizeof names_path);
+  if (found < 0) return SCAN_ERR_INPUT;
+  if (found) return data_read_class_names(out, names_path, 10);
   return data_set_class_names(out, stl_classes, 10);
 }

@@ -18,11 +18,11 @@ void scan_metrics_free(scan_metrics *m) {
  * §18.1): maximise matched counts = minimise (-count). */
 static scan_status match_present(const scan_metrics *m, int32_t *match) {
   int C = m->num_clusters, K = m->num_classes;
-  int *cluster_ids = malloc(sizeof(int) * C), *class_ids = malloc(sizeof(int) * K);
-  int64_t *cluster_size = calloc(C, sizeof(int64_t)), *class_size = calloc(K, sizeof(int64_t));
+  int *cluster_ids = scan_malloc(sizeof(int) * C), *class_ids = scan_malloc(sizeof(int) * K);
+  int64_t *cluster_size = scan_calloc(C, sizeof(int64_t)), *class_size = scan_calloc(K, sizeof(int64_t));
   /* sized for every cluster and class; only the occurring ones are used */
-  double *cost = calloc((size_t)C * K + 1, sizeof(double));
-  int *assigned = malloc(sizeof(int) * (C + 1));
+  double *cost = scan_calloc((size_t)C * K + 1, sizeof(double));
+  int *assigned = scan_malloc(sizeof(int) * (C + 1));
   scan_status st = SCAN_OK;
   if (!cluster_ids || !class_ids || !cluster_size || !class_size || !cost || !assigned) {
     st = scan_fail(SCAN_ERR_INTERNAL, "metrics: out of memory");
@@ -115,9 +115,9 @@ scan_status scan_cluster_metrics(const int32_t *pred, const int32_t *labels, int
   out->num_clusters = C;
   out->num_classes = K;
   out->n = n;
-  out->contingency = calloc((size_t)C * K, sizeof(int64_t));
-  out->match = malloc(sizeof(int32_t) * C);
-  out->majority_match = malloc(sizeof(int32_t) * C);
+  out->contingency = scan_calloc((size_t)C * K, sizeof(int64_t));
+  out->match = scan_malloc(sizeof(int32_t) * C);
+  out->majority_match = scan_malloc(sizeof(int32_t) * C);
   if (!out->contingency || !out->match || !out->majority_match) {
     scan_metrics_free(out);
     return scan_fail(SCAN_ERR_INTERNAL, "metrics: out of memory");

@@ -16,7 +16,7 @@ scan_status scan_cluster_summarize(const int32_t *pred, int64_t n, int num_clust
   if (n < 1 || num_clusters < 1)
     return scan_fail(SCAN_ERR_INPUT, "cluster summary: need samples and clusters (n=%lld, clusters=%d)",
                      (long long)n, num_clusters);
-  out->sizes = calloc(num_clusters, sizeof(int64_t));
+  out->sizes = scan_calloc(num_clusters, sizeof(int64_t));
   if (!out->sizes) return scan_fail(SCAN_ERR_INTERNAL, "cluster summary: out of memory");
   out->num_clusters = num_clusters;
   for (int64_t i = 0; i < n; i++) {

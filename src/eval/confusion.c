@@ -12,11 +12,11 @@
 scan_status scan_confusion_chart(const scan_metrics *m, const char *const *class_names, const char *title,
                                  const char *path) {
   int C = m->num_clusters, K = m->num_classes;
-  int *row_class = malloc(sizeof(int) * K), *col_cluster = malloc(sizeof(int) * C);
-  int64_t *class_size = calloc(K, sizeof(int64_t)), *cluster_size = calloc(C, sizeof(int64_t));
-  int64_t *cells = malloc(sizeof(int64_t) * (size_t)K * C);
-  char *name_store = malloc((size_t)(K + C) * 96);
-  const char **row_names = malloc(sizeof(char *) * K), **col_names = malloc(sizeof(char *) * C);
+  int *row_class = scan_malloc(sizeof(int) * K), *col_cluster = scan_malloc(sizeof(int) * C);
+  int64_t *class_size = scan_calloc(K, sizeof(int64_t)), *cluster_size = scan_calloc(C, sizeof(int64_t));
+  int64_t *cells = scan_malloc(sizeof(int64_t) * (size_t)K * C);
+  char *name_store = scan_malloc((size_t)(K + C) * 96);
+  const char **row_names = scan_malloc(sizeof(char *) * K), **col_names = scan_malloc(sizeof(char *) * C);
   scan_status st;
   if (!row_class || !col_cluster || !class_size || !cluster_size || !cells || !name_store || !row_names || !col_names) {
     st = scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);

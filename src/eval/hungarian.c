@@ -10,10 +10,10 @@
 static scan_status assign_wide(const double *cost, int rows, int cols, long row_stride, long col_stride,
                                int *row_to_col) {
   /* 1-based arrays; column 0 is the virtual start of each augmenting path. */
-  double *u = calloc(rows + 1, sizeof(double)), *v = calloc(cols + 1, sizeof(double));
-  double *min_slack = malloc(sizeof(double) * (cols + 1));
-  int *col_row = calloc(cols + 1, sizeof(int)), *prev_col = calloc(cols + 1, sizeof(int));
-  char *visited = malloc(cols + 1);
+  double *u = scan_calloc(rows + 1, sizeof(double)), *v = scan_calloc(cols + 1, sizeof(double));
+  double *min_slack = scan_malloc(sizeof(double) * (cols + 1));
+  int *col_row = scan_calloc(cols + 1, sizeof(int)), *prev_col = scan_calloc(cols + 1, sizeof(int));
+  char *visited = scan_malloc(cols + 1);
   scan_status st = SCAN_OK;
   if (!u || !v || !min_slack || !col_row || !prev_col || !visited) {
     st = scan_fail(SCAN_ERR_INTERNAL, "hungarian: out of memory for %d x %d", rows, cols);
@@ -81,7 +81,7 @@ scan_status scan_hungarian(const double *cost, int rows, int cols, int *row_to_c
   }
   if (rows <= cols) return assign_wide(cost, rows, cols, cols, 1, row_to_col);
   /* Taller than wide: assign columns to rows on the transpose, then invert. */
-  int *col_to_row = malloc(sizeof(int) * cols);
+  int *col_to_row = scan_malloc(sizeof(int) * cols);
   if (!col_to_row) return scan_fail(SCAN_ERR_INTERNAL, "hungarian: out of memory");
   scan_status st = assign_wide(cost, cols, rows, 1, cols, col_to_row);
   if (st == SCAN_OK) {

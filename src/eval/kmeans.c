@@ -8,6 +8,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 
+#include "scan/knn.h"
 #include "scan/metrics.h"
 #include "scan/rng.h"
 
@@ -33,20 +34,11 @@ typedef struct {
   float *min_dist;    /* [n] squared distance to the assigned centre */
 } kmeans_work;
 
-static double sq_dist(const float *a, const float *b, int d) {
-  double s = 0;
-  for (int j = 0; j < d; j++) {
-    double t = (double)a[j] - b[j];
-    s += t * t;
-  }
-  return s;
-}
-
 /* Assigns every point to its nearest centre (smaller id on a tie); returns the
  * inertia and how many assignments changed, or -1 when GEMM failed. */
 static double assign_points(kmeans_work *w, const float *centers, int32_t *assign, int64_t *changed) {
   int k = w->k, d = w->d;
-  float *c_sq = malloc(sizeof(float) * k);
+  float *c_sq = scan_malloc(sizeof(float) * k);
   if (!c_sq) return -1;
   for (int c = 0; c < k; c++) {
     double s = 0;
@@ -57,7 +49,7 @@ static double assign_points(kmeans_work *w, const float *centers, int32_t *assig
   int failed = 0;
 #pragma omp parallel reduction(+ : moved)
   {
-    float *tile = malloc(sizeof(float) * POINT_BLOCK * k);
+    float *tile = scan_malloc(sizeof(float) * POINT_BLOCK * k);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t b = 0; b < blocks; b++) {
       int64_t i0 = b * POINT_BLOCK, rows = w->n - i0 < POINT_BLOCK ? w->n - i0 : POINT_BLOCK;
@@ -115,7 +107,7 @@ static double update_centers(kmeans_work *w, const int32_t *assign, float *cente
       for (int64_t i = 1; i < w->n; i++)
         if (w->min_dist[i] > w->min_dist[far]) far = i;
       w->min_dist[far] = -1; /* not chosen again for another empty cluster */
-      shift += sq_dist(center, w->x + far * d, d);
+      shift += scan_squared_distance(center, w->x + far * d, d);
       memcpy(center, w->x + far * d, sizeof(float) * d);
       continue;
     }
@@ -139,7 +131,7 @@ static void seed_centers(kmeans_work *w, scan_rng *rng, float *centers) {
   memcpy(centers, w->x + first * d, sizeof(float) * d);
   double potential = 0;
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; i++) closest[i] = (float)sq_dist(w->x + i * d, centers, d);
+  for (int64_t i = 0; i < n; i++) closest[i] = (float)scan_squared_distance(w->x + i * d, centers, d);
   for (int64_t i = 0; i < n; i++) potential += closest[i];
   for (int c = 1; c < k; c++) {
     int64_t best_candidate = -1;
@@ -156,7 +148,7 @@ static void seed_centers(kmeans_work *w, scan_rng *rng, float *centers) {
       }
       const float *cx = w->x + candidate * d;
 #pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < n; i++) candidate_dist[i] = fminf(closest[i], (float)sq_dist(w->x + i * d, cx, d));
+      for (int64_t i = 0; i < n; i++) candidate_dist[i] = fminf(closest[i], (float)scan_squared_distance(w->x + i * d, cx, d));
       double pot = 0;
       for (int64_t i = 0; i < n; i++) pot += candidate_dist[i];
       if (pot < best_potential) {
@@ -167,7 +159,7 @@ static void seed_centers(kmeans_work *w, scan_rng *rng, float *centers) {
     const float *bx = w->x + best_candidate * d;
     memcpy(centers + (long)c * d, bx, sizeof(float) * d);
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) closest[i] = fminf(closest[i], (float)sq_dist(w->x + i * d, bx, d));
+    for (int64_t i = 0; i < n; i++) closest[i] = fminf(closest[i], (float)scan_squared_distance(w->x + i * d, bx, d));
     potential = best_potential;
   }
 }
@@ -182,14 +174,14 @@ scan_status scan_kmeans(const float *x, int64_t n, int d, const scan_kmeans_opti
     if (!isfinite(x[t])) return scan_fail(SCAN_ERR_INPUT, "kmeans: row %lld has a non-finite value", (long long)(t / d));
   int64_t blocks = (n + POINT_BLOCK - 1) / POINT_BLOCK;
   kmeans_work w = {.x = x, .n = n, .d = d, .k = k};
-  w.x_sq = malloc(sizeof(float) * n);
-  w.scratch = malloc(sizeof(float) * n);
-  w.block_cost = malloc(sizeof(double) * blocks);
-  w.sums = malloc(sizeof(double) * (size_t)k * d);
-  w.counts = malloc(sizeof(int64_t) * k);
-  w.min_dist = malloc(sizeof(float) * n);
-  float *centers = malloc(sizeof(float) * (size_t)k * d);
-  int32_t *labels = malloc(sizeof(int32_t) * n);
+  w.x_sq = scan_malloc(sizeof(float) * n);
+  w.scratch = scan_malloc(sizeof(float) * n);
+  w.block_cost = scan_malloc(sizeof(double) * blocks);
+  w.sums = scan_malloc(sizeof(double) * (size_t)k * d);
+  w.counts = scan_malloc(sizeof(int64_t) * k);
+  w.min_dist = scan_malloc(sizeof(float) * n);
+  float *centers = scan_malloc(sizeof(float) * (size_t)k * d);
+  int32_t *labels = scan_malloc(sizeof(int32_t) * n);
   scan_status st = SCAN_OK;
   if (!w.x_sq || !w.scratch || !w.block_cost || !w.sums || !w.counts || !w.min_dist || !centers || !labels) {
     st = scan_fail(SCAN_ERR_INTERNAL, "kmeans: out of memory (n=%lld, k=%d)", (long long)n, k);
@@ -226,7 +218,7 @@ scan_status scan_kmeans(const float *x, int64_t n, int d, const scan_kmeans_opti
     /* Final assignment so labels and inertia belong to the final centres. */
     if (cost >= 0) cost = assign_points(&w, centers, labels, &changed);
     if (cost < 0) {
-      st = scan_fail(SCAN_ERR_INTERNAL, "kmeans: dnnl_sgemm failed");
+      st = scan_fail(SCAN_ERR_INTERNAL, "kmeans: assigning points failed (out of memory, or dnnl_sgemm failed)");
       goto done;
     }
     if (cost < best_inertia) {

@@ -64,7 +64,7 @@ typedef struct {
 static scan_status grow_push(growing *g, const void *item, const char *path) {
   if (g->count == g->capacity) {
     int64_t capacity = g->capacity ? 2 * g->capacity : 1024;
-    void *bigger = realloc(g->items, (size_t)capacity * g->item_size);
+    void *bigger = scan_realloc(g->items, (size_t)capacity * g->item_size);
     if (!bigger) return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
     g->items = bigger;
     g->capacity = capacity;

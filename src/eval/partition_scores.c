@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "eval_internal.h"
+#include "scan/error.h"
 
 typedef struct {
   double n;
@@ -14,8 +15,8 @@ typedef struct {
 } margins;
 
 static int margins_make(const int64_t *table, int rows, int cols, margins *m) {
-  m->row_sum = calloc(rows ? rows : 1, sizeof(double));
-  m->col_sum = calloc(cols ? cols : 1, sizeof(double));
+  m->row_sum = scan_calloc(rows ? rows : 1, sizeof(double));
+  m->col_sum = scan_calloc(cols ? cols : 1, sizeof(double));
   if (!m->row_sum || !m->col_sum) {
     free(m->row_sum);
     free(m->col_sum);

@@ -25,9 +25,9 @@ scan_status scan_prototypes(const int32_t *pred, const float *confidence, const 
       return scan_fail(SCAN_ERR_INPUT, "prototypes: sample %lld has cluster %d outside 0..%d", (long long)i,
                        pred[i], num_clusters - 1);
   /* Bucket the samples by cluster (counting sort keeps index order inside a bucket). */
-  int64_t *start = calloc(num_clusters + 1, sizeof(int64_t));
-  ranked *members = malloc(sizeof(ranked) * (n ? n : 1));
-  double *mean = malloc(sizeof(double) * d);
+  int64_t *start = scan_calloc(num_clusters + 1, sizeof(int64_t));
+  ranked *members = scan_malloc(sizeof(ranked) * (n ? n : 1));
+  double *mean = scan_malloc(sizeof(double) * d);
   if (!start || !members || !mean) {
     free(start);
     free(members);
@@ -36,7 +36,7 @@ scan_status scan_prototypes(const int32_t *pred, const float *confidence, const 
   }
   for (int64_t i = 0; i < n; i++) start[pred[i] + 1]++;
   for (int c = 0; c < num_clusters; c++) start[c + 1] += start[c];
-  int64_t *fill = malloc(sizeof(int64_t) * num_clusters);
+  int64_t *fill = scan_malloc(sizeof(int64_t) * num_clusters);
   for (int c = 0; c < num_clusters && fill; c++) fill[c] = start[c];
   for (int64_t i = 0; i < n && fill; i++) members[fill[pred[i]]++] = (ranked){confidence[i], i};
   for (int c = 0; c < num_clusters && fill; c++) {

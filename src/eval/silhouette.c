@@ -22,7 +22,7 @@ static int cmp_int32(const void *a, const void *b) {
 
 /* Maps labels to 0..L-1; returns L, or -1 when out of memory. */
 static int compact_labels(const int32_t *labels, int n, int *compact) {
-  int32_t *sorted = malloc(sizeof(int32_t) * n);
+  int32_t *sorted = scan_malloc(sizeof(int32_t) * n);
   if (!sorted) return -1;
   for (int i = 0; i < n; i++) sorted[i] = labels[i];
   qsort(sorted, n, sizeof(int32_t), cmp_int32);
@@ -64,16 +64,16 @@ static double sample_score(const float *x, int n, int d, const int *cluster, con
 double scan_silhouette(const float *x, int n, int d, const int32_t *labels, int *defined) {
   if (defined) *defined = 0;
   if (n < 3 || d < 1) return 0;
-  int *cluster = malloc(sizeof(int) * n);
-  double *score = malloc(sizeof(double) * n);
+  int *cluster = scan_malloc(sizeof(int) * n);
+  double *score = scan_malloc(sizeof(double) * n);
   int64_t *size = NULL;
   int L = cluster && score ? compact_labels(labels, n, cluster) : -1;
-  if (L >= 2 && L <= n - 1) size = calloc(L, sizeof(int64_t));
+  if (L >= 2 && L <= n - 1) size = scan_calloc(L, sizeof(int64_t));
   int ok = size != NULL;
   for (int i = 0; ok && i < n; i++) size[cluster[i]]++;
 #pragma omp parallel if (ok)
   {
-    double *dist_sum = ok ? malloc(sizeof(double) * L) : NULL;
+    double *dist_sum = ok ? scan_malloc(sizeof(double) * L) : NULL;
     if (ok && !dist_sum) {
 #pragma omp atomic write
       ok = 0;

@@ -41,7 +41,7 @@ static int by_value(const void *a, const void *b) {
 
 /* ranks[i] = 1-based rank of v[i], tied values sharing the average of their ranks. */
 static int average_ranks(const double *v, int n, double *ranks) {
-  ranked_value *sorted = malloc(sizeof *sorted * (size_t)(n > 0 ? n : 1));
+  ranked_value *sorted = scan_malloc(sizeof *sorted * (size_t)(n > 0 ? n : 1));
   if (!sorted) return 0;
   for (int i = 0; i < n; i++) sorted[i] = (ranked_value){v[i], i};
   qsort(sorted, (size_t)n, sizeof *sorted, by_value);
@@ -57,7 +57,7 @@ static int average_ranks(const double *v, int n, double *ranks) {
 }
 
 double scan_rank_correlation(const double *a, const double *b, int n) {
-  double *ra = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1)), *rb = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+  double *ra = scan_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1)), *rb = scan_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
   double result = 0;
   if (ra && rb && n > 1 && average_ranks(a, n, ra) && average_ranks(b, n, rb)) {
     const double mean = 0.5 * (n + 1); /* of ranks 1..n, ties included */

@@ -31,7 +31,7 @@ scan_status scan_explainer_curves(scan_explainer *e, const uint8_t *view, int cl
   const int steps = S + 1, images = 2 * steps; /* deletion steps, then insertion steps */
   uint8_t *batch = scan_malloc(view_bytes * (size_t)images), *hidden = scan_malloc(view_bytes);
   int32_t *step_of = scan_malloc(sizeof(int32_t) * ((size_t)S + 1)); /* the step at which a superpixel goes */
-  long *sizes = calloc((size_t)S + 1, sizeof(long));
+  long *sizes = scan_calloc((size_t)S + 1, sizeof(long));
   float *probs = scan_malloc(sizeof(float) * (size_t)images);
   scan_status status = batch && hidden && step_of && sizes && probs
                            ? scan_lime_hidden_image(view, e->side, e->side, e->channels, segments, S, e->lime.hide_mean, hidden)
@@ -314,7 +314,7 @@ scan_status scan_explain_faithfulness(scan_pipeline *p, const char *model_path, 
   if (samples < 1) return scan_fail(SCAN_ERR_INPUT, "explain: --samples must be at least 1, got %d", samples);
   const scan_dataset *val;
   SCAN_TRY(scan_pipeline_val_data(p, &val));
-  char dir[1200], path[1400];
+  char dir[SCAN_PATH_MAX], path[SCAN_PATH_MAX];
   SCAN_TRY(scan_explain_output_dir(p, out_dir, dir, sizeof dir));
   scan_explainer e, randomised;
   SCAN_TRY(scan_explainer_open_model(&e, p, model_path));
@@ -325,7 +325,7 @@ scan_status scan_explain_faithfulness(scan_pipeline *p, const char *model_path, 
   }
   const int n = samples < val->count ? samples : val->count;
   int32_t *indices = scan_malloc(sizeof(int32_t) * ((size_t)val->count + 1));
-  scan_faithfulness *items = calloc((size_t)n + 1, sizeof *items);
+  scan_faithfulness *items = scan_calloc((size_t)n + 1, sizeof *items);
   uint8_t *view = scan_malloc((size_t)e.side * e.side * e.channels);
   if (!indices || !items || !view) status = scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   if (status == SCAN_OK) { /* a sample without repeats, the same for the same explain.seed */
@@ -344,16 +344,16 @@ scan_status scan_explain_faithfulness(scan_pipeline *p, const char *model_path, 
   scan_progress_finish(&progress);
   if (status == SCAN_OK) {
     scan_faithfulness_summarise(items, n, summary);
-    snprintf(path, sizeof path, "%s/faithfulness.json", dir);
-    status = write_json(path, e.model_source, summary, items, indices);
+    status = scan_path_join(path, sizeof path, dir, "faithfulness.json");
+    if (status == SCAN_OK) status = write_json(path, e.model_source, summary, items, indices);
   }
   if (status == SCAN_OK) {
-    snprintf(path, sizeof path, "%s/faithfulness_deletion.png", dir);
-    status = write_chart(path, "deletion", summary->deletion, summary->deletion_auc, n);
+    status = scan_path_join(path, sizeof path, dir, "faithfulness_deletion.png");
+    if (status == SCAN_OK) status = write_chart(path, "deletion", summary->deletion, summary->deletion_auc, n);
   }
   if (status == SCAN_OK) {
-    snprintf(path, sizeof path, "%s/faithfulness_insertion.png", dir);
-    status = write_chart(path, "insertion", summary->insertion, summary->insertion_auc, n);
+    status = scan_path_join(path, sizeof path, dir, "faithfulness_insertion.png");
+    if (status == SCAN_OK) status = write_chart(path, "insertion", summary->insertion, summary->insertion_auc, n);
   }
   free(indices);
   free(items);

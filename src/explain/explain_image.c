@@ -17,10 +17,14 @@ enum { DISPLAY_SIDE = 224, PANEL_GAP = 8 };
 /* Tiny images (28 or 32 px) are enlarged by an integer factor to about 224 px so a person can see them. */
 static int display_scale(int side) { return side >= DISPLAY_SIDE ? 1 : (DISPLAY_SIDE + side - 1) / side; }
 
-static const char *add_file(scan_explanation *r, const char *dir, const char *prefix, const char *suffix) {
-  char *path = r->files[r->file_count++];
-  snprintf(path, sizeof r->files[0], "%s/%s_%s.png", dir, prefix, suffix);
-  return path;
+/* Records "<dir>/<prefix>_<suffix>.png" as the explanation's next file; *path points at it. */
+static scan_status add_file(scan_explanation *r, const char *dir, const char *prefix, const char *suffix,
+                            const char **path) {
+  char *file = r->files[r->file_count];
+  SCAN_TRY(scan_path_format(file, sizeof r->files[0], "%s/%s_%s.png", dir, prefix, suffix));
+  r->file_count++;
+  *path = file;
+  return SCAN_OK;
 }
 
 /* A figure of two panels on a white background: the view enlarged (nearest) and, beside it, `overlay`
@@ -64,8 +68,8 @@ static scan_status write_lime_figures(const char *overlay_path, const char *char
   scan_status status = write_beside_original(overlay_path, figure, view, side, channels);
   free(figure);
   if (status != SCAN_OK) return status;
-  char (*names)[24] = calloc((size_t)r->top_count + 1, sizeof *names);
-  const char **labels = calloc((size_t)r->top_count + 1, sizeof *labels);
+  char (*names)[24] = scan_calloc((size_t)r->top_count + 1, sizeof *names);
+  const char **labels = scan_calloc((size_t)r->top_count + 1, sizeof *labels);
   if (!names || !labels) status = scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", chart_path);
   for (int i = 0; status == SCAN_OK && i < r->top_count; i++) {
     snprintf(names[i], sizeof names[i], "#%d", (int)r->top_segments[i]);
@@ -151,17 +155,18 @@ scan_status scan_explain_image(scan_explainer *e, const uint8_t *view, int clust
   scan_status status = SCAN_OK;
   if (out->methods & SCAN_EXPLAIN_GRADCAM) {
     status = scan_explainer_gradcam(e, view, cluster, &map, &out->map_h, &out->map_w);
-    if (status == SCAN_OK && dir)
-      status = write_gradcam_figure(add_file(out, dir, prefix, "gradcam"), map, out->map_h, out->map_w, view, e->side,
-                                    e->channels);
+    const char *file = NULL;
+    if (status == SCAN_OK && dir) status = add_file(out, dir, prefix, "gradcam", &file);
+    if (status == SCAN_OK && dir) status = write_gradcam_figure(file, map, out->map_h, out->map_w, view, e->side, e->channels);
   }
   if (status == SCAN_OK && (out->methods & SCAN_EXPLAIN_LIME)) {
     status = scan_explainer_lime(e, view, cluster, &lime);
     if (status == SCAN_OK) status = keep_lime(out, &lime, e->lime.top_features);
     if (status == SCAN_OK && dir) {
-      const char *overlay = add_file(out, dir, prefix, "lime");
-      status = write_lime_figures(overlay, add_file(out, dir, prefix, "lime_weights"), &lime, out, view, e->side,
-                                  e->channels);
+      const char *overlay = NULL, *weights = NULL;
+      status = add_file(out, dir, prefix, "lime", &overlay);
+      if (status == SCAN_OK) status = add_file(out, dir, prefix, "lime_weights", &weights);
+      if (status == SCAN_OK) status = write_lime_figures(overlay, weights, &lime, out, view, e->side, e->channels);
     }
   }
   if (status == SCAN_OK && out->methods)

@@ -35,14 +35,15 @@ static long long modified_ns(const char *path) {
 /* eval/predictions.csv describes the run's own model when eval/metrics.json names that model file
  * and the CSV is not older than it (a retrained model makes it stale). */
 static int predictions_describe_run_model(scan_pipeline *p, const char *csv_path) {
-  char model[1300], metrics[1300];
+  char model[SCAN_PATH_MAX], metrics[SCAN_PATH_MAX];
   if (scan_pipeline_cluster_model_path(p, model, sizeof model, NULL) != SCAN_OK) {
     scan_error_clear();
     return 0;
   }
   unsigned char *text = NULL;
   size_t size = 0;
-  if (scan_read_file(scan_pipeline_path(p, metrics, sizeof metrics, "eval/metrics.json"), &text, &size) != SCAN_OK)
+  if (scan_pipeline_path(p, metrics, sizeof metrics, "eval/metrics.json") != SCAN_OK ||
+      scan_read_file(metrics, &text, &size) != SCAN_OK)
     return 0;
   cJSON *root = cJSON_ParseWithLength((const char *)text, size);
   free(text);
@@ -104,7 +105,7 @@ scan_status scan_explain_cluster_members(scan_pipeline *p, const char *model_pat
   if (top < 1) return scan_fail(SCAN_ERR_INPUT, "explain: --top must be at least 1, got %d", top);
   const scan_dataset *val;
   SCAN_TRY(scan_pipeline_val_data(p, &val));
-  char dir[1200], path[1400];
+  char dir[SCAN_PATH_MAX], path[SCAN_PATH_MAX];
   scan_explainer e;
   SCAN_TRY(scan_explain_output_dir(p, out_dir, dir, sizeof dir));
   SCAN_TRY(scan_explainer_open_model(&e, p, model_path));
@@ -115,11 +116,11 @@ scan_status scan_explain_cluster_members(scan_pipeline *p, const char *model_pat
   float *confidence = scan_malloc(sizeof(float) * ((size_t)val->count + 1));
   member *members = scan_malloc(sizeof(member) * ((size_t)val->count + 1));
   uint8_t *view = scan_malloc((size_t)e.side * e.side * e.channels);
-  scan_explanation *items = calloc((size_t)top, sizeof *items);
+  scan_explanation *items = scan_calloc((size_t)top, sizeof *items);
   if (status == SCAN_OK && (!assigned || !confidence || !members || !view || !items))
     status = scan_fail(SCAN_ERR_INTERNAL, "out of memory");
+  if (status == SCAN_OK) status = scan_pipeline_path(p, path, sizeof path, "eval/predictions.csv");
   if (status == SCAN_OK) {
-    scan_pipeline_path(p, path, sizeof path, "eval/predictions.csv");
     const int from_eval = !model_path && predictions_describe_run_model(p, path) &&
                           read_predictions(path, val->count, assigned, confidence);
     if (!from_eval) status = predict_split(p, &e, val, assigned, confidence);
@@ -142,8 +143,8 @@ scan_status scan_explain_cluster_members(scan_pipeline *p, const char *model_pat
   }
   scan_progress_finish(&progress);
   if (status == SCAN_OK) {
-    snprintf(path, sizeof path, "%s/cluster_%02d_members.json", dir, cluster);
-    status = scan_explanations_write_json(path, e.model_source, 0, items, done);
+    status = scan_path_format(path, sizeof path, "%s/cluster_%02d_members.json", dir, cluster);
+    if (status == SCAN_OK) status = scan_explanations_write_json(path, e.model_source, 0, items, done);
   }
   if (status == SCAN_OK && items_out) {
     *items_out = items;

@@ -77,7 +77,7 @@ scan_status scan_explainer_open_model(scan_explainer *e, scan_pipeline *p, const
   scan_aug_config val_aug;
   SCAN_TRY(scan_pipeline_augment(p, NULL, 1, &val_aug));
   scan_net *net = NULL;
-  char source[1400];
+  char source[SCAN_PATH_MAX];
   SCAN_TRY(scan_model_load_cluster(p, model_path, scan_explain_batch(val_aug.out_size), &net, source, sizeof source));
   scan_status status = scan_explainer_init(e, net, &val_aug);
   if (status != SCAN_OK) {
@@ -195,8 +195,8 @@ scan_status scan_explainer_lime(scan_explainer *e, const uint8_t *view, int clus
 
 void scan_gradcam_superpixel_scores(const float *map, int mh, int mw, const int32_t *segments, int h, int w,
                                     int num_segments, double *scores) {
-  float *full = malloc(sizeof(float) * (size_t)h * w);
-  long *counts = calloc((size_t)num_segments, sizeof(long));
+  float *full = scan_malloc(sizeof(float) * (size_t)h * w);
+  long *counts = scan_calloc((size_t)num_segments, sizeof(long));
   for (int s = 0; s < num_segments; s++) scores[s] = 0;
   if (!full || !counts) { /* no memory: an uninformative ranking rather than a crash */
     free(full);
@@ -283,8 +283,7 @@ scan_status scan_explainer_deletion(scan_explainer *e, const uint8_t *view, int 
 }
 
 scan_status scan_explain_output_dir(const scan_pipeline *p, const char *out_dir, char *dir, size_t size) {
-  if (out_dir && strlen(out_dir) >= size) return scan_fail(SCAN_ERR_INPUT, "%s: directory name too long", out_dir);
-  if (out_dir) snprintf(dir, size, "%s", out_dir);
-  else scan_pipeline_path(p, dir, (int)size, "explain");
+  if (out_dir) SCAN_TRY(scan_path_format(dir, size, "%s", out_dir));
+  else SCAN_TRY(scan_pipeline_path(p, dir, size, "explain"));
   return scan_make_dirs(dir);
 }

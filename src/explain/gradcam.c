@@ -7,7 +7,7 @@
 
 void scan_gradcam_map(const float *activation, const float *gradient, int c, int h, int w, float *map) {
   const size_t plane = (size_t)h * w;
-  double *cam = calloc(plane > 0 ? plane : 1, sizeof(double));
+  double *cam = scan_calloc(plane > 0 ? plane : 1, sizeof(double));
   if (!cam) { /* no memory: an empty map rather than a wrong one */
     for (size_t i = 0; i < plane; i++) map[i] = 0.0f;
     return;

@@ -52,8 +52,8 @@ scan_status scan_lime_hidden_image(const uint8_t *image, int h, int w, int chann
     memset(hidden, 0, (size_t)pixels * channels);
     return SCAN_OK;
   }
-  double *sums = calloc((size_t)num_segments * channels, sizeof(double));
-  int *counts = calloc((size_t)num_segments, sizeof(int));
+  double *sums = scan_calloc((size_t)num_segments * channels, sizeof(double));
+  int *counts = scan_calloc((size_t)num_segments, sizeof(int));
   if (!sums || !counts) {
     free(sums);
     free(counts);
@@ -86,8 +86,8 @@ static scan_status classify_samples(const scan_lime_config *cfg, const uint8_t *
                                     const int32_t *segments, int pixels, int channels, const uint8_t *on,
                                     int num_segments, scan_lime_classify_fn classify, void *ctx, double *labels) {
   const size_t image_bytes = (size_t)pixels * channels;
-  uint8_t *batch_images = malloc(image_bytes * (size_t)cfg->batch);
-  float *batch_probs = malloc((size_t)cfg->batch * sizeof(float));
+  uint8_t *batch_images = scan_malloc(image_bytes * (size_t)cfg->batch);
+  float *batch_probs = scan_malloc((size_t)cfg->batch * sizeof(float));
   if (!batch_images || !batch_probs) {
     free(batch_images);
     free(batch_probs);
@@ -126,7 +126,7 @@ scan_status scan_lime_explain(const scan_lime_config *cfg, const uint8_t *image,
                      cfg->samples, cfg->batch, cfg->kernel_width, cfg->ridge_alpha);
   const int pixels = h * w;
   scan_lime_result r = {0};
-  r.segments = malloc((size_t)(pixels > 0 ? pixels : 1) * sizeof(int32_t));
+  r.segments = scan_malloc((size_t)(pixels > 0 ? pixels : 1) * sizeof(int32_t));
   if (!r.segments) return scan_fail(SCAN_ERR_INTERNAL, "lime: out of memory for a %dx%d image", h, w);
   scan_status st = scan_lime_segment(cfg, image, h, w, channels, r.segments, &r.num_segments);
   if (st != SCAN_OK) {
@@ -134,11 +134,11 @@ scan_status scan_lime_explain(const scan_lime_config *cfg, const uint8_t *image,
     return scan_fail_context(st, "lime");
   }
   const int S = r.num_segments, n = cfg->samples;
-  uint8_t *hidden = malloc((size_t)pixels * channels);
-  uint8_t *on = malloc((size_t)n * S);
-  double *design = malloc((size_t)n * S * sizeof(double));
-  double *labels = malloc((size_t)n * sizeof(double)), *kernel = malloc((size_t)n * sizeof(double));
-  r.weights = malloc((size_t)S * sizeof(double));
+  uint8_t *hidden = scan_malloc((size_t)pixels * channels);
+  uint8_t *on = scan_malloc((size_t)n * S);
+  double *design = scan_malloc((size_t)n * S * sizeof(double));
+  double *labels = scan_malloc((size_t)n * sizeof(double)), *kernel = scan_malloc((size_t)n * sizeof(double));
+  r.weights = scan_malloc((size_t)S * sizeof(double));
   if (!hidden || !on || !design || !labels || !kernel || !r.weights) {
     st = scan_fail(SCAN_ERR_INTERNAL, "lime: out of memory for %d samples of %d superpixels", n, S);
     goto done;

@@ -90,7 +90,7 @@ void scan_lime_render(const scan_lime_result *r, const uint8_t *image, int h, in
                       uint8_t *rgb_out) {
   if (scale < 1) scale = 1;
   const int out_h = h * scale, out_w = w * scale;
-  int8_t *marks = calloc((size_t)(r->num_segments > 0 ? r->num_segments : 1), 1);
+  int8_t *marks = scan_calloc((size_t)(r->num_segments > 0 ? r->num_segments : 1), 1);
   if (marks) mark_top_superpixels(r->weights, r->num_segments, top, marks);
   /* Without memory for the marks the figure degrades to the plain enlarged image. */
   const mask_view view = {r->segments, marks, w, scale, out_h, out_w};

@@ -42,9 +42,9 @@ scan_status scan_weighted_ridge(const double *x, const double *y, const double *
   for (int i = 0; i < n; i++) weight_sum += weights ? weights[i] : 1.0;
   if (!(weight_sum > 0.0)) return scan_fail(SCAN_ERR_INPUT, "ridge: the sample weights sum to %g", weight_sum);
 
-  double *mean_x = calloc((size_t)p, sizeof(double));
-  double *gram = calloc((size_t)p * p, sizeof(double));
-  double *centred = malloc((size_t)p * sizeof(double));
+  double *mean_x = scan_calloc((size_t)p, sizeof(double));
+  double *gram = scan_calloc((size_t)p * p, sizeof(double));
+  double *centred = scan_malloc((size_t)p * sizeof(double));
   if (!mean_x || !gram || !centred) {
     free(mean_x);
     free(gram);

@@ -38,7 +38,7 @@ static scan_status check_image(const uint8_t *image, int h, int w, int channels)
  * parent[] is row-major and acyclic; labels may alias nothing. */
 static scan_status label_roots(const int *parent, int h, int w, int32_t *labels, int *num_segments) {
   const int n = h * w;
-  int32_t *root_label = malloc((size_t)n * sizeof(int32_t));
+  int32_t *root_label = scan_malloc((size_t)n * sizeof(int32_t));
   if (!root_label) return scan_fail(SCAN_ERR_INTERNAL, "superpixels: out of memory for %d pixels", n);
   int count = 0;
   for (int i = 0; i < n; i++) root_label[i] = parent[i] == i ? count++ : -1;
@@ -60,8 +60,8 @@ scan_status scan_superpixels_quickshift(const uint8_t *image, int h, int w, int 
                      max_dist);
   const int n = h * w;
   /* VLFeat wants a MATLAB-style column-major image: element (y, x, k) at y + h x + h w k. */
-  double *features = malloc((size_t)n * 3 * sizeof(double));
-  int *parent = malloc((size_t)n * sizeof(int));
+  double *features = scan_malloc((size_t)n * 3 * sizeof(double));
+  int *parent = scan_malloc((size_t)n * sizeof(int));
   if (!features || !parent) {
     free(features);
     free(parent);
@@ -137,9 +137,9 @@ scan_status scan_superpixels_slic(const uint8_t *image, int h, int w, int channe
                      region_size, regularization);
   const size_t n = (size_t)h * w;
   /* VLFeat's SLIC takes planar float channels, row-major: (x, y, k) at x + w y + w h k. */
-  float *lab = malloc(n * 3 * sizeof(float));
-  vl_uint32 *segmentation = malloc(n * sizeof(vl_uint32));
-  int32_t *renumber = malloc(n * sizeof(int32_t));
+  float *lab = scan_malloc(n * 3 * sizeof(float));
+  vl_uint32 *segmentation = scan_malloc(n * sizeof(vl_uint32));
+  int32_t *renumber = scan_malloc(n * sizeof(int32_t));
   if (!lab || !segmentation || !renumber) {
     free(lab);
     free(segmentation);

@@ -58,7 +58,7 @@ scan_status scan_weighted_knn_accuracy(const float *bank, const int32_t *bank_la
     int no_memory = 0;
 #pragma omp parallel reduction(+ : correct)
     {
-      double *score = malloc(sizeof(double) * num_classes);
+      double *score = scan_malloc(sizeof(double) * num_classes);
 #pragma omp for schedule(static)
       for (int64_t q = 0; q < nq; q++) {
         if (!score) continue;

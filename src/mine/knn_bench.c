@@ -7,8 +7,8 @@
 #include "scan/rng.h"
 
 double scan_bench_knn(int64_t n, int d, int k) {
-  float *x = malloc(sizeof(float) * (size_t)n * d);
-  int64_t *indices = malloc(sizeof(int64_t) * (size_t)n * (k + 1));
+  float *x = scan_malloc(sizeof(float) * (size_t)n * d);
+  int64_t *indices = scan_malloc(sizeof(int64_t) * (size_t)n * (k + 1));
   double seconds = -1;
   if (x && indices) {
     scan_rng rng = scan_rng_make(12345, (uint64_t)n, (uint64_t)d);

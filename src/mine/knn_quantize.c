@@ -125,14 +125,14 @@ static float round_up(double v) {
 scan_status knn_quantize(const float *x, int64_t n, int d, knn_quantized *q) {
   *q = (knn_quantized){.dp = knn_padded_dim(d)};
   size_t codes = (size_t)knn_padded_rows(n) * q->dp;
-  q->row_q = malloc(codes);
-  q->col_q = calloc(codes, 1);
-  q->row_scale = malloc(sizeof(float) * (size_t)n);
-  q->col_scale = malloc(sizeof(float) * (size_t)n);
-  q->row_slack = malloc(sizeof(float) * (size_t)n);
-  q->col_slack = malloc(sizeof(float) * (size_t)n);
-  q->col_offset = malloc(sizeof(int32_t) * (size_t)n);
-  double *row_err = malloc(sizeof(double) * (size_t)n), *col_err = malloc(sizeof(double) * (size_t)n);
+  q->row_q = scan_malloc(codes);
+  q->col_q = scan_calloc(codes, 1);
+  q->row_scale = scan_malloc(sizeof(float) * (size_t)n);
+  q->col_scale = scan_malloc(sizeof(float) * (size_t)n);
+  q->row_slack = scan_malloc(sizeof(float) * (size_t)n);
+  q->col_slack = scan_malloc(sizeof(float) * (size_t)n);
+  q->col_offset = scan_malloc(sizeof(int32_t) * (size_t)n);
+  double *row_err = scan_malloc(sizeof(double) * (size_t)n), *col_err = scan_malloc(sizeof(double) * (size_t)n);
   if (!q->row_q || !q->col_q || !q->row_scale || !q->col_scale || !q->row_slack || !q->col_slack || !q->col_offset ||
       !row_err || !col_err) {
     knn_quantized_free(q);

@@ -40,8 +40,8 @@ scan_status scan_knn(const float *queries, int64_t nq, const float *base, int64_
   int failed = 0;
 #pragma omp parallel
   {
-    float *tile = malloc(sizeof(float) * QUERY_BLOCK * BASE_BLOCK);
-    topk_key *heaps = malloc(sizeof(topk_key) * QUERY_BLOCK * (size_t)k);
+    float *tile = scan_malloc(sizeof(float) * QUERY_BLOCK * BASE_BLOCK);
+    topk_key *heaps = scan_malloc(sizeof(topk_key) * QUERY_BLOCK * (size_t)k);
     if (!tile || !heaps) {
 #pragma omp atomic write
       failed = 1;

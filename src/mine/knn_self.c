@@ -170,11 +170,11 @@ typedef struct {
 } self_work;
 
 static int self_work_init(self_work *w) {
-  w->tile = malloc(sizeof(float) * SELF_BLOCK * SELF_BLOCK);
-  w->strip = malloc(sizeof(int32_t) * KNN_STRIP_ROWS * SELF_BLOCK);
-  w->col_threshold = malloc(sizeof(float) * SELF_BLOCK);
-  w->survivors = malloc(sizeof(int32_t) * SELF_BLOCK);
-  w->survivor_sims = malloc(sizeof(float) * SELF_BLOCK);
+  w->tile = scan_malloc(sizeof(float) * SELF_BLOCK * SELF_BLOCK);
+  w->strip = scan_malloc(sizeof(int32_t) * KNN_STRIP_ROWS * SELF_BLOCK);
+  w->col_threshold = scan_malloc(sizeof(float) * SELF_BLOCK);
+  w->survivors = scan_malloc(sizeof(int32_t) * SELF_BLOCK);
+  w->survivor_sims = scan_malloc(sizeof(float) * SELF_BLOCK);
   return w->tile && w->strip && w->col_threshold && w->survivors && w->survivor_sims;
 }
 

@@ -35,13 +35,13 @@ static scan_status bench_init(bench_setup *b, const scan_backbone_config *bc, co
   SCAN_TRY(scan_net_create(&b->net, scan_context_default(), bc, hc, batch, 1));
   const int64_t in = (int64_t)batch * bc->in_channels * bc->height * bc->width;
   const int heads = scan_net_num_heads(b->net), dim = scan_net_head_dim(b->net);
-  b->input = malloc((size_t)in * sizeof(float));
-  b->d_heads = calloc((size_t)(heads ? heads : 1), sizeof *b->d_heads);
+  b->input = scan_malloc((size_t)in * sizeof(float));
+  b->d_heads = scan_calloc((size_t)(heads ? heads : 1), sizeof *b->d_heads);
   if (!b->input || !b->d_heads) return scan_fail(SCAN_ERR_INTERNAL, "bench: out of memory");
   scan_rng r = scan_rng_make(7, 0, 0);
   for (int64_t i = 0; i < in; i++) b->input[i] = (float)scan_rng_normal(&r);
   for (int h = 0; h < heads; h++) {
-    b->d_heads[h] = malloc((size_t)batch * dim * sizeof(float));
+    b->d_heads[h] = scan_malloc((size_t)batch * dim * sizeof(float));
     if (!b->d_heads[h]) return scan_fail(SCAN_ERR_INTERNAL, "bench: out of memory");
     for (int64_t i = 0; i < (int64_t)batch * dim; i++) b->d_heads[h][i] = (float)(1e-3 * scan_rng_normal(&r));
   }

@@ -10,7 +10,7 @@
 
 /* Grows *array by one element of `size` bytes; returns the new element's index or -1. */
 static int grow(void **array, int *count, size_t size, int *failed) {
-  void *bigger = realloc(*array, (size_t)(*count + 1) * size);
+  void *bigger = scan_realloc(*array, (size_t)(*count + 1) * size);
   if (!bigger) {
     *failed = BUILD_OUT_OF_MEMORY;
     return -1;
@@ -204,8 +204,8 @@ static int is_stage(const scan_net *net, int tensor) {
  * features (written by the heads) and the named stages (Grad-CAM). Returns the number of slots. */
 static int plan_gradient_slots(scan_net *net, int *slot_of) {
   const int count = net->tensor_count;
-  int *first = malloc((size_t)count * sizeof(int) * 3), *last = first + count, *order = first + 2 * count;
-  int *slot_free_below = malloc((size_t)count * sizeof(int)); /* a slot is free for t when its occupant's first > last[t] */
+  int *first = scan_malloc((size_t)count * sizeof(int) * 3), *last = first + count, *order = first + 2 * count;
+  int *slot_free_below = scan_malloc((size_t)count * sizeof(int)); /* a slot is free for t when its occupant's first > last[t] */
   int slots = 0;
   if (!first || !slot_free_below) { /* fall back to one slot per tensor */
     free(first);

@@ -18,11 +18,12 @@ enum { PREDICT_BATCH = 256 }; /* scan eval's batch: the same batches round the s
 /* The cluster names of an annotated run (eval/cluster_names.json, written by `scan annotate`), when they are
    for as many clusters as the model has; else all NULL. */
 static char **read_cluster_names(const scan_pipeline *p, int clusters) {
-  char **names = calloc((size_t)clusters, sizeof *names);
-  char path[1300];
+  char **names = scan_calloc((size_t)clusters, sizeof *names);
+  char path[SCAN_PATH_MAX];
   unsigned char *text = NULL;
   size_t size = 0;
-  if (!names || scan_read_file(scan_pipeline_path(p, path, sizeof path, "eval/cluster_names.json"), &text, &size) != SCAN_OK) {
+  if (!names || scan_pipeline_path(p, path, sizeof path, "eval/cluster_names.json") != SCAN_OK ||
+      scan_read_file(path, &text, &size) != SCAN_OK) {
     scan_error_clear();
     return names;
   }
@@ -74,7 +75,7 @@ typedef struct {
   int top_k;
   scan_atomic_file csv, failed_csv;
   int failed_open;
-  char failed_path[1300];
+  char failed_path[SCAN_PATH_MAX];
   float *input, *probs;
   int *ok, *order;
   char (*messages)[PREDICT_MESSAGE_SIZE];
@@ -176,8 +177,8 @@ static cJSON *summary_json(const predictor *r, const char *model, const scan_pre
 
 static scan_status run(predictor *r, scan_pipeline *p, scan_predict_result *result) {
   const scan_predict_request *req = r->req;
-  char model[1300];
-  if (req->model_path) snprintf(model, sizeof model, "%s", req->model_path);
+  char model[SCAN_PATH_MAX];
+  if (req->model_path) SCAN_TRY(scan_path_format(model, sizeof model, "%s", req->model_path));
   else SCAN_TRY(scan_pipeline_cluster_model_path(p, model, sizeof model, NULL));
   SCAN_TRY(load_model(p, model, &r->info, &r->net));
   SCAN_TRY(scan_pipeline_augment(p, NULL, 1, &r->aug));
@@ -195,24 +196,24 @@ static scan_status run(predictor *r, scan_pipeline *p, scan_predict_result *resu
   const int clusters = r->info.classes;
   r->top_k = req->top_k < 1 ? 1 : req->top_k > clusters ? clusters : req->top_k;
   r->names = read_cluster_names(p, clusters);
-  r->sizes = calloc((size_t)clusters, sizeof *r->sizes);
-  r->order = calloc((size_t)clusters, sizeof *r->order);
-  r->ok = calloc(PREDICT_BATCH, sizeof *r->ok);
-  r->messages = calloc(PREDICT_BATCH, sizeof *r->messages);
+  r->sizes = scan_calloc((size_t)clusters, sizeof *r->sizes);
+  r->order = scan_calloc((size_t)clusters, sizeof *r->order);
+  r->ok = scan_calloc(PREDICT_BATCH, sizeof *r->ok);
+  r->messages = scan_calloc(PREDICT_BATCH, sizeof *r->messages);
   r->input = scan_malloc(sizeof(float) * PREDICT_BATCH * (size_t)r->aug.channels * r->aug.out_size * r->aug.out_size);
   r->probs = scan_malloc(sizeof(float) * PREDICT_BATCH * (size_t)clusters);
   if (!r->names || !r->sizes || !r->order || !r->ok || !r->messages || !r->input || !r->probs)
     return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   SCAN_TRY(predict_sorter_open(&r->sorter, req->sort, req->sort_dir, r->names, clusters, &r->source));
-  char eval_dir[1300], resolved_out[PATH_MAX], resolved_eval[PATH_MAX];
-  scan_pipeline_path(p, eval_dir, sizeof eval_dir, "eval");
+  char eval_dir[SCAN_PATH_MAX], resolved_out[SCAN_PATH_MAX], resolved_eval[SCAN_PATH_MAX];
+  SCAN_TRY(scan_pipeline_path(p, eval_dir, sizeof eval_dir, "eval"));
   if (realpath(result->out_dir, resolved_out) && realpath(eval_dir, resolved_eval) && strcmp(resolved_out, resolved_eval) == 0)
     return scan_fail(SCAN_ERR_INPUT, "%s: this is the run's eval folder, whose predictions.csv belongs to 'scan eval'; "
                                      "give --pred-out another folder", result->out_dir);
   SCAN_TRY(scan_make_dirs(result->out_dir));
-  char path[1300];
-  snprintf(path, sizeof path, "%s/predictions.csv", result->out_dir);
-  snprintf(r->failed_path, sizeof r->failed_path, "%s/failed.csv", result->out_dir);
+  char path[SCAN_PATH_MAX];
+  SCAN_TRY(scan_path_join(path, sizeof path, result->out_dir, "predictions.csv"));
+  SCAN_TRY(scan_path_join(r->failed_path, sizeof r->failed_path, result->out_dir, "failed.csv"));
   SCAN_TRY(scan_atomic_open(&r->csv, path));
   write_header(r);
   scan_progress progress;
@@ -241,14 +242,14 @@ static scan_status run(predictor *r, scan_pipeline *p, scan_predict_result *resu
   }
   SCAN_TRY(scan_atomic_commit(&r->csv));
   result->summary = summary_json(r, model, result);
-  snprintf(path, sizeof path, "%s/summary.json", result->out_dir);
+  SCAN_TRY(scan_path_join(path, sizeof path, result->out_dir, "summary.json"));
   return scan_write_json_atomic(path, result->summary);
 }
 
 scan_status scan_predict(scan_pipeline *p, const scan_predict_request *request, scan_predict_result *result) {
   memset(result, 0, sizeof *result);
-  if (request->out_dir) snprintf(result->out_dir, sizeof result->out_dir, "%s", request->out_dir);
-  else scan_pipeline_path(p, result->out_dir, sizeof result->out_dir, "predict");
+  SCAN_TRY(request->out_dir ? scan_path_format(result->out_dir, sizeof result->out_dir, "%s", request->out_dir)
+                            : scan_pipeline_path(p, result->out_dir, sizeof result->out_dir, "predict"));
   predictor r;
   memset(&r, 0, sizeof r);
   r.req = request;

@@ -31,7 +31,7 @@ void predict_source_prepare(const predict_source *s, long first, int n, int resi
 /* One sub-folder per cluster under dir, created when its first image arrives. */
 typedef struct {
   scan_sort_mode mode;
-  char dir[1100];
+  char dir[SCAN_PATH_MAX];
   int clusters;
   char (*folders)[128]; /* [clusters] sub-folder names */
 } predict_sorter;

@@ -29,10 +29,9 @@ scan_status predict_sorter_open(predict_sorter *s, scan_sort_mode mode, const ch
   if (mode == SCAN_SORT_LINK && !source->from_files)
     return scan_fail(SCAN_ERR_INPUT, "%s: --link needs image files (a folder or a list); these images are inside a "
                                      "dataset file, so use --copy (it writes them as PNG files)", dir);
-  if (strlen(dir) >= sizeof s->dir) return scan_fail(SCAN_ERR_INPUT, "%s: path too long", dir);
-  snprintf(s->dir, sizeof s->dir, "%s", dir);
+  SCAN_TRY(scan_path_format(s->dir, sizeof s->dir, "%s", dir));
   s->clusters = clusters;
-  s->folders = calloc((size_t)clusters, sizeof *s->folders);
+  s->folders = scan_calloc((size_t)clusters, sizeof *s->folders);
   if (!s->folders) return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   for (int c = 0; c < clusters; c++) {
     if (names && names[c]) path_component(names[c], s->folders[c], sizeof s->folders[c]);
@@ -48,9 +47,9 @@ void predict_sorter_close(predict_sorter *s) {
 
 /* A symbolic link to the image's absolute path, made as <path>.tmp.<pid> and renamed over <path>. */
 static scan_status link_atomically(const char *target, const char *path) {
-  char absolute[PATH_MAX], temp[4200];
+  char absolute[SCAN_PATH_MAX], temp[SCAN_PATH_MAX];
   if (!realpath(target, absolute)) return scan_fail(SCAN_ERR_INPUT, "%s: %s", target, strerror(errno));
-  snprintf(temp, sizeof temp, "%s.tmp.%ld", path, (long)getpid());
+  SCAN_TRY(scan_path_format(temp, sizeof temp, "%s.tmp.%ld", path, (long)getpid()));
   unlink(temp);
   if (symlink(absolute, temp) != 0) return scan_fail(SCAN_ERR_INPUT, "%s: cannot make a link: %s", temp, strerror(errno));
   if (rename(temp, path) != 0) {
@@ -63,17 +62,17 @@ static scan_status link_atomically(const char *target, const char *path) {
 
 scan_status predict_sorter_add(predict_sorter *s, const predict_source *source, long index, int cluster) {
   if (s->mode == SCAN_SORT_NONE) return SCAN_OK;
-  char folder[1300], path[2600], name_buf[32], file[1024];
-  snprintf(folder, sizeof folder, "%s/%s", s->dir, s->folders[cluster]);
+  char folder[SCAN_PATH_MAX], path[SCAN_PATH_MAX], name_buf[32], file[SCAN_PATH_MAX];
+  SCAN_TRY(scan_path_join(folder, sizeof folder, s->dir, s->folders[cluster]));
   SCAN_TRY(scan_make_dirs(folder));
   if (!source->from_files) { /* an image inside a dataset file: written out as a PNG */
-    snprintf(path, sizeof path, "%s/%06ld.png", folder, index);
+    SCAN_TRY(scan_path_format(path, sizeof path, "%s/%06ld.png", folder, index));
     const scan_dataset *d = &source->data;
     return scan_image_write_png(path, scan_dataset_image(d, (int)index), d->height, d->width, d->channels);
   }
   /* "class/a.png" and "other/a.png" stay apart as class_a.png and other_a.png. */
   path_component(predict_source_name(source, index, name_buf, sizeof name_buf), file, sizeof file);
-  snprintf(path, sizeof path, "%s/%s", folder, file);
+  SCAN_TRY(scan_path_join(path, sizeof path, folder, file));
   const char *original = source->files.paths[index];
   if (s->mode == SCAN_SORT_LINK) return link_atomically(original, path);
   unsigned char *bytes = NULL;

@@ -117,11 +117,12 @@ scan_status scan_query_mine(const float *features, int64_t n, int d, const uint8
   return status;
 }
 
-void scan_query_candidate_accuracy(const int64_t *candidates, int64_t n, int k, const int32_t *labels,
-                                   const int *counts, int num_counts, double *accuracy) {
-  int64_t *hits = calloc((size_t)num_counts, sizeof *hits);
+scan_status scan_query_candidate_accuracy(const int64_t *candidates, int64_t n, int k, const int32_t *labels,
+                                          const int *counts, int num_counts, double *accuracy) {
+  int64_t *hits = scan_calloc((size_t)num_counts, sizeof *hits);
+  if (!hits) return SCAN_ERR_INTERNAL;
   int64_t rows = 0;
-  for (int64_t i = 0; hits && i < n; i++) {
+  for (int64_t i = 0; i < n; i++) {
     if (labels[i] < 0) continue;
     rows++;
     const int64_t *row = candidates + i * k;
@@ -133,13 +134,14 @@ void scan_query_candidate_accuracy(const int64_t *candidates, int64_t n, int k, 
     }
   }
   for (int c = 0; c < num_counts; c++)
-    accuracy[c] = hits && rows ? 100.0 * (double)hits[c] / ((double)rows * counts[c]) : 0.0;
+    accuracy[c] = rows ? 100.0 * (double)hits[c] / ((double)rows * counts[c]) : 0.0;
   free(hits);
+  return SCAN_OK;
 }
 
 scan_status scan_query_read_val_features(scan_pipeline *p, const scan_dataset *val, int dim, scan_array *features) {
-  char path[1300];
-  scan_pipeline_path(p, path, sizeof path, "pretext/features-val.npy");
+  char path[SCAN_PATH_MAX];
+  SCAN_TRY(scan_pipeline_path(p, path, sizeof path, "pretext/features-val.npy"));
   scan_status status = scan_npy_read(path, features);
   if (status != SCAN_OK) return scan_fail_context(status, "the pretext features are needed (run 'scan mine' first)");
   if (features->dtype != SCAN_F32 || features->ndim != 2 || features->shape[0] != val->count || features->shape[1] < 1 ||
@@ -180,14 +182,15 @@ scan_status scan_query_write_candidates(scan_pipeline *p, const int *counts, int
   for (int c = 0; c < num_counts && status == SCAN_OK; c++) {
     for (int64_t i = 0; i < n; i++)
       memcpy(prefix + i * counts[c], table + i * k, sizeof(int64_t) * (size_t)counts[c]);
-    char rel[64], path[1300];
+    char rel[64], path[SCAN_PATH_MAX];
     snprintf(rel, sizeof rel, "pretext/candidates-N%d.npy", counts[c]);
     scan_array a = {SCAN_I64, 2, {n, counts[c]}, prefix};
-    status = scan_npy_write(scan_pipeline_path(p, path, sizeof path, rel), &a);
+    status = scan_pipeline_path(p, path, sizeof path, rel);
+    if (status == SCAN_OK) status = scan_npy_write(path, &a);
   }
   if (status == SCAN_OK && accuracy) {
     if (val->labels)
-      scan_query_candidate_accuracy(table, n, k, val->labels, counts, num_counts, accuracy);
+      status = scan_query_candidate_accuracy(table, n, k, val->labels, counts, num_counts, accuracy);
     else
       for (int c = 0; c < num_counts; c++) accuracy[c] = -1;
   }
@@ -211,8 +214,8 @@ scan_status scan_query_candidates_of(scan_pipeline *p, int query, int n, int64_t
     return scan_fail(SCAN_ERR_INPUT, "query index %d is out of range: the validation set has %d images (0..%d)", query,
                      val->count, val->count - 1);
   if (n < 1) return scan_fail(SCAN_ERR_INPUT, "the number of candidates must be >= 1, got %d", n);
-  char dir[1300];
-  scan_pipeline_path(p, dir, sizeof dir, "pretext");
+  char dir[SCAN_PATH_MAX];
+  SCAN_TRY(scan_pipeline_path(p, dir, sizeof dir, "pretext"));
   DIR *listing = opendir(dir);
   int best = 0, widest = 0;
   for (struct dirent *e; listing && (e = readdir(listing)) != NULL;) {
@@ -226,10 +229,11 @@ scan_status scan_query_candidates_of(scan_pipeline *p, int query, int n, int64_t
   if (best == 0)
     return scan_fail(SCAN_ERR_INPUT, "%d candidates asked for, but the widest candidate file has %d (run 'scan candidates --n-list ...,%d')",
                      n, widest, n);
-  char rel[64], path[1300];
+  char rel[64], path[SCAN_PATH_MAX];
   snprintf(rel, sizeof rel, "pretext/candidates-N%d.npy", best);
   scan_array a;
-  SCAN_TRY(scan_npy_read(scan_pipeline_path(p, path, sizeof path, rel), &a));
+  SCAN_TRY(scan_pipeline_path(p, path, sizeof path, rel));
+  SCAN_TRY(scan_npy_read(path, &a));
   scan_status status = SCAN_OK;
   if (a.dtype != SCAN_I64 || a.ndim != 2 || a.shape[0] != val->count || a.shape[1] != best)
     status = scan_fail(SCAN_ERR_INPUT, "%s: expected int64 [%d, %d] (rerun 'scan candidates')", path, val->count, best);

@@ -36,8 +36,8 @@ static scan_status evaluate_query(scan_pipeline *p, scan_net *net, const scan_da
 
 static scan_status write_csv(const char *dir, const int *queries, int num_queries, const int *counts, int num_counts,
                              const double *all, const double *mean) {
-  char path[1400];
-  snprintf(path, sizeof path, "%s/charts.csv", dir);
+  char path[SCAN_PATH_MAX];
+  SCAN_TRY(scan_path_join(path, sizeof path, dir, "charts.csv"));
   scan_atomic_file af;
   SCAN_TRY(scan_atomic_open(&af, path));
   fprintf(af.file, "query,n");
@@ -80,9 +80,9 @@ static scan_status write_json(const char *dir, const int *queries, int num_queri
     for (int i = 0; i < num_queries; i++)
       cJSON_AddItemToArray(per_query, number_array(all + (size_t)i * num_counts * M + k, num_counts, M));
   }
-  char path[1400];
-  snprintf(path, sizeof path, "%s/charts.json", dir);
-  scan_status status = scan_write_json_atomic(path, root);
+  char path[SCAN_PATH_MAX];
+  scan_status status = scan_path_join(path, sizeof path, dir, "charts.json");
+  if (status == SCAN_OK) status = scan_write_json_atomic(path, root);
   cJSON_Delete(root);
   return status;
 }
@@ -103,11 +103,11 @@ static scan_status write_charts(const char *dir, int num_queries, const int *cou
       for (int c = 0; c < num_counts; c++) series[(size_t)s * num_counts + c] = sources[s][(size_t)c * M + k];
       lines[s] = series + (size_t)s * num_counts;
     }
-    char title[128], path[1400];
+    char title[128], path[SCAN_PATH_MAX];
     snprintf(title, sizeof title, "%s Evaluation", scan_query_metric_titles[k]);
-    snprintf(path, sizeof path, "%s/%s.png", dir, scan_query_metric_keys[k]);
+    status = scan_path_format(path, sizeof path, "%s/%s.png", dir, scan_query_metric_keys[k]);
     scan_chart_frame frame = {title, "Number of candidates", scan_query_metric_titles[k], 0, 0};
-    status = scan_chart_line(path, &frame, x, num_counts, lines, names, num_queries > 1 ? 3 : 1);
+    if (status == SCAN_OK) status = scan_chart_line(path, &frame, x, num_counts, lines, names, num_queries > 1 ? 3 : 1);
   }
   free(x);
   free(series);

@@ -24,11 +24,12 @@ void scan_query_scores_free(scan_query_scores *s) {
   memset(s, 0, sizeof *s);
 }
 
-/* How many distinct values of ids[n] lie in 0..range-1. */
+/* How many distinct values of ids[n] lie in 0..range-1; -1 when out of memory (scan_calloc said so). */
 static int distinct(const int32_t *ids, int n, int range) {
-  unsigned char *seen = calloc((size_t)range + 1, 1);
+  unsigned char *seen = scan_calloc((size_t)range + 1, 1);
+  if (!seen) return -1;
   int count = 0;
-  for (int i = 0; seen && i < n; i++)
+  for (int i = 0; i < n; i++)
     if (ids[i] >= 0 && ids[i] < range && !seen[ids[i]]) seen[ids[i]] = 1, count++;
   free(seen);
   return count;
@@ -41,6 +42,7 @@ scan_status scan_query_evaluate(const scan_dataset *val, const scan_query_predic
   int C = pr->num_clusters;
   out->n = n;
   out->clusters_present = distinct(pr->pred, n, C);
+  if (out->clusters_present < 0) return SCAN_ERR_INTERNAL;
   out->silhouette = scan_silhouette(pr->probs, n, C, pr->pred, &out->silhouette_defined);
   if (!val->labels) return SCAN_OK;
 
@@ -74,6 +76,7 @@ scan_status scan_query_evaluate(const scan_dataset *val, const scan_query_predic
       out->precision = r->precision_weighted;
       out->recall = r->recall_weighted;
       out->classes_present = distinct(labels, m, classes);
+      if (out->classes_present < 0) status = SCAN_ERR_INTERNAL;
     }
   }
   free(pred);

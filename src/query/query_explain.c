@@ -16,9 +16,9 @@ scan_status scan_query_explainer_open(scan_query_explainer *x, scan_pipeline *p,
   int head = 0;
   scan_status status = scan_load_cluster_head(x->explainer.net, model_path, &head);
   if (status == SCAN_OK)
-    snprintf(x->explainer.model_source, sizeof x->explainer.model_source, "%s (head %d)", model_path, head);
-  else
-    scan_explainer_close(&x->explainer);
+    status = scan_path_format(x->explainer.model_source, sizeof x->explainer.model_source, "%s (head %d)", model_path,
+                              head);
+  if (status != SCAN_OK) scan_explainer_close(&x->explainer);
   return status;
 }
 
@@ -28,7 +28,7 @@ scan_status scan_query_explain_prototype(void *ctx, scan_pipeline *p, int64_t in
   SCAN_TRY(scan_pipeline_val_data(p, &val));
   if (x->count == x->capacity) {
     int capacity = x->capacity ? 2 * x->capacity : 16;
-    scan_explanation *items = realloc(x->items, sizeof *items * (size_t)capacity);
+    scan_explanation *items = scan_realloc(x->items, sizeof *items * (size_t)capacity);
     if (!items) return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
     x->items = items;
     x->capacity = capacity;
@@ -53,8 +53,8 @@ scan_status scan_query_explain_prototype(void *ctx, scan_pipeline *p, int64_t in
 }
 
 scan_status scan_query_explainer_finish(scan_query_explainer *x, const char *dir) {
-  char path[1400];
-  snprintf(path, sizeof path, "%s/explanations.json", dir);
+  char path[SCAN_PATH_MAX];
+  SCAN_TRY(scan_path_join(path, sizeof path, dir, "explanations.json"));
   return scan_explanations_write_json(path, x->explainer.model_source, 0, x->items, x->count);
 }
 

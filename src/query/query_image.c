@@ -10,32 +10,21 @@
 #include "scan/knn.h"
 #include "scan/npy.h"
 #include "scan/query.h"
-#include "scan/resample.h"
 
 /* Decodes `path` into the validation images' channel count and size (whole image, bilinear, antialiased). */
 static scan_status read_as_dataset_image(const char *path, const scan_dataset *val, uint8_t *image_out) {
   uint8_t *pixels = NULL;
   int h = 0, w = 0, channels = 0;
   SCAN_TRY(scan_image_read(path, &pixels, &h, &w, &channels));
-  uint8_t *converted = pixels;
-  if (channels != val->channels) {
-    converted = scan_malloc((size_t)h * w * val->channels);
-    if (!converted) {
-      free(pixels);
-      return SCAN_ERR_INTERNAL;
-    }
-    scan_image_convert_channels(pixels, channels, converted, val->channels, (long)h * w);
-  }
-  scan_resample_bilinear_u8(converted, h, w, val->channels, 0, 0, h, w, image_out, val->height, val->width, 1);
-  if (converted != pixels) free(converted);
+  scan_status status = scan_image_reshape(pixels, h, w, channels, val->height, val->width, val->channels, image_out);
   free(pixels);
-  return SCAN_OK;
+  return status;
 }
 
 /* The pretext embedding (contrastive head output, L2-normalised) of one image in the val shape. */
 static scan_status embed(scan_pipeline *p, const scan_dataset *val, uint8_t *image, float **embedding, int *dim) {
-  char model_path[1300];
-  scan_pipeline_path(p, model_path, sizeof model_path, "pretext/model.safetensors");
+  char model_path[SCAN_PATH_MAX];
+  SCAN_TRY(scan_pipeline_path(p, model_path, sizeof model_path, "pretext/model.safetensors"));
   scan_net *net = NULL;
   SCAN_TRY(scan_pipeline_create_net(p, "pretext", 1, &net));
   scan_status status = scan_net_load(net, model_path, NULL);

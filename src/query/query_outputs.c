@@ -23,7 +23,7 @@ static void member_caption(const scan_dataset *val, int64_t index, char *buf, si
 
 /* The query alone, enlarged to at least 192 pixels, captioned with its class when known. */
 static scan_status write_query_image(const scan_dataset *val, const scan_query_output_options *o) {
-  char caption[128], path[1400];
+  char caption[128], path[SCAN_PATH_MAX];
   if (o->query_index >= 0) {
     char member[96];
     member_caption(val, o->query_index, member, sizeof member);
@@ -35,7 +35,7 @@ static scan_status write_query_image(const scan_dataset *val, const scan_query_o
   int side = val->height > val->width ? val->height : val->width;
   scan_grid_cell cell = {o->query_image, val->height, val->width, val->channels, caption};
   scan_grid grid = {1, 1, &cell, NULL, "Query image", side * ((192 + side - 1) / side), 0};
-  snprintf(path, sizeof path, "%s/query.png", o->dir);
+  SCAN_TRY(scan_path_join(path, sizeof path, o->dir, "query.png"));
   return scan_grid_write_png(path, &grid);
 }
 
@@ -45,8 +45,8 @@ static scan_status write_cluster_sheet(const scan_dataset *val, const scan_query
                                        int count) {
   int shown = count < SHEET_MAX_MEMBERS ? count : SHEET_MAX_MEMBERS;
   int cols = shown < SHEET_COLUMNS ? shown : SHEET_COLUMNS, rows = (shown + cols - 1) / cols;
-  scan_grid_cell *cells = calloc((size_t)rows * cols, sizeof *cells); /* the last row's spare cells stay empty */
-  char(*captions)[48] = calloc((size_t)shown, 48);
+  scan_grid_cell *cells = scan_calloc((size_t)rows * cols, sizeof *cells); /* the last row's spare cells stay empty */
+  char(*captions)[48] = scan_calloc((size_t)shown, 48);
   if (!cells || !captions) {
     free(cells);
     free(captions);
@@ -57,7 +57,7 @@ static scan_status write_cluster_sheet(const scan_dataset *val, const scan_query
     member_caption(val, index, captions[k], 48);
     cells[k] = (scan_grid_cell){scan_dataset_image(val, (int)index), val->height, val->width, val->channels, captions[k]};
   }
-  char title[192], matched[96] = "", path[1400];
+  char title[192], matched[96] = "", path[SCAN_PATH_MAX];
   int32_t cls = s->evaluated ? s->metrics.match[cluster] : -1;
   if (cls >= 0)
     snprintf(matched, sizeof matched, ", matched to class %.60s",
@@ -65,28 +65,28 @@ static scan_status write_cluster_sheet(const scan_dataset *val, const scan_query
   snprintf(title, sizeof title, "cluster %d: %d of %d candidates%s%s", cluster, count, pr->n, matched,
            count > shown ? " (nearest shown)" : "");
   scan_grid grid = {rows, cols, cells, NULL, title, 0, 0};
-  snprintf(path, sizeof path, "%s/cluster_%02d.png", dir, cluster);
-  scan_status status = scan_grid_write_png(path, &grid);
+  scan_status status = scan_path_format(path, sizeof path, "%s/cluster_%02d.png", dir, cluster);
+  if (status == SCAN_OK) status = scan_grid_write_png(path, &grid);
   free(cells);
   free(captions);
   return status;
 }
 
 static scan_status write_prototype(const scan_dataset *val, const char *dir, int cluster, int64_t index) {
-  char caption[64], member[48], path[1400], title[64];
+  char caption[64], member[48], path[SCAN_PATH_MAX], title[64];
   member_caption(val, index, member, sizeof member);
   snprintf(caption, sizeof caption, "%s", member);
   snprintf(title, sizeof title, "Prototype of cluster %d", cluster);
   int side = val->height > val->width ? val->height : val->width;
   scan_grid_cell cell = {scan_dataset_image(val, (int)index), val->height, val->width, val->channels, caption};
   scan_grid grid = {1, 1, &cell, NULL, title, side * ((128 + side - 1) / side), 0};
-  snprintf(path, sizeof path, "%s/prototype_%02d.png", dir, cluster);
+  SCAN_TRY(scan_path_format(path, sizeof path, "%s/prototype_%02d.png", dir, cluster));
   return scan_grid_write_png(path, &grid);
 }
 
 static scan_status write_json(const char *dir, const char *name, cJSON *json) {
-  char path[1400];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
+  char path[SCAN_PATH_MAX];
+  SCAN_TRY(scan_path_join(path, sizeof path, dir, name));
   return scan_write_json_atomic(path, json);
 }
 
@@ -176,11 +176,11 @@ scan_status scan_query_write_outputs(scan_pipeline *p, const scan_query_predicti
     cJSON_Delete(json);
   }
   if (status == SCAN_OK && s->evaluated) {
-    char path[1400], title[128];
-    snprintf(path, sizeof path, "%s/confusion.png", o->dir);
+    char path[SCAN_PATH_MAX], title[128];
+    status = scan_path_join(path, sizeof path, o->dir, "confusion.png");
     snprintf(title, sizeof title, "Confusion matrix of %d candidates", pr->n);
     int names_fit = val->class_names && s->metrics.num_classes == val->num_classes;
-    status = scan_confusion_chart(&s->metrics, names_fit ? (const char *const *)val->class_names : NULL, title, path);
+    if (status == SCAN_OK) status = scan_confusion_chart(&s->metrics, names_fit ? (const char *const *)val->class_names : NULL, title, path);
   }
   if (status == SCAN_OK && prototypes_out) memcpy(prototypes_out, prototypes, sizeof(int64_t) * (size_t)C);
   free(members);

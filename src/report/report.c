@@ -19,8 +19,8 @@ typedef struct {
 } page;
 
 static int exists_in_run(const page *pg, const char *relative) {
-  char path[1300];
-  return scan_file_exists(scan_pipeline_path(pg->p, path, sizeof path, relative));
+  char path[SCAN_PATH_MAX];
+  return scan_pipeline_path(pg->p, path, sizeof path, relative) == SCAN_OK && scan_file_exists(path);
 }
 
 /* Text escaped for HTML. */
@@ -120,9 +120,10 @@ static void section_summary(const page *pg, const cJSON *metrics) {
 
 /* Epochs, wall time and mean image rate of a stage with an epoch log. */
 static scan_status timing_from_log(const page *pg, const char *log_path, int *epochs, double *seconds, double *rate) {
-  char path[1300];
+  char path[SCAN_PATH_MAX];
   cJSON *log = NULL;
-  SCAN_TRY(report_read_jsonl(scan_pipeline_path(pg->p, path, sizeof path, log_path), &log));
+  SCAN_TRY(scan_pipeline_path(pg->p, path, sizeof path, log_path));
+  SCAN_TRY(report_read_jsonl(path, &log));
   *epochs = -1;
   if (!log) return SCAN_OK;
   double rate_sum = 0;
@@ -146,9 +147,10 @@ static scan_status timing_from_log(const page *pg, const char *log_path, int *ep
 
 /* Wall time and image rate of a stage without an epoch log (its timing.json, scan_pipeline_write_timing). */
 static scan_status timing_from_file(const page *pg, const char *timing_path, double *seconds, double *rate, int *found) {
-  char path[1300];
+  char path[SCAN_PATH_MAX];
   cJSON *timing = NULL;
-  SCAN_TRY(report_read_json(scan_pipeline_path(pg->p, path, sizeof path, timing_path), &timing));
+  SCAN_TRY(scan_pipeline_path(pg->p, path, sizeof path, timing_path));
+  SCAN_TRY(report_read_json(path, &timing));
   *found = timing != NULL;
   *seconds = report_number(timing, "seconds", 0);
   *rate = report_number(timing, "images_per_second", -1);
@@ -210,9 +212,10 @@ static void put_label_free_cells(FILE *out, const cJSON *row, int clusters) {
 
 /* Whether self-labelling ran, and whether its model was kept: the head table then has its row, or not. */
 static scan_status selflabel_note(const page *pg, const cJSON *metrics) {
-  char path[1300];
+  char path[SCAN_PATH_MAX];
   cJSON *log = NULL;
-  SCAN_TRY(report_read_jsonl(scan_pipeline_path(pg->p, path, sizeof path, "selflabel/log.jsonl"), &log));
+  SCAN_TRY(scan_pipeline_path(pg->p, path, sizeof path, "selflabel/log.jsonl"));
+  SCAN_TRY(report_read_jsonl(path, &log));
   if (!log) return SCAN_OK;
   int epochs = 0, kept = 0;
   const cJSON *line;
@@ -313,9 +316,10 @@ static scan_status section_clusters(const page *pg, const cJSON *metrics) {
     fprintf(out, "<p>For each cluster: its members, most confident first.</p>\n");
   SCAN_TRY(report_annotation_tool(out, pg->p));
   const cJSON *names = cJSON_GetObjectItemCaseSensitive(metrics, "cluster_names");
-  char names_path[1300];
+  char names_path[SCAN_PATH_MAX];
   cJSON *given = NULL;
-  SCAN_TRY(report_read_json(scan_pipeline_path(pg->p, names_path, sizeof names_path, "eval/cluster_names.json"), &given));
+  SCAN_TRY(scan_pipeline_path(pg->p, names_path, sizeof names_path, "eval/cluster_names.json"));
+  SCAN_TRY(report_read_json(names_path, &given));
   const cJSON *given_names = cJSON_GetObjectItemCaseSensitive(given, "names");
   const cJSON *sizes = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(metrics, "diagnostics"),
                                                         "cluster_sizes");
@@ -387,11 +391,12 @@ static scan_status write_page(const page *pg, const cJSON *metrics) {
 }
 
 scan_status scan_report_write(scan_pipeline *p, char *path_out, int path_size) {
-  char path[1300];
+  char path[SCAN_PATH_MAX];
   char *html = NULL;
   size_t html_size = 0;
   cJSON *metrics = NULL;
-  SCAN_TRY(report_read_json(scan_pipeline_path(p, path, sizeof path, "eval/metrics.json"), &metrics));
+  SCAN_TRY(scan_pipeline_path(p, path, sizeof path, "eval/metrics.json"));
+  SCAN_TRY(report_read_json(path, &metrics));
   scan_status status = report_write_curves(p);
   FILE *out = status == SCAN_OK ? open_memstream(&html, &html_size) : NULL;
   if (status == SCAN_OK && !out) status = scan_fail(SCAN_ERR_INTERNAL, "out of memory building the report");
@@ -401,9 +406,9 @@ scan_status scan_report_write(scan_pipeline *p, char *path_out, int path_size) {
   }
   if (out) fclose(out);
   cJSON_Delete(metrics);
-  scan_pipeline_path(p, path, sizeof path, "report.html");
+  if (status == SCAN_OK) status = scan_pipeline_path(p, path, sizeof path, "report.html");
   if (status == SCAN_OK) status = scan_write_file_atomic(path, html, html_size);
   free(html);
-  if (status == SCAN_OK && path_out) snprintf(path_out, (size_t)path_size, "%s", path);
+  if (status == SCAN_OK && path_out) status = scan_path_format(path_out, (size_t)path_size, "%s", path);
   return status;
 }

@@ -31,10 +31,10 @@ void report_name_box(FILE *out, int cluster, const char *current) {
 }
 
 scan_status report_annotation_tool(FILE *out, const scan_pipeline *p) {
-  char path[1300];
+  char path[SCAN_PATH_MAX];
   unsigned char *text = NULL;
   size_t size = 0;
-  scan_pipeline_path(p, path, sizeof path, "eval/predictions.csv");
+  SCAN_TRY(scan_pipeline_path(p, path, sizeof path, "eval/predictions.csv"));
   if (!scan_file_exists(path)) return SCAN_OK;
   SCAN_TRY(scan_read_file_max(path, SCAN_CSV_MAX_BYTES, "a predictions file", &text, &size));
   fprintf(out, "<h2>Name the clusters</h2>\n<p>Type a name for each cluster in the boxes below (next to its prototype and "

@@ -34,11 +34,12 @@ static const curve_spec curves[] = {
 /* One chart of spec->key per epoch. Without any value (no log, or a label-free run) no chart is drawn, and a
    chart left from an earlier run is removed so the report never shows a stale curve. */
 static scan_status draw_curve(scan_pipeline *p, const curve_spec *spec) {
-  char path[1300];
+  char path[SCAN_PATH_MAX];
   cJSON *log = NULL;
-  SCAN_TRY(report_read_jsonl(scan_pipeline_path(p, path, sizeof path, spec->log), &log));
+  SCAN_TRY(scan_pipeline_path(p, path, sizeof path, spec->log));
+  SCAN_TRY(report_read_jsonl(path, &log));
   int n = log ? cJSON_GetArraySize(log) : 0, used = 0;
-  double *x = calloc((size_t)n + 1, sizeof(double)), *y = calloc((size_t)n + 1, sizeof(double));
+  double *x = scan_calloc((size_t)n + 1, sizeof(double)), *y = scan_calloc((size_t)n + 1, sizeof(double));
   scan_status status = x && y ? SCAN_OK : scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   const cJSON *line;
   if (status == SCAN_OK && log) cJSON_ArrayForEach(line, log) {
@@ -53,7 +54,7 @@ static scan_status draw_curve(scan_pipeline *p, const curve_spec *spec) {
     y[used] = value * spec->scale;
     used++;
   }
-  scan_pipeline_path(p, path, sizeof path, spec->out);
+  if (status == SCAN_OK) status = scan_pipeline_path(p, path, sizeof path, spec->out);
   if (status == SCAN_OK && used > 0) {
     const double *series[1] = {y};
     scan_chart_frame frame = {spec->title, "epoch", spec->ylabel, CURVE_WIDTH, CURVE_HEIGHT};
@@ -68,8 +69,9 @@ static scan_status draw_curve(scan_pipeline *p, const curve_spec *spec) {
 }
 
 scan_status report_write_curves(scan_pipeline *p) {
-  char dir[1300];
-  SCAN_TRY(scan_make_dirs(scan_pipeline_path(p, dir, sizeof dir, "report")));
+  char dir[SCAN_PATH_MAX];
+  SCAN_TRY(scan_pipeline_path(p, dir, sizeof dir, "report"));
+  SCAN_TRY(scan_make_dirs(dir));
   for (size_t i = 0; i < sizeof curves / sizeof curves[0]; i++) SCAN_TRY(draw_curve(p, &curves[i]));
   return SCAN_OK;
 }

@@ -15,12 +15,20 @@ static long line_of(const char *text, size_t offset) {
   return line;
 }
 
+/* A file of the run, whole; *data stays NULL when there is none (its stage has not run). */
+static scan_status read_if_present(const char *path, const char *what, unsigned char **data, size_t *size) {
+  *data = NULL;
+  *size = 0;
+  if (!scan_file_exists(path)) return SCAN_OK;
+  return scan_read_file_max(path, REPORT_JSON_MAX_BYTES, what, data, size);
+}
+
 scan_status report_read_json(const char *path, cJSON **out) {
   *out = NULL;
-  if (!scan_file_exists(path)) return SCAN_OK;
-  unsigned char *data = NULL;
-  size_t size = 0;
-  SCAN_TRY(scan_read_file_max(path, REPORT_JSON_MAX_BYTES, "a JSON file of the run", &data, &size));
+  unsigned char *data;
+  size_t size;
+  SCAN_TRY(read_if_present(path, "a JSON file of the run", &data, &size));
+  if (!data) return SCAN_OK;
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithLengthOpts((const char *)data, size, &end, 0);
   scan_status status = SCAN_OK;
@@ -36,10 +44,10 @@ scan_status report_read_json(const char *path, cJSON **out) {
 
 scan_status report_read_jsonl(const char *path, cJSON **out) {
   *out = NULL;
-  if (!scan_file_exists(path)) return SCAN_OK;
-  unsigned char *data = NULL;
-  size_t size = 0;
-  SCAN_TRY(scan_read_file_max(path, REPORT_JSON_MAX_BYTES, "a log of the run", &data, &size));
+  unsigned char *data;
+  size_t size;
+  SCAN_TRY(read_if_present(path, "a log of the run", &data, &size));
+  if (!data) return SCAN_OK;
   cJSON *array = cJSON_CreateArray();
   scan_status status = array ? SCAN_OK : scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   long number = 0;

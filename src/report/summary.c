@@ -7,18 +7,18 @@
 #include "scan/report.h"
 
 void scan_run_summary(scan_pipeline *p, FILE *out) {
-  char path[1300], rel[128];
+  char path[SCAN_PATH_MAX], rel[128];
   fprintf(out, "\nStage times:");
   for (const char *const *name = scan_run_stage_names(); *name; name++) {
     snprintf(rel, sizeof rel, ".stamps/%s.seconds", *name);
-    FILE *f = fopen(scan_pipeline_path(p, path, sizeof path, rel), "r");
+    FILE *f = scan_pipeline_path(p, path, sizeof path, rel) == SCAN_OK ? fopen(path, "r") : NULL;
     double seconds = 0;
     if (f && fscanf(f, "%lf", &seconds) == 1) fprintf(out, " %s %.0f s,", *name, seconds);
     if (f) fclose(f);
   }
   fprintf(out, "\n");
   cJSON *metrics = NULL;
-  if (report_read_json(scan_pipeline_path(p, path, sizeof path, "eval/metrics.json"), &metrics) != SCAN_OK) {
+  if (scan_pipeline_path(p, path, sizeof path, "eval/metrics.json") != SCAN_OK || report_read_json(path, &metrics) != SCAN_OK) {
     fprintf(out, "%s\n", scan_error_message()); /* the report stage has already failed with this message */
     return;
   }

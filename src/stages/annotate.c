@@ -66,14 +66,15 @@ static scan_status read_names(const char *path, char **names, int clusters) {
 /* predictions.csv with each row's cluster name appended; the rows are parsed as CSV records, so a quoted
    file name holding a comma or a line break is one field (and is written back quoted). */
 static scan_status write_named_predictions(scan_pipeline *p, char **names, int clusters) {
-  char in_path[1300], out_path[1300];
-  scan_pipeline_path(p, in_path, sizeof in_path, "eval/predictions.csv");
+  char in_path[SCAN_PATH_MAX], out_path[SCAN_PATH_MAX];
+  SCAN_TRY(scan_pipeline_path(p, in_path, sizeof in_path, "eval/predictions.csv"));
+  SCAN_TRY(scan_pipeline_path(p, out_path, sizeof out_path, "eval/predictions_named.csv"));
   if (!scan_file_exists(in_path)) return scan_fail(SCAN_ERR_INPUT, "%s: no predictions (run 'scan eval' first)", in_path);
   unsigned char *text = NULL;
   size_t size = 0;
   SCAN_TRY(scan_read_file_max(in_path, SCAN_CSV_MAX_BYTES, "a predictions file", &text, &size));
   scan_atomic_file af;
-  scan_status status = scan_atomic_open(&af, scan_pipeline_path(p, out_path, sizeof out_path, "eval/predictions_named.csv"));
+  scan_status status = scan_atomic_open(&af, out_path);
   scan_csv_reader csv;
   scan_csv_begin(&csv, (char *)text);
   char *fields[MAX_FIELDS];
@@ -99,18 +100,19 @@ static scan_status write_named_predictions(scan_pipeline *p, char **names, int c
 }
 
 scan_status scan_annotate(scan_pipeline *p, const char *names_path) {
-  char path[1300];
+  char path[SCAN_PATH_MAX];
   cJSON *metrics = NULL;
   unsigned char *text = NULL;
   size_t size = 0;
-  SCAN_TRY(scan_read_file(scan_pipeline_path(p, path, sizeof path, "eval/metrics.json"), &text, &size));
+  SCAN_TRY(scan_pipeline_path(p, path, sizeof path, "eval/metrics.json"));
+  SCAN_TRY(scan_read_file(path, &text, &size));
   metrics = cJSON_Parse((const char *)text);
   free(text);
   const cJSON *count = cJSON_GetObjectItemCaseSensitive(metrics, "num_clusters");
   int clusters = cJSON_IsNumber(count) ? (int)count->valuedouble : 0;
   cJSON_Delete(metrics);
   if (clusters < 1 || clusters > MAX_CLUSTERS) return scan_fail(SCAN_ERR_INPUT, "%s: no cluster count", path);
-  char **names = calloc((size_t)clusters, sizeof *names);
+  char **names = scan_calloc((size_t)clusters, sizeof *names);
   if (!names) return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   scan_status status = read_names(names_path, names, clusters);
   if (status == SCAN_OK) status = write_named_predictions(p, names, clusters);
@@ -122,7 +124,8 @@ scan_status scan_annotate(scan_pipeline *p, const char *names_path) {
       cJSON_AddItemToArray(list, cJSON_CreateString(names[c] ? names[c] : ""));
       named += names[c] != NULL;
     }
-    status = scan_write_json_atomic(scan_pipeline_path(p, path, sizeof path, "eval/cluster_names.json"), json);
+    status = scan_pipeline_path(p, path, sizeof path, "eval/cluster_names.json");
+    if (status == SCAN_OK) status = scan_write_json_atomic(path, json);
     cJSON_Delete(json);
     if (status == SCAN_OK) printf("annotate: %d of %d clusters named; wrote eval/predictions_named.csv and eval/cluster_names.json\n", named, clusters);
   }

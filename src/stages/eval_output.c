@@ -24,9 +24,9 @@ scan_status eval_output_begin(eval_output *o, scan_pipeline *p, const scan_datas
   o->heads = heads;
   o->classes = classes;
   o->chosen = chosen;
-  scan_pipeline_path(p, o->dir, sizeof o->dir, "eval/clusters");
+  SCAN_TRY(scan_pipeline_path(p, o->dir, sizeof o->dir, "eval/clusters"));
   SCAN_TRY(scan_make_dirs(o->dir));
-  scan_pipeline_path(p, o->dir, sizeof o->dir, "eval");
+  SCAN_TRY(scan_pipeline_path(p, o->dir, sizeof o->dir, "eval"));
   o->root = cJSON_CreateObject();
   cJSON_AddStringToObject(o->root, "dataset", val->name);
   cJSON_AddStringToObject(o->root, "model", model_path);
@@ -84,8 +84,8 @@ scan_status eval_output_add_baseline(eval_output *o, const char *name, const int
 }
 
 static scan_status write_predictions(eval_output *o, const int32_t *pred, const float *confidence) {
-  char path[1400];
-  snprintf(path, sizeof path, "%s/predictions.csv", o->dir);
+  char path[SCAN_PATH_MAX];
+  SCAN_TRY(scan_path_join(path, sizeof path, o->dir, "predictions.csv"));
   scan_atomic_file af;
   SCAN_TRY(scan_atomic_open(&af, path));
   fprintf(af.file, "index,file,cluster,confidence,label\n");
@@ -120,13 +120,14 @@ static int by_confidence_desc(const void *a, const void *b, void *ctx) {
 static scan_status write_contact_sheets(eval_output *o, const int32_t *pred, const float *confidence) {
   const scan_dataset *d = o->val;
   int32_t *members = scan_malloc(sizeof(int32_t) * (size_t)d->count);
-  scan_grid_cell *cells = calloc(SHEET_MAX_MEMBERS, sizeof *cells);
-  char (*captions)[32] = calloc(SHEET_MAX_MEMBERS, 32);
+  scan_grid_cell *cells = scan_calloc(SHEET_MAX_MEMBERS, sizeof *cells);
+  char (*captions)[32] = scan_calloc(SHEET_MAX_MEMBERS, 32);
   scan_status status = members && cells && captions ? SCAN_OK : scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   int labelled = d->labels && d->class_names;
   for (int c = 0; c < o->classes && status == SCAN_OK; c++) {
-    char title[160], path[1400];
-    snprintf(path, sizeof path, "%s/clusters/cluster_%02d.png", o->dir, c);
+    char title[160], path[SCAN_PATH_MAX];
+    status = scan_path_format(path, sizeof path, "%s/clusters/cluster_%02d.png", o->dir, c);
+    if (status != SCAN_OK) break;
     int count = 0;
     for (int i = 0; i < d->count; i++)
       if (pred[i] == c) members[count++] = i;
@@ -163,8 +164,8 @@ static scan_status write_prototypes(eval_output *o, const int64_t *prototypes, c
   const scan_dataset *d = o->val;
   int cols = o->classes < PROTOTYPE_COLUMNS ? o->classes : PROTOTYPE_COLUMNS;
   int rows = (o->classes + cols - 1) / cols;
-  scan_grid_cell *cells = calloc((size_t)rows * (size_t)cols, sizeof *cells);
-  char (*captions)[48] = calloc((size_t)o->classes, 48);
+  scan_grid_cell *cells = scan_calloc((size_t)rows * (size_t)cols, sizeof *cells);
+  char (*captions)[48] = scan_calloc((size_t)o->classes, 48);
   if (!cells || !captions) {
     free(cells);
     free(captions);
@@ -186,10 +187,10 @@ static scan_status write_prototypes(eval_output *o, const int64_t *prototypes, c
     cells[c] = (scan_grid_cell){scan_dataset_image(d, (int)i), d->height, d->width, d->channels, captions[c]};
   }
   scan_grid grid = {rows, cols, cells, NULL, "Prototypes (cluster: confidence)", thumbnail_cell(d), 0};
-  char path[1400];
-  snprintf(path, sizeof path, "%s/prototypes.png", o->dir);
-  scan_status status = scan_grid_write_png(path, &grid);
-  snprintf(path, sizeof path, "%s/prototypes.json", o->dir);
+  char path[SCAN_PATH_MAX];
+  scan_status status = scan_path_join(path, sizeof path, o->dir, "prototypes.png");
+  if (status == SCAN_OK) status = scan_grid_write_png(path, &grid);
+  if (status == SCAN_OK) status = scan_path_join(path, sizeof path, o->dir, "prototypes.json");
   if (status == SCAN_OK) status = scan_write_json_atomic(path, json);
   cJSON_Delete(json);
   free(cells);
@@ -211,9 +212,9 @@ static scan_status write_label_figures(eval_output *o, const int32_t *pred, cons
     cJSON_AddItemToArray(names, cJSON_CreateString(name));
     if (name[0]) snprintf(bar_labels[c], BAR_LABEL_SIZE, "%d: %.24s", c, name);
   }
-  char path[1400];
-  snprintf(path, sizeof path, "%s/confusion.png", o->dir);
-  scan_status status = scan_confusion_chart(&m, (const char *const *)d->class_names, "Confusion matrix (chosen head)", path);
+  char path[SCAN_PATH_MAX];
+  scan_status status = scan_path_join(path, sizeof path, o->dir, "confusion.png");
+  if (status == SCAN_OK) status = scan_confusion_chart(&m, (const char *const *)d->class_names, "Confusion matrix (chosen head)", path);
   scan_metrics_free(&m);
   return status;
 }
@@ -226,26 +227,26 @@ scan_status eval_output_chosen(eval_output *o, const int32_t *pred, const float 
   scan_cluster_summary summary;
   SCAN_TRY(add_diagnostics(diag, pred, d->count, o->classes, probs, &summary));
   double *sizes = scan_malloc(sizeof(double) * (size_t)o->classes);
-  char **bar_labels = calloc((size_t)o->classes, sizeof *bar_labels);
+  char **bar_labels = scan_calloc((size_t)o->classes, sizeof *bar_labels);
   int64_t *prototypes = scan_malloc(sizeof(int64_t) * (size_t)o->classes);
   scan_status status = sizes && bar_labels && prototypes ? SCAN_OK : scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   cJSON *size_list = cJSON_AddArrayToObject(diag, "cluster_sizes");
   for (int c = 0; c < o->classes && status == SCAN_OK; c++) {
     sizes[c] = (double)summary.sizes[c];
     cJSON_AddItemToArray(size_list, cJSON_CreateNumber(sizes[c]));
-    if (!(bar_labels[c] = malloc(BAR_LABEL_SIZE))) status = scan_fail(SCAN_ERR_INTERNAL, "out of memory");
+    if (!(bar_labels[c] = scan_malloc(BAR_LABEL_SIZE))) status = scan_fail(SCAN_ERR_INTERNAL, "out of memory");
     else snprintf(bar_labels[c], BAR_LABEL_SIZE, "%d", c);
   }
   scan_cluster_summary_free(&summary);
   if (status == SCAN_OK && d->labels) status = write_label_figures(o, pred, probs, bar_labels);
   if (status == SCAN_OK) {
-    char path[1400];
-    snprintf(path, sizeof path, "%s/cluster_sizes.png", o->dir);
+    char path[SCAN_PATH_MAX];
+    status = scan_path_join(path, sizeof path, o->dir, "cluster_sizes.png");
     /* about 48 pixels a bar, within 560..1200 pixels */
     int width = 120 + 48 * o->classes < 560 ? 560 : 120 + 48 * o->classes > 1200 ? 1200 : 120 + 48 * o->classes;
     scan_chart_frame frame = {"Cluster sizes (chosen head)", d->labels ? "cluster: its most frequent class" : "cluster",
                               "images", width, 400};
-    status = scan_chart_bar(path, &frame, sizes, o->classes, (const char *const *)bar_labels, 0);
+    if (status == SCAN_OK) status = scan_chart_bar(path, &frame, sizes, o->classes, (const char *const *)bar_labels, 0);
   }
   if (status == SCAN_OK) status = scan_prototypes(pred, confidence, features, d->count, dim, o->classes, topk, prototypes);
   if (status == SCAN_OK) status = write_prototypes(o, prototypes, confidence);
@@ -289,9 +290,9 @@ void scan_eval_head_name(const cJSON *head, char *name, size_t size) {
 }
 
 scan_status eval_output_finish(eval_output *o) {
-  char path[1400];
-  snprintf(path, sizeof path, "%s/metrics.json", o->dir);
-  scan_status status = scan_write_json_atomic(path, o->root);
+  char path[SCAN_PATH_MAX];
+  scan_status status = scan_path_join(path, sizeof path, o->dir, "metrics.json");
+  if (status == SCAN_OK) status = scan_write_json_atomic(path, o->root);
   if (status == SCAN_OK) {
     printf("%s on %s (%d images, %d clusters):\n", o->val->labels ? "Metrics" : "Label-free diagnostics (no labels)",
            o->val->name, o->val->count, o->classes);

@@ -17,7 +17,7 @@ typedef struct {
   int chosen_head; /* its number within its own model file */
   int topk;             /* confident members averaged per prototype */
   int baseline_skipped; /* a baseline was asked for but the data has no labels to score it */
-  char dir[1300];
+  char dir[SCAN_PATH_MAX];
 } eval_output;
 
 scan_status eval_output_begin(eval_output *o, scan_pipeline *p, const scan_dataset *val, const char *model_path, int heads,

@@ -39,9 +39,10 @@ static const stage_entry stages[] = {
 };
 
 static uint64_t read_stamp(const scan_pipeline *p, const char *stage, const char *kind) {
-  char rel[128], path[1300];
+  char rel[128], path[SCAN_PATH_MAX];
   snprintf(rel, sizeof rel, ".stamps/%s.%s", stage, kind);
-  FILE *f = fopen(scan_pipeline_path(p, path, sizeof path, rel), "r");
+  if (scan_pipeline_path(p, path, sizeof path, rel) != SCAN_OK) return 0; /* write_stamp refuses the same path */
+  FILE *f = fopen(path, "r");
   if (!f) return 0;
   uint64_t value = 0;
   if (fscanf(f, "%" SCNx64, &value) != 1) value = 0;
@@ -50,10 +51,11 @@ static uint64_t read_stamp(const scan_pipeline *p, const char *stage, const char
 }
 
 static scan_status write_stamp(const scan_pipeline *p, const char *stage, const char *kind, uint64_t hash) {
-  char rel[128], path[1300], text[32];
+  char rel[128], path[SCAN_PATH_MAX], text[32];
   snprintf(rel, sizeof rel, ".stamps/%s.%s", stage, kind);
   snprintf(text, sizeof text, "%016" PRIx64 "\n", hash);
-  return scan_write_file_atomic(scan_pipeline_path(p, path, sizeof path, rel), text, strlen(text));
+  SCAN_TRY(scan_pipeline_path(p, path, sizeof path, rel));
+  return scan_write_file_atomic(path, text, strlen(text));
 }
 
 const char *const *scan_run_stage_names(void) {
@@ -65,8 +67,9 @@ const char *const *scan_run_stage_names(void) {
 scan_status scan_run_all(scan_pipeline *p, double *stage_seconds) {
   /* Loading the data first checks it against the configuration before any stage starts, and fingerprints it. */
   SCAN_TRY(scan_pipeline_check_data(p, NULL));
-  char stamps[1300];
-  SCAN_TRY(scan_make_dirs(scan_pipeline_path(p, stamps, sizeof stamps, ".stamps")));
+  char stamps[SCAN_PATH_MAX];
+  SCAN_TRY(scan_pipeline_path(p, stamps, sizeof stamps, ".stamps"));
+  SCAN_TRY(scan_make_dirs(stamps));
   int count = (int)(sizeof stages / sizeof stages[0]);
   uint64_t chained = 0x5CA11u ^ p->train_fingerprint ^ (p->val_fingerprint * 0x9E3779B97F4A7C15ull);
   double run_start = scan_now_seconds();
@@ -81,8 +84,9 @@ scan_status scan_run_all(scan_pipeline *p, double *stage_seconds) {
     }
     if (read_stamp(p, s->name, "started") != chained) {
       for (int f = 0; f < 3 && s->stale_files[f]; f++) {
-        char path[1300];
-        unlink(scan_pipeline_path(p, path, sizeof path, s->stale_files[f]));
+        char path[SCAN_PATH_MAX];
+        SCAN_TRY(scan_pipeline_path(p, path, sizeof path, s->stale_files[f]));
+        unlink(path);
       }
       SCAN_TRY(write_stamp(p, s->name, "started", chained));
     }
@@ -93,10 +97,11 @@ scan_status scan_run_all(scan_pipeline *p, double *stage_seconds) {
     if (status != SCAN_OK) return scan_fail_context(status, "stage %s", s->name);
     double seconds = scan_now_seconds() - start;
     if (stage_seconds) stage_seconds[i] = seconds;
-    char rel[128], path[1300], text[32];
+    char rel[128], path[SCAN_PATH_MAX], text[32];
     snprintf(rel, sizeof rel, ".stamps/%s.seconds", s->name);
     snprintf(text, sizeof text, "%.1f\n", seconds);
-    SCAN_TRY(scan_write_file_atomic(scan_pipeline_path(p, path, sizeof path, rel), text, strlen(text)));
+    SCAN_TRY(scan_pipeline_path(p, path, sizeof path, rel));
+    SCAN_TRY(scan_write_file_atomic(path, text, strlen(text)));
     SCAN_TRY(write_stamp(p, s->name, "done", chained));
     fprintf(stderr, "[%d/%d] %s: done in %.1f s\n", i + 1, count, s->name, seconds);
   }

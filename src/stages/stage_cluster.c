@@ -45,7 +45,7 @@ typedef struct {
   int32_t *order;      /* warm-up: this epoch's order of the training images */
   float *batch_rows;   /* warm-up: [2 * batch, dim] anchors then neighbours; whole network: [2 * batch, C, H, W] */
   double best_loss;
-  char dir[1200];
+  char dir[SCAN_PATH_MAX];
 } cluster_run;
 
 /* SCAN loss of every head over a batch whose first n rows are anchors and last n rows their neighbours
@@ -113,11 +113,11 @@ static scan_status cluster_step(void *ctx, const scan_batch *batch, int epoch, l
 /* Validates every head, saves the model when the best head improved, and gives the checkpoint the loss to beat. */
 static scan_status cluster_end_epoch(void *ctx, int epoch, const scan_epoch_stats *stats, scan_epoch_end *end) {
   cluster_run *r = ctx;
-  head_validation *v = calloc((size_t)r->heads, sizeof *v);
-  if (!v) return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
+  head_validation *v = scan_calloc((unsigned long)r->heads, sizeof *v);
+  if (!v) return SCAN_ERR_INTERNAL;
   int best = 0;
   scan_status status = validate_heads(r->p, r->net, r->val, &r->val_nbrs, r->cfg->entropy_weight, v, &best);
-  char best_text[64], head_text[16], path[1300];
+  char best_text[64], head_text[16], path[SCAN_PATH_MAX];
   /* Warm-up models compete for "best" only when there is no whole-network phase: whole-network training moves
      the backbone away from the pretext features the validation neighbours were mined with, which raises the
      validation consistency term a little even while the clusters get better (measured on Fashion-MNIST: the
@@ -128,16 +128,16 @@ static scan_status cluster_end_epoch(void *ctx, int epoch, const scan_epoch_stat
     snprintf(best_text, sizeof best_text, "%.17g", r->best_loss); /* round-trips: a resume compares against it */
     snprintf(head_text, sizeof head_text, "%d", best);
     const char *metadata[] = {"stage", "scan", "best_head", head_text, "val_loss", best_text, NULL};
-    snprintf(path, sizeof path, "%s/model.safetensors", r->dir);
-    status = scan_net_save(r->net, path, metadata);
+    status = scan_path_join(path, sizeof path, r->dir, "model.safetensors");
+    if (status == SCAN_OK) status = scan_net_save(r->net, path, metadata);
   }
   snprintf(end->checkpoint_key, sizeof end->checkpoint_key, "val_loss");
   snprintf(end->checkpoint_value, sizeof end->checkpoint_value, "%.17g", r->best_loss);
   if (status == SCAN_OK) {
     size_t size = 4096 + (size_t)r->heads * (size_t)(256 + 12 * r->classes);
-    char *heads_json = malloc(size);
-    end->log_fields = malloc(size + 64);
-    if (!heads_json || !end->log_fields) status = scan_fail(SCAN_ERR_INTERNAL, "out of memory writing the scan log line");
+    char *heads_json = scan_malloc(size);
+    end->log_fields = scan_malloc(size + 64);
+    if (!heads_json || !end->log_fields) status = SCAN_ERR_INTERNAL; /* the allocation said so */
     if (status == SCAN_OK) {
       head_validation_json(v, r->heads, r->classes, heads_json, size);
       snprintf(end->log_fields, size + 64, "\"best_head\": %d, \"heads\": %s", best, heads_json);
@@ -159,8 +159,8 @@ static scan_status cluster_end_epoch(void *ctx, int epoch, const scan_epoch_stat
 }
 
 static double checkpoint_best_loss(const char *dir) {
-  char path[1300];
-  snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
+  char path[SCAN_PATH_MAX];
+  if (scan_path_join(path, sizeof path, dir, "checkpoint.safetensors") != SCAN_OK) return INFINITY;
   /* "val_loss", the self-label model's name for the same thing; checkpoints written before said "best_loss". */
   return scan_model_metadata_number(path, "val_loss", scan_model_metadata_number(path, "best_loss", INFINITY));
 }
@@ -192,19 +192,18 @@ scan_status scan_stage_cluster(scan_pipeline *p) {
   SCAN_TRY(scan_pipeline_train_data(p, &r.train));
   SCAN_TRY(scan_pipeline_val_data(p, &r.val));
   SCAN_TRY(scan_pipeline_check_data(p, stage)); /* the ranges were validated when the configuration was opened */
-  scan_pipeline_path(p, r.dir, sizeof r.dir, "scan");
+  SCAN_TRY(scan_pipeline_path(p, r.dir, sizeof r.dir, "scan"));
   SCAN_TRY(scan_make_dirs(r.dir));
 
   scan_aug_config aug;
-  char pretext_path[1300];
+  char pretext_path[SCAN_PATH_MAX];
   int start_epoch = 0;
   const int total_epochs = cfg->warmup_epochs + cfg->train.epochs;
   scan_trainer t = {.p = p, .stage = stage, .settings = &cfg->train, .total_epochs = total_epochs, .ctx = &r,
                     .begin_epoch = cluster_begin_epoch, .step = cluster_step, .end_epoch = cluster_end_epoch};
   /* The pretext model first: without it the neighbours are missing too, and the step to suggest is 'scan pretext'. */
-  scan_pipeline_path(p, pretext_path, sizeof pretext_path, "pretext/model.safetensors");
-  scan_status status = SCAN_OK;
-  if (!scan_file_exists(pretext_path))
+  scan_status status = scan_pipeline_path(p, pretext_path, sizeof pretext_path, "pretext/model.safetensors");
+  if (status == SCAN_OK && !scan_file_exists(pretext_path))
     status = scan_fail(SCAN_ERR_INPUT, "%s: no pretext model in this run (run 'scan pretext', then 'scan mine')", pretext_path);
   if (status == SCAN_OK) status = scan_pipeline_augment(p, stage, 0, &aug);
   if (status == SCAN_OK) status = scan_pipeline_create_net(p, stage, 2 * r.batch_size, &r.net);
@@ -226,8 +225,8 @@ scan_status scan_stage_cluster(scan_pipeline *p) {
   r.heads = scan_net_num_heads(r.net);
   r.classes = scan_net_head_dim(r.net);
   r.image_floats = (size_t)aug.channels * (size_t)aug.out_size * (size_t)aug.out_size;
-  r.d_heads = calloc((size_t)r.heads, sizeof *r.d_heads);
-  if (!r.d_heads) { status = scan_fail(SCAN_ERR_INTERNAL, "out of memory"); goto done; }
+  r.d_heads = scan_calloc((unsigned long)r.heads, sizeof *r.d_heads);
+  if (!r.d_heads) { status = SCAN_ERR_INTERNAL; goto done; }
   for (int h = 0; h < r.heads && status == SCAN_OK; h++) {
     r.d_heads[h] = scan_malloc(sizeof(float) * 2 * (size_t)r.batch_size * (size_t)r.classes);
     if (!r.d_heads[h]) status = SCAN_ERR_INTERNAL;

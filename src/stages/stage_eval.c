@@ -52,9 +52,10 @@ static scan_status kmeans_baselines(scan_pipeline *p, const scan_dataset *val, i
   for (long i = 0; status == SCAN_OK && i < n * d; i++) pixels[i] = val->pixels[i] / 255.0f;
   if (status == SCAN_OK) status = scan_kmeans(pixels, n, d, &opt, centroids, assign, NULL);
   if (status == SCAN_OK) status = eval_output_add_baseline(out, pixels_name, assign, val->labels, (int)n, k, val->num_classes);
-  char path[1300];
+  char path[SCAN_PATH_MAX];
   scan_array features = {0};
-  if (status == SCAN_OK && scan_npy_read(scan_pipeline_path(p, path, sizeof path, "pretext/features-val.npy"), &features) == SCAN_OK) {
+  if (status == SCAN_OK) status = scan_pipeline_path(p, path, sizeof path, "pretext/features-val.npy");
+  if (status == SCAN_OK && scan_npy_read(path, &features) == SCAN_OK) {
     if (features.dtype == SCAN_F32 && features.ndim == 2 && features.shape[0] == n) {
       float *fc = scan_malloc(sizeof(float) * (size_t)k * (size_t)features.shape[1]);
       status = fc ? scan_kmeans(features.data, n, (int)features.shape[1], &opt, fc, assign, NULL) : SCAN_ERR_INTERNAL;
@@ -73,7 +74,7 @@ static scan_status kmeans_baselines(scan_pipeline *p, const scan_dataset *val, i
 /* One model file to evaluate: the run's SCAN model (all heads) and, when self-labelling kept a model, that
    one too, so metrics.json compares every head whichever is chosen. */
 typedef struct {
-  char path[1300];
+  char path[SCAN_PATH_MAX];
   const char *name; /* "scan", "selflabel", or NULL for a file given with --model */
   scan_model_info info; /* heads, clusters, the chosen head, the stage that wrote it */
 } eval_model;
@@ -81,18 +82,18 @@ typedef struct {
 static scan_status list_models(scan_pipeline *p, const char *model_path, eval_model *models, int *count) {
   *count = 0;
   if (model_path) {
-    snprintf(models[0].path, sizeof models[0].path, "%s", model_path);
+    SCAN_TRY(scan_path_format(models[0].path, sizeof models[0].path, "%s", model_path));
     models[0].name = NULL;
     *count = 1;
   } else {
-    char final[1300];
+    char final[SCAN_PATH_MAX];
     int selflabel = 0;
     SCAN_TRY(scan_pipeline_cluster_model_path(p, final, sizeof final, &selflabel));
-    scan_pipeline_path(p, models[0].path, sizeof models[0].path, "scan/model.safetensors");
+    SCAN_TRY(scan_pipeline_path(p, models[0].path, sizeof models[0].path, "scan/model.safetensors"));
     models[0].name = "scan";
     *count = scan_file_exists(models[0].path) ? 1 : 0;
     if (selflabel) {
-      snprintf(models[*count].path, sizeof models[*count].path, "%s", final);
+      SCAN_TRY(scan_path_format(models[*count].path, sizeof models[*count].path, "%s", final));
       models[*count].name = "selflabel";
       (*count)++;
     }
@@ -142,7 +143,7 @@ scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseli
   for (int m = 0; m < count; m++) total_heads += models[m].info.heads;
   const int chosen = total_heads - last->info.heads + last->info.chosen, classes = last->info.classes;
   long n = val->count;
-  float **probs = calloc((size_t)total_heads, sizeof *probs), *features = NULL;
+  float **probs = scan_calloc((size_t)total_heads, sizeof *probs), *features = NULL;
   int32_t *pred = scan_malloc(sizeof(int32_t) * (size_t)n);
   float *confidence = scan_malloc(sizeof(float) * (size_t)n);
   scan_status status = probs && pred && confidence ? SCAN_OK : SCAN_ERR_INTERNAL;

@@ -53,11 +53,11 @@ scan_status scan_explain_prototypes(scan_pipeline *p, const char *model_path, in
   const double start = scan_now_seconds();
   const scan_dataset *val;
   SCAN_TRY(scan_pipeline_val_data(p, &val));
-  char path[1400], dir[1200];
+  char path[SCAN_PATH_MAX], dir[SCAN_PATH_MAX];
   int head = 0, count = 0;
   long *prototypes = NULL;
-  SCAN_TRY(read_prototypes(scan_pipeline_path(p, path, sizeof path, "eval/prototypes.json"), val->count, &head,
-                           &prototypes, &count));
+  SCAN_TRY(scan_pipeline_path(p, path, sizeof path, "eval/prototypes.json"));
+  SCAN_TRY(read_prototypes(path, val->count, &head, &prototypes, &count));
   scan_explainer e;
   scan_status status = scan_explain_output_dir(p, out_dir, dir, sizeof dir);
   if (status == SCAN_OK) status = scan_explainer_open_model(&e, p, model_path);
@@ -70,7 +70,7 @@ scan_status scan_explain_prototypes(scan_pipeline *p, const char *model_path, in
                        e.clusters);
   if (status == SCAN_OK && only_cluster >= count)
     status = scan_fail(SCAN_ERR_INPUT, "explain: cluster %d does not exist (the model has %d clusters)", only_cluster, count);
-  scan_explanation *items = calloc((size_t)count + 1, sizeof *items);
+  scan_explanation *items = scan_calloc((size_t)count + 1, sizeof *items);
   uint8_t *view = scan_malloc((size_t)e.side * e.side * e.channels);
   if (status == SCAN_OK && (!items || !view)) status = scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   int done = 0;
@@ -94,8 +94,8 @@ scan_status scan_explain_prototypes(scan_pipeline *p, const char *model_path, in
   }
   scan_progress_finish(&progress);
   if (status == SCAN_OK) {
-    snprintf(path, sizeof path, "%s/explanations.json", dir);
-    status = scan_explanations_write_json(path, e.model_source, head, items, done);
+    status = scan_path_join(path, sizeof path, dir, "explanations.json");
+    if (status == SCAN_OK) status = scan_explanations_write_json(path, e.model_source, head, items, done);
   }
   /* The run's own explain stage (every prototype into RUN/explain) records its wall time for the report. */
   if (status == SCAN_OK && !out_dir && only_cluster < 0)

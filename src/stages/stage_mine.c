@@ -16,19 +16,20 @@ static scan_status mine_split(scan_pipeline *p, scan_net *net, const scan_datase
   float *features = scan_malloc(sizeof(float) * (size_t)n * (size_t)dim);
   int64_t *neighbors = scan_malloc(sizeof(int64_t) * (size_t)n * (size_t)(k + 1));
   scan_status status = features && neighbors ? SCAN_OK : SCAN_ERR_INTERNAL;
-  char label[64], path[1300], rel[128];
+  char label[64], path[SCAN_PATH_MAX], rel[128];
   snprintf(label, sizeof label, "features %s", split);
   float *outputs[1] = {features};
   if (status == SCAN_OK) status = scan_pipeline_predict(p, net, data, label, NULL, outputs);
   /* A NaN feature comes from the model or from one image: name both instead of a bare row number. */
   int64_t bad = status == SCAN_OK ? scan_knn_first_nonfinite_row(features, n, dim) : -1;
   if (bad >= 0) {
-    char image[300];
-    if (data->file_names) snprintf(image, sizeof image, "%s", data->file_names[bad]);
-    else snprintf(image, sizeof image, "image %lld", (long long)bad);
-    status = scan_fail(SCAN_ERR_INPUT, "mine %s: %s: the pretext model (%s) gives it a NaN or infinite feature; retrain "
-                       "it ('scan pretext') or check that image", split, image,
-                       scan_pipeline_path(p, path, sizeof path, "pretext/model.safetensors"));
+    char number[32];
+    snprintf(number, sizeof number, "image %lld", (long long)bad);
+    status = scan_pipeline_path(p, path, sizeof path, "pretext/model.safetensors");
+    if (status == SCAN_OK)
+      status = scan_fail(SCAN_ERR_INPUT, "mine %s: %s: the pretext model (%s) gives it a NaN or infinite feature; retrain "
+                         "it ('scan pretext') or check that image", split, data->file_names ? data->file_names[bad] : number,
+                         path);
   }
   if (status == SCAN_OK) {
     scan_l2_normalize_rows(features, n, dim);
@@ -39,12 +40,14 @@ static scan_status mine_split(scan_pipeline *p, scan_net *net, const scan_datase
   if (status == SCAN_OK) {
     snprintf(rel, sizeof rel, "pretext/features-%s.npy", split);
     scan_array a = {SCAN_F32, 2, {n, dim}, features};
-    status = scan_npy_write(scan_pipeline_path(p, path, sizeof path, rel), &a);
+    status = scan_pipeline_path(p, path, sizeof path, rel);
+    if (status == SCAN_OK) status = scan_npy_write(path, &a);
   }
   if (status == SCAN_OK) {
     snprintf(rel, sizeof rel, "pretext/neighbors-%s.npy", split);
     scan_array a = {SCAN_I64, 2, {n, k + 1}, neighbors};
-    status = scan_npy_write(scan_pipeline_path(p, path, sizeof path, rel), &a);
+    status = scan_pipeline_path(p, path, sizeof path, rel);
+    if (status == SCAN_OK) status = scan_npy_write(path, &a);
   }
   if (status == SCAN_OK && data->labels)
     printf("Accuracy of top-%d nearest neighbours on the %s set: %.2f%%\n", k, split,
@@ -61,8 +64,8 @@ scan_status scan_stage_mine(scan_pipeline *p) {
   /* As many neighbours as the clustering stage will draw from. */
   const int k_train = p->settings.cluster.num_neighbors, k_val = p->settings.cluster.num_neighbors_val;
   SCAN_TRY(scan_pipeline_check_data(p, "mine")); /* k < N; k >= 1 was validated when the configuration was opened */
-  char model_path[1300];
-  scan_pipeline_path(p, model_path, sizeof model_path, "pretext/model.safetensors");
+  char model_path[SCAN_PATH_MAX];
+  SCAN_TRY(scan_pipeline_path(p, model_path, sizeof model_path, "pretext/model.safetensors"));
   const double start = scan_now_seconds();
   scan_net *net = NULL;
   SCAN_TRY(scan_pipeline_create_net(p, "pretext", 512, &net));

@@ -77,8 +77,8 @@ static scan_status pretext_end_epoch(void *ctx, int epoch, const scan_epoch_stat
   char knn_text[32];
   if (knn_accuracy >= 0) snprintf(knn_text, sizeof knn_text, "%.3f", knn_accuracy);
   else snprintf(knn_text, sizeof knn_text, "null");
-  end->log_fields = malloc(64);
-  if (!end->log_fields) return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
+  end->log_fields = scan_malloc(64);
+  if (!end->log_fields) return SCAN_ERR_INTERNAL;
   snprintf(end->log_fields, 64, "\"knn_accuracy\": %s", knn_text);
   if (knn_accuracy >= 0)
     fprintf(stderr, "pretext epoch %d: loss %.4f, weighted kNN accuracy %.2f%%\n", epoch + 1, scan_epoch_mean_loss(stats),
@@ -94,10 +94,10 @@ scan_status scan_stage_pretext(scan_pipeline *p) {
   SCAN_TRY(scan_pipeline_train_data(p, &train));
   SCAN_TRY(scan_pipeline_check_data(p, stage)); /* the ranges were validated when the configuration was opened */
 
-  char dir[1200], model_path[1300];
-  scan_pipeline_path(p, dir, sizeof dir, "pretext");
+  char dir[SCAN_PATH_MAX], model_path[SCAN_PATH_MAX];
+  SCAN_TRY(scan_pipeline_path(p, dir, sizeof dir, "pretext"));
   SCAN_TRY(scan_make_dirs(dir));
-  snprintf(model_path, sizeof model_path, "%s/model.safetensors", dir);
+  SCAN_TRY(scan_path_join(model_path, sizeof model_path, dir, "model.safetensors"));
 
   pretext_run r = {.p = p, .cfg = cfg};
   scan_optimizer *opt = NULL;

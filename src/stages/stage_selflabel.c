@@ -48,8 +48,8 @@ static scan_status class_thresholds(scan_pipeline *p, scan_net *net, const scan_
    epoch 0 is the SCAN head itself (the model to beat), which eval and explain then take from the SCAN model
    with all its heads (scan_pipeline_cluster_model_path). */
 static scan_status save_selflabel_model(const char *dir, const scan_net *net, double val_loss, int epoch) {
-  char path[1300], loss_text[64], epoch_text[16];
-  snprintf(path, sizeof path, "%s/model.safetensors", dir);
+  char path[SCAN_PATH_MAX], loss_text[64], epoch_text[16];
+  SCAN_TRY(scan_path_join(path, sizeof path, dir, "model.safetensors"));
   snprintf(loss_text, sizeof loss_text, "%.17g", val_loss); /* round-trips: a resumed run compares against it */
   snprintf(epoch_text, sizeof epoch_text, "%d", epoch);
   const char *metadata[] = {"stage", "selflabel", "best_head", "0", "val_loss", loss_text, "epoch", epoch_text, NULL};
@@ -57,8 +57,8 @@ static scan_status save_selflabel_model(const char *dir, const scan_net *net, do
 }
 
 static double saved_val_loss(const char *dir) {
-  char path[1300];
-  snprintf(path, sizeof path, "%s/model.safetensors", dir);
+  char path[SCAN_PATH_MAX];
+  if (scan_path_join(path, sizeof path, dir, "model.safetensors") != SCAN_OK) return INFINITY;
   return scan_model_metadata_number(path, "val_loss", INFINITY);
 }
 
@@ -77,7 +77,7 @@ typedef struct {
   double best_val_loss;
   long confident, skipped; /* this epoch's confident samples and batches that trained nothing */
   double top_weak;         /* this epoch's most confident weak prediction */
-  char dir[1200];
+  char dir[SCAN_PATH_MAX];
 } selflabel_run;
 
 static scan_status selflabel_begin_epoch(void *ctx, int epoch) {
@@ -150,8 +150,8 @@ static scan_status selflabel_end_epoch(void *ctx, int epoch, const scan_epoch_st
   char label_metrics[128] = "";
   if (v.acc >= 0) /* label metrics only when there are labels */
     snprintf(label_metrics, sizeof label_metrics, ", \"acc\": %.5f, \"nmi\": %.5f, \"ari\": %.5f", v.acc, v.nmi, v.ari);
-  end->log_fields = malloc(512);
-  if (!end->log_fields) return scan_fail(SCAN_ERR_INTERNAL, "out of memory writing the selflabel log line");
+  end->log_fields = scan_malloc(512);
+  if (!end->log_fields) return SCAN_ERR_INTERNAL;
   snprintf(end->log_fields, 512, "\"confident_fraction\": %.5f, \"skipped_batches\": %ld, \"val_loss\": %.6f, \"kept\": %s%s",
            fraction, r->skipped, v.total, kept ? "true" : "false", label_metrics);
   fprintf(stderr, "selflabel epoch %d: loss %.4f, %.1f%% confident, %ld batches skipped", epoch + 1,
@@ -186,7 +186,7 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
   SCAN_TRY(scan_pipeline_train_data(p, &r.train));
   SCAN_TRY(scan_pipeline_val_data(p, &r.val));
   SCAN_TRY(scan_pipeline_check_data(p, stage)); /* the ranges were validated when the configuration was opened */
-  scan_pipeline_path(p, r.dir, sizeof r.dir, "selflabel");
+  SCAN_TRY(scan_pipeline_path(p, r.dir, sizeof r.dir, "selflabel"));
   SCAN_TRY(scan_make_dirs(r.dir));
 
   scan_aug_config weak_aug, strong_aug;

@@ -222,7 +222,7 @@ static scan_status create_fwd_pd(dnnl_engine_t engine, const scan_conv_shape *s,
 static scan_status state_prepare(const scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s) {
   if (*state && (*state)->ctx == ctx && memcmp(&(*state)->shape, s, sizeof *s) == 0) return SCAN_OK;
   onednn_conv_state_free(*state);
-  *state = calloc(1, sizeof **state);
+  *state = scan_calloc(1, sizeof **state);
   if (!*state) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for a convolution state");
   (*state)->ctx = ctx;
   (*state)->shape = *s;

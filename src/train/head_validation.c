@@ -12,7 +12,7 @@ scan_status validate_heads(scan_pipeline *p, scan_net *net, const scan_dataset *
                            double entropy_weight, head_validation *out, int *best_head) {
   int heads = scan_net_num_heads(net), classes = scan_net_head_dim(net);
   long n = val->count;
-  float **logits = calloc((size_t)heads, sizeof *logits);
+  float **logits = scan_calloc((size_t)heads, sizeof *logits);
   int32_t *pred = scan_malloc(sizeof(int32_t) * (size_t)n);
   scan_status status = logits && pred ? SCAN_OK : SCAN_ERR_INTERNAL;
   for (int h = 0; h < heads && status == SCAN_OK; h++) {

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "scan/error.h"
 #include "scan/losses.h"
 
 /* PyTorch's entropy helper clamps probabilities at this value before the log. */
@@ -50,8 +51,8 @@ scan_scan_loss scan_loss_scan(const float *anchor_logits, const float *neighbor_
   scan_scan_loss result = {NAN, NAN, NAN};
   if (b <= 0 || c <= 0) return (scan_scan_loss){0, 0, 0};
   const size_t count = (size_t)b * c;
-  double *p = malloc(count * sizeof(double)), *q = malloc(count * sizeof(double));
-  double *similarity = malloc((size_t)b * sizeof(double)), *mean_p = calloc((size_t)c, sizeof(double));
+  double *p = scan_malloc(count * sizeof(double)), *q = scan_malloc(count * sizeof(double));
+  double *similarity = scan_malloc((size_t)b * sizeof(double)), *mean_p = scan_calloc((size_t)c, sizeof(double));
   if (!p || !q || !similarity || !mean_p) goto done; /* out of memory: NaN stops the caller */
 
 #pragma omp parallel for schedule(static)
@@ -101,9 +102,9 @@ done:
 void scan_scan_eval_loss(const float *probs, int n, int c, const int64_t *neighbors, int cols, double entropy_weight,
                          double *total, double *consistency, double *entropy) {
   /* Per-row sums in parallel, added in row order so the result is the same for any thread count. */
-  double *row_sum = malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
-  int *row_pairs = malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
-  double *mean_p = calloc((size_t)(c > 0 ? c : 1), sizeof(double));
+  double *row_sum = scan_malloc((size_t)(n > 0 ? n : 1) * sizeof(double));
+  int *row_pairs = scan_malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
+  double *mean_p = scan_calloc((size_t)(c > 0 ? c : 1), sizeof(double));
   if (!row_sum || !row_pairs || !mean_p) {
     free(row_sum);
     free(row_pairs);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scan/error.h"
 #include "scan/losses.h"
 
 /* Max softmax probability of a logit row and its argmax (first maximum, like torch.max). */
@@ -39,8 +40,8 @@ double scan_loss_selflabel(const float *weak_logits, const float *strong_logits,
   if (d_strong) memset(d_strong, 0, (size_t)b * c * sizeof(float));
   if (confident) *confident = 0;
   if (b <= 0 || c <= 0) return 0.0;
-  int32_t *targets = targets_out ? targets_out : malloc((size_t)b * sizeof(int32_t));
-  int *counts = calloc((size_t)c, sizeof(int));
+  int32_t *targets = targets_out ? targets_out : scan_malloc((size_t)b * sizeof(int32_t));
+  int *counts = scan_calloc((size_t)c, sizeof(int));
   if (!targets || !counts) {
     if (targets != targets_out) free(targets);
     free(counts);
@@ -91,10 +92,10 @@ void scan_adaptive_thresholds(const float *probs, int n, int c, double quantile,
   for (int k = 0; k < c; k++) thresholds[k] = (float)floor_threshold;
   if (n <= 0 || c <= 0) return;
   /* Max probabilities grouped by predicted class: counting sort into one buffer. */
-  int *predicted = malloc((size_t)n * sizeof(int));
-  float *max_p = malloc((size_t)n * sizeof(float));
-  float *grouped = malloc((size_t)n * sizeof(float));
-  int *start = calloc((size_t)c + 1, sizeof(int));
+  int *predicted = scan_malloc((size_t)n * sizeof(int));
+  float *max_p = scan_malloc((size_t)n * sizeof(float));
+  float *grouped = scan_malloc((size_t)n * sizeof(float));
+  int *start = scan_calloc((size_t)c + 1, sizeof(int));
   if (!predicted || !max_p || !grouped || !start) goto done; /* out of memory: floor everywhere */
   for (int i = 0; i < n; i++) {
     const float *row = probs + (size_t)i * c;
@@ -107,7 +108,7 @@ void scan_adaptive_thresholds(const float *probs, int n, int c, double quantile,
   }
   for (int k = 0; k < c; k++) start[k + 1] += start[k];
   {
-    int *fill = calloc((size_t)c, sizeof(int));
+    int *fill = scan_calloc((size_t)c, sizeof(int));
     if (!fill) goto done;
     for (int i = 0; i < n; i++) grouped[start[predicted[i]] + fill[predicted[i]]++] = max_p[i];
     free(fill);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scan/error.h"
 #include "scan/losses.h"
 
 /* One direction of the loss: anchors are the rows of `anchors` [b, d], the contrast set is
@@ -78,10 +79,10 @@ double scan_loss_simclr(const float *z1, const float *z2, int b, int d, double t
   if (b <= 0 || d <= 0) return 0.0;
   const size_t rows = (size_t)b, dim = (size_t)d;
   /* The contrast set [z1; z2] in one block so a row index names a vector in either view. */
-  float *contrast = malloc(2 * rows * dim * sizeof(float));
-  double *similarity = malloc(rows * 2 * rows * sizeof(double)), *row_loss = malloc(rows * sizeof(double));
+  float *contrast = scan_malloc(2 * rows * dim * sizeof(float));
+  double *similarity = scan_malloc(rows * 2 * rows * sizeof(double)), *row_loss = scan_malloc(rows * sizeof(double));
   const int want_grad = d_z1 || d_z2;
-  double *d_contrast = want_grad ? calloc(2 * rows * dim, sizeof(double)) : NULL;
+  double *d_contrast = want_grad ? scan_calloc(2 * rows * dim, sizeof(double)) : NULL;
   if (!contrast || !similarity || !row_loss || (want_grad && !d_contrast)) {
     free(contrast);
     free(similarity);

@@ -19,8 +19,8 @@ static const char *const may_change_on_resume[] = {"epochs", "threads", "num_wor
 static const char restart_hint[] =
     "start the stage afresh with its command's --restart (scan pretext, scan cluster or scan selflabel)";
 
-static void checkpoint_path(const scan_pipeline *p, const char *stage, char *out, size_t size) {
-  snprintf(out, size, "%s/%s/checkpoint.safetensors", p->run_dir, stage);
+static scan_status checkpoint_path(const scan_pipeline *p, const char *stage, char *out, size_t size) {
+  return scan_path_format(out, size, "%s/%s/checkpoint.safetensors", p->run_dir, stage);
 }
 
 /* Reads a checkpoint and its epoch; a file that does not parse is called what it most likely is. */
@@ -58,12 +58,12 @@ static scan_status check_config(scan_pipeline *p, const char *stage, const scan_
 }
 
 scan_status scan_pipeline_check_resume(scan_pipeline *p, const char *stage, int restart) {
-  char path[1300];
-  checkpoint_path(p, stage, path, sizeof path);
+  char path[SCAN_PATH_MAX];
+  SCAN_TRY(checkpoint_path(p, stage, path, sizeof path));
   if (!scan_file_exists(path)) return SCAN_OK;
   if (restart) {
-    char log[1300];
-    snprintf(log, sizeof log, "%s/%s/log.jsonl", p->run_dir, stage);
+    char log[SCAN_PATH_MAX];
+    SCAN_TRY(scan_path_format(log, sizeof log, "%s/%s/log.jsonl", p->run_dir, stage));
     if (unlink(path) != 0) return scan_fail(SCAN_ERR_INPUT, "%s: cannot remove for --restart", path);
     unlink(log);
     fprintf(stderr, "%s: --restart: removed the checkpoint and log; the stage starts afresh\n", stage);
@@ -82,8 +82,8 @@ static void fingerprint_text(uint64_t fingerprint, char *out, size_t size) {
 }
 
 scan_status training_resume(scan_pipeline *p, const char *stage, scan_net *net, scan_optimizer *opt, int *start_epoch) {
-  char path[1300], data[32];
-  checkpoint_path(p, stage, path, sizeof path);
+  char path[SCAN_PATH_MAX], data[32];
+  SCAN_TRY(checkpoint_path(p, stage, path, sizeof path));
   *start_epoch = 0;
   if (!scan_file_exists(path)) return SCAN_OK;
   scan_safetensors *f = NULL;
@@ -106,8 +106,8 @@ scan_status training_resume(scan_pipeline *p, const char *stage, scan_net *net, 
 
 scan_status training_checkpoint(scan_pipeline *p, const char *stage, const scan_net *net, const scan_optimizer *opt,
                                 int finished_epochs, const char *extra_key, const char *extra_value) {
-  char path[1300], epoch_text[32], data[32];
-  checkpoint_path(p, stage, path, sizeof path);
+  char path[SCAN_PATH_MAX], epoch_text[32], data[32];
+  SCAN_TRY(checkpoint_path(p, stage, path, sizeof path));
   snprintf(epoch_text, sizeof epoch_text, "%d", finished_epochs);
   fingerprint_text(p->train_fingerprint, data, sizeof data);
   char *config = scan_config_stage_text(p->cfg, stage);

@@ -30,11 +30,11 @@ static void apply_schedule(const scan_trainer *t, const scan_train_phase *phase,
    <the stage's members>} appended to <run>/<stage>/log.jsonl. */
 static scan_status write_log_line(const scan_trainer *t, const scan_train_phase *phase, int epoch,
                                   const scan_epoch_stats *s, const char *fields) {
-  char path[1300], phase_text[64] = "";
+  char path[SCAN_PATH_MAX], phase_text[64] = "";
   if (phase->name) snprintf(phase_text, sizeof phase_text, "\"phase\": \"%s\", ", phase->name);
   size_t size = 512 + (fields ? strlen(fields) : 0);
-  char *line = malloc(size);
-  if (!line) return scan_fail(SCAN_ERR_INTERNAL, "out of memory writing the %s log line", t->stage);
+  char *line = scan_malloc(size);
+  if (!line) return SCAN_ERR_INTERNAL;
   snprintf(line, size,
            "{\"epoch\": %d, %s\"loss\": %.6f, \"lr\": %.6g, \"seconds\": %.2f, \"images_per_second\": %.1f, "
            "\"loader_stall_seconds\": %.3f%s%s}",
@@ -43,7 +43,8 @@ static scan_status write_log_line(const scan_trainer *t, const scan_train_phase 
            fields ? fields : "");
   char relative[64];
   snprintf(relative, sizeof relative, "%s/log.jsonl", t->stage);
-  scan_status status = scan_log_line(scan_pipeline_path(t->p, path, sizeof path, relative), line);
+  scan_status status = scan_pipeline_path(t->p, path, sizeof path, relative);
+  if (status == SCAN_OK) status = scan_log_line(path, line);
   free(line);
   return status;
 }

@@ -21,11 +21,11 @@ scan_status scan_augment_sheet_png(const char *path, const scan_dataset *d, cons
 
   int cols = 1 + views;
   long view_bytes = (long)cfg->out_size * cfg->out_size * cfg->channels;
-  uint8_t *pixels = malloc((size_t)(images * views * view_bytes));
-  scan_grid_cell *cells = calloc((size_t)(images * cols), sizeof *cells);
-  char(*labels)[48] = calloc((size_t)images, sizeof *labels);
-  const char **label_ptrs = calloc((size_t)images, sizeof *label_ptrs);
-  char(*captions)[16] = calloc((size_t)cols, sizeof *captions);
+  uint8_t *pixels = scan_malloc((size_t)(images * views * view_bytes));
+  scan_grid_cell *cells = scan_calloc((size_t)(images * cols), sizeof *cells);
+  char(*labels)[48] = scan_calloc((size_t)images, sizeof *labels);
+  const char **label_ptrs = scan_calloc((size_t)images, sizeof *label_ptrs);
+  char(*captions)[16] = scan_calloc((size_t)cols, sizeof *captions);
   scan_status st = SCAN_OK;
   if (!pixels || !cells || !labels || !label_ptrs || !captions) {
     st = scan_fail(SCAN_ERR_INTERNAL, "augmentation sheet: out of memory");

@@ -18,7 +18,7 @@ scan_status scan_chart_histogram(const char *path, const scan_chart_frame *frame
     }
   if (!(hi >= lo)) return scan_fail(SCAN_ERR_INPUT, "%s: histogram has no values", path);
   if (hi == lo) hi = lo + 1;
-  double *density = calloc((size_t)num_series * bins, sizeof(double)), top = 0;
+  double *density = scan_calloc((size_t)num_series * bins, sizeof(double)), top = 0;
   if (!density) return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
   for (int s = 0; s < num_series; s++) {
     for (int64_t i = 0; i < counts[s]; i++) {

@@ -15,7 +15,7 @@ static cairo_status_t append_bytes(void *closure, const unsigned char *bytes, un
   if (b->size + length > b->capacity) {
     size_t capacity = b->capacity ? b->capacity : 65536;
     while (capacity < b->size + length) capacity *= 2;
-    unsigned char *grown = realloc(b->data, capacity);
+    unsigned char *grown = scan_realloc(b->data, capacity);
     if (!grown) return CAIRO_STATUS_NO_MEMORY;
     b->data = grown;
     b->capacity = capacity;
