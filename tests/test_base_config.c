@@ -6,6 +6,7 @@
 #include "../src/base/config_internal.h" /* the schema, to check its ordering invariant */
 #include "scan/atomic_file.h"
 #include "scan/config.h"
+#include "scan/paths.h"
 #include "testlib.h"
 
 /* configs/scan/scan_cifar10.yml of the reference (spec §11.2), as shipped. */
@@ -122,22 +123,22 @@ static void test_defaults(void) {
   double d, list[8];
   int i, n, ints[8];
   CHECK(scan_config_get_string(c, NULL, "backbone", &s) == SCAN_OK && strcmp(s, "vgg") == 0);
-  CHECK(scan_config_get_string(c, "scan", "backbone", &s) == SCAN_OK && strcmp(s, "vgg") == 0);
+  CHECK(scan_config_get_string(c, "cluster", "backbone", &s) == SCAN_OK && strcmp(s, "vgg") == 0);
   CHECK(scan_config_get_double(c, "pretext", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.3);
-  CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.001);
+  CHECK(scan_config_get_double(c, "cluster", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.001);
   CHECK(scan_config_get_double(c, "selflabel", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.0001);
-  CHECK(scan_config_get_int(c, "scan", "num_heads", &i) == SCAN_OK && i == 5);
+  CHECK(scan_config_get_int(c, "cluster", "num_heads", &i) == SCAN_OK && i == 5);
   CHECK(scan_config_get_int(c, "pretext", "num_neighbors", &i) == SCAN_OK && i == 20);
   /* Until the recipe is applied, the schedule is the reference's: no warm-up, once per epoch. */
   CHECK(scan_config_get_bool(c, "pretext", "scheduler_kwargs.per_step", &i) == SCAN_OK && i == 0);
-  CHECK(scan_config_get_int(c, "scan", "head_warmup_epochs", &i) == SCAN_OK && i == 0);
-  CHECK(scan_config_get_bool(c, "scan", "augmentation_kwargs.cutout_kwargs.random", &i) == SCAN_OK && i == 1);
+  CHECK(scan_config_get_int(c, "cluster", "head_warmup_epochs", &i) == SCAN_OK && i == 0);
+  CHECK(scan_config_get_bool(c, "cluster", "augmentation_kwargs.cutout_kwargs.random", &i) == SCAN_OK && i == 1);
   CHECK(scan_config_get_ints(c, NULL, "model_kwargs.vgg_widths", ints, 8, &n) == SCAN_OK && n == 3 && ints[2] == 64);
   CHECK(scan_config_get_doubles(c, "pretext", "augmentation_kwargs.random_resized_crop.scale", list, 8, &n) ==
             SCAN_OK &&
         n == 2 && list[0] == 0.2 && list[1] == 1.0);
   /* Crops, Cutout and normalisation follow the dataset: the pipeline fills them in (test_pipeline_config). */
-  CHECK(!scan_config_has_value(c, "scan", "transformation_kwargs.normalize.std"));
+  CHECK(!scan_config_has_value(c, "cluster", "transformation_kwargs.normalize.std"));
   CHECK(!scan_config_has_value(c, "selflabel", "augmentation_kwargs.cutout_kwargs.length"));
   CHECK(scan_config_has_value(c, "selflabel", "augmentation_kwargs.cutout_kwargs.n_holes"));
   /* The default dataset is fashion-mnist: the recipe adds its warm-ups and its backbone learning rate. */
@@ -145,9 +146,9 @@ static void test_defaults(void) {
   CHECK(scan_config_get_bool(c, "pretext", "scheduler_kwargs.per_step", &i) == SCAN_OK && i == 1);
   CHECK(scan_config_get_int(c, "pretext", "scheduler_kwargs.warmup_steps", &i) == SCAN_OK && i == 100);
   CHECK(scan_config_get_double(c, "pretext", "scheduler_kwargs.lr_decay_rate", &d) == SCAN_OK && d == 0.0);
-  CHECK(scan_config_get_int(c, "scan", "head_warmup_epochs", &i) == SCAN_OK && i == 15);
-  CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.backbone_lr", &d) == SCAN_OK && d == 0.0001);
-  CHECK(!scan_config_is_set(c, "scan", "head_warmup_epochs"));
+  CHECK(scan_config_get_int(c, "cluster", "head_warmup_epochs", &i) == SCAN_OK && i == 15);
+  CHECK(scan_config_get_double(c, "cluster", "optimizer_kwargs.backbone_lr", &d) == SCAN_OK && d == 0.0001);
+  CHECK(!scan_config_is_set(c, "cluster", "head_warmup_epochs"));
   /* ...for those stages only, and only once however often it is applied. */
   CHECK(scan_config_get_int(c, "selflabel", "scheduler_kwargs.warmup_steps", &i) == SCAN_OK && i == 0);
   CHECK(scan_config_apply_recipe(c) == SCAN_OK);
@@ -155,7 +156,7 @@ static void test_defaults(void) {
   CHECK(scan_config_get_int(c, "explain", "lime_samples", &i) == SCAN_OK && i == 1000);
   CHECK(scan_config_get_string(c, "explain", "gradcam_layer", &s) == SCAN_OK && s[0] == '\0');
   CHECK(scan_config_get_string(c, "eval", "baseline", &s) == SCAN_OK && strcmp(s, "kmeans") == 0);
-  CHECK(!scan_config_is_set(c, "scan", "epochs"));
+  CHECK(!scan_config_is_set(c, "cluster", "epochs"));
   /* No default anywhere: an input error that says which key. */
   CHECK(scan_config_get_double(c, "pretext", "temperature", &d) == SCAN_ERR_INPUT);
   CHECK(strstr(scan_error_message(), "temperature") != NULL);
@@ -176,22 +177,22 @@ static void test_reference_files(void) {
   int i, n;
   double d, mean[4];
   const char *s;
-  CHECK(scan_config_get_int(c, "scan", "epochs", &i) == SCAN_OK && i == 50);
-  CHECK(scan_config_get_int(c, "scan", "batch_size", &i) == SCAN_OK && i == 128);
-  CHECK(scan_config_get_int(c, "scan", "num_heads", &i) == SCAN_OK && i == 1);
-  CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 1e-4);
-  CHECK(scan_config_get_bool(c, "scan", "update_cluster_head_only", &i) == SCAN_OK && i == 0);
-  CHECK(scan_config_get_int(c, "scan", "augmentation_kwargs.cutout_kwargs.length", &i) == SCAN_OK && i == 16);
-  CHECK(scan_config_get_doubles(c, "scan", "augmentation_kwargs.normalize.mean", mean, 4, &n) == SCAN_OK && n == 3 &&
+  CHECK(scan_config_get_int(c, "cluster", "epochs", &i) == SCAN_OK && i == 50);
+  CHECK(scan_config_get_int(c, "cluster", "batch_size", &i) == SCAN_OK && i == 128);
+  CHECK(scan_config_get_int(c, "cluster", "num_heads", &i) == SCAN_OK && i == 1);
+  CHECK(scan_config_get_double(c, "cluster", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 1e-4);
+  CHECK(scan_config_get_bool(c, "cluster", "update_cluster_head_only", &i) == SCAN_OK && i == 0);
+  CHECK(scan_config_get_int(c, "cluster", "augmentation_kwargs.cutout_kwargs.length", &i) == SCAN_OK && i == 16);
+  CHECK(scan_config_get_doubles(c, "cluster", "augmentation_kwargs.normalize.mean", mean, 4, &n) == SCAN_OK && n == 3 &&
         mean[2] == 0.4465);
-  CHECK(scan_config_get_string(c, "scan", "train_db_name", &s) == SCAN_OK && strcmp(s, "cifar-10") == 0);
+  CHECK(scan_config_get_string(c, "cluster", "train_db_name", &s) == SCAN_OK && strcmp(s, "cifar-10") == 0);
   /* Keys the file does not give take the reference's values, also once the recipe is applied (cifar-10 is not
    * the recipe's dataset): one learning rate for the whole network, no head warm-up. */
   CHECK(scan_config_apply_recipe(c) == SCAN_OK);
-  CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.backbone_lr", &d) == SCAN_OK && d == 0.0);
-  CHECK(scan_config_get_int(c, "scan", "head_warmup_epochs", &i) == SCAN_OK && i == 0);
+  CHECK(scan_config_get_double(c, "cluster", "optimizer_kwargs.backbone_lr", &d) == SCAN_OK && d == 0.0);
+  CHECK(scan_config_get_int(c, "cluster", "head_warmup_epochs", &i) == SCAN_OK && i == 0);
   CHECK(scan_config_get_int(c, "pretext", "scheduler_kwargs.warmup_steps", &i) == SCAN_OK && i == 0);
-  CHECK(scan_config_is_set(c, "scan", "epochs") && !scan_config_is_set(c, "pretext", "epochs"));
+  CHECK(scan_config_is_set(c, "cluster", "epochs") && !scan_config_is_set(c, "pretext", "epochs"));
   /* The file configures the scan stage only. */
   CHECK(scan_config_get_int(c, "pretext", "epochs", &i) == SCAN_OK && i == 10);
   scan_config_free(c);
@@ -201,15 +202,15 @@ static void test_reference_files(void) {
   c = parse("setup: scan\ncriterion: scan\ntrain_db_name: fashion-mnist\nepochs: 20\n", "scan_fmnist.yml");
   if (!c) return;
   CHECK(scan_config_apply_recipe(c) == SCAN_OK);
-  CHECK(scan_config_get_int(c, "scan", "head_warmup_epochs", &i) == SCAN_OK && i == 0);
-  CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.backbone_lr", &d) == SCAN_OK && d == 0.0);
+  CHECK(scan_config_get_int(c, "cluster", "head_warmup_epochs", &i) == SCAN_OK && i == 0);
+  CHECK(scan_config_get_double(c, "cluster", "optimizer_kwargs.backbone_lr", &d) == SCAN_OK && d == 0.0);
   CHECK(scan_config_get_int(c, "pretext", "scheduler_kwargs.warmup_steps", &i) == SCAN_OK && i == 100);
   scan_config_free(c);
   c = parse("setup: simclr\ntrain_db_name: fashion-mnist\n", "simclr_fmnist.yml");
   if (!c) return;
   CHECK(scan_config_apply_recipe(c) == SCAN_OK);
   CHECK(scan_config_get_bool(c, "pretext", "scheduler_kwargs.per_step", &i) == SCAN_OK && i == 0);
-  CHECK(scan_config_get_int(c, "scan", "head_warmup_epochs", &i) == SCAN_OK && i == 15);
+  CHECK(scan_config_get_int(c, "cluster", "head_warmup_epochs", &i) == SCAN_OK && i == 15);
   scan_config_free(c);
 
   c = parse(simclr_cifar10_yml, "simclr_cifar10.yml");
@@ -231,10 +232,10 @@ static void test_reference_files(void) {
             "scan_imagenet_50.yml");
   if (c) {
     double scale[2];
-    CHECK(scan_config_get_doubles(c, "scan", "augmentation_kwargs.random_resized_crop.scale", scale, 2, &n) ==
+    CHECK(scan_config_get_doubles(c, "cluster", "augmentation_kwargs.random_resized_crop.scale", scale, 2, &n) ==
               SCAN_OK &&
           n == 2 && scale[1] == 1.0);
-    CHECK(scan_config_get_bool(c, "scan", "update_cluster_head_only", &i) == SCAN_OK && i == 1);
+    CHECK(scan_config_get_bool(c, "cluster", "update_cluster_head_only", &i) == SCAN_OK && i == 1);
   }
   scan_config_free(c);
 }
@@ -243,7 +244,7 @@ static void test_reference_files(void) {
 static void test_single_stage_common_keys(void) {
   scan_config *c = parse(scan_cifar10_yml, "scan_cifar10.yml");
   if (!c) return;
-  static const char *const stages[] = {NULL, "pretext", "scan", "selflabel", "eval", "explain"};
+  static const char *const stages[] = {NULL, "pretext", "cluster", "selflabel", "eval", "explain"};
   int i;
   const char *s;
   double mean[4];
@@ -262,7 +263,7 @@ static void test_single_stage_common_keys(void) {
     CHECK(scan_config_is_set(c, stage, "train_db_name"));
   }
   /* Training keys stay with the scan stage: pretext keeps its default epochs, batch size and augmentation. */
-  CHECK(scan_config_get_int(c, "scan", "batch_size", &i) == SCAN_OK && i == 128);
+  CHECK(scan_config_get_int(c, "cluster", "batch_size", &i) == SCAN_OK && i == 128);
   CHECK(scan_config_get_int(c, "pretext", "epochs", &i) == SCAN_OK && i == 10);
   CHECK(!scan_config_is_set(c, "pretext", "batch_size") && !scan_config_is_set(c, "selflabel", "optimizer"));
   CHECK(!scan_config_is_set(c, "pretext", "augmentation_kwargs.crop_size"));
@@ -276,20 +277,20 @@ static void test_single_stage_common_keys(void) {
             "simclr_x.yml");
   if (!c) return;
   double d;
-  CHECK(scan_config_get_string(c, "scan", "model_kwargs.head", &s) == SCAN_OK && strcmp(s, "linear") == 0);
+  CHECK(scan_config_get_string(c, "cluster", "model_kwargs.head", &s) == SCAN_OK && strcmp(s, "linear") == 0);
   CHECK(scan_config_get_int(c, "selflabel", "model_kwargs.features_dim", &i) == SCAN_OK && i == 64);
   CHECK(scan_config_get_double(c, "eval", "model_kwargs.width_multiplier", &d) == SCAN_OK && d == 0.5);
-  CHECK(scan_config_get_int(c, "scan", "seed", &i) == SCAN_OK && i == 7);
+  CHECK(scan_config_get_int(c, "cluster", "seed", &i) == SCAN_OK && i == 7);
   CHECK(scan_config_get_int(c, "explain", "threads", &i) == SCAN_OK && i == 2);
   CHECK(scan_config_get_bool(c, "selflabel", "fast_convolution", &i) == SCAN_OK && i == 1);
-  CHECK(scan_config_get_string(c, "scan", "train_split", &s) == SCAN_OK && strcmp(s, "train+unlabeled") == 0);
+  CHECK(scan_config_get_string(c, "cluster", "train_split", &s) == SCAN_OK && strcmp(s, "train+unlabeled") == 0);
   CHECK(scan_config_get_string(c, "eval", "val_split", &s) == SCAN_OK && strcmp(s, "test") == 0);
-  CHECK(scan_config_get_string(c, "scan", "data_root", &s) == SCAN_OK && strcmp(s, "/data") == 0);
+  CHECK(scan_config_get_string(c, "cluster", "data_root", &s) == SCAN_OK && strcmp(s, "/data") == 0);
   CHECK(scan_config_get_int(c, "selflabel", "image_size", &i) == SCAN_OK && i == 48);
-  CHECK(scan_config_get_int(c, "scan", "num_neighbors_val", &i) == SCAN_OK && i == 3);
+  CHECK(scan_config_get_int(c, "cluster", "num_neighbors_val", &i) == SCAN_OK && i == 3);
   CHECK(scan_config_get_int(c, "pretext", "epochs", &i) == SCAN_OK && i == 99);
-  CHECK(scan_config_get_int(c, "scan", "epochs", &i) == SCAN_OK && i == 3);
-  CHECK(scan_config_get_string(c, "scan", "setup", &s) == SCAN_OK && strcmp(s, "scan") == 0);
+  CHECK(scan_config_get_int(c, "cluster", "epochs", &i) == SCAN_OK && i == 3);
+  CHECK(scan_config_get_string(c, "cluster", "setup", &s) == SCAN_OK && strcmp(s, "scan") == 0);
   scan_config_free(c);
 }
 
@@ -298,7 +299,7 @@ static void test_pipeline_sections_and_set(void) {
       "backbone: resnet18\n"
       "epochs: 7\n"
       "optimizer_kwargs: {weight_decay: 0.001}\n"
-      "scan:\n"
+      "cluster:\n"
       "  epochs: 9\n"
       "  optimizer_kwargs:\n"
       "    lr: 0.01\n"
@@ -311,31 +312,31 @@ static void test_pipeline_sections_and_set(void) {
   const char *s;
   /* A user's top-level value beats a built-in stage default; the user's stage value beats both. */
   CHECK(scan_config_get_int(c, "pretext", "epochs", &i) == SCAN_OK && i == 7);
-  CHECK(scan_config_get_int(c, "scan", "epochs", &i) == SCAN_OK && i == 9);
+  CHECK(scan_config_get_int(c, "cluster", "epochs", &i) == SCAN_OK && i == 9);
   CHECK(scan_config_get_int(c, NULL, "epochs", &i) == SCAN_OK && i == 7);
-  CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.01);
+  CHECK(scan_config_get_double(c, "cluster", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.01);
   CHECK(scan_config_get_double(c, "selflabel", "optimizer_kwargs.weight_decay", &d) == SCAN_OK && d == 0.001);
   CHECK(scan_config_get_double(c, "selflabel", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.0001);
   CHECK(scan_config_get_string(c, "selflabel", "backbone", &s) == SCAN_OK && strcmp(s, "resnet18") == 0);
   CHECK(scan_config_get_int(c, "explain", "lime_samples", &i) == SCAN_OK && i == 64);
 
   /* --set overrides the file, per stage or at the top level. */
-  CHECK(scan_config_set(c, "scan.optimizer_kwargs.lr=0.5") == SCAN_OK);
-  CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.5);
+  CHECK(scan_config_set(c, "cluster.optimizer_kwargs.lr=0.5") == SCAN_OK);
+  CHECK(scan_config_get_double(c, "cluster", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.5);
   CHECK(scan_config_set(c, "epochs=3") == SCAN_OK);
   CHECK(scan_config_get_int(c, "pretext", "epochs", &i) == SCAN_OK && i == 3);
-  CHECK(scan_config_get_int(c, "scan", "epochs", &i) == SCAN_OK && i == 9);
+  CHECK(scan_config_get_int(c, "cluster", "epochs", &i) == SCAN_OK && i == 9);
   CHECK(scan_config_set(c, "transformation_kwargs.normalize.mean=[0.1, 0.2, 0.3]") == SCAN_OK);
   double mean[4];
   int n;
-  CHECK(scan_config_get_doubles(c, "scan", "transformation_kwargs.normalize.mean", mean, 4, &n) == SCAN_OK && n == 3 &&
+  CHECK(scan_config_get_doubles(c, "cluster", "transformation_kwargs.normalize.mean", mean, 4, &n) == SCAN_OK && n == 3 &&
         mean[1] == 0.2);
   CHECK(scan_config_set(c, "explain.gradcam_layer=layer4") == SCAN_OK);
   CHECK(scan_config_get_string(c, "explain", "gradcam_layer", &s) == SCAN_OK && strcmp(s, "layer4") == 0);
   CHECK(scan_config_set(c, "optimizer_kwargs.lr=fast") == SCAN_ERR_INPUT);
   CHECK_MSG(strcmp(scan_error_message(), "--set: key 'optimizer_kwargs.lr' expects a number, got 'fast'") == 0, "%s",
             scan_error_message());
-  CHECK(scan_config_set(c, "scan.n_heads=2") == SCAN_ERR_INPUT);
+  CHECK(scan_config_set(c, "cluster.n_heads=2") == SCAN_ERR_INPUT);
   CHECK_MSG(strstr(scan_error_message(), "'n_heads'") && strstr(scan_error_message(), "num_heads"), "%s",
             scan_error_message());
   CHECK(scan_config_set(c, "backbone=resnet34") == SCAN_ERR_INPUT);
@@ -346,7 +347,7 @@ static void test_pipeline_sections_and_set(void) {
   CHECK(scan_config_set(c, "selflabel.criterion=scan") == SCAN_ERR_INPUT);
   CHECK(scan_config_set(c, "selflabel.criterion=confidence-cross-entropy") == SCAN_OK);
   /* A failed --set leaves the previous value. */
-  CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.5);
+  CHECK(scan_config_get_double(c, "cluster", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.5);
   scan_config_free(c);
 }
 
@@ -375,16 +376,16 @@ static void test_errors(void) {
   expect_error("seed: 1\nseed: 2\n", "bad.yml:2:", "given twice");
   expect_error("setup: scan\npretext:\n  epochs: 1\n", "bad.yml:2:", "one stage");
   expect_error("setup: dino\n", "bad.yml:1:", "simclr|moco|scan|selflabel");
-  expect_error("scan:\n  lime_samples: 3\n", "bad.yml:2:", "'explain:'");
+  expect_error("cluster:\n  lime_samples: 3\n", "bad.yml:2:", "'explain:'");
   expect_error("seed: 1\n---\nseed: 2\n", "bad.yml:", "one YAML document");
   /* A stage has one loss and one task: another value would be stored and ignored. */
   expect_error("setup: scan\nepochs: 3\ncriterion: simclr\n", "bad.yml:3: key 'criterion' is 'simclr'",
-               "the scan stage's criterion can only be scan");
+               "the cluster stage's criterion can only be scan");
   expect_error("pretext:\n  criterion: confidence-cross-entropy\n", "bad.yml:2:", "can only be simclr");
   expect_error("criterion: scan\n", "bad.yml:1: key 'criterion' belongs to one stage", "selflabel: confidence-cross-entropy");
   expect_error("eval:\n  criterion: scan\n", "bad.yml:2:", "belongs to one stage");
   expect_error("selflabel:\n  setup: scan\n", "bad.yml:2: key 'setup' is 'scan'", "can only be selflabel");
-  scan_config *ok = parse("pretext: {criterion: simclr, setup: moco}\nscan: {criterion: scan}\n"
+  scan_config *ok = parse("pretext: {criterion: simclr, setup: moco}\ncluster: {criterion: scan}\n"
                           "selflabel: {criterion: confidence-cross-entropy, setup: selflabel}\n", "ok.yml");
   scan_config_free(ok);
 
@@ -403,14 +404,14 @@ static void test_errors(void) {
 
 /* Derived defaults sit below everything the user set; a refusal names where the value in force came from. */
 static void test_derived_defaults(void) {
-  scan_config *c = parse("epochs: 4\nscan:\n  optimizer_kwargs: {lr: 0.5}\n", "user.yml");
+  scan_config *c = parse("epochs: 4\ncluster:\n  optimizer_kwargs: {lr: 0.5}\n", "user.yml");
   if (!c) return;
   int i;
   double d;
   CHECK(scan_config_set_default(c, "epochs=9", "<derived>") == SCAN_OK);
   CHECK(scan_config_get_int(c, "selflabel", "epochs", &i) == SCAN_OK && i == 4);
   CHECK(scan_config_set_default(c, "scan.optimizer_kwargs.lr=0.25", "<derived>") == SCAN_OK);
-  CHECK(scan_config_get_double(c, "scan", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.5);
+  CHECK(scan_config_get_double(c, "cluster", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.5);
   CHECK(!scan_config_has_value(c, NULL, "transformation_kwargs.crop_size"));
   CHECK(scan_config_set_default(c, "transformation_kwargs.crop_size=30", "<derived>") == SCAN_OK);
   CHECK(scan_config_get_int(c, "pretext", "transformation_kwargs.crop_size", &i) == SCAN_OK && i == 30);
@@ -419,7 +420,7 @@ static void test_derived_defaults(void) {
   CHECK(scan_config_set_default(c, "transformation_kwargs.crop_size=big", "<derived>") == SCAN_ERR_INPUT);
   CHECK_MSG(strstr(scan_error_message(), "<derived>: key 'transformation_kwargs.crop_size' expects an integer"), "%s",
             scan_error_message());
-  CHECK(scan_config_refuse(c, "scan", "optimizer_kwargs.lr", "too %s", "fast") == SCAN_ERR_INPUT);
+  CHECK(scan_config_refuse(c, "cluster", "optimizer_kwargs.lr", "too %s", "fast") == SCAN_ERR_INPUT);
   CHECK_MSG(strcmp(scan_error_message(), "user.yml:3: key 'optimizer_kwargs.lr': too fast") == 0, "%s",
             scan_error_message());
   CHECK(scan_config_refuse(c, NULL, "transformation_kwargs.crop_size", "odd") == SCAN_ERR_INPUT);
@@ -434,7 +435,7 @@ static void test_write_and_hash(void) {
       "data_root: \"/data/my images: 2024\"\n"
       "train_split: \"yes\"\n"
       "epochs: 7\n"
-      "scan:\n"
+      "cluster:\n"
       "  epochs: 9\n"
       "  criterion_kwargs: {entropy_weight: 2}\n"
       "selflabel:\n"
@@ -444,7 +445,7 @@ static void test_write_and_hash(void) {
   scan_config *c = parse(yml, "w.yml");
   if (!c) return;
   CHECK(scan_config_set(c, "pretext.optimizer_kwargs.betas=[0.8, 0.95]") == SCAN_OK);
-  const char *stages[] = {NULL, "pretext", "scan", "selflabel", "eval", "explain"};
+  const char *stages[] = {NULL, "pretext", "cluster", "selflabel", "eval", "explain"};
   char path[512];
   snprintf(path, sizeof path, "%s/resolved.yml", test_tmpdir());
   CHECK_MSG(scan_config_write(c, path) == SCAN_OK, "%s", scan_error_message());
@@ -455,7 +456,7 @@ static void test_write_and_hash(void) {
       CHECK_MSG(scan_config_stage_hash(c, stages[s]) == scan_config_stage_hash(back, stages[s]), "stage %s",
                 stages[s] ? stages[s] : "(common)");
     const char *str;
-    CHECK(scan_config_get_string(back, "scan", "data_root", &str) == SCAN_OK && strcmp(str, "/data/my images: 2024") == 0);
+    CHECK(scan_config_get_string(back, "cluster", "data_root", &str) == SCAN_OK && strcmp(str, "/data/my images: 2024") == 0);
     CHECK(scan_config_get_string(back, NULL, "train_split", &str) == SCAN_OK && strcmp(str, "yes") == 0);
     CHECK(scan_config_get_string(back, "pretext", "setup", &str) == SCAN_OK && strcmp(str, "simclr") == 0);
     /* Writing the reloaded configuration gives the same text. */
@@ -475,21 +476,21 @@ static void test_write_and_hash(void) {
   scan_config_free(back);
 
   /* The same values spelled differently hash alike. */
-  scan_config *d = parse("scan:\n  optimizer_kwargs:\n    lr: 1e-3\n", "d.yml");
-  scan_config *e = parse("scan:\n  optimizer_kwargs:\n    lr: 0.0010\n", "e.yml");
-  if (d && e) CHECK(scan_config_stage_hash(d, "scan") == scan_config_stage_hash(e, "scan"));
+  scan_config *d = parse("cluster:\n  optimizer_kwargs:\n    lr: 1e-3\n", "d.yml");
+  scan_config *e = parse("cluster:\n  optimizer_kwargs:\n    lr: 0.0010\n", "e.yml");
+  if (d && e) CHECK(scan_config_stage_hash(d, "cluster") == scan_config_stage_hash(e, "cluster"));
   scan_config_free(d);
   scan_config_free(e);
 
   /* A stage key changes that stage's hash only; a common key changes every stage's. */
   uint64_t before[6], after[6];
   for (int s = 0; s < 6; s++) before[s] = scan_config_stage_hash(c, stages[s]);
-  CHECK(scan_config_set(c, "scan.epochs=10") == SCAN_OK);
+  CHECK(scan_config_set(c, "cluster.epochs=10") == SCAN_OK);
   for (int s = 0; s < 6; s++) after[s] = scan_config_stage_hash(c, stages[s]);
   CHECK(after[2] != before[2]);
   CHECK(after[0] == before[0] && after[1] == before[1] && after[3] == before[3] && after[5] == before[5]);
   CHECK(scan_config_set(c, "explain.lime_samples=10") == SCAN_OK);
-  CHECK(scan_config_stage_hash(c, "scan") == after[2] && scan_config_stage_hash(c, "explain") != after[5]);
+  CHECK(scan_config_stage_hash(c, "cluster") == after[2] && scan_config_stage_hash(c, "explain") != after[5]);
   CHECK(scan_config_set(c, "seed=5") == SCAN_OK);
   for (int s = 1; s < 6; s++) CHECK(scan_config_stage_hash(c, stages[s]) != after[s] || s == 5);
   CHECK(scan_config_stage_hash(c, "pretext") != after[1]);
@@ -513,8 +514,29 @@ static void test_schema_grouping(void) {
   }
 }
 
+/* The clustering stage's section was `scan` before it took its command's name: a file and --set lines written that
+   way are still read, into `cluster`, and a written configuration says `cluster:`. */
+static void test_old_section_name(void) {
+  scan_config *c = parse("scan:\n  epochs: 9\n  optimizer_kwargs: {lr: 0.5}\n", "old.yml");
+  if (!c) return;
+  int i = 0;
+  double d = 0;
+  CHECK(scan_config_get_int(c, "cluster", "epochs", &i) == SCAN_OK && i == 9);
+  CHECK(scan_config_get_double(c, "cluster", "optimizer_kwargs.lr", &d) == SCAN_OK && d == 0.5);
+  CHECK(scan_config_set(c, "scan.batch_size=64") == SCAN_OK);
+  CHECK(scan_config_get_int(c, "cluster", "batch_size", &i) == SCAN_OK && i == 64);
+  char path[SCAN_PATH_MAX];
+  CHECK(scan_path_join(path, sizeof path, test_tmpdir(), "old-section.yml") == SCAN_OK);
+  CHECK_MSG(scan_config_write(c, path) == SCAN_OK, "%s", scan_error_message());
+  char *text = test_read_text(path, NULL);
+  CHECK_MSG(text && strstr(text, "\ncluster:\n") && !strstr(text, "\nscan:\n"), "written: %s", text ? text : "(none)");
+  free(text);
+  scan_config_free(c);
+}
+
 int main(void) {
   test_defaults();
+  test_old_section_name();
   test_reference_files();
   test_single_stage_common_keys();
   test_pipeline_sections_and_set();

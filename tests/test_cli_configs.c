@@ -48,7 +48,7 @@ int main(void) {
     CHECK_MSG(strstr(output, shown[i]) != NULL, "'%s' not in:\n%s", shown[i], output);
   CHECK_MSG(!strstr(output, "0.2860") && !strstr(output, ": 28   #") && !strstr(output, "warmup_steps: 100"), "%s", output);
   /* A key that could not be honoured is refused with its file and line (exit status 2). */
-  test_write_file(bad, "train_db_name: cifar-10\nscan:\n  augmentation_kwargs: {crop_size: 28}\n", 69);
+  test_write_file(bad, "train_db_name: cifar-10\ncluster:\n  augmentation_kwargs: {crop_size: 28}\n", 72);
   snprintf(command, sizeof command, "%s config show --config %s", test_scan_bin(), bad);
   rc = test_run(command, output, sizeof output);
   CHECK_MSG(rc == 2 && strstr(output, "bad.yml:3: key 'augmentation_kwargs.crop_size': 28 differs"), "rc %d: %s", rc, output);

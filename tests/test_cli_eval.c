@@ -235,7 +235,7 @@ static void check_labelled_run(const char *run) {
     /* The SCAN model's heads 0, 1 first, then the self-label model's head 0 when self-labelling was kept. */
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(head, "model");
     const int is_selflabel = cJSON_IsString(model) && strcmp(model->valuestring, "selflabel") == 0;
-    CHECK_MSG(cJSON_IsString(model) && (is_selflabel || strcmp(model->valuestring, "scan") == 0), "heads[%d]: model",
+    CHECK_MSG(cJSON_IsString(model) && (is_selflabel || strcmp(model->valuestring, "cluster") == 0), "heads[%d]: model",
               position);
     CHECK_MSG(number(head, "head") == (is_selflabel ? selflabel_heads : scan_heads), "heads[%d] has head %g", position,
               number(head, "head"));

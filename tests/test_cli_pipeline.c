@@ -52,7 +52,7 @@ int main(void) {
   CHECK(exists(run_dir, "config.yml"));
   CHECK(exists(run_dir, "pretext/model.safetensors"));
   CHECK(exists(run_dir, "pretext/log.jsonl"));
-  CHECK(exists(run_dir, "scan/model.safetensors"));
+  CHECK(exists(run_dir, "cluster/model.safetensors"));
   CHECK(exists(run_dir, "selflabel/model.safetensors"));
 
   char path[1024];
@@ -80,8 +80,8 @@ int main(void) {
   char run_k5[600];
   snprintf(run_k5, sizeof run_k5, "%s/run_k5", tmp);
   snprintf(args, sizeof args,
-           "run --config %s --out %s --set num_classes=5 --set pretext.epochs=1 --set scan.head_warmup_epochs=5 "
-           "--set scan.epochs=0 --set selflabel.epochs=0",
+           "run --config %s --out %s --set num_classes=5 --set pretext.epochs=1 --set cluster.head_warmup_epochs=5 "
+           "--set cluster.epochs=0 --set selflabel.epochs=0",
            config, run_k5);
   CHECK(run(args) == 0);
   snprintf(path, sizeof path, "%s/eval/metrics.json", run_k5);

@@ -299,9 +299,9 @@ static void test_bad_input(const char *tmp, const char *data, const char *run, c
   snprintf(args, sizeof args, "predict --quiet --out %s --images %s --model %s/names.csv", run, empty, tmp);
   check_refused(args, 2, "names.csv", NULL);
   /* A model whose backbone the configuration does not describe. */
-  snprintf(args, sizeof args, "predict --quiet --config %s --out %s --set model_kwargs.vgg_widths=[4,4] --model %s/scan/model.safetensors",
+  snprintf(args, sizeof args, "predict --quiet --config %s --out %s --set model_kwargs.vgg_widths=[4,4] --model %s/cluster/model.safetensors",
            config, run, run);
-  check_refused(args, 2, "scan/model.safetensors", "does not fit");
+  check_refused(args, 2, "cluster/model.safetensors", "does not fit");
   snprintf(dir, sizeof dir, "%s/links-idx", tmp);
   snprintf(args, sizeof args, "predict --quiet --out %s --dataset mnist --root %s --link %s", run, data, dir);
   check_refused(args, 2, dir, "--copy");
@@ -363,7 +363,7 @@ static void test_folder_run(const char *tmp, const char *data, const char *confi
     /* The clusters' quality does not matter here, only that predict and eval agree: short training. */
     snprintf(args, sizeof args,
              "%s --quiet --config %s --out %s --dataset folder --root %s --set image_size=20 --set pretext.epochs=1 "
-             "--set scan.head_warmup_epochs=4",
+             "--set cluster.head_warmup_epochs=4",
              stages[s], config, run, wide);
     int rc = run_scan(args);
     CHECK_MSG(rc == 0, "`scan %s` exited %d: %s", args, rc, output);

@@ -84,7 +84,7 @@ static void write_config(const char *path, const char *data) {
                    "num_neighbors: 5\nnum_neighbors_val: 3\n"
                    "model_kwargs:\n  vgg_widths: [4, 8]\n  features_dim: 8\n"
                    "pretext:\n  epochs: 1\n  batch_size: 32\n"
-                   "scan:\n  epochs: 0\n  head_warmup_epochs: 1\n  batch_size: 32\n  num_heads: 1\n"
+                   "cluster:\n  epochs: 0\n  head_warmup_epochs: 1\n  batch_size: 32\n  num_heads: 1\n"
                    "selflabel:\n  epochs: 1\n  batch_size: 32\n  confidence_threshold: 0.5\n"
                    "eval:\n  prototypes_topk: 2\n"
                    "explain:\n  lime_samples: 10\n",
@@ -100,12 +100,12 @@ static void check_bad_values(const char *config, const char *run) {
   const char *const bad[][2] = {
       {"--threads 10000", "--threads: threads = 10000 must be 0 (all cores) to"},
       {threads, "threads = "},
-      {"--set scan.batch_size=0", "scan.batch_size = 0 must be"},
+      {"--set scan.batch_size=0", "cluster.batch_size = 0 must be"}, /* the section's old name, still read */
       {"--set num_classes=0", "num_classes = 0 must be in [2, 10000]"},
       {"--set selflabel.confidence_threshold=1.5", "selflabel.confidence_threshold = 1.5 must be in (0, 1]"},
       {"--set eval.prototypes_topk=0", "eval.prototypes_topk = 0 must be >= 1"},
       {"--set pretext.optimizer_kwargs.betas=[0.9,1.5]", "pretext.optimizer_kwargs.betas = 1.5 must be in [0, 1)"},
-      {"--set scan.optimizer_kwargs.betas=[0.9]", "scan.optimizer_kwargs.betas needs two values"},
+      {"--set cluster.optimizer_kwargs.betas=[0.9]", "cluster.optimizer_kwargs.betas needs two values"},
   };
   uint64_t before = snapshot(run, "", 0);
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -115,9 +115,9 @@ static void check_bad_values(const char *config, const char *run) {
     CHECK_REJECTS(bad[i][1], "config show --config %s %s", config, bad[i][0]);
   }
   /* Relations to the data are known once the data is loaded, still before anything is written. */
-  CHECK_REJECTS("scan.num_neighbors = 500 must be at most 63", "run --config %s --out %s --set scan.num_neighbors=500",
+  CHECK_REJECTS("cluster.num_neighbors = 500 must be at most 63", "run --config %s --out %s --set cluster.num_neighbors=500",
                 config, run);
-  CHECK_REJECTS("scan.num_neighbors_val = 32 must be at most 31", "mine --config %s --out %s --set num_neighbors_val=32",
+  CHECK_REJECTS("cluster.num_neighbors_val = 32 must be at most 31", "mine --config %s --out %s --set num_neighbors_val=32",
                 config, run);
   CHECK_MSG(snapshot(run, "", 0) == before, "a refused neighbour count changed the run directory");
 }
@@ -270,6 +270,20 @@ static void check_non_finite(const char *config, const char *tmp) {
   CHECK_MSG(!exists(run, "pretext/checkpoint.safetensors"), "a checkpoint with non-finite numbers was written");
 }
 
+/* A run written before the clustering stage's folder took the command's name keeps it in scan/: the next command
+   moves it to cluster/ once, and the run is complete again (nothing retrains). */
+static void check_old_cluster_folder(const char *config, const char *run) {
+  char old_dir[1024], new_dir[1024];
+  snprintf(old_dir, sizeof old_dir, "%s/scan", run);
+  snprintf(new_dir, sizeof new_dir, "%s/cluster", run);
+  CHECK(rename(new_dir, old_dir) == 0);
+  CHECK_RUNS("eval --config %s --out %s", config, run);
+  CHECK_MSG(strstr(output, "renamed to") != NULL, "no note of the renamed folder:\n%s", output);
+  CHECK(exists(run, "cluster/model.safetensors") && !exists(run, "scan"));
+  CHECK_RUNS("run --config %s --out %s", config, run);
+  CHECK_MSG(strstr(output, "cluster: up to date, skipped") != NULL, "the clustering stage ran again:\n%s", output);
+}
+
 int main(void) {
   const char *tmp = test_tmpdir();
   char data[512], config[512], run[512];
@@ -285,6 +299,7 @@ int main(void) {
   check_non_finite(config, tmp);
   CHECK_RUNS("run --config %s --out %s", config, run);
   check_bad_values(config, run);
+  check_old_cluster_folder(config, run);
   check_damaged_config(run);
   check_lock(config, run);
   check_two_processes(config, tmp);

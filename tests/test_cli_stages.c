@@ -172,13 +172,13 @@ static void check_head_only(const char *tmp, const char *trained_run) {
   snprintf(run, sizeof run, "%s/head-only", tmp);
   copy_pretext(trained_run, run);
   join(pretext, sizeof pretext, run, "pretext/model.safetensors");
-  join(model, sizeof model, run, "scan/model.safetensors");
-  join(checkpoint, sizeof checkpoint, run, "scan/checkpoint.safetensors");
+  join(model, sizeof model, run, "cluster/model.safetensors");
+  join(checkpoint, sizeof checkpoint, run, "cluster/checkpoint.safetensors");
   join(after_warmup, sizeof after_warmup, run, "after-warmup.safetensors");
-  const char *head_only = "--set scan.update_cluster_head_only=true --set scan.head_warmup_epochs=1";
-  CHECK_RUNS("cluster --out %s %s --set scan.epochs=0", run, head_only);
+  const char *head_only = "--set cluster.update_cluster_head_only=true --set cluster.head_warmup_epochs=1";
+  CHECK_RUNS("cluster --out %s %s --set cluster.epochs=0", run, head_only);
   copy_file(checkpoint, after_warmup);
-  CHECK_RUNS("cluster --out %s %s --set scan.epochs=1", run, head_only);
+  CHECK_RUNS("cluster --out %s %s --set cluster.epochs=1", run, head_only);
   CHECK_MSG(strstr(output, "resuming after epoch 1") != NULL, "the full epoch should continue the warm-up:\n%s", output);
   CHECK_MSG(same_tensors(pretext, model, "backbone.", 0) == 1, "head-only SCAN changed the backbone of %s", model);
   CHECK_MSG(same_tensors(pretext, checkpoint, "backbone.", 0) == 1, "head-only SCAN changed the backbone of %s", checkpoint);
@@ -282,9 +282,9 @@ static void check_reference_config(const char *tmp, const char *data) {
     int rc = test_run(command, output, sizeof output);
     CHECK_MSG(rc == 0, "the reference-style config was not accepted by `scan %s` (exit %d):\n%s", steps[i], rc, output);
   }
-  CHECK(exists(run, "scan/model.safetensors"));
+  CHECK(exists(run, "cluster/model.safetensors"));
   /* The file's own values were used: its one whole-network epoch was logged, and Adam is in config.yml. */
-  join(path, sizeof path, run, "scan/log.jsonl");
+  join(path, sizeof path, run, "cluster/log.jsonl");
   long size;
   char *log = test_read_text(path, &size);
   CHECK_MSG(log && strstr(log, "\"phase\": \"full\""), "no whole-network SCAN epoch in %s", path);
@@ -328,7 +328,7 @@ static void check_bad_inputs(const char *tmp, const char *trained_run) {
   CHECK_REJECTS("has shape", "cluster --out %s --set model_kwargs.vgg_widths=[3,5]", run);
 
   CHECK_REJECTS("num_classes", "cluster --out %s --set num_classes=1", run);
-  CHECK(!exists(run, "scan/checkpoint.safetensors"));
+  CHECK(!exists(run, "cluster/checkpoint.safetensors"));
 
   /* Stages out of order, in an empty run directory. */
   snprintf(run, sizeof run, "%s/empty", tmp);
@@ -368,9 +368,9 @@ int main(void) {
   }
 
   CHECK_RUNS("mine --out %s", trained);
-  check_kill_and_resume(trained, "cluster", "scan", NULL,
-                        light ? "--set scan.head_warmup_epochs=1 --set scan.epochs=1"
-                              : "--set scan.head_warmup_epochs=1 --set scan.epochs=3");
+  check_kill_and_resume(trained, "cluster", "cluster", NULL,
+                        light ? "--set cluster.head_warmup_epochs=1 --set cluster.epochs=1"
+                              : "--set cluster.head_warmup_epochs=1 --set cluster.epochs=3");
   check_selflabel_thresholds(trained);
   check_head_only(tmp, trained);
   check_mine(tmp);

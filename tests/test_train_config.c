@@ -54,9 +54,9 @@ static const reference_file reference_files[] = {
     {"simclr_cifar10.yml", "pretext", 32, 0, 0.4914, 0.2023, 0.4, 500},
     {"simclr_cifar20.yml", "pretext", 32, 0, 0.5071, 0.2675, 0.4, 500},
     {"simclr_stl10.yml", "pretext", 96, 0, 0.485, 0.229, 0.4, 500},
-    {"scan_cifar10.yml", "scan", 32, 16, 0.4914, 0.2023, 1e-4, 50},
-    {"scan_cifar20.yml", "scan", 32, 16, 0.5071, 0.2675, 1e-4, 100},
-    {"scan_stl10.yml", "scan", 96, 32, 0.485, 0.229, 1e-4, 100},
+    {"scan_cifar10.yml", "cluster", 32, 16, 0.4914, 0.2023, 1e-4, 50},
+    {"scan_cifar20.yml", "cluster", 32, 16, 0.5071, 0.2675, 1e-4, 100},
+    {"scan_stl10.yml", "cluster", 96, 32, 0.485, 0.229, 1e-4, 100},
     {"selflabel_cifar10.yml", "selflabel", 32, 16, 0.4914, 0.2023, 1e-4, 200},
     {"selflabel_cifar20.yml", "selflabel", 32, 16, 0.5071, 0.2675, 1e-4, 200},
     {"selflabel_stl10.yml", "selflabel", 96, 32, 0.485, 0.229, 1e-4, 100},
@@ -65,7 +65,7 @@ static const reference_file reference_files[] = {
 /* The learning rate the stage trains with at (epoch, step), as the training loop computes it. */
 static const scan_train_settings *train_settings(const scan_stage_settings *all, const char *stage) {
   if (strcmp(stage, "pretext") == 0) return &all->pretext.train;
-  return strcmp(stage, "scan") == 0 ? &all->cluster.train : &all->selflabel.train;
+  return strcmp(stage, "cluster") == 0 ? &all->cluster.train : &all->selflabel.train;
 }
 
 static double stage_lr(scan_config *c, const char *stage, int epoch, long step, long steps_per_epoch) {
@@ -90,7 +90,7 @@ static void test_reference_files(void) {
     CHECK_MSG(get_int(c, s, "scheduler_kwargs.warmup_steps") == 0, "%s", r->file);
     int per_step = -1;
     CHECK(scan_config_get_bool(c, s, "scheduler_kwargs.per_step", &per_step) == SCAN_OK && per_step == 0);
-    CHECK_MSG(get_int(c, "scan", "head_warmup_epochs") == 0, "%s", r->file);
+    CHECK_MSG(get_int(c, "cluster", "head_warmup_epochs") == 0, "%s", r->file);
     /* Epoch 1 trains at the configured rate from its first step to its last (0.4 for SimCLR, not a warm-up). */
     CHECK_NEAR(stage_lr(c, s, 0, 0, 97), r->lr, 0, 1e-12);
     CHECK_NEAR(stage_lr(c, s, 0, 96, 97), r->lr, 0, 1e-12);
@@ -103,7 +103,7 @@ static void test_reference_files(void) {
     CHECK_MSG(get_int(c, "pretext", "augmentation_kwargs.random_resized_crop.size") == r->side, "%s", r->file);
     CHECK_NEAR(first_value(c, "pretext", "augmentation_kwargs.normalize.mean"), r->mean0, 0, 0);
     CHECK_NEAR(first_value(c, NULL, "transformation_kwargs.normalize.std"), r->std0, 0, 0);
-    static const char *const ours_stages[] = {"scan", "selflabel"};
+    static const char *const ours_stages[] = {"cluster", "selflabel"};
     for (int k = 0; k < 2; k++) {
       CHECK_MSG(get_int(c, ours_stages[k], "augmentation_kwargs.crop_size") == r->side, "%s", r->file);
       CHECK_MSG(get_int(c, ours_stages[k], "augmentation_kwargs.cutout_kwargs.length") == (r->side == 32 ? 16 : 32),
@@ -121,12 +121,12 @@ static void test_fashion_mnist_recipe(void) {
   CHECK(scan_config_load(&c, NULL) == SCAN_OK);
   CHECK(scan_pipeline_resolve_config(c, NULL) == SCAN_OK);
   CHECK(get_int(c, "pretext", "scheduler_kwargs.warmup_steps") == 100);
-  CHECK(get_int(c, "scan", "head_warmup_epochs") == 15);
+  CHECK(get_int(c, "cluster", "head_warmup_epochs") == 15);
   CHECK(get_int(c, NULL, "transformation_kwargs.crop_size") == 28);
   CHECK(get_int(c, "pretext", "augmentation_kwargs.random_resized_crop.size") == 28);
-  CHECK(get_int(c, "scan", "augmentation_kwargs.crop_size") == 28);
+  CHECK(get_int(c, "cluster", "augmentation_kwargs.crop_size") == 28);
   CHECK(get_int(c, "selflabel", "augmentation_kwargs.cutout_kwargs.length") == 14);
-  CHECK_NEAR(first_value(c, "scan", "augmentation_kwargs.normalize.mean"), 0.2860, 0, 0);
+  CHECK_NEAR(first_value(c, "cluster", "augmentation_kwargs.normalize.mean"), 0.2860, 0, 0);
   CHECK_NEAR(first_value(c, NULL, "transformation_kwargs.normalize.std"), 0.3530, 0, 0);
   /* Per-step cosine after 100 warm-up steps: the first step runs at lr / 100. */
   scan_stage_settings all;
@@ -134,8 +134,8 @@ static void test_fashion_mnist_recipe(void) {
   CHECK_NEAR(scan_lr_at(&all.pretext.train.schedule, 0.3, 0, 10, 0, 234), 0.003, 0, 1e-12);
   CHECK(all.cluster.train.backbone.lr == 1e-4 && all.cluster.train.heads.lr == 1e-3);
   /* Resolving again changes nothing. */
-  uint64_t hash = scan_config_stage_hash(c, "scan");
-  CHECK(scan_pipeline_resolve_config(c, NULL) == SCAN_OK && scan_config_stage_hash(c, "scan") == hash);
+  uint64_t hash = scan_config_stage_hash(c, "cluster");
+  CHECK(scan_pipeline_resolve_config(c, NULL) == SCAN_OK && scan_config_stage_hash(c, "cluster") == hash);
   scan_config_free(c);
 
   /* The same defaults on another dataset: the reference's schedule and that dataset's values. */
@@ -143,9 +143,9 @@ static void test_fashion_mnist_recipe(void) {
   CHECK(scan_config_set(c, "train_db_name=cifar-10") == SCAN_OK);
   CHECK(scan_pipeline_resolve_config(c, NULL) == SCAN_OK);
   CHECK(get_int(c, "pretext", "scheduler_kwargs.warmup_steps") == 0);
-  CHECK(get_int(c, "scan", "head_warmup_epochs") == 0);
-  CHECK(get_int(c, "scan", "augmentation_kwargs.crop_size") == 32);
-  CHECK(get_int(c, "scan", "augmentation_kwargs.cutout_kwargs.length") == 16);
+  CHECK(get_int(c, "cluster", "head_warmup_epochs") == 0);
+  CHECK(get_int(c, "cluster", "augmentation_kwargs.crop_size") == 32);
+  CHECK(get_int(c, "cluster", "augmentation_kwargs.cutout_kwargs.length") == 16);
   CHECK_NEAR(first_value(c, "selflabel", "augmentation_kwargs.normalize.mean"), 0.4914, 0, 0);
   scan_config_free(c);
 }
@@ -173,18 +173,18 @@ static void test_folders(void) {
   if (c) {
     CHECK(get_int(c, NULL, "transformation_kwargs.crop_size") == 32);
     CHECK(get_int(c, "pretext", "augmentation_kwargs.random_resized_crop.size") == 32);
-    CHECK(get_int(c, "scan", "augmentation_kwargs.cutout_kwargs.length") == 16);
+    CHECK(get_int(c, "cluster", "augmentation_kwargs.cutout_kwargs.length") == 16);
     CHECK(get_int(c, "selflabel", "augmentation_kwargs.cutout_kwargs.length") == 16);
-    CHECK_NEAR(first_value(c, "scan", "augmentation_kwargs.normalize.mean"), 0.485, 0, 0);
+    CHECK_NEAR(first_value(c, "cluster", "augmentation_kwargs.normalize.mean"), 0.485, 0, 0);
     /* Not the recipe's dataset: no warm-ups. */
-    CHECK(get_int(c, "scan", "head_warmup_epochs") == 0);
+    CHECK(get_int(c, "cluster", "head_warmup_epochs") == 0);
     scan_config_free(c);
   }
   /* image_size gives the side without reading anything (the folder does not exist). */
   c = resolved("train_db_name: folder\ndata_root: /nonexistent/images\nimage_size: 64\n", 1, "folder64.yml");
   if (c) {
-    CHECK(get_int(c, "scan", "augmentation_kwargs.crop_size") == 64);
-    CHECK(get_int(c, "scan", "augmentation_kwargs.cutout_kwargs.length") == 21);
+    CHECK(get_int(c, "cluster", "augmentation_kwargs.crop_size") == 64);
+    CHECK(get_int(c, "cluster", "augmentation_kwargs.cutout_kwargs.length") == 21);
     scan_config_free(c);
   }
   /* A missing folder whose side is needed is an error naming it. */
@@ -198,20 +198,20 @@ static void test_folders(void) {
   /* A run keeps the images it read to learn the side; cutout_kwargs.random: false reaches the augmentation. */
   snprintf(yml, sizeof yml,
            "train_db_name: folder\nval_db_name: folder\ndata_root: %s\n"
-           "scan:\n  augmentation_kwargs:\n    cutout_kwargs: {random: false}\n",
+           "cluster:\n  augmentation_kwargs:\n    cutout_kwargs: {random: false}\n",
            dir);
   CHECK(scan_config_parse(&c, yml, strlen(yml), "fixed.yml") == SCAN_OK);
   scan_pipeline p;
   char run[1100];
   snprintf(run, sizeof run, "%s/run", test_tmpdir());
-  uint64_t given = scan_config_stage_hash(c, "scan");
+  uint64_t given = scan_config_stage_hash(c, "cluster");
   CHECK_MSG(scan_pipeline_open(&p, c, run) == SCAN_OK, "%s", scan_error_message());
   CHECK(p.train_loaded && p.train.count == 3);
   /* The run resolved its own copy: the images' side is in p.cfg, and the caller's configuration is as given. */
   CHECK(get_int(p.cfg, NULL, "transformation_kwargs.crop_size") == 32);
-  CHECK(scan_config_stage_hash(c, "scan") == given && scan_config_stage_hash(p.cfg, "scan") != given);
+  CHECK(scan_config_stage_hash(c, "cluster") == given && scan_config_stage_hash(p.cfg, "cluster") != given);
   scan_aug_config aug;
-  CHECK(scan_pipeline_augment(&p, "scan", 0, &aug) == SCAN_OK);
+  CHECK(scan_pipeline_augment(&p, "cluster", 0, &aug) == SCAN_OK);
   CHECK(aug.cutout_fixed_length == 1 && aug.cutout_length == 16 && aug.out_size == 32);
   CHECK(scan_pipeline_augment(&p, "selflabel", 0, &aug) == SCAN_OK);
   CHECK(aug.cutout_fixed_length == 0 && aug.cutout_length == 16);
@@ -242,12 +242,12 @@ static void test_crop_keys(void) {
   expect_refused("train_db_name: imagenet\n", "bad.yml:1: key 'train_db_name': 'imagenet' is not a dataset", "cifar-10");
   /* The same side is accepted, and so is a smaller input crop the stage crops follow. */
   scan_config *c = resolved("train_db_name: stl-10\ntransformation_kwargs: {crop_size: 64}\n"
-                            "scan:\n  augmentation_kwargs: {crop_size: 64}\n",
+                            "cluster:\n  augmentation_kwargs: {crop_size: 64}\n",
                             1, "crop64.yml");
   if (c) {
     CHECK(get_int(c, "selflabel", "augmentation_kwargs.crop_size") == 64);
     CHECK(get_int(c, "pretext", "augmentation_kwargs.random_resized_crop.size") == 64);
-    CHECK(get_int(c, "scan", "augmentation_kwargs.cutout_kwargs.length") == 21);
+    CHECK(get_int(c, "cluster", "augmentation_kwargs.cutout_kwargs.length") == 21);
     scan_config_free(c);
   }
 }

@@ -74,7 +74,7 @@ static inline void tiny_write_config(const char *path, const char *data_dir) {
              backbone's small features need a larger head learning rate than Fashion-MNIST's default to leave the
              uniform solution within a few hundred steps (checked over seeds 1-3: ACC 0.99-1.0). Whole-network
              epochs are exercised by tests/test_cli_stages.c. */
-          "scan:\n  epochs: 0\n  head_warmup_epochs: 40\n  batch_size: 32\n  num_heads: 2\n"
+          "cluster:\n  epochs: 0\n  head_warmup_epochs: 40\n  batch_size: 32\n  num_heads: 2\n"
           "  optimizer_kwargs:\n    lr: 0.05\n"
           "selflabel:\n  epochs: 1\n  batch_size: 32\n  confidence_threshold: 0.5\n"
           "eval:\n  prototypes_topk: 3\n"

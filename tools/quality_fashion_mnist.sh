@@ -7,7 +7,7 @@
 # summary.
 #
 #   bash tools/quality_fashion_mnist.sh [--seeds 0,1,2] [--out DIR] [--name LABEL] [scan run options...]
-#     e.g. bash tools/quality_fashion_mnist.sh --seeds 0,1,2 --name scan5 --set scan.epochs=5
+#     e.g. bash tools/quality_fashion_mnist.sh --seeds 0,1,2 --name cluster5 --set cluster.epochs=5
 #
 # Each seed's run directory is DIR/seed-N (default DIR: runs/quality), its log DIR/seed-N.log; the summary is
 # DIR/summary.json. Not a test: each seed takes about a quarter of an hour on 2 cores.

@@ -2,7 +2,8 @@
  * then --set assignments. Keys are the reference experiment keys (dotted for nesting:
  * "optimizer_kwargs.lr") plus ours; every key is typed and documented in src/base/config_schema.c.
  *
- * Stages are "pretext", "scan", "selflabel", "eval", "explain"; NULL means the common (top-level) keys.
+ * Stages are "pretext", "cluster", "selflabel", "eval", "explain" (`scan`, the clustering section's old name, is
+ * read as "cluster"); NULL means the common (top-level) keys.
  * A lookup for a stage takes, in order: the user's value in that stage's section, the user's top-level
  * value, the built-in default for that stage, the built-in top-level default. */
 #ifndef SCAN_CONFIG_H

@@ -54,11 +54,11 @@ scan_status scan_pipeline_lock(scan_pipeline *p);
 void scan_pipeline_close(scan_pipeline *p);
 
 /* The relations between the configuration and the data that no range check can see (batch <= N, k < N for both
-   splits) for `stage` ("pretext", "mine", "scan", "selflabel"), or for every stage at once (NULL, as `scan run`
+   splits) for `stage` ("pretext", "mine", "cluster", "selflabel"), or for every stage at once (NULL, as `scan run`
    does before its first stage). Loads both splits. */
 scan_status scan_pipeline_check_data(scan_pipeline *p, const char *stage);
 
-/* The training stages ("pretext", "scan", "selflabel") resume from <run>/<stage>/checkpoint.safetensors only under
+/* The training stages ("pretext", "cluster", "selflabel") resume from <run>/<stage>/checkpoint.safetensors only under
    the configuration they started with (epochs, threads and num_workers may change). When the checkpoint was made
    under another one: with `restart`, removes the stage's checkpoint and log so that it starts afresh; otherwise
    fails naming the keys that differ. A damaged checkpoint is refused naming the file. */
@@ -80,7 +80,7 @@ void scan_pipeline_set_input(scan_pipeline *p, int channels);
 /* Network shapes and augmentation settings resolved from the config and the data. */
 scan_status scan_pipeline_backbone(scan_pipeline *p, const char *stage, scan_backbone_config *out);
 scan_status scan_pipeline_augment(scan_pipeline *p, const char *stage, int validation, scan_aug_config *out);
-/* Creates the network for a stage: "pretext" (contrastive head) or "scan"/"selflabel" (cluster heads). */
+/* Creates the network for a stage: "pretext" (contrastive head) or "cluster"/"selflabel" (cluster heads). */
 scan_status scan_pipeline_create_net(scan_pipeline *p, const char *stage, int max_batch, scan_net **out);
 /* The same with an explicit head (e.g. as many cluster heads as a model file holds). */
 scan_status scan_pipeline_create_net_with_head(scan_pipeline *p, const char *stage, const scan_head_config *head,

@@ -42,7 +42,7 @@ typedef struct {
 
 typedef struct {
   scan_pipeline *p;
-  const char *stage;            /* "pretext", "scan" or "selflabel": its folder, checkpoint and log */
+  const char *stage;            /* "pretext", "cluster" or "selflabel": its folder, checkpoint and log */
   scan_net *net;
   scan_optimizer *opt;          /* checkpointed with the net */
   const scan_train_settings *settings; /* the schedule and the base learning rates */

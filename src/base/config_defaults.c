@@ -81,7 +81,7 @@ const char config_default_yaml[] =
     "    random_grayscale:\n"
     "      p: 0.2\n"
     "\n"
-    "scan:\n"
+    "cluster:\n"
     "  setup: scan\n"
     "  criterion: scan\n"
     "  criterion_kwargs:\n"
@@ -150,7 +150,7 @@ const char config_recipe_yaml[] =
     "    lr_decay_rate: 0.0\n"
     "    warmup_steps: 100\n"
     "    per_step: true\n"
-    "scan:\n"
+    "cluster:\n"
     "  head_warmup_epochs: 15\n"
     "  optimizer_kwargs:\n"
     "    backbone_lr: 0.0001\n";

@@ -8,10 +8,13 @@
 #include "config_internal.h"
 #include "scan/atomic_file.h"
 
-const char *const config_section_names[CONFIG_SECTIONS] = {NULL, "pretext", "scan", "selflabel", "eval", "explain"};
+const char *const config_section_names[CONFIG_SECTIONS] = {NULL, "pretext", "cluster", "selflabel", "eval", "explain"};
 
 int config_section_index(const char *name) {
   if (!name) return CONFIG_COMMON;
+  /* The clustering stage's section was called `scan` (the reference's name for the step) before it took the
+     command's name; files and --set lines written that way keep working. */
+  if (strcmp(name, "scan") == 0) name = "cluster";
   for (int s = 1; s < CONFIG_SECTIONS; s++)
     if (strcmp(name, config_section_names[s]) == 0) return s;
   return -1;

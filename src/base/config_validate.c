@@ -12,7 +12,7 @@
 /* Which sections a rule is checked in: a key resolves per stage, so scan.batch_size and pretext.batch_size are
    different values. COMMON is the top level alone (keys no stage overrides in a meaningful way). */
 #define COMMON "-"
-#define TRAINING "pretext,scan,selflabel"
+#define TRAINING "pretext,cluster,selflabel"
 
 typedef struct {
   const char *key;
@@ -26,20 +26,20 @@ static const range_rule rules[] = {
     {"model_kwargs.width_multiplier", TRAINING, 0, 8, 1, 0},
     {"model_kwargs.vgg_widths", TRAINING, 1, 4096, 0, 0},
     {"image_size", COMMON, 0, 65536, 0, 0},
-    {"num_classes", "scan,selflabel", 2, 10000, 0, 0},
-    {"num_heads", "scan", 1, 100, 0, 0},
-    {"num_neighbors", "scan", 1, 1e6, 0, 0},
-    {"num_neighbors_val", "scan,selflabel", 1, 1e6, 0, 0},
+    {"num_classes", "cluster,selflabel", 2, 10000, 0, 0},
+    {"num_heads", "cluster", 1, 100, 0, 0},
+    {"num_neighbors", "cluster", 1, 1e6, 0, 0},
+    {"num_neighbors_val", "cluster,selflabel", 1, 1e6, 0, 0},
     {"criterion_kwargs.temperature", "pretext", 0, 1e6, 1, 0},
-    {"criterion_kwargs.entropy_weight", "scan", 0, 1e6, 0, 0},
+    {"criterion_kwargs.entropy_weight", "cluster", 0, 1e6, 0, 0},
     {"confidence_threshold", "selflabel", 0, 1, 1, 0},
     {"adaptive_quantile", "selflabel", 0, 1, 0, 0},
     {"ema_alpha", "selflabel", 0, 1, 0, 1},
     {"epochs", TRAINING, 0, 1e6, 0, 0},
-    {"head_warmup_epochs", "scan", 0, 1e6, 0, 0},
+    {"head_warmup_epochs", "cluster", 0, 1e6, 0, 0},
     /* SimCLR and SCAN need two images per batch (a pair, a neighbour); self-labelling one. 1 << 20: the batch buffers
        are sized from it, so a typo must not ask for terabytes. */
-    {"batch_size", "pretext,scan", 2, 1 << 20, 0, 0},
+    {"batch_size", "pretext,cluster", 2, 1 << 20, 0, 0},
     {"batch_size", "selflabel", 1, 1 << 20, 0, 0},
     {"num_workers", TRAINING, 0, 256, 0, 0},
     {"optimizer_kwargs.lr", TRAINING, 0, 100, 1, 1},
@@ -166,6 +166,8 @@ scan_status scan_config_validate(const scan_config *c) {
       SCAN_TRY(check_rule(c, &rules[r], CONFIG_COMMON, NULL));
       continue;
     }
+    int matched = 0, named = 1;
+    for (const char *comma = strchr(list, ','); comma; comma = strchr(comma + 1, ',')) named++;
     for (int s = 1; s < CONFIG_SECTIONS; s++) {
       const char *name = config_section_names[s];
       size_t len = strlen(name);
@@ -173,8 +175,13 @@ scan_status scan_config_validate(const scan_config *c) {
       int listed = 0;
       for (; hit && !listed; hit = strstr(hit + 1, name))
         listed = (hit == list || hit[-1] == ',') && (hit[len] == ',' || hit[len] == '\0');
+      matched += listed;
       if (listed) SCAN_TRY(check_rule(c, &rules[r], s, name));
     }
+    /* A rule naming a section that does not exist would check nothing, silently. */
+    if (matched != named)
+      return scan_fail(SCAN_ERR_INTERNAL, "config: the range rule of '%s' names a section that does not exist (%s)",
+                       rules[r].key, list);
   }
   for (int s = 1; s <= 3; s++) SCAN_TRY(check_relations(c, s, config_section_names[s]));
   return SCAN_OK;

@@ -235,7 +235,7 @@ static int show_augmented(const data_options *o, const stage_options *config_opt
     fprintf(stderr, "scan: --channels does not go with --augment (the training stages load images as RGB)\n");
     return 2;
   }
-  const char *stage = strategy == SCAN_AUG_SIMCLR ? "pretext" : "scan";
+  const char *stage = strategy == SCAN_AUG_SIMCLR ? "pretext" : "cluster";
   scan_config *cfg;
   int rc = stage_load_config(config_options, &cfg);
   if (rc) return rc;

@@ -18,9 +18,9 @@ int cmd_mine(int argc, char **argv) {
 }
 
 int cmd_cluster(int argc, char **argv) {
-  return stage_command_main(argc, argv, scan_stage_cluster, "scan", "scan cluster [--config FILE] [--set K=V] [--out DIR] [--restart]",
+  return stage_command_main(argc, argv, scan_stage_cluster, "cluster", "scan cluster [--config FILE] [--set K=V] [--out DIR] [--restart]",
                            "Stage 2: SCAN clustering. Trains num_heads cluster heads (and the backbone) so that images and\n"
-                           "their mined neighbours share a cluster. Writes scan/model.safetensors with the best head.");
+                           "their mined neighbours share a cluster. Writes cluster/model.safetensors with the best head.");
 }
 
 int cmd_selflabel(int argc, char **argv) {

@@ -77,7 +77,7 @@ scan_status stage_apply_data_options(const stage_options *o, scan_config *cfg) {
 /* A directory that some stage already wrote into. Every name is shorter than "config.yml", whose path the caller
    has built: the joins cannot fail. */
 static int holds_run_outputs(const char *dir) {
-  static const char *const outputs[] = {".stamps", "pretext", "scan", "selflabel", "eval"};
+  static const char *const outputs[] = {".stamps", "pretext", "cluster", "scan", "selflabel", "eval"};
   for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
     char path[SCAN_PATH_MAX];
     if (scan_path_join(path, sizeof path, dir, outputs[i]) == SCAN_OK && scan_file_exists(path)) return 1;
@@ -125,7 +125,7 @@ int stage_load_config(const stage_options *o, scan_config **cfg) {
 
 /* The training stages, which resume from a checkpoint; "run" is every stage. */
 static int resumes(const char *stage) {
-  return stage && (!strcmp(stage, "pretext") || !strcmp(stage, "scan") || !strcmp(stage, "selflabel"));
+  return stage && (!strcmp(stage, "pretext") || !strcmp(stage, "cluster") || !strcmp(stage, "selflabel"));
 }
 
 /* Everything that can refuse the command happens before the first write into the run directory: validation (in

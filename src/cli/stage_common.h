@@ -65,7 +65,7 @@ int stage_open_reader(const stage_options *o, scan_config **cfg, scan_pipeline *
 void stage_close(scan_config *cfg, scan_pipeline *p);
 /* The whole of a command that takes only the common options and runs `fn` on the run directory:
    parse, open, run, report errors, close. Prints "<command>: done, outputs in <run>" on success. `stage` names
-   what the command runs ("pretext", "mine", "scan", "selflabel", "run" for all of them; NULL for none of them): its
+   what the command runs ("pretext", "mine", "cluster", "selflabel", "run" for all of them; NULL for none of them): its
    relations to the data are checked before anything is written, and a training stage takes --restart and refuses
    before changing anything when its checkpoint was made under another configuration. */
 typedef scan_status (*stage_fn)(scan_pipeline *p);

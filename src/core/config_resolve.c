@@ -26,7 +26,7 @@ static const dataset_stats known_stats[] = {
     {"list", 0, "[0.485, 0.456, 0.406]", "[0.229, 0.224, 0.225]"},
 };
 
-static const char *const stages[] = {"pretext", "scan", "selflabel"};
+static const char *const stages[] = {"pretext", "cluster", "selflabel"};
 
 /* The side the images will have: fixed by the format, by image_size, or (folders and lists without one)
  * read from the training images themselves, through `p` when the caller has a pipeline to keep them in. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "scan/atomic_file.h"
 #include "scan/datasets.h"
@@ -34,8 +35,24 @@ scan_status scan_pipeline_open(scan_pipeline *p, const scan_config *cfg, const c
   return scan_make_dirs(run_dir);
 }
 
+/* A run directory written before the clustering stage took its command's name keeps that stage in scan/; it
+   becomes cluster/ once, under the lock, so every later command finds it where it now lives. */
+static scan_status rename_old_cluster_folder(const scan_pipeline *p) {
+  char old_dir[SCAN_PATH_MAX], new_dir[SCAN_PATH_MAX];
+  SCAN_TRY(scan_pipeline_path(p, old_dir, sizeof old_dir, "scan"));
+  SCAN_TRY(scan_pipeline_path(p, new_dir, sizeof new_dir, "cluster"));
+  struct stat st;
+  if (stat(old_dir, &st) != 0 || !S_ISDIR(st.st_mode) || stat(new_dir, &st) == 0) return SCAN_OK;
+  if (rename(old_dir, new_dir) != 0)
+    return scan_fail(SCAN_ERR_INPUT, "%s: cannot rename to %s (the clustering stage's folder is now cluster/): %s", old_dir,
+                     new_dir, strerror(errno));
+  fprintf(stderr, "%s: renamed to %s (the clustering stage's folder is now called cluster/)\n", old_dir, new_dir);
+  return SCAN_OK;
+}
+
 scan_status scan_pipeline_lock(scan_pipeline *p) {
   SCAN_TRY(scan_dir_lock(p->run_dir, &p->lock_fd));
+  SCAN_TRY(rename_old_cluster_folder(p));
   /* Only now: before the lock, a temporary could belong to the other command's write in progress. */
   scan_remove_stale_temporaries(p->run_dir, 2, p->run_dir);
   return SCAN_OK;
@@ -259,7 +276,7 @@ scan_status scan_pipeline_create_net(scan_pipeline *p, const char *stage, int ma
     head.kind = SCAN_HEAD_CLUSTER;
     SCAN_TRY(scan_config_get_int(p->cfg, stage, "num_classes", &head.num_classes));
     head.num_heads = 1;
-    if (strcmp(stage, "scan") == 0) SCAN_TRY(scan_config_get_int(p->cfg, stage, "num_heads", &head.num_heads));
+    if (strcmp(stage, "cluster") == 0) SCAN_TRY(scan_config_get_int(p->cfg, stage, "num_heads", &head.num_heads));
     if (head.num_classes < 2 || head.num_classes > 10000)
       return scan_fail(SCAN_ERR_INPUT, "config: num_classes must be 2..10000, got %d", head.num_classes);
     if (head.num_heads < 1 || head.num_heads > 100)

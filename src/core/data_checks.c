@@ -23,13 +23,13 @@ scan_status scan_pipeline_check_data(scan_pipeline *p, const char *stage) {
   char why[160];
   /* Whole batches only (drop_last): a batch larger than the data would train on nothing. */
   snprintf(why, sizeof why, "the training split %s has %d images", train->name, train->count);
-  static const char *const trained[] = {"pretext", "scan", "selflabel"};
+  static const char *const trained[] = {"pretext", "cluster", "selflabel"};
   for (int i = 0; i < 3; i++)
     if (checks(stage, trained[i])) SCAN_TRY(at_most(p, trained[i], "batch_size", train->count, why));
   /* An image's k neighbours are other images of its split: k < N. Mining finds them; SCAN reads them. */
-  if (!checks(stage, "mine") && !checks(stage, "scan")) return SCAN_OK;
-  SCAN_TRY(at_most(p, "scan", "num_neighbors", train->count - 1, why));
+  if (!checks(stage, "mine") && !checks(stage, "cluster")) return SCAN_OK;
+  SCAN_TRY(at_most(p, "cluster", "num_neighbors", train->count - 1, why));
   snprintf(why, sizeof why, "the validation split %s has %d images", val->name, val->count);
-  SCAN_TRY(at_most(p, "scan", "num_neighbors_val", val->count - 1, why));
+  SCAN_TRY(at_most(p, "cluster", "num_neighbors_val", val->count - 1, why));
   return SCAN_OK;
 }

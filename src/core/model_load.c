@@ -1,5 +1,5 @@
 /* Loading a run's clustering model into a one-head network: the self-label model as it is, or the
- * SCAN model's best head (scan/model.safetensors holds every head and names the best in its
+ * SCAN model's best head (cluster/model.safetensors holds every head and names the best in its
  * metadata). Shared by the self-label stage (which starts from the best SCAN head) and the
  * explanations (which explain the run's final model). */
 #include <errno.h>
@@ -52,7 +52,8 @@ static scan_status read_info(const scan_safetensors *f, const char *path, scan_m
     if (t && t->ndim == 4) info->in_channels = (int)t->shape[1];
   }
   const char *stage = scan_safetensors_metadata(f, "stage");
-  snprintf(info->stage, sizeof info->stage, "%s", stage ? stage : "scan");
+  /* Files written before the stage took its command's name say "scan". */
+  snprintf(info->stage, sizeof info->stage, "%s", !stage || strcmp(stage, "scan") == 0 ? "cluster" : stage);
   if (info->heads == 0) return scan_fail(SCAN_ERR_INPUT, "%s: not a clustering model (no cluster_head.0.weight)", path);
   return chosen_head(f, path, info->heads, &info->chosen);
 }
@@ -86,7 +87,7 @@ scan_status scan_load_cluster_head(scan_net *net, const char *path, int *head_us
 
 scan_status scan_pipeline_load_scan_head(scan_pipeline *p, scan_net *net, int *best_head_out) {
   char path[SCAN_PATH_MAX];
-  SCAN_TRY(scan_pipeline_path(p, path, sizeof path, "scan/model.safetensors"));
+  SCAN_TRY(scan_pipeline_path(p, path, sizeof path, "cluster/model.safetensors"));
   if (!scan_file_exists(path))
     return scan_fail(SCAN_ERR_INPUT, "%s: the SCAN model is needed (run 'scan cluster' first)", path);
   return scan_load_cluster_head(net, path, best_head_out);
@@ -100,7 +101,7 @@ scan_status scan_pipeline_cluster_model_path(const scan_pipeline *p, char *path,
     if (selflabel) *selflabel = 1;
     return SCAN_OK;
   }
-  SCAN_TRY(scan_pipeline_path(p, path, (size_t)size, "scan/model.safetensors"));
+  SCAN_TRY(scan_pipeline_path(p, path, (size_t)size, "cluster/model.safetensors"));
   if (scan_file_exists(path)) return SCAN_OK;
   return scan_fail(SCAN_ERR_INPUT, "%s: no clustering model in this run (run 'scan cluster' first)", p->run_dir);
 }

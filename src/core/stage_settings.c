@@ -25,7 +25,7 @@ static scan_status read_optimizer(const scan_config *c, const char *stage, scan_
   t->heads = o;
   t->backbone = o;
   /* The clustering stage's default gives the backbone its own, smaller rate (the Fashion-MNIST probe's). */
-  if (scan_config_is_set(c, stage, "optimizer_kwargs.backbone_lr") || strcmp(stage, "scan") == 0) {
+  if (scan_config_is_set(c, stage, "optimizer_kwargs.backbone_lr") || strcmp(stage, "cluster") == 0) {
     double backbone_lr = 0;
     SCAN_TRY(scan_config_get_double(c, stage, "optimizer_kwargs.backbone_lr", &backbone_lr));
     if (backbone_lr > 0) t->backbone.lr = backbone_lr;
@@ -66,12 +66,12 @@ scan_status scan_stage_settings_read(const scan_config *c, scan_stage_settings *
   SCAN_TRY(scan_config_get_bool(c, "pretext", "criterion_kwargs.symmetric", &pre->symmetric));
 
   scan_cluster_settings *cl = &out->cluster;
-  SCAN_TRY(read_train(c, "scan", &cl->train));
-  SCAN_TRY(scan_config_get_int(c, "scan", "head_warmup_epochs", &cl->warmup_epochs));
-  SCAN_TRY(scan_config_get_int(c, "scan", "num_neighbors", &cl->num_neighbors));
-  SCAN_TRY(scan_config_get_int(c, "scan", "num_neighbors_val", &cl->num_neighbors_val));
-  SCAN_TRY(scan_config_get_bool(c, "scan", "update_cluster_head_only", &cl->head_only));
-  SCAN_TRY(scan_config_get_double(c, "scan", "criterion_kwargs.entropy_weight", &cl->entropy_weight));
+  SCAN_TRY(read_train(c, "cluster", &cl->train));
+  SCAN_TRY(scan_config_get_int(c, "cluster", "head_warmup_epochs", &cl->warmup_epochs));
+  SCAN_TRY(scan_config_get_int(c, "cluster", "num_neighbors", &cl->num_neighbors));
+  SCAN_TRY(scan_config_get_int(c, "cluster", "num_neighbors_val", &cl->num_neighbors_val));
+  SCAN_TRY(scan_config_get_bool(c, "cluster", "update_cluster_head_only", &cl->head_only));
+  SCAN_TRY(scan_config_get_double(c, "cluster", "criterion_kwargs.entropy_weight", &cl->entropy_weight));
 
   scan_selflabel_settings *sl = &out->selflabel;
   const char *adaptive = NULL;

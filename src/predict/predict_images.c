@@ -52,7 +52,7 @@ static scan_status load_model(scan_pipeline *p, const char *path, scan_model_inf
                      info->in_channels);
   if (info->in_channels > 0) scan_pipeline_set_input(p, info->in_channels);
   scan_head_config head = {SCAN_HEAD_CLUSTER, 0, info->heads, info->classes};
-  SCAN_TRY(scan_pipeline_create_net_with_head(p, "scan", &head, PREDICT_BATCH, net));
+  SCAN_TRY(scan_pipeline_create_net_with_head(p, "cluster", &head, PREDICT_BATCH, net));
   scan_status status = scan_net_load(*net, path, NULL);
   if (status != SCAN_OK) {
     scan_net_free(*net);

@@ -97,12 +97,12 @@ static void section_summary(const page *pg, const cJSON *metrics) {
   put_config_row(out, "threads", text);
   fprintf(out, "</table>\n<table class=\"config\"><tr><th>stage</th><th>epochs</th><th>batch size</th><th>optimizer</th>"
                "<th>learning rate</th></tr>\n");
-  static const char *const stages[][2] = {{"pretext", "pretext (SimCLR)"}, {"scan", "cluster (SCAN)"},
+  static const char *const stages[][2] = {{"pretext", "pretext (SimCLR)"}, {"cluster", "cluster (SCAN)"},
                                           {"selflabel", "selflabel"}};
   for (int s = 0; s < 3; s++) {
     const char *stage = stages[s][0];
     snprintf(text, sizeof text, "%s", config_text(p, stage, "epochs", a, sizeof a));
-    if (strcmp(stage, "scan") == 0) /* the heads-only warm-up runs before the whole-network epochs */
+    if (strcmp(stage, "cluster") == 0) /* the heads-only warm-up runs before the whole-network epochs */
       snprintf(text + strlen(text), sizeof text - strlen(text), " + %s head warm-up",
                config_text(p, stage, "head_warmup_epochs", b, sizeof b));
     fprintf(out, "<tr><td>%s</td><td>", stages[s][1]);
@@ -163,7 +163,7 @@ static scan_status section_timing(const page *pg) {
   static const struct {
     const char *name, *log, *timing;
   } stages[] = {{"pretext (SimCLR)", "pretext/log.jsonl", NULL}, {"mine (kNN)", NULL, "pretext/mine_timing.json"},
-                {"cluster (SCAN)", "scan/log.jsonl", NULL},     {"selflabel", "selflabel/log.jsonl", NULL},
+                {"cluster (SCAN)", "cluster/log.jsonl", NULL},     {"selflabel", "selflabel/log.jsonl", NULL},
                 {"eval", NULL, "eval/timing.json"},             {"explain", NULL, "explain/timing.json"}};
   fprintf(out, "<h2>Time per stage</h2>\n<table class=\"timing\"><tr><th>stage</th><th>epochs</th><th>wall time</th>"
                "<th>images/s</th></tr>\n");
@@ -375,8 +375,8 @@ static scan_status write_page(const page *pg, const cJSON *metrics) {
   fprintf(out, "<h2>Training curves</h2>\n<div class=\"curves\">\n");
   put_figure(pg, "report/pretext_loss.png", "SimCLR training loss per epoch");
   put_figure(pg, "report/pretext_knn.png", "Weighted-kNN accuracy on the validation set per epoch (a monitor)");
-  put_figure(pg, "report/scan_loss.png", "SCAN loss on the validation neighbours, best head, per epoch");
-  put_figure(pg, "report/scan_acc.png", "ACC of the best head per epoch");
+  put_figure(pg, "report/cluster_loss.png", "SCAN loss on the validation neighbours, best head, per epoch");
+  put_figure(pg, "report/cluster_acc.png", "ACC of the best head per epoch");
   put_figure(pg, "report/selflabel_loss.png", "Self-labelling: SCAN loss on the validation neighbours per epoch");
   put_figure(pg, "report/selflabel_acc.png", "Self-labelling: ACC per epoch");
   fprintf(out, "</div>\n");

@@ -24,8 +24,8 @@ typedef struct {
 static const curve_spec curves[] = {
     {"pretext/log.jsonl", "loss", 0, 1, 0, "report/pretext_loss.png", "SimCLR training loss", "loss"},
     {"pretext/log.jsonl", "knn_accuracy", 0, 1, 1, "report/pretext_knn.png", "Weighted kNN accuracy (val)", "%"},
-    {"scan/log.jsonl", "loss", 1, 1, 0, "report/scan_loss.png", "SCAN validation loss, best head", "loss"},
-    {"scan/log.jsonl", "acc", 1, 100, 1, "report/scan_acc.png", "SCAN ACC, best head (val)", "%"},
+    {"cluster/log.jsonl", "loss", 1, 1, 0, "report/cluster_loss.png", "SCAN validation loss, best head", "loss"},
+    {"cluster/log.jsonl", "acc", 1, 100, 1, "report/cluster_acc.png", "SCAN ACC, best head (val)", "%"},
     {"selflabel/log.jsonl", "val_loss", 0, 1, 0, "report/selflabel_loss.png", "Self-labelling: SCAN validation loss",
      "loss"},
     {"selflabel/log.jsonl", "acc", 0, 100, 1, "report/selflabel_acc.png", "Self-labelling ACC (val)", "%"},

@@ -23,7 +23,7 @@ typedef struct {
 scan_status eval_output_begin(eval_output *o, scan_pipeline *p, const scan_dataset *val, const char *model_path, int heads,
                               int classes, int chosen, int chosen_head);
 /* One head's predictions and probabilities [n, classes]; scan_loss NaN when the val neighbours are missing.
-   `model` ("scan", "selflabel"; NULL for a model file given by hand) says which file the head belongs to. */
+   `model` ("cluster", "selflabel"; NULL for a model file given by hand) says which file the head belongs to. */
 scan_status eval_output_add_head(eval_output *o, const char *model, int head, const int32_t *pred, const float *probs,
                                  double scan_loss);
 /* The chosen head: diagnostics, predictions.csv, figures, prototypes (features [n, dim] from the backbone). */

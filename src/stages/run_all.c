@@ -29,9 +29,9 @@ typedef struct {
 static const stage_entry stages[] = {
     {"pretext", "pretext", scan_stage_pretext,
      {"pretext/checkpoint.safetensors", "pretext/log.jsonl", NULL}},
-    {"mine", "scan", scan_stage_mine, {NULL}},
-    {"cluster", "scan", scan_stage_cluster,
-     {"scan/checkpoint.safetensors", "scan/log.jsonl", NULL}},
+    {"mine", "cluster", scan_stage_mine, {NULL}},
+    {"cluster", "cluster", scan_stage_cluster,
+     {"cluster/checkpoint.safetensors", "cluster/log.jsonl", NULL}},
     {"selflabel", "selflabel", scan_stage_selflabel,
      {"selflabel/checkpoint.safetensors", "selflabel/log.jsonl", NULL}},
     {"eval", "eval", scan_stage_eval, {NULL}},

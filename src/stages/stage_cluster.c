@@ -127,7 +127,7 @@ static scan_status cluster_end_epoch(void *ctx, int epoch, const scan_epoch_stat
     r->best_loss = v[best].total;
     snprintf(best_text, sizeof best_text, "%.17g", r->best_loss); /* round-trips: a resume compares against it */
     snprintf(head_text, sizeof head_text, "%d", best);
-    const char *metadata[] = {"stage", "scan", "best_head", head_text, "val_loss", best_text, NULL};
+    const char *metadata[] = {"stage", "cluster", "best_head", head_text, "val_loss", best_text, NULL};
     status = scan_path_join(path, sizeof path, r->dir, "model.safetensors");
     if (status == SCAN_OK) status = scan_net_save(r->net, path, metadata);
   }
@@ -148,10 +148,10 @@ static scan_status cluster_end_epoch(void *ctx, int epoch, const scan_epoch_stat
     const char *phase = r->warmup ? "warmup" : "full";
     const double train_loss = scan_epoch_mean_loss(stats);
     if (v[best].acc >= 0)
-      fprintf(stderr, "scan epoch %d (%s): train loss %.4f, best head %d: val loss %.4f, ACC %.2f%%, NMI %.4f, ARI %.4f\n",
+      fprintf(stderr, "cluster epoch %d (%s): train loss %.4f, best head %d: val loss %.4f, ACC %.2f%%, NMI %.4f, ARI %.4f\n",
               epoch + 1, phase, train_loss, best, v[best].total, 100 * v[best].acc, v[best].nmi, v[best].ari);
     else
-      fprintf(stderr, "scan epoch %d (%s): train loss %.4f, best head %d: val loss %.4f\n", epoch + 1, phase, train_loss,
+      fprintf(stderr, "cluster epoch %d (%s): train loss %.4f, best head %d: val loss %.4f\n", epoch + 1, phase, train_loss,
               best, v[best].total);
   }
   free(v);
@@ -173,7 +173,7 @@ static scan_status run_warmup(cluster_run *r, scan_trainer *t, int start_epoch) 
   r->order = scan_malloc(sizeof(int32_t) * (size_t)r->train->count);
   r->batch_rows = scan_malloc(sizeof(float) * (size_t)dim * 2 * (size_t)r->batch_size);
   if (!r->features || !r->order || !r->batch_rows) return SCAN_ERR_INTERNAL;
-  SCAN_TRY(scan_pipeline_predict(r->p, r->net, r->train, "scan: backbone features for the head warm-up", r->features, NULL));
+  SCAN_TRY(scan_pipeline_predict(r->p, r->net, r->train, "cluster: backbone features for the head warm-up", r->features, NULL));
   r->warmup = 1;
   /* warm-up "images" are cached feature vectors: anchors and neighbours */
   scan_train_phase phase = {.name = "warmup", .first_epoch = start_epoch, .end_epoch = r->cfg->warmup_epochs,
@@ -186,13 +186,13 @@ static scan_status run_warmup(cluster_run *r, scan_trainer *t, int start_epoch) 
 }
 
 scan_status scan_stage_cluster(scan_pipeline *p) {
-  const char *stage = "scan";
+  const char *stage = "cluster";
   const scan_cluster_settings *cfg = &p->settings.cluster;
   cluster_run r = {.p = p, .cfg = cfg, .best_loss = INFINITY, .batch_size = cfg->train.batch_size};
   SCAN_TRY(scan_pipeline_train_data(p, &r.train));
   SCAN_TRY(scan_pipeline_val_data(p, &r.val));
   SCAN_TRY(scan_pipeline_check_data(p, stage)); /* the ranges were validated when the configuration was opened */
-  SCAN_TRY(scan_pipeline_path(p, r.dir, sizeof r.dir, "scan"));
+  SCAN_TRY(scan_pipeline_path(p, r.dir, sizeof r.dir, "cluster"));
   SCAN_TRY(scan_make_dirs(r.dir));
 
   scan_aug_config aug;

@@ -75,7 +75,7 @@ static scan_status kmeans_baselines(scan_pipeline *p, const scan_dataset *val, i
    one too, so metrics.json compares every head whichever is chosen. */
 typedef struct {
   char path[SCAN_PATH_MAX];
-  const char *name; /* "scan", "selflabel", or NULL for a file given with --model */
+  const char *name; /* "cluster", "selflabel", or NULL for a file given with --model */
   scan_model_info info; /* heads, clusters, the chosen head, the stage that wrote it */
 } eval_model;
 
@@ -89,8 +89,8 @@ static scan_status list_models(scan_pipeline *p, const char *model_path, eval_mo
     char final[SCAN_PATH_MAX];
     int selflabel = 0;
     SCAN_TRY(scan_pipeline_cluster_model_path(p, final, sizeof final, &selflabel));
-    SCAN_TRY(scan_pipeline_path(p, models[0].path, sizeof models[0].path, "scan/model.safetensors"));
-    models[0].name = "scan";
+    SCAN_TRY(scan_pipeline_path(p, models[0].path, sizeof models[0].path, "cluster/model.safetensors"));
+    models[0].name = "cluster";
     *count = scan_file_exists(models[0].path) ? 1 : 0;
     if (selflabel) {
       SCAN_TRY(scan_path_format(models[*count].path, sizeof models[*count].path, "%s", final));
@@ -114,7 +114,7 @@ static scan_status predict_model(scan_pipeline *p, const scan_dataset *val, cons
                                  float **features, int *dim) {
   scan_head_config head = {SCAN_HEAD_CLUSTER, 0, m->info.heads, m->info.classes};
   scan_net *net = NULL;
-  SCAN_TRY(scan_pipeline_create_net_with_head(p, "scan", &head, 256, &net));
+  SCAN_TRY(scan_pipeline_create_net_with_head(p, "cluster", &head, 256, &net));
   scan_status status = scan_net_load(net, m->path, NULL);
   if (status != SCAN_OK) scan_fail_context(status, "eval");
   *dim = scan_net_feature_dim(net);
