@@ -1,5 +1,6 @@
 /* Atomic writes: data goes to "<path>.tmp.<pid>", is flushed, then renamed over
- * <path>, so a crash never leaves a half-written file under the real name. */
+ * <path>, so a crash never leaves a half-written file under the real name. In a data-parallel run only rank 0
+ * writes: on the other ranks every atomic write succeeds without touching the file system. */
 #ifndef SCAN_ATOMIC_FILE_H
 #define SCAN_ATOMIC_FILE_H
 
@@ -13,6 +14,7 @@ typedef struct {
   FILE *file;
   char path[SCAN_PATH_MAX];
   char temp_path[SCAN_PATH_MAX];
+  int discard; /* a data-parallel rank other than 0 (scan/dist.h): written to /dev/null, nothing renamed */
 } scan_atomic_file;
 
 scan_status scan_atomic_open(scan_atomic_file *af, const char *path);

@@ -39,10 +39,17 @@ typedef struct {
   int prefetch; /* batch buffers in the ring (>= 1); 0 = threads + 2, what every loader of the program uses */
   const int32_t *subset; /* optional: iterate only these dataset indices */
   int subset_count;
+  /* Data-parallel training: every batch holds only part `shard_index` of `shard_count` contiguous parts of the global
+   * batch (scan_dist_share of its n samples, in order); shard_count 0 or 1 = the whole batch. The order, the number
+   * of batches and every sample's randomness are those of the global batch, so sample i of a global batch is the
+   * same image augmented the same way on any number of ranks. batch_size (the global batch) must be >= shard_count. */
+  int shard_index, shard_count;
 } scan_loader_config;
 
 typedef struct {
-  int n;            /* samples in this batch */
+  int n;            /* samples in this batch (this shard's, with shard_count > 1) */
+  int global_n;     /* samples in the global batch (= n without shards) */
+  int global_first; /* the global batch's position of this batch's first sample (0 without shards) */
   float *a;         /* [n, C, H, W] */
   float *b;         /* [n, C, H, W]; NULL for SINGLE */
   int32_t *index;   /* [n] dataset indices (anchors for NEIGHBOR_PAIRS) */

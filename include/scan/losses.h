@@ -31,6 +31,17 @@ typedef struct {
 scan_scan_loss scan_loss_scan(const float *anchor_logits, const float *neighbor_logits, int b, int c,
                               double entropy_weight, float *d_anchor, float *d_neighbor);
 
+/* The SCAN loss of a data-parallel shard: this rank's b anchor and neighbour rows out of a global batch of global_b.
+ * scan_scan_prob_sums writes the shard's sums over rows of softmax(anchor) into sums [c]; their sum over ranks
+ * (global_sums) gives the global mean prediction that the entropy term uses. scan_loss_scan_shard returns
+ * consistency = (sum over this shard's rows of -log <p_i, q_i>) / global_b, which summed over ranks is the global
+ * consistency, and entropy = H(global mean) (the same on every rank); total = consistency - weight * entropy / ranks
+ * is left to the caller. The gradients are those of the global loss w.r.t. this shard's rows, times grad_scale. */
+void scan_scan_prob_sums(const float *anchor_logits, int b, int c, double *sums);
+scan_scan_loss scan_loss_scan_shard(const float *anchor_logits, const float *neighbor_logits, int b, int c,
+                                    double entropy_weight, const double *global_sums, long global_b, double grad_scale,
+                                    float *d_anchor, float *d_neighbor);
+
 /* Validation SCAN loss used to pick the best head (spec §7.4). probs [n, c] softmax outputs,
  * neighbors [n, cols] row i = indices of i's neighbours (self normally in column 0).
  * consistency = mean over all (i, j in row i) of -log <p_i, p_j> (clamped at -100);
@@ -59,6 +70,15 @@ double scan_loss_selflabel(const float *weak_logits, const float *strong_logits,
  * view's training-mode forward pass, so that a batch with nothing to train on never runs one. */
 int scan_selflabel_targets(const float *weak_logits, int b, int c, double threshold, const float *class_thresholds,
                            int32_t *targets, double *top_probability);
+
+/* The self-label loss of a data-parallel shard: targets [b] of this rank's rows (scan_selflabel_targets, -1 = not
+ * confident) and global_counts [c], the confident samples per class over the global batch (their sum is n > 0).
+ * Each confident row is weighted (balance ? n / count(target) : 1) / W with W the global weight sum (n times the
+ * classes present, or n); returns this shard's part of the global loss (the parts sum to it over ranks) and writes
+ * d_strong [b, c] (may be NULL): the global loss's gradient w.r.t. this shard's rows times grad_scale, zero rows for
+ * samples that are not confident. */
+double scan_loss_selflabel_shard(const float *strong_logits, const int32_t *targets, int b, int c,
+                                 const double *global_counts, int balance, double grad_scale, float *d_strong);
 
 /* Per-class thresholds for adaptive self-labelling: for each class, the `quantile` (0..1, linear
  * interpolation like numpy's default) of the max probability among the samples of probs [n, c] whose

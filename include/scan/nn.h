@@ -68,6 +68,11 @@ int scan_net_param_count(const scan_net *net);
 const scan_param *scan_net_param(const scan_net *net, int index);
 const scan_param *scan_net_find_param(const scan_net *net, const char *name);
 int64_t scan_param_numel(const scan_param *p);
+/* Every parameter and buffer lies in one allocation (each scan_param's data points into it), every gradient in a
+   second of the same length at the same offsets (a buffer's slot there is zero): data-parallel training all-reduces
+   the gradient block in one call. *floats receives the length of either. */
+float *scan_net_param_block(scan_net *net, int64_t *floats);
+float *scan_net_grad_block(scan_net *net, int64_t *floats);
 
 /* safetensors checkpoints. Load checks every name, shape and dtype before it changes the network, and names the key that is
    missing, unexpected, or has the wrong shape or dtype (a refused file leaves the network as it was).

@@ -4,8 +4,17 @@
  * line in <run>/<stage>/log.jsonl. A stage supplies only what differs: one step on a batch, and what to validate,
  * keep and log at the end of an epoch.
  *
- * Per epoch:  begin_epoch → step × batches (lr set from the schedule first) → end_epoch → checkpoint → log line.
- * A crash loses at most the epoch in progress: the checkpoint is written before the log line that announces it. */
+ * Per epoch:  begin_epoch → (step → update) × batches (lr set from the schedule first) → end_epoch → checkpoint
+ * → log line. A crash loses at most the epoch in progress: the checkpoint is written before the log line that
+ * announces it.
+ *
+ * Data-parallel training (scan/dist.h, under mpirun): every rank runs this loop over its shard of each global batch
+ * (the loader's shard_index/shard_count). The step computes forward, loss and backward on the shard, with a loss
+ * whose value is the global batch's and whose gradient rows are scaled so that the AVERAGE over ranks of the
+ * parameter gradients is the one-process gradient; the update then all-reduces the gradient block (one
+ * MPI_Allreduce, divided by the rank count) before the phase's optimiser steps, so every rank applies the same
+ * update. Batch-norm statistics are per rank during the epoch; the running statistics are averaged over ranks at
+ * its end, before validation and the checkpoint. With one process nothing of this runs. */
 #ifndef SCAN_TRAINER_H
 #define SCAN_TRAINER_H
 
@@ -50,8 +59,12 @@ typedef struct {
   void *ctx;                    /* the stage's own state, passed to every hook */
   /* Before an epoch's first batch (may be NULL). */
   scan_status (*begin_epoch)(void *ctx, int epoch);
-  /* One batch: forward, loss, backward, optimiser step. batch is NULL in a phase without a loader. */
+  /* One batch: forward, loss, zero_grad and backward, leaving the gradients in the net; the scaffold then makes them
+     global (data-parallel runs) and steps the phase's optimiser when the batch trained. batch is NULL in a phase
+     without a loader. out->loss and out->trained must be the same on every rank (the global batch's). */
   scan_status (*step)(void *ctx, const scan_batch *batch, int epoch, long step, scan_step_result *out);
+  /* After each optimiser step (may be NULL): e.g. the EMA of the parameters. */
+  void (*after_update)(void *ctx);
   /* Text after "loss ... lr ..." in the progress line (may be NULL). */
   void (*note)(void *ctx, const scan_epoch_stats *stats, char *buf, size_t size);
   /* After the epoch's batches, before its checkpoint: validation, keeping the best model, the console summary. */
@@ -65,6 +78,7 @@ typedef struct {
   const scan_loader_config *loader;  /* the batches; NULL: `steps` steps per epoch with batch NULL */
   long steps;                        /* without a loader */
   int images_per_step;               /* without a loader: what one step counts as images */
+  scan_optimizer *optimizer;         /* stepped by the scaffold after every batch that trained */
   scan_optimizer *scheduled;         /* the optimiser whose rates follow the stage's schedule, or NULL */
   int schedule_start;                /* the stage epoch that is the schedule's epoch 0 (after a warm-up phase) */
 } scan_train_phase;

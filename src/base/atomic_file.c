@@ -13,12 +13,19 @@
 
 #include <cjson/cJSON.h>
 
+#include "scan/dist.h"
 #include "scan/stop_point.h"
 
 scan_status scan_atomic_open(scan_atomic_file *af, const char *path) {
   memset(af, 0, sizeof *af);
   if (strlen(path) >= sizeof af->path) return scan_fail(SCAN_ERR_INPUT, "%s: path too long", path);
   strcpy(af->path, path);
+  if (!scan_dist_is_root()) { /* data-parallel runs: rank 0 writes every file, the others' copies go nowhere */
+    af->discard = 1;
+    af->file = fopen("/dev/null", "wb");
+    if (!af->file) return scan_fail(SCAN_ERR_INPUT, "/dev/null: cannot open: %s", strerror(errno));
+    return SCAN_OK;
+  }
   SCAN_TRY(scan_path_format(af->temp_path, sizeof af->temp_path, "%s.tmp.%ld", path, (long)getpid()));
   af->file = fopen(af->temp_path, "wb");
   if (!af->file) return scan_fail(SCAN_ERR_INPUT, "%s: cannot create: %s", af->temp_path, strerror(errno));
@@ -27,6 +34,11 @@ scan_status scan_atomic_open(scan_atomic_file *af, const char *path) {
 
 scan_status scan_atomic_commit(scan_atomic_file *af) {
   if (!af->file) return scan_fail(SCAN_ERR_INTERNAL, "%s: not open", af->path);
+  if (af->discard) {
+    fclose(af->file);
+    af->file = NULL;
+    return SCAN_OK;
+  }
   /* fflush first: after an earlier failed write it fails again and leaves that reason (ENOSPC...) in errno. */
   errno = 0;
   int failed = fflush(af->file) != 0 || ferror(af->file) || fsync(fileno(af->file)) != 0;

@@ -1,5 +1,7 @@
 #include "scan/progress.h"
 
+#include "scan/dist.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -65,7 +67,7 @@ static void print_line(scan_progress *p, double now, int final) {
 
 void scan_progress_update(scan_progress *p, long done) {
   p->done = done;
-  if (progress_quiet) return;
+  if (progress_quiet || !scan_dist_is_root()) return; /* one progress line per run, rank 0's */
   double now = scan_now_seconds();
   double interval = p->is_tty ? 0.2 : 10.0;
   if (now - p->last_print >= interval) {
@@ -75,6 +77,6 @@ void scan_progress_update(scan_progress *p, long done) {
 }
 
 void scan_progress_finish(scan_progress *p) {
-  if (progress_quiet) return;
+  if (progress_quiet || !scan_dist_is_root()) return;
   print_line(p, scan_now_seconds(), 1);
 }

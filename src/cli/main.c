@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "scan/context.h"
+#include "scan/dist.h"
 
 #define SCAN_COMMAND(name, function, summary) int function(int argc, char **argv);
 #include "commands.def"
@@ -28,7 +29,15 @@ static void print_usage(FILE *out) {
   for (const command *c = commands; c->name; c++) fprintf(out, "  %-12s %s\n", c->name, c->summary);
 }
 
-int main(int argc, char **argv) {
+/* Under mpirun every rank runs the same command. A command that fails on any rank stops all of them (MPI_Abort with
+   its exit status, after its message): a partner waiting in a collective would otherwise wait forever. */
+static int finish(int rc) {
+  if (rc != 0 && scan_dist_size() > 1) scan_dist_abort(rc);
+  scan_dist_finalize();
+  return rc;
+}
+
+static int run_command(int argc, char **argv) {
   if (argc < 2) {
     print_usage(stderr);
     return 2;
@@ -55,4 +64,10 @@ int main(int argc, char **argv) {
   else fprintf(stderr, "scan: unknown command '%s' (see 'scan --help')\n", argv[1]);
   scan_context_close_default();
   return rc;
+}
+
+int main(int argc, char **argv) {
+  /* Before any thread (the loader's workers, OpenMP's) starts. */
+  if (scan_dist_init(&argc, &argv) != 0) return 1;
+  return finish(run_command(argc, argv));
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scan/dist.h"
 #include "scan/atomic_file.h"
 #include "scan/progress.h"
 #include "terminal.h"
@@ -187,7 +188,7 @@ static int command_main(int argc, char **argv, stage_fn fn, const char *stage, c
   rc = open_run(&o, stage, &cfg, &p, 1);
   if (rc) return rc;
   rc = cli_report_error(fn(&p));
-  if (rc == 0) printf("%s: done, outputs in %s\n", argv[0], p.run_dir);
+  if (rc == 0 && scan_dist_is_root()) printf("%s: done, outputs in %s\n", argv[0], p.run_dir);
   stage_close(cfg, &p);
   return rc;
 }

@@ -10,6 +10,7 @@
 #include "scan/atomic_file.h"
 #include "scan/datasets.h"
 #include "scan/dir_lock.h"
+#include "scan/dist.h"
 #include "scan/pipeline.h"
 
 scan_status scan_pipeline_open(scan_pipeline *p, const scan_config *cfg, const char *run_dir) {
@@ -51,10 +52,15 @@ static scan_status rename_old_cluster_folder(const scan_pipeline *p) {
 }
 
 scan_status scan_pipeline_lock(scan_pipeline *p) {
-  SCAN_TRY(scan_dir_lock(p->run_dir, &p->lock_fd));
-  SCAN_TRY(rename_old_cluster_folder(p));
-  /* Only now: before the lock, a temporary could belong to the other command's write in progress. */
-  scan_remove_stale_temporaries(p->run_dir, 2, p->run_dir);
+  /* Under mpirun rank 0 holds the lock and writes for every rank; the others only read, once rank 0 has the
+     directory in order (the barrier). A failure on rank 0 reaches main, which stops every rank. */
+  if (scan_dist_is_root()) {
+    SCAN_TRY(scan_dir_lock(p->run_dir, &p->lock_fd));
+    SCAN_TRY(rename_old_cluster_folder(p));
+    /* Only now: before the lock, a temporary could belong to the other command's write in progress. */
+    scan_remove_stale_temporaries(p->run_dir, 2, p->run_dir);
+  }
+  scan_dist_barrier();
   return SCAN_OK;
 }
 
@@ -297,6 +303,7 @@ scan_status scan_pipeline_create_net_with_head(scan_pipeline *p, const char *sta
 }
 
 scan_status scan_log_line(const char *path, const char *json_line) {
+  if (!scan_dist_is_root()) return SCAN_OK; /* rank 0 keeps the logs */
   FILE *f = fopen(path, "a");
   if (!f) return scan_fail(SCAN_ERR_INPUT, "%s: cannot append: %s", path, strerror(errno));
   fprintf(f, "%s\n", json_line);

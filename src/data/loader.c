@@ -9,6 +9,7 @@
  * depend on the number of threads or their timing. */
 #include "scan/loader.h"
 
+#include "scan/dist.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,15 @@ static void fill_batch(scan_loader *l, int batch, int epoch) {
   scan_batch *out = &l->slots[batch % l->prefetch];
   int first = batch * l->cfg.batch_size;
   int n = l->samples - first < l->cfg.batch_size ? l->samples - first : l->cfg.batch_size;
+  out->global_n = n;
+  out->global_first = 0;
+  if (l->cfg.shard_count > 1) { /* this rank's contiguous part of the global batch */
+    long shard_first, shard_n;
+    scan_dist_share(n, l->cfg.shard_index, l->cfg.shard_count, &shard_first, &shard_n);
+    first += (int)shard_first;
+    out->global_first = (int)shard_first;
+    n = (int)shard_n;
+  }
   out->n = n;
   for (int i = 0; i < n; i++) {
     int32_t index = l->order[first + i];
@@ -112,6 +122,11 @@ static scan_status check_config(const scan_loader_config *c) {
   if (c->threads < 0 || c->threads > MAX_THREADS)
     return scan_fail(SCAN_ERR_INPUT, "loader: %d threads is outside 0..%d", c->threads, MAX_THREADS);
   if (c->prefetch < 0) return scan_fail(SCAN_ERR_INPUT, "loader: prefetch %d must be >= 0", c->prefetch);
+  if (c->shard_count < 0 || (c->shard_count > 1 && (c->shard_index < 0 || c->shard_index >= c->shard_count)))
+    return scan_fail(SCAN_ERR_INPUT, "loader: shard %d of %d does not exist", c->shard_index, c->shard_count);
+  if (c->shard_count > 1 && c->batch_size < c->shard_count)
+    return scan_fail(SCAN_ERR_INPUT, "loader: a batch of %d cannot be shared by %d processes (batch_size must be >= %d)",
+                     c->batch_size, c->shard_count, c->shard_count);
   if (!c->aug_a) return scan_fail(SCAN_ERR_INPUT, "loader: no augmentation given");
   if (scan_aug_validate(c->aug_a, d->height, d->width, d->channels) != SCAN_OK)
     return scan_fail_context(SCAN_ERR_INPUT, "loader on %s", d->name);

@@ -352,6 +352,14 @@ scan_status scan_net_heads_backward(scan_net *net, const float *const *d_heads) 
 void scan_net_zero_grad(scan_net *net) { memset(net->grad_block, 0, (size_t)net->param_floats * sizeof(float)); }
 
 int scan_net_param_count(const scan_net *net) { return net->param_count; }
+float *scan_net_param_block(scan_net *net, int64_t *floats) {
+  *floats = net->param_floats;
+  return net->param_block;
+}
+float *scan_net_grad_block(scan_net *net, int64_t *floats) {
+  *floats = net->param_floats;
+  return net->grad_block;
+}
 const scan_param *scan_net_param(const scan_net *net, int index) {
   return index >= 0 && index < net->param_count ? &net->params[index].p : NULL;
 }

@@ -16,6 +16,7 @@
 
 #include "scan/stages.h"
 #include "scan/atomic_file.h"
+#include "scan/dist.h"
 #include "scan/pipeline.h"
 #include "scan/progress.h"
 
@@ -78,20 +79,28 @@ scan_status scan_run_all(scan_pipeline *p, double *stage_seconds) {
     chained = chained * 0x100000001B3ull ^ scan_config_stage_hash(p->cfg, s->config_section);
     chained ^= chained >> 29;
     if (stage_seconds) stage_seconds[i] = 0;
-    if (read_stamp(p, s->name, "done") == chained) {
-      fprintf(stderr, "[%d/%d] %s: up to date, skipped\n", i + 1, count, s->name);
+    /* Under mpirun rank 0 reads the stamps and decides for every rank (the others must not race its writes). */
+    int state[2] = {0, 0}; /* done, started under this configuration */
+    if (scan_dist_is_root()) {
+      state[0] = read_stamp(p, s->name, "done") == chained;
+      state[1] = read_stamp(p, s->name, "started") == chained;
+    }
+    scan_dist_broadcast(state, sizeof state, 0);
+    if (state[0]) {
+      if (scan_dist_is_root()) fprintf(stderr, "[%d/%d] %s: up to date, skipped\n", i + 1, count, s->name);
       continue;
     }
-    if (read_stamp(p, s->name, "started") != chained) {
-      for (int f = 0; f < 3 && s->stale_files[f]; f++) {
+    if (!state[1]) {
+      for (int f = 0; f < 3 && s->stale_files[f] && scan_dist_is_root(); f++) {
         char path[SCAN_PATH_MAX];
         SCAN_TRY(scan_pipeline_path(p, path, sizeof path, s->stale_files[f]));
         unlink(path);
       }
       SCAN_TRY(write_stamp(p, s->name, "started", chained));
     }
+    scan_dist_barrier(); /* the stale files are gone on every rank's view before the stage looks for a checkpoint */
     double elapsed = scan_now_seconds() - run_start;
-    fprintf(stderr, "[%d/%d] %s: running (run time so far %.0f s)\n", i + 1, count, s->name, elapsed);
+    if (scan_dist_is_root()) fprintf(stderr, "[%d/%d] %s: running (run time so far %.0f s)\n", i + 1, count, s->name, elapsed);
     double start = scan_now_seconds();
     scan_status status = s->run(p);
     if (status != SCAN_OK) return scan_fail_context(status, "stage %s", s->name);
@@ -103,7 +112,8 @@ scan_status scan_run_all(scan_pipeline *p, double *stage_seconds) {
     SCAN_TRY(scan_pipeline_path(p, path, sizeof path, rel));
     SCAN_TRY(scan_write_file_atomic(path, text, strlen(text)));
     SCAN_TRY(write_stamp(p, s->name, "done", chained));
-    fprintf(stderr, "[%d/%d] %s: done in %.1f s\n", i + 1, count, s->name, seconds);
+    scan_dist_barrier(); /* the next stage reads what rank 0 wrote for this one */
+    if (scan_dist_is_root()) fprintf(stderr, "[%d/%d] %s: done in %.1f s\n", i + 1, count, s->name, seconds);
   }
   return SCAN_OK;
 }

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scan/dist.h"
 #include "scan/model_load.h"
 #include "scan/stages.h"
 #include "scan/head_validation.h"
@@ -44,13 +45,38 @@ typedef struct {
   float *features;     /* warm-up: cached backbone features [train count, dim] */
   int32_t *order;      /* warm-up: this epoch's order of the training images */
   float *batch_rows;   /* warm-up: [2 * batch, dim] anchors then neighbours; whole network: [2 * batch, C, H, W] */
+  double *sums;        /* data-parallel: heads x [classes + 1], the global softmax sums, then the consistency parts */
   double best_loss;
   char dir[SCAN_PATH_MAX];
 } cluster_run;
 
+/* Data-parallel: the global batch's SCAN loss of every head from this rank's n of its global_n pairs. The entropy
+   term takes the global mean prediction (the per-rank softmax sums of all heads in one all-reduce), the consistency
+   term the per-rank sums (a second one), and each gradient row is scaled by the rank count: the scaffold averages the
+   parameter gradients over ranks, so (1/ranks) * sum_r ranks * g_r = the one-process gradient of the global batch. */
+static double heads_loss_shard(cluster_run *r, int n, long global_n) {
+  const int c = r->classes, heads = r->heads, ranks = scan_dist_size();
+  for (int h = 0; h < heads; h++) scan_scan_prob_sums(scan_net_head_output(r->net, h), n, c, r->sums + (size_t)h * c);
+  scan_dist_sum_doubles(r->sums, (long)heads * c);
+  double *consistency = r->sums + (size_t)heads * c, entropy[heads];
+  for (int h = 0; h < heads; h++) {
+    const float *logits = scan_net_head_output(r->net, h);
+    scan_scan_loss l = scan_loss_scan_shard(logits, logits + (size_t)n * c, n, c, r->cfg->entropy_weight,
+                                            r->sums + (size_t)h * c, global_n, ranks, r->d_heads[h],
+                                            r->d_heads[h] + (size_t)n * c);
+    consistency[h] = l.consistency;
+    entropy[h] = l.entropy;
+  }
+  scan_dist_sum_doubles(consistency, heads);
+  double sum = 0;
+  for (int h = 0; h < heads; h++) sum += consistency[h] - r->cfg->entropy_weight * entropy[h];
+  return sum / heads;
+}
+
 /* SCAN loss of every head over a batch whose first n rows are anchors and last n rows their neighbours
-   (the scaffold checks that the mean is finite). */
-static double heads_loss(cluster_run *r, int n) {
+   (the scaffold checks that the mean is finite); global_n: the global batch (data-parallel runs). */
+static double heads_loss(cluster_run *r, int n, long global_n) {
+  if (scan_dist_size() > 1) return heads_loss_shard(r, n, global_n);
   double sum = 0;
   for (int h = 0; h < r->heads; h++) {
     const float *logits = scan_net_head_output(r->net, h);
@@ -78,20 +104,22 @@ static scan_status cluster_begin_epoch(void *ctx, int epoch) {
 
 /* A warm-up step: the heads alone on cached features of anchors and a random neighbour each. */
 static scan_status warmup_step(cluster_run *r, int epoch, long step, scan_step_result *out) {
-  const int dim = scan_net_feature_dim(r->net), b = r->batch_size;
+  const int dim = scan_net_feature_dim(r->net), global_b = r->batch_size;
+  long first = 0, count = global_b; /* data-parallel: this rank's contiguous part of the global batch */
+  scan_dist_share(global_b, scan_dist_rank(), scan_dist_size(), &first, &count);
+  const int b = (int)count;
   for (int i = 0; i < b; i++) {
-    long anchor = r->order[step * b + i];
+    long anchor = r->order[step * global_b + first + i];
     scan_rng pick = scan_rng_make(r->p->seed, 2000 + (uint64_t)epoch, (uint64_t)anchor);
     long other = random_neighbor(&r->train_nbrs, anchor, &pick);
     memcpy(r->batch_rows + (size_t)i * dim, r->features + anchor * dim, sizeof(float) * (size_t)dim);
     memcpy(r->batch_rows + (size_t)(b + i) * dim, r->features + other * dim, sizeof(float) * (size_t)dim);
   }
   SCAN_TRY(scan_net_heads_forward(r->net, r->batch_rows, 2 * b));
-  out->loss = heads_loss(r, b);
+  out->loss = heads_loss(r, b, global_b);
   if (!isfinite(out->loss)) return SCAN_OK; /* the scaffold stops with its message, before any update */
   scan_net_zero_grad(r->net);
-  SCAN_TRY(scan_net_heads_backward(r->net, (const float *const *)r->d_heads));
-  return scan_optim_step(r->heads_opt);
+  return scan_net_heads_backward(r->net, (const float *const *)r->d_heads); /* the scaffold steps heads_opt */
 }
 
 static scan_status cluster_step(void *ctx, const scan_batch *batch, int epoch, long step, scan_step_result *out) {
@@ -102,12 +130,11 @@ static scan_status cluster_step(void *ctx, const scan_batch *batch, int epoch, l
   memcpy(r->batch_rows + r->image_floats * (size_t)n, batch->b, sizeof(float) * r->image_floats * (size_t)n);
   /* Head-only mode keeps batch-norm statistics frozen (eval mode), as the reference does. */
   SCAN_TRY(scan_net_forward(r->net, r->batch_rows, 2 * n, head_only ? 0 : 1));
-  out->loss = heads_loss(r, n);
+  out->loss = heads_loss(r, n, batch->global_n);
   if (!isfinite(out->loss)) return SCAN_OK;
   scan_net_zero_grad(r->net);
-  SCAN_TRY(head_only ? scan_net_heads_backward(r->net, (const float *const *)r->d_heads)
-                     : scan_net_backward(r->net, (const float *const *)r->d_heads, NULL));
-  return scan_optim_step(r->opt);
+  return head_only ? scan_net_heads_backward(r->net, (const float *const *)r->d_heads)
+                   : scan_net_backward(r->net, (const float *const *)r->d_heads, NULL); /* the scaffold steps opt */
 }
 
 /* Validates every head, saves the model when the best head improved, and gives the checkpoint the loss to beat. */
@@ -144,7 +171,7 @@ static scan_status cluster_end_epoch(void *ctx, int epoch, const scan_epoch_stat
     }
     free(heads_json);
   }
-  if (status == SCAN_OK) {
+  if (status == SCAN_OK && scan_dist_is_root()) { /* data-parallel: rank 0 speaks for all */
     const char *phase = r->warmup ? "warmup" : "full";
     const double train_loss = scan_epoch_mean_loss(stats);
     if (v[best].acc >= 0)
@@ -177,7 +204,8 @@ static scan_status run_warmup(cluster_run *r, scan_trainer *t, int start_epoch) 
   r->warmup = 1;
   /* warm-up "images" are cached feature vectors: anchors and neighbours */
   scan_train_phase phase = {.name = "warmup", .first_epoch = start_epoch, .end_epoch = r->cfg->warmup_epochs,
-                            .steps = r->train->count / r->batch_size, .images_per_step = 2 * r->batch_size};
+                            .steps = r->train->count / r->batch_size, .images_per_step = 2 * r->batch_size,
+                            .optimizer = r->heads_opt};
   scan_status status = scan_trainer_run(t, &phase);
   r->warmup = 0;
   free(r->batch_rows);
@@ -226,7 +254,8 @@ scan_status scan_stage_cluster(scan_pipeline *p) {
   r.classes = scan_net_head_dim(r.net);
   r.image_floats = (size_t)aug.channels * (size_t)aug.out_size * (size_t)aug.out_size;
   r.d_heads = scan_calloc((unsigned long)r.heads, sizeof *r.d_heads);
-  if (!r.d_heads) { status = SCAN_ERR_INTERNAL; goto done; }
+  r.sums = scan_malloc(sizeof(double) * (size_t)r.heads * (size_t)(r.classes + 1));
+  if (!r.d_heads || !r.sums) { status = SCAN_ERR_INTERNAL; goto done; }
   for (int h = 0; h < r.heads && status == SCAN_OK; h++) {
     r.d_heads[h] = scan_malloc(sizeof(float) * 2 * (size_t)r.batch_size * (size_t)r.classes);
     if (!r.d_heads[h]) status = SCAN_ERR_INTERNAL;
@@ -243,7 +272,7 @@ scan_status scan_stage_cluster(scan_pipeline *p) {
   r.batch_rows = scan_malloc(sizeof(float) * r.image_floats * 2 * (size_t)r.batch_size);
   if (!r.batch_rows) { status = SCAN_ERR_INTERNAL; goto done; }
   scan_train_phase phase = {.name = "full", .first_epoch = start_epoch, .end_epoch = total_epochs, .loader = &lc,
-                            .scheduled = r.opt, .schedule_start = cfg->warmup_epochs};
+                            .optimizer = r.opt, .scheduled = r.opt, .schedule_start = cfg->warmup_epochs};
   status = scan_trainer_run(&t, &phase);
 done:
   free(r.batch_rows);
@@ -251,6 +280,7 @@ done:
   free(r.order);
   for (int h = 0; r.d_heads && h < r.heads; h++) free(r.d_heads[h]);
   free(r.d_heads);
+  free(r.sums);
   if (r.opt) scan_optim_free(r.opt);
   if (r.heads_opt) scan_optim_free(r.heads_opt);
   if (r.net) scan_net_free(r.net);

@@ -9,6 +9,7 @@
 
 #include "scan/stages.h"
 #include "scan/atomic_file.h"
+#include "scan/dist.h"
 #include "scan/knn.h"
 #include "scan/loader.h"
 #include "scan/losses.h"
@@ -50,7 +51,34 @@ typedef struct {
   size_t image_floats;
   scan_optimizer *opt;
   float *input, *d_z; /* [2n, C, H, W] both views; [2n, dim] the loss's gradient */
+  float *all_z, *all_d; /* data-parallel: [2 x batch, dim] every rank's embeddings (views 1 then 2), their gradient */
 } pretext_run;
+
+/* Data-parallel NT-Xent over the global batch: every rank's embeddings of both views are all-gathered (in rank order,
+   which is the global batch's order: each rank holds a contiguous part of it), every rank computes the loss of the
+   whole global batch with every negative in it, and keeps the gradient rows of its own samples. Those rows are scaled
+   by the rank count R: the scaffold averages the parameter gradients over ranks, and
+   (1/R) * sum_r J_r^T (R * g_r) = sum_r J_r^T g_r = J^T g, the one-process gradient of the global batch. */
+static double simclr_global(pretext_run *r, const float *z, int n, int global_n) {
+  const int dim = scan_net_head_dim(r->net), ranks = scan_dist_size(), rank = scan_dist_rank();
+  long counts[ranks], first = 0, count = 0;
+  for (int k = 0; k < ranks; k++) {
+    long unused;
+    scan_dist_share(global_n, k, ranks, &unused, &count);
+    counts[k] = count * dim;
+  }
+  scan_dist_share(global_n, rank, ranks, &first, &count);
+  float *z1 = r->all_z, *z2 = r->all_z + (size_t)global_n * dim;
+  scan_dist_gather_floats(z, z1, counts);
+  scan_dist_gather_floats(z + (size_t)n * dim, z2, counts);
+  float *d1 = r->all_d, *d2 = r->all_d + (size_t)global_n * dim;
+  double loss = scan_loss_simclr(z1, z2, global_n, dim, r->cfg->temperature, r->cfg->symmetric, d1, d2);
+  for (size_t k = 0; k < (size_t)n * dim; k++) {
+    r->d_z[k] = (float)ranks * d1[(size_t)first * dim + k];
+    r->d_z[(size_t)n * dim + k] = (float)ranks * d2[(size_t)first * dim + k];
+  }
+  return loss;
+}
 
 static scan_status pretext_step(void *ctx, const scan_batch *batch, int epoch, long step, scan_step_result *out) {
   pretext_run *r = ctx;
@@ -60,13 +88,15 @@ static scan_status pretext_step(void *ctx, const scan_batch *batch, int epoch, l
   memcpy(r->input + r->image_floats * (size_t)n, batch->b, sizeof(float) * r->image_floats * (size_t)n);
   SCAN_TRY(scan_net_forward(r->net, r->input, 2 * n, 1));
   const float *z = scan_net_head_output(r->net, 0);
-  out->loss = scan_loss_simclr(z, z + (size_t)n * dim, n, dim, r->cfg->temperature, r->cfg->symmetric, r->d_z,
-                               r->d_z + (size_t)n * dim);
+  if (scan_dist_size() > 1)
+    out->loss = simclr_global(r, z, n, batch->global_n);
+  else
+    out->loss = scan_loss_simclr(z, z + (size_t)n * dim, n, dim, r->cfg->temperature, r->cfg->symmetric, r->d_z,
+                                 r->d_z + (size_t)n * dim);
   if (!isfinite(out->loss)) return SCAN_OK; /* the scaffold stops with its message, before any update */
   scan_net_zero_grad(r->net);
   const float *d_heads[1] = {r->d_z};
-  SCAN_TRY(scan_net_backward(r->net, d_heads, NULL));
-  return scan_optim_step(r->opt);
+  return scan_net_backward(r->net, d_heads, NULL); /* the scaffold steps the optimiser */
 }
 
 /* The weighted-kNN monitor accuracy into the log line (null without labels). */
@@ -80,7 +110,7 @@ static scan_status pretext_end_epoch(void *ctx, int epoch, const scan_epoch_stat
   end->log_fields = scan_malloc(64);
   if (!end->log_fields) return SCAN_ERR_INTERNAL;
   snprintf(end->log_fields, 64, "\"knn_accuracy\": %s", knn_text);
-  if (knn_accuracy >= 0)
+  if (knn_accuracy >= 0 && scan_dist_is_root())
     fprintf(stderr, "pretext epoch %d: loss %.4f, weighted kNN accuracy %.2f%%\n", epoch + 1, scan_epoch_mean_loss(stats),
             knn_accuracy);
   return SCAN_OK;
@@ -119,9 +149,15 @@ scan_status scan_stage_pretext(scan_pipeline *p) {
   r.image_floats = (size_t)aug.channels * (size_t)aug.out_size * (size_t)aug.out_size;
   r.input = scan_malloc(sizeof(float) * r.image_floats * 2 * (size_t)batch_size);
   r.d_z = scan_malloc(sizeof(float) * (size_t)dim * 2 * (size_t)batch_size);
+  if (scan_dist_size() > 1) {
+    r.all_z = scan_malloc(sizeof(float) * (size_t)dim * 2 * (size_t)batch_size);
+    r.all_d = scan_malloc(sizeof(float) * (size_t)dim * 2 * (size_t)batch_size);
+    if (!r.all_z || !r.all_d) { status = SCAN_ERR_INTERNAL; goto done; }
+  }
   if (!r.input || !r.d_z) { status = SCAN_ERR_INTERNAL; goto done; }
   scan_loader_config lc = training_loader_config(p, train, SCAN_BATCH_TWO_VIEWS, &aug, NULL, batch_size, train_cfg->workers);
-  scan_train_phase phase = {.first_epoch = start_epoch, .end_epoch = train_cfg->epochs, .loader = &lc, .scheduled = opt};
+  scan_train_phase phase = {.first_epoch = start_epoch, .end_epoch = train_cfg->epochs, .loader = &lc, .optimizer = opt,
+                            .scheduled = opt};
   status = scan_trainer_run(&t, &phase);
   if (status == SCAN_OK) {
     char epochs_text[32];
@@ -132,6 +168,8 @@ scan_status scan_stage_pretext(scan_pipeline *p) {
 done:
   free(r.input);
   free(r.d_z);
+  free(r.all_z);
+  free(r.all_d);
   if (opt) scan_optim_free(opt);
   if (r.net) scan_net_free(r.net);
   return status;

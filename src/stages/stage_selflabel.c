@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scan/dist.h"
 #include "scan/model_load.h"
 #include "scan/stages.h"
 #include "scan/head_validation.h"
@@ -74,6 +75,7 @@ typedef struct {
   int classes, batch_size;
   float *weak, *d_strong, *thresholds; /* [batch, classes] x 2, [classes] */
   int32_t *targets;
+  double *counts; /* data-parallel: [classes] confident samples per class over the global batch */
   double best_val_loss;
   long confident, skipped; /* this epoch's confident samples and batches that trained nothing */
   double top_weak;         /* this epoch's most confident weak prediction */
@@ -88,9 +90,40 @@ static scan_status selflabel_begin_epoch(void *ctx, int epoch) {
   return class_thresholds(r->p, r->net, r->train, r->cfg->adaptive_quantile, r->cfg->confidence_threshold, r->thresholds);
 }
 
+/* Data-parallel: the confident samples of every rank's shard decide together. Their counts per class are summed over
+   ranks (into r->counts), so a batch is skipped only when the global batch has no confident sample (then every rank
+   skips it), and the class-balancing weights are those of the global batch. Returns the global count; *top becomes
+   the global batch's top probability. */
+static int global_confident(selflabel_run *r, int n, double *top) {
+  const int classes = r->classes, ranks = scan_dist_size();
+  for (int k = 0; k < classes; k++) r->counts[k] = 0.0;
+  for (int i = 0; i < n; i++)
+    if (r->targets[i] >= 0) r->counts[r->targets[i]] += 1.0;
+  scan_dist_sum_doubles(r->counts, classes);
+  float mine = (float)*top, tops[ranks];
+  long ones[ranks];
+  for (int k = 0; k < ranks; k++) ones[k] = 1;
+  scan_dist_gather_floats(&mine, tops, ones);
+  for (int k = 0; k < ranks; k++)
+    if (tops[k] > *top) *top = tops[k];
+  double confident = 0.0;
+  for (int k = 0; k < classes; k++) confident += r->counts[k];
+  return (int)confident;
+}
+
+/* The global batch's loss (the sum of the ranks' parts) after global_confident; the gradient rows of this shard are
+   scaled by the rank count: the scaffold averages the parameter gradients over ranks, which then gives the
+   one-process gradient of the global batch. */
+static double global_loss(selflabel_run *r, int n) {
+  double loss = scan_loss_selflabel_shard(scan_net_head_output(r->net, 0), r->targets, n, r->classes, r->counts,
+                                          r->cfg->class_balancing, scan_dist_size(), r->d_strong);
+  scan_dist_sum_doubles(&loss, 1);
+  return loss;
+}
+
 static scan_status selflabel_step(void *ctx, const scan_batch *batch, int epoch, long step, scan_step_result *out) {
   selflabel_run *r = ctx;
-  const int n = batch->n, classes = r->classes;
+  const int n = batch->n, classes = r->classes, distributed = scan_dist_size() > 1;
   const float *thresholds = r->cfg->adaptive ? r->thresholds : NULL;
   SCAN_TRY(scan_net_forward(r->net, batch->a, n, 0));
   memcpy(r->weak, scan_net_head_output(r->net, 0), sizeof(float) * (size_t)n * (size_t)classes);
@@ -98,8 +131,9 @@ static scan_status selflabel_step(void *ctx, const scan_batch *batch, int epoch,
      that pass runs in training mode and moves the batch-norm statistics, so a batch with no confident
      sample must skip it too, or an epoch that trains nothing would still change the model. */
   double batch_top = 0;
-  const int confident = scan_selflabel_targets(r->weak, n, classes, r->cfg->confidence_threshold, thresholds, r->targets,
-                                               &batch_top);
+  int confident = scan_selflabel_targets(r->weak, n, classes, r->cfg->confidence_threshold, thresholds, r->targets,
+                                         &batch_top);
+  if (distributed) confident = global_confident(r, n, &batch_top);
   if (batch_top > r->top_weak) r->top_weak = batch_top;
   r->confident += confident;
   if (confident == 0) {
@@ -108,15 +142,20 @@ static scan_status selflabel_step(void *ctx, const scan_batch *batch, int epoch,
     return SCAN_OK;
   }
   SCAN_TRY(scan_net_forward(r->net, batch->b, n, 1));
-  out->loss = scan_loss_selflabel(r->weak, scan_net_head_output(r->net, 0), n, classes, r->cfg->confidence_threshold,
-                                  thresholds, r->cfg->class_balancing, r->d_strong, NULL, r->targets);
+  if (distributed)
+    out->loss = global_loss(r, n);
+  else
+    out->loss = scan_loss_selflabel(r->weak, scan_net_head_output(r->net, 0), n, classes, r->cfg->confidence_threshold,
+                                    thresholds, r->cfg->class_balancing, r->d_strong, NULL, r->targets);
   if (!isfinite(out->loss)) return SCAN_OK; /* the scaffold stops with its message, before any update */
   scan_net_zero_grad(r->net);
   const float *d_heads[1] = {r->d_strong};
-  SCAN_TRY(scan_net_backward(r->net, d_heads, NULL));
-  SCAN_TRY(scan_optim_step(r->opt));
+  return scan_net_backward(r->net, d_heads, NULL); /* the scaffold steps the optimiser, then the EMA follows */
+}
+
+static void selflabel_after_update(void *ctx) {
+  selflabel_run *r = ctx;
   if (r->ema) scan_ema_update(r->ema, r->net);
-  return SCAN_OK;
 }
 
 static double confident_fraction(const selflabel_run *r, long steps) {
@@ -131,7 +170,8 @@ static void selflabel_note(void *ctx, const scan_epoch_stats *stats, char *buf, 
    spreads them raises it. Labels are never used to choose. */
 static scan_status selflabel_end_epoch(void *ctx, int epoch, const scan_epoch_stats *stats, scan_epoch_end *end) {
   selflabel_run *r = ctx;
-  if (stats->trained == 0) /* suggest a threshold that the most confident prediction of this epoch passes */
+  const int speak = scan_dist_is_root(); /* data-parallel: rank 0 speaks for all */
+  if (stats->trained == 0 && speak) /* suggest a threshold that the most confident prediction of this epoch passes */
     fprintf(stderr,
             "selflabel epoch %d: no sample reached the confidence threshold %.6g, so nothing was trained; the most "
             "confident prediction was %.4f. Set confidence_threshold below that (e.g. %.2f) or adaptive_threshold: "
@@ -154,6 +194,7 @@ static scan_status selflabel_end_epoch(void *ctx, int epoch, const scan_epoch_st
   if (!end->log_fields) return SCAN_ERR_INTERNAL;
   snprintf(end->log_fields, 512, "\"confident_fraction\": %.5f, \"skipped_batches\": %ld, \"val_loss\": %.6f, \"kept\": %s%s",
            fraction, r->skipped, v.total, kept ? "true" : "false", label_metrics);
+  if (!speak) return SCAN_OK;
   fprintf(stderr, "selflabel epoch %d: loss %.4f, %.1f%% confident, %ld batches skipped", epoch + 1,
           scan_epoch_mean_loss(stats), 100.0 * fraction, r->skipped);
   if (v.acc >= 0) fprintf(stderr, ", val ACC %.2f%% NMI %.4f ARI %.4f", 100 * v.acc, v.nmi, v.ari);
@@ -173,7 +214,7 @@ static scan_status model_to_beat(selflabel_run *r, int start_epoch) {
   SCAN_TRY(validate_heads(r->p, r->net, r->val, &r->val_nbrs, r->entropy_weight, &v0, &unused));
   if (start_epoch > 0) return SCAN_OK;
   r->best_val_loss = v0.total;
-  fprintf(stderr, "selflabel: starting from the SCAN head, validation SCAN loss %.4f\n", r->best_val_loss);
+  if (scan_dist_is_root()) fprintf(stderr, "selflabel: starting from the SCAN head, validation SCAN loss %.4f\n", r->best_val_loss);
   return save_selflabel_model(r->dir, r->net, r->best_val_loss, 0);
 }
 
@@ -193,7 +234,7 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
   int start_epoch = 0, best_head = 0;
   scan_trainer t = {.p = p, .stage = stage, .settings = &cfg->train, .total_epochs = cfg->train.epochs, .ctx = &r,
                     .begin_epoch = selflabel_begin_epoch, .step = selflabel_step, .note = selflabel_note,
-                    .end_epoch = selflabel_end_epoch};
+                    .after_update = selflabel_after_update, .end_epoch = selflabel_end_epoch};
   scan_status status = scan_pipeline_augment(p, stage, 1, &weak_aug);
   if (status == SCAN_OK) status = scan_pipeline_augment(p, stage, 0, &strong_aug);
   if (status == SCAN_OK) status = scan_pipeline_create_net(p, stage, r.batch_size, &r.net);
@@ -212,17 +253,20 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
   r.d_strong = scan_malloc(sizeof(float) * (size_t)r.batch_size * (size_t)r.classes);
   r.targets = scan_malloc(sizeof(int32_t) * (size_t)r.batch_size);
   r.thresholds = scan_malloc(sizeof(float) * (size_t)r.classes);
-  if (!r.weak || !r.d_strong || !r.targets || !r.thresholds) { status = SCAN_ERR_INTERNAL; goto done; }
+  r.counts = scan_malloc(sizeof(double) * (size_t)r.classes);
+  if (!r.weak || !r.d_strong || !r.targets || !r.thresholds || !r.counts) { status = SCAN_ERR_INTERNAL; goto done; }
   status = model_to_beat(&r, start_epoch);
   scan_loader_config lc = training_loader_config(p, r.train, SCAN_BATCH_WEAK_STRONG, &weak_aug, &strong_aug, r.batch_size,
                                                  cfg->train.workers);
-  scan_train_phase phase = {.first_epoch = start_epoch, .end_epoch = cfg->train.epochs, .loader = &lc, .scheduled = r.opt};
+  scan_train_phase phase = {.first_epoch = start_epoch, .end_epoch = cfg->train.epochs, .loader = &lc,
+                            .optimizer = r.opt, .scheduled = r.opt};
   if (status == SCAN_OK) status = scan_trainer_run(&t, &phase);
 done:
   free(r.weak);
   free(r.d_strong);
   free(r.targets);
   free(r.thresholds);
+  free(r.counts);
   neighbors_free(&r.val_nbrs);
   if (r.ema) scan_ema_free(r.ema);
   if (r.opt) scan_optim_free(r.opt);

@@ -99,6 +99,65 @@ done:
   return result;
 }
 
+void scan_scan_prob_sums(const float *anchor_logits, int b, int c, double *sums) {
+  double p[c > 0 ? c : 1];
+  for (int k = 0; k < c; k++) sums[k] = 0.0;
+  for (int i = 0; i < b; i++) { /* in row order, like scan_loss_scan's mean */
+    softmax_row(anchor_logits + (size_t)i * c, c, p);
+    for (int k = 0; k < c; k++) sums[k] += p[k];
+  }
+}
+
+scan_scan_loss scan_loss_scan_shard(const float *anchor_logits, const float *neighbor_logits, int b, int c,
+                                    double entropy_weight, const double *global_sums, long global_b, double grad_scale,
+                                    float *d_anchor, float *d_neighbor) {
+  scan_scan_loss result = {NAN, NAN, NAN};
+  if (c <= 0 || global_b <= 0) return (scan_scan_loss){0, 0, 0};
+  const size_t count = (size_t)(b > 0 ? b : 1) * c;
+  double *p = scan_malloc(count * sizeof(double)), *q = scan_malloc(count * sizeof(double));
+  double *similarity = scan_malloc((size_t)(b > 0 ? b : 1) * sizeof(double));
+  double *mean_p = scan_malloc((size_t)c * sizeof(double));
+  if (!p || !q || !similarity || !mean_p) goto done; /* out of memory: NaN stops the caller */
+#pragma omp parallel for schedule(static)
+  for (int i = 0; i < b; i++) {
+    softmax_row(anchor_logits + (size_t)i * c, c, p + (size_t)i * c);
+    softmax_row(neighbor_logits + (size_t)i * c, c, q + (size_t)i * c);
+    double s = 0.0;
+    for (int k = 0; k < c; k++) s += p[(size_t)i * c + k] * q[(size_t)i * c + k];
+    similarity[i] = s;
+  }
+  double consistency = 0.0;
+  for (int i = 0; i < b; i++) consistency += bce_against_one(similarity[i]);
+  consistency /= (double)global_b;
+  for (int k = 0; k < c; k++) mean_p[k] = global_sums[k] / (double)global_b;
+  const double entropy = clamped_entropy(mean_p, c);
+  result = (scan_scan_loss){NAN, consistency, entropy};
+  if (d_anchor || d_neighbor) {
+    /* As scan_loss_scan with b = global_b: each anchor is 1/global_b of the mean and of the consistency. */
+    for (int k = 0; k < c; k++)
+      mean_p[k] = mean_p[k] >= SCAN_PROB_EPS ? grad_scale * entropy_weight * (log(mean_p[k]) + 1.0) / (double)global_b
+                                             : 0.0;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < b; i++) {
+      double grad_p[c > 0 ? c : 1], grad_q[c > 0 ? c : 1];
+      const double *pi = p + (size_t)i * c, *qi = q + (size_t)i * c;
+      const double g = grad_scale * bce_against_one_grad(similarity[i]) / (double)global_b;
+      for (int k = 0; k < c; k++) {
+        grad_p[k] = g * qi[k] + mean_p[k];
+        grad_q[k] = g * pi[k];
+      }
+      if (d_anchor) softmax_row_backward(pi, grad_p, c, d_anchor + (size_t)i * c);
+      if (d_neighbor) softmax_row_backward(qi, grad_q, c, d_neighbor + (size_t)i * c);
+    }
+  }
+done:
+  free(p);
+  free(q);
+  free(similarity);
+  free(mean_p);
+  return result;
+}
+
 void scan_scan_eval_loss(const float *probs, int n, int c, const int64_t *neighbors, int cols, double entropy_weight,
                          double *total, double *consistency, double *entropy) {
   /* Per-row sums in parallel, added in row order so the result is the same for any thread count. */

@@ -34,6 +34,39 @@ int scan_selflabel_targets(const float *weak_logits, int b, int c, double thresh
   return n_confident;
 }
 
+double scan_loss_selflabel_shard(const float *strong_logits, const int32_t *targets, int b, int c,
+                                 const double *global_counts, int balance, double grad_scale, float *d_strong) {
+  if (d_strong) memset(d_strong, 0, (size_t)(b > 0 ? b : 0) * (size_t)(c > 0 ? c : 0) * sizeof(float));
+  double n = 0.0;
+  int present = 0;
+  for (int k = 0; k < c; k++) {
+    n += global_counts[k];
+    present += global_counts[k] > 0;
+  }
+  if (n <= 0.0) return 0.0;
+  /* The sum of the weights over the global batch: count_k samples of weight n / count_k for each class present. */
+  const double weight_sum = balance ? n * present : n;
+  double loss = 0.0;
+  for (int i = 0; i < b; i++) {
+    if (targets[i] < 0) continue;
+    const float *row = strong_logits + (size_t)i * c;
+    double max = row[0];
+    for (int k = 1; k < c; k++)
+      if (row[k] > max) max = row[k];
+    double sum = 0.0;
+    for (int k = 0; k < c; k++) sum += exp(row[k] - max);
+    const double log_sum = log(sum) + max;
+    const double weight = (balance ? n / global_counts[targets[i]] : 1.0) / weight_sum;
+    loss += weight * (log_sum - row[targets[i]]);
+    if (d_strong) {
+      float *grad = d_strong + (size_t)i * c;
+      for (int k = 0; k < c; k++) grad[k] = (float)(grad_scale * weight * exp(row[k] - log_sum));
+      grad[targets[i]] -= (float)(grad_scale * weight);
+    }
+  }
+  return loss;
+}
+
 double scan_loss_selflabel(const float *weak_logits, const float *strong_logits, int b, int c, double threshold,
                            const float *class_thresholds, int balance, float *d_strong, int *confident,
                            int32_t *targets_out) {

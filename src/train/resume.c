@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "scan/atomic_file.h"
+#include "scan/dist.h"
 #include "scan/safetensors.h"
 #include "scan/stop_point.h"
 #include "scan/training.h"
@@ -57,7 +58,9 @@ static scan_status check_config(scan_pipeline *p, const char *stage, const scan_
                    path, stage, count, count == 1 ? " differs" : "s differ", differences, restart_hint);
 }
 
-scan_status scan_pipeline_check_resume(scan_pipeline *p, const char *stage, int restart) {
+static scan_status check_resume(scan_pipeline *p, const char *stage, int restart) {
+  /* Under mpirun rank 0 removes for --restart; the other ranks find the result after the barrier. */
+  if (restart && !scan_dist_is_root()) return SCAN_OK;
   char path[SCAN_PATH_MAX];
   SCAN_TRY(checkpoint_path(p, stage, path, sizeof path));
   if (!scan_file_exists(path)) return SCAN_OK;
@@ -74,6 +77,12 @@ scan_status scan_pipeline_check_resume(scan_pipeline *p, const char *stage, int 
   SCAN_TRY(read_checkpoint(path, &f, &epoch));
   scan_status status = check_config(p, stage, f, path);
   scan_safetensors_free(f);
+  return status;
+}
+
+scan_status scan_pipeline_check_resume(scan_pipeline *p, const char *stage, int restart) {
+  scan_status status = check_resume(p, stage, restart);
+  if (status == SCAN_OK) scan_dist_barrier(); /* a failure reaches main, which stops every rank */
   return status;
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scan/dist.h"
 #include "scan/progress.h"
 #include "scan/training.h"
 
@@ -49,10 +50,41 @@ static scan_status write_log_line(const scan_trainer *t, const scan_train_phase 
   return status;
 }
 
+/* The update after a trained batch. Data-parallel: the gradient block summed over ranks (one all-reduce) and divided
+   by the rank count, so every rank steps with the same average gradient; each stage's loss scales its gradient rows
+   so that this average is the one-process gradient of the global batch. */
+static scan_status update(scan_trainer *t, const scan_train_phase *phase) {
+  const int ranks = scan_dist_size();
+  if (ranks > 1) {
+    int64_t floats = 0;
+    float *grad = scan_net_grad_block(t->net, &floats);
+    scan_dist_sum_floats(grad, (long)floats);
+    const float inverse = 1.0f / (float)ranks;
+    for (int64_t i = 0; i < floats; i++) grad[i] *= inverse;
+  }
+  SCAN_TRY(scan_optim_step(phase->optimizer));
+  if (t->after_update) t->after_update(t->ctx);
+  return SCAN_OK;
+}
+
+/* Data-parallel: each rank's batch-norm running statistics saw only its shards; their average over ranks is what
+   every rank validates with and rank 0 checkpoints (num_batches_tracked is the same on every rank). */
+static void average_buffers(scan_trainer *t) {
+  const int ranks = scan_dist_size();
+  if (ranks <= 1) return;
+  for (int i = 0; i < scan_net_param_count(t->net); i++) {
+    const scan_param *param = scan_net_param(t->net, i);
+    if (!param->is_buffer) continue;
+    const long count = (long)scan_param_numel(param);
+    scan_dist_sum_floats(param->data, count);
+    for (long k = 0; k < count; k++) param->data[k] /= (float)ranks;
+  }
+}
+
 static scan_status run_batches(scan_trainer *t, const scan_train_phase *phase, scan_loader *loader, int epoch,
                                scan_epoch_stats *stats) {
   const long steps = loader ? scan_loader_batches(loader) : phase->steps;
-  const long per_step = loader ? 2L * t->settings->batch_size : phase->images_per_step;
+  const long per_step = loader ? 2L * t->settings->batch_size : phase->images_per_step; /* the global batch's */
   if (loader) SCAN_TRY(scan_loader_start_epoch(loader, epoch));
   char label[64], note[128];
   snprintf(label, sizeof label, "%s epoch %d/%d", t->stage, epoch + 1, t->total_epochs);
@@ -66,9 +98,10 @@ static scan_status run_batches(scan_trainer *t, const scan_train_phase *phase, s
     scan_step_result result = {0, 1};
     status = t->step(t->ctx, batch, epoch, step, &result);
     if (status == SCAN_OK && result.trained) status = training_check_loss(result.loss, t->stage, epoch, step);
+    if (status == SCAN_OK && result.trained) status = update(t, phase);
     if (status != SCAN_OK) break;
     stats->steps++;
-    stats->images += batch ? 2L * batch->n : per_step;
+    stats->images += batch ? 2L * batch->global_n : per_step;
     if (result.trained) {
       stats->trained++;
       stats->loss_sum += result.loss;
@@ -91,6 +124,7 @@ static scan_status run_epoch(scan_trainer *t, const scan_train_phase *phase, sca
   stats.lr = t->settings->heads.lr;
   if (t->begin_epoch) SCAN_TRY(t->begin_epoch(t->ctx, epoch));
   SCAN_TRY(run_batches(t, phase, loader, epoch, &stats));
+  average_buffers(t);
   stats.seconds = scan_now_seconds() - start;
   scan_epoch_end end;
   memset(&end, 0, sizeof end);

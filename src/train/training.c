@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "scan/atomic_file.h"
+#include "scan/dist.h"
 #include "scan/safetensors.h"
 
 scan_status training_check_loss(double loss, const char *stage, int epoch, long step) {
@@ -29,5 +30,8 @@ scan_loader_config training_loader_config(const scan_pipeline *p, const scan_dat
   lc.drop_last = 1;
   lc.seed = p->seed;
   lc.threads = workers > 0 ? workers : 1;
+  /* Data-parallel: this rank's contiguous part of every global batch (one part of one with a single process). */
+  lc.shard_index = scan_dist_rank();
+  lc.shard_count = scan_dist_size();
   return lc;
 }

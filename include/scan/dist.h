@@ -1,0 +1,40 @@
+/* Data-parallel training over processes: the communicator of an MPI run (Open MPI), or a single process.
+ *
+ * Built with MPI (CMake found it: SCAN_WITH_MPI) and started by mpirun, scan_dist_init joins MPI_COMM_WORLD;
+ * otherwise (built without MPI, or run without a launcher) the program is one process: rank 0 of size 1, every
+ * collective below returns at once with the data unchanged, and nothing of MPI is initialised. The functions are
+ * collectives: every rank calls them in the same order. An MPI failure aborts every rank (MPI's default error
+ * handler), so no rank waits for a partner that is gone. The module sits left of `base` and uses nothing of scan. */
+#ifndef SCAN_DIST_H
+#define SCAN_DIST_H
+
+/* Once, at the start of main, before any thread starts (MPI_Init_thread with MPI_THREAD_FUNNELED: only the main
+   thread calls MPI; the loader's workers and OpenMP never do). Returns 0, or -1 after printing why. */
+int scan_dist_init(int *argc, char ***argv);
+/* At the end of main (MPI_Finalize when MPI was initialised). */
+void scan_dist_finalize(void);
+/* Stops every rank with `code` as the exit status (MPI_Abort), after flushing stdout and stderr; with one process,
+   exit(code). Never returns. */
+void scan_dist_abort(int code);
+
+int scan_dist_rank(void);
+int scan_dist_size(void);
+/* 1 on rank 0: the only rank that writes files and prints progress. */
+int scan_dist_is_root(void);
+/* 1 when built with MPI (SCAN_WITH_MPI), whether or not this process runs under a launcher. */
+int scan_dist_built_with_mpi(void);
+
+/* The contiguous share [*first, *first + *count) of `total` items for `rank` of `size`: the first total % size
+   ranks take one more. */
+void scan_dist_share(long total, int rank, int size, long *first, long *count);
+
+/* In-place sums over all ranks (MPI_Allreduce, MPI_SUM); every rank receives the same values. */
+void scan_dist_sum_floats(float *data, long count);
+void scan_dist_sum_doubles(double *data, long count);
+/* out[] = the concatenation, in rank order, of every rank's `counts[rank]` floats (its `local`). */
+void scan_dist_gather_floats(const float *local, float *out, const long *counts);
+/* `bytes` bytes of rank `root`'s data into every rank's. */
+void scan_dist_broadcast(void *data, long bytes, int root);
+void scan_dist_barrier(void);
+
+#endif

@@ -1,0 +1,156 @@
+/* The communicator (include/scan/dist.h). */
+#include "scan/dist.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#ifdef SCAN_WITH_MPI
+#include <mpi.h>
+#endif
+
+static int dist_rank = 0, dist_size = 1, dist_mpi = 0;
+
+int scan_dist_built_with_mpi(void) {
+#ifdef SCAN_WITH_MPI
+  return 1;
+#else
+  return 0;
+#endif
+}
+
+#ifdef SCAN_WITH_MPI
+/* Under a launcher (mpirun, srun with PMIx/PMI): a singleton MPI_Init would start MPI's runtime for nothing, and on
+   some machines fail, so a plain `scan ...` never initialises MPI. */
+static int under_launcher(void) {
+  static const char *names[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", NULL};
+  for (int i = 0; names[i]; i++)
+    if (getenv(names[i])) return 1;
+  return 0;
+}
+#endif
+
+int scan_dist_init(int *argc, char ***argv) {
+#ifdef SCAN_WITH_MPI
+  if (!under_launcher()) return 0;
+  int provided = 0;
+  if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+    fprintf(stderr, "scan: MPI_Init_thread failed\n");
+    return -1;
+  }
+  dist_mpi = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &dist_rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &dist_size);
+  if (provided < MPI_THREAD_FUNNELED) {
+    fprintf(stderr, "scan: this MPI library gives no thread support (MPI_THREAD_FUNNELED), which scan needs\n");
+    scan_dist_abort(1);
+  }
+#else
+  (void)argc;
+  (void)argv;
+#endif
+  return 0;
+}
+
+void scan_dist_finalize(void) {
+#ifdef SCAN_WITH_MPI
+  if (dist_mpi) MPI_Finalize();
+  dist_mpi = 0;
+#endif
+}
+
+void scan_dist_abort(int code) {
+  fflush(stdout);
+  fflush(stderr);
+#ifdef SCAN_WITH_MPI
+  if (dist_mpi) MPI_Abort(MPI_COMM_WORLD, code);
+#endif
+  exit(code);
+}
+
+int scan_dist_rank(void) { return dist_rank; }
+int scan_dist_size(void) { return dist_size; }
+int scan_dist_is_root(void) { return dist_rank == 0; }
+
+void scan_dist_share(long total, int rank, int size, long *first, long *count) {
+  long base = total / size, extra = total % size;
+  *count = base + (rank < extra);
+  *first = (long)rank * base + (rank < extra ? rank : extra);
+}
+
+#ifdef SCAN_WITH_MPI
+/* MPI counts are int: larger blocks go in pieces. */
+enum { CHUNK = INT_MAX / 8 };
+
+static void sum_in_place(void *data, long count, MPI_Datatype type, size_t element) {
+  for (long done = 0; done < count; done += CHUNK) {
+    long n = count - done < CHUNK ? count - done : CHUNK;
+    MPI_Allreduce(MPI_IN_PLACE, (char *)data + (size_t)done * element, (int)n, type, MPI_SUM, MPI_COMM_WORLD);
+  }
+}
+#endif
+
+void scan_dist_sum_floats(float *data, long count) {
+#ifdef SCAN_WITH_MPI
+  if (dist_size > 1) sum_in_place(data, count, MPI_FLOAT, sizeof(float));
+#else
+  (void)data;
+  (void)count;
+#endif
+}
+
+void scan_dist_sum_doubles(double *data, long count) {
+#ifdef SCAN_WITH_MPI
+  if (dist_size > 1) sum_in_place(data, count, MPI_DOUBLE, sizeof(double));
+#else
+  (void)data;
+  (void)count;
+#endif
+}
+
+void scan_dist_gather_floats(const float *local, float *out, const long *counts) {
+#ifdef SCAN_WITH_MPI
+  if (dist_size > 1) {
+    int *recv = malloc(sizeof(int) * 2 * (size_t)dist_size);
+    if (!recv) {
+      fprintf(stderr, "scan: out of memory for an all-gather\n");
+      scan_dist_abort(1);
+    }
+    int *displs = recv + dist_size;
+    long offset = 0;
+    for (int r = 0; r < dist_size; r++) {
+      if (counts[r] > INT_MAX || offset > INT_MAX) {
+        fprintf(stderr, "scan: an all-gather of %ld floats is too large for one MPI call\n", offset + counts[r]);
+        scan_dist_abort(1);
+      }
+      recv[r] = (int)counts[r];
+      displs[r] = (int)offset;
+      offset += counts[r];
+    }
+    MPI_Allgatherv(local, recv[dist_rank], MPI_FLOAT, out, recv, displs, MPI_FLOAT, MPI_COMM_WORLD);
+    free(recv);
+    return;
+  }
+#endif
+  for (long i = 0; i < counts[0]; i++) out[i] = local[i];
+}
+
+void scan_dist_broadcast(void *data, long bytes, int root) {
+#ifdef SCAN_WITH_MPI
+  if (dist_size > 1)
+    for (long done = 0; done < bytes; done += CHUNK) {
+      long n = bytes - done < CHUNK ? bytes - done : CHUNK;
+      MPI_Bcast((char *)data + done, (int)n, MPI_BYTE, root, MPI_COMM_WORLD);
+    }
+#else
+  (void)data;
+  (void)bytes;
+  (void)root;
+#endif
+}
+
+void scan_dist_barrier(void) {
+#ifdef SCAN_WITH_MPI
+  if (dist_size > 1) MPI_Barrier(MPI_COMM_WORLD);
+#endif
+}

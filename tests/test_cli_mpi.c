@@ -1,0 +1,148 @@
+/* Data-parallel training under mpirun (built only when CMake found MPI): two ranks train what one process trains.
+ *
+ * - The clustering stage (head warm-up on cached features, then whole-batch epochs with the backbone frozen, whose
+ *   batch-norm runs in eval mode) gives the same per-epoch losses on 2 ranks as on 1. They are not bit-identical:
+ *   the gradient block is summed in two halves (each rank's backward sums its 16 samples, then MPI adds the two
+ *   float sums) instead of one 32-sample sum, and the entropy's mean prediction is summed the same way in double.
+ *   Each step's gradient then differs by a few float ulps (relative 1e-7); over the run's ~60 steps, whose updates
+ *   feed the next steps, that grows to ~1e-5 relative in the logged loss (measured: below 2e-6), so the tolerance is
+ *   1e-4 relative (a wrong shard, a missing all-reduce or a wrong gradient scale moves the loss by 1e-2 or more).
+ * - The pretext stage runs on 2 ranks with NT-Xent over the global batch; its losses are only close to one
+ *   process's (relative 5e-2): batch-norm statistics are per rank (half batches), which is not rounding.
+ * - Mining on 2 ranks writes the same neighbours, byte for byte, as on 1.
+ * - A rank that cannot read its data stops every rank: exit status 2 with the file's name, within a time limit. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testlib.h"
+#include "tiny_run.h"
+
+static char output[1 << 16];
+
+#define MPIRUN "OMP_NUM_THREADS=1 timeout 240 " SCAN_MPIEXEC " --allow-run-as-root --oversubscribe"
+#define CLUSTER_SETTINGS \
+  "--set cluster.head_warmup_epochs=3 --set cluster.epochs=2 --set cluster.update_cluster_head_only=true --quiet"
+
+static int run_ranks(int ranks, const char *args) {
+  char command[8192];
+  if (ranks == 1) snprintf(command, sizeof command, "OMP_NUM_THREADS=2 %s %s", test_scan_bin(), args);
+  else snprintf(command, sizeof command, MPIRUN " -np %d %s %s", ranks, test_scan_bin(), args);
+  int rc = test_run(command, output, sizeof output);
+  if (rc != 0) fprintf(stderr, "%s\nexit %d:\n%s\n", command, rc, output);
+  return rc;
+}
+
+/* The "loss" of every line of <dir>/<stage>/log.jsonl (at most max), or -1 when the file is missing. */
+static int read_losses(const char *dir, const char *stage, double *losses, int max) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s/log.jsonl", dir, stage);
+  char *text = test_read_text(path, NULL);
+  if (!text) return -1;
+  int n = 0;
+  for (char *line = text; line && *line && n < max; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    char *at = strstr(line, "\"loss\": ");
+    if (at) losses[n++] = strtod(at + 8, NULL);
+  }
+  free(text);
+  return n;
+}
+
+static int same_file(const char *a, const char *b) {
+  long size_a = 0, size_b = 0;
+  char *x = test_read_text(a, &size_a), *y = test_read_text(b, &size_b);
+  int same = x && y && size_a == size_b && memcmp(x, y, (size_t)size_a) == 0;
+  free(x);
+  free(y);
+  return same;
+}
+
+/* The "val_loss" metadata entry of a model file's safetensors header (NAN when absent). */
+static double model_val_loss(const char *path) {
+  char header[4096] = "";
+  FILE *f = fopen(path, "rb");
+  if (!f) return NAN;
+  size_t got = fread(header, 1, sizeof header - 1, f);
+  fclose(f);
+  header[got] = '\0';
+  const char *at = strstr(header + 8, "\"val_loss\":\"");
+  return at ? strtod(at + 12, NULL) : NAN;
+}
+
+int main(void) {
+#if defined(__SANITIZE_ADDRESS__)
+  /* Open MPI's runtime under AddressSanitizer reports its own allocations and may not start at all. */
+  printf("skipped: Open MPI under AddressSanitizer\n");
+  return 77;
+#endif
+  const char *tmp = test_tmpdir();
+  char data[512], config[512], one[512], two[512], args[8192], path_a[1024], path_b[1024];
+  tiny_setup(240, 90, data, sizeof data, config, sizeof config);
+  snprintf(one, sizeof one, "%s/one", tmp);
+  snprintf(two, sizeof two, "%s/two", tmp);
+
+  /* Pretext on 1 and 2 ranks. */
+  snprintf(args, sizeof args, "pretext --config %s --out %s --quiet", config, one);
+  CHECK(run_ranks(1, args) == 0);
+  snprintf(args, sizeof args, "pretext --config %s --out %s/pretext-two --quiet", config, tmp);
+  CHECK(run_ranks(2, args) == 0);
+  double a[64], b[64];
+  int na = read_losses(one, "pretext", a, 64);
+  snprintf(path_b, sizeof path_b, "%s/pretext-two", tmp);
+  int nb = read_losses(path_b, "pretext", b, 64);
+  CHECK_MSG(na == 2 && nb == 2, "pretext log lines: %d and %d", na, nb);
+  for (int i = 0; i < na && i < nb; i++)
+    CHECK_MSG(isfinite(b[i]) && fabs(a[i] - b[i]) <= 5e-2 * fabs(a[i]), "pretext epoch %d: loss %.6f on 1 rank, %.6f on 2",
+              i + 1, a[i], b[i]);
+
+  /* From the same pretext model: mining and clustering on 1 and 2 ranks. */
+  snprintf(args, sizeof args, "mkdir -p %s && cp %s/config.yml %s/ && cp -r %s/pretext %s/", two, one, two, one, two);
+  CHECK(test_run(args, NULL, 0) == 0);
+  snprintf(args, sizeof args, "mine --config %s --out %s --quiet", config, one);
+  CHECK(run_ranks(1, args) == 0);
+  snprintf(args, sizeof args, "mine --config %s --out %s --quiet", config, two);
+  CHECK(run_ranks(2, args) == 0);
+  const char *splits[] = {"train", "val"};
+  for (int s = 0; s < 2; s++) {
+    snprintf(path_a, sizeof path_a, "%s/pretext/neighbors-%s.npy", one, splits[s]);
+    snprintf(path_b, sizeof path_b, "%s/pretext/neighbors-%s.npy", two, splits[s]);
+    CHECK_MSG(same_file(path_a, path_b), "mined %s neighbours differ between 1 and 2 ranks", splits[s]);
+  }
+  snprintf(args, sizeof args, "cluster --config %s --out %s " CLUSTER_SETTINGS, config, one);
+  CHECK(run_ranks(1, args) == 0);
+  snprintf(args, sizeof args, "cluster --config %s --out %s " CLUSTER_SETTINGS, config, two);
+  CHECK(run_ranks(2, args) == 0);
+  na = read_losses(one, "cluster", a, 64);
+  nb = read_losses(two, "cluster", b, 64);
+  CHECK_MSG(na == 5 && nb == 5, "cluster log lines: %d and %d", na, nb);
+  double worst = 0;
+  for (int i = 0; i < na && i < nb; i++) worst = test_worse(worst, fabs(a[i] - b[i]) / fabs(a[i]));
+  printf("cluster losses, 1 vs 2 ranks: largest relative difference %.3g\n", worst);
+  CHECK_MSG(worst <= 1e-4, "cluster losses differ by %.3g relative", worst);
+  /* The kept model's validation loss, written with 17 digits: close, and (reduction order) usually not identical. */
+  snprintf(path_a, sizeof path_a, "%s/cluster/model.safetensors", one);
+  snprintf(path_b, sizeof path_b, "%s/cluster/model.safetensors", two);
+  double val_a = model_val_loss(path_a), val_b = model_val_loss(path_b);
+  printf("cluster model's validation loss: %.17g on 1 rank, %.17g on 2\n", val_a, val_b);
+  CHECK_MSG(isfinite(val_a) && fabs(val_a - val_b) <= 1e-4 * fabs(val_a), "validation loss %.17g vs %.17g", val_a, val_b);
+
+  /* Self-labelling runs on 2 ranks (batch-norm per rank again: no comparison beyond a finite loss). */
+  snprintf(args, sizeof args, "selflabel --config %s --out %s " CLUSTER_SETTINGS, config, two);
+  CHECK(run_ranks(2, args) == 0);
+  nb = read_losses(two, "selflabel", b, 64);
+  CHECK_MSG(nb == 1 && isfinite(b[0]), "selflabel on 2 ranks: %d log lines", nb);
+
+  /* Rank 1 reads its data from a folder that does not exist: every rank stops, exit status 2, naming the file. */
+  char bad_config[512];
+  snprintf(bad_config, sizeof bad_config, "%s/missing.yml", tmp);
+  snprintf(args, sizeof args, "%s/nowhere", tmp);
+  tiny_write_config(bad_config, args);
+  snprintf(args, sizeof args,
+           MPIRUN " -np 1 %s pretext --config %s --out %s/broken --quiet : -np 1 %s pretext --config %s --out %s/broken "
+                  "--quiet",
+           test_scan_bin(), config, tmp, test_scan_bin(), bad_config, tmp);
+  int rc = test_run(args, output, sizeof output);
+  CHECK_MSG(rc == 2 && strstr(output, "nowhere") != NULL, "a rank without its data: exit %d\n%s", rc, output);
+  return test_main_end();
+}
