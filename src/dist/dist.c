@@ -9,7 +9,10 @@
 #include <mpi.h>
 #endif
 
-static int dist_rank = 0, dist_size = 1, dist_mpi = 0;
+static int dist_rank = 0, dist_size = 1;
+#ifdef SCAN_WITH_MPI
+static int dist_mpi = 0; /* MPI_Init ran */
+#endif
 
 int scan_dist_built_with_mpi(void) {
 #ifdef SCAN_WITH_MPI
