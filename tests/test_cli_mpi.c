@@ -9,7 +9,11 @@
  *   1e-4 relative (a wrong shard, a missing all-reduce or a wrong gradient scale moves the loss by 1e-2 or more).
  * - The pretext stage runs on 2 ranks with NT-Xent over the global batch; its losses are only close to one
  *   process's (relative 5e-2): batch-norm statistics are per rank (half batches), which is not rounding.
- * - Mining on 2 ranks writes the same neighbours, byte for byte, as on 1.
+ * - Mining on 2 ranks writes the same neighbours, byte for byte, as on 1; on a set of 1300 + 600 images, where
+ *   both ranks have batches and kNN blocks of their own, the same features and neighbours, and eval the same
+ *   predictions.csv (the ranks divide the prediction and the query rows, rank 0 gathers and writes).
+ * - A rank killed after a checkpoint (SCAN_TEST_STOP_RANK=1) stops the job: mpirun exits non-zero, naming the rank
+ *   and the signal, within the time limit; a 1-process `scan pretext` then resumes after that epoch.
  * - A rank that cannot read its data stops every rank: exit status 2 with the file's name, within a time limit. */
 #include <math.h>
 #include <stdio.h>
@@ -109,6 +113,27 @@ int main(void) {
     snprintf(path_b, sizeof path_b, "%s/pretext/neighbors-%s.npy", two, splits[s]);
     CHECK_MSG(same_file(path_a, path_b), "mined %s neighbours differ between 1 and 2 ranks", splits[s]);
   }
+  /* A larger set for the divided mining and eval, with one's pretext model: 3 + 2 prediction batches, 3 + 2 kNN
+     blocks. */
+  char big_data[512], big_config[512], big[2][512];
+  snprintf(big_data, sizeof big_data, "%s/big-data", tmp);
+  snprintf(big_config, sizeof big_config, "%s/big.yml", tmp);
+  tiny_write_dataset(big_data, 1300, 600);
+  tiny_write_config(big_config, big_data);
+  for (int r = 0; r < 2; r++) {
+    snprintf(big[r], sizeof big[r], "%s/big%d", tmp, r + 1);
+    snprintf(args, sizeof args, "mkdir -p %s && cp -r %s/pretext %s/", big[r], one, big[r]);
+    CHECK(test_run(args, NULL, 0) == 0);
+    snprintf(args, sizeof args, "mine --config %s --out %s --quiet", big_config, big[r]);
+    CHECK(run_ranks(r + 1, args) == 0);
+  }
+  const char *mined[] = {"features-train.npy", "features-val.npy", "neighbors-train.npy", "neighbors-val.npy"};
+  for (int f = 0; f < 4; f++) {
+    snprintf(path_a, sizeof path_a, "%s/pretext/%s", big[0], mined[f]);
+    snprintf(path_b, sizeof path_b, "%s/pretext/%s", big[1], mined[f]);
+    CHECK_MSG(same_file(path_a, path_b), "1300 + 600 images: %s differs between 1 and 2 ranks", mined[f]);
+  }
+
   snprintf(args, sizeof args, "cluster --config %s --out %s " CLUSTER_SETTINGS, config, one);
   CHECK(run_ranks(1, args) == 0);
   snprintf(args, sizeof args, "cluster --config %s --out %s " CLUSTER_SETTINGS, config, two);
@@ -127,6 +152,17 @@ int main(void) {
   printf("cluster model's validation loss: %.17g on 1 rank, %.17g on 2\n", val_a, val_b);
   CHECK_MSG(isfinite(val_a) && fabs(val_a - val_b) <= 1e-4 * fabs(val_a), "validation loss %.17g vs %.17g", val_a, val_b);
 
+  /* Eval of one's clustering model on the larger set: the same predictions on 1 and 2 ranks. */
+  for (int r = 0; r < 2; r++) {
+    snprintf(args, sizeof args, "cp -r %s/cluster %s/", one, big[r]);
+    CHECK(test_run(args, NULL, 0) == 0);
+    snprintf(args, sizeof args, "eval --config %s --out %s --quiet", big_config, big[r]);
+    CHECK(run_ranks(r + 1, args) == 0);
+  }
+  snprintf(path_a, sizeof path_a, "%s/eval/predictions.csv", big[0]);
+  snprintf(path_b, sizeof path_b, "%s/eval/predictions.csv", big[1]);
+  CHECK_MSG(same_file(path_a, path_b), "eval's predictions.csv differs between 1 and 2 ranks");
+
   /* Self-labelling runs on 2 ranks (batch-norm per rank again: no comparison beyond a finite loss). */
   snprintf(args, sizeof args, "selflabel --config %s --out %s " CLUSTER_SETTINGS, config, two);
   CHECK(run_ranks(2, args) == 0);
@@ -144,5 +180,23 @@ int main(void) {
            test_scan_bin(), config, tmp, test_scan_bin(), bad_config, tmp);
   int rc = test_run(args, output, sizeof output);
   CHECK_MSG(rc == 2 && strstr(output, "nowhere") != NULL, "a rank without its data: exit %d\n%s", rc, output);
+
+  /* Rank 1 dies (SIGKILL) right after the first pretext checkpoint of three epochs: mpirun stops the job and says
+     which rank died of what; one process then resumes after epoch 1. */
+  char killed[512];
+  snprintf(killed, sizeof killed, "%s/killed", tmp);
+  snprintf(args, sizeof args,
+           "SCAN_TEST_STOP_AT=checkpoint-written:pretext SCAN_TEST_STOP_RANK=1 " MPIRUN
+           " -np 2 %s pretext --config %s --out %s --set pretext.epochs=3 --quiet",
+           test_scan_bin(), config, killed);
+  rc = test_run(args, output, sizeof output);
+  CHECK_MSG(rc != 0 && rc != 124 && strstr(output, "rank 1 stopping at checkpoint-written:pretext") &&
+                strstr(output, "signal 9") && strstr(output, "rank 0 of 2: stopped by the MPI launcher"),
+            "a killed rank: exit %d\n%s", rc, output);
+  snprintf(args, sizeof args, "pretext --config %s --out %s --set pretext.epochs=3", config, killed);
+  CHECK(run_ranks(1, args) == 0);
+  CHECK_MSG(strstr(output, "resuming after epoch 1") != NULL, "no resume after epoch 1:\n%s", output);
+  nb = read_losses(killed, "pretext", b, 64);
+  CHECK_MSG(nb == 3, "pretext log lines after the resume: %d", nb);
   return test_main_end();
 }

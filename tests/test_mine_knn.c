@@ -331,7 +331,56 @@ static void test_accuracies(void) {
         SCAN_ERR_INPUT);
 }
 
+/* scan_knn_self_rows: any split of the query rows (block-aligned shares of 1..4 ranks, and ranges that cut blocks)
+ * gives, row for row, the bytes of the whole search: integer vectors with many exact ties and duplicate rows
+ * (ties break by index the same way), and random unit vectors. */
+static void test_self_rows(void) {
+  const int64_t n = 1400;
+  const int d = 24, k = 10;
+  for (int kind = 0; kind < 2; kind++) {
+    float *x = integer_vectors(n, d, 11);
+    if (kind == 1) {
+      scan_rng r = scan_rng_make(5, 0, 0);
+      for (int64_t i = 0; i < n * d; i++) x[i] = (float)scan_rng_normal(&r);
+      scan_l2_normalize_rows(x, n, d);
+    }
+    size_t cells = (size_t)n * (k + 1);
+    int64_t *whole = malloc(sizeof(int64_t) * cells), *parts = malloc(sizeof(int64_t) * cells);
+    float *whole_sim = malloc(sizeof(float) * cells), *parts_sim = malloc(sizeof(float) * cells);
+    CHECK(scan_knn_self(x, n, d, k, whole, whole_sim) == SCAN_OK);
+    for (int size = 1; size <= 5; size++) {
+      memset(parts, 0xff, sizeof(int64_t) * cells);
+      memset(parts_sim, 0, sizeof(float) * cells);
+      int64_t covered = 0;
+      for (int rank = 0; rank < size; rank++) {
+        int64_t first, count;
+        if (size < 5) {
+          scan_knn_self_share(n, rank, size, &first, &count);
+        } else { /* ranges that start and end inside blocks */
+          const int64_t cuts[] = {0, 100, 700, 701, 1300, n};
+          first = cuts[rank];
+          count = cuts[rank + 1] - cuts[rank];
+        }
+        CHECK(first == covered);
+        covered += count;
+        CHECK(scan_knn_self_rows(x, n, d, k, first, count, parts, parts_sim) == SCAN_OK);
+      }
+      CHECK_MSG(covered == n, "%d shares cover %lld of %lld rows", size, (long long)covered, (long long)n);
+      CHECK_MSG(memcmp(whole, parts, sizeof(int64_t) * cells) == 0, "kind %d, %d shares: neighbours differ", kind, size);
+      CHECK_MSG(memcmp(whole_sim, parts_sim, sizeof(float) * cells) == 0, "kind %d, %d shares: similarities differ",
+                kind, size);
+    }
+    CHECK(scan_knn_self_rows(x, n, d, k, 1000, 401, parts, NULL) == SCAN_ERR_INPUT);
+    free(x);
+    free(whole);
+    free(parts);
+    free(whole_sim);
+    free(parts_sim);
+  }
+}
+
 int main(void) {
+  test_self_rows();
   test_exact_ties();
   test_self_screen_worst_cases();
   test_random_float();

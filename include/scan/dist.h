@@ -8,6 +8,8 @@
 #ifndef SCAN_DIST_H
 #define SCAN_DIST_H
 
+#include <stdint.h>
+
 /* Once, at the start of main, before any thread starts (MPI_Init_thread with MPI_THREAD_FUNNELED: only the main
    thread calls MPI; the loader's workers and OpenMP never do). Returns 0, or -1 after printing why. */
 int scan_dist_init(int *argc, char ***argv);
@@ -33,6 +35,14 @@ void scan_dist_sum_floats(float *data, long count);
 void scan_dist_sum_doubles(double *data, long count);
 /* out[] = the concatenation, in rank order, of every rank's `counts[rank]` floats (its `local`). */
 void scan_dist_gather_floats(const float *local, float *out, const long *counts);
+/* In-place gathers of rank-ordered shares: rank r's `counts[r]` elements already sit in `data` after those of ranks
+   0..r-1 (the layout scan_dist_share gives); the other ranks' parts are filled in on every rank (all) or on rank
+   `root` only (the other ranks' buffers are left as they were). Counts are in elements. */
+void scan_dist_all_gather_floats_in_place(float *data, const long *counts);
+void scan_dist_gather_int64_in_place(int64_t *data, const long *counts, int root);
+/* 1 when `failed` is nonzero on any rank (every rank receives the same answer): a rank that cannot finish its share
+   of a collective computation says so before the others wait for its data. */
+int scan_dist_any(int failed);
 /* `bytes` bytes of rank `root`'s data into every rank's. */
 void scan_dist_broadcast(void *data, long bytes, int root);
 void scan_dist_barrier(void);

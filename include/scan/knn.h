@@ -49,6 +49,18 @@ scan_status scan_knn(const float *queries, int64_t nq, const float *base, int64_
  * (similarity x_i·x_i), then its k nearest other samples. Needs 1 <= k <= n - 1. */
 scan_status scan_knn_self(const float *x, int64_t n, int d, int k, int64_t *indices, float *similarities);
 
+/* The same search for the query rows [first_row, first_row + row_count) only (a data-parallel rank's share): writes
+ * those rows of indices [n, k+1] (and similarities) and leaves the others as they were. Every row's result is the
+ * one scan_knn_self gives, bit for bit: each similarity is computed by the same code from the same tile, and the
+ * kept set depends only on the similarities. It does the tiles of every block pair that holds a query row, so two
+ * halves cost about 3/4 of the whole each (R shares: about 2/R); a share that starts and ends on a block boundary
+ * (scan_knn_self_share) does the fewest. */
+scan_status scan_knn_self_rows(const float *x, int64_t n, int d, int k, int64_t first_row, int64_t row_count,
+                               int64_t *indices, float *similarities);
+/* Share `rank` of `size` of the n rows for scan_knn_self_rows: contiguous whole blocks, the first ranks one more
+ * block; a rank past the last block gets count 0. */
+void scan_knn_self_share(int64_t n, int rank, int size, int64_t *first, int64_t *count);
+
 /* The first row of x [n, d] holding a NaN or an infinity, or -1 when every value is finite: callers that
  * read features from a file check them first, so the message can name the file. */
 int64_t scan_knn_first_nonfinite_row(const float *x, int64_t n, int d);

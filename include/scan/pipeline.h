@@ -90,6 +90,12 @@ scan_status scan_pipeline_create_net_with_head(scan_pipeline *p, const char *sta
    [count, D] (may be NULL), head-0 (or all heads) outputs [heads][count, head_dim] (may be NULL). */
 scan_status scan_pipeline_predict(scan_pipeline *p, scan_net *net, const scan_dataset *data, const char *label,
                                   float *features, float **head_outputs);
+/* The same divided over the ranks of a data-parallel run (a collective: every rank calls it): each rank predicts a
+   contiguous share of whole batches (the batches a 1-process run forms, so every row is computed from the same batch)
+   and the rows are all-gathered, so every rank ends with every row. With one process it is scan_pipeline_predict.
+   A rank that fails makes every rank fail (its message on its stderr, "another rank failed" on the others'). */
+scan_status scan_pipeline_predict_sharded(scan_pipeline *p, scan_net *net, const scan_dataset *data, const char *label,
+                                          float *features, float **head_outputs);
 
 /* Appends one JSON line to a log file (opened, written, flushed, closed: a crash loses nothing earlier). */
 scan_status scan_log_line(const char *path, const char *json_line);

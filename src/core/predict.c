@@ -1,8 +1,10 @@
 /* Eval-mode inference over a whole dataset with the validation transform:
  * backbone features and head outputs, in dataset order. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "scan/dist.h"
 #include "scan/loader.h"
 #include "scan/pipeline.h"
 #include "scan/progress.h"
@@ -27,8 +29,9 @@ static scan_status check_finite(scan_net *net, int n, const char *label, long fi
   return SCAN_OK;
 }
 
-scan_status scan_pipeline_predict(scan_pipeline *p, scan_net *net, const scan_dataset *data, const char *label,
-                                  float *features, float **head_outputs) {
+/* subset: the dataset indices to predict, in order (NULL: all of them). */
+static scan_status predict_rows(scan_pipeline *p, scan_net *net, const scan_dataset *data, const char *label,
+                                const int32_t *subset, int subset_count, float *features, float **head_outputs) {
   scan_aug_config val_aug;
   SCAN_TRY(scan_pipeline_augment(p, NULL, 1, &val_aug));
   int workers = 2;
@@ -42,12 +45,14 @@ scan_status scan_pipeline_predict(scan_pipeline *p, scan_net *net, const scan_da
   lc.drop_last = 0;
   lc.seed = p->seed;
   lc.threads = workers > 0 ? workers : 1;
+  lc.subset = subset;
+  lc.subset_count = subset_count;
   scan_loader *loader = NULL;
   SCAN_TRY(scan_loader_create(&loader, &lc));
   scan_status status = scan_loader_start_epoch(loader, 0);
   int dim = scan_net_feature_dim(net), heads = scan_net_num_heads(net), head_dim = scan_net_head_dim(net);
   scan_progress progress;
-  scan_progress_start(&progress, label, data->count, "img");
+  scan_progress_start(&progress, label, subset ? subset_count : data->count, "img");
   long done = 0;
   const scan_batch *batch;
   while (status == SCAN_OK && (batch = scan_loader_next(loader)) != NULL) {
@@ -69,4 +74,49 @@ scan_status scan_pipeline_predict(scan_pipeline *p, scan_net *net, const scan_da
   scan_progress_finish(&progress);
   scan_loader_free(loader);
   return status;
+}
+
+scan_status scan_pipeline_predict(scan_pipeline *p, scan_net *net, const scan_dataset *data, const char *label,
+                                  float *features, float **head_outputs) {
+  return predict_rows(p, net, data, label, NULL, 0, features, head_outputs);
+}
+
+scan_status scan_pipeline_predict_sharded(scan_pipeline *p, scan_net *net, const scan_dataset *data, const char *label,
+                                          float *features, float **head_outputs) {
+  const int ranks = scan_dist_size(), rank = scan_dist_rank();
+  if (ranks == 1) return scan_pipeline_predict(p, net, data, label, features, head_outputs);
+  /* whole batches per rank: rows [first[r], first[r + 1]) */
+  const long n = data->count, batch = scan_net_max_batch(net), batches = (n + batch - 1) / batch;
+  long *first = scan_malloc(sizeof(long) * 2 * ((size_t)ranks + 1));
+  if (!first) return SCAN_ERR_INTERNAL;
+  long *counts = first + ranks + 1;
+  for (int r = 0; r < ranks; r++) {
+    long b0, nb;
+    scan_dist_share(batches, r, ranks, &b0, &nb);
+    first[r] = b0 * batch < n ? b0 * batch : n;
+  }
+  first[ranks] = n;
+  long mine = first[rank + 1] - first[rank];
+  int32_t *subset = mine > 0 ? scan_malloc(sizeof(int32_t) * (size_t)mine) : NULL;
+  scan_status status = mine > 0 && !subset ? SCAN_ERR_INTERNAL : SCAN_OK;
+  for (long i = 0; subset && i < mine; i++) subset[i] = (int32_t)(first[rank] + i);
+  if (status == SCAN_OK && mine > 0)
+    status = predict_rows(p, net, data, label, subset, (int)mine, features, head_outputs);
+  free(subset);
+  if (scan_dist_any(status != SCAN_OK)) {
+    free(first);
+    return status != SCAN_OK ? status : scan_fail(SCAN_ERR_INTERNAL, "%s: another rank failed (its message is above)", label);
+  }
+  /* each output's rows, all-gathered in place */
+  const int heads = scan_net_num_heads(net);
+  for (int o = -1; o < heads; o++) {
+    float *data_out = o < 0 ? features : head_outputs ? head_outputs[o] : NULL;
+    /* the same test on every rank: whether an output is wanted does not depend on the rank */
+    if (!data_out) continue;
+    long width = o < 0 ? scan_net_feature_dim(net) : scan_net_head_dim(net);
+    for (int r = 0; r < ranks; r++) counts[r] = (first[r + 1] - first[r]) * width;
+    scan_dist_all_gather_floats_in_place(data_out, counts);
+  }
+  free(first);
+  return SCAN_OK;
 }

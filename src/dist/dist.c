@@ -2,8 +2,11 @@
 #include "scan/dist.h"
 
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #ifdef SCAN_WITH_MPI
 #include <mpi.h>
@@ -33,6 +36,20 @@ static int under_launcher(void) {
 }
 #endif
 
+#ifdef SCAN_WITH_MPI
+/* When one rank dies (killed, out of memory, a crash) mpirun reports it and ends the others with SIGTERM: each says
+   so on stderr, so that a log of rank 0's output alone does not end mid-line without a reason. Only
+   async-signal-safe calls; the default action then ends the process. */
+static char term_message[256];
+
+static void on_sigterm(int signal_number) {
+  ssize_t unused = write(STDERR_FILENO, term_message, strlen(term_message));
+  (void)unused;
+  signal(signal_number, SIG_DFL);
+  raise(signal_number);
+}
+#endif
+
 int scan_dist_init(int *argc, char ***argv) {
 #ifdef SCAN_WITH_MPI
   if (!under_launcher()) return 0;
@@ -44,6 +61,12 @@ int scan_dist_init(int *argc, char ***argv) {
   dist_mpi = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &dist_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &dist_size);
+  if (dist_size > 1) {
+    snprintf(term_message, sizeof term_message,
+             "\nscan: rank %d of %d: stopped by the MPI launcher (SIGTERM): another rank ended or the job was "
+             "cancelled; a training stage resumes from its last checkpoint\n", dist_rank, dist_size);
+    signal(SIGTERM, on_sigterm);
+  }
   if (provided < MPI_THREAD_FUNNELED) {
     fprintf(stderr, "scan: this MPI library gives no thread support (MPI_THREAD_FUNNELED), which scan needs\n");
     scan_dist_abort(1);
@@ -136,6 +159,70 @@ void scan_dist_gather_floats(const float *local, float *out, const long *counts)
   }
 #endif
   for (long i = 0; i < counts[0]; i++) out[i] = local[i];
+}
+
+#ifdef SCAN_WITH_MPI
+/* MPI's int counts and displacements of a rank-ordered gather (stops every rank when one does not fit). */
+static int *gather_layout(const long *counts) {
+  int *recv = malloc(sizeof(int) * 2 * (size_t)dist_size);
+  if (!recv) {
+    fprintf(stderr, "scan: out of memory for a gather\n");
+    scan_dist_abort(1);
+  }
+  long offset = 0;
+  for (int r = 0; r < dist_size; r++) {
+    if (counts[r] > INT_MAX || offset > INT_MAX) {
+      fprintf(stderr, "scan: a gather of %ld elements is too large for one MPI call\n", offset + counts[r]);
+      scan_dist_abort(1);
+    }
+    recv[r] = (int)counts[r];
+    recv[dist_size + r] = (int)offset;
+    offset += counts[r];
+  }
+  return recv;
+}
+#endif
+
+void scan_dist_all_gather_floats_in_place(float *data, const long *counts) {
+#ifdef SCAN_WITH_MPI
+  if (dist_size > 1) {
+    int *recv = gather_layout(counts);
+    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data, recv, recv + dist_size, MPI_FLOAT, MPI_COMM_WORLD);
+    free(recv);
+  }
+#else
+  (void)data;
+  (void)counts;
+#endif
+}
+
+void scan_dist_gather_int64_in_place(int64_t *data, const long *counts, int root) {
+#ifdef SCAN_WITH_MPI
+  if (dist_size > 1) {
+    int *recv = gather_layout(counts);
+    if (dist_rank == root)
+      MPI_Gatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data, recv, recv + dist_size, MPI_INT64_T, root, MPI_COMM_WORLD);
+    else
+      MPI_Gatherv(data + recv[dist_size + dist_rank], recv[dist_rank], MPI_INT64_T, NULL, NULL, NULL, MPI_INT64_T, root,
+                  MPI_COMM_WORLD);
+    free(recv);
+  }
+#else
+  (void)data;
+  (void)counts;
+  (void)root;
+#endif
+}
+
+int scan_dist_any(int failed) {
+#ifdef SCAN_WITH_MPI
+  if (dist_size > 1) {
+    int mine = failed != 0, any = 0;
+    MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return any;
+  }
+#endif
+  return failed != 0;
 }
 
 void scan_dist_broadcast(void *data, long bytes, int root) {

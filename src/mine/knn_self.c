@@ -229,7 +229,27 @@ static int task_pair(int64_t t, int64_t blocks, int64_t *bi, int64_t *bj) {
   return 1;
 }
 
+void scan_knn_self_share(int64_t n, int rank, int size, int64_t *first, int64_t *count) {
+  int64_t blocks = (n + SELF_BLOCK - 1) / SELF_BLOCK, base = blocks / size, extra = blocks % size;
+  int64_t b0 = (int64_t)rank * base + (rank < extra ? rank : extra), b1 = b0 + base + (rank < extra);
+  *first = b0 * SELF_BLOCK < n ? b0 * SELF_BLOCK : n;
+  *count = (b1 * SELF_BLOCK < n ? b1 * SELF_BLOCK : n) - *first;
+}
+
 scan_status scan_knn_self(const float *x, int64_t n, int d, int k, int64_t *indices, float *similarities) {
+  return scan_knn_self_rows(x, n, d, k, 0, n, indices, similarities);
+}
+
+/* 1 when block b holds one of the rows [first_row, first_row + row_count). */
+static int block_queried(int64_t b, int64_t first_row, int64_t row_count) {
+  return row_count > 0 && b * SELF_BLOCK < first_row + row_count && (b + 1) * SELF_BLOCK > first_row;
+}
+
+scan_status scan_knn_self_rows(const float *x, int64_t n, int d, int k, int64_t first_row, int64_t row_count,
+                               int64_t *indices, float *similarities) {
+  if (first_row < 0 || row_count < 0 || first_row > n - row_count)
+    return scan_fail(SCAN_ERR_INPUT, "knn: query rows %lld..%lld outside the set of %lld", (long long)first_row,
+                     (long long)(first_row + row_count), (long long)n);
   if (d < 1 || k < 1 || n < 0)
     return scan_fail(SCAN_ERR_INPUT, "knn: invalid sizes (n=%lld d=%d k=%d)", (long long)n, d, k);
   if (k > n - 1)
@@ -278,6 +298,8 @@ scan_status scan_knn_self(const float *x, int64_t n, int d, int k, int64_t *indi
     for (int64_t t = 0; t < num_tasks; t++) {
       int64_t bi, bj;
       if (!ready || !task_pair(t, blocks, &bi, &bj)) continue;
+      /* only pairs that feed a query row's heap (the other rows' heaps are fed too, and never read) */
+      if (!block_queried(bi, first_row, row_count) && !block_queried(bj, first_row, row_count)) continue;
       int64_t i0 = bi * SELF_BLOCK, j0 = bj * SELF_BLOCK;
       int64_t rows = n - i0 < SELF_BLOCK ? n - i0 : SELF_BLOCK;
       int64_t cols = n - j0 < SELF_BLOCK ? n - j0 : SELF_BLOCK;
@@ -312,7 +334,7 @@ scan_status scan_knn_self(const float *x, int64_t n, int d, int k, int64_t *indi
   knn_quantized_free(&q);
   if (!failed) {
 #pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < n; r++) {
+    for (int64_t r = first_row; r < first_row + row_count; r++) {
       int64_t *row_indices = indices + r * (k + 1);
       float *row_sims = similarities ? similarities + r * (k + 1) : NULL;
       topk_sort(heap_of(&h, r), k, row_sims ? row_sims + 1 : NULL, row_indices + 1);

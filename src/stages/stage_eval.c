@@ -12,6 +12,7 @@
 #include "scan/model_load.h"
 #include "scan/stages.h"
 #include "scan/atomic_file.h"
+#include "scan/dist.h"
 #include "scan/losses.h"
 #include "scan/metrics.h"
 #include "scan/nn_layers.h"
@@ -123,7 +124,7 @@ static scan_status predict_model(scan_pipeline *p, const scan_dataset *val, cons
   if (status == SCAN_OK && !*features) status = SCAN_ERR_INTERNAL;
   for (int h = 0; h < m->info.heads && status == SCAN_OK; h++)
     if (!(probs[h] = scan_malloc(sizeof(float) * (size_t)val->count * (size_t)m->info.classes))) status = SCAN_ERR_INTERNAL;
-  if (status == SCAN_OK) status = scan_pipeline_predict(p, net, val, "eval: predict", *features, probs);
+  if (status == SCAN_OK) status = scan_pipeline_predict_sharded(p, net, val, "eval: predict", *features, probs);
   for (int h = 0; h < m->info.heads && status == SCAN_OK; h++) scan_softmax_forward(val->count, m->info.classes, probs[h], probs[h]);
   scan_net_free(net);
   return status;
@@ -147,8 +148,14 @@ scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseli
   int32_t *pred = scan_malloc(sizeof(int32_t) * (size_t)n);
   float *confidence = scan_malloc(sizeof(float) * (size_t)n);
   scan_status status = probs && pred && confidence ? SCAN_OK : SCAN_ERR_INTERNAL;
+  int dim = 0;
+  /* Every model's predictions first: under mpirun the ranks divide them (a collective), then rank 0 alone computes
+     the metrics and writes. Features are kept from the last model, the one the chosen head belongs to. */
+  for (int m = 0, first = 0; m < count && status == SCAN_OK; first += models[m].info.heads, m++)
+    status = predict_model(p, val, &models[m], probs + first, &features, &dim);
   neighbor_table nbrs = {0};
-  int have_neighbors = 0, dim = 0;
+  int have_neighbors = 0;
+  if (status == SCAN_OK && !scan_dist_is_root()) goto done;
   if (status == SCAN_OK) {
     have_neighbors = neighbors_load(p, "val", n, p->settings.cluster.num_neighbors_val, &nbrs) == SCAN_OK;
     scan_error_clear();
@@ -156,9 +163,7 @@ scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseli
   eval_output out = {0};
   if (status == SCAN_OK) status = eval_output_begin(&out, p, val, last->path, total_heads, classes, chosen, last->info.chosen);
   const double entropy_weight = p->settings.cluster.entropy_weight;
-  /* Features are kept from the last model, the one the chosen head belongs to. */
   for (int m = 0, first = 0; m < count && status == SCAN_OK; first += models[m].info.heads, m++) {
-    status = predict_model(p, val, &models[m], probs + first, &features, &dim);
     for (int h = 0; h < models[m].info.heads && status == SCAN_OK; h++) {
       const float *head_probs = probs[first + h];
       argmax_rows(head_probs, n, classes, pred, confidence);
@@ -177,6 +182,7 @@ scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseli
   if (status == SCAN_OK) status = eval_output_finish(&out);
   else if (out.root) eval_output_abort(&out);
   if (status == SCAN_OK) status = scan_pipeline_write_timing(p, "eval/timing.json", scan_now_seconds() - start, n);
+done:
   if (have_neighbors) neighbors_free(&nbrs);
   for (int h = 0; probs && h < total_heads; h++) free(probs[h]);
   free(probs);

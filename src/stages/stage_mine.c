@@ -5,10 +5,34 @@
 #include <stdlib.h>
 
 #include "scan/stages.h"
+#include "scan/dist.h"
 #include "scan/knn.h"
 #include "scan/npy.h"
 #include "scan/progress.h"
 #include "scan/training.h"
+
+/* Every image's top-k. Under mpirun each rank searches its share of the query rows against all features (which every
+   rank holds) and rank 0 gathers the rows: the same bytes as one process (scan_knn_self_rows). */
+static scan_status mine_rows(const float *features, long n, int dim, int k, int64_t *neighbors) {
+  const int ranks = scan_dist_size();
+  if (ranks == 1) return scan_knn_self(features, n, dim, k, neighbors, NULL);
+  long *counts = scan_malloc(sizeof(long) * (size_t)ranks);
+  if (!counts) return SCAN_ERR_INTERNAL;
+  int64_t first = 0, count = 0;
+  for (int r = 0; r < ranks; r++) {
+    scan_knn_self_share(n, r, ranks, &first, &count);
+    counts[r] = (long)count * (k + 1);
+  }
+  scan_knn_self_share(n, scan_dist_rank(), ranks, &first, &count);
+  scan_status status = scan_knn_self_rows(features, n, dim, k, first, count, neighbors, NULL);
+  if (scan_dist_any(status != SCAN_OK)) {
+    free(counts);
+    return status != SCAN_OK ? status : scan_fail(SCAN_ERR_INTERNAL, "mine: another rank failed (its message is above)");
+  }
+  scan_dist_gather_int64_in_place(neighbors, counts, 0);
+  free(counts);
+  return SCAN_OK;
+}
 
 static scan_status mine_split(scan_pipeline *p, scan_net *net, const scan_dataset *data, const char *split, int k) {
   int dim = scan_net_head_dim(net);
@@ -19,7 +43,7 @@ static scan_status mine_split(scan_pipeline *p, scan_net *net, const scan_datase
   char label[64], path[SCAN_PATH_MAX], rel[128];
   snprintf(label, sizeof label, "features %s", split);
   float *outputs[1] = {features};
-  if (status == SCAN_OK) status = scan_pipeline_predict(p, net, data, label, NULL, outputs);
+  if (status == SCAN_OK) status = scan_pipeline_predict_sharded(p, net, data, label, NULL, outputs);
   /* A NaN feature comes from the model or from one image: name both instead of a bare row number. */
   int64_t bad = status == SCAN_OK ? scan_knn_first_nonfinite_row(features, n, dim) : -1;
   if (bad >= 0) {
@@ -34,8 +58,14 @@ static scan_status mine_split(scan_pipeline *p, scan_net *net, const scan_datase
   if (status == SCAN_OK) {
     scan_l2_normalize_rows(features, n, dim);
     double start = scan_now_seconds();
-    status = scan_knn_self(features, n, dim, k, neighbors, NULL);
-    fprintf(stderr, "mine %s: top-%d neighbours of %ld images in %.2f s\n", split, k, n, scan_now_seconds() - start);
+    status = mine_rows(features, n, dim, k, neighbors);
+    if (status == SCAN_OK && scan_dist_is_root())
+      fprintf(stderr, "mine %s: top-%d neighbours of %ld images in %.2f s\n", split, k, n, scan_now_seconds() - start);
+  }
+  if (!scan_dist_is_root()) { /* rank 0 holds every row now, and writes */
+    free(features);
+    free(neighbors);
+    return status;
   }
   if (status == SCAN_OK) {
     snprintf(rel, sizeof rel, "pretext/features-%s.npy", split);

@@ -127,6 +127,10 @@ scan_status training_checkpoint(scan_pipeline *p, const char *stage, const scan_
   if (status != SCAN_OK)
     return scan_fail_context(status, "%s epoch %d: training stopped and the last good checkpoint was kept", stage,
                              finished_epochs);
+  /* Under mpirun rank 0 wrote it: the other ranks wait, so that on every rank the checkpoint is in place from here
+     (a rank killed after this point leaves a run that resumes from this epoch). A failure above reaches main, which
+     stops every rank, so no rank waits here for one that failed. */
+  scan_dist_barrier();
   scan_stop_point("checkpoint-written", stage);
   return SCAN_OK;
 }
