@@ -34,8 +34,8 @@ static scan_status knn_monitor(scan_pipeline *p, scan_net *net, double temperatu
   float *queries = scan_malloc(sizeof(float) * (size_t)val->count * (size_t)dim);
   scan_status status = bank && queries ? SCAN_OK : SCAN_ERR_INTERNAL;
   float *bank_out[1] = {bank}, *query_out[1] = {queries};
-  if (status == SCAN_OK) status = scan_pipeline_predict(p, net, &bank_view, "knn monitor bank", NULL, bank_out);
-  if (status == SCAN_OK) status = scan_pipeline_predict(p, net, val, "knn monitor val", NULL, query_out);
+  if (status == SCAN_OK) status = scan_pipeline_predict_sharded(p, net, &bank_view, "knn monitor bank", NULL, bank_out);
+  if (status == SCAN_OK) status = scan_pipeline_predict_sharded(p, net, val, "knn monitor val", NULL, query_out);
   if (status == SCAN_OK)
     status = scan_weighted_knn_accuracy(bank, bank_view.labels, bank_view.count, queries, val->labels, val->count, dim,
                                         MONITOR_K, temperature, train->num_classes, accuracy);

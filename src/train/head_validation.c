@@ -19,7 +19,7 @@ scan_status validate_heads(scan_pipeline *p, scan_net *net, const scan_dataset *
     logits[h] = scan_malloc(sizeof(float) * (size_t)n * (size_t)classes);
     if (!logits[h]) status = SCAN_ERR_INTERNAL;
   }
-  if (status == SCAN_OK) status = scan_pipeline_predict(p, net, val, "validate heads", NULL, logits);
+  if (status == SCAN_OK) status = scan_pipeline_predict_sharded(p, net, val, "validate heads", NULL, logits);
   *best_head = 0;
   for (int h = 0; h < heads && status == SCAN_OK; h++) {
     head_validation *v = &out[h];
