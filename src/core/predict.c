@@ -66,6 +66,7 @@ scan_status scan_pipeline_predict(scan_pipeline *p, scan_net *net, const scan_da
     done += batch->n;
     scan_progress_update(&progress, done);
   }
+  if (status == SCAN_OK) status = scan_loader_status(loader);
   scan_progress_finish(&progress);
   scan_loader_free(loader);
   return status;
