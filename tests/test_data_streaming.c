@@ -1,7 +1,7 @@
 /* Streamed datasets: a folder decoded on the fly through a bounded cache and a packed file (scan data pack) give
  * exactly the images and the loader batches of the same folder loaded whole; the cache never holds more than its
- * budget; a file that stops decoding fails the loader with its name; the packed file round trip, and
- * `scan data pack` on the command line. */
+ * budget; a file that stops decoding fails the loader (and a training stage, exit 2) with its name; the packed
+ * file round trip, and `scan data pack` on the command line. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,6 +176,13 @@ int main(void) {
   snprintf(args, sizeof args, "data pack --dataset folder --root %s --image-size %d --out %s", root, SIDE,
            test_path("bad.pack"));
   test_scan_rejects(args, "img050.png", output, sizeof output);
+
+  /* Training on the streamed folder with the damaged file stops with its name (exit 2), not a crash. */
+  snprintf(args, sizeof args,
+           "pretext --dataset folder --root %s --val-dataset folder --val-root %s --out %s --quiet --set data_streaming=on "
+           "--set image_size=32 --set pretext.epochs=1 --set pretext.batch_size=16 --set num_classes=3",
+           root, good, test_path("run"));
+  test_scan_rejects(args, "img050.png: not a PNG or JPEG image", output, sizeof output);
 
   scan_dataset_free(&streamed);
   scan_dataset_free(&whole);

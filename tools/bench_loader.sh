@@ -9,8 +9,9 @@ cmake --build "$build" --target bench_loader scan >/dev/null
 pack=$folder.pack
 grep -m1 'model name' /proc/cpuinfo
 run() { # label, bench_loader arguments
-  /usr/bin/time -v "$build/bench_loader" "$@" 2> "$pack.time" | sed "s|^|$1: |"
-  grep -E 'Maximum resident|Elapsed' "$pack.time" | sed "s|^\s*|$1:   |"
+  local label=$1; shift
+  /usr/bin/time -v "$build/bench_loader" "$@" 2> "$pack.time" | sed "s|^|$label: |"
+  grep -E 'Maximum resident|Elapsed' "$pack.time" | sed "s|^\s*|$label:   |"
 }
 run in-memory folder "$folder" $side off 0 "$batches"
 run streamed folder "$folder" $side on 512 "$batches"
