@@ -21,7 +21,7 @@ static long first_image_sum(const char *path) {
 }
 
 static void check_split(const char *split, int expected_count, const char *images_file) {
-  scan_dataset_spec spec = {"fashion-mnist", NULL, split, 0, 0};
+  scan_dataset_spec spec = {.name = "fashion-mnist", .split = split};
   scan_dataset d;
   CHECK_MSG(scan_dataset_load(&d, &spec) == SCAN_OK, "%s", scan_error_message());
   CHECK(d.count == expected_count && d.height == 28 && d.width == 28 && d.channels == 1);

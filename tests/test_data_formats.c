@@ -14,7 +14,7 @@
 #include "testlib.h"
 
 static scan_status load(scan_dataset *d, const char *name, const char *root, const char *split) {
-  scan_dataset_spec spec = {name, root, split, 0, 0};
+  scan_dataset_spec spec = {.name = name, .root = root, .split = split, .image_size = 0, .channels = 0};
   return scan_dataset_load(d, &spec);
 }
 
@@ -292,7 +292,7 @@ static void test_folder_and_list(void) {
   /* Flat folder, grey output. */
   make_dir(test_path("flat"));
   write_test_png(test_path("flat/x.png"), 5, 3, 3, 3);
-  scan_dataset_spec grey_spec = {"folder", test_path("flat"), NULL, 0, 1};
+  scan_dataset_spec grey_spec = {.name = "folder", .root = test_path("flat"), .split = NULL, .image_size = 0, .channels = 1};
   CHECK_MSG(scan_dataset_load(&d, &grey_spec) == SCAN_OK, "%s", scan_error_message());
   CHECK(d.count == 1 && d.labels == NULL && d.channels == 1 && d.num_classes == 0);
   uint8_t expect[1];
@@ -310,7 +310,7 @@ static void test_folder_and_list(void) {
   uint8_t flat_grey[6 * 10];
   memset(flat_grey, 77, sizeof flat_grey);
   CHECK(scan_image_write_png(test_path("const/a.png"), flat_grey, 6, 10, 1) == SCAN_OK);
-  scan_dataset_spec sized = {"folder", test_path("const"), NULL, 8, 3};
+  scan_dataset_spec sized = {.name = "folder", .root = test_path("const"), .split = NULL, .image_size = 8, .channels = 3};
   CHECK_MSG(scan_dataset_load(&d, &sized) == SCAN_OK, "%s", scan_error_message());
   CHECK(d.height == 8 && d.width == 8 && d.channels == 3);
   int all_77 = 1;
@@ -328,7 +328,7 @@ static void test_folder_and_list(void) {
   /* List with labels, comments, blank lines, tab and space separators. */
   const char *list = "# two classes\ncat/a.png\t1\n\n  dog/c.png 0\r\n";
   CHECK(test_write_file(test_path("folder/list.txt"), list, (long)strlen(list)) == 0);
-  scan_dataset_spec list_spec = {"list", test_path("folder/list.txt"), NULL, 0, 0};
+  scan_dataset_spec list_spec = {.name = "list", .root = test_path("folder/list.txt"), .split = NULL, .image_size = 0, .channels = 0};
   CHECK_MSG(scan_dataset_load(&d, &list_spec) == SCAN_OK, "%s", scan_error_message());
   CHECK(d.count == 2 && d.labels && d.labels[0] == 1 && d.labels[1] == 0 && d.num_classes == 2);
   CHECK(strcmp(d.file_names[1], "dog/c.png") == 0 && image_matches(&d, 0, 0));
@@ -353,7 +353,7 @@ static void test_names(void) {
   CHECK(load(&d, "imagenet", "/tmp", NULL) == SCAN_ERR_INPUT);
   CHECK(load(&d, "cifar-10", test_path("nowhere"), "train") == SCAN_ERR_INPUT);
   CHECK(strstr(scan_error_message(), "nowhere/cifar-10-batches-bin/data_batch_1.bin: no such file") != NULL);
-  scan_dataset_spec present = {"stl-10", test_path("stl"), "unlabeled", 0, 0};
+  scan_dataset_spec present = {.name = "stl-10", .root = test_path("stl"), .split = "unlabeled", .image_size = 0, .channels = 0};
   CHECK(scan_dataset_split_present(&present));
   present.split = "test";
   CHECK(!scan_dataset_split_present(&present));

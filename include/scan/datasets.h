@@ -10,12 +10,18 @@
 
 #include "scan/dataset.h"
 
+typedef enum { SCAN_STREAM_OFF = 0, SCAN_STREAM_AUTO, SCAN_STREAM_ON } scan_streaming;
+#define SCAN_DEFAULT_CACHE_MB 1024
+
 typedef struct {
-  const char *name;  /* fashion-mnist, mnist, cifar-10, cifar-20, cifar-100, stl-10, folder, list */
-  const char *root;  /* directory (for `list`, the list file); NULL or "" = default (fashion-mnist only) */
+  const char *name;  /* fashion-mnist, mnist, cifar-10, cifar-20, cifar-100, stl-10, folder, list, packed */
+  const char *root;  /* directory (for `list`, the list file; for `packed`, the file); NULL or "" = default (fashion-mnist only) */
   const char *split; /* train | test (| unlabeled | train+unlabeled for stl-10); NULL = train; folder/list ignore it */
   int image_size;    /* folder/list: resize every image to this square size (0 = keep, all must be equal) */
   int channels;      /* folder/list: 1 or 3 (0 = 3) */
+  scan_streaming streaming; /* folder/list/packed: keep the images in memory or stream them (0 = off: in memory) */
+  long cache_mb;            /* streamed folder/list: the decoded-image cache's budget in MiB (0 = 1024); auto streams
+                               when the decoded images would not fit in it */
 } scan_dataset_spec;
 
 #define SCAN_DEFAULT_FASHION_MNIST_ROOT "/usr/share/datasets/fashion-mnist"
@@ -40,6 +46,10 @@ typedef struct {
   int num_classes;
   char **class_names;
 } scan_image_files;
+
+/* Writes `d` (in memory or streamed) as one packed file: a header (count, sizes, labels, class and file names)
+ * then the raw images, read back image by image by the `packed` dataset. Written to a temporary and renamed. */
+scan_status scan_dataset_pack(const scan_dataset *d, const char *path);
 
 /* 1 for the formats whose images are files of their own (folder, list). */
 int scan_dataset_is_files(const char *name);

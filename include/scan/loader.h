@@ -67,8 +67,12 @@ scan_status scan_loader_create(scan_loader **out, const scan_loader_config *cfg)
  * identity or the shuffle of rng(seed, epoch). */
 scan_status scan_loader_start_epoch(scan_loader *l, int epoch);
 int scan_loader_batches(const scan_loader *l);
-/* The next batch of the epoch, or NULL at its end; valid until the next call. */
+/* The next batch of the epoch, or NULL at its end or when an image could not be read (a streamed file that no
+ * longer decodes): scan_loader_status tells which. Valid until the next call. */
 const scan_batch *scan_loader_next(scan_loader *l);
+/* SCAN_OK, or the first image failure (its message, naming the file, set again on the calling thread); a loader
+ * that failed hands out no more batches. */
+scan_status scan_loader_status(scan_loader *l);
 /* Seconds the consumer waited in scan_loader_next this epoch. */
 double scan_loader_stall_seconds(const scan_loader *l);
 void scan_loader_free(scan_loader *l);

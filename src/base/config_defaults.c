@@ -27,6 +27,8 @@ const char config_default_yaml[] =
     "data_root: \"\"\n"
     "val_data_root: \"\"\n"
     "image_size: 0\n"
+    "data_streaming: auto       # training images: auto = decoded on the fly when they exceed data_cache_mb\n"
+    "data_cache_mb: 1024        # streamed training images: the decoded-image cache's budget in MiB\n"
     "num_classes: 10\n"
     "num_neighbors: 20\n"
     "num_neighbors_val: 5\n"

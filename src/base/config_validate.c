@@ -26,6 +26,7 @@ static const range_rule rules[] = {
     {"model_kwargs.width_multiplier", TRAINING, 0, 8, 1, 0},
     {"model_kwargs.vgg_widths", TRAINING, 1, 4096, 0, 0},
     {"image_size", COMMON, 0, 65536, 0, 0},
+    {"data_cache_mb", COMMON, 1, 1 << 24, 0, 0},
     {"num_classes", "cluster,selflabel", 2, 10000, 0, 0},
     {"num_heads", "cluster", 1, 100, 0, 0},
     {"num_neighbors", "cluster", 1, 1e6, 0, 0},

@@ -14,7 +14,8 @@
 #include "stage_common.h"
 #include "terminal.h"
 
-#define DATA_USAGE "scan data info|show --dataset NAME [OPTIONS]   ('scan data info --help', 'scan data show --help')"
+#define DATA_USAGE \
+  "scan data info|show|pack --dataset NAME [OPTIONS]   ('scan data info --help', 'scan data show --help', 'scan data pack --help')"
 
 typedef struct {
   scan_dataset_spec spec;
@@ -23,9 +24,10 @@ typedef struct {
 /* The dataset options both subcommands take, first in their option tables. */
 #define DATA_OPTIONS(o)                                                                                            \
   {"--dataset", ARG_STRING, &(o).spec.name,                                                                        \
-   "fashion-mnist (default), mnist, cifar-10, cifar-20, cifar-100, stl-10, folder, list"},                         \
+   "fashion-mnist (default), mnist, cifar-10, cifar-20, cifar-100, stl-10, folder, list, packed"},                 \
       {"--root", ARG_STRING, &(o).spec.root,                                                                       \
-       "dataset directory (list: the list file); default " SCAN_DEFAULT_FASHION_MNIST_ROOT " for fashion-mnist"}, \
+       "dataset directory (list: the list file; packed: the packed file); default " SCAN_DEFAULT_FASHION_MNIST_ROOT  \
+       " for fashion-mnist"},                                                                                        \
       {"--split", ARG_STRING, &(o).spec.split, "train, test (stl-10 also unlabeled, train+unlabeled)"},           \
       {"--image-size", ARG_INT, &(o).spec.image_size, "folder/list: resize every image to N x N"},                 \
       {"--channels", ARG_INT, &(o).spec.channels, "folder/list: 1 (grey) or 3 (RGB, default)"}
@@ -332,18 +334,51 @@ static int data_show(int argc, char **argv) {
   return rc;
 }
 
+/* scan data pack: any dataset into one packed file. A folder or list is streamed through a small cache while it
+   is written, so packing needs memory for one image, not the whole dataset. */
+static int data_pack(int argc, char **argv) {
+  data_options o;
+  data_options_init(&o);
+  const char *out = NULL;
+  const arg_option options[] = {DATA_OPTIONS(o), {"--out", ARG_STRING, &out, "the packed file to write"},
+                                {NULL, 0, NULL, NULL}};
+  int rc = args_parse(argc, argv, options, NULL,
+                      "scan data pack --dataset NAME --root PATH [--image-size N] [--channels C] --out FILE",
+                      "Writes a dataset's decoded images (and labels, class and file names) to one file, read image by\n"
+                      "image without decoding as dataset 'packed' (data_root: FILE).");
+  if (rc) return rc < 0 ? 0 : rc;
+  if (!out || !out[0]) {
+    fprintf(stderr, "scan: data pack needs --out FILE\n");
+    return 2;
+  }
+  if (scan_dataset_is_files(o.spec.name)) {
+    o.spec.streaming = SCAN_STREAM_ON;
+    o.spec.cache_mb = 1;
+  }
+  scan_dataset d;
+  rc = cli_report_error(scan_dataset_load(&d, &o.spec));
+  if (rc) return rc;
+  rc = cli_report_error(scan_dataset_pack(&d, out));
+  if (rc == 0)
+    printf("%s: %d images of %dx%dx%d\n", out, d.count, d.width, d.height, d.channels);
+  scan_dataset_free(&d);
+  return rc;
+}
+
 int cmd_data(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: %s\n", DATA_USAGE);
     return 2;
   }
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-    printf("usage: %s\n\n  info   sizes, image shape, classes, images per class\n  show   PNG grid of samples per class\n",
+    printf("usage: %s\n\n  info   sizes, image shape, classes, images per class\n  show   PNG grid of samples per class\n"
+           "  pack   write a dataset's decoded images to one file (dataset 'packed')\n",
            DATA_USAGE);
     return 0;
   }
   if (strcmp(argv[1], "info") == 0) return data_info(argc - 1, argv + 1);
   if (strcmp(argv[1], "show") == 0) return data_show(argc - 1, argv + 1);
-  fprintf(stderr, "scan data: unknown subcommand '%s' (info or show)\n", argv[1]);
+  if (strcmp(argv[1], "pack") == 0) return data_pack(argc - 1, argv + 1);
+  fprintf(stderr, "scan data: unknown subcommand '%s' (info, show or pack)\n", argv[1]);
   return 2;
 }

@@ -24,6 +24,7 @@ static const dataset_stats known_stats[] = {
     /* image folders and lists: the ImageNet statistics */
     {"folder", 0, "[0.485, 0.456, 0.406]", "[0.229, 0.224, 0.225]"},
     {"list", 0, "[0.485, 0.456, 0.406]", "[0.229, 0.224, 0.225]"},
+    {"packed", 0, "[0.485, 0.456, 0.406]", "[0.229, 0.224, 0.225]"},
 };
 
 static const char *const stages[] = {"pretext", "cluster", "selflabel"};
@@ -73,7 +74,7 @@ scan_status scan_pipeline_resolve_config(scan_config *cfg, scan_pipeline *p) {
     if (strcmp(known_stats[i].name, db) == 0) known = &known_stats[i];
   if (!known)
     return scan_config_refuse(cfg, NULL, "train_db_name",
-                              "'%s' is not a dataset (fashion-mnist, mnist, cifar-10, cifar-20, cifar-100, stl-10, folder, list)", db);
+                              "'%s' is not a dataset (fashion-mnist, mnist, cifar-10, cifar-20, cifar-100, stl-10, folder, list, packed)", db);
   char source[64], text[16];
   snprintf(source, sizeof source, "<%s defaults>", db);
   SCAN_TRY(set_default(cfg, NULL, "transformation_kwargs.normalize.mean", known->mean, source));

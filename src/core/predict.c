@@ -71,6 +71,7 @@ static scan_status predict_rows(scan_pipeline *p, scan_net *net, const scan_data
     done += batch->n;
     scan_progress_update(&progress, done);
   }
+  if (status == SCAN_OK) status = scan_loader_status(loader);
   scan_progress_finish(&progress);
   scan_loader_free(loader);
   return status;

@@ -45,4 +45,26 @@ int data_stl_present(const scan_dataset_spec *spec);
 scan_status data_load_image_files(scan_dataset *d, const char *const *paths, const char *const *display_names,
                                   long count, int image_size, int channels);
 
+/* Converts a decoded h x w x c image to `channels`, then resizes it (bilinear) to out_h x out_w at dst. */
+scan_status data_fit_image(const char *path, const uint8_t *decoded, int h, int w, int c, int channels, uint8_t *dst,
+                           int out_h, int out_w);
+
+/* ---- Streamed images (image_source.c) ---- */
+struct scan_image_source;
+/* The decoded-image cache budget of a spec, in bytes. */
+size_t data_cache_budget(const scan_dataset_spec *spec);
+/* Makes d streamed from `count` files: takes *paths (set to NULL); sets count and sizes (the first image's when
+   image_size is 0, decoding it). A cache of at most budget bytes of decoded images. */
+scan_status data_source_open_files(scan_dataset *d, char ***paths, long count, int image_size, int channels,
+                                   size_t budget);
+/* Makes d (count and sizes set) streamed from a packed file's images at data_offset; takes fd. */
+scan_status data_source_open_packed(scan_dataset *d, int fd, const char *path, unsigned long long data_offset);
+/* Takes back the paths a files source holds (the source then frees none). */
+char **data_source_take_paths(struct scan_image_source *s);
+void data_source_free(struct scan_image_source *s);
+/* Hashes what identifies a streamed source's files (paths, sizes, modification times) into h. */
+uint64_t data_source_hash(const struct scan_image_source *s, uint64_t h);
+
+scan_status data_load_packed(scan_dataset *out, const scan_dataset_spec *spec);
+
 #endif

@@ -27,6 +27,7 @@ static const dataset_format formats[] = {
     {"stl-10", stl_splits, data_load_stl, data_stl_present},
     {"folder", no_splits, data_load_files, NULL},
     {"list", no_splits, data_load_files, NULL},
+    {"packed", no_splits, data_load_packed, NULL},
 };
 
 static const dataset_format *find_format(const char *name) {
@@ -49,12 +50,14 @@ static scan_status resolve_spec(const scan_dataset_spec *spec, scan_dataset_spec
   *fmt = find_format(spec->name);
   if (!*fmt)
     return scan_fail(SCAN_ERR_INPUT,
-                     "unknown dataset '%s' (known: fashion-mnist, mnist, cifar-10, cifar-20, cifar-100, stl-10, folder, list)",
+                     "unknown dataset '%s' (known: fashion-mnist, mnist, cifar-10, cifar-20, cifar-100, stl-10, folder, list, packed)",
                      spec->name ? spec->name : "(none)");
   if (!resolved->root || !resolved->root[0]) {
     if (strcmp(spec->name, "fashion-mnist") != 0)
       return scan_fail(SCAN_ERR_INPUT, "dataset %s needs a root %s (--root)", spec->name,
-                       strcmp(spec->name, "list") == 0 ? "list file" : "directory");
+                       strcmp(spec->name, "list") == 0     ? "list file"
+                       : strcmp(spec->name, "packed") == 0 ? "packed file"
+                                                           : "directory");
     resolved->root = SCAN_DEFAULT_FASHION_MNIST_ROOT;
   }
   if ((*fmt)->splits[0] == NULL) {
@@ -103,6 +106,7 @@ static void free_strings(char **strings, long n) {
 void scan_dataset_free(scan_dataset *d) {
   if (!d) return;
   free(d->pixels);
+  data_source_free(d->source);
   free(d->labels);
   free_strings(d->class_names, d->num_classes);
   free_strings(d->file_names, d->count);

@@ -34,6 +34,25 @@ static scan_status allocate_pixels(scan_dataset *d, long count, const char *firs
                    first, count, image_size, bytes / gib, memory / gib);
 }
 
+scan_status data_fit_image(const char *path, const uint8_t *decoded, int h, int w, int c, int channels, uint8_t *dst,
+                           int out_h, int out_w) {
+  /* Channels first (at the source size), then resize into place. */
+  size_t need = (size_t)h * (size_t)w * (size_t)channels;
+  if (c == channels && h == out_h && w == out_w) {
+    memcpy(dst, decoded, need);
+    return SCAN_OK;
+  }
+  uint8_t *converted = scan_malloc(need);
+  if (!converted) return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", path);
+  scan_image_convert_channels(decoded, c, converted, channels, (long)h * w);
+  if (h == out_h && w == out_w)
+    memcpy(dst, converted, need);
+  else
+    scan_resample_bilinear_u8(converted, h, w, channels, 0, 0, h, w, dst, out_h, out_w, 1);
+  free(converted);
+  return SCAN_OK;
+}
+
 scan_status data_load_image_files(scan_dataset *d, const char *const *paths, const char *const *display_names,
                                   long count, int image_size, int channels) {
   if (channels == 0) channels = 3;
@@ -45,8 +64,6 @@ scan_status data_load_image_files(scan_dataset *d, const char *const *paths, con
     d->file_names[i] = strdup(display_names[i]);
     if (!d->file_names[i]) return scan_fail(SCAN_ERR_INTERNAL, "out of memory copying file names");
   }
-  uint8_t *converted = NULL;
-  size_t converted_capacity = 0;
   scan_status st = SCAN_OK;
   for (long i = 0; i < count && st == SCAN_OK; i++) {
     uint8_t *decoded;
@@ -63,35 +80,19 @@ scan_status data_load_image_files(scan_dataset *d, const char *const *paths, con
       st = scan_fail(SCAN_ERR_INPUT, "%s: image is %dx%d but %s is %dx%d; give an image size to resize them all", paths[i], w,
                      h, paths[0], d->width, d->height);
     }
-    /* Channels first (at the source size), then resize into place. */
-    size_t need = (size_t)h * (size_t)w * (size_t)channels;
-    if (st == SCAN_OK && need > converted_capacity) {
-      uint8_t *grown = scan_realloc(converted, need);
-      if (grown) {
-        converted = grown;
-        converted_capacity = need;
-      } else {
-        st = scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory", paths[i]);
-      }
-    }
-    if (st == SCAN_OK) {
-      scan_image_convert_channels(decoded, c, converted, channels, (long)h * w);
-      uint8_t *dst = d->pixels + (size_t)i * (size_t)d->height * (size_t)d->width * (size_t)channels;
-      if (h == d->height && w == d->width)
-        memcpy(dst, converted, need);
-      else
-        scan_resample_bilinear_u8(converted, h, w, channels, 0, 0, h, w, dst, d->height, d->width, 1);
-    }
+    if (st == SCAN_OK)
+      st = data_fit_image(paths[i], decoded, h, w, c, channels,
+                          d->pixels + (size_t)i * (size_t)d->height * (size_t)d->width * (size_t)channels, d->height,
+                          d->width);
     free(decoded);
   }
-  free(converted);
   return st;
 }
 
 void scan_image_files_free(scan_image_files *f) {
   for (long i = 0; i < f->count; i++) {
-    free(f->paths[i]);
-    free(f->names[i]);
+    if (f->paths) free(f->paths[i]);
+    if (f->names) free(f->names[i]);
   }
   for (int k = 0; f->class_names && k < f->num_classes; k++) free(f->class_names[k]);
   free(f->paths);
@@ -115,11 +116,38 @@ scan_status scan_image_files_find(scan_image_files *out, const scan_dataset_spec
   return st;
 }
 
+size_t data_cache_budget(const scan_dataset_spec *spec) {
+  return (size_t)(spec->cache_mb > 0 ? spec->cache_mb : SCAN_DEFAULT_CACHE_MB) << 20;
+}
+
+/* Streamed (only file names kept, images decoded when asked) when spec->streaming is on, or auto and the decoded
+   images would not fit in the cache's budget; else decoded whole into memory as always. */
+static scan_status open_files(scan_dataset *out, const scan_dataset_spec *spec, scan_image_files *files) {
+  if (spec->streaming != SCAN_STREAM_OFF) {
+    SCAN_TRY(data_source_open_files(out, &files->paths, files->count, spec->image_size, spec->channels,
+                                    data_cache_budget(spec)));
+    if (spec->streaming == SCAN_STREAM_ON || (double)out->count * (double)scan_dataset_image_bytes(out) >
+                                                  (double)data_cache_budget(spec))
+      return SCAN_OK;
+    /* Small enough to hold: give the paths back and load it whole. */
+    char **paths = data_source_take_paths(out->source);
+    data_source_free(out->source);
+    out->source = NULL;
+    out->count = out->height = out->width = out->channels = 0;
+    files->paths = paths;
+  }
+  return data_load_image_files(out, (const char *const *)files->paths, (const char *const *)files->names, files->count,
+                               spec->image_size, spec->channels);
+}
+
 scan_status data_load_files(scan_dataset *out, const scan_dataset_spec *spec) {
   scan_image_files files;
   SCAN_TRY(scan_image_files_find(&files, spec));
-  scan_status st = data_load_image_files(out, (const char *const *)files.paths, (const char *const *)files.names,
-                                         files.count, spec->image_size, spec->channels);
+  scan_status st = open_files(out, spec, &files);
+  if (st == SCAN_OK && out->source) { /* streamed: the display names are still wanted */
+    out->file_names = files.names;
+    files.names = NULL;
+  }
   if (st == SCAN_OK && files.num_classes > 0)
     st = files.class_names ? data_set_class_names(out, (const char *const *)files.class_names, files.num_classes)
                            : data_set_numbered_class_names(out, files.num_classes);

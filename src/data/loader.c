@@ -11,6 +11,7 @@
 
 #include "scan/dist.h"
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,6 +28,7 @@ struct scan_loader {
   int prefetch;
   scan_batch *slots;
   int *slot_batch; /* the batch a slot holds, -1 when none */
+  uint8_t **scratch; /* per slot: one image of a streamed dataset (NULL entries when in memory) */
 
   pthread_mutex_t lock;
   pthread_cond_t work_ready; /* workers wait: a claim became possible, or stop */
@@ -39,6 +41,8 @@ struct scan_loader {
   int returned;   /* batches handed to the consumer */
   int in_flight;  /* batches being assembled right now */
   double stall_seconds;
+  scan_status failed; /* the first image that could not be read stops the loader: its status and message */
+  char failure[1024];
 };
 
 static double now_seconds(void) {
@@ -58,9 +62,11 @@ static int32_t pick_neighbor(const scan_loader *l, int32_t anchor, scan_rng *rng
   return candidates[scan_rng_int(rng, n)];
 }
 
-static void fill_batch(scan_loader *l, int batch, int epoch) {
+static scan_status fill_batch(scan_loader *l, int batch, int epoch) {
   const scan_dataset *d = l->cfg.data;
   scan_batch *out = &l->slots[batch % l->prefetch];
+  uint8_t *scratch = l->scratch[batch % l->prefetch];
+  const uint8_t *image;
   int first = batch * l->cfg.batch_size;
   int n = l->samples - first < l->cfg.batch_size ? l->samples - first : l->cfg.batch_size;
   out->global_n = n;
@@ -77,7 +83,8 @@ static void fill_batch(scan_loader *l, int batch, int epoch) {
     int32_t index = l->order[first + i];
     uint64_t stream = (uint64_t)index * 4;
     scan_rng rng_a = scan_rng_make(l->cfg.seed, (uint64_t)epoch, stream);
-    scan_augment(&l->aug_a, scan_dataset_image(d, index), d->height, d->width, &rng_a, out->a + i * l->floats_a);
+    SCAN_TRY(scan_dataset_read(d, index, scratch, &image));
+    scan_augment(&l->aug_a, image, d->height, d->width, &rng_a, out->a + i * l->floats_a);
     out->index[i] = index;
     if (out->labels) out->labels[i] = d->labels[index];
     if (!out->b) continue;
@@ -88,8 +95,18 @@ static void fill_batch(scan_loader *l, int batch, int epoch) {
       out->partner[i] = source;
     }
     scan_rng rng_b = scan_rng_make(l->cfg.seed, (uint64_t)epoch, stream + 1);
-    scan_augment(&l->aug_b, scan_dataset_image(d, source), d->height, d->width, &rng_b, out->b + i * l->floats_b);
+    SCAN_TRY(scan_dataset_read(d, source, scratch, &image));
+    scan_augment(&l->aug_b, image, d->height, d->width, &rng_b, out->b + i * l->floats_b);
   }
+  return SCAN_OK;
+}
+
+/* Called with the lock held: keeps the first failure (the message is thread-local, so it is copied for the
+   consumer's thread). */
+static void record_failure(scan_loader *l, scan_status st) {
+  if (st == SCAN_OK || l->failed != SCAN_OK) return;
+  l->failed = st;
+  snprintf(l->failure, sizeof l->failure, "%s", scan_error_message());
 }
 
 static void *worker_main(void *arg) {
@@ -100,8 +117,9 @@ static void *worker_main(void *arg) {
       int batch = l->next_claim++, epoch = l->epoch;
       l->in_flight++;
       pthread_mutex_unlock(&l->lock);
-      fill_batch(l, batch, epoch);
+      scan_status st = fill_batch(l, batch, epoch);
       pthread_mutex_lock(&l->lock);
+      record_failure(l, st);
       l->slot_batch[batch % l->prefetch] = batch;
       l->in_flight--;
       pthread_cond_broadcast(&l->batch_done);
@@ -115,7 +133,7 @@ static void *worker_main(void *arg) {
 
 static scan_status check_config(const scan_loader_config *c) {
   const scan_dataset *d = c->data;
-  if (!d || d->count <= 0 || !d->pixels) return scan_fail(SCAN_ERR_INPUT, "loader: the dataset is empty");
+  if (!d || d->count <= 0 || (!d->pixels && !d->source)) return scan_fail(SCAN_ERR_INPUT, "loader: the dataset is empty");
   if (c->kind < SCAN_BATCH_SINGLE || c->kind > SCAN_BATCH_WEAK_STRONG)
     return scan_fail(SCAN_ERR_INPUT, "loader: unknown batch kind %d", (int)c->kind);
   if (c->batch_size < 1) return scan_fail(SCAN_ERR_INPUT, "loader: batch size %d must be >= 1", c->batch_size);
@@ -160,7 +178,8 @@ static scan_status alloc_slots(scan_loader *l) {
   int bs = l->cfg.batch_size;
   l->slots = scan_calloc((unsigned long)l->prefetch, sizeof *l->slots);
   l->slot_batch = scan_malloc(sizeof(int) * (unsigned long)l->prefetch);
-  if (!l->slots || !l->slot_batch) return scan_fail(SCAN_ERR_INTERNAL, "loader: out of memory");
+  l->scratch = scan_calloc((unsigned long)l->prefetch, sizeof *l->scratch);
+  if (!l->slots || !l->slot_batch || !l->scratch) return scan_fail(SCAN_ERR_INTERNAL, "loader: out of memory");
   for (int s = 0; s < l->prefetch; s++) {
     scan_batch *b = &l->slots[s];
     b->a = scan_malloc(sizeof(float) * (unsigned long)(bs * l->floats_a));
@@ -168,6 +187,8 @@ static scan_status alloc_slots(scan_loader *l) {
     if (two) b->b = scan_malloc(sizeof(float) * (unsigned long)(bs * l->floats_b));
     if (l->cfg.kind == SCAN_BATCH_NEIGHBOR_PAIRS) b->partner = scan_malloc(sizeof(int32_t) * (unsigned long)bs);
     if (l->cfg.data->labels) b->labels = scan_malloc(sizeof(int32_t) * (unsigned long)bs);
+    if (!l->cfg.data->pixels && !(l->scratch[s] = scan_malloc(scan_dataset_image_bytes(l->cfg.data))))
+      return SCAN_ERR_INTERNAL;
     if (!b->a || !b->index || (two && !b->b) || (l->cfg.kind == SCAN_BATCH_NEIGHBOR_PAIRS && !b->partner) ||
         (l->cfg.data->labels && !b->labels))
       return scan_fail(SCAN_ERR_INTERNAL, "loader: out of memory for %d batch buffers of %d samples", l->prefetch, bs);
@@ -244,7 +265,7 @@ scan_status scan_loader_start_epoch(scan_loader *l, int epoch) {
   l->epoch = epoch;
   l->next_claim = l->released = l->returned = 0;
   l->stall_seconds = 0;
-  l->active = 1;
+  l->active = l->failed == SCAN_OK;
   pthread_cond_broadcast(&l->work_ready);
   pthread_mutex_unlock(&l->lock);
   return SCAN_OK;
@@ -268,8 +289,9 @@ const scan_batch *scan_loader_next(scan_loader *l) {
   int batch = l->returned, slot = batch % l->prefetch;
   if (l->worker_count == 0) {
     pthread_mutex_unlock(&l->lock);
-    fill_batch(l, batch, l->epoch);
+    scan_status st = fill_batch(l, batch, l->epoch);
     pthread_mutex_lock(&l->lock);
+    record_failure(l, st);
     l->slot_batch[slot] = batch;
   }
   if (l->slot_batch[slot] != batch) {
@@ -277,12 +299,25 @@ const scan_batch *scan_loader_next(scan_loader *l) {
     while (l->slot_batch[slot] != batch) pthread_cond_wait(&l->batch_done, &l->lock);
     l->stall_seconds += now_seconds() - start;
   }
+  if (l->failed != SCAN_OK) { /* a batch with an unreadable image is never handed out */
+    l->active = 0;
+    pthread_mutex_unlock(&l->lock);
+    return NULL;
+  }
   l->returned++;
   pthread_mutex_unlock(&l->lock);
   return &l->slots[slot];
 }
 
 double scan_loader_stall_seconds(const scan_loader *l) { return l->stall_seconds; }
+
+scan_status scan_loader_status(scan_loader *l) {
+  pthread_mutex_lock(&l->lock);
+  scan_status st = l->failed;
+  if (st != SCAN_OK) scan_fail(st, "%s", l->failure);
+  pthread_mutex_unlock(&l->lock);
+  return st;
+}
 
 void scan_loader_free(scan_loader *l) {
   if (!l) return;
@@ -300,6 +335,8 @@ void scan_loader_free(scan_loader *l) {
       free(l->slots[s].partner);
       free(l->slots[s].labels);
     }
+  for (int s = 0; l->scratch && s < l->prefetch; s++) free(l->scratch[s]);
+  free(l->scratch);
   free(l->slots);
   free(l->slot_batch);
   free(l->order);

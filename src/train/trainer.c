@@ -93,7 +93,10 @@ static scan_status run_batches(scan_trainer *t, const scan_train_phase *phase, s
   scan_status status = SCAN_OK;
   for (long step = 0; step < steps && status == SCAN_OK; step++) {
     const scan_batch *batch = NULL;
-    if (loader && !(batch = scan_loader_next(loader))) break;
+    if (loader && !(batch = scan_loader_next(loader))) {
+      status = scan_loader_status(loader);
+      break;
+    }
     if (phase->scheduled) apply_schedule(t, phase, epoch, step, steps, stats);
     scan_step_result result = {0, 1};
     status = t->step(t->ctx, batch, epoch, step, &result);
