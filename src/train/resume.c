@@ -14,8 +14,9 @@
 #include "scan/training.h"
 
 /* Keys that change how long or how fast a stage trains, not what it trains: a killed run may be resumed with more
-   epochs, or on a machine with fewer cores. */
-static const char *const may_change_on_resume[] = {"epochs", "threads", "num_workers", NULL};
+   epochs, on a machine with fewer cores, or with its images streamed instead of held (the same bytes either way). */
+static const char *const may_change_on_resume[] = {"epochs", "threads", "num_workers", "data_streaming", "data_cache_mb",
+                                                   NULL};
 
 static const char restart_hint[] =
     "start the stage afresh with its command's --restart (scan pretext, scan cluster or scan selflabel)";
