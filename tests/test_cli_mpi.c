@@ -31,7 +31,10 @@ static char output[1 << 16];
 
 static int run_ranks(int ranks, const char *args) {
   char command[8192];
-  if (ranks == 1) snprintf(command, sizeof command, "OMP_NUM_THREADS=2 %s %s", test_scan_bin(), args);
+  /* One thread per process on both sides: scan's own AVX2 convolution kernels (the path a Zen 3 runs, and this
+     suite's capped pass) give bits that depend on the thread count, so "the same bytes as one process" is checked
+     at the same threads per process. */
+  if (ranks == 1) snprintf(command, sizeof command, "OMP_NUM_THREADS=1 %s %s", test_scan_bin(), args);
   else snprintf(command, sizeof command, MPIRUN " -np %d %s %s", ranks, test_scan_bin(), args);
   int rc = test_run(command, output, sizeof output);
   if (rc != 0) fprintf(stderr, "%s\nexit %d:\n%s\n", command, rc, output);

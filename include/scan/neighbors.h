@@ -14,4 +14,12 @@ typedef struct {
 scan_status neighbors_load(scan_pipeline *p, const char *split, long expected_rows, int min_neighbors, neighbor_table *out);
 void neighbors_free(neighbor_table *t);
 
+/* The vectors mining compares, one row per image of `data` (held in memory), of unit length: the pretext net's
+   (`net`) head output, its backbone features, or the backbone features beside the raw pixels, as
+   p->settings.cluster.neighbor_features says; *out is allocated [count, *dim]. Mining and a query image's candidates
+   use this one definition, so that a query lands in the space the validation features were mined in. Under mpirun
+   the images are shared out over the ranks and every rank gets every row. */
+scan_status scan_pipeline_neighbor_features(scan_pipeline *p, scan_net *net, const scan_dataset *data, const char *label,
+                                            float **out, int *dim);
+
 #endif

@@ -21,12 +21,17 @@ typedef struct {
   int symmetric;
 } scan_pretext_settings;
 
-/* Mining takes its neighbour counts from the clustering stage, which uses them. */
+/* What neighbours are mined on (cluster.neighbor_features): each part L2-normalised, parts side by side with equal
+   weight, the whole of unit length. */
+typedef enum { SCAN_NEIGHBORS_HEAD, SCAN_NEIGHBORS_BACKBONE, SCAN_NEIGHBORS_BACKBONE_PIXELS } scan_neighbor_source;
+
+/* Mining takes its neighbour counts and features from the clustering stage, which uses them. */
 typedef struct {
   scan_train_settings train;
   int warmup_epochs;                    /* head_warmup_epochs on cached backbone features */
   int num_neighbors, num_neighbors_val; /* mined per train / validation image */
   int head_only;                        /* update_cluster_head_only */
+  scan_neighbor_source neighbor_features; /* what mining compares */
   double entropy_weight;
 } scan_cluster_settings;
 

@@ -86,6 +86,7 @@ const char config_default_yaml[] =
     "cluster:\n"
     "  setup: scan\n"
     "  criterion: scan\n"
+    "  neighbor_features: head\n"
     "  criterion_kwargs:\n"
     "    entropy_weight: 5.0\n"
     "  num_heads: 5\n"

@@ -38,6 +38,9 @@ const config_key config_schema[] = {
     {"num_heads", INT, NULL, NULL, "cluster heads trained side by side; the lowest-loss one is kept"},
     {"num_neighbors", INT, NULL, NULL, "nearest neighbours mined per training image"},
     {"num_neighbors_val", INT, NULL, NULL, "nearest neighbours mined per validation image"},
+    {"neighbor_features", STR, "head|backbone|backbone+pixels", "cluster",
+     "what neighbours are mined on: the contrastive head's output (the reference), the backbone's features, or the "
+     "backbone's features beside the raw pixels (each L2-normalised, equal weight)"},
 
     {"criterion", STR, "simclr|scan|confidence-cross-entropy", NULL, "loss"},
     {"criterion_kwargs.temperature", NUM, NULL, NULL, "SimCLR softmax temperature"},

@@ -8,6 +8,7 @@
 
 #include "scan/image_io.h"
 #include "scan/knn.h"
+#include "scan/neighbors.h"
 #include "scan/npy.h"
 #include "scan/query.h"
 
@@ -21,7 +22,7 @@ static scan_status read_as_dataset_image(const char *path, const scan_dataset *v
   return status;
 }
 
-/* The pretext embedding (contrastive head output, L2-normalised) of one image in the val shape. */
+/* One image in the val shape, in the space the validation features were mined in (scan_pipeline_neighbor_features). */
 static scan_status embed(scan_pipeline *p, const scan_dataset *val, uint8_t *image, float **embedding, int *dim) {
   char model_path[SCAN_PATH_MAX];
   SCAN_TRY(scan_pipeline_path(p, model_path, sizeof model_path, "pretext/model.safetensors"));
@@ -29,9 +30,6 @@ static scan_status embed(scan_pipeline *p, const scan_dataset *val, uint8_t *ima
   SCAN_TRY(scan_pipeline_create_net(p, "pretext", 1, &net));
   scan_status status = scan_net_load(net, model_path, NULL);
   if (status != SCAN_OK) scan_fail_context(status, "the pretext model is needed (run 'scan pretext' first)");
-  *dim = scan_net_head_dim(net);
-  *embedding = status == SCAN_OK ? scan_malloc(sizeof(float) * (size_t)*dim) : NULL;
-  if (status == SCAN_OK && !*embedding) status = SCAN_ERR_INTERNAL;
   if (status == SCAN_OK) {
     scan_dataset one = {0};
     one.count = 1;
@@ -40,9 +38,7 @@ static scan_status embed(scan_pipeline *p, const scan_dataset *val, uint8_t *ima
     one.channels = val->channels;
     one.pixels = image;
     snprintf(one.name, sizeof one.name, "query image");
-    float *outputs[1] = {*embedding};
-    status = scan_pipeline_predict(p, net, &one, "embed query image", NULL, outputs);
-    if (status == SCAN_OK) scan_l2_normalize_rows(*embedding, 1, *dim);
+    status = scan_pipeline_neighbor_features(p, net, &one, "embed query image", embedding, dim);
   }
   scan_net_free(net);
   return status;

@@ -1,12 +1,14 @@
 /* Stage 1b: mine each image's nearest neighbours in the pretext feature space
- * (spec §6.5): val-transform features of the contrastive head (L2-normalised),
- * exact inner-product top-k, saved as int64 [N, k+1] with the image itself in column 0. */
+ * (spec §6.5): val-transform features of the contrastive head (L2-normalised; or the backbone's, or those beside
+ * the raw pixels: cluster.neighbor_features), exact inner-product top-k, saved as int64 [N, k+1] with the image
+ * itself in column 0. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "scan/stages.h"
 #include "scan/dist.h"
 #include "scan/knn.h"
+#include "scan/neighbors.h"
 #include "scan/npy.h"
 #include "scan/progress.h"
 #include "scan/training.h"
@@ -35,15 +37,14 @@ static scan_status mine_rows(const float *features, long n, int dim, int k, int6
 }
 
 static scan_status mine_split(scan_pipeline *p, scan_net *net, const scan_dataset *data, const char *split, int k) {
-  int dim = scan_net_head_dim(net);
   long n = data->count;
-  float *features = scan_malloc(sizeof(float) * (size_t)n * (size_t)dim);
+  int dim = 0;
+  float *features = NULL;
   int64_t *neighbors = scan_malloc(sizeof(int64_t) * (size_t)n * (size_t)(k + 1));
-  scan_status status = features && neighbors ? SCAN_OK : SCAN_ERR_INTERNAL;
+  scan_status status = neighbors ? SCAN_OK : SCAN_ERR_INTERNAL;
   char label[64], path[SCAN_PATH_MAX], rel[128];
   snprintf(label, sizeof label, "features %s", split);
-  float *outputs[1] = {features};
-  if (status == SCAN_OK) status = scan_pipeline_predict_sharded(p, net, data, label, NULL, outputs);
+  if (status == SCAN_OK) status = scan_pipeline_neighbor_features(p, net, data, label, &features, &dim);
   /* A NaN feature comes from the model or from one image: name both instead of a bare row number. */
   int64_t bad = status == SCAN_OK ? scan_knn_first_nonfinite_row(features, n, dim) : -1;
   if (bad >= 0) {
@@ -56,7 +57,6 @@ static scan_status mine_split(scan_pipeline *p, scan_net *net, const scan_datase
                          path);
   }
   if (status == SCAN_OK) {
-    scan_l2_normalize_rows(features, n, dim);
     double start = scan_now_seconds();
     status = mine_rows(features, n, dim, k, neighbors);
     if (status == SCAN_OK && scan_dist_is_root())
