@@ -31,9 +31,9 @@ static char output[1 << 16];
 
 static int run_ranks(int ranks, const char *args) {
   char command[8192];
-  /* One thread per process on both sides: scan's own AVX2 convolution kernels (the path a Zen 3 runs, and this
-     suite's capped pass) give bits that depend on the thread count, so "the same bytes as one process" is checked
-     at the same threads per process. */
+  /* One thread per process on both sides: capped at AVX2 (the path a Zen 3 runs, and this suite's second pass; scan's
+     own kernels and oneDNN's AVX2 ones) inference gave bits that depend on the thread count, so "the same bytes as
+     one process" is checked at the same threads per process. */
   if (ranks == 1) snprintf(command, sizeof command, "OMP_NUM_THREADS=1 %s %s", test_scan_bin(), args);
   else snprintf(command, sizeof command, MPIRUN " -np %d %s %s", ranks, test_scan_bin(), args);
   int rc = test_run(command, output, sizeof output);
