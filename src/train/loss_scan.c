@@ -46,56 +46,18 @@ static void softmax_row_backward(const double *p, const double *grad_p, int c, f
   for (int k = 0; k < c; k++) d_logits[k] = (float)(p[k] * (grad_p[k] - dot));
 }
 
+/* One process is the one-shard case: the batch's own probability sums, b samples, gradient scale 1 (the same
+   operations, in the same order, as the shard form, so the bits are those of the single-process loss). */
 scan_scan_loss scan_loss_scan(const float *anchor_logits, const float *neighbor_logits, int b, int c,
                               double entropy_weight, float *d_anchor, float *d_neighbor) {
-  scan_scan_loss result = {NAN, NAN, NAN};
   if (b <= 0 || c <= 0) return (scan_scan_loss){0, 0, 0};
-  const size_t count = (size_t)b * c;
-  double *p = scan_malloc(count * sizeof(double)), *q = scan_malloc(count * sizeof(double));
-  double *similarity = scan_malloc((size_t)b * sizeof(double)), *mean_p = scan_calloc((size_t)c, sizeof(double));
-  if (!p || !q || !similarity || !mean_p) goto done; /* out of memory: NaN stops the caller */
-
-#pragma omp parallel for schedule(static)
-  for (int i = 0; i < b; i++) {
-    softmax_row(anchor_logits + (size_t)i * c, c, p + (size_t)i * c);
-    softmax_row(neighbor_logits + (size_t)i * c, c, q + (size_t)i * c);
-    double s = 0.0;
-    for (int k = 0; k < c; k++) s += p[(size_t)i * c + k] * q[(size_t)i * c + k];
-    similarity[i] = s;
-  }
-  /* Sums in a fixed order, so the result does not depend on the thread count or timing. */
-  double consistency = 0.0;
-  for (int i = 0; i < b; i++) consistency += bce_against_one(similarity[i]);
-  consistency /= b;
-  for (int i = 0; i < b; i++)
-    for (int k = 0; k < c; k++) mean_p[k] += p[(size_t)i * c + k];
-  for (int k = 0; k < c; k++) mean_p[k] /= b;
-  const double entropy = clamped_entropy(mean_p, c);
-  result = (scan_scan_loss){consistency - entropy_weight * entropy, consistency, entropy};
-
-  if (d_anchor || d_neighbor) {
-    /* d total / d mean_p_k = -w dH/d mean_p_k = w (log mean_p_k + 1), zero where the clamp is active;
-     * each anchor contributes 1/b of the mean. Reuse mean_p for it. */
-    for (int k = 0; k < c; k++)
-      mean_p[k] = mean_p[k] >= SCAN_PROB_EPS ? entropy_weight * (log(mean_p[k]) + 1.0) / b : 0.0;
-#pragma omp parallel for schedule(static)
-    for (int i = 0; i < b; i++) {
-      double grad_p[c > 0 ? c : 1], grad_q[c > 0 ? c : 1];
-      const double *pi = p + (size_t)i * c, *qi = q + (size_t)i * c;
-      const double g = bce_against_one_grad(similarity[i]) / b; /* d consistency / d s_i */
-      for (int k = 0; k < c; k++) {
-        grad_p[k] = g * qi[k] + mean_p[k];
-        grad_q[k] = g * pi[k];
-      }
-      if (d_anchor) softmax_row_backward(pi, grad_p, c, d_anchor + (size_t)i * c);
-      if (d_neighbor) softmax_row_backward(qi, grad_q, c, d_neighbor + (size_t)i * c);
-    }
-  }
-done:
-  free(p);
-  free(q);
-  free(similarity);
-  free(mean_p);
+  double *sums = scan_malloc((size_t)c * sizeof(double));
+  if (!sums) return (scan_scan_loss){NAN, NAN, NAN}; /* out of memory: NaN stops the caller */
+  scan_scan_prob_sums(anchor_logits, b, c, sums);
+  scan_scan_loss result =
+      scan_loss_scan_shard(anchor_logits, neighbor_logits, b, c, entropy_weight, sums, b, 1.0, d_anchor, d_neighbor);
+  free(sums);
+  result.total = result.consistency - entropy_weight * result.entropy;
   return result;
 }
 
