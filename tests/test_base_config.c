@@ -534,8 +534,18 @@ static void test_old_section_name(void) {
   scan_config_free(c);
 }
 
+/* Every range rule names sections that exist; a list with an unknown name (the clustering section's old name,
+   which the schema reads as an alias but a rule does not) is counted, so such a rule cannot check nothing. */
+static void test_rule_sections(void) {
+  CHECK_MSG(config_check_rule_sections() == SCAN_OK, "%s", scan_error_message());
+  CHECK(config_section_list_unknown("pretext,cluster,selflabel") == 0);
+  CHECK(config_section_list_unknown("pretext,scan") == 1);
+  CHECK(config_section_listed("pretext,cluster", "cluster") && !config_section_listed("pretext,clusters", "cluster"));
+}
+
 int main(void) {
   test_defaults();
+  test_rule_sections();
   test_old_section_name();
   test_reference_files();
   test_single_stage_common_keys();

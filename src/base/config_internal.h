@@ -54,6 +54,12 @@ struct scan_config {
 config_value *config_slot(const scan_config *c, int layer, int section, int key);
 /* The value a stage resolves to (user section, user top level, default section, default top level), or NULL. */
 const config_value *config_resolve(const scan_config *c, int section, int key);
+/* Validation's range rules name their sections as a list "pretext,cluster": 1 when `name` is one of the list;
+   how many names of the list are not sections; SCAN_ERR_INTERNAL when some rule names a section that does not exist
+   (such a rule would check nothing). */
+int config_section_listed(const char *list, const char *name);
+int config_section_list_unknown(const char *list);
+scan_status config_check_rule_sections(void);
 /* 1 when `text` is one of `choices` ("a|b|c"). */
 int config_choice_has(const char *choices, const char *text);
 /* Checks a value against the key's type and choices; the message names source, line and key. */

@@ -159,7 +159,31 @@ static scan_status check_threads(const scan_config *c) {
                    where, v->items[0], bound, cores);
 }
 
+int config_section_listed(const char *list, const char *name) {
+  size_t len = strlen(name);
+  for (const char *hit = strstr(list, name); hit; hit = strstr(hit + 1, name))
+    if ((hit == list || hit[-1] == ',') && (hit[len] == ',' || hit[len] == '\0')) return 1;
+  return 0;
+}
+
+int config_section_list_unknown(const char *list) {
+  int named = 1, known = 0;
+  for (const char *comma = strchr(list, ','); comma; comma = strchr(comma + 1, ',')) named++;
+  for (int s = 1; s < CONFIG_SECTIONS; s++) known += config_section_listed(list, config_section_names[s]);
+  return named - known;
+}
+
+scan_status config_check_rule_sections(void) {
+  for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++)
+    if (strcmp(rules[r].sections, COMMON) != 0 && config_section_list_unknown(rules[r].sections) != 0)
+      return scan_fail(SCAN_ERR_INTERNAL, "config: the range rule of '%s' names a section that does not exist (%s)",
+                       rules[r].key, rules[r].sections);
+  return SCAN_OK;
+}
+
 scan_status scan_config_validate(const scan_config *c) {
+  /* A rule naming a section that does not exist would check nothing, silently. */
+  SCAN_TRY(config_check_rule_sections());
   SCAN_TRY(check_threads(c));
   for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++) {
     const char *list = rules[r].sections;
@@ -167,22 +191,9 @@ scan_status scan_config_validate(const scan_config *c) {
       SCAN_TRY(check_rule(c, &rules[r], CONFIG_COMMON, NULL));
       continue;
     }
-    int matched = 0, named = 1;
-    for (const char *comma = strchr(list, ','); comma; comma = strchr(comma + 1, ',')) named++;
-    for (int s = 1; s < CONFIG_SECTIONS; s++) {
-      const char *name = config_section_names[s];
-      size_t len = strlen(name);
-      const char *hit = strstr(list, name);
-      int listed = 0;
-      for (; hit && !listed; hit = strstr(hit + 1, name))
-        listed = (hit == list || hit[-1] == ',') && (hit[len] == ',' || hit[len] == '\0');
-      matched += listed;
-      if (listed) SCAN_TRY(check_rule(c, &rules[r], s, name));
-    }
-    /* A rule naming a section that does not exist would check nothing, silently. */
-    if (matched != named)
-      return scan_fail(SCAN_ERR_INTERNAL, "config: the range rule of '%s' names a section that does not exist (%s)",
-                       rules[r].key, list);
+    for (int s = 1; s < CONFIG_SECTIONS; s++)
+      if (config_section_listed(list, config_section_names[s]))
+        SCAN_TRY(check_rule(c, &rules[r], s, config_section_names[s]));
   }
   for (int s = 1; s <= 3; s++) SCAN_TRY(check_relations(c, s, config_section_names[s]));
   return SCAN_OK;
