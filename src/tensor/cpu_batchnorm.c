@@ -25,6 +25,15 @@ enum { MAX_BLOCK = 64 };
     else kernel(block, __VA_ARGS__);                   \
   } while (0)
 
+/* kernel(block, n, blocks, cb, c, ...) for every channel block cb, one thread per block. */
+#define FOR_CHANNEL_BLOCKS(kernel, n, c, block, ...)                                   \
+  do {                                                                                 \
+    const int blocks = scan_channel_blocks(c, block);                                  \
+    _Pragma("omp parallel for schedule(static)")                                       \
+    for (int cb = 0; cb < blocks; cb++)                                                \
+      BY_BLOCK(kernel, block, n, blocks, cb, c, __VA_ARGS__);                          \
+  } while (0)
+
 /* Start of channel block cb of image b. */
 static inline int64_t block_offset(int b, int blocks, int cb, int hw, int block) {
   return ((int64_t)b * blocks + cb) * hw * block;
@@ -97,9 +106,7 @@ ALWAYS_INLINE void stats_block(int block, int n, int blocks, int cb, int c, int 
 }
 
 scan_status cpu_bn_stats(int n, int c, int hw, int block, const float *x, float *mean, float *var) {
-  const int blocks = scan_channel_blocks(c, block);
-#pragma omp parallel for schedule(static)
-  for (int cb = 0; cb < blocks; cb++) BY_BLOCK(stats_block, block, n, blocks, cb, c, hw, x, mean, var);
+  FOR_CHANNEL_BLOCKS(stats_block, n, c, block, hw, x, mean, var);
   return SCAN_OK;
 }
 
@@ -118,9 +125,7 @@ ALWAYS_INLINE void sums_block(int block, int n, int blocks, int cb, int c, int h
 }
 
 scan_status cpu_bn_sums(int n, int c, int hw, int block, const float *x, double *sum, double *sum_sq) {
-  const int blocks = scan_channel_blocks(c, block);
-#pragma omp parallel for schedule(static)
-  for (int cb = 0; cb < blocks; cb++) BY_BLOCK(sums_block, block, n, blocks, cb, c, hw, x, sum, sum_sq);
+  FOR_CHANNEL_BLOCKS(sums_block, n, c, block, hw, x, sum, sum_sq);
   return SCAN_OK;
 }
 
@@ -289,10 +294,7 @@ ALWAYS_INLINE void backward_block(int block, int n, int blocks, int cb, int c, i
 scan_status cpu_bn_backward(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
                             const float *mean, const float *var, double eps, const float *gamma, float *dx, float *dgamma,
                             float *dbeta) {
-  const int blocks = scan_channel_blocks(c, block);
-#pragma omp parallel for schedule(static)
-  for (int cb = 0; cb < blocks; cb++)
-    BY_BLOCK(backward_block, block, n, blocks, cb, c, hw, x, dy, relu_out, mean, var, eps, gamma, dx, dgamma, dbeta);
+  FOR_CHANNEL_BLOCKS(backward_block, n, c, block, hw, x, dy, relu_out, mean, var, eps, gamma, dx, dgamma, dbeta);
   return SCAN_OK;
 }
 
@@ -315,10 +317,7 @@ ALWAYS_INLINE void grad_sums_out_block(int block, int n, int blocks, int cb, int
 scan_status cpu_bn_grad_sums(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
                              const float *mean, const float *var, double eps, double *sum_g, double *sum_gx, float *dgamma,
                              float *dbeta) {
-  const int blocks = scan_channel_blocks(c, block);
-#pragma omp parallel for schedule(static)
-  for (int cb = 0; cb < blocks; cb++)
-    BY_BLOCK(grad_sums_out_block, block, n, blocks, cb, c, hw, x, dy, relu_out, mean, var, eps, sum_g, sum_gx, dgamma, dbeta);
+  FOR_CHANNEL_BLOCKS(grad_sums_out_block, n, c, block, hw, x, dy, relu_out, mean, var, eps, sum_g, sum_gx, dgamma, dbeta);
   return SCAN_OK;
 }
 
@@ -340,10 +339,7 @@ ALWAYS_INLINE void backward_dx_block(int block, int n, int blocks, int cb, int c
 scan_status cpu_bn_backward_dx(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
                                const float *mean, const float *var, double eps, const float *gamma, double count,
                                const double *sum_g, const double *sum_gx, float *dx) {
-  const int blocks = scan_channel_blocks(c, block);
-#pragma omp parallel for schedule(static)
-  for (int cb = 0; cb < blocks; cb++)
-    BY_BLOCK(backward_dx_block, block, n, blocks, cb, c, hw, x, dy, relu_out, mean, var, eps, gamma, count, sum_g, sum_gx, dx);
+  FOR_CHANNEL_BLOCKS(backward_dx_block, n, c, block, hw, x, dy, relu_out, mean, var, eps, gamma, count, sum_g, sum_gx, dx);
   return SCAN_OK;
 }
 
@@ -378,9 +374,6 @@ ALWAYS_INLINE void backward_eval_block(int block, int n, int blocks, int cb, int
 scan_status cpu_bn_backward_eval(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
                                  const float *mean, const float *var, double eps, const float *gamma, float *dx, float *dgamma,
                                  float *dbeta) {
-  const int blocks = scan_channel_blocks(c, block);
-#pragma omp parallel for schedule(static)
-  for (int cb = 0; cb < blocks; cb++)
-    BY_BLOCK(backward_eval_block, block, n, blocks, cb, c, hw, x, dy, relu_out, mean, var, eps, gamma, dx, dgamma, dbeta);
+  FOR_CHANNEL_BLOCKS(backward_eval_block, n, c, block, hw, x, dy, relu_out, mean, var, eps, gamma, dx, dgamma, dbeta);
   return SCAN_OK;
 }
