@@ -69,7 +69,8 @@ static scan_status update(scan_trainer *t, const scan_train_phase *phase) {
 
 /* Data-parallel: each rank's batch-norm running statistics saw only its shards; their average over ranks is what
    every rank validates with and rank 0 checkpoints (num_batches_tracked is the same on every rank). With
-   synchronised batch-norm every rank's are already the global batch's, the same on every rank, and stay so. */
+   synchronised batch-norm they are already the global batch's on every rank, and the average of R equal values
+   leaves them so (up to its rounding when R is not a power of two). */
 static void average_buffers(scan_trainer *t) {
   const int ranks = scan_dist_size();
   if (ranks <= 1) return;
