@@ -106,6 +106,7 @@ static void check_bad_values(const char *config, const char *run) {
       {"--set eval.prototypes_topk=0", "eval.prototypes_topk = 0 must be >= 1"},
       {"--set pretext.optimizer_kwargs.betas=[0.9,1.5]", "pretext.optimizer_kwargs.betas = 1.5 must be in [0, 1)"},
       {"--set cluster.optimizer_kwargs.betas=[0.9]", "cluster.optimizer_kwargs.betas needs two values"},
+      {"--set pretext.sync_batchnorm=maybe", "key 'sync_batchnorm' expects true or false, got 'maybe'"},
   };
   uint64_t before = snapshot(run, "", 0);
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

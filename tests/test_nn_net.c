@@ -559,6 +559,66 @@ static void test_infer_matches_forward(void) {
   }
 }
 
+/* A fake two-process reduction: the other process holds the same shard, so adding over processes doubles every sum. */
+static void twice(double *data, long count) {
+  for (long i = 0; i < count; i++) data[i] *= 2;
+}
+
+/* Synchronised batch-norm through whole nets (a VGG: batch-norm with a fused ReLU; a ResNet: without, before the
+ * residual join), with `twice` as the reduction: the synchronised net on a shard S must compute what a plain net
+ * computes on the batch [S, S], in training mode: the same head outputs and input gradients (S's rows), the same
+ * running statistics (the unbiased variance counts the whole batch's 2 n hw values: at the last ResNet stage, 1 x 1,
+ * 6 values instead of 3, a factor 6/5 against 3/2), and half of every parameter gradient (each process keeps its own
+ * part, which the training loop adds over processes: a net adding the whole batch's would give all of it). A
+ * duplicated shard has the shard's own mean and variance, so this checks the sums' bookkeeping (counts, which sums
+ * are added, the parameter gradients); tests/test_tensor_backend_ops.c splits a batch into unequal shards, and
+ * tests/test_cli_mpi.c runs two real ranks. Both nets add the same float values in a different order: the batch-norm
+ * sums in double, the convolutions' weight gradients in float over a batch of n or 2 n images, grouped as the kernels
+ * choose for each batch size (measured: up to 5e-6 relative with AVX2 kernels, 1e-6 with AVX-512): 1e-4, well below
+ * what a missing reduction or a doubled gradient moves (1e-2 or more). */
+static void test_batchnorm_sync(void) {
+  scan_backbone_config vgg = {.kind = SCAN_BACKBONE_VGG, .in_channels = 1, .height = 11, .width = 11, .vgg_widths = {5, 12, 17},
+                              .vgg_stages = 3};
+  scan_backbone_config resnet = {.kind = SCAN_BACKBONE_RESNET18_CIFAR, .in_channels = 3, .height = 8, .width = 8,
+                                 .width_multiplier = 1.0 / 16};
+  scan_head_config mlp = {.kind = SCAN_HEAD_MLP, .features_dim = 6};
+  const scan_backbone_config *backbones[2] = {&vgg, &resnet};
+  for (int k = 0; k < 2; k++) {
+    const int n = 3, image = backbones[k]->in_channels * backbones[k]->height * backbones[k]->width;
+    scan_net *synced, *plain;
+    CHECK(scan_net_create(&synced, scan_context_default(), backbones[k], &mlp, n, 7) == SCAN_OK);
+    CHECK(scan_net_create(&plain, scan_context_default(), backbones[k], &mlp, 2 * n, 7) == SCAN_OK);
+    CHECK(scan_net_set_batchnorm_sync(synced, twice) == SCAN_OK);
+    float *x = randn((int64_t)2 * n * image, 51, 1), *r = randn(2 * n * 6, 52, 1);
+    memcpy(x + n * image, x, (size_t)n * image * sizeof(float));
+    memcpy(r + n * 6, r, (size_t)n * 6 * sizeof(float));
+    scan_net *nets[2] = {synced, plain};
+    const float *d_heads[1] = {r};
+    for (int i = 0; i < 2; i++) {
+      scan_net_want_input_grad(nets[i], 1);
+      scan_net_zero_grad(nets[i]);
+      CHECK(scan_net_forward(nets[i], x, (i + 1) * n, 1) == SCAN_OK);
+      CHECK(scan_net_backward(nets[i], d_heads, NULL) == SCAN_OK);
+    }
+    const double head = tensor_diff(scan_net_head_output(synced, 0), scan_net_head_output(plain, 0), n * 6);
+    const double dx = tensor_diff(scan_net_input_grad(synced), scan_net_input_grad(plain), (int64_t)n * image);
+    double params = 0;
+    for (int i = 0; i < scan_net_param_count(synced); i++) {
+      const scan_param *p = scan_net_param(synced, i), *q = scan_net_param(plain, i);
+      const int64_t count = scan_param_numel(p);
+      float *mine = malloc((size_t)count * sizeof(float));
+      for (int64_t j = 0; j < count; j++) mine[j] = p->grad ? 2 * p->grad[j] : p->data[j];
+      params = test_worse(params, tensor_diff(mine, q->grad ? q->grad : q->data, count));
+      free(mine);
+    }
+    CHECK_MSG(head < 1e-4 && dx < 1e-4 && params < 1e-4,
+              "backbone %d: synchronised on S vs plain on [S, S]: head %g, input gradient %g, parameters %g", k, head, dx, params);
+    free(x), free(r);
+    scan_net_free(synced);
+    scan_net_free(plain);
+  }
+}
+
 int main(void) {
   light = test_light();
   test_shapes_and_counts();
@@ -567,6 +627,7 @@ int main(void) {
   test_stage_gradient_unmasked();
   test_backward_to_stage();
   test_infer_matches_forward();
+  test_batchnorm_sync();
   test_checkpoints();
   test_optim_math();
   test_reproducible();

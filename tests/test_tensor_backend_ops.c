@@ -95,6 +95,13 @@ static void test_batchnorm(act_shape s, int block) {
   check_vec("bn_stats mean", s, block, mean1, mean0, c, plane_sum_tol(s));
   check_vec("bn_stats var", s, block, var1, var0, c, plane_sum_tol(s));
 
+  /* synchronised batch-norm's sums, turned into statistics, against the reference's statistics */
+  double *sums = malloc(4 * (size_t)c * sizeof(double));
+  CHECK(fast->bn_sums(s.n, c, hw, block, xb, sums, sums + c) == SCAN_OK);
+  scan_bn_stats_from_sums(c, (double)s.n * hw, sums, sums + c, mean1, var1);
+  check_vec("bn_sums mean", s, block, mean1, mean0, c, plane_sum_tol(s));
+  check_vec("bn_sums var", s, block, var1, var0, c, plane_sum_tol(s));
+
   float *y0 = malloc((size_t)count * sizeof(float)), *yb = malloc((size_t)padded_count(s, block) * sizeof(float));
   float *dx0 = malloc((size_t)count * sizeof(float)), *dxb = malloc((size_t)padded_count(s, block) * sizeof(float));
   for (int relu = 0; relu < 2; relu++) {
@@ -124,10 +131,81 @@ static void test_batchnorm(act_shape s, int block) {
       check_vec(op, s, block, db1, db0, c, param_grad_tol(s));
       free(dg0), free(db0), free(dg1), free(db1);
     }
+    /* synchronised batch-norm's backward in its two parts, over the whole batch: bn_backward's dx and parameter
+       gradients (dx0, and the reference's parameter gradients, from the loop's last pass: training mode) */
+    float *dg1 = copy_of(grad_start, c), *db1 = copy_of(grad_start + c, c), *dg0 = copy_of(grad_start, c), *db0 = copy_of(grad_start + c, c);
+    CHECK(ref->bn_backward(s.n, c, hw, 1, x, dy, relu_out, mean0, var0, kEps, gamma, dx0, dg0, db0) == SCAN_OK);
+    CHECK(fast->bn_grad_sums(s.n, c, hw, block, xb, dyb, relu_out_b, mean0, var0, kEps, sums + 2 * c, sums + 3 * c, dg1, db1) == SCAN_OK);
+    CHECK(fast->bn_backward_dx(s.n, c, hw, block, xb, dyb, relu_out_b, mean0, var0, kEps, gamma, (double)s.n * hw, sums + 2 * c,
+                               sums + 3 * c, dxb) == SCAN_OK);
+    check_act(relu ? "bn_grad_sums + bn_backward_dx relu" : "bn_grad_sums + bn_backward_dx", s, block, dxb, dx0, plane_sum_tol(s));
+    check_vec("bn_grad_sums dgamma", s, block, dg1, dg0, c, param_grad_tol(s));
+    check_vec("bn_grad_sums dbeta", s, block, db1, db0, c, param_grad_tol(s));
+    free(dg0), free(db0), free(dg1), free(db1);
     free(relu_out_b);
   }
   free(x), free(dy), free(gamma), free(beta), free(run_mean), free(run_var), free(grad_start), free(xb), free(dyb);
-  free(mean0), free(var0), free(mean1), free(var1), free(y0), free(yb), free(dx0), free(dxb);
+  free(mean0), free(var0), free(mean1), free(var1), free(y0), free(yb), free(dx0), free(dxb), free(sums);
+}
+
+/* Synchronised batch-norm with a fake reduction: the batch in two unequal shards (images [0, n1) and [n1, n), as two
+ * ranks hold them), each shard's sums added as the all-reduce adds them, then each shard normalised and
+ * back-propagated with the totals. Its outputs, input gradients and parameter gradients (each shard adding its own
+ * part) must be one batch-norm's over the whole batch on the same backend (be, in layout `block`). Both sides sum the
+ * same float values in a different grouping, each within the bounds above of the exact result: twice those bounds. */
+static void test_batchnorm_sharded(const scan_backend *be, act_shape s, int block) {
+  const int hw = s.h * s.w, c = s.c, n1 = (s.n + 2) / 3, n2 = s.n - n1;
+  const int64_t count = plain_count(s), per_image = padded_count(s, block) / s.n;
+  float *x = test_randn(43, count, 1), *dy = test_randn(43, count, 2), *gamma = test_randn(43, c, 3), *beta = test_randn(43, c, 4);
+  for (int64_t i = 0; i < count; i++) x[i] += 0.5f + (float)((i / hw) % c % 5) * 0.25f; /* offsets, as above */
+  float *xb = to_layout(s, block, x), *dyb = to_layout(s, block, dy);
+  float *mean = malloc(4 * (size_t)c * sizeof(float)), *var = mean + c, *mean_all = mean + 2 * c, *var_all = mean + 3 * c;
+  double *shard = malloc(4 * (size_t)c * sizeof(double)), *total = calloc(4 * (size_t)c, sizeof(double));
+  const int first[2] = {0, n1}, size[2] = {n1, n2};
+  for (int r = 0; r < 2; r++) {
+    CHECK(be->bn_sums(size[r], c, hw, block, xb + first[r] * per_image, shard, shard + c) == SCAN_OK);
+    for (int k = 0; k < 2 * c; k++) total[k] += shard[k];
+  }
+  scan_bn_stats_from_sums(c, (double)count / c, total, total + c, mean, var);
+  CHECK(be->bn_stats(s.n, c, hw, block, xb, mean_all, var_all) == SCAN_OK);
+  check_vec("sharded mean", s, block, mean, mean_all, c, 2 * plane_sum_tol(s));
+  check_vec("sharded var", s, block, var, var_all, c, 2 * plane_sum_tol(s));
+
+  const int64_t padded = padded_count(s, block);
+  float *y = malloc((size_t)padded * sizeof(float)), *y_all = malloc((size_t)padded * sizeof(float));
+  float *dx = malloc((size_t)padded * sizeof(float)), *dx_all = malloc((size_t)padded * sizeof(float));
+  float *grads = calloc(4 * (size_t)c, sizeof(float)), *dg = grads, *db = grads + c, *dg_all = grads + 2 * c, *db_all = grads + 3 * c;
+  for (int relu = 0; relu < 2; relu++) {
+    char op[64];
+    for (int r = 0; r < 2; r++)
+      CHECK(be->bn_apply(size[r], c, hw, block, xb + first[r] * per_image, mean, var, kEps, gamma, beta, relu,
+                         y + first[r] * per_image) == SCAN_OK);
+    CHECK(be->bn_apply(s.n, c, hw, block, xb, mean_all, var_all, kEps, gamma, beta, relu, y_all) == SCAN_OK);
+    snprintf(op, sizeof op, "sharded bn_apply%s", relu ? " relu" : "");
+    check_vec(op, s, block, y, y_all, padded, 2 * plane_sum_tol(s) + kApplyTol);
+
+    memset(grads, 0, 4 * (size_t)c * sizeof(float));
+    memset(total + 2 * c, 0, 2 * (size_t)c * sizeof(double));
+    for (int r = 0; r < 2; r++) {
+      CHECK(be->bn_grad_sums(size[r], c, hw, block, xb + first[r] * per_image, dyb + first[r] * per_image,
+                             relu ? y + first[r] * per_image : NULL, mean, var, kEps, shard, shard + c, dg, db) == SCAN_OK);
+      for (int k = 0; k < 2 * c; k++) total[2 * c + k] += shard[k];
+    }
+    for (int r = 0; r < 2; r++)
+      CHECK(be->bn_backward_dx(size[r], c, hw, block, xb + first[r] * per_image, dyb + first[r] * per_image,
+                               relu ? y + first[r] * per_image : NULL, mean, var, kEps, gamma, (double)count / c,
+                               total + 2 * c, total + 3 * c, dx + first[r] * per_image) == SCAN_OK);
+    CHECK(be->bn_backward(s.n, c, hw, block, xb, dyb, relu ? y_all : NULL, mean_all, var_all, kEps, gamma, dx_all, dg_all,
+                          db_all) == SCAN_OK);
+    snprintf(op, sizeof op, "sharded dx%s", relu ? " relu" : "");
+    check_vec(op, s, block, dx, dx_all, padded, 2 * plane_sum_tol(s));
+    snprintf(op, sizeof op, "sharded dgamma%s", relu ? " relu" : "");
+    check_vec(op, s, block, dg, dg_all, c, 2 * param_grad_tol(s));
+    snprintf(op, sizeof op, "sharded dbeta%s", relu ? " relu" : "");
+    check_vec(op, s, block, db, db_all, c, 2 * param_grad_tol(s));
+  }
+  free(x), free(dy), free(gamma), free(beta), free(xb), free(dyb), free(mean), free(shard), free(total);
+  free(y), free(y_all), free(dx), free(dx_all), free(grads);
 }
 
 /* ---- pooling ---- */
@@ -328,6 +406,10 @@ static void test_naive_plain_only(void) {
   float x[16] = {0}, mean[2], var[2], y[16];
   int32_t arg[16];
   CHECK(ref->bn_stats(1, 2, 1, 8, x, mean, var) == SCAN_ERR_INTERNAL);
+  double sums[4];
+  CHECK(ref->bn_sums(1, 2, 1, 8, x, sums, sums + 2) == SCAN_ERR_INTERNAL);
+  CHECK(ref->bn_grad_sums(1, 2, 1, 8, x, x, NULL, mean, var, kEps, sums, sums + 2, mean, var) == SCAN_ERR_INTERNAL);
+  CHECK(ref->bn_backward_dx(1, 2, 1, 8, x, x, NULL, mean, var, kEps, mean, 1, sums, sums + 2, y) == SCAN_ERR_INTERNAL);
   CHECK(ref->maxpool_forward(1, 2, 8, 1, 1, 1, 1, 1, 1, 0, x, y, arg) == SCAN_ERR_INTERNAL);
   CHECK(ref->gap_forward(1, 2, 1, 8, x, y) == SCAN_ERR_INTERNAL);
 }
@@ -346,6 +428,8 @@ int main(void) {
     for (int k = 0; k < 3; k++) {
       /* one value per channel has no spread to normalise (the variance is 0 and dx cancels to rounding noise) */
       if (shapes[i].n * shapes[i].h * shapes[i].w > 1) test_batchnorm(shapes[i], blocks[k]);
+      if (shapes[i].n > 1) test_batchnorm_sharded(fast, shapes[i], blocks[k]);
+      if (shapes[i].n > 1 && blocks[k] == 1) test_batchnorm_sharded(ref, shapes[i], 1);
       for (int wi = 0; wi < 4; wi++) test_maxpool(shapes[i], blocks[k], windows[wi][0], windows[wi][1], windows[wi][2]);
       test_gap(shapes[i], blocks[k]);
     }

@@ -136,6 +136,13 @@ static void test_fashion_mnist_recipe(void) {
   /* Resolving again changes nothing. */
   uint64_t hash = scan_config_stage_hash(c, "cluster");
   CHECK(scan_pipeline_resolve_config(c, NULL) == SCAN_OK && scan_config_stage_hash(c, "cluster") == hash);
+  /* sync_batchnorm: off by default; a top-level value reaches every training stage, a stage's own value beats it. */
+  CHECK(!all.pretext.train.sync_batchnorm && !all.cluster.train.sync_batchnorm && !all.selflabel.train.sync_batchnorm);
+  CHECK(scan_config_set(c, "sync_batchnorm=true") == SCAN_OK && scan_config_set(c, "cluster.sync_batchnorm=false") == SCAN_OK);
+  CHECK(scan_stage_settings_read(c, &all) == SCAN_OK);
+  CHECK(all.pretext.train.sync_batchnorm == 1 && all.cluster.train.sync_batchnorm == 0 && all.selflabel.train.sync_batchnorm == 1);
+  CHECK(scan_config_set(c, "sync_batchnorm=maybe") == SCAN_ERR_INPUT);
+  CHECK_MSG(strstr(scan_error_message(), "'sync_batchnorm' expects true or false, got 'maybe'"), "%s", scan_error_message());
   scan_config_free(c);
 
   /* The same defaults on another dataset: the reference's schedule and that dataset's values. */

@@ -109,5 +109,14 @@ scan_status scan_net_check_finite(const scan_net *net, const char *what);
 scan_status scan_net_stage(const scan_net *net, const char *name, int index, float *activation, float *gradient, int *channels, int *height, int *width);
 /* 1 (the default): the fastest convolution algorithms (include/scan/tensor.h); 0: oneDNN direct everywhere. */
 void scan_net_set_fast_convolution(scan_net *net, int enable);
+/* Synchronised batch-norm for data-parallel training: `sum` adds `count` doubles in place over every process that
+   trains the same net on its shard of one batch, each getting the totals (a collective: every process calls it in
+   the same order; scan_dist_sum_doubles). With it, a training-mode forward normalises with the mean and variance of
+   the whole batch (one sum per batch-norm layer: its per-channel sums of x and x^2 and the value count), the running
+   statistics follow those, and backward gives each process its rows of the whole batch's input gradient (one sum
+   per layer: the per-channel sums of g and g (x - mean)). Parameter gradients stay the process's own part, to be
+   added over processes like every other parameter gradient. NULL (the default): each process's own statistics. */
+typedef void scan_sum_doubles_fn(double *data, long count);
+scan_status scan_net_set_batchnorm_sync(scan_net *net, scan_sum_doubles_fn *sum);
 
 #endif

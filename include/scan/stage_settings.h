@@ -11,6 +11,7 @@
 /* What every training stage has: epochs, batches, loader threads, optimiser and schedule. */
 typedef struct {
   int epochs, batch_size, workers;
+  int sync_batchnorm; /* data-parallel runs: batch-norm over the global batch (scan/nn.h: scan_net_set_batchnorm_sync) */
   scan_optim_config backbone, heads; /* heads: optimizer_kwargs.lr; backbone: backbone_lr when set (else the same) */
   scan_lr_schedule schedule;
 } scan_train_settings;

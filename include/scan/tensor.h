@@ -69,6 +69,30 @@ typedef scan_status scan_bn_backward_op(int n, int c, int hw, int block, const f
                                         const float *mean, const float *var, double eps, const float *gamma, float *dx,
                                         float *dgamma, float *dbeta);
 
+/* Synchronised batch-norm (data-parallel training, include/scan/nn.h: scan_net_set_batchnorm_sync): the training-mode
+ * forward and backward split where they have reduced the batch to per-channel sums, so that each process computes its
+ * shard's sums, the processes add them, and every process finishes with the whole batch's. The sums are double.
+ *
+ * bn_sums: sum[ch] = sum of x, sum_sq[ch] = sum of x^2 over the shard's n*hw values (overwritten). A process shifts
+ * its values by a mean of its own before summing in float over a plane, as bn_stats does, and adds the shift back in
+ * double: the float sums see only deviations, and the global variance E[x^2] - E[x]^2, formed in double by
+ * scan_bn_stats_from_sums, loses log10(mean^2 / var) of double's 16 digits, not of float's 7.
+ * bn_grad_sums: sum_g[ch] = sum of g, sum_gx[ch] = sum of g (x - mean[ch]) over the shard (overwritten), g = dy
+ * masked by the fused ReLU, mean the whole batch's; and the shard's parameter gradients, accumulated as bn_backward
+ * does: dgamma += sum_gx / sqrt(var + eps), dbeta += sum_g (whoever adds parameter gradients over processes adds
+ * these).
+ * bn_backward_dx: dx of the shard from the whole batch's totals (every shard's bn_grad_sums added) over `count`
+ * values: dx = gamma invstd (g - sum_g / count - xhat invstd sum_gx / count), xhat = (x - mean) invstd, invstd =
+ * 1 / sqrt(var + eps). */
+typedef scan_status scan_bn_sums_op(int n, int c, int hw, int block, const float *x, double *sum, double *sum_sq);
+typedef scan_status scan_bn_grad_sums_op(int n, int c, int hw, int block, const float *x, const float *dy,
+                                         const float *relu_out, const float *mean, const float *var, double eps,
+                                         double *sum_g, double *sum_gx, float *dgamma, float *dbeta);
+typedef scan_status scan_bn_backward_dx_op(int n, int c, int hw, int block, const float *x, const float *dy,
+                                           const float *relu_out, const float *mean, const float *var, double eps,
+                                           const float *gamma, double count, const double *sum_g, const double *sum_gx,
+                                           float *dx);
+
 /* Element-wise over `count` floats (any layout; x may be y, dy may be dx).
  * relu_forward: y = max(0, x). accumulate: y += x (a second gradient contribution). */
 typedef scan_status scan_eltwise_op(int64_t count, const float *x, float *y);
@@ -127,6 +151,9 @@ typedef struct scan_backend {
   scan_bn_apply_op *bn_apply;
   scan_bn_backward_op *bn_backward;      /* training mode: mean/var are the batch statistics bn_stats gave */
   scan_bn_backward_op *bn_backward_eval; /* eval mode: mean/var are running statistics, constants */
+  scan_bn_sums_op *bn_sums;              /* synchronised batch-norm: bn_stats and bn_backward split at their sums */
+  scan_bn_grad_sums_op *bn_grad_sums;
+  scan_bn_backward_dx_op *bn_backward_dx;
   scan_eltwise_op *relu_forward;
   scan_relu_backward_op *relu_backward;
   scan_add_forward_op *add_forward;
@@ -146,6 +173,9 @@ typedef struct scan_backend {
  * channels (zeros past c): what a convolution's epilogue folds in (scan_net_infer). */
 void scan_bn_fold(int c, int padded, const float *mean, const float *var, double eps, const float *gamma, const float *beta,
                   float *scale, float *shift);
+
+/* The batch mean and biased variance per channel from bn_sums over `count` values (several shards' sums added). */
+void scan_bn_stats_from_sums(int c, double count, const double *sum, const double *sum_sq, float *mean, float *var);
 
 /* The two backends; which one nets use is their context's choice (include/scan/context.h: SCAN_BACKEND). */
 const scan_backend *scan_backend_naive(void);

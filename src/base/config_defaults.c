@@ -37,6 +37,7 @@ const char config_default_yaml[] =
     "num_heads: 1\n"
     "head_warmup_epochs: 0\n"
     "update_cluster_head_only: false\n"
+    "sync_batchnorm: false      # under mpirun: batch-norm over the global batch, not each rank's shard\n"
     "optimizer_kwargs:\n"
     "  momentum: 0.0\n"
     "  weight_decay: 0.0\n"

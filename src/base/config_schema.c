@@ -71,6 +71,7 @@ const config_key config_schema[] = {
     {"batch_size", INT, NULL, NULL, "images per step (SimCLR: pairs)"},
     {"num_workers", INT, NULL, NULL, "data-loading threads"},
     {"update_cluster_head_only", BOOL, NULL, NULL, "SCAN: freeze the backbone"},
+    {"sync_batchnorm", BOOL, NULL, NULL, "under mpirun: batch-norm statistics of the whole global batch, not of each rank's shard (two small all-reduces per batch-norm layer and step)"},
 
     {"augmentation_strategy", STR, "simclr|ours|standard|val", NULL, "training augmentation"},
     {"augmentation_kwargs.random_resized_crop.size", INT, NULL, NULL, "crop output side"},

@@ -66,6 +66,7 @@ void scan_net_free(scan_net *net) {
   free(net->param_block);
   free(net->grad_block);
   free(net->activation_block);
+  free(net->bn_sums);
   free(net);
 }
 
@@ -94,6 +95,21 @@ static scan_conv_shape conv_shape(const scan_net *net, const net_op *op, int n) 
 static float *param_data(scan_net *net, int index) { return net->params[index].p.data; }
 static float *param_grad(scan_net *net, int index) { return net->params[index].p.grad; }
 
+/* Synchronised batch-norm: the statistics of the whole batch, every process's shard included. Each process's
+   per-channel sums of x and x^2 (why sums rather than each process's mean and variance: include/scan/tensor.h,
+   bn_sums) and its value count are added over processes in one call, so every process normalises with the same mean
+   and variance, those of one process holding the whole batch. */
+static scan_status synced_stats(scan_net *net, net_op *op, const net_tensor *in, int n) {
+  const int c = in->c, hw = in->h * in->w;
+  double *sums = net->bn_sums;
+  SCAN_TRY(net->backend->bn_sums(n, c, hw, in->block, in->data, sums, sums + c));
+  sums[2 * c] = (double)n * hw;
+  net->bn_sum(sums, 2L * c + 1);
+  op->batch_count = sums[2 * c];
+  scan_bn_stats_from_sums(c, op->batch_count, sums, sums + c, op->batch_mean, op->batch_var);
+  return SCAN_OK;
+}
+
 static scan_status op_forward(scan_net *net, net_op *op, int n, int training) {
   const scan_backend *be = net->backend;
   net_tensor *in = &net->tensors[op->in], *out = &net->tensors[op->out];
@@ -110,11 +126,17 @@ static scan_status op_forward(scan_net *net, net_op *op, int n, int training) {
       if (!training)
         return be->bn_apply(n, in->c, hw, in->block, in->data, running_mean, running_var, SCAN_BN_EPS, gamma, beta, op->relu,
                             out->data);
-      SCAN_TRY(be->bn_stats(n, in->c, hw, in->block, in->data, op->batch_mean, op->batch_var));
+      if (net->bn_sum) {
+        SCAN_TRY(synced_stats(net, op, in, n));
+      } else {
+        SCAN_TRY(be->bn_stats(n, in->c, hw, in->block, in->data, op->batch_mean, op->batch_var));
+        op->batch_count = (double)n * hw;
+      }
       SCAN_TRY(be->bn_apply(n, in->c, hw, in->block, in->data, op->batch_mean, op->batch_var, SCAN_BN_EPS, gamma, beta, op->relu,
                             out->data));
-      /* running statistics as PyTorch keeps them: momentum 0.1, unbiased variance */
-      const double m = (double)n * hw, unbias = m > 1 ? m / (m - 1) : 1.0;
+      /* running statistics as PyTorch keeps them (SyncBatchNorm too, with the whole batch's count): momentum 0.1,
+         unbiased variance */
+      const double m = op->batch_count, unbias = m > 1 ? m / (m - 1) : 1.0;
       for (int c = 0; c < in->c; c++) {
         running_mean[c] = (float)((1 - SCAN_BN_MOMENTUM) * running_mean[c] + SCAN_BN_MOMENTUM * op->batch_mean[c]);
         running_var[c] = (float)((1 - SCAN_BN_MOMENTUM) * running_var[c] + SCAN_BN_MOMENTUM * op->batch_var[c] * unbias);
@@ -237,6 +259,21 @@ static scan_status grad_commit(scan_net *net, net_tensor *t, int n) {
   return SCAN_OK;
 }
 
+/* Synchronised batch-norm's backward: this shard's parameter gradients (added over processes later, with all the
+   others: adding the whole batch's here would count them once per process), then dx from the whole batch's sums of
+   g and g (x - mean), added over processes in one call. */
+static scan_status synced_backward(scan_net *net, const net_op *op, const net_tensor *in, const net_tensor *out, int n,
+                                   const float *relu_out, float *dx) {
+  const scan_backend *be = net->backend;
+  const int c = in->c, hw = in->h * in->w;
+  double *sums = net->bn_sums;
+  SCAN_TRY(be->bn_grad_sums(n, c, hw, in->block, in->data, out->grad, relu_out, op->batch_mean, op->batch_var, SCAN_BN_EPS, sums,
+                            sums + c, param_grad(net, op->param), param_grad(net, op->param + 1)));
+  net->bn_sum(sums, 2L * c);
+  return be->bn_backward_dx(n, c, hw, in->block, in->data, out->grad, relu_out, op->batch_mean, op->batch_var, SCAN_BN_EPS,
+                            param_data(net, op->param), op->batch_count, sums, sums + c, dx);
+}
+
 static scan_status op_backward(scan_net *net, net_op *op, int n, int need_input_grad) {
   const scan_backend *be = net->backend;
   net_tensor *in = &net->tensors[op->in], *out = &net->tensors[op->out];
@@ -254,7 +291,9 @@ static scan_status op_backward(scan_net *net, net_op *op, int n, int need_input_
       const int hw = in->h * in->w;
       float *dx = grad_target(net, in);
       const float *relu_out = op->relu ? out->data : NULL;
-      if (net->last_training)
+      if (net->last_training && net->bn_sum)
+        SCAN_TRY(synced_backward(net, op, in, out, n, relu_out, dx));
+      else if (net->last_training)
         SCAN_TRY(be->bn_backward(n, in->c, hw, in->block, in->data, out->grad, relu_out, op->batch_mean, op->batch_var, SCAN_BN_EPS,
                                  param_data(net, op->param), dx, param_grad(net, op->param), param_grad(net, op->param + 1)));
       else
@@ -400,3 +439,15 @@ scan_status scan_net_stage(const scan_net *net, const char *name, int index, flo
 
 void scan_net_set_fast_convolution(scan_net *net, int enable) { net->fast_convolution = enable != 0; }
 void scan_net_want_input_grad(scan_net *net, int enable) { net->want_input_grad = enable != 0; }
+
+scan_status scan_net_set_batchnorm_sync(scan_net *net, scan_sum_doubles_fn *sum) {
+  if (sum && !net->bn_sums) {
+    int widest = 0;
+    for (int i = 0; i < net->op_count; i++)
+      if (net->ops[i].kind == OP_BN && net->tensors[net->ops[i].in].c > widest) widest = net->tensors[net->ops[i].in].c;
+    net->bn_sums = scan_malloc((2 * (size_t)widest + 1) * sizeof(double));
+    if (!net->bn_sums) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for synchronised batch-norm");
+  }
+  net->bn_sum = sum;
+  return SCAN_OK;
+}

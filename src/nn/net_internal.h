@@ -33,6 +33,7 @@ typedef struct {
                         the gradient w.r.t. the activation, as Grad-CAM wants) */
   scan_conv_state *conv_state;
   float *batch_mean, *batch_var; /* OP_BN: statistics of the last training forward [c] */
+  double batch_count;            /* OP_BN: the values they were taken over (the whole batch's when synchronised) */
   int32_t *argmax;               /* OP_MAXPOOL: [max_batch, c, oh, ow] */
 } net_op;
 
@@ -99,6 +100,9 @@ struct scan_net {
   float *scratch;                  /* largest tensor: second and later gradient contributions land here first */
   float *head_scratch[3];          /* [max_batch, widest head layer]: gradients inside the heads */
   int64_t scratch_floats;
+
+  scan_sum_doubles_fn *bn_sum; /* synchronised batch-norm (scan_net_set_batchnorm_sync), or NULL */
+  double *bn_sums;             /* its per-channel sums: 2 x the widest batch-norm + 1 (the value count) */
 };
 
 /* Building (net_build.c). Each returns an index or -1 when out of memory (the net records the failure). */

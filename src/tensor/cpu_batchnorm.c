@@ -17,6 +17,23 @@ enum { MAX_BLOCK = 64 };
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
+/* kernel(block, ...) with the block a compile-time constant for the usual blocks (8: AVX2, 16: AVX-512). */
+#define BY_BLOCK(kernel, block, ...)                   \
+  do {                                                 \
+    if ((block) == 8) kernel(8, __VA_ARGS__);          \
+    else if ((block) == 16) kernel(16, __VA_ARGS__);   \
+    else kernel(block, __VA_ARGS__);                   \
+  } while (0)
+
+/* kernel(block, n, blocks, cb, c, ...) for every channel block cb, one thread per block. */
+#define FOR_CHANNEL_BLOCKS(kernel, n, c, block, ...)                                   \
+  do {                                                                                 \
+    const int blocks = scan_channel_blocks(c, block);                                  \
+    _Pragma("omp parallel for schedule(static)")                                       \
+    for (int cb = 0; cb < blocks; cb++)                                                \
+      BY_BLOCK(kernel, block, n, blocks, cb, c, __VA_ARGS__);                          \
+  } while (0)
+
 /* Start of channel block cb of image b. */
 static inline int64_t block_offset(int b, int blocks, int cb, int hw, int block) {
   return ((int64_t)b * blocks + cb) * hw * block;
@@ -67,12 +84,19 @@ ALWAYS_INLINE void plane_moments(int block, int hw, const float *p, const float 
   }
 }
 
-ALWAYS_INLINE void stats_block(int block, int n, int blocks, int cb, int c, int hw, const float *x, float *mean, float *var) {
-  float shift[MAX_BLOCK];
+/* The moments of channel block cb about shift = its first image's mean: s1 = sum (x - shift), s2 = sum (x - shift)^2. */
+ALWAYS_INLINE void shifted_moments(int block, int n, int blocks, int cb, int hw, const float *x, float *shift, double *s1,
+                                   double *s2) {
   plane_sum(block, hw, x + block_offset(0, blocks, cb, hw, block), shift);
   for (int k = 0; k < block; k++) shift[k] /= (float)hw;
-  double s1[MAX_BLOCK] = {0}, s2[MAX_BLOCK] = {0};
+  for (int k = 0; k < block; k++) s1[k] = s2[k] = 0;
   for (int b = 0; b < n; b++) plane_moments(block, hw, x + block_offset(b, blocks, cb, hw, block), shift, s1, s2);
+}
+
+ALWAYS_INLINE void stats_block(int block, int n, int blocks, int cb, int c, int hw, const float *x, float *mean, float *var) {
+  float shift[MAX_BLOCK];
+  double s1[MAX_BLOCK], s2[MAX_BLOCK];
+  shifted_moments(block, n, blocks, cb, hw, x, shift, s1, s2);
   const double count = (double)n * hw;
   for (int k = 0; k < block && cb * block + k < c; k++) {
     double d = s1[k] / count, v = s2[k] / count - d * d;
@@ -82,14 +106,35 @@ ALWAYS_INLINE void stats_block(int block, int n, int blocks, int cb, int c, int 
 }
 
 scan_status cpu_bn_stats(int n, int c, int hw, int block, const float *x, float *mean, float *var) {
-  const int blocks = scan_channel_blocks(c, block);
-#pragma omp parallel for schedule(static)
-  for (int cb = 0; cb < blocks; cb++) {
-    if (block == 8) stats_block(8, n, blocks, cb, c, hw, x, mean, var);
-    else if (block == 16) stats_block(16, n, blocks, cb, c, hw, x, mean, var);
-    else stats_block(block, n, blocks, cb, c, hw, x, mean, var);
-  }
+  FOR_CHANNEL_BLOCKS(stats_block, n, c, block, hw, x, mean, var);
   return SCAN_OK;
+}
+
+/* A shard's sum x and sum x^2 from its shifted moments: sum x = m shift + s1, sum x^2 = s2 + shift (2 s1 + m shift).
+ * The float plane sums saw only x - shift; the shift comes back in double (why: include/scan/tensor.h, bn_sums). */
+ALWAYS_INLINE void sums_block(int block, int n, int blocks, int cb, int c, int hw, const float *x, double *sum, double *sum_sq) {
+  float shift[MAX_BLOCK];
+  double s1[MAX_BLOCK], s2[MAX_BLOCK];
+  shifted_moments(block, n, blocks, cb, hw, x, shift, s1, s2);
+  const double count = (double)n * hw;
+  for (int k = 0; k < block && cb * block + k < c; k++) {
+    const double at = shift[k];
+    sum[cb * block + k] = count * at + s1[k];
+    sum_sq[cb * block + k] = s2[k] + at * (2 * s1[k] + count * at);
+  }
+}
+
+scan_status cpu_bn_sums(int n, int c, int hw, int block, const float *x, double *sum, double *sum_sq) {
+  FOR_CHANNEL_BLOCKS(sums_block, n, c, block, hw, x, sum, sum_sq);
+  return SCAN_OK;
+}
+
+void scan_bn_stats_from_sums(int c, double count, const double *sum, const double *sum_sq, float *mean, float *var) {
+  for (int ch = 0; ch < c; ch++) {
+    const double mu = sum[ch] / count, v = sum_sq[ch] / count - mu * mu;
+    mean[ch] = (float)mu;
+    var[ch] = (float)(v > 0 ? v : 0);
+  }
 }
 
 /* y = x * scale + shift per lane, optionally max(0, y); the comparison form (not fmaxf) lets it vectorise. */
@@ -130,9 +175,7 @@ scan_status cpu_bn_apply(int n, int c, int hw, int block, const float *x, const 
       float scale[MAX_BLOCK], shift[MAX_BLOCK];
       for (int k = 0; k < block; k++) fold_channel(cb * block + k, c, mean, var, eps, gamma, beta, &scale[k], &shift[k]);
       const int64_t start = block_offset(b, blocks, cb, hw, block);
-      if (block == 8) apply_plane(8, hw, x + start, scale, shift, relu, y + start);
-      else if (block == 16) apply_plane(16, hw, x + start, scale, shift, relu, y + start);
-      else apply_plane(block, hw, x + start, scale, shift, relu, y + start);
+      BY_BLOCK(apply_plane, block, hw, x + start, scale, shift, relu, y + start);
     }
   return SCAN_OK;
 }
@@ -182,26 +225,41 @@ ALWAYS_INLINE void plane_dx(int block, int hw, const float *x, const float *dy, 
     }
 }
 
-/* With xhat = (x - mean) * invstd and batch statistics:
- *   dbeta = sum dy, dgamma = sum dy * xhat,
- *   dx = gamma * invstd / m * (m * dy - dbeta - xhat * dgamma)  =  k1 * dy + k2 * x + k3 per channel. */
-ALWAYS_INLINE void backward_block(int block, int n, int blocks, int cb, int c, int hw, const float *x, const float *dy,
-                                  const float *relu_out, const float *mean, const float *var, double eps, const float *gamma,
-                                  float *dx, float *dgamma, float *dbeta) {
-  const double count = (double)n * hw;
-  double invstd[MAX_BLOCK], sum_g[MAX_BLOCK] = {0}, sum_gx[MAX_BLOCK] = {0};
-  float mu[MAX_BLOCK], k1[MAX_BLOCK], k2[MAX_BLOCK], k3[MAX_BLOCK];
+/* invstd = 1 / sqrt(var + eps) and the mean of the channels of block cb (0 past the c real channels). */
+ALWAYS_INLINE void channel_constants(int block, int cb, int c, const float *mean, const float *var, double eps, double *invstd,
+                                     float *mu) {
   for (int k = 0; k < block; k++) {
     int ch = cb * block + k;
     invstd[k] = ch < c ? 1.0 / sqrt((double)var[ch] + eps) : 0.0;
     mu[k] = ch < c ? mean[ch] : 0.0f;
   }
+}
+
+/* sum_g and sum_gx (zeroed first) over the n planes of channel block cb. */
+ALWAYS_INLINE void grad_sums_block(int block, int n, int blocks, int cb, int hw, const float *x, const float *dy,
+                                   const float *relu_out, const float *mu, double *sum_g, double *sum_gx) {
+  for (int k = 0; k < block; k++) sum_g[k] = sum_gx[k] = 0;
   for (int b = 0; b < n; b++) {
     const int64_t start = block_offset(b, blocks, cb, hw, block);
     /* the two calls let the compiler drop the mask test from the loop when there is no fused ReLU */
     if (relu_out) plane_grad_sums(block, hw, x + start, dy + start, relu_out + start, mu, sum_g, sum_gx);
     else plane_grad_sums(block, hw, x + start, dy + start, NULL, mu, sum_g, sum_gx);
   }
+}
+
+/* dgamma += sum g xhat = sum_gx invstd, dbeta += sum g, for the real channels of block cb. */
+ALWAYS_INLINE void add_param_grads(int block, int cb, int c, const double *invstd, const double *sum_g, const double *sum_gx,
+                                   float *dgamma, float *dbeta) {
+  for (int k = 0; k < block && cb * block + k < c; k++) {
+    dgamma[cb * block + k] += (float)(sum_gx[k] * invstd[k]);
+    dbeta[cb * block + k] += (float)sum_g[k];
+  }
+}
+
+/* With xhat = (x - mean) * invstd and batch statistics over `count` values, dbeta = sum g, dgamma = sum g xhat:
+ *   dx = gamma * invstd / m * (m * g - dbeta - xhat * dgamma)  =  k1 * g + k2 * x + k3 per channel. */
+ALWAYS_INLINE void dx_coefficients(int block, int cb, int c, const float *gamma, const double *invstd, const float *mu,
+                                   double count, const double *sum_g, const double *sum_gx, float *k1, float *k2, float *k3) {
   for (int k = 0; k < block; k++) {
     int ch = cb * block + k;
     double sum_g_xhat = sum_gx[k] * invstd[k];
@@ -209,11 +267,11 @@ ALWAYS_INLINE void backward_block(int block, int n, int blocks, int cb, int c, i
     k1[k] = (float)(scale * count);
     k2[k] = (float)(-scale * invstd[k] * sum_g_xhat);
     k3[k] = (float)(-scale * sum_g[k] + scale * invstd[k] * sum_g_xhat * mu[k]);
-    if (ch < c) {
-      dgamma[ch] += (float)sum_g_xhat;
-      dbeta[ch] += (float)sum_g[k];
-    }
   }
+}
+
+ALWAYS_INLINE void dx_block(int block, int n, int blocks, int cb, int hw, const float *x, const float *dy, const float *relu_out,
+                            const float *k1, const float *k2, const float *k3, float *dx) {
   for (int b = 0; b < n; b++) {
     const int64_t start = block_offset(b, blocks, cb, hw, block);
     if (relu_out) plane_dx(block, hw, x + start, dy + start, relu_out + start, k1, k2, k3, dx + start);
@@ -221,16 +279,67 @@ ALWAYS_INLINE void backward_block(int block, int n, int blocks, int cb, int c, i
   }
 }
 
+ALWAYS_INLINE void backward_block(int block, int n, int blocks, int cb, int c, int hw, const float *x, const float *dy,
+                                  const float *relu_out, const float *mean, const float *var, double eps, const float *gamma,
+                                  float *dx, float *dgamma, float *dbeta) {
+  double invstd[MAX_BLOCK], sum_g[MAX_BLOCK], sum_gx[MAX_BLOCK];
+  float mu[MAX_BLOCK], k1[MAX_BLOCK], k2[MAX_BLOCK], k3[MAX_BLOCK];
+  channel_constants(block, cb, c, mean, var, eps, invstd, mu);
+  grad_sums_block(block, n, blocks, cb, hw, x, dy, relu_out, mu, sum_g, sum_gx);
+  dx_coefficients(block, cb, c, gamma, invstd, mu, (double)n * hw, sum_g, sum_gx, k1, k2, k3);
+  add_param_grads(block, cb, c, invstd, sum_g, sum_gx, dgamma, dbeta);
+  dx_block(block, n, blocks, cb, hw, x, dy, relu_out, k1, k2, k3, dx);
+}
+
 scan_status cpu_bn_backward(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
                             const float *mean, const float *var, double eps, const float *gamma, float *dx, float *dgamma,
                             float *dbeta) {
-  const int blocks = scan_channel_blocks(c, block);
-#pragma omp parallel for schedule(static)
-  for (int cb = 0; cb < blocks; cb++) {
-    if (block == 8) backward_block(8, n, blocks, cb, c, hw, x, dy, relu_out, mean, var, eps, gamma, dx, dgamma, dbeta);
-    else if (block == 16) backward_block(16, n, blocks, cb, c, hw, x, dy, relu_out, mean, var, eps, gamma, dx, dgamma, dbeta);
-    else backward_block(block, n, blocks, cb, c, hw, x, dy, relu_out, mean, var, eps, gamma, dx, dgamma, dbeta);
+  FOR_CHANNEL_BLOCKS(backward_block, n, c, block, hw, x, dy, relu_out, mean, var, eps, gamma, dx, dgamma, dbeta);
+  return SCAN_OK;
+}
+
+/* Synchronised batch-norm's backward in two parts (include/scan/tensor.h): this shard's sums and parameter
+ * gradients, then dx from the whole batch's sums; together the work of backward_block. */
+ALWAYS_INLINE void grad_sums_out_block(int block, int n, int blocks, int cb, int c, int hw, const float *x, const float *dy,
+                                       const float *relu_out, const float *mean, const float *var, double eps, double *sum_g,
+                                       double *sum_gx, float *dgamma, float *dbeta) {
+  double invstd[MAX_BLOCK], block_g[MAX_BLOCK], block_gx[MAX_BLOCK];
+  float mu[MAX_BLOCK];
+  channel_constants(block, cb, c, mean, var, eps, invstd, mu);
+  grad_sums_block(block, n, blocks, cb, hw, x, dy, relu_out, mu, block_g, block_gx);
+  for (int k = 0; k < block && cb * block + k < c; k++) {
+    sum_g[cb * block + k] = block_g[k];
+    sum_gx[cb * block + k] = block_gx[k];
   }
+  add_param_grads(block, cb, c, invstd, block_g, block_gx, dgamma, dbeta);
+}
+
+scan_status cpu_bn_grad_sums(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
+                             const float *mean, const float *var, double eps, double *sum_g, double *sum_gx, float *dgamma,
+                             float *dbeta) {
+  FOR_CHANNEL_BLOCKS(grad_sums_out_block, n, c, block, hw, x, dy, relu_out, mean, var, eps, sum_g, sum_gx, dgamma, dbeta);
+  return SCAN_OK;
+}
+
+ALWAYS_INLINE void backward_dx_block(int block, int n, int blocks, int cb, int c, int hw, const float *x, const float *dy,
+                                     const float *relu_out, const float *mean, const float *var, double eps,
+                                     const float *gamma, double count, const double *sum_g, const double *sum_gx, float *dx) {
+  double invstd[MAX_BLOCK], block_g[MAX_BLOCK], block_gx[MAX_BLOCK];
+  float mu[MAX_BLOCK], k1[MAX_BLOCK], k2[MAX_BLOCK], k3[MAX_BLOCK];
+  channel_constants(block, cb, c, mean, var, eps, invstd, mu);
+  for (int k = 0; k < block; k++) {
+    int ch = cb * block + k;
+    block_g[k] = ch < c ? sum_g[ch] : 0.0;
+    block_gx[k] = ch < c ? sum_gx[ch] : 0.0;
+  }
+  dx_coefficients(block, cb, c, gamma, invstd, mu, count, block_g, block_gx, k1, k2, k3);
+  dx_block(block, n, blocks, cb, hw, x, dy, relu_out, k1, k2, k3, dx);
+}
+
+scan_status cpu_bn_backward_dx(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
+                               const float *mean, const float *var, double eps, const float *gamma, double count,
+                               const double *sum_g, const double *sum_gx, float *dx) {
+  FOR_CHANNEL_BLOCKS(backward_dx_block, n, c, block, hw, x, dy, relu_out, mean, var, eps, gamma, count, sum_g, sum_gx, dx);
   return SCAN_OK;
 }
 
@@ -247,12 +356,8 @@ ALWAYS_INLINE void backward_eval_block(int block, int n, int blocks, int cb, int
                                        const float *gamma, float *dx, float *dgamma, float *dbeta) {
   double invstd[MAX_BLOCK], sum_g[MAX_BLOCK] = {0}, sum_gx[MAX_BLOCK] = {0};
   float mu[MAX_BLOCK], scale[MAX_BLOCK];
-  for (int k = 0; k < block; k++) {
-    int ch = cb * block + k;
-    invstd[k] = ch < c ? 1.0 / sqrt((double)var[ch] + eps) : 0.0;
-    mu[k] = ch < c ? mean[ch] : 0.0f;
-    scale[k] = ch < c ? (float)(gamma[ch] * invstd[k]) : 0.0f;
-  }
+  channel_constants(block, cb, c, mean, var, eps, invstd, mu);
+  for (int k = 0; k < block; k++) scale[k] = cb * block + k < c ? (float)(gamma[cb * block + k] * invstd[k]) : 0.0f;
   for (int b = 0; b < n; b++) {
     const int64_t start = block_offset(b, blocks, cb, hw, block);
     if (relu_out) {
@@ -263,21 +368,12 @@ ALWAYS_INLINE void backward_eval_block(int block, int n, int blocks, int cb, int
       plane_scale(block, hw, dy + start, NULL, scale, dx + start);
     }
   }
-  for (int k = 0; k < block && cb * block + k < c; k++) {
-    dgamma[cb * block + k] += (float)(sum_gx[k] * invstd[k]);
-    dbeta[cb * block + k] += (float)sum_g[k];
-  }
+  add_param_grads(block, cb, c, invstd, sum_g, sum_gx, dgamma, dbeta);
 }
 
 scan_status cpu_bn_backward_eval(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
                                  const float *mean, const float *var, double eps, const float *gamma, float *dx, float *dgamma,
                                  float *dbeta) {
-  const int blocks = scan_channel_blocks(c, block);
-#pragma omp parallel for schedule(static)
-  for (int cb = 0; cb < blocks; cb++) {
-    if (block == 8) backward_eval_block(8, n, blocks, cb, c, hw, x, dy, relu_out, mean, var, eps, gamma, dx, dgamma, dbeta);
-    else if (block == 16) backward_eval_block(16, n, blocks, cb, c, hw, x, dy, relu_out, mean, var, eps, gamma, dx, dgamma, dbeta);
-    else backward_eval_block(block, n, blocks, cb, c, hw, x, dy, relu_out, mean, var, eps, gamma, dx, dgamma, dbeta);
-  }
+  FOR_CHANNEL_BLOCKS(backward_eval_block, n, c, block, hw, x, dy, relu_out, mean, var, eps, gamma, dx, dgamma, dbeta);
   return SCAN_OK;
 }

@@ -9,6 +9,9 @@
 scan_bn_stats_op cpu_bn_stats;
 scan_bn_apply_op cpu_bn_apply;
 scan_bn_backward_op cpu_bn_backward, cpu_bn_backward_eval;
+scan_bn_sums_op cpu_bn_sums;
+scan_bn_grad_sums_op cpu_bn_grad_sums;
+scan_bn_backward_dx_op cpu_bn_backward_dx;
 scan_eltwise_op cpu_relu_forward, cpu_accumulate;
 scan_relu_backward_op cpu_relu_backward;
 scan_add_forward_op cpu_add_forward;

@@ -89,6 +89,57 @@ scan_status naive_bn_backward_eval(int n, int c, int hw, int block, const float 
   return bn_backward(0, n, c, hw, block, x, dy, relu_out, mean, var, eps, gamma, dx, dgamma, dbeta);
 }
 
+/* Synchronised batch-norm's pieces (include/scan/tensor.h): the sums of one shard in double, and dx from the whole
+ * batch's. Plain double sums of x and x^2 are exact enough here: E[x^2] - E[x]^2 in double loses log10(mean^2 / var)
+ * of 16 digits. */
+scan_status naive_bn_sums(int n, int c, int hw, int block, const float *x, double *sum, double *sum_sq) {
+  SCAN_TRY(plain_layout(block, "batch-norm sums"));
+  for (int ch = 0; ch < c; ch++) {
+    sum[ch] = sum_sq[ch] = 0;
+    for (int b = 0; b < n; b++)
+      for (int i = 0; i < hw; i++) {
+        const double v = x[at(b, ch, i, c, hw)];
+        sum[ch] += v;
+        sum_sq[ch] += v * v;
+      }
+  }
+  return SCAN_OK;
+}
+
+scan_status naive_bn_grad_sums(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
+                               const float *mean, const float *var, double eps, double *sum_g, double *sum_gx,
+                               float *dgamma, float *dbeta) {
+  SCAN_TRY(plain_layout(block, "batch-norm gradient sums"));
+  for (int ch = 0; ch < c; ch++) {
+    sum_g[ch] = sum_gx[ch] = 0;
+    for (int b = 0; b < n; b++)
+      for (int i = 0; i < hw; i++) {
+        const int64_t k = at(b, ch, i, c, hw);
+        sum_g[ch] += grad_in(dy, relu_out, k);
+        sum_gx[ch] += grad_in(dy, relu_out, k) * (x[k] - (double)mean[ch]);
+      }
+    dgamma[ch] += (float)(sum_gx[ch] / sqrt((double)var[ch] + eps));
+    dbeta[ch] += (float)sum_g[ch];
+  }
+  return SCAN_OK;
+}
+
+scan_status naive_bn_backward_dx(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
+                                 const float *mean, const float *var, double eps, const float *gamma, double count,
+                                 const double *sum_g, const double *sum_gx, float *dx) {
+  SCAN_TRY(plain_layout(block, "batch-norm backward"));
+  for (int ch = 0; ch < c; ch++) {
+    const double invstd = 1.0 / sqrt((double)var[ch] + eps), sum_gxhat = sum_gx[ch] * invstd;
+    for (int b = 0; b < n; b++)
+      for (int i = 0; i < hw; i++) {
+        const int64_t k = at(b, ch, i, c, hw);
+        const double xhat = (x[k] - (double)mean[ch]) * invstd;
+        dx[k] = (float)(gamma[ch] * invstd * (grad_in(dy, relu_out, k) - sum_g[ch] / count - xhat * sum_gxhat / count));
+      }
+  }
+  return SCAN_OK;
+}
+
 scan_status naive_relu_forward(int64_t count, const float *x, float *y) {
   for (int64_t i = 0; i < count; i++) y[i] = x[i] > 0 ? x[i] : 0.0f;
   return SCAN_OK;

@@ -8,6 +8,9 @@
 scan_bn_stats_op naive_bn_stats;
 scan_bn_apply_op naive_bn_apply;
 scan_bn_backward_op naive_bn_backward, naive_bn_backward_eval;
+scan_bn_sums_op naive_bn_sums;
+scan_bn_grad_sums_op naive_bn_grad_sums;
+scan_bn_backward_dx_op naive_bn_backward_dx;
 scan_eltwise_op naive_relu_forward, naive_accumulate;
 scan_relu_backward_op naive_relu_backward;
 scan_add_forward_op naive_add_forward;

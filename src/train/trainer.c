@@ -68,7 +68,9 @@ static scan_status update(scan_trainer *t, const scan_train_phase *phase) {
 }
 
 /* Data-parallel: each rank's batch-norm running statistics saw only its shards; their average over ranks is what
-   every rank validates with and rank 0 checkpoints (num_batches_tracked is the same on every rank). */
+   every rank validates with and rank 0 checkpoints (num_batches_tracked is the same on every rank). With
+   synchronised batch-norm they are already the global batch's on every rank, and the average of R equal values
+   leaves them so (up to its rounding when R is not a power of two). */
 static void average_buffers(scan_trainer *t) {
   const int ranks = scan_dist_size();
   if (ranks <= 1) return;
@@ -142,11 +144,15 @@ static scan_status run_epoch(scan_trainer *t, const scan_train_phase *phase, sca
 
 scan_status scan_trainer_run(scan_trainer *t, const scan_train_phase *phase) {
   if (phase->first_epoch >= phase->end_epoch) return SCAN_OK;
+  /* sync_batchnorm: the steps' training-mode forwards normalise over the global batch (every rank runs each of them,
+     as the sums are collectives); with one process there is nothing to add and the net keeps its own statistics. */
+  const int sync = t->settings->sync_batchnorm && scan_dist_size() > 1;
+  SCAN_TRY(scan_net_set_batchnorm_sync(t->net, sync ? scan_dist_sum_doubles : NULL));
   scan_loader *loader = NULL;
-  if (phase->loader) SCAN_TRY(scan_loader_create(&loader, phase->loader));
-  scan_status status = SCAN_OK;
+  scan_status status = phase->loader ? scan_loader_create(&loader, phase->loader) : SCAN_OK;
   for (int epoch = phase->first_epoch; epoch < phase->end_epoch && status == SCAN_OK; epoch++)
     status = run_epoch(t, phase, loader, epoch);
   if (loader) scan_loader_free(loader);
+  scan_net_set_batchnorm_sync(t->net, NULL); /* outside the trainer the net is per process again */
   return status;
 }
