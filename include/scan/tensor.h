@@ -33,13 +33,16 @@ typedef enum {
   SCAN_CONV_OWN_WINOGRAD_S2, /* scan's polyphase Winograd: 3x3 stride 2 pad 1, nChw8c, `fast` */
   SCAN_CONV_OWN_GEMM,        /* scan's patch matrix products: nChw8c, kernel <= 7, `fast` */
   SCAN_CONV_ONEDNN_DIRECT,   /* oneDNN direct, all three passes */
-  SCAN_CONV_ONEDNN_STEM,     /* oneDNN direct forward and data gradient, scan's stem kernel for the weight gradient
-                                (plain input, few taps: the first layer) */
-  SCAN_CONV_ONEDNN_WINOGRAD, /* oneDNN's Winograd, all three passes (AVX-512 only in oneDNN 2.x), `fast` */
+  SCAN_CONV_ONEDNN_WINOGRAD, /* oneDNN's Winograd (AVX-512 only in oneDNN 2.x), `fast`: the forward pass must have it;
+                                the gradients take it where oneDNN has it for the shape, else direct (fixed by the
+                                shape and the CPU, so the same on every run there) */
+  SCAN_CONV_ONEDNN_DIRECT_STEM,   /* these two with scan's stem kernel for the weight gradient (plain input, few */
+  SCAN_CONV_ONEDNN_WINOGRAD_STEM, /* taps: the first layer); AUTO runs one of them there */
   SCAN_CONV_ALGO_COUNT
 } scan_conv_algo;
 
-/* "auto", "own-winograd", "own-winograd-s2", "own-gemm", "onednn-direct", "onednn-stem", "onednn-winograd"; NULL
+/* "auto", "own-winograd", "own-winograd-s2", "own-gemm", "onednn-direct", "onednn-winograd", "onednn-direct+stem",
+ * "onednn-winograd+stem"; NULL
  * for a number out of range. scan_conv_algo_parse: SCAN_CONV_ALGO_COUNT for a name it does not know. */
 const char *scan_conv_algo_name(scan_conv_algo algo);
 scan_conv_algo scan_conv_algo_parse(const char *name);

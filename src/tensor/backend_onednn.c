@@ -180,6 +180,10 @@ static scan_status layout_tag(int block, dnnl_format_tag_t *tag) {
   return scan_fail(SCAN_ERR_INTERNAL, "oneDNN backend: no layout for channel block %d", block);
 }
 
+static int onednn_winograd(const scan_conv_shape *s) {
+  return s->algo == SCAN_CONV_ONEDNN_WINOGRAD || s->algo == SCAN_CONV_ONEDNN_WINOGRAD_STEM;
+}
+
 static scan_status make_descs(const scan_conv_shape *s, conv_descs *d) {
   dnnl_dims_t src = {s->n, s->in_c, s->in_h, s->in_w};
   dnnl_dims_t wei = {s->out_c, s->in_c, s->kernel, s->kernel};
@@ -196,7 +200,7 @@ static scan_status make_descs(const scan_conv_shape *s, conv_descs *d) {
   d->strides[0] = d->strides[1] = s->stride;
   d->pad[0] = d->pad[1] = s->pad;
   /* AUTO asks for Winograd when fast and falls back (below); an explicit algorithm is what it says, without fallback */
-  const int winograd = s->algo == SCAN_CONV_AUTO ? s->fast : s->algo == SCAN_CONV_ONEDNN_WINOGRAD;
+  const int winograd = s->algo == SCAN_CONV_AUTO ? s->fast : onednn_winograd(s);
   d->alg = winograd ? dnnl_convolution_winograd : dnnl_convolution_direct;
   return SCAN_OK;
 }
@@ -208,9 +212,9 @@ static void right_pad(const scan_conv_shape *s, dnnl_dims_t pr) {
   pr[1] = (int64_t)(s->out_w - 1) * s->stride + s->kernel - s->in_w - s->pad;
 }
 
-static scan_status no_winograd(const scan_conv_shape *s, const char *which) {
-  return scan_fail(SCAN_ERR_INPUT, "convolution algorithm onednn-winograd: oneDNN has no Winograd %s for %d->%d channels, "
-                                   "%dx%d, kernel %d stride %d on this CPU (%s)", which, s->in_c, s->out_c, s->in_h, s->in_w,
+static scan_status no_winograd(const scan_conv_shape *s) {
+  return scan_fail(SCAN_ERR_INPUT, "convolution algorithm %s: oneDNN has no Winograd convolution for %d->%d channels, "
+                                   "%dx%d, kernel %d stride %d on this CPU (%s)", scan_conv_algo_name((scan_conv_algo)s->algo), s->in_c, s->out_c, s->in_h, s->in_w,
                    s->kernel, s->stride, onednn_isa_name());
 }
 
@@ -223,7 +227,7 @@ static scan_status create_fwd_pd(dnnl_engine_t engine, const scan_conv_shape *s,
                                               &d->any_dst, d->strides, d->pad, pr));
   if (dnnl_primitive_desc_create(pd, &cd, NULL, engine, NULL) == dnnl_success) return SCAN_OK;
   if (d->alg == dnnl_convolution_direct) return scan_fail(SCAN_ERR_INTERNAL, "oneDNN: no convolution implementation");
-  if (s->algo != SCAN_CONV_AUTO) return no_winograd(s, "forward");
+  if (s->algo != SCAN_CONV_AUTO) return no_winograd(s);
   d->alg = dnnl_convolution_direct;
   return create_fwd_pd(engine, s, d, pd);
 }
@@ -252,7 +256,8 @@ static scan_status build_fwd(scan_conv_state *st) {
   return SCAN_OK;
 }
 
-/* Backward pd, hinted by the forward one. AUTO falls back to direct when Winograd has no backward implementation. */
+/* Backward pd, hinted by the forward one. Falls back to direct when Winograd has no backward implementation (for AUTO
+ * and ONEDNN_WINOGRAD alike: include/scan/tensor.h). */
 static scan_status create_bwd_pd(dnnl_engine_t engine, const scan_conv_shape *s, conv_descs *d, int weights,
                                  dnnl_primitive_desc_t *pd) {
   dnnl_primitive_desc_t hint;
@@ -268,7 +273,6 @@ static scan_status create_bwd_pd(dnnl_engine_t engine, const scan_conv_shape *s,
   if (rc == dnnl_success) rc = dnnl_primitive_desc_create(pd, &cd, NULL, engine, hint);
   dnnl_primitive_desc_destroy(hint);
   if (rc != dnnl_success && d->alg != dnnl_convolution_direct) {
-    if (s->algo != SCAN_CONV_AUTO) return no_winograd(s, weights ? "weight gradient" : "data gradient");
     d->alg = dnnl_convolution_direct;
     return create_bwd_pd(engine, s, d, weights, pd);
   }
@@ -303,12 +307,13 @@ static scan_status algo_fits(const scan_conv_shape *s) {
   const char *name = scan_conv_algo_name((scan_conv_algo)s->algo), *why = NULL;
   if (!name) return scan_fail(SCAN_ERR_INPUT, "convolution algorithm number %d does not exist", s->algo);
   const int own = s->algo == SCAN_CONV_OWN_WINOGRAD || s->algo == SCAN_CONV_OWN_WINOGRAD_S2 || s->algo == SCAN_CONV_OWN_GEMM;
-  if ((own || s->algo == SCAN_CONV_ONEDNN_WINOGRAD) && !s->fast) why = "fast_convolution is false (oneDNN direct only)";
+  const int stem = s->algo == SCAN_CONV_ONEDNN_DIRECT_STEM || s->algo == SCAN_CONV_ONEDNN_WINOGRAD_STEM;
+  if ((own || onednn_winograd(s)) && !s->fast) why = "fast_convolution is false (oneDNN direct only)";
   else if (own && (s->src_block != 8 || s->dst_block != 8)) why = "scan's kernels need nChw8c activations on both sides";
   else if (s->algo == SCAN_CONV_OWN_WINOGRAD && !winograd_conv_fits(s)) why = "it is not a 3x3 stride 1 pad 1 convolution";
   else if (s->algo == SCAN_CONV_OWN_WINOGRAD_S2 && !winograd_s2_conv_fits(s)) why = "it is not a 3x3 stride 2 pad 1 convolution";
   else if (s->algo == SCAN_CONV_OWN_GEMM && !conv_gemm_fits(s)) why = "the kernel is larger than 7";
-  else if (s->algo == SCAN_CONV_ONEDNN_STEM && !stem_conv_applies(s))
+  else if (stem && !stem_conv_applies(s))
     why = "the stem kernel takes plain-layout input, 8- or 16-channel blocked output and at most 196 taps";
   if (!why) return SCAN_OK;
   return scan_fail(SCAN_ERR_INPUT, "convolution algorithm %s does not apply to %d->%d channels, %dx%d, kernel %d stride %d pad %d "
@@ -316,18 +321,19 @@ static scan_status algo_fits(const scan_conv_shape *s) {
                    s->stride, s->pad, s->src_block ? s->src_block : 1, s->dst_block ? s->dst_block : 1, why);
 }
 
-/* The kernel that runs one pass of s: scan's own (OWN_*), the stem kernel (ONEDNN_STEM, weight gradient only), or
- * oneDNN (AUTO: with today's choice between Winograd and direct; ONEDNN_*: the one named). AUTO is the rule that
- * held before algorithms could be chosen, kept as it was. */
+/* The kernel that runs one pass of s: scan's own (OWN_*), the stem kernel (returned as ONEDNN_DIRECT_STEM: the
+ * weight gradient of the *_STEM algorithms), or oneDNN (anything else: make_descs reads which from s->algo). AUTO is
+ * the rule that held before algorithms could be chosen, kept as it was. */
 static scan_conv_algo kernel_for(const scan_conv_shape *s, int weight_gradient) {
   switch (s->algo) {
     case SCAN_CONV_AUTO:
-      if (weight_gradient && stem_conv_applies(s)) return SCAN_CONV_ONEDNN_STEM;
+      if (weight_gradient && stem_conv_applies(s)) return SCAN_CONV_ONEDNN_DIRECT_STEM;
       if (winograd_conv_applies(s)) return SCAN_CONV_OWN_WINOGRAD;
       if (winograd_s2_conv_applies(s)) return SCAN_CONV_OWN_WINOGRAD_S2;
       if (conv_gemm_applies(s)) return SCAN_CONV_OWN_GEMM;
       return SCAN_CONV_AUTO;
-    case SCAN_CONV_ONEDNN_STEM: return weight_gradient ? SCAN_CONV_ONEDNN_STEM : SCAN_CONV_ONEDNN_DIRECT;
+    case SCAN_CONV_ONEDNN_DIRECT_STEM:
+    case SCAN_CONV_ONEDNN_WINOGRAD_STEM: return weight_gradient ? SCAN_CONV_ONEDNN_DIRECT_STEM : SCAN_CONV_ONEDNN_WINOGRAD;
     default: return (scan_conv_algo)s->algo;
   }
 }
@@ -383,7 +389,7 @@ static scan_status conv_backward_data(scan_context *ctx, scan_conv_state **state
 static scan_status conv_backward_weights(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s, const float *x,
                                          const float *dy, float *dw) {
   switch (kernel_for(s, 1)) {
-    case SCAN_CONV_ONEDNN_STEM: stem_conv_backward_weights(s, x, dy, dw); return SCAN_OK;
+    case SCAN_CONV_ONEDNN_DIRECT_STEM: stem_conv_backward_weights(s, x, dy, dw); return SCAN_OK;
     case SCAN_CONV_OWN_WINOGRAD: return winograd_conv_backward_weights(&ctx->scratch, s, x, dy, dw);
     case SCAN_CONV_OWN_WINOGRAD_S2: return winograd_s2_conv_backward_weights(&ctx->scratch, s, x, dy, dw);
     case SCAN_CONV_OWN_GEMM: return conv_gemm_backward_weights(&ctx->scratch, s, x, dy, dw);
@@ -430,19 +436,17 @@ static scan_status onednn_conv_backward_weights(scan_context *ctx, scan_conv_sta
   CLAIMED(conv_backward_weights(ctx, state, s, x, dy, dw));
 }
 
-/* algo_fits, then, for oneDNN's Winograd, whether oneDNN has all three passes for s on this CPU (it has none in
- * oneDNN 2.x's AVX2 kernels): the primitive descriptors are made and dropped. */
+/* algo_fits, then, for oneDNN's Winograd, whether oneDNN has its forward pass for s on this CPU (it has none in
+ * oneDNN 2.x's AVX2 kernels): the primitive descriptor is made and dropped. */
 static scan_status onednn_conv_algo_check(scan_context *ctx, const scan_conv_shape *s) {
   SCAN_TRY(algo_fits(s));
-  if (s->algo != SCAN_CONV_ONEDNN_WINOGRAD) return SCAN_OK;
+  if (!onednn_winograd(s)) return SCAN_OK;
   if (!ctx) return no_context();
-  for (int which = 0; which < 3; which++) { /* forward, data gradient, weight gradient */
-    conv_descs d;
-    dnnl_primitive_desc_t pd = NULL;
-    SCAN_TRY(make_descs(s, &d));
-    SCAN_TRY(which == 0 ? create_fwd_pd(ctx->engine, s, &d, &pd) : create_bwd_pd(ctx->engine, s, &d, which == 2, &pd));
-    dnnl_primitive_desc_destroy(pd);
-  }
+  conv_descs d;
+  dnnl_primitive_desc_t pd = NULL;
+  SCAN_TRY(make_descs(s, &d));
+  SCAN_TRY(create_fwd_pd(ctx->engine, s, &d, &pd));
+  dnnl_primitive_desc_destroy(pd);
   return SCAN_OK;
 }
 

@@ -9,8 +9,9 @@ static const char *const names[SCAN_CONV_ALGO_COUNT] = {
     [SCAN_CONV_OWN_WINOGRAD_S2] = "own-winograd-s2",
     [SCAN_CONV_OWN_GEMM] = "own-gemm",
     [SCAN_CONV_ONEDNN_DIRECT] = "onednn-direct",
-    [SCAN_CONV_ONEDNN_STEM] = "onednn-stem",
     [SCAN_CONV_ONEDNN_WINOGRAD] = "onednn-winograd",
+    [SCAN_CONV_ONEDNN_DIRECT_STEM] = "onednn-direct+stem",
+    [SCAN_CONV_ONEDNN_WINOGRAD_STEM] = "onednn-winograd+stem",
 };
 
 const char *scan_conv_algo_name(scan_conv_algo algo) {
