@@ -13,6 +13,7 @@ typedef struct {
   int epochs, batch_size, workers;
   scan_optim_config backbone, heads; /* heads: optimizer_kwargs.lr; backbone: backbone_lr when set (else the same) */
   scan_lr_schedule schedule;
+  int measure_convolutions; /* conv_algorithm: measure (include/scan/conv_tune.h) */
 } scan_train_settings;
 
 typedef struct {

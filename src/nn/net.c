@@ -416,7 +416,8 @@ int scan_net_conv_count(const scan_net *net) {
 }
 
 scan_conv_layer scan_net_conv_layer(const scan_net *net, int i, int n) {
-  scan_conv_layer layer = {{0}};
+  scan_conv_layer layer;
+  memset(&layer, 0, sizeof layer);
   const net_op *op = conv_op(net, i);
   if (!op) return layer;
   const char *weight = net->params[op->param].name;
