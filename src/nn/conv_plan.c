@@ -79,9 +79,10 @@ static scan_status apply_layer(const char *path, const cJSON *item, scan_net *ne
   const scan_conv_algo algo = scan_conv_algo_parse(algorithm);
   if (algo == SCAN_CONV_ALGO_COUNT)
     return scan_fail(SCAN_ERR_INPUT, "%s: layer %s: unknown convolution algorithm '%s'; %s", path, name, algorithm, remedy);
-  if (scan_net_set_conv_algo(net, i, algo) != SCAN_OK)
-    return scan_fail(SCAN_ERR_INPUT, "%s: %s (measured on another machine or layout?); %s", path, scan_error_message(), remedy);
-  return SCAN_OK;
+  if (scan_net_set_conv_algo(net, i, algo) == SCAN_OK) return SCAN_OK;
+  char why[1024]; /* the message is rewritten below: copied first */
+  snprintf(why, sizeof why, "%s", scan_error_message());
+  return scan_fail(SCAN_ERR_INPUT, "%s: %s (measured on another machine or layout?); %s", path, why, remedy);
 }
 
 static scan_status apply_plan(const char *path, const cJSON *root, scan_net *net, int n, FILE *log) {

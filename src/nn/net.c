@@ -434,7 +434,7 @@ scan_status scan_net_set_conv_algo(scan_net *net, int i, scan_conv_algo algo) {
   scan_conv_layer layer = scan_net_conv_layer(net, i, net->max_batch);
   layer.shape.algo = algo;
   if (net->backend->conv_algo_check(net->ctx, &layer.shape) != SCAN_OK)
-    return scan_fail(SCAN_ERR_INPUT, "layer %s: %s", layer.name, scan_error_message());
+    return scan_fail_context(SCAN_ERR_INPUT, "layer %s", layer.name);
   op->algo = algo;
   return SCAN_OK;
 }
