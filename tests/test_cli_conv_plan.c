@@ -1,13 +1,15 @@
 /* conv_algorithm: measure on the tiny synthetic run of tiny_run.h (one pretext epoch per run):
  *   - the first run times each layer's algorithms, says so one line per layer, and writes pretext/conv_plan.json,
  *     whose every layer names an algorithm that ran there and was the fastest of those it timed;
- *   - a run that finds the plan uses it instead of measuring, and trains the same model bytes (same seed, threads);
+ *   - a run that finds the plan uses it instead of measuring, and trains the same model bytes (same seed, threads),
+ *     also when it is killed after an epoch and resumed;
  *   - fast_convolution: false leaves oneDNN direct (with or without the stem kernel) as the only choices;
  *   - a plan that is not JSON, names another layer, has an algorithm that cannot run the layer, or was measured at
  *     another batch: exit status 2 and a message naming the file, before any training. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <cjson/cJSON.h>
@@ -110,6 +112,24 @@ int main(void) {
   path_in(model_a, sizeof model_a, first, "pretext/model.safetensors");
   path_in(model_b, sizeof model_b, second, "pretext/model.safetensors");
   CHECK_MSG(same_bytes(model_a, model_b), "the run with the first run's plan trained a different model");
+
+  /* killed after its first epoch's checkpoint and resumed: the resumed run reads the plan too */
+  char two[512], resumed[512];
+  snprintf(two, sizeof two, "%s/two", tmp);
+  snprintf(resumed, sizeof resumed, "%s/resumed", tmp);
+  CHECK_RUNS("pretext --out %s %s --set pretext.epochs=2", two, args);
+  cJSON *two_plan = read_plan(two);
+  plant_json(resumed, two_plan);
+  cJSON_Delete(two_plan);
+  setenv("SCAN_TEST_STOP_AT", "checkpoint-written:pretext", 1);
+  const int rc = scan("pretext --out %s %s --set pretext.epochs=2", resumed, args);
+  unsetenv("SCAN_TEST_STOP_AT");
+  CHECK_MSG(rc == -1 || rc == 128 + SIGKILL, "not killed (status %d):\n%s", rc, output);
+  CHECK_RUNS("pretext --out %s %s --set pretext.epochs=2", resumed, args);
+  CHECK_MSG(strstr(output, "resuming after epoch 1") && strstr(output, "convolution algorithms from"), "%s", output);
+  path_in(model_a, sizeof model_a, two, "pretext/model.safetensors");
+  path_in(model_b, sizeof model_b, resumed, "pretext/model.safetensors");
+  CHECK_MSG(same_bytes(model_a, model_b), "the killed and resumed run trained a different model");
 
   /* 3. fast_convolution: false: oneDNN direct only */
   CHECK_RUNS("pretext --out %s %s --set fast_convolution=false", direct, args);
