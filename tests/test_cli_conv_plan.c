@@ -5,7 +5,9 @@
  *     also when it is killed after an epoch and resumed;
  *   - fast_convolution: false leaves oneDNN direct (with or without the stem kernel) as the only choices;
  *   - a plan that is not JSON, names another layer, has an algorithm that cannot run the layer, or was measured at
- *     another batch: exit status 2 and a message naming the file, before any training. */
+ *     another batch: exit status 2 and a message naming the file, before any training;
+ *   - `scan bench conv_tuning_vgg_b256` prints the default VGG's six choices (not in the light sanitizer run: it
+ *     times 512-image layers); a --conv-algorithm it does not know is exit status 2. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,5 +163,18 @@ int main(void) {
   plant_json(bad, plan);
   CHECK_REJECTS("was measured as n64", "pretext --out %s %s --set pretext.batch_size=16", bad, args);
   cJSON_Delete(plan);
+
+  /* scan bench takes no --quiet, which scan() adds */
+  char command[1024];
+  snprintf(command, sizeof command, "%s bench simclr_step_vgg_b256 --conv-algorithm fastest", test_scan_bin());
+  CHECK(test_run(command, output, sizeof output) == 2 && strstr(output, "--conv-algorithm must be rule or measure"));
+  if (!test_light()) {
+    snprintf(command, sizeof command, "%s bench conv_tuning_vgg_b256", test_scan_bin());
+    CHECK_MSG(test_run(command, output, sizeof output) == 0, "%s", output);
+    CHECK_MSG(strstr(output, "conv algorithm [1/6] backbone.features.0 (n512 1->16 28x28") &&
+                  strstr(output, "conv algorithm [6/6] backbone.features.17 (n512 64->64 7x7") &&
+                  strstr(output, "conv_tuning_vgg_b256"),
+              "%s", output);
+  }
   return test_main_end();
 }
