@@ -16,7 +16,9 @@
  *   predictions.csv (the ranks divide the prediction and the query rows, rank 0 gathers and writes).
  * - A rank killed after a checkpoint (SCAN_TEST_STOP_RANK=1) stops the job: mpirun exits non-zero, naming the rank
  *   and the signal, within the time limit; a 1-process `scan pretext` then resumes after that epoch.
- * - A rank that cannot read its data stops every rank: exit status 2 with the file's name, within a time limit. */
+ * - A rank that cannot read its data stops every rank: exit status 2 with the file's name, within a time limit.
+ * - conv_algorithm: measure on 2 ranks: rank 0 measures and writes the plan, both ranks run its choices; a second
+ *   2-rank run given that plan trains the same model bytes. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +137,23 @@ int main(void) {
          synced, per_rank);
   CHECK_MSG(synced <= 1e-6, "sync_batchnorm: pretext losses on 1 and 2 ranks differ by %.3g relative", synced);
   CHECK_MSG(per_rank > 1e-6, "per-rank batch-norm: pretext losses within %.3g of 1 rank's, the comparison cannot tell", per_rank);
+
+  /* Measured convolution algorithms on 2 ranks, and the plan reused. */
+  snprintf(args, sizeof args, "pretext --config %s --out %s/measured --quiet --set conv_algorithm=measure --set pretext.epochs=1",
+           config, tmp);
+  CHECK(run_ranks(2, args) == 0);
+  const char *first = strstr(output, "conv algorithm [1/4]");
+  CHECK_MSG(first && !strstr(first + 1, "conv algorithm [1/4]"), "the layers were not measured by one rank:\n%s", output);
+  snprintf(args, sizeof args, "mkdir -p %s/reused/pretext && cp %s/measured/pretext/conv_plan.json %s/reused/pretext/", tmp, tmp, tmp);
+  CHECK(test_run(args, NULL, 0) == 0);
+  snprintf(args, sizeof args, "pretext --config %s --out %s/reused --quiet --set conv_algorithm=measure --set pretext.epochs=1",
+           config, tmp);
+  CHECK(run_ranks(2, args) == 0);
+  CHECK_MSG(strstr(output, "convolution algorithms from") && !strstr(output, "conv algorithm ["), "the plan was not reused:\n%s",
+            output);
+  snprintf(path_a, sizeof path_a, "%s/measured/pretext/model.safetensors", tmp);
+  snprintf(path_b, sizeof path_b, "%s/reused/pretext/model.safetensors", tmp);
+  CHECK_MSG(same_file(path_a, path_b), "two 2-rank runs with one plan trained different models");
 
   /* From the same pretext model: mining and clustering on 1 and 2 ranks. */
   snprintf(args, sizeof args, "mkdir -p %s && cp %s/config.yml %s/ && cp -r %s/pretext %s/", two, one, two, one, two);

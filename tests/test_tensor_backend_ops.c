@@ -441,15 +441,15 @@ int main(void) {
   test_rows(300, 257); /* large enough to run in parallel */
   test_naive_plain_only();
 
-  /* n, in_c, in_h, in_w, out_c, _, _, kernel, stride, pad, fast, src_block, dst_block */
+  /* n, in_c, in_h, in_w, out_c, _, _, kernel, stride, pad, fast, src_block, dst_block, algo */
   const scan_conv_shape convs[] = {
-      {2, 3, 8, 8, 16, 0, 0, 3, 1, 1, 0, 1, 1},   {2, 16, 8, 8, 32, 0, 0, 3, 2, 1, 0, 1, 1},   {3, 5, 7, 9, 6, 0, 0, 3, 1, 1, 0, 1, 1},
-      {2, 8, 9, 7, 16, 0, 0, 1, 2, 0, 0, 1, 1},   {1, 3, 13, 11, 8, 0, 0, 7, 2, 3, 0, 1, 1},   {2, 1, 6, 6, 4, 0, 0, 3, 1, 0, 0, 1, 1},
-      {2, 32, 4, 4, 32, 0, 0, 3, 1, 1, 0, 1, 1},  {1, 17, 5, 5, 19, 0, 0, 3, 2, 1, 0, 1, 1},
+      {2, 3, 8, 8, 16, 0, 0, 3, 1, 1, 0, 1, 1, 0},   {2, 16, 8, 8, 32, 0, 0, 3, 2, 1, 0, 1, 1, 0},   {3, 5, 7, 9, 6, 0, 0, 3, 1, 1, 0, 1, 1, 0},
+      {2, 8, 9, 7, 16, 0, 0, 1, 2, 0, 0, 1, 1, 0},   {1, 3, 13, 11, 8, 0, 0, 7, 2, 3, 0, 1, 1, 0},   {2, 1, 6, 6, 4, 0, 0, 3, 1, 0, 0, 1, 1, 0},
+      {2, 32, 4, 4, 32, 0, 0, 3, 1, 1, 0, 1, 1, 0},  {1, 17, 5, 5, 19, 0, 0, 3, 2, 1, 0, 1, 1, 0},
   };
   const int conv_count = light ? 4 : (int)(sizeof convs / sizeof convs[0]);
   for (int i = 0; i < conv_count; i++) test_conv_plain(convs[i], 1e-4);
-  test_conv_plain((scan_conv_shape){4, 32, 8, 8, 32, 0, 0, 3, 1, 1, 1, 1, 1}, 2e-3); /* direct where Winograd is unavailable */
+  test_conv_plain((scan_conv_shape){4, 32, 8, 8, 32, 0, 0, 3, 1, 1, 1, 1, 1, 0}, 2e-3); /* direct where Winograd is unavailable */
   for (int b = 8; b <= 16; b += 8) {
     test_conv_blocked(b, 1, (scan_conv_shape){.n = 2, .in_c = 3, .in_h = 9, .in_w = 7, .out_c = 12, .kernel = 3, .stride = 1, .pad = 1});
     test_conv_blocked(b, b, (scan_conv_shape){.n = 2, .in_c = 12, .in_h = 7, .in_w = 7, .out_c = 20, .kernel = 3, .stride = 2, .pad = 1});

@@ -13,41 +13,15 @@
 #include "../src/tensor/conv_gemm.h"
 #include "../src/tensor/conv_winograd.h"
 #include "../src/tensor/conv_winograd_s2.h"
+#include "conv_case.h"
 #include "scan/context.h"
 #include "testlib.h"
 
-typedef struct {
-  scan_conv_shape s;
-  int64_t nx, ny, nw, nxb, nyb;
-  float *x, *w, *dy, *xb, *dyb;  /* inputs, plain and blocked */
-  float *y, *dx, *dw;            /* naive results, plain */
-} conv_case;
-
 static conv_case make_case(int n, int in_c, int h, int w, int out_c, int kernel, int stride, int pad) {
-  const int oh = scan_window_out(h, kernel, stride, pad), ow = scan_window_out(w, kernel, stride, pad);
-  conv_case c = {.s = {.n = n, .in_c = in_c, .in_h = h, .in_w = w, .out_c = out_c, .out_h = oh, .out_w = ow, .kernel = kernel,
-                       .stride = stride, .pad = pad, .fast = 1, .src_block = 8, .dst_block = 8}};
-  c.nx = (int64_t)n * in_c * h * w, c.ny = (int64_t)n * out_c * oh * ow, c.nw = (int64_t)out_c * in_c * kernel * kernel;
-  c.nxb = (int64_t)n * ((in_c + 7) / 8 * 8) * h * w, c.nyb = (int64_t)n * ((out_c + 7) / 8 * 8) * oh * ow;
-  c.x = test_randn(99, c.nx, 1), c.w = test_randn(99, c.nw, 2), c.dy = test_randn(99, c.ny, 3);
-  c.xb = malloc(c.nxb * 4), c.dyb = malloc(c.nyb * 4);
-  test_to_blocked(n, in_c, h * w, 8, c.x, c.xb);
-  test_to_blocked(n, out_c, oh * ow, 8, c.dy, c.dyb);
-  c.y = malloc(c.ny * 4), c.dx = malloc(c.nx * 4), c.dw = calloc(c.nw, 4);
-  const scan_backend *ref = scan_backend_naive();
-  scan_conv_shape plain = c.s;
-  plain.src_block = plain.dst_block = 1;
-  scan_conv_state *st = NULL;
-  CHECK(ref->conv_forward(NULL, &st, &plain, c.x, c.w, c.y) == SCAN_OK); /* the reference needs no context */
-  CHECK(ref->conv_backward_data(NULL, &st, &plain, c.dy, c.w, c.dx) == SCAN_OK);
-  CHECK(ref->conv_backward_weights(NULL, &st, &plain, c.x, c.dy, c.dw) == SCAN_OK);
-  ref->conv_state_free(st);
-  return c;
+  return conv_case_make(n, in_c, h, w, out_c, kernel, stride, pad, 8, 8);
 }
 
-static void free_case(conv_case *c) {
-  free(c->x), free(c->w), free(c->dy), free(c->xb), free(c->dyb), free(c->y), free(c->dx), free(c->dw);
-}
+static void free_case(conv_case *c) { conv_case_free(c); }
 
 /* Channels past the last real one in a blocked tensor of n images (per_image floats each) hold zeros. */
 static int padding_is_zero(const float *blocked, int64_t per_image, int channels, int hw, int n) {

@@ -21,7 +21,7 @@ typedef struct scan_config scan_config;
  * single-stage experiment file (it has `setup: simclr|moco|scan|selflabel`; its training keys apply to that
  * stage, simclr and moco meaning "pretext", while the keys describing data and model (train_db_name, val_db_name,
  * *_split, data_root, val_data_root, image_size, num_classes, backbone, model_kwargs.*, transformation_kwargs.*, seed, threads,
- * num_workers, fast_convolution, num_neighbors, num_neighbors_val) apply to every stage) or a pipeline file: common keys at top level plus sections
+ * num_workers, fast_convolution, conv_algorithm, num_neighbors, num_neighbors_val) apply to every stage) or a pipeline file: common keys at top level plus sections
  * `pretext:`, `scan:`, `selflabel:`, `eval:`, `explain:` holding stage keys.
  * Unknown keys, wrong types and values outside a key's choices are errors naming file, line and key. */
 scan_status scan_config_load(scan_config **out, const char *path);

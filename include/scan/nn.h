@@ -119,4 +119,18 @@ void scan_net_set_fast_convolution(scan_net *net, int enable);
 typedef void scan_sum_doubles_fn(double *data, long count);
 scan_status scan_net_set_batchnorm_sync(scan_net *net, scan_sum_doubles_fn *sum);
 
+/* The net's convolutions in order, to choose their algorithms (include/scan/conv_tune.h). Layer i at batch n: its
+   name (its weight's, without ".weight"), its shape (algo: the current choice, AUTO unless set), and whether backward
+   computes its data gradient (not for the layer that reads the images, unless scan_net_want_input_grad). */
+typedef struct {
+  char name[96];
+  scan_conv_shape shape;
+  int data_gradient;
+} scan_conv_layer;
+int scan_net_conv_count(const scan_net *net);
+scan_conv_layer scan_net_conv_layer(const scan_net *net, int i, int n);
+/* Sets layer i's algorithm once the backend says it runs there (conv_algo_check at the net's max batch and
+   fast_convolution setting: set that first); SCAN_ERR_INPUT naming the layer when it does not. */
+scan_status scan_net_set_conv_algo(scan_net *net, int i, scan_conv_algo algo);
+
 #endif

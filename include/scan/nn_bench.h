@@ -12,4 +12,10 @@ scan_status scan_bench_train_step(const scan_backbone_config *b, const scan_head
 /* Same for inference: forward in eval mode only. */
 scan_status scan_bench_inference(const scan_backbone_config *b, const scan_head_config *h, int batch, int repeats, double *seconds_out);
 
+/* 1: the timed nets' convolution algorithms are measured first (include/scan/conv_tune.h; one line per layer on
+   stderr), as conv_algorithm: measure does; 0 (the default): the rule. */
+void scan_bench_set_conv_measure(int measure);
+/* Seconds to measure the convolution algorithms of a net at `batch` (its lines on stderr). */
+scan_status scan_bench_conv_tuning(const scan_backbone_config *b, const scan_head_config *h, int batch, double *seconds);
+
 #endif

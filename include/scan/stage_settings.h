@@ -14,6 +14,7 @@ typedef struct {
   int sync_batchnorm; /* data-parallel runs: batch-norm over the global batch (scan/nn.h: scan_net_set_batchnorm_sync) */
   scan_optim_config backbone, heads; /* heads: optimizer_kwargs.lr; backbone: backbone_lr when set (else the same) */
   scan_lr_schedule schedule;
+  int measure_convolutions; /* conv_algorithm: measure (include/scan/conv_tune.h) */
 } scan_train_settings;
 
 typedef struct {

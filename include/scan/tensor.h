@@ -21,6 +21,32 @@ typedef struct scan_context scan_context;
  * Nets keep activations in the backend's preferred block from layer to layer, so no layer reorders them. */
 static inline int scan_channel_blocks(int channels, int block) { return (channels + block - 1) / block; }
 
+/* Which algorithm a convolution runs (scan_conv_shape.algo). AUTO is the rule every convolution followed before
+ * algorithms could be chosen (and still does by default): scan's own kernel that applies to the shape, else oneDNN's
+ * Winograd when `fast` and oneDNN has it, else oneDNN direct, each pass on its own (include the weight gradient of a
+ * plain-input layer: scan's stem kernel). The others name one algorithm for all three passes, chosen by measuring
+ * them (conv_algorithm: measure); one that cannot run a shape is refused (scan_backend.conv_algo_check), never replaced.
+ * The numbers are stored in no file (plans store the names): they may be renumbered. */
+typedef enum {
+  SCAN_CONV_AUTO = 0,
+  SCAN_CONV_OWN_WINOGRAD,    /* scan's Winograd F(4x4, 3x3): 3x3 stride 1 pad 1, nChw8c, `fast` */
+  SCAN_CONV_OWN_WINOGRAD_S2, /* scan's polyphase Winograd: 3x3 stride 2 pad 1, nChw8c, `fast` */
+  SCAN_CONV_OWN_GEMM,        /* scan's patch matrix products: nChw8c, kernel <= 7, `fast` */
+  SCAN_CONV_ONEDNN_DIRECT,   /* oneDNN direct, all three passes */
+  SCAN_CONV_ONEDNN_WINOGRAD, /* oneDNN's Winograd (AVX-512 only in oneDNN 2.x), `fast`: the forward pass must have it;
+                                the gradients take it where oneDNN has it for the shape, else direct (fixed by the
+                                shape and the CPU, so the same on every run there) */
+  SCAN_CONV_ONEDNN_DIRECT_STEM,   /* these two with scan's stem kernel for the weight gradient (plain input, few */
+  SCAN_CONV_ONEDNN_WINOGRAD_STEM, /* taps: the first layer); AUTO runs one of them there */
+  SCAN_CONV_ALGO_COUNT
+} scan_conv_algo;
+
+/* "auto", "own-winograd", "own-winograd-s2", "own-gemm", "onednn-direct", "onednn-winograd", "onednn-direct+stem",
+ * "onednn-winograd+stem"; NULL
+ * for a number out of range. scan_conv_algo_parse: SCAN_CONV_ALGO_COUNT for a name it does not know. */
+const char *scan_conv_algo_name(scan_conv_algo algo);
+scan_conv_algo scan_conv_algo_parse(const char *name);
+
 /* One 2-D convolution without bias (every conv in the SCAN models is followed by batch-norm), square kernel. */
 typedef struct {
   int n, in_c, in_h, in_w;
@@ -30,6 +56,7 @@ typedef struct {
                                products on AVX2; oneDNN's Winograd on AVX-512), ~1e-5 relative rounding difference;
                                0 = oneDNN direct convolution, which rounds like PyTorch's */
   int src_block, dst_block; /* layouts of x/dx and y/dy (above); 0 is read as 1. The naive backend takes 1 only. */
+  int algo;                 /* scan_conv_algo; 0 (AUTO) in a zeroed shape. The naive backend takes AUTO only. */
 } scan_conv_shape;
 
 /* out size of a conv / pool window along one axis (floor mode, like PyTorch); 0 when the window does not fit. */
@@ -142,6 +169,11 @@ typedef struct scan_backend {
   scan_status (*conv_backward_weights)(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s, const float *x,
                                        const float *dy, float *dw);
   void (*conv_state_free)(scan_conv_state *state);
+  /* SCAN_OK when the backend can run s->algo for s in ctx; otherwise SCAN_ERR_INPUT saying why (the layout, the
+   * kernel size, fast_convolution: false, or oneDNN lacking the algorithm on this CPU). AUTO always runs. Sizes do not
+   * decide: an algorithm that runs a shape at one batch runs it at any (AUTO's size thresholds are a guess of what is
+   * fastest, which a measured choice replaces). */
+  scan_status (*conv_algo_check)(scan_context *ctx, const scan_conv_shape *s);
   /* Row-major C[M,N] = alpha * op(A)[M,K] op(B)[K,N] + beta * C, op = transpose when trans_* is nonzero. */
   void (*gemm)(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda, const float *b, int ldb,
                float beta, float *c, int ldc);

@@ -85,7 +85,9 @@ typedef struct {
 } scan_train_phase;
 
 /* The epoch to start from: 0, or the finished epochs of the stage's checkpoint (loaded into net and opt) after
-   checking that it was made under the same configuration and data (training_resume). */
+   checking that it was made under the same configuration and data (training_resume). With conv_algorithm: measure it
+   first sets the net's convolution algorithms from <stage>/conv_plan.json, measuring and writing it when there is none
+   (include/scan/conv_plan.h). */
 scan_status scan_trainer_resume(scan_trainer *t, int *start_epoch);
 scan_status scan_trainer_run(scan_trainer *t, const scan_train_phase *phase);
 

@@ -14,6 +14,7 @@ const char config_default_yaml[] =
     "seed: 0\n"
     "threads: 0                 # 0 = all cores\n"
     "fast_convolution: true\n"
+    "conv_algorithm: rule       # measure: time each layer's algorithms once per stage (<stage>/conv_plan.json)\n"
     "backbone: vgg\n"
     "model_kwargs:\n"
     "  head: mlp\n"

@@ -199,7 +199,7 @@ static int describes_data_or_model(const char *name) {
   static const char *const keys[] = {
       "train_db_name", "val_db_name", "train_split", "val_split",   "data_root",     "val_data_root", "image_size",
       "num_classes",   "backbone",    "model_kwargs", "transformation_kwargs", "seed", "threads",
-      "num_workers",   "fast_convolution",    "num_neighbors", "num_neighbors_val", "data_streaming", "data_cache_mb",
+      "num_workers",   "fast_convolution",    "conv_algorithm", "num_neighbors", "num_neighbors_val", "data_streaming", "data_cache_mb",
   };
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
     size_t n = strlen(keys[i]);

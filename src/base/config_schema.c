@@ -16,6 +16,10 @@ const config_key config_schema[] = {
     {"seed", INT, NULL, NULL, "random seed; with the thread count it fixes every random choice"},
     {"threads", INT, NULL, NULL, "worker threads for compute (0 = all cores)"},
     {"fast_convolution", BOOL, NULL, NULL, "hand-written AVX2 convolutions: Winograd F(4x4,3x3) for 3x3 stride 1, patch matrix products for the rest (2-3x faster; ~1e-5 relative rounding difference); false: oneDNN direct convolution everywhere, which rounds like PyTorch"},
+    {"conv_algorithm", STR, "rule|measure", NULL,
+     "how each convolution's algorithm is chosen: rule (fixed by its shape, as always) or measure (each training stage "
+     "times the algorithms that run each layer at its batch, keeps the fastest, and records the choice in "
+     "<stage>/conv_plan.json, which a rerun or resume reuses)"},
 
     {"backbone", STR, "vgg|resnet18|resnet18-stl|resnet50", NULL, "feature extractor"},
     {"model_kwargs.head", STR, "mlp|linear", NULL, "pretext projection head"},

@@ -15,7 +15,7 @@
 static const char *const case_names[] = {
     "simclr_step_b128", "simclr_step_b512", "simclr_step_vgg_b256", "scan_step_b128", "selflabel_step_b256", "infer_b512",
     "augment_simclr_1core", "augment_ours_1core", "augment_val_1core", "knn_n50000_d128_k20", "knn_n10000_d512_k20",
-    "lime_1000_32px", "gradcam_32px", "peak_rss_simclr_b512", NULL};
+    "lime_1000_32px", "gradcam_32px", "peak_rss_simclr_b512", "conv_tuning_vgg_b256", "conv_tuning_b128", NULL};
 
 const char *const *scan_bench_case_names(void) { return case_names; }
 
@@ -164,6 +164,20 @@ scan_status scan_bench_run(const char *name, int repeats, scan_bench_result *out
       seconds[r] = scan_bench_knn(n_points, d, 20);
       if (seconds[r] < 0) return scan_fail(SCAN_ERR_INTERNAL, "%s: the kNN search failed", name);
     }
+    out->unit = "s";
+    summarise(seconds, n, out);
+    return SCAN_OK;
+  }
+  /* Measuring the convolution algorithms of the nets of simclr_step_vgg_b256 and simclr_step_b128 (both views: twice
+   * the batch), as conv_algorithm: measure does once per stage: the seconds it takes; the choices on stderr. */
+  if (strncmp(name, "conv_tuning_", 12) == 0) {
+    scan_backbone_config b;
+    const int vgg = strstr(name, "vgg") != NULL;
+    (vgg ? vgg_fashion : resnet18_cifar)(&b);
+    int n = repeats ? repeats : 1;
+    double seconds[64];
+    if (n > 64) n = 64;
+    for (int r = 0; r < n; r++) SCAN_TRY(scan_bench_conv_tuning(&b, &mlp, vgg ? 512 : 256, &seconds[r]));
     out->unit = "s";
     summarise(seconds, n, out);
     return SCAN_OK;

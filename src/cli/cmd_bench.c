@@ -7,14 +7,19 @@
 #include "scan/context.h"
 #include "scan/cpu_isa.h"
 #include "scan/nn.h"
+#include "scan/nn_bench.h"
 #include "stage_common.h"
 
 int cmd_bench(int argc, char **argv) {
   int json = 0, repeats = 0, threads = 0;
+  const char *conv = "rule";
   arg_list names = {0};
   const arg_option options[] = {{"--json", ARG_BOOL, &json, "print one JSON array instead of a table"},
                                 {"--repeats", ARG_INDEX, &repeats, "timed repetitions per case (default: per case)"},
                                 {"--threads", ARG_INDEX, &threads, "compute threads (default: all cores)"},
+                                {"--conv-algorithm", ARG_STRING, &conv,
+                                 "rule (default) or measure: the training and inference cases' convolution algorithms, "
+                                 "as the conv_algorithm key chooses them (measure: one line per layer on stderr)"},
                                 {NULL, 0, NULL, NULL}};
   char description[2048];
   int used = snprintf(description, sizeof description, "Runs the named benchmark cases (all when none is named):");
@@ -26,6 +31,11 @@ int cmd_bench(int argc, char **argv) {
     fprintf(stderr, "scan bench: --repeats must be 0..64 and --threads >= 0\n");
     return 2;
   }
+  if (strcmp(conv, "rule") != 0 && strcmp(conv, "measure") != 0) {
+    fprintf(stderr, "scan bench: --conv-algorithm must be rule or measure, not '%s'\n", conv);
+    return 2;
+  }
+  scan_bench_set_conv_measure(strcmp(conv, "measure") == 0);
   for (int i = 0; i < names.count; i++)
     if (!scan_bench_case_exists(names.items[i])) {
       fprintf(stderr, "scan bench: unknown case '%s' (see 'scan bench --help')\n", names.items[i]);

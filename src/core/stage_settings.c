@@ -56,6 +56,9 @@ static scan_status read_train(const scan_config *c, const char *stage, scan_trai
   SCAN_TRY(scan_config_get_int(c, stage, "num_workers", &t->workers));
   SCAN_TRY(scan_config_get_bool(c, stage, "sync_batchnorm", &t->sync_batchnorm));
   SCAN_TRY(read_optimizer(c, stage, t));
+  const char *conv = NULL;
+  SCAN_TRY(scan_config_get_string(c, stage, "conv_algorithm", &conv));
+  t->measure_convolutions = strcmp(conv, "measure") == 0;
   return read_schedule(c, stage, &t->schedule);
 }
 

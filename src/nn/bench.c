@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "scan/conv_tune.h"
 #include "scan/nn.h"
 #include "scan/nn_bench.h"
 #include "scan/optim.h"
@@ -12,6 +13,28 @@ static double now_seconds(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int g_conv_measure; /* scan_bench_set_conv_measure: one setting for the whole `scan bench` command */
+
+void scan_bench_set_conv_measure(int measure) { g_conv_measure = measure != 0; }
+
+static scan_status tune(scan_net *net, int batch) {
+  scan_conv_timing *timings = scan_calloc((size_t)scan_net_conv_count(net) + 1, sizeof *timings);
+  if (!timings) return scan_fail(SCAN_ERR_INTERNAL, "bench: out of memory");
+  scan_status st = scan_net_tune_convolutions(net, batch, stderr, timings);
+  free(timings);
+  return st;
+}
+
+scan_status scan_bench_conv_tuning(const scan_backbone_config *b, const scan_head_config *h, int batch, double *seconds) {
+  scan_net *net = NULL;
+  SCAN_TRY(scan_net_create(&net, scan_context_default(), b, h, batch, 1));
+  const double start = now_seconds();
+  scan_status st = tune(net, batch);
+  *seconds = now_seconds() - start;
+  scan_net_free(net);
+  return st;
 }
 
 typedef struct {
@@ -33,6 +56,7 @@ static void bench_free(bench_setup *b) {
 static scan_status bench_init(bench_setup *b, const scan_backbone_config *bc, const scan_head_config *hc, int batch) {
   memset(b, 0, sizeof *b);
   SCAN_TRY(scan_net_create(&b->net, scan_context_default(), bc, hc, batch, 1));
+  if (g_conv_measure) SCAN_TRY(tune(b->net, batch));
   const int64_t in = (int64_t)batch * bc->in_channels * bc->height * bc->width;
   const int heads = scan_net_num_heads(b->net), dim = scan_net_head_dim(b->net);
   b->input = scan_malloc((size_t)in * sizeof(float));

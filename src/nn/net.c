@@ -1,4 +1,5 @@
 /* scan_net: creation, forward and backward over the layer list, and accessors (include/scan/nn.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,7 +89,7 @@ static scan_conv_shape conv_shape(const scan_net *net, const net_op *op, int n) 
   const net_tensor *in = &net->tensors[op->in], *out = &net->tensors[op->out];
   scan_conv_shape s = {.n = n, .in_c = in->c, .in_h = in->h, .in_w = in->w, .out_c = out->c, .out_h = out->h,
                        .out_w = out->w, .kernel = op->kernel, .stride = op->stride, .pad = op->pad, .fast = net->fast_convolution,
-                       .src_block = in->block, .dst_block = out->block};
+                       .src_block = in->block, .dst_block = out->block, .algo = op->algo};
   return s;
 }
 
@@ -449,5 +450,42 @@ scan_status scan_net_set_batchnorm_sync(scan_net *net, scan_sum_doubles_fn *sum)
     if (!net->bn_sums) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for synchronised batch-norm");
   }
   net->bn_sum = sum;
+  return SCAN_OK;
+}
+
+/* The i-th convolution op, or NULL. */
+static net_op *conv_op(const scan_net *net, int i) {
+  for (int k = 0; k < net->op_count; k++)
+    if (net->ops[k].kind == OP_CONV && i-- == 0) return &net->ops[k];
+  return NULL;
+}
+
+int scan_net_conv_count(const scan_net *net) {
+  int count = 0;
+  for (int k = 0; k < net->op_count; k++) count += net->ops[k].kind == OP_CONV;
+  return count;
+}
+
+scan_conv_layer scan_net_conv_layer(const scan_net *net, int i, int n) {
+  scan_conv_layer layer;
+  memset(&layer, 0, sizeof layer);
+  const net_op *op = conv_op(net, i);
+  if (!op) return layer;
+  const char *weight = net->params[op->param].name;
+  const size_t length = strlen(weight) - (strlen(weight) >= 7 && strcmp(weight + strlen(weight) - 7, ".weight") == 0 ? 7 : 0);
+  snprintf(layer.name, sizeof layer.name, "%.*s", (int)length, weight);
+  layer.shape = conv_shape(net, op, n);
+  layer.data_gradient = op->in != 0 || net->want_input_grad; /* tensor 0: the images */
+  return layer;
+}
+
+scan_status scan_net_set_conv_algo(scan_net *net, int i, scan_conv_algo algo) {
+  net_op *op = conv_op(net, i);
+  if (!op) return scan_fail(SCAN_ERR_INTERNAL, "network: no convolution %d", i);
+  scan_conv_layer layer = scan_net_conv_layer(net, i, net->max_batch);
+  layer.shape.algo = algo;
+  if (net->backend->conv_algo_check(net->ctx, &layer.shape) != SCAN_OK)
+    return scan_fail_context(SCAN_ERR_INPUT, "layer %s", layer.name);
+  op->algo = algo;
   return SCAN_OK;
 }

@@ -29,6 +29,7 @@ typedef struct {
   int in, in2, out;  /* tensor indices (in2: second addend of OP_ADD) */
   int param;         /* OP_CONV: weight; OP_BN: weight, then bias, running_mean, running_var, num_batches_tracked */
   int kernel, stride, pad;
+  int algo;          /* OP_CONV: scan_conv_algo (AUTO unless a plan set it) */
   int relu;          /* OP_BN, OP_ADD: a ReLU fused in (the output holds max(0, result); its gradient stays unmasked,
                         the gradient w.r.t. the activation, as Grad-CAM wants) */
   scan_conv_state *conv_state;

@@ -15,8 +15,13 @@ static int naive_preferred_block(scan_context *ctx) { return 1; }
 static scan_status plain_only(const scan_conv_shape *s) {
   if (s->src_block > 1 || s->dst_block > 1)
     return scan_fail(SCAN_ERR_INTERNAL, "naive backend: blocked activation layouts are not supported");
+  if (s->algo != SCAN_CONV_AUTO)
+    return scan_fail(SCAN_ERR_INPUT, "naive backend: convolution algorithm '%s' is oneDNN's backend's; the reference loops "
+                                     "are the only algorithm here", scan_conv_algo_name((scan_conv_algo)s->algo));
   return SCAN_OK;
 }
+
+static scan_status naive_conv_algo_check(scan_context *ctx, const scan_conv_shape *s) { return plain_only(s); }
 
 static scan_status naive_conv_forward(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s, const float *x,
                                       const float *w, float *y) {
@@ -126,6 +131,7 @@ const scan_backend *scan_backend_naive(void) {
       .conv_backward_data = naive_conv_backward_data,
       .conv_backward_weights = naive_conv_backward_weights,
       .conv_state_free = naive_conv_state_free,
+      .conv_algo_check = naive_conv_algo_check,
       .gemm = naive_gemm,
       .bn_stats = naive_bn_stats,
       .bn_apply = naive_bn_apply,

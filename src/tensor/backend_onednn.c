@@ -180,6 +180,10 @@ static scan_status layout_tag(int block, dnnl_format_tag_t *tag) {
   return scan_fail(SCAN_ERR_INTERNAL, "oneDNN backend: no layout for channel block %d", block);
 }
 
+static int onednn_winograd(const scan_conv_shape *s) {
+  return s->algo == SCAN_CONV_ONEDNN_WINOGRAD || s->algo == SCAN_CONV_ONEDNN_WINOGRAD_STEM;
+}
+
 static scan_status make_descs(const scan_conv_shape *s, conv_descs *d) {
   dnnl_dims_t src = {s->n, s->in_c, s->in_h, s->in_w};
   dnnl_dims_t wei = {s->out_c, s->in_c, s->kernel, s->kernel};
@@ -195,7 +199,9 @@ static scan_status make_descs(const scan_conv_shape *s, conv_descs *d) {
   DNNL_TRY(dnnl_memory_desc_init_by_tag(&d->any_dst, 4, dst, dnnl_f32, dnnl_format_tag_any));
   d->strides[0] = d->strides[1] = s->stride;
   d->pad[0] = d->pad[1] = s->pad;
-  d->alg = s->fast ? dnnl_convolution_winograd : dnnl_convolution_direct;
+  /* AUTO asks for Winograd when fast and falls back (below); an explicit algorithm is what it says, without fallback */
+  const int winograd = s->algo == SCAN_CONV_AUTO ? s->fast : onednn_winograd(s);
+  d->alg = winograd ? dnnl_convolution_winograd : dnnl_convolution_direct;
   return SCAN_OK;
 }
 
@@ -206,7 +212,13 @@ static void right_pad(const scan_conv_shape *s, dnnl_dims_t pr) {
   pr[1] = (int64_t)(s->out_w - 1) * s->stride + s->kernel - s->in_w - s->pad;
 }
 
-/* Forward pd (needed as the hint for both backward passes). Falls back to direct when Winograd is unavailable. */
+static scan_status no_winograd(const scan_conv_shape *s) {
+  return scan_fail(SCAN_ERR_INPUT, "convolution algorithm %s: oneDNN has no Winograd convolution for %d->%d channels, "
+                                   "%dx%d, kernel %d stride %d on this CPU (%s)", scan_conv_algo_name((scan_conv_algo)s->algo), s->in_c, s->out_c, s->in_h, s->in_w,
+                   s->kernel, s->stride, onednn_isa_name());
+}
+
+/* Forward pd (needed as the hint for both backward passes). AUTO falls back to direct when Winograd is unavailable. */
 static scan_status create_fwd_pd(dnnl_engine_t engine, const scan_conv_shape *s, conv_descs *d, dnnl_primitive_desc_t *pd) {
   dnnl_dims_t pr;
   right_pad(s, pr);
@@ -215,6 +227,7 @@ static scan_status create_fwd_pd(dnnl_engine_t engine, const scan_conv_shape *s,
                                               &d->any_dst, d->strides, d->pad, pr));
   if (dnnl_primitive_desc_create(pd, &cd, NULL, engine, NULL) == dnnl_success) return SCAN_OK;
   if (d->alg == dnnl_convolution_direct) return scan_fail(SCAN_ERR_INTERNAL, "oneDNN: no convolution implementation");
+  if (s->algo != SCAN_CONV_AUTO) return no_winograd(s);
   d->alg = dnnl_convolution_direct;
   return create_fwd_pd(engine, s, d, pd);
 }
@@ -243,7 +256,8 @@ static scan_status build_fwd(scan_conv_state *st) {
   return SCAN_OK;
 }
 
-/* Backward pd, hinted by the forward one. Falls back to direct when Winograd has no backward implementation. */
+/* Backward pd, hinted by the forward one. Falls back to direct when Winograd has no backward implementation (for AUTO
+ * and ONEDNN_WINOGRAD alike: include/scan/tensor.h). */
 static scan_status create_bwd_pd(dnnl_engine_t engine, const scan_conv_shape *s, conv_descs *d, int weights,
                                  dnnl_primitive_desc_t *pd) {
   dnnl_primitive_desc_t hint;
@@ -287,12 +301,52 @@ static scan_status build_bwd(scan_conv_state *st, int weights) {
   return SCAN_OK;
 }
 
+/* Whether scan's kernels (or oneDNN) can run s->algo for s, without asking oneDNN: oneDNN's Winograd may still be
+ * missing on this CPU, which creating its primitives finds out. */
+static scan_status algo_fits(const scan_conv_shape *s) {
+  const char *name = scan_conv_algo_name((scan_conv_algo)s->algo), *why = NULL;
+  if (!name) return scan_fail(SCAN_ERR_INPUT, "convolution algorithm number %d does not exist", s->algo);
+  const int own = s->algo == SCAN_CONV_OWN_WINOGRAD || s->algo == SCAN_CONV_OWN_WINOGRAD_S2 || s->algo == SCAN_CONV_OWN_GEMM;
+  const int stem = s->algo == SCAN_CONV_ONEDNN_DIRECT_STEM || s->algo == SCAN_CONV_ONEDNN_WINOGRAD_STEM;
+  if ((own || onednn_winograd(s)) && !s->fast) why = "fast_convolution is false (oneDNN direct only)";
+  else if (own && (s->src_block != 8 || s->dst_block != 8)) why = "scan's kernels need nChw8c activations on both sides";
+  else if (s->algo == SCAN_CONV_OWN_WINOGRAD && !winograd_conv_fits(s)) why = "it is not a 3x3 stride 1 pad 1 convolution";
+  else if (s->algo == SCAN_CONV_OWN_WINOGRAD_S2 && !winograd_s2_conv_fits(s)) why = "it is not a 3x3 stride 2 pad 1 convolution";
+  else if (s->algo == SCAN_CONV_OWN_GEMM && !conv_gemm_fits(s)) why = "the kernel is larger than 7";
+  else if (stem && !stem_conv_applies(s))
+    why = "the stem kernel takes plain-layout input, 8- or 16-channel blocked output and at most 196 taps";
+  if (!why) return SCAN_OK;
+  return scan_fail(SCAN_ERR_INPUT, "convolution algorithm %s does not apply to %d->%d channels, %dx%d, kernel %d stride %d pad %d "
+                                   "(nChw%dc in, nChw%dc out): %s", name, s->in_c, s->out_c, s->in_h, s->in_w, s->kernel,
+                   s->stride, s->pad, s->src_block ? s->src_block : 1, s->dst_block ? s->dst_block : 1, why);
+}
+
+/* The kernel that runs one pass of s: scan's own (OWN_*), the stem kernel (returned as ONEDNN_DIRECT_STEM: the
+ * weight gradient of the *_STEM algorithms), or oneDNN (anything else: make_descs reads which from s->algo). AUTO is
+ * the rule that held before algorithms could be chosen, kept as it was. */
+static scan_conv_algo kernel_for(const scan_conv_shape *s, int weight_gradient) {
+  switch (s->algo) {
+    case SCAN_CONV_AUTO:
+      if (weight_gradient && stem_conv_applies(s)) return SCAN_CONV_ONEDNN_DIRECT_STEM;
+      if (winograd_conv_applies(s)) return SCAN_CONV_OWN_WINOGRAD;
+      if (winograd_s2_conv_applies(s)) return SCAN_CONV_OWN_WINOGRAD_S2;
+      if (conv_gemm_applies(s)) return SCAN_CONV_OWN_GEMM;
+      return SCAN_CONV_AUTO;
+    case SCAN_CONV_ONEDNN_DIRECT_STEM:
+    case SCAN_CONV_ONEDNN_WINOGRAD_STEM: return weight_gradient ? SCAN_CONV_ONEDNN_DIRECT_STEM : SCAN_CONV_ONEDNN_WINOGRAD;
+    default: return (scan_conv_algo)s->algo;
+  }
+}
+
 /* The passes, once the context's buffers are claimed for them. */
 static scan_status conv_forward(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s, const float *x,
                                 const float *w, float *y) {
-  if (winograd_conv_applies(s)) return winograd_conv_forward(&ctx->scratch, s, x, w, y);
-  if (winograd_s2_conv_applies(s)) return winograd_s2_conv_forward(&ctx->scratch, s, x, w, y);
-  if (conv_gemm_applies(s)) return conv_gemm_forward(&ctx->scratch, s, x, w, y);
+  switch (kernel_for(s, 0)) {
+    case SCAN_CONV_OWN_WINOGRAD: return winograd_conv_forward(&ctx->scratch, s, x, w, y);
+    case SCAN_CONV_OWN_WINOGRAD_S2: return winograd_s2_conv_forward(&ctx->scratch, s, x, w, y);
+    case SCAN_CONV_OWN_GEMM: return conv_gemm_forward(&ctx->scratch, s, x, w, y);
+    default: break;
+  }
   SCAN_TRY(state_prepare(ctx, state, s));
   if (!(*state)->fwd_ready) SCAN_TRY(build_fwd(*state));
   static const int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
@@ -303,9 +357,12 @@ static scan_status conv_forward(scan_context *ctx, scan_conv_state **state, cons
 static scan_status conv_forward_affine(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s, const float *x,
                                        const float *w, const scan_conv_epilogue *ep, float *y) {
   if (s->dst_block != 8) return scan_fail(SCAN_ERR_INTERNAL, "conv_forward_affine: outputs must be nChw8c");
-  if (winograd_conv_applies(s)) return winograd_conv_forward_affine(&ctx->scratch, s, x, w, ep, y);
-  if (winograd_s2_conv_applies(s)) return winograd_s2_conv_forward_affine(&ctx->scratch, s, x, w, ep, y);
-  if (conv_gemm_applies(s)) return conv_gemm_forward_affine(&ctx->scratch, s, x, w, ep, y);
+  switch (kernel_for(s, 0)) {
+    case SCAN_CONV_OWN_WINOGRAD: return winograd_conv_forward_affine(&ctx->scratch, s, x, w, ep, y);
+    case SCAN_CONV_OWN_WINOGRAD_S2: return winograd_s2_conv_forward_affine(&ctx->scratch, s, x, w, ep, y);
+    case SCAN_CONV_OWN_GEMM: return conv_gemm_forward_affine(&ctx->scratch, s, x, w, ep, y);
+    default: break;
+  }
   SCAN_TRY(conv_forward(ctx, state, s, x, w, y));
   const int blocks = scan_channel_blocks(s->out_c, 8);
   const int64_t plane = (int64_t)s->out_h * s->out_w;
@@ -317,9 +374,12 @@ static scan_status conv_forward_affine(scan_context *ctx, scan_conv_state **stat
 
 static scan_status conv_backward_data(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s, const float *dy,
                                       const float *w, float *dx) {
-  if (winograd_conv_applies(s)) return winograd_conv_backward_data(&ctx->scratch, s, dy, w, dx);
-  if (winograd_s2_conv_applies(s)) return winograd_s2_conv_backward_data(&ctx->scratch, s, dy, w, dx);
-  if (conv_gemm_applies(s)) return conv_gemm_backward_data(&ctx->scratch, s, dy, w, dx);
+  switch (kernel_for(s, 0)) {
+    case SCAN_CONV_OWN_WINOGRAD: return winograd_conv_backward_data(&ctx->scratch, s, dy, w, dx);
+    case SCAN_CONV_OWN_WINOGRAD_S2: return winograd_s2_conv_backward_data(&ctx->scratch, s, dy, w, dx);
+    case SCAN_CONV_OWN_GEMM: return conv_gemm_backward_data(&ctx->scratch, s, dy, w, dx);
+    default: break;
+  }
   SCAN_TRY(state_prepare(ctx, state, s));
   if (!(*state)->bwd_data_ready) SCAN_TRY(build_bwd(*state, 0));
   static const int ids[3] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
@@ -328,13 +388,13 @@ static scan_status conv_backward_data(scan_context *ctx, scan_conv_state **state
 
 static scan_status conv_backward_weights(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s, const float *x,
                                          const float *dy, float *dw) {
-  if (stem_conv_applies(s)) {
-    stem_conv_backward_weights(s, x, dy, dw);
-    return SCAN_OK;
+  switch (kernel_for(s, 1)) {
+    case SCAN_CONV_ONEDNN_DIRECT_STEM: stem_conv_backward_weights(s, x, dy, dw); return SCAN_OK;
+    case SCAN_CONV_OWN_WINOGRAD: return winograd_conv_backward_weights(&ctx->scratch, s, x, dy, dw);
+    case SCAN_CONV_OWN_WINOGRAD_S2: return winograd_s2_conv_backward_weights(&ctx->scratch, s, x, dy, dw);
+    case SCAN_CONV_OWN_GEMM: return conv_gemm_backward_weights(&ctx->scratch, s, x, dy, dw);
+    default: break;
   }
-  if (winograd_conv_applies(s)) return winograd_conv_backward_weights(&ctx->scratch, s, x, dy, dw);
-  if (winograd_s2_conv_applies(s)) return winograd_s2_conv_backward_weights(&ctx->scratch, s, x, dy, dw);
-  if (conv_gemm_applies(s)) return conv_gemm_backward_weights(&ctx->scratch, s, x, dy, dw);
   SCAN_TRY(state_prepare(ctx, state, s));
   if (!(*state)->bwd_weights_ready) SCAN_TRY(build_bwd(*state, 1));
   static const int ids[3] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS};
@@ -344,9 +404,12 @@ static scan_status conv_backward_weights(scan_context *ctx, scan_conv_state **st
 /* The table's entries: each pass holds the context's buffers while it runs (context_claim). */
 static scan_status no_context(void) { return scan_fail(SCAN_ERR_INTERNAL, "oneDNN backend: a convolution without a context"); }
 
+/* An explicit algorithm is checked at every pass (cheap), so a shape it cannot run fails instead of reaching a
+ * kernel that would read it wrongly. */
 #define CLAIMED(call)                   \
   do {                                  \
     if (!ctx) return no_context();      \
+    SCAN_TRY(algo_fits(s));             \
     SCAN_TRY(context_claim(ctx));       \
     scan_status claimed_status_ = call; \
     context_release(ctx);               \
@@ -371,6 +434,20 @@ static scan_status onednn_conv_backward_data(scan_context *ctx, scan_conv_state 
 static scan_status onednn_conv_backward_weights(scan_context *ctx, scan_conv_state **state, const scan_conv_shape *s,
                                                 const float *x, const float *dy, float *dw) {
   CLAIMED(conv_backward_weights(ctx, state, s, x, dy, dw));
+}
+
+/* algo_fits, then, for oneDNN's Winograd, whether oneDNN has its forward pass for s on this CPU (it has none in
+ * oneDNN 2.x's AVX2 kernels): the primitive descriptor is made and dropped. */
+static scan_status onednn_conv_algo_check(scan_context *ctx, const scan_conv_shape *s) {
+  SCAN_TRY(algo_fits(s));
+  if (!onednn_winograd(s)) return SCAN_OK;
+  if (!ctx) return no_context();
+  conv_descs d;
+  dnnl_primitive_desc_t pd = NULL;
+  SCAN_TRY(make_descs(s, &d));
+  SCAN_TRY(create_fwd_pd(ctx->engine, s, &d, &pd));
+  dnnl_primitive_desc_destroy(pd);
+  return SCAN_OK;
 }
 
 /* The channel block oneDNN picks for activations of a typical 3x3 conv (16 with AVX-512, 8 with AVX2), or 1 when it
@@ -408,6 +485,7 @@ const scan_backend *scan_backend_onednn(void) {
       .conv_backward_data = onednn_conv_backward_data,
       .conv_backward_weights = onednn_conv_backward_weights,
       .conv_state_free = onednn_conv_state_free,
+      .conv_algo_check = onednn_conv_algo_check,
       .gemm = onednn_gemm,
       .bn_stats = cpu_bn_stats,
       .bn_apply = cpu_bn_apply,

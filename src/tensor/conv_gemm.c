@@ -163,10 +163,11 @@ static void pack_weights(const geometry *g, const float *w, int for_data_gradien
       }
 }
 
-int conv_gemm_applies(const scan_conv_shape *s) {
-  return s->fast && s->src_block == LANES && s->dst_block == LANES && s->n >= MIN_IMAGES && s->kernel <= MAX_KERNEL && s->out_h > 0 &&
-         s->out_w > 0;
+int conv_gemm_fits(const scan_conv_shape *s) {
+  return s->src_block == LANES && s->dst_block == LANES && s->kernel <= MAX_KERNEL && s->out_h > 0 && s->out_w > 0;
 }
+
+int conv_gemm_applies(const scan_conv_shape *s) { return s->fast && s->n >= MIN_IMAGES && conv_gemm_fits(s); }
 
 /* One scratch buffer: the packed weights (depth16 x k16 floats, for the forward product or the data gradient's), then
  * per_thread floats for each thread. NULL when out of memory. */

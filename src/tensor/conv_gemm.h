@@ -9,6 +9,8 @@
 
 /* nChw8c on both sides, kernel at most 7, and at least 4 images (images are the unit of parallel work). */
 int conv_gemm_applies(const scan_conv_shape *s);
+/* Whether the kernels can compute s at all (nChw8c, kernel at most 7): what an explicitly chosen algorithm needs. */
+int conv_gemm_fits(const scan_conv_shape *s);
 
 scan_status conv_gemm_forward(conv_scratch *scratch, const scan_conv_shape *s, const float *x, const float *w, float *y);
 /* y = the epilogue (include/scan/tensor.h) applied to conv(x, w) as it is stored. */

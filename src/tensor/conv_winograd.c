@@ -350,11 +350,12 @@ static scan_status run_convolution(conv_scratch *scratch, const geometry *g, con
   return SCAN_OK;
 }
 
-int winograd_conv_applies(const scan_conv_shape *s) {
-  if (!s->fast || s->kernel != 3 || s->stride != 1 || s->pad != 1) return 0;
-  if (s->in_h != s->out_h || s->in_w != s->out_w || s->src_block != LANES || s->dst_block != LANES) return 0;
-  return winograd_enough_tiles(s);
+int winograd_conv_fits(const scan_conv_shape *s) {
+  if (s->kernel != 3 || s->stride != 1 || s->pad != 1) return 0;
+  return s->in_h == s->out_h && s->in_w == s->out_w && s->src_block == LANES && s->dst_block == LANES;
 }
+
+int winograd_conv_applies(const scan_conv_shape *s) { return s->fast && winograd_conv_fits(s) && winograd_enough_tiles(s); }
 
 scan_status winograd_conv_forward(conv_scratch *scratch, const scan_conv_shape *s, const float *x, const float *w,
                                   float *y) {

@@ -11,6 +11,8 @@
 /* Whether convolutions of shape s run here (all three passes): s->fast asked for, 3x3/1/1, nChw8c on both sides
  * (any channel counts: padded channels are zero), and enough tiles to amortise transforming the weights. */
 int winograd_conv_applies(const scan_conv_shape *s);
+/* Whether the kernels can compute s at all (3x3/1/1, nChw8c): what an explicitly chosen algorithm needs. */
+int winograd_conv_fits(const scan_conv_shape *s);
 
 scan_status winograd_conv_forward(conv_scratch *scratch, const scan_conv_shape *s, const float *x, const float *w, float *y);
 /* y = the epilogue (include/scan/tensor.h) applied to conv(x, w) as it is stored. */

@@ -341,11 +341,12 @@ static void transform_weights(const geometry *g, const float *w, int for_data_gr
 
 /* ---- the passes ---- */
 
-int winograd_s2_conv_applies(const scan_conv_shape *s) {
-  if (!s->fast || s->kernel != 3 || s->stride != 2 || s->pad != 1 || s->src_block != LANES || s->dst_block != LANES) return 0;
-  if (s->out_h != (s->in_h - 1) / 2 + 1 || s->out_w != (s->in_w - 1) / 2 + 1) return 0;
-  return winograd_enough_tiles(s);
+int winograd_s2_conv_fits(const scan_conv_shape *s) {
+  if (s->kernel != 3 || s->stride != 2 || s->pad != 1 || s->src_block != LANES || s->dst_block != LANES) return 0;
+  return s->out_h == (s->in_h - 1) / 2 + 1 && s->out_w == (s->in_w - 1) / 2 + 1;
 }
+
+int winograd_s2_conv_applies(const scan_conv_shape *s) { return s->fast && winograd_s2_conv_fits(s) && winograd_enough_tiles(s); }
 
 static scan_status forward(conv_scratch *scratch, const scan_conv_shape *s, const float *x, const float *w,
                            const conv_epilogue *ep, float *y) {

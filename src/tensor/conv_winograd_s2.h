@@ -9,6 +9,8 @@
 
 /* s->fast asked for, 3x3 / stride 2 / padding 1, nChw8c on both sides, enough tiles to amortise the weights' transform. */
 int winograd_s2_conv_applies(const scan_conv_shape *s);
+/* Whether the kernels can compute s at all (3x3/2/1, nChw8c): what an explicitly chosen algorithm needs. */
+int winograd_s2_conv_fits(const scan_conv_shape *s);
 
 scan_status winograd_s2_conv_forward(conv_scratch *scratch, const scan_conv_shape *s, const float *x, const float *w,
                                      float *y);

@@ -5,13 +5,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scan/conv_plan.h"
 #include "scan/dist.h"
 #include "scan/progress.h"
 #include "scan/training.h"
 
 double scan_epoch_mean_loss(const scan_epoch_stats *s) { return s->trained ? s->loss_sum / (double)s->trained : 0.0; }
 
+/* The convolution plan first: it is part of what a run resumes with (the same algorithms, the same bits), and timing
+ * the algorithms uses the net's activations' shapes only, not its parameters. */
 scan_status scan_trainer_resume(scan_trainer *t, int *start_epoch) {
+  if (t->settings->measure_convolutions) {
+    char dir[SCAN_PATH_MAX];
+    SCAN_TRY(scan_path_format(dir, sizeof dir, "%s/%s", t->p->run_dir, t->stage));
+    SCAN_TRY(scan_conv_plan_for_stage(dir, t->net, scan_net_max_batch(t->net), stderr));
+  }
   return training_resume(t->p, t->stage, t->net, t->opt, start_epoch);
 }
 
