@@ -17,6 +17,10 @@ typedef struct {
 extern const config_key config_schema[];
 extern const int config_schema_count;
 
+/* For a key added after run directories existed: the canonical value that means "as before the key was added", else
+   NULL. A stage's hash and text leave the key out while it has that value, so upgrading scan does not make every
+   finished stage of an old run directory stale and train it again; any other value is hashed as usual. */
+const char *config_schema_neutral(int key);
 /* Index of a dotted key in the schema, or -1. */
 int config_schema_find(const char *key);
 /* 1 when some schema key starts with "prefix." (so `prefix:` may hold a mapping). */

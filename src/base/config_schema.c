@@ -75,7 +75,9 @@ const config_key config_schema[] = {
     {"batch_size", INT, NULL, NULL, "images per step (SimCLR: pairs)"},
     {"num_workers", INT, NULL, NULL, "data-loading threads"},
     {"update_cluster_head_only", BOOL, NULL, NULL, "SCAN: freeze the backbone"},
-    {"sync_batchnorm", BOOL, NULL, NULL, "under mpirun: batch-norm statistics of the whole global batch, not of each rank's shard (two small all-reduces per batch-norm layer and step)"},
+    {"sync_batchnorm", BOOL, NULL, NULL,
+     "under mpirun: batch-norm statistics of the whole global batch, not of each rank's shard (two small all-reduces "
+     "per batch-norm layer and step)"},
 
     {"augmentation_strategy", STR, "simclr|ours|standard|val", NULL, "training augmentation"},
     {"augmentation_kwargs.random_resized_crop.size", INT, NULL, NULL, "crop output side"},
@@ -112,6 +114,22 @@ const config_key config_schema[] = {
 };
 
 const int config_schema_count = (int)(sizeof config_schema / sizeof config_schema[0]);
+
+/* Keys added since run directories were first written, with the value that keeps the behaviour from before them
+   (config_schema_neutral). Only keys added after the last release belong here: adding an older key would change the
+   hashes that release wrote. */
+static const struct {
+  const char *key, *neutral;
+} neutral_values[] = {
+    {"conv_algorithm", "rule"},
+    {"sync_batchnorm", "false"},
+};
+
+const char *config_schema_neutral(int key) {
+  for (size_t i = 0; i < sizeof neutral_values / sizeof neutral_values[0]; i++)
+    if (strcmp(neutral_values[i].key, config_schema[key].key) == 0) return neutral_values[i].neutral;
+  return NULL;
+}
 
 int config_schema_find(const char *key) {
   for (int i = 0; i < config_schema_count; i++)

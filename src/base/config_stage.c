@@ -18,14 +18,22 @@ static int stage_section(const char *stage) {
   return section < 0 ? CONFIG_COMMON : section;
 }
 
+/* The canonical text of key k as stage section `section` sees it; 0 when the stage does not have the key, or when it
+   holds the key's neutral value (config_schema_neutral), which hashes and compares as if the key did not exist. */
+static int stage_value_text(const scan_config *c, int section, int k, char *text, size_t size) {
+  const config_value *v = stage_has_key(section, k) ? config_resolve(c, section, k) : NULL;
+  if (!v) return 0;
+  config_canonical_value(v, k, text, size);
+  const char *neutral = config_schema_neutral(k);
+  return !(neutral && strcmp(text, neutral) == 0);
+}
+
 uint64_t scan_config_stage_hash(const scan_config *c, const char *stage) {
   int section = stage_section(stage);
   uint64_t h = 1469598103934665603ULL; /* FNV-1a */
   for (int k = 0; k < config_schema_count; k++) {
-    const config_value *v = stage_has_key(section, k) ? config_resolve(c, section, k) : NULL;
-    if (!v) continue;
     char text[4096];
-    config_canonical_value(v, k, text, sizeof text);
+    if (!stage_value_text(c, section, k, text, sizeof text)) continue;
     const char *parts[2] = {config_schema[k].key, text};
     for (int p = 0; p < 2; p++) {
       for (const unsigned char *s = (const unsigned char *)parts[p]; *s; s++) h = (h ^ *s) * 1099511628211ULL;
@@ -42,10 +50,8 @@ char *scan_config_stage_text(const scan_config *c, const char *stage) {
   FILE *f = open_memstream(&text, &size);
   if (!f) return NULL;
   for (int k = 0; k < config_schema_count; k++) {
-    const config_value *v = stage_has_key(section, k) ? config_resolve(c, section, k) : NULL;
-    if (!v) continue;
     char value[4096];
-    config_canonical_value(v, k, value, sizeof value);
+    if (!stage_value_text(c, section, k, value, sizeof value)) continue;
     fprintf(f, "%s: %s\n", config_schema[k].key, value);
   }
   if (fclose(f) != 0) {
@@ -80,6 +86,9 @@ int scan_config_stage_diff(const char *old_text, const char *new_text, const cha
     if (skip) continue;
     char before[512] = "(unset)", after[512] = "(unset)";
     int had = text_value(old_text, key, before, sizeof before), has = text_value(new_text, key, after, sizeof after);
+    const char *neutral = config_schema_neutral(k); /* a stage text leaves a key out at its neutral value */
+    if (neutral && !had) snprintf(before, sizeof before, "%s", neutral);
+    if (neutral && !has) snprintf(after, sizeof after, "%s", neutral);
     if ((!had && !has) || strcmp(before, after) == 0) continue;
     differences++;
     if (used < size)
