@@ -6,16 +6,15 @@
 # its train ACC, the neighbour accuracy and the wall time, then the mean +- sample sd over seeds, and writes a JSON
 # summary.
 #
-#   bash tools/quality_fashion_mnist.sh [--seeds 0,1,2] [--out DIR] [--name LABEL] [--reuse-pretext DIR]
+#   bash tools/quality_fashion_mnist.sh [--seeds 0,1,2] [--out DIR] [--name LABEL] [--reuse DIR]
 #                                       [scan run options...]
 #     e.g. bash tools/quality_fashion_mnist.sh --seeds 0,1,2 --name cluster5 --set cluster.epochs=5
 #
-# --reuse-pretext DIR starts each seed's run from the finished pretext stage of DIR/seed-N (an earlier run of this
-# tool with the same pretext settings), so a recipe that changes only the later stages costs minutes, not a quarter
-# of an hour, per seed: `scan run` skips a stage whose stamp matches the configuration, and the pretext stamp
-# depends only on the pretext settings and the data. The run starts from DIR/seed-N's configuration (its config.yml)
-# with this call's options on top; a changed pretext setting makes it train the pretext again.
-# The wall time is then that of the later stages only.
+# --reuse DIR starts each seed's run from a copy of DIR/seed-N (an earlier run of this tool), so a recipe that
+# changes only the later stages costs minutes, not a quarter of an hour, per seed: `scan run` skips every stage whose
+# stamp matches the configuration (a stage's stamp chains its own settings with those of the stages before it and
+# the data's fingerprint) and trains the others again. The run starts from DIR/seed-N's configuration (its
+# config.yml) with this call's options on top. The wall time is then that of the stages run again.
 #
 # Each seed's run directory is DIR/seed-N (default DIR: runs/quality), its log DIR/seed-N.log; the summary is
 # DIR/summary.json. Not a test: each seed takes about a quarter of an hour on 2 cores.
@@ -31,7 +30,7 @@ while [ $# -gt 0 ]; do
     --seeds) seeds=${2:?--seeds needs a value, e.g. 0,1,2}; shift 2 ;;
     --out) out=${2:?--out needs a directory}; shift 2 ;;
     --name) name=${2:?--name needs a label}; shift 2 ;;
-    --reuse-pretext) reuse=${2:?--reuse-pretext needs the --out of an earlier run}; shift 2 ;;
+    --reuse) reuse=${2:?--reuse needs the --out of an earlier run}; shift 2 ;;
     *) break ;;
   esac
 done
@@ -48,14 +47,12 @@ for seed in "${seed_list[@]}"; do
   rm -rf "$run" "$run-train"
   if [ -n "$reuse" ]; then
     from="$reuse/seed-$seed"
-    if [ ! -f "$from/.stamps/pretext.done" ] || [ ! -f "$from/pretext/model.safetensors" ] || [ ! -f "$from/config.yml" ]; then
-      echo "quality: --reuse-pretext: $from has no finished pretext stage" >&2
+    if [ ! -f "$from/config.yml" ] || [ ! -d "$from/.stamps" ]; then
+      echo "quality: --reuse: $from is not a run directory of this tool (no config.yml or .stamps)" >&2
       exit 2
     fi
-    mkdir -p "$run/.stamps" "$run/pretext"
-    cp "$from"/.stamps/pretext.* "$run/.stamps/"
-    cp "$from/config.yml" "$run/"
-    cp "$from"/pretext/model.safetensors "$from"/pretext/log.jsonl "$run/pretext/"
+    cp -a "$from/." "$run/"
+    rm -f "$run/.lock"
   fi
   echo "== seed $seed: scan run --out $run --set seed=$seed $*"
   start=$(date +%s.%N)
@@ -102,13 +99,13 @@ def mean_sd(key):
 
 print(f"\nfashion-mnist quick, recipe '{name}'{' (' + options + ')' if options else ''}:")
 if reuse:
-    print(f"(pretext reused from {reuse}: wall s is the later stages only)")
+    print(f"(runs continued from {reuse}: wall s is that of the stages run again)")
 print(f"{'seed':>6} {'ACC':>8} {'NMI':>8} {'ARI':>8} {'train ACC':>10} {'kNN acc':>8} {'wall s':>8}")
 for r in rows:
     knn = f"{r['neighbor_acc']:.4f}" if r["neighbor_acc"] is not None else "-"
     print(f"{r['seed']:>6} {r['acc']:8.4f} {r['nmi']:8.4f} {r['ari']:8.4f} {r['train_acc']:10.4f} {knn:>8} "
           f"{r['wall_seconds']:8.0f}")
-summary = {"recipe": name, "options": options, "pretext_reused_from": reuse or None, "seeds": rows}
+summary = {"recipe": name, "options": options, "continued_from": reuse or None, "seeds": rows}
 cells = []
 for key in ["acc", "nmi", "ari", "train_acc", "neighbor_acc", "wall_seconds"]:
     mean, sd = mean_sd(key)
