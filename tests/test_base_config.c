@@ -512,7 +512,8 @@ static void test_neutral_keys(void) {
     CHECK_MSG(scan_config_stage_hash(c, stages[s]) == pinned[s], "stage %s: hash %016llx, before the new keys %016llx",
               stages[s], (unsigned long long)scan_config_stage_hash(c, stages[s]), (unsigned long long)pinned[s]);
   char *neutral_text = scan_config_stage_text(c, "pretext");
-  CHECK(neutral_text && !strstr(neutral_text, "sync_batchnorm") && !strstr(neutral_text, "conv_algorithm"));
+  CHECK(neutral_text && !strstr(neutral_text, "sync_batchnorm") && !strstr(neutral_text, "conv_algorithm") &&
+        !strstr(neutral_text, "allreduce_bucket_mb"));
   /* Any other value is hashed, and a resumed stage names the change with the neutral value, not "(unset)". */
   CHECK(scan_config_set(c, "sync_batchnorm=true") == SCAN_OK);
   CHECK(scan_config_stage_hash(c, "pretext") != pinned[0]);
@@ -522,6 +523,7 @@ static void test_neutral_keys(void) {
   CHECK_MSG(strcmp(diff, "sync_batchnorm false -> true") == 0, "diff: %s", diff);
   CHECK(scan_config_set(c, "sync_batchnorm=false") == SCAN_OK && scan_config_stage_hash(c, "pretext") == pinned[0]);
   CHECK(scan_config_set(c, "conv_algorithm=measure") == SCAN_OK && scan_config_stage_hash(c, "cluster") != pinned[1]);
+  CHECK(scan_config_set(c, "allreduce_bucket_mb=25") == SCAN_OK && scan_config_stage_hash(c, "selflabel") != pinned[2]);
   free(neutral_text);
   free(set_text);
   scan_config_free(c);

@@ -619,6 +619,79 @@ static void test_batchnorm_sync(void) {
   }
 }
 
+/* What the gradient-ready hook (scan_net_set_grad_ready) reports for one backward: a copy of the gradient block at
+ * every call, to compare with what the backward leaves. */
+typedef struct {
+  const float *grad;
+  int64_t floats, from[256];
+  float *seen[256];
+  int calls;
+} ready_log;
+
+static void log_ready(void *ctx, int64_t from) {
+  ready_log *log = ctx;
+  if (log->calls == 256) return;
+  log->from[log->calls] = from;
+  log->seen[log->calls] = malloc((size_t)log->floats * sizeof(float));
+  memcpy(log->seen[log->calls++], log->grad, (size_t)log->floats * sizeof(float));
+}
+
+/* The hook is what data-parallel training starts its gradient sums on (src/train/trainer.c), so a part it calls
+ * final must be: its offsets fall from the heads' first parameter to 0, so the ranges [from, previous from) cover
+ * the block once, in backward order, and each call's [from, end) already holds what the whole backward leaves
+ * there. A VGG under three cluster heads, a ResNet (shortcut convolutions, residual joins) under an MLP head. */
+static void test_grad_ready(void) {
+  scan_backbone_config vgg = {.kind = SCAN_BACKBONE_VGG, .in_channels = 1, .height = 11, .width = 11, .vgg_widths = {5, 12, 17},
+                              .vgg_stages = 3};
+  scan_backbone_config resnet = {.kind = SCAN_BACKBONE_RESNET18_CIFAR, .in_channels = 3, .height = 8, .width = 8,
+                                 .width_multiplier = 1.0 / 16};
+  scan_head_config cluster = {.kind = SCAN_HEAD_CLUSTER, .num_heads = 3, .num_classes = 4};
+  scan_head_config mlp = {.kind = SCAN_HEAD_MLP, .features_dim = 6};
+  const scan_backbone_config *backbones[2] = {&vgg, &resnet};
+  const scan_head_config *heads[2] = {&cluster, &mlp};
+  for (int k = 0; k < 2; k++) {
+    const int n = 3, image = backbones[k]->in_channels * backbones[k]->height * backbones[k]->width;
+    scan_net *net;
+    CHECK(scan_net_create(&net, scan_context_default(), backbones[k], heads[k], n, 9) == SCAN_OK);
+    ready_log log = {.calls = 0};
+    log.grad = scan_net_grad_block(net, &log.floats);
+    CHECK(scan_net_set_grad_ready(net, log_ready, &log) == SCAN_OK);
+    const int out = scan_net_head_dim(net), count = scan_net_num_heads(net);
+    float *x = randn((int64_t)n * image, 61, 1), *r = randn((int64_t)count * n * out, 62, 1);
+    const float *d_heads[3];
+    for (int h = 0; h < count; h++) d_heads[h] = r + (size_t)h * n * out;
+    CHECK(scan_net_forward(net, x, n, 1) == SCAN_OK);
+    scan_net_zero_grad(net);
+    CHECK(scan_net_backward(net, d_heads, NULL) == SCAN_OK);
+    /* After the heads, all is final from the end of the backbone's last parameter with a gradient: the running
+       statistics after it have none. */
+    int64_t heads_from = 0;
+    for (int i = 0; i < scan_net_param_count(net); i++) {
+      const scan_param *p = scan_net_param(net, i);
+      if (p->grad && !p->is_head) heads_from = p->grad + scan_param_numel(p) - log.grad;
+    }
+    CHECK_MSG(log.calls > 10 && log.from[0] == heads_from && log.from[log.calls - 1] == 0,
+              "backbone %d: %d calls, the first from %lld (after the backbone's gradients: %lld), the last from %lld", k, log.calls,
+              (long long)log.from[0], (long long)heads_from, (long long)(log.calls ? log.from[log.calls - 1] : -1));
+    for (int c = 0; c < log.calls; c++) {
+      CHECK_MSG(c == 0 || log.from[c] < log.from[c - 1], "backbone %d: call %d from %lld after %lld", k, c,
+                (long long)log.from[c], (long long)log.from[c - 1]);
+      const int64_t from = log.from[c];
+      CHECK_MSG(memcmp(log.seen[c] + from, log.grad + from, (size_t)(log.floats - from) * sizeof(float)) == 0,
+                "backbone %d: call %d said [%lld, %lld) was final, and backward changed it afterwards", k, c, (long long)from,
+                (long long)log.floats);
+      free(log.seen[c]);
+    }
+    /* Heads alone leave the backbone's gradients as they were: all final after them. */
+    log.calls = 0;
+    CHECK(scan_net_heads_backward(net, d_heads) == SCAN_OK);
+    CHECK(log.calls == 1 && log.from[0] == 0);
+    free(log.seen[0]);
+    free(x), free(r);
+    scan_net_free(net);
+  }
+}
+
 int main(void) {
   light = test_light();
   test_shapes_and_counts();
@@ -628,6 +701,7 @@ int main(void) {
   test_backward_to_stage();
   test_infer_matches_forward();
   test_batchnorm_sync();
+  test_grad_ready();
   test_checkpoints();
   test_optim_math();
   test_reproducible();

@@ -33,6 +33,17 @@ void scan_dist_share(long total, int rank, int size, long *first, long *count);
 /* In-place sums over all ranks (MPI_Allreduce, MPI_SUM); every rank receives the same values. */
 void scan_dist_sum_floats(float *data, long count);
 void scan_dist_sum_doubles(double *data, long count);
+/* Sums in flight, for overlapping communication with computation. scan_dist_sum_floats_start begins an in-place sum
+   of `count` floats over all ranks (MPI_Iallreduce, MPI_IN_PLACE, MPI_SUM; at most SCAN_DIST_MAX_COUNT, or every rank
+   stops) and returns its handle; `data` must not be read or written until scan_dist_wait_all has returned. Every
+   rank starts the same sums in the same order, and may interleave them with the blocking collectives above.
+   scan_dist_test says whether the sum `handle` is complete and lets MPI progress every sum in flight (Open MPI moves
+   a non-blocking collective on only inside MPI calls). scan_dist_wait_all waits for every sum started since the last
+   wait, after which their handles are spent. With one process nothing is in flight: the handle is -1 and done. */
+#define SCAN_DIST_MAX_COUNT (1L << 28)
+int scan_dist_sum_floats_start(float *data, long count);
+int scan_dist_test(int handle);
+void scan_dist_wait_all(void);
 /* out[] = the concatenation, in rank order, of every rank's `counts[rank]` floats (its `local`). */
 void scan_dist_gather_floats(const float *local, float *out, const long *counts);
 /* In-place gathers of rank-ordered shares: rank r's `counts[r]` elements already sit in `data` after those of ranks

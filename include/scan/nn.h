@@ -118,6 +118,14 @@ void scan_net_set_fast_convolution(scan_net *net, int enable);
    added over processes like every other parameter gradient. NULL (the default): each process's own statistics. */
 typedef void scan_sum_doubles_fn(double *data, long count);
 scan_status scan_net_set_batchnorm_sync(scan_net *net, scan_sum_doubles_fn *sum);
+/* Gradient readiness, to overlap data-parallel gradient sums with backward: during a backward (scan_net_backward,
+   scan_net_backward_to_stage, scan_net_heads_backward) `ready(ctx, from)` says that the gradient block's floats
+   [from, end) are final: the rest of this backward adds nothing to them. Parameters lie in the block in the order
+   of the layers they belong to, the heads' last, and backward runs the heads first and then the layers from the
+   last, so the final part grows from the block's end: the calls come with `from` decreasing, the last one (when the
+   backward succeeds) with 0. NULL (the default): no calls. Fails only out of memory. */
+typedef void scan_grad_ready_fn(void *ctx, int64_t from);
+scan_status scan_net_set_grad_ready(scan_net *net, scan_grad_ready_fn *ready, void *ctx);
 
 /* The net's convolutions in order, to choose their algorithms (include/scan/conv_tune.h). Layer i at batch n: its
    name (its weight's, without ".weight"), its shape (algo: the current choice, AUTO unless set), and whether backward

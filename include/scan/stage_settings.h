@@ -12,6 +12,8 @@
 typedef struct {
   int epochs, batch_size, workers;
   int sync_batchnorm; /* data-parallel runs: batch-norm over the global batch (scan/nn.h: scan_net_set_batchnorm_sync) */
+  double allreduce_bucket_mb; /* data-parallel runs: > 0, the gradient block summed in buckets of this many MB
+                                 (10^6 bytes) during backward (scan/nn.h: scan_net_set_grad_ready); 0, in one sum after it */
   scan_optim_config backbone, heads; /* heads: optimizer_kwargs.lr; backbone: backbone_lr when set (else the same) */
   scan_lr_schedule schedule;
   int measure_convolutions; /* conv_algorithm: measure (include/scan/conv_tune.h) */

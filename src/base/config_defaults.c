@@ -39,6 +39,7 @@ const char config_default_yaml[] =
     "head_warmup_epochs: 0\n"
     "update_cluster_head_only: false\n"
     "sync_batchnorm: false      # under mpirun: batch-norm over the global batch, not each rank's shard\n"
+    "allreduce_bucket_mb: 0.0   # under mpirun: 0 = one gradient all-reduce after backward; MB = buckets during it\n"
     "optimizer_kwargs:\n"
     "  momentum: 0.0\n"
     "  weight_decay: 0.0\n"

@@ -78,6 +78,10 @@ const config_key config_schema[] = {
     {"sync_batchnorm", BOOL, NULL, NULL,
      "under mpirun: batch-norm statistics of the whole global batch, not of each rank's shard (two small all-reduces "
      "per batch-norm layer and step)"},
+    {"allreduce_bucket_mb", NUM, NULL, NULL,
+     "under mpirun: 0 sums the gradients over the ranks in one all-reduce after backward; a size in MB sums them in "
+     "buckets of that size, each started as soon as backward has finished its gradients, overlapping the sums with "
+     "the rest of backward (pays where the all-reduce is bandwidth-bound: large models, slow networks)"},
 
     {"augmentation_strategy", STR, "simclr|ours|standard|val", NULL, "training augmentation"},
     {"augmentation_kwargs.random_resized_crop.size", INT, NULL, NULL, "crop output side"},
@@ -123,6 +127,7 @@ static const struct {
 } neutral_values[] = {
     {"conv_algorithm", "rule"},
     {"sync_batchnorm", "false"},
+    {"allreduce_bucket_mb", "0.0"},
 };
 
 const char *config_schema_neutral(int key) {

@@ -43,6 +43,8 @@ static const range_rule rules[] = {
     {"batch_size", "pretext,cluster", 2, 1 << 20, 0, 0},
     {"batch_size", "selflabel", 1, 1 << 20, 0, 0},
     {"num_workers", TRAINING, 0, 256, 0, 0},
+    /* 1024 MB: one bucket stays within one MPI call (SCAN_DIST_MAX_COUNT floats) */
+    {"allreduce_bucket_mb", TRAINING, 0, 1024, 0, 0},
     {"optimizer_kwargs.lr", TRAINING, 0, 100, 1, 1},
     {"optimizer_kwargs.backbone_lr", TRAINING, 0, 100, 0, 1},
     {"optimizer_kwargs.momentum", TRAINING, 0, 1, 0, 1},

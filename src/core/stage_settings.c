@@ -55,6 +55,7 @@ static scan_status read_train(const scan_config *c, const char *stage, scan_trai
   SCAN_TRY(scan_config_get_int(c, stage, "batch_size", &t->batch_size));
   SCAN_TRY(scan_config_get_int(c, stage, "num_workers", &t->workers));
   SCAN_TRY(scan_config_get_bool(c, stage, "sync_batchnorm", &t->sync_batchnorm));
+  SCAN_TRY(scan_config_get_double(c, stage, "allreduce_bucket_mb", &t->allreduce_bucket_mb));
   SCAN_TRY(read_optimizer(c, stage, t));
   const char *conv = NULL;
   SCAN_TRY(scan_config_get_string(c, stage, "conv_algorithm", &conv));

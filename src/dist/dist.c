@@ -125,6 +125,59 @@ void scan_dist_sum_floats(float *data, long count) {
 #endif
 }
 
+#ifdef SCAN_WITH_MPI
+/* The sums in flight, in start order: a handle is an index here until scan_dist_wait_all. */
+static MPI_Request *pending;
+static int pending_count, pending_capacity;
+#endif
+
+int scan_dist_sum_floats_start(float *data, long count) {
+#ifdef SCAN_WITH_MPI
+  if (dist_size > 1) {
+    if (count > SCAN_DIST_MAX_COUNT) {
+      fprintf(stderr, "scan: a non-blocking sum of %ld floats is too large for one MPI call\n", count);
+      scan_dist_abort(1);
+    }
+    if (pending_count == pending_capacity) {
+      int capacity = pending_capacity ? 2 * pending_capacity : 64;
+      MPI_Request *grown = realloc(pending, sizeof *grown * (size_t)capacity);
+      if (!grown) {
+        fprintf(stderr, "scan: out of memory for %d sums in flight\n", capacity);
+        scan_dist_abort(1);
+      }
+      pending = grown;
+      pending_capacity = capacity;
+    }
+    MPI_Iallreduce(MPI_IN_PLACE, data, (int)count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &pending[pending_count]);
+    return pending_count++;
+  }
+#else
+  (void)data;
+  (void)count;
+#endif
+  return -1;
+}
+
+int scan_dist_test(int handle) {
+#ifdef SCAN_WITH_MPI
+  if (handle >= 0 && handle < pending_count) {
+    int done = 0; /* a completed request becomes MPI_REQUEST_NULL, which tests as done again */
+    MPI_Test(&pending[handle], &done, MPI_STATUS_IGNORE);
+    return done;
+  }
+#else
+  (void)handle;
+#endif
+  return 1;
+}
+
+void scan_dist_wait_all(void) {
+#ifdef SCAN_WITH_MPI
+  if (pending_count) MPI_Waitall(pending_count, pending, MPI_STATUSES_IGNORE);
+  pending_count = 0;
+#endif
+}
+
 void scan_dist_sum_doubles(double *data, long count) {
 #ifdef SCAN_WITH_MPI
   if (dist_size > 1) sum_in_place(data, count, MPI_DOUBLE, sizeof(double));

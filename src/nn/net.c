@@ -68,6 +68,7 @@ void scan_net_free(scan_net *net) {
   free(net->grad_block);
   free(net->activation_block);
   free(net->bn_sums);
+  free(net->grad_final_from);
   free(net);
 }
 
@@ -327,6 +328,14 @@ static scan_status op_backward(scan_net *net, net_op *op, int n, int need_input_
   return scan_fail(SCAN_ERR_INTERNAL, "network: unknown op %d", (int)op->kind);
 }
 
+/* Tells the gradient-ready hook that the block is final from `from` on, when that is news (`*reported`: the last
+   offset told). */
+static void report_final(scan_net *net, int64_t from, int64_t *reported) {
+  if (!net->grad_ready || from >= *reported) return;
+  *reported = from;
+  net->grad_ready(net->grad_ready_ctx, from);
+}
+
 static void reset_grad_flags(scan_net *net) {
   for (int i = 0; i < net->tensor_count; i++) net->tensors[i].grad_written = 0;
 }
@@ -341,6 +350,8 @@ static scan_status backward_ops(scan_net *net, const float *const *d_heads, cons
   const int n = net->batch;
   reset_grad_flags(net);
   SCAN_TRY(net_heads_backprop(net, d_heads, n));
+  int64_t reported = net->param_floats;
+  if (net->grad_ready) report_final(net, net->grad_final_from[net->op_count], &reported);
   net_tensor *features = &net->tensors[net->feature_tensor];
   if (d_features) {
     const int64_t count = (int64_t)n * features->c;
@@ -348,8 +359,11 @@ static scan_status backward_ops(scan_net *net, const float *const *d_heads, cons
     else memcpy(features->grad, d_features, (size_t)count * sizeof(float));
     features->grad_written = 1;
   }
-  for (int i = net->op_count - 1; i >= first_op; i--)
+  for (int i = net->op_count - 1; i >= first_op; i--) {
     SCAN_TRY(op_backward(net, &net->ops[i], n, net->want_input_grad || net->ops[i].in != 0));
+    if (net->grad_ready) report_final(net, net->grad_final_from[i], &reported);
+  }
+  report_final(net, 0, &reported); /* the ops before first_op leave their gradients as they were */
   return SCAN_OK;
 }
 
@@ -386,7 +400,10 @@ scan_status scan_net_backward_to_stage(scan_net *net, const float *const *d_head
 scan_status scan_net_heads_backward(scan_net *net, const float *const *d_heads) {
   if (net->batch <= 0) return scan_fail(SCAN_ERR_INPUT, "heads backward called before forward");
   reset_grad_flags(net);
-  return net_heads_backprop(net, d_heads, net->batch);
+  SCAN_TRY(net_heads_backprop(net, d_heads, net->batch));
+  int64_t reported = net->param_floats;
+  report_final(net, 0, &reported); /* the backbone's gradients stay as they were */
+  return SCAN_OK;
 }
 
 void scan_net_zero_grad(scan_net *net) { memset(net->grad_block, 0, (size_t)net->param_floats * sizeof(float)); }
@@ -450,6 +467,55 @@ scan_status scan_net_set_batchnorm_sync(scan_net *net, scan_sum_doubles_fn *sum)
     if (!net->bn_sums) return scan_fail(SCAN_ERR_INTERNAL, "out of memory for synchronised batch-norm");
   }
   net->bn_sum = sum;
+  return SCAN_OK;
+}
+
+/* The parameters whose gradients op i writes in backward: a convolution its weight, a batch-norm its weight and
+   bias (its running statistics have none). */
+static int op_grad_params(const net_op *op, int *first) {
+  *first = op->param;
+  return op->kind == OP_CONV ? 1 : op->kind == OP_BN ? 2 : 0;
+}
+
+/* A parameter's gradient is final after the last backward step that adds to it: backward runs the heads (step
+   op_count) and then the ops from the last to the first (step i), so that is the lowest step among its writers;
+   one nothing writes is final from the start (op_count + 1). The block is final from the lowest offset whose
+   parameters, and all after it, are final. The model files add each layer's parameters as they add the layer, and
+   the heads' last, so these tails shrink with nearly every layer; a parameter added out of step would only hold
+   the tail back until its writer has run. */
+static scan_status plan_grad_final_from(scan_net *net) {
+  int *final_after = scan_malloc(sizeof(int) * (size_t)(net->param_count ? net->param_count : 1));
+  net->grad_final_from = scan_malloc(sizeof(int64_t) * ((size_t)net->op_count + 1));
+  if (!final_after || !net->grad_final_from) {
+    free(final_after);
+    free(net->grad_final_from);
+    net->grad_final_from = NULL;
+    return scan_fail(SCAN_ERR_INTERNAL, "out of memory for the gradient-ready plan");
+  }
+  for (int p = 0; p < net->param_count; p++) final_after[p] = net->op_count + 1;
+  for (int h = 0; h < net->head_count; h++)
+    for (int l = 0; l < net->heads[h].layer_count; l++) {
+      const int weight = net->heads[h].layers[l].weight;
+      final_after[weight] = final_after[weight + 1] = net->op_count;
+    }
+  for (int i = net->op_count - 1; i >= 0; i--) {
+    int first;
+    const int count = op_grad_params(&net->ops[i], &first);
+    for (int p = first; p < first + count; p++) final_after[p] = i < final_after[p] ? i : final_after[p];
+  }
+  for (int step = 0; step <= net->op_count; step++) {
+    int p = net->param_count; /* parameters are in offset order */
+    while (p > 0 && final_after[p - 1] >= step) p--;
+    net->grad_final_from[step] = p < net->param_count ? net->params[p].offset : net->param_floats;
+  }
+  free(final_after);
+  return SCAN_OK;
+}
+
+scan_status scan_net_set_grad_ready(scan_net *net, scan_grad_ready_fn *ready, void *ctx) {
+  if (ready && !net->grad_final_from) SCAN_TRY(plan_grad_final_from(net));
+  net->grad_ready = ready;
+  net->grad_ready_ctx = ctx;
   return SCAN_OK;
 }
 

@@ -104,6 +104,11 @@ struct scan_net {
 
   scan_sum_doubles_fn *bn_sum; /* synchronised batch-norm (scan_net_set_batchnorm_sync), or NULL */
   double *bn_sums;             /* its per-channel sums: 2 x the widest batch-norm + 1 (the value count) */
+
+  scan_grad_ready_fn *grad_ready; /* scan_net_set_grad_ready, or NULL */
+  void *grad_ready_ctx;
+  int64_t *grad_final_from; /* [op_count + 1]: the grad block is final from here on once backward has done op i
+                               (index i), or the heads (index op_count) */
 };
 
 /* Building (net_build.c). Each returns an index or -1 when out of memory (the net records the failure). */

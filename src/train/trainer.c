@@ -58,15 +58,55 @@ static scan_status write_log_line(const scan_trainer *t, const scan_train_phase 
   return status;
 }
 
-/* The update after a trained batch. Data-parallel: the gradient block summed over ranks (one all-reduce) and divided
-   by the rank count, so every rank steps with the same average gradient; each stage's loss scales its gradient rows
-   so that this average is the one-process gradient of the global batch. */
-static scan_status update(scan_trainer *t, const scan_train_phase *phase) {
+/* allreduce_bucket_mb > 0 on several ranks: the gradient block summed in buckets that start as backward finishes them
+   (scan_net_set_grad_ready), so that the last layers' sums travel while the first layers' backward runs. Backward
+   finishes the block from its end, so the buckets are cut from there. Each element is still the sum of the ranks'
+   values, but not necessarily added in the blocking sum's order (README: "Data-parallel training"). */
+typedef struct {
+  float *grad;
+  int64_t floats, bucket; /* the block's length; floats per bucket */
+  int64_t unsent;         /* [0, unsent) is not summing yet */
+  int launched, done;     /* sums started this step, and how many of the first of them have completed */
+} grad_buckets;
+
+/* Starts every bucket of the unsent part that lies in the final part [from, floats). */
+static void send_final(grad_buckets *b, int64_t from) {
+  while (b->unsent > 0) {
+    const int64_t begin = b->unsent > b->bucket ? b->unsent - b->bucket : 0;
+    if (begin < from) return; /* backward still adds to some of it */
+    scan_dist_sum_floats_start(b->grad + begin, (long)(b->unsent - begin));
+    b->unsent = begin;
+    b->launched++;
+  }
+}
+
+/* The net's gradient-ready hook: new buckets out, and MPI's progress for those in flight (without it Open MPI moves
+   them on only in the next MPI call). */
+static void on_grad_ready(void *ctx, int64_t from) {
+  grad_buckets *b = ctx;
+  send_final(b, from);
+  while (b->done < b->launched && scan_dist_test(b->done)) b->done++;
+}
+
+/* The end of a step's sums: the rest of the block when the step trained (a step ends with its backward, so all of it
+   is final), then every sum in flight, which each rank started alike and must complete even when nothing steps. */
+static void finish_buckets(grad_buckets *b, int send_rest) {
+  if (send_rest) send_final(b, 0);
+  scan_dist_wait_all();
+  b->unsent = b->floats;
+  b->launched = b->done = 0;
+}
+
+/* The update after a trained batch. Data-parallel: the gradient block summed over ranks (one all-reduce, or the
+   buckets) and divided by the rank count, so every rank steps with the same average gradient; each stage's loss
+   scales its gradient rows so that this average is the one-process gradient of the global batch. */
+static scan_status update(scan_trainer *t, const scan_train_phase *phase, grad_buckets *buckets) {
   const int ranks = scan_dist_size();
   if (ranks > 1) {
     int64_t floats = 0;
     float *grad = scan_net_grad_block(t->net, &floats);
-    scan_dist_sum_floats(grad, (long)floats);
+    if (buckets) finish_buckets(buckets, 1);
+    else scan_dist_sum_floats(grad, (long)floats);
     const float inverse = 1.0f / (float)ranks;
     for (int64_t i = 0; i < floats; i++) grad[i] *= inverse;
   }
@@ -92,7 +132,7 @@ static void average_buffers(scan_trainer *t) {
 }
 
 static scan_status run_batches(scan_trainer *t, const scan_train_phase *phase, scan_loader *loader, int epoch,
-                               scan_epoch_stats *stats) {
+                               grad_buckets *buckets, scan_epoch_stats *stats) {
   const long steps = loader ? scan_loader_batches(loader) : phase->steps;
   const long per_step = loader ? 2L * t->settings->batch_size : phase->images_per_step; /* the global batch's */
   if (loader) SCAN_TRY(scan_loader_start_epoch(loader, epoch));
@@ -111,7 +151,8 @@ static scan_status run_batches(scan_trainer *t, const scan_train_phase *phase, s
     scan_step_result result = {0, 1};
     status = t->step(t->ctx, batch, epoch, step, &result);
     if (status == SCAN_OK && result.trained) status = training_check_loss(result.loss, t->stage, epoch, step);
-    if (status == SCAN_OK && result.trained) status = update(t, phase);
+    if (status == SCAN_OK && result.trained) status = update(t, phase, buckets);
+    else if (buckets) finish_buckets(buckets, 0);
     if (status != SCAN_OK) break;
     stats->steps++;
     stats->images += batch ? 2L * batch->global_n : per_step;
@@ -130,13 +171,14 @@ static scan_status run_batches(scan_trainer *t, const scan_train_phase *phase, s
   return status;
 }
 
-static scan_status run_epoch(scan_trainer *t, const scan_train_phase *phase, scan_loader *loader, int epoch) {
+static scan_status run_epoch(scan_trainer *t, const scan_train_phase *phase, scan_loader *loader, int epoch,
+                             grad_buckets *buckets) {
   scan_epoch_stats stats = {0};
   const double start = scan_now_seconds();
   /* Without a schedule the rate is the optimiser's own. */
   stats.lr = t->settings->heads.lr;
   if (t->begin_epoch) SCAN_TRY(t->begin_epoch(t->ctx, epoch));
-  SCAN_TRY(run_batches(t, phase, loader, epoch, &stats));
+  SCAN_TRY(run_batches(t, phase, loader, epoch, buckets, &stats));
   average_buffers(t);
   stats.seconds = scan_now_seconds() - start;
   scan_epoch_end end;
@@ -155,12 +197,23 @@ scan_status scan_trainer_run(scan_trainer *t, const scan_train_phase *phase) {
   /* sync_batchnorm: the steps' training-mode forwards normalise over the global batch (every rank runs each of them,
      as the sums are collectives); with one process there is nothing to add and the net keeps its own statistics. */
   const int sync = t->settings->sync_batchnorm && scan_dist_size() > 1;
-  SCAN_TRY(scan_net_set_batchnorm_sync(t->net, sync ? scan_dist_sum_doubles : NULL));
+  scan_status status = scan_net_set_batchnorm_sync(t->net, sync ? scan_dist_sum_doubles : NULL);
+  grad_buckets buckets = {0}, *overlap = NULL;
+  if (status == SCAN_OK && t->settings->allreduce_bucket_mb > 0 && scan_dist_size() > 1) {
+    buckets.grad = scan_net_grad_block(t->net, &buckets.floats);
+    buckets.bucket = (int64_t)(t->settings->allreduce_bucket_mb * 1e6 / sizeof(float));
+    if (buckets.bucket < 1) buckets.bucket = 1;
+    buckets.unsent = buckets.floats;
+    overlap = &buckets;
+    status = scan_net_set_grad_ready(t->net, on_grad_ready, overlap);
+  }
   scan_loader *loader = NULL;
-  scan_status status = phase->loader ? scan_loader_create(&loader, phase->loader) : SCAN_OK;
+  if (status == SCAN_OK && phase->loader) status = scan_loader_create(&loader, phase->loader);
   for (int epoch = phase->first_epoch; epoch < phase->end_epoch && status == SCAN_OK; epoch++)
-    status = run_epoch(t, phase, loader, epoch);
+    status = run_epoch(t, phase, loader, epoch, overlap);
   if (loader) scan_loader_free(loader);
-  scan_net_set_batchnorm_sync(t->net, NULL); /* outside the trainer the net is per process again */
+  /* outside the trainer the net is per process again */
+  scan_net_set_batchnorm_sync(t->net, NULL);
+  scan_net_set_grad_ready(t->net, NULL, NULL);
   return status;
 }
