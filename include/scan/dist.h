@@ -33,15 +33,19 @@ void scan_dist_share(long total, int rank, int size, long *first, long *count);
 /* In-place sums over all ranks (MPI_Allreduce, MPI_SUM); every rank receives the same values. */
 void scan_dist_sum_floats(float *data, long count);
 void scan_dist_sum_doubles(double *data, long count);
-/* Sums in flight, for overlapping communication with computation. scan_dist_sum_floats_start begins an in-place sum
-   of `count` floats over all ranks (MPI_Iallreduce, MPI_IN_PLACE, MPI_SUM; at most SCAN_DIST_MAX_COUNT, or every rank
-   stops) and returns its handle; `data` must not be read or written until scan_dist_wait_all has returned. Every
-   rank starts the same sums in the same order, and may interleave them with the blocking collectives above.
-   scan_dist_test says whether the sum `handle` is complete and lets MPI progress every sum in flight (Open MPI moves
-   a non-blocking collective on only inside MPI calls). scan_dist_wait_all waits for every sum started since the last
-   wait, after which their handles are spent. With one process nothing is in flight: the handle is -1 and done. */
+/* Sums in flight, for overlapping communication with computation. scan_dist_sum_floats_start begins `out` = the sum
+   over all ranks of each rank's `count` floats at `in` (MPI_Iallreduce, MPI_SUM; `in` and `out` do not overlap; at
+   most SCAN_DIST_MAX_COUNT, or every rank stops) and returns its handle; neither buffer may be touched until
+   scan_dist_wait_all has returned. Not in place (MPI_IN_PLACE) on purpose: Open MPI's non-blocking all-reduce
+   (coll/libnbc) sums in place on a binomial tree (reduce to rank 0, then broadcast), which moves the whole message
+   2 log2(ranks) times, where with a separate send buffer it takes, from 4 ranks and 64 KiB, a ring or reduce-scatter
+   + all-gather like the blocking sum's (about 2 times the message). Every rank starts the same sums in the same
+   order, and may interleave them with the blocking collectives above. scan_dist_test says whether the sum `handle`
+   is complete and lets MPI progress every sum in flight (Open MPI moves a non-blocking collective on only inside MPI
+   calls). scan_dist_wait_all waits for every sum started since the last wait, after which their handles are spent.
+   With one process `out` is `in` at once: the handle is -1, always complete. */
 #define SCAN_DIST_MAX_COUNT (1L << 28)
-int scan_dist_sum_floats_start(float *data, long count);
+int scan_dist_sum_floats_start(const float *in, float *out, long count);
 int scan_dist_test(int handle);
 void scan_dist_wait_all(void);
 /* out[] = the concatenation, in rank order, of every rank's `counts[rank]` floats (its `local`). */

@@ -131,7 +131,7 @@ static MPI_Request *pending;
 static int pending_count, pending_capacity;
 #endif
 
-int scan_dist_sum_floats_start(float *data, long count) {
+int scan_dist_sum_floats_start(const float *in, float *out, long count) {
 #ifdef SCAN_WITH_MPI
   if (dist_size > 1) {
     if (count > SCAN_DIST_MAX_COUNT) {
@@ -148,13 +148,11 @@ int scan_dist_sum_floats_start(float *data, long count) {
       pending = grown;
       pending_capacity = capacity;
     }
-    MPI_Iallreduce(MPI_IN_PLACE, data, (int)count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &pending[pending_count]);
+    MPI_Iallreduce(in, out, (int)count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &pending[pending_count]);
     return pending_count++;
   }
-#else
-  (void)data;
-  (void)count;
 #endif
+  memcpy(out, in, (size_t)count * sizeof(float));
   return -1;
 }
 

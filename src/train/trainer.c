@@ -63,7 +63,7 @@ static scan_status write_log_line(const scan_trainer *t, const scan_train_phase 
    finishes the block from its end, so the buckets are cut from there. Each element is still the sum of the ranks'
    values, but not necessarily added in the blocking sum's order (README: "Data-parallel training"). */
 typedef struct {
-  float *grad;
+  float *grad, *send;     /* the gradient block; a copy of each bucket's part, the sum's input */
   int64_t floats, bucket; /* the block's length; floats per bucket */
   int64_t unsent;         /* [0, unsent) is not summing yet */
   int launched, done;     /* sums started this step, and how many of the first of them have completed */
@@ -74,7 +74,9 @@ static void send_final(grad_buckets *b, int64_t from) {
   while (b->unsent > 0) {
     const int64_t begin = b->unsent > b->bucket ? b->unsent - b->bucket : 0;
     if (begin < from) return; /* backward still adds to some of it */
-    scan_dist_sum_floats_start(b->grad + begin, (long)(b->unsent - begin));
+    const int64_t count = b->unsent - begin;
+    memcpy(b->send + begin, b->grad + begin, (size_t)count * sizeof(float)); /* dist.h: not in place */
+    scan_dist_sum_floats_start(b->send + begin, b->grad + begin, (long)count);
     b->unsent = begin;
     b->launched++;
   }
@@ -204,8 +206,10 @@ scan_status scan_trainer_run(scan_trainer *t, const scan_train_phase *phase) {
     buckets.bucket = (int64_t)(t->settings->allreduce_bucket_mb * 1e6 / sizeof(float));
     if (buckets.bucket < 1) buckets.bucket = 1;
     buckets.unsent = buckets.floats;
+    buckets.send = scan_malloc((size_t)buckets.floats * sizeof(float));
     overlap = &buckets;
-    status = scan_net_set_grad_ready(t->net, on_grad_ready, overlap);
+    status = buckets.send ? scan_net_set_grad_ready(t->net, on_grad_ready, overlap)
+                          : scan_fail(SCAN_ERR_INTERNAL, "out of memory for the gradient buckets' send buffer");
   }
   scan_loader *loader = NULL;
   if (status == SCAN_OK && phase->loader) status = scan_loader_create(&loader, phase->loader);
@@ -215,5 +219,6 @@ scan_status scan_trainer_run(scan_trainer *t, const scan_train_phase *phase) {
   /* outside the trainer the net is per process again */
   scan_net_set_batchnorm_sync(t->net, NULL);
   scan_net_set_grad_ready(t->net, NULL, NULL);
+  free(buckets.send);
   return status;
 }
