@@ -12,8 +12,9 @@
  * (the loader's shard_index/shard_count). The step computes forward, loss and backward on the shard, with a loss
  * whose value is the global batch's and whose gradient rows are scaled so that the AVERAGE over ranks of the
  * parameter gradients is the one-process gradient; the update then all-reduces the gradient block (one
- * MPI_Allreduce, divided by the rank count) before the phase's optimiser steps, so every rank applies the same
- * update. Batch-norm statistics are per rank during the epoch (unless sync_batchnorm: then the global batch's, every
+ * MPI_Allreduce, or with allreduce_bucket_mb buckets started during backward, divided by the rank count) before the
+ * phase's optimiser steps, so every rank applies the same update. The buckets rely on what the step hook promises:
+ * one backward after its zero_grad, and no change to the gradients after it. Batch-norm statistics are per rank during the epoch (unless sync_batchnorm: then the global batch's, every
  * step); the running statistics are averaged over ranks at its end, before validation and the checkpoint. With one
  * process nothing of this runs. */
 #ifndef SCAN_TRAINER_H
