@@ -192,20 +192,25 @@ int main(void) {
     check_runs(&c, SCAN_CONV_ONEDNN_DIRECT_STEM);
     check_runs(&c, SCAN_CONV_ONEDNN_DIRECT);
     check_onednn_winograd(&c, SCAN_CONV_ONEDNN_WINOGRAD);
-    /* the rule's first layer: oneDNN's Winograd forward where it has one, and the stem kernel */
-    check_auto_is(&c, check_onednn_winograd(&c, SCAN_CONV_ONEDNN_WINOGRAD_STEM) ? SCAN_CONV_ONEDNN_WINOGRAD_STEM
-                                                                                : SCAN_CONV_ONEDNN_DIRECT_STEM);
+    check_onednn_winograd(&c, SCAN_CONV_ONEDNN_WINOGRAD_STEM);
+    /* the rule's first layer: oneDNN direct (too few channels for Winograd), with the stem kernel's weight gradient
+       beside scan's kernels (nChw8c) and oneDNN's own with nChw16c */
+    check_auto_is(&c, block == 8 ? SCAN_CONV_ONEDNN_DIRECT_STEM : SCAN_CONV_ONEDNN_DIRECT);
     check_refused(&c, SCAN_CONV_OWN_WINOGRAD, "need nChw8c");
     check_refused(&c, SCAN_CONV_OWN_GEMM, "need nChw8c");
     conv_case_free(&c);
   }
 
-  /* nChw16c between layers (AVX-512's own layout): oneDNN only */
+  /* nChw16c between layers (AVX-512's own layout): oneDNN only; the rule's Winograd from 32 input channels on */
   c = conv_case_make(4, 16, 8, 8, 32, 3, 1, 1, 16, 16);
   check_runs(&c, SCAN_CONV_ONEDNN_DIRECT);
-  check_auto_is(&c, check_onednn_winograd(&c, SCAN_CONV_ONEDNN_WINOGRAD) ? SCAN_CONV_ONEDNN_WINOGRAD : SCAN_CONV_ONEDNN_DIRECT);
+  check_onednn_winograd(&c, SCAN_CONV_ONEDNN_WINOGRAD);
+  check_auto_is(&c, SCAN_CONV_ONEDNN_DIRECT);
   check_refused(&c, SCAN_CONV_OWN_WINOGRAD, "need nChw8c");
   check_refused(&c, SCAN_CONV_OWN_GEMM, "need nChw8c");
+  conv_case_free(&c);
+  c = conv_case_make(4, 32, 8, 8, 32, 3, 1, 1, 16, 16);
+  check_auto_is(&c, check_onednn_winograd(&c, SCAN_CONV_ONEDNN_WINOGRAD) ? SCAN_CONV_ONEDNN_WINOGRAD : SCAN_CONV_ONEDNN_DIRECT);
   conv_case_free(&c);
 
   /* 7x7 stride 2 on nChw8c: patches; 9x9: nothing of scan's */

@@ -127,6 +127,19 @@ scan_status scan_net_set_batchnorm_sync(scan_net *net, scan_sum_doubles_fn *sum)
 typedef void scan_grad_ready_fn(void *ctx, int64_t from);
 scan_status scan_net_set_grad_ready(scan_net *net, scan_grad_ready_fn *ready, void *ctx);
 
+/* Where a step's time goes, layer by layer and pass by pass (`scan bench profile_vgg_b256`). While profiling is on,
+   scan_net_forward and the backward calls add each op's wall seconds to its totals, the heads as one more entry;
+   scan_net_infer (which fuses ops) adds nothing. Turning it on resets the totals; off frees them. Entry i of
+   scan_net_profile_count: a label (the op, its channels and size, a convolution's name and algorithm: "auto" is the
+   rule), its forward and backward seconds. Fails only out of memory. */
+typedef struct {
+  char label[160];
+  double forward_s, backward_s;
+} scan_op_time;
+scan_status scan_net_set_profiling(scan_net *net, int enable);
+int scan_net_profile_count(const scan_net *net); /* ops + 1 (the heads) */
+scan_op_time scan_net_profile_entry(const scan_net *net, int i);
+
 /* The net's convolutions in order, to choose their algorithms (include/scan/conv_tune.h). Layer i at batch n: its
    name (its weight's, without ".weight"), its shape (algo: the current choice, AUTO unless set), and whether backward
    computes its data gradient (not for the layer that reads the images, unless scan_net_want_input_grad). */

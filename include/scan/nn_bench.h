@@ -2,6 +2,8 @@
 #ifndef SCAN_NN_BENCH_H
 #define SCAN_NN_BENCH_H
 
+#include <stdio.h>
+
 #include "scan/error.h"
 #include "scan/nn.h"
 
@@ -9,6 +11,11 @@
    (momentum 0.9, nesterov, wd 1e-4), on `batch` random images. One untimed warm-up step, then `repeats` timed
    steps; seconds_out[r] receives each step's wall time (array of `repeats`). */
 scan_status scan_bench_train_step(const scan_backbone_config *b, const scan_head_config *h, int batch, int repeats, double *seconds_out);
+/* The training step above, `repeats` times after the warm-up, with the net's per-op profile on (scan_net_set_profiling):
+   prints each op's forward and backward milliseconds per step, the optimiser's, and the share of each op kind to
+   `out`; seconds_out[r] receives each step's wall time. */
+scan_status scan_bench_train_profile(const scan_backbone_config *b, const scan_head_config *h, int batch, int repeats,
+                                     FILE *out, double *seconds_out);
 /* Same for inference: forward in eval mode only. */
 scan_status scan_bench_inference(const scan_backbone_config *b, const scan_head_config *h, int batch, int repeats, double *seconds_out);
 

@@ -21,10 +21,10 @@ typedef struct scan_context scan_context;
  * Nets keep activations in the backend's preferred block from layer to layer, so no layer reorders them. */
 static inline int scan_channel_blocks(int channels, int block) { return (channels + block - 1) / block; }
 
-/* Which algorithm a convolution runs (scan_conv_shape.algo). AUTO is the rule every convolution followed before
- * algorithms could be chosen (and still does by default): scan's own kernel that applies to the shape, else oneDNN's
- * Winograd when `fast` and oneDNN has it, else oneDNN direct, each pass on its own (include the weight gradient of a
- * plain-input layer: scan's stem kernel). The others name one algorithm for all three passes, chosen by measuring
+/* Which algorithm a convolution runs (scan_conv_shape.algo). AUTO is the rule (the default): scan's own kernel that
+ * applies to the shape, else oneDNN's Winograd when `fast`, the layer has at least 32 input channels and oneDNN has
+ * it, else oneDNN direct, each pass on its own (and the weight gradient of a plain-input layer beside scan's kernels,
+ * nChw8c: scan's stem kernel). The others name one algorithm for all three passes, chosen by measuring
  * them (conv_algorithm: measure); one that cannot run a shape is refused (scan_backend.conv_algo_check), never replaced.
  * The numbers are stored in no file (plans store the names): they may be renumbered. */
 typedef enum {

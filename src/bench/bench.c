@@ -15,7 +15,8 @@
 static const char *const case_names[] = {
     "simclr_step_b128", "simclr_step_b512", "simclr_step_vgg_b256", "scan_step_b128", "selflabel_step_b256", "infer_b512",
     "augment_simclr_1core", "augment_ours_1core", "augment_val_1core", "knn_n50000_d128_k20", "knn_n10000_d512_k20",
-    "lime_1000_32px", "gradcam_32px", "peak_rss_simclr_b512", "conv_tuning_vgg_b256", "conv_tuning_b128", NULL};
+    "lime_1000_32px", "gradcam_32px", "peak_rss_simclr_b512", "conv_tuning_vgg_b256", "conv_tuning_b128", "profile_vgg_b256",
+    "profile_b128", NULL};
 
 const char *const *scan_bench_case_names(void) { return case_names; }
 
@@ -179,6 +180,20 @@ scan_status scan_bench_run(const char *name, int repeats, scan_bench_result *out
     if (n > 64) n = 64;
     for (int r = 0; r < n; r++) SCAN_TRY(scan_bench_conv_tuning(&b, &mlp, vgg ? 512 : 256, &seconds[r]));
     out->unit = "s";
+    summarise(seconds, n, out);
+    return SCAN_OK;
+  }
+  /* The training steps of simclr_step_vgg_b256 and simclr_step_b128 with each layer's time per pass on stderr. */
+  if (strncmp(name, "profile_", 8) == 0) {
+    scan_backbone_config b;
+    (strstr(name, "vgg") ? vgg_fashion : resnet18_cifar)(&b);
+    const int images = strstr(name, "vgg") ? 512 : 256;
+    int n = repeats ? repeats : 10;
+    double seconds[64];
+    if (n > 64) n = 64;
+    SCAN_TRY(scan_bench_train_profile(&b, &mlp, images, n, stderr, seconds));
+    for (int r = 0; r < n; r++) seconds[r] = images / seconds[r];
+    out->unit = "img/s";
     summarise(seconds, n, out);
     return SCAN_OK;
   }

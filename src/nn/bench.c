@@ -1,4 +1,5 @@
 /* Timing of whole training steps and inference on synthetic data, for `scan bench` (include/scan/nn_bench.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -100,4 +101,67 @@ scan_status scan_bench_train_step(const scan_backbone_config *b, const scan_head
 
 scan_status scan_bench_inference(const scan_backbone_config *b, const scan_head_config *h, int batch, int repeats, double *seconds_out) {
   return run_bench(b, h, batch, repeats, seconds_out, 0);
+}
+
+/* The share of each op kind ("conv", "bn+relu", ...: the label's first word) in `total` seconds, on one line. */
+static void print_kind_shares(FILE *out, const scan_net *net, double total, double optimizer_s) {
+  char kinds[16][16];
+  double seconds[16];
+  int count = 0;
+  for (int i = 0; i < scan_net_profile_count(net); i++) {
+    scan_op_time t = scan_net_profile_entry(net, i);
+    char kind[16];
+    sscanf(t.label, "%15s", kind);
+    int k = 0;
+    while (k < count && strcmp(kinds[k], kind) != 0) k++;
+    if (k == count && count < 16) {
+      snprintf(kinds[count], sizeof kinds[count], "%s", kind);
+      seconds[count++] = 0;
+    }
+    if (k < count) seconds[k] += t.forward_s + t.backward_s;
+  }
+  double timed = optimizer_s;
+  fprintf(out, "by kind:");
+  for (int k = 0; k < count; k++) {
+    fprintf(out, " %s %.1f%%,", kinds[k], 100 * seconds[k] / total);
+    timed += seconds[k];
+  }
+  fprintf(out, " optimizer %.1f%%, the rest (zeroing gradients, between ops) %.1f%%\n", 100 * optimizer_s / total,
+          100 * (total - timed) / total);
+}
+
+scan_status scan_bench_train_profile(const scan_backbone_config *bc, const scan_head_config *hc, int batch, int repeats,
+                                     FILE *out, double *seconds_out) {
+  bench_setup b;
+  scan_status st = bench_init(&b, bc, hc, batch);
+  if (st == SCAN_OK) st = train_step(&b, batch); /* warm-up: primitive creation */
+  if (st == SCAN_OK) st = scan_net_set_profiling(b.net, 1);
+  double optimizer_s = 0, total = 0;
+  for (int r = 0; st == SCAN_OK && r < repeats; r++) {
+    const double start = now_seconds();
+    scan_net_zero_grad(b.net);
+    st = scan_net_forward(b.net, b.input, batch, 1);
+    if (st == SCAN_OK) st = scan_net_backward(b.net, (const float *const *)b.d_heads, NULL);
+    const double step_start = now_seconds();
+    if (st == SCAN_OK) st = scan_optim_step(b.opt);
+    const double end = now_seconds();
+    optimizer_s += end - step_start;
+    total += end - start;
+    seconds_out[r] = end - start;
+  }
+  if (st == SCAN_OK) {
+    const double per_step = 1e3 / repeats;
+    fprintf(out, "profile: one training step at batch %d, ms per step (mean of %d steps; %.2f ms in all)\n", batch, repeats,
+            total * per_step);
+    fprintf(out, "%-52s %9s %9s %9s %6s\n", "op", "forward", "backward", "both", "share");
+    for (int i = 0; i < scan_net_profile_count(b.net); i++) {
+      scan_op_time t = scan_net_profile_entry(b.net, i);
+      fprintf(out, "%-52s %9.3f %9.3f %9.3f %5.1f%%\n", t.label, t.forward_s * per_step, t.backward_s * per_step,
+              (t.forward_s + t.backward_s) * per_step, 100 * (t.forward_s + t.backward_s) / total);
+    }
+    fprintf(out, "%-52s %9s %9s %9.3f %5.1f%%\n", "optimizer step", "", "", optimizer_s * per_step, 100 * optimizer_s / total);
+    print_kind_shares(out, b.net, total, optimizer_s);
+  }
+  bench_free(&b);
+  return st;
 }

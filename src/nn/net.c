@@ -69,6 +69,7 @@ void scan_net_free(scan_net *net) {
   free(net->activation_block);
   free(net->bn_sums);
   free(net->grad_final_from);
+  free(net->op_seconds);
   free(net);
 }
 
@@ -170,8 +171,15 @@ static scan_status begin_forward(scan_net *net, const float *input, int n, int t
 
 scan_status scan_net_forward(scan_net *net, const float *input, int n, int training) {
   SCAN_TRY(begin_forward(net, input, n, training, 0));
-  for (int i = 0; i < net->op_count; i++) SCAN_TRY(op_forward(net, &net->ops[i], n, training));
-  return net_heads_run(net, n);
+  for (int i = 0; i < net->op_count; i++) {
+    const double start = net_profile_clock(net);
+    SCAN_TRY(op_forward(net, &net->ops[i], n, training));
+    net_profile_add(net, i, 0, start);
+  }
+  const double start = net_profile_clock(net);
+  SCAN_TRY(net_heads_run(net, n));
+  net_profile_add(net, net->op_count, 0, start);
+  return SCAN_OK;
 }
 
 /* Whether op j reads tensor t. */
@@ -349,7 +357,9 @@ static scan_status backward_ops(scan_net *net, const float *const *d_heads, cons
     return scan_fail(SCAN_ERR_INPUT, "network backward after scan_net_infer, which keeps no convolution outputs: use scan_net_forward");
   const int n = net->batch;
   reset_grad_flags(net);
+  const double heads_start = net_profile_clock(net);
   SCAN_TRY(net_heads_backprop(net, d_heads, n));
+  net_profile_add(net, net->op_count, 1, heads_start);
   int64_t reported = net->param_floats;
   if (net->grad_ready) report_final(net, net->grad_final_from[net->op_count], &reported);
   net_tensor *features = &net->tensors[net->feature_tensor];
@@ -360,7 +370,9 @@ static scan_status backward_ops(scan_net *net, const float *const *d_heads, cons
     features->grad_written = 1;
   }
   for (int i = net->op_count - 1; i >= first_op; i--) {
+    const double start = net_profile_clock(net);
     SCAN_TRY(op_backward(net, &net->ops[i], n, net->want_input_grad || net->ops[i].in != 0));
+    net_profile_add(net, i, 1, start);
     if (net->grad_ready) report_final(net, net->grad_final_from[i], &reported);
   }
   report_final(net, 0, &reported); /* the ops before first_op leave their gradients as they were */

@@ -109,7 +109,13 @@ struct scan_net {
   void *grad_ready_ctx;
   int64_t *grad_final_from; /* [op_count + 1]: the grad block is final from here on once backward has done op i
                                (index i), or the heads (index op_count) */
+  double *op_seconds; /* scan_net_set_profiling: [op_count + 1][2], each op's forward and backward seconds summed
+                         over the passes since profiling began (index op_count: the heads); NULL when off */
 };
+
+/* Adds the seconds since `since` to entry `entry`'s pass (0 forward, 1 backward) when profiling is on (net_profile.c). */
+void net_profile_add(scan_net *net, int entry, int pass, double since);
+double net_profile_clock(const scan_net *net); /* the time now when profiling is on, else 0 (no clock read) */
 
 /* Building (net_build.c). Each returns an index or -1 when out of memory (the net records the failure). */
 int net_add_tensor(scan_net *net, int c, int h, int w);

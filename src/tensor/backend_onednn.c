@@ -180,6 +180,14 @@ static scan_status layout_tag(int block, dnnl_format_tag_t *tag) {
   return scan_fail(SCAN_ERR_INTERNAL, "oneDNN backend: no layout for channel block %d", block);
 }
 
+/* The rule's oneDNN Winograd needs this many input channels. Below it oneDNN's AVX-512 Winograd (a tile transform
+ * per input channel, products of depth in_c) loses to its direct convolution: on a Zen 4 at the default VGG's
+ * training batch, one step's three passes took 20.2 ms against 2.0 ms for 1->16 channels at 28x28, 27.3 against 26.0
+ * for 16->16 and 14.8 against 12.0 for 16->32 at 14x14, while 32->32 was even (23.5 / 23.7) and 32->64 and 64->64 at
+ * 7x7 went to Winograd (8.5 / 10.9, 14.9 / 22.2), as did every 64- to 512-channel layer of ResNet-18 (about 2.2x).
+ * `conv_algorithm: measure` times both per layer instead. */
+#define ONEDNN_WINOGRAD_MIN_IN_CHANNELS 32
+
 static int onednn_winograd(const scan_conv_shape *s) {
   return s->algo == SCAN_CONV_ONEDNN_WINOGRAD || s->algo == SCAN_CONV_ONEDNN_WINOGRAD_STEM;
 }
@@ -199,8 +207,9 @@ static scan_status make_descs(const scan_conv_shape *s, conv_descs *d) {
   DNNL_TRY(dnnl_memory_desc_init_by_tag(&d->any_dst, 4, dst, dnnl_f32, dnnl_format_tag_any));
   d->strides[0] = d->strides[1] = s->stride;
   d->pad[0] = d->pad[1] = s->pad;
-  /* AUTO asks for Winograd when fast and falls back (below); an explicit algorithm is what it says, without fallback */
-  const int winograd = s->algo == SCAN_CONV_AUTO ? s->fast : onednn_winograd(s);
+  /* AUTO asks for Winograd when fast and the layer is wide enough, and falls back (below); an explicit algorithm is
+     what it says, without fallback */
+  const int winograd = s->algo == SCAN_CONV_AUTO ? s->fast && s->in_c >= ONEDNN_WINOGRAD_MIN_IN_CHANNELS : onednn_winograd(s);
   d->alg = winograd ? dnnl_convolution_winograd : dnnl_convolution_direct;
   return SCAN_OK;
 }
@@ -323,11 +332,13 @@ static scan_status algo_fits(const scan_conv_shape *s) {
 
 /* The kernel that runs one pass of s: scan's own (OWN_*), the stem kernel (returned as ONEDNN_DIRECT_STEM: the
  * weight gradient of the *_STEM algorithms), or oneDNN (anything else: make_descs reads which from s->algo). AUTO is
- * the rule that held before algorithms could be chosen, kept as it was. */
+ * the rule (include/scan/tensor.h). */
 static scan_conv_algo kernel_for(const scan_conv_shape *s, int weight_gradient) {
   switch (s->algo) {
     case SCAN_CONV_AUTO:
-      if (weight_gradient && stem_conv_applies(s)) return SCAN_CONV_ONEDNN_DIRECT_STEM;
+      /* the stem kernel only beside scan's kernels (nChw8c): with nChw16c oneDNN's own direct weight gradient was
+         4x faster (the 1->16 layer above: direct 2.0 ms for all passes, with the stem kernel 8.2) */
+      if (weight_gradient && s->dst_block == 8 && stem_conv_applies(s)) return SCAN_CONV_ONEDNN_DIRECT_STEM;
       if (winograd_conv_applies(s)) return SCAN_CONV_OWN_WINOGRAD;
       if (winograd_s2_conv_applies(s)) return SCAN_CONV_OWN_WINOGRAD_S2;
       if (conv_gemm_applies(s)) return SCAN_CONV_OWN_GEMM;
