@@ -153,6 +153,32 @@ static void test_batchnorm(act_shape s, int block) {
  * back-propagated with the totals. Its outputs, input gradients and parameter gradients (each shard adding its own
  * part) must be one batch-norm's over the whole batch on the same backend (be, in layout `block`). Both sides sum the
  * same float values in a different grouping, each within the bounds above of the exact result: twice those bounds. */
+/* The sums over the batch run in parallel over (channel block, chunk of images) and add the chunks in a fixed order:
+ * the same bits on 1 and 2 threads, also for one channel block (16 channels in blocks of 16). */
+static void test_batchnorm_threads(int block) {
+  const act_shape s = {21, 16, 6, 5};
+  const int hw = s.h * s.w, c = s.c;
+  const int64_t count = plain_count(s), padded = (int64_t)s.n * scan_channel_blocks(c, block) * block * hw;
+  float *x = test_randn(43, count, 1), *dy = test_randn(43, count, 2), *gamma = test_randn(43, c, 3);
+  float *xb = to_layout(s, block, x), *dyb = to_layout(s, block, dy);
+  float *stats[2], *dx[2], *dparams[2];
+  scan_context *ctx = scan_context_default();
+  const int threads = scan_context_threads(ctx);
+  for (int t = 0; t < 2; t++) {
+    scan_context_set_threads(ctx, t + 1);
+    stats[t] = malloc(2 * c * sizeof(float)), dx[t] = malloc(padded * sizeof(float)), dparams[t] = calloc(2 * c, sizeof(float));
+    CHECK(fast->bn_stats(s.n, c, hw, block, xb, stats[t], stats[t] + c) == SCAN_OK);
+    CHECK(fast->bn_backward(s.n, c, hw, block, xb, dyb, NULL, stats[t], stats[t] + c, kEps, gamma, dx[t], dparams[t],
+                            dparams[t] + c) == SCAN_OK);
+  }
+  scan_context_set_threads(ctx, threads);
+  CHECK_MSG(memcmp(stats[0], stats[1], 2 * c * sizeof(float)) == 0, "bn_stats differ between 1 and 2 threads (block %d)", block);
+  CHECK_MSG(memcmp(dx[0], dx[1], padded * sizeof(float)) == 0 && memcmp(dparams[0], dparams[1], 2 * c * sizeof(float)) == 0,
+            "bn_backward differs between 1 and 2 threads (block %d)", block);
+  for (int t = 0; t < 2; t++) free(stats[t]), free(dx[t]), free(dparams[t]);
+  free(x), free(dy), free(gamma), free(xb), free(dyb);
+}
+
 static void test_batchnorm_sharded(const scan_backend *be, act_shape s, int block) {
   const int hw = s.h * s.w, c = s.c, n1 = (s.n + 2) / 3, n2 = s.n - n1;
   const int64_t count = plain_count(s), per_image = padded_count(s, block) / s.n;
@@ -420,7 +446,9 @@ int main(void) {
   fast = scan_backend_onednn();
   printf("oneDNN activation block: %d\n", fast->preferred_block(scan_context_default()));
   /* odd sizes, channel counts below, across and not multiple of the blocks */
-  const act_shape shapes[] = {{1, 1, 1, 1}, {2, 3, 5, 4}, {3, 12, 7, 7}, {2, 17, 6, 5}, {1, 33, 9, 2}, {4, 8, 3, 3}};
+  /* (19 and 9 images: the batch-norm sums' chunks of 8 images, the last one partial) */
+  const act_shape shapes[] = {{1, 1, 1, 1}, {2, 3, 5, 4}, {19, 17, 5, 3}, {3, 12, 7, 7}, {2, 17, 6, 5}, {1, 33, 9, 2}, {4, 8, 3, 3},
+                              {9, 16, 4, 4}};
   const int shape_count = light ? 4 : (int)(sizeof shapes / sizeof shapes[0]);
   const int blocks[] = {1, 8, 16};
   const int windows[][3] = {{2, 2, 0}, {2, 2, 1}, {3, 2, 1}, {3, 1, 1}}; /* kernel, stride, pad */
@@ -433,6 +461,8 @@ int main(void) {
       for (int wi = 0; wi < 4; wi++) test_maxpool(shapes[i], blocks[k], windows[wi][0], windows[wi][1], windows[wi][2]);
       test_gap(shapes[i], blocks[k]);
     }
+  test_batchnorm_threads(8);
+  test_batchnorm_threads(16);
   test_eltwise(1);
   test_eltwise(2 * 17 * 6 * 5);
   test_eltwise(3 * 100003); /* odd, and large enough to run in parallel: a vector tail per thread */

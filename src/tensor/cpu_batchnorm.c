@@ -6,9 +6,13 @@
  * image's plane (at most a few thousand pixels, spread over two float accumulators) are added into double
  * accumulators, so large batches stay exact to float precision. The variance is one pass over shifted data (shift =
  * the first image's mean of the channel), which avoids the cancellation of E[x^2] - E[x]^2 when |mean| >> std.
- * Every sum runs in a fixed order inside one thread: results do not depend on the thread count.
+ * The sums over the batch run in parallel over (channel block, chunk of CHUNK_IMAGES images) and the chunks' double
+ * sums are added in chunk order: a layer of one channel block (16 channels with AVX-512's blocks, the default VGG's
+ * 28x28 layers) still uses every core, and since the chunks depend on the batch only, results do not depend on the
+ * thread count. The element-wise passes (normalise, dx) run in parallel over (image, channel block).
  * Running-statistics updates live with the net (bookkeeping, not the layer's math). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpu_layers.h"
@@ -84,48 +88,117 @@ ALWAYS_INLINE void plane_moments(int block, int hw, const float *p, const float 
   }
 }
 
-/* The moments of channel block cb about shift = its first image's mean: s1 = sum (x - shift), s2 = sum (x - shift)^2. */
-ALWAYS_INLINE void shifted_moments(int block, int n, int blocks, int cb, int hw, const float *x, float *shift, double *s1,
-                                   double *s2) {
-  plane_sum(block, hw, x + block_offset(0, blocks, cb, hw, block), shift);
-  for (int k = 0; k < block; k++) shift[k] /= (float)hw;
-  for (int k = 0; k < block; k++) s1[k] = s2[k] = 0;
-  for (int b = 0; b < n; b++) plane_moments(block, hw, x + block_offset(b, blocks, cb, hw, block), shift, s1, s2);
+/* The chunks a batch's sums are split into: CHUNK_IMAGES images each (the last may hold fewer). Small enough that a
+ * batch of 64 gives 2 cores 4 tasks each per channel block, large enough that the chunk sums stay few. */
+enum { CHUNK_IMAGES = 8 };
+
+/* One reduction's working memory: per-(channel block, chunk) sums, two per lane, their totals, and per-lane constants.
+ * Lanes: blocks x block, the padded channels included (their constants are 0). */
+typedef struct {
+  int blocks, chunks, block, lanes;
+  double *parts;       /* [blocks][chunks][2][block] */
+  double *totals;      /* [2][lanes]: the two sums of every lane, the chunks' added in chunk order */
+  double *invstd;      /* [lanes] */
+  float *shift;        /* [lanes]: the moments' shift, or the batch mean for the gradient sums */
+  float *k1, *k2, *k3; /* [lanes]: dx = k1 g + k2 x + k3 */
+} bn_work;
+
+static void bn_work_free(bn_work *w) {
+  free(w->parts), free(w->totals), free(w->invstd), free(w->shift), free(w->k1), free(w->k2), free(w->k3);
 }
 
-ALWAYS_INLINE void stats_block(int block, int n, int blocks, int cb, int c, int hw, const float *x, float *mean, float *var) {
-  float shift[MAX_BLOCK];
-  double s1[MAX_BLOCK], s2[MAX_BLOCK];
-  shifted_moments(block, n, blocks, cb, hw, x, shift, s1, s2);
-  const double count = (double)n * hw;
-  for (int k = 0; k < block && cb * block + k < c; k++) {
-    double d = s1[k] / count, v = s2[k] / count - d * d;
-    mean[cb * block + k] = (float)(shift[k] + d);
-    var[cb * block + k] = (float)(v > 0 ? v : 0);
-  }
+static scan_status bn_work_make(bn_work *w, int n, int c, int block) {
+  w->blocks = scan_channel_blocks(c, block);
+  w->chunks = (n + CHUNK_IMAGES - 1) / CHUNK_IMAGES;
+  w->block = block;
+  w->lanes = w->blocks * block;
+  const size_t lanes = (size_t)w->lanes;
+  w->parts = scan_malloc((size_t)w->blocks * w->chunks * 2 * block * sizeof(double));
+  w->totals = scan_malloc(2 * lanes * sizeof(double));
+  w->invstd = scan_malloc(lanes * sizeof(double));
+  w->shift = scan_malloc(lanes * sizeof(float));
+  w->k1 = scan_malloc(lanes * sizeof(float));
+  w->k2 = scan_malloc(lanes * sizeof(float));
+  w->k3 = scan_malloc(lanes * sizeof(float));
+  if (w->parts && w->totals && w->invstd && w->shift && w->k1 && w->k2 && w->k3) return SCAN_OK;
+  bn_work_free(w);
+  return scan_fail(SCAN_ERR_INTERNAL, "batch-norm: out of memory for %d channels' sums", c);
+}
+
+static double *chunk_part(const bn_work *w, int cb, int chunk) { return w->parts + ((int64_t)cb * w->chunks + chunk) * 2 * w->block; }
+
+/* The images of chunk `chunk`: [*first, *end). */
+static void chunk_images(int n, int chunk, int *first, int *end) {
+  *first = chunk * CHUNK_IMAGES;
+  *end = *first + CHUNK_IMAGES < n ? *first + CHUNK_IMAGES : n;
+}
+
+static void add_chunks(bn_work *w) {
+  for (int cb = 0; cb < w->blocks; cb++)
+    for (int k = 0; k < w->block; k++) {
+      double first = 0, second = 0;
+      for (int chunk = 0; chunk < w->chunks; chunk++) {
+        first += chunk_part(w, cb, chunk)[k];
+        second += chunk_part(w, cb, chunk)[w->block + k];
+      }
+      w->totals[cb * w->block + k] = first;
+      w->totals[w->lanes + cb * w->block + k] = second;
+    }
+}
+
+ALWAYS_INLINE void first_image_mean(int block, int blocks, int cb, int hw, const float *x, float *shift) {
+  plane_sum(block, hw, x + block_offset(0, blocks, cb, hw, block), shift);
+  for (int k = 0; k < block; k++) shift[k] /= (float)hw;
+}
+
+ALWAYS_INLINE void moments_chunk(int block, int n, int blocks, int cb, int chunk, int hw, const float *x, const float *shift,
+                                 double *part) {
+  int first, end;
+  chunk_images(n, chunk, &first, &end);
+  for (int k = 0; k < 2 * block; k++) part[k] = 0;
+  for (int b = first; b < end; b++) plane_moments(block, hw, x + block_offset(b, blocks, cb, hw, block), shift, part, part + block);
+}
+
+/* The moments of every lane about its shift = the first image's mean: totals[0] = sum (x - shift), totals[1] =
+ * sum (x - shift)^2. */
+static scan_status shifted_moments(int n, int c, int hw, int block, const float *x, bn_work *w) {
+  SCAN_TRY(bn_work_make(w, n, c, block));
+  const int blocks = w->blocks, chunks = w->chunks;
+#pragma omp parallel for schedule(static)
+  for (int cb = 0; cb < blocks; cb++) BY_BLOCK(first_image_mean, block, blocks, cb, hw, x, w->shift + cb * block);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int cb = 0; cb < blocks; cb++)
+    for (int chunk = 0; chunk < chunks; chunk++)
+      BY_BLOCK(moments_chunk, block, n, blocks, cb, chunk, hw, x, w->shift + cb * block, chunk_part(w, cb, chunk));
+  add_chunks(w);
+  return SCAN_OK;
 }
 
 scan_status cpu_bn_stats(int n, int c, int hw, int block, const float *x, float *mean, float *var) {
-  FOR_CHANNEL_BLOCKS(stats_block, n, c, block, hw, x, mean, var);
+  bn_work w;
+  SCAN_TRY(shifted_moments(n, c, hw, block, x, &w));
+  const double count = (double)n * hw;
+  for (int ch = 0; ch < c; ch++) {
+    const double d = w.totals[ch] / count, v = w.totals[w.lanes + ch] / count - d * d;
+    mean[ch] = (float)(w.shift[ch] + d);
+    var[ch] = (float)(v > 0 ? v : 0);
+  }
+  bn_work_free(&w);
   return SCAN_OK;
 }
 
 /* A shard's sum x and sum x^2 from its shifted moments: sum x = m shift + s1, sum x^2 = s2 + shift (2 s1 + m shift).
  * The float plane sums saw only x - shift; the shift comes back in double (why: include/scan/tensor.h, bn_sums). */
-ALWAYS_INLINE void sums_block(int block, int n, int blocks, int cb, int c, int hw, const float *x, double *sum, double *sum_sq) {
-  float shift[MAX_BLOCK];
-  double s1[MAX_BLOCK], s2[MAX_BLOCK];
-  shifted_moments(block, n, blocks, cb, hw, x, shift, s1, s2);
-  const double count = (double)n * hw;
-  for (int k = 0; k < block && cb * block + k < c; k++) {
-    const double at = shift[k];
-    sum[cb * block + k] = count * at + s1[k];
-    sum_sq[cb * block + k] = s2[k] + at * (2 * s1[k] + count * at);
-  }
-}
-
 scan_status cpu_bn_sums(int n, int c, int hw, int block, const float *x, double *sum, double *sum_sq) {
-  FOR_CHANNEL_BLOCKS(sums_block, n, c, block, hw, x, sum, sum_sq);
+  bn_work w;
+  SCAN_TRY(shifted_moments(n, c, hw, block, x, &w));
+  const double count = (double)n * hw;
+  for (int ch = 0; ch < c; ch++) {
+    const double at = w.shift[ch], s1 = w.totals[ch], s2 = w.totals[w.lanes + ch];
+    sum[ch] = count * at + s1;
+    sum_sq[ch] = s2 + at * (2 * s1 + count * at);
+  }
+  bn_work_free(&w);
   return SCAN_OK;
 }
 
@@ -235,16 +308,33 @@ ALWAYS_INLINE void channel_constants(int block, int cb, int c, const float *mean
   }
 }
 
-/* sum_g and sum_gx (zeroed first) over the n planes of channel block cb. */
-ALWAYS_INLINE void grad_sums_block(int block, int n, int blocks, int cb, int hw, const float *x, const float *dy,
-                                   const float *relu_out, const float *mu, double *sum_g, double *sum_gx) {
-  for (int k = 0; k < block; k++) sum_g[k] = sum_gx[k] = 0;
-  for (int b = 0; b < n; b++) {
+ALWAYS_INLINE void grad_sums_chunk(int block, int n, int blocks, int cb, int chunk, int hw, const float *x, const float *dy,
+                                   const float *relu_out, const float *mu, double *part) {
+  int first, end;
+  chunk_images(n, chunk, &first, &end);
+  for (int k = 0; k < 2 * block; k++) part[k] = 0;
+  for (int b = first; b < end; b++) {
     const int64_t start = block_offset(b, blocks, cb, hw, block);
     /* the two calls let the compiler drop the mask test from the loop when there is no fused ReLU */
-    if (relu_out) plane_grad_sums(block, hw, x + start, dy + start, relu_out + start, mu, sum_g, sum_gx);
-    else plane_grad_sums(block, hw, x + start, dy + start, NULL, mu, sum_g, sum_gx);
+    if (relu_out) plane_grad_sums(block, hw, x + start, dy + start, relu_out + start, mu, part, part + block);
+    else plane_grad_sums(block, hw, x + start, dy + start, NULL, mu, part, part + block);
   }
+}
+
+/* Every lane's invstd and mean (w->shift), then sum g (totals[0]) and sum g (x - mean) (totals[1]), g the masked
+ * gradient. */
+static scan_status grad_sums(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
+                             const float *mean, const float *var, double eps, bn_work *w) {
+  SCAN_TRY(bn_work_make(w, n, c, block));
+  const int blocks = w->blocks, chunks = w->chunks;
+  for (int cb = 0; cb < blocks; cb++)
+    channel_constants(block, cb, c, mean, var, eps, w->invstd + cb * block, w->shift + cb * block);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int cb = 0; cb < blocks; cb++)
+    for (int chunk = 0; chunk < chunks; chunk++)
+      BY_BLOCK(grad_sums_chunk, block, n, blocks, cb, chunk, hw, x, dy, relu_out, w->shift + cb * block, chunk_part(w, cb, chunk));
+  add_chunks(w);
+  return SCAN_OK;
 }
 
 /* dgamma += sum g xhat = sum_gx invstd, dbeta += sum g, for the real channels of block cb. */
@@ -257,89 +347,79 @@ ALWAYS_INLINE void add_param_grads(int block, int cb, int c, const double *invst
 }
 
 /* With xhat = (x - mean) * invstd and batch statistics over `count` values, dbeta = sum g, dgamma = sum g xhat:
- *   dx = gamma * invstd / m * (m * g - dbeta - xhat * dgamma)  =  k1 * g + k2 * x + k3 per channel. */
-ALWAYS_INLINE void dx_coefficients(int block, int cb, int c, const float *gamma, const double *invstd, const float *mu,
-                                   double count, const double *sum_g, const double *sum_gx, float *k1, float *k2, float *k3) {
-  for (int k = 0; k < block; k++) {
-    int ch = cb * block + k;
-    double sum_g_xhat = sum_gx[k] * invstd[k];
-    double scale = ch < c ? gamma[ch] * invstd[k] / count : 0.0;
-    k1[k] = (float)(scale * count);
-    k2[k] = (float)(-scale * invstd[k] * sum_g_xhat);
-    k3[k] = (float)(-scale * sum_g[k] + scale * invstd[k] * sum_g_xhat * mu[k]);
+ *   dx = gamma * invstd / m * (m * g - dbeta - xhat * dgamma)  =  k1 * g + k2 * x + k3 per lane, from the sums in
+ * w->totals and the constants of grad_sums. */
+static void dx_coefficients(int c, const float *gamma, double count, bn_work *w) {
+  const double *sum_g = w->totals, *sum_gx = w->totals + w->lanes;
+  for (int ch = 0; ch < w->lanes; ch++) {
+    const double invstd = w->invstd[ch], sum_g_xhat = sum_gx[ch] * invstd;
+    const double scale = ch < c ? gamma[ch] * invstd / count : 0.0;
+    w->k1[ch] = (float)(scale * count);
+    w->k2[ch] = (float)(-scale * invstd * sum_g_xhat);
+    w->k3[ch] = (float)(-scale * sum_g[ch] + scale * invstd * sum_g_xhat * w->shift[ch]);
   }
 }
 
-ALWAYS_INLINE void dx_block(int block, int n, int blocks, int cb, int hw, const float *x, const float *dy, const float *relu_out,
-                            const float *k1, const float *k2, const float *k3, float *dx) {
-  for (int b = 0; b < n; b++) {
-    const int64_t start = block_offset(b, blocks, cb, hw, block);
-    if (relu_out) plane_dx(block, hw, x + start, dy + start, relu_out + start, k1, k2, k3, dx + start);
-    else plane_dx(block, hw, x + start, dy + start, NULL, k1, k2, k3, dx + start);
-  }
+ALWAYS_INLINE void dx_plane_of(int block, int b, int blocks, int cb, int hw, const float *x, const float *dy,
+                               const float *relu_out, const bn_work *w, float *dx) {
+  const int64_t start = block_offset(b, blocks, cb, hw, block);
+  const float *k1 = w->k1 + cb * block, *k2 = w->k2 + cb * block, *k3 = w->k3 + cb * block;
+  if (relu_out) plane_dx(block, hw, x + start, dy + start, relu_out + start, k1, k2, k3, dx + start);
+  else plane_dx(block, hw, x + start, dy + start, NULL, k1, k2, k3, dx + start);
 }
 
-ALWAYS_INLINE void backward_block(int block, int n, int blocks, int cb, int c, int hw, const float *x, const float *dy,
-                                  const float *relu_out, const float *mean, const float *var, double eps, const float *gamma,
-                                  float *dx, float *dgamma, float *dbeta) {
-  double invstd[MAX_BLOCK], sum_g[MAX_BLOCK], sum_gx[MAX_BLOCK];
-  float mu[MAX_BLOCK], k1[MAX_BLOCK], k2[MAX_BLOCK], k3[MAX_BLOCK];
-  channel_constants(block, cb, c, mean, var, eps, invstd, mu);
-  grad_sums_block(block, n, blocks, cb, hw, x, dy, relu_out, mu, sum_g, sum_gx);
-  dx_coefficients(block, cb, c, gamma, invstd, mu, (double)n * hw, sum_g, sum_gx, k1, k2, k3);
-  add_param_grads(block, cb, c, invstd, sum_g, sum_gx, dgamma, dbeta);
-  dx_block(block, n, blocks, cb, hw, x, dy, relu_out, k1, k2, k3, dx);
+static void dx_pass(int n, int hw, int block, const float *x, const float *dy, const float *relu_out, const bn_work *w,
+                    float *dx) {
+  const int blocks = w->blocks;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int b = 0; b < n; b++)
+    for (int cb = 0; cb < blocks; cb++) BY_BLOCK(dx_plane_of, block, b, blocks, cb, hw, x, dy, relu_out, w, dx);
 }
 
 scan_status cpu_bn_backward(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
                             const float *mean, const float *var, double eps, const float *gamma, float *dx, float *dgamma,
                             float *dbeta) {
-  FOR_CHANNEL_BLOCKS(backward_block, n, c, block, hw, x, dy, relu_out, mean, var, eps, gamma, dx, dgamma, dbeta);
+  bn_work w;
+  SCAN_TRY(grad_sums(n, c, hw, block, x, dy, relu_out, mean, var, eps, &w));
+  for (int cb = 0; cb < w.blocks; cb++)
+    add_param_grads(block, cb, c, w.invstd + cb * block, w.totals + cb * block, w.totals + w.lanes + cb * block, dgamma, dbeta);
+  dx_coefficients(c, gamma, (double)n * hw, &w);
+  dx_pass(n, hw, block, x, dy, relu_out, &w, dx);
+  bn_work_free(&w);
   return SCAN_OK;
 }
 
 /* Synchronised batch-norm's backward in two parts (include/scan/tensor.h): this shard's sums and parameter
- * gradients, then dx from the whole batch's sums; together the work of backward_block. */
-ALWAYS_INLINE void grad_sums_out_block(int block, int n, int blocks, int cb, int c, int hw, const float *x, const float *dy,
-                                       const float *relu_out, const float *mean, const float *var, double eps, double *sum_g,
-                                       double *sum_gx, float *dgamma, float *dbeta) {
-  double invstd[MAX_BLOCK], block_g[MAX_BLOCK], block_gx[MAX_BLOCK];
-  float mu[MAX_BLOCK];
-  channel_constants(block, cb, c, mean, var, eps, invstd, mu);
-  grad_sums_block(block, n, blocks, cb, hw, x, dy, relu_out, mu, block_g, block_gx);
-  for (int k = 0; k < block && cb * block + k < c; k++) {
-    sum_g[cb * block + k] = block_g[k];
-    sum_gx[cb * block + k] = block_gx[k];
-  }
-  add_param_grads(block, cb, c, invstd, block_g, block_gx, dgamma, dbeta);
-}
-
+ * gradients, then dx from the whole batch's sums; together the work of cpu_bn_backward. */
 scan_status cpu_bn_grad_sums(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
                              const float *mean, const float *var, double eps, double *sum_g, double *sum_gx, float *dgamma,
                              float *dbeta) {
-  FOR_CHANNEL_BLOCKS(grad_sums_out_block, n, c, block, hw, x, dy, relu_out, mean, var, eps, sum_g, sum_gx, dgamma, dbeta);
-  return SCAN_OK;
-}
-
-ALWAYS_INLINE void backward_dx_block(int block, int n, int blocks, int cb, int c, int hw, const float *x, const float *dy,
-                                     const float *relu_out, const float *mean, const float *var, double eps,
-                                     const float *gamma, double count, const double *sum_g, const double *sum_gx, float *dx) {
-  double invstd[MAX_BLOCK], block_g[MAX_BLOCK], block_gx[MAX_BLOCK];
-  float mu[MAX_BLOCK], k1[MAX_BLOCK], k2[MAX_BLOCK], k3[MAX_BLOCK];
-  channel_constants(block, cb, c, mean, var, eps, invstd, mu);
-  for (int k = 0; k < block; k++) {
-    int ch = cb * block + k;
-    block_g[k] = ch < c ? sum_g[ch] : 0.0;
-    block_gx[k] = ch < c ? sum_gx[ch] : 0.0;
+  bn_work w;
+  SCAN_TRY(grad_sums(n, c, hw, block, x, dy, relu_out, mean, var, eps, &w));
+  for (int cb = 0; cb < w.blocks; cb++)
+    add_param_grads(block, cb, c, w.invstd + cb * block, w.totals + cb * block, w.totals + w.lanes + cb * block, dgamma, dbeta);
+  for (int ch = 0; ch < c; ch++) {
+    sum_g[ch] = w.totals[ch];
+    sum_gx[ch] = w.totals[w.lanes + ch];
   }
-  dx_coefficients(block, cb, c, gamma, invstd, mu, count, block_g, block_gx, k1, k2, k3);
-  dx_block(block, n, blocks, cb, hw, x, dy, relu_out, k1, k2, k3, dx);
+  bn_work_free(&w);
+  return SCAN_OK;
 }
 
 scan_status cpu_bn_backward_dx(int n, int c, int hw, int block, const float *x, const float *dy, const float *relu_out,
                                const float *mean, const float *var, double eps, const float *gamma, double count,
                                const double *sum_g, const double *sum_gx, float *dx) {
-  FOR_CHANNEL_BLOCKS(backward_dx_block, n, c, block, hw, x, dy, relu_out, mean, var, eps, gamma, count, sum_g, sum_gx, dx);
+  bn_work w;
+  SCAN_TRY(bn_work_make(&w, n, c, block));
+  for (int cb = 0; cb < w.blocks; cb++)
+    channel_constants(block, cb, c, mean, var, eps, w.invstd + cb * block, w.shift + cb * block);
+  for (int ch = 0; ch < w.lanes; ch++) {
+    w.totals[ch] = ch < c ? sum_g[ch] : 0.0;
+    w.totals[w.lanes + ch] = ch < c ? sum_gx[ch] : 0.0;
+  }
+  dx_coefficients(c, gamma, count, &w);
+  dx_pass(n, hw, block, x, dy, relu_out, &w, dx);
+  bn_work_free(&w);
   return SCAN_OK;
 }
 
