@@ -148,7 +148,7 @@ static void test_defaults(void) {
   CHECK(scan_config_get_double(c, "pretext", "scheduler_kwargs.lr_decay_rate", &d) == SCAN_OK && d == 0.0);
   CHECK(scan_config_get_int(c, "cluster", "head_warmup_epochs", &i) == SCAN_OK && i == 15);
   CHECK(scan_config_get_double(c, "cluster", "optimizer_kwargs.backbone_lr", &d) == SCAN_OK && d == 0.0003);
-  CHECK(scan_config_get_int(c, "cluster", "epochs", &i) == SCAN_OK && i == 6);
+  CHECK(scan_config_get_int(c, "cluster", "epochs", &i) == SCAN_OK && i == 10);
   CHECK(!scan_config_is_set(c, "cluster", "head_warmup_epochs"));
   /* ...for those stages only, and only once however often it is applied. */
   CHECK(scan_config_get_int(c, "selflabel", "scheduler_kwargs.warmup_steps", &i) == SCAN_OK && i == 0);

@@ -133,7 +133,7 @@ static void test_fashion_mnist_recipe(void) {
   CHECK(scan_stage_settings_read(c, &all) == SCAN_OK && all.pretext.train.schedule.per_step == 1);
   CHECK_NEAR(scan_lr_at(&all.pretext.train.schedule, 0.3, 0, 10, 0, 234), 0.003, 0, 1e-12);
   CHECK(all.cluster.train.backbone.lr == 3e-4 && all.cluster.train.heads.lr == 1e-3);
-  CHECK(all.cluster.train.epochs == 6);
+  CHECK(all.cluster.train.epochs == 10);
   /* Resolving again changes nothing. */
   uint64_t hash = scan_config_stage_hash(c, "cluster");
   CHECK(scan_pipeline_resolve_config(c, NULL) == SCAN_OK && scan_config_stage_hash(c, "cluster") == hash);
