@@ -96,33 +96,31 @@ enum { CHUNK_IMAGES = 8 };
  * Lanes: blocks x block, the padded channels included (their constants are 0). */
 typedef struct {
   int blocks, chunks, block, lanes;
-  double *parts;       /* [blocks][chunks][2][block] */
+  double *parts;       /* [blocks][chunks][2][block]; the start of the one allocation holding all of these */
   double *totals;      /* [2][lanes]: the two sums of every lane, the chunks' added in chunk order */
   double *invstd;      /* [lanes] */
   float *shift;        /* [lanes]: the moments' shift, or the batch mean for the gradient sums */
   float *k1, *k2, *k3; /* [lanes]: dx = k1 g + k2 x + k3 */
 } bn_work;
 
-static void bn_work_free(bn_work *w) {
-  free(w->parts), free(w->totals), free(w->invstd), free(w->shift), free(w->k1), free(w->k2), free(w->k3);
-}
+static void bn_work_free(bn_work *w) { free(w->parts); }
 
+/* One allocation: the doubles first (parts, totals, invstd), then the floats. */
 static scan_status bn_work_make(bn_work *w, int n, int c, int block) {
   w->blocks = scan_channel_blocks(c, block);
   w->chunks = (n + CHUNK_IMAGES - 1) / CHUNK_IMAGES;
   w->block = block;
   w->lanes = w->blocks * block;
-  const size_t lanes = (size_t)w->lanes;
-  w->parts = scan_malloc((size_t)w->blocks * w->chunks * 2 * block * sizeof(double));
-  w->totals = scan_malloc(2 * lanes * sizeof(double));
-  w->invstd = scan_malloc(lanes * sizeof(double));
-  w->shift = scan_malloc(lanes * sizeof(float));
-  w->k1 = scan_malloc(lanes * sizeof(float));
-  w->k2 = scan_malloc(lanes * sizeof(float));
-  w->k3 = scan_malloc(lanes * sizeof(float));
-  if (w->parts && w->totals && w->invstd && w->shift && w->k1 && w->k2 && w->k3) return SCAN_OK;
-  bn_work_free(w);
-  return scan_fail(SCAN_ERR_INTERNAL, "batch-norm: out of memory for %d channels' sums", c);
+  const size_t lanes = (size_t)w->lanes, parts = (size_t)w->blocks * w->chunks * 2 * block;
+  w->parts = scan_malloc((parts + 3 * lanes) * sizeof(double) + 4 * lanes * sizeof(float));
+  if (!w->parts) return scan_fail(SCAN_ERR_INTERNAL, "batch-norm: out of memory for %d channels' sums", c);
+  w->totals = w->parts + parts;
+  w->invstd = w->totals + 2 * lanes;
+  w->shift = (float *)(w->invstd + lanes);
+  w->k1 = w->shift + lanes;
+  w->k2 = w->k1 + lanes;
+  w->k3 = w->k2 + lanes;
+  return SCAN_OK;
 }
 
 static double *chunk_part(const bn_work *w, int cb, int chunk) { return w->parts + ((int64_t)cb * w->chunks + chunk) * 2 * w->block; }
