@@ -186,8 +186,9 @@ scan_status scan_bench_run(const char *name, int repeats, scan_bench_result *out
   /* The training steps of simclr_step_vgg_b256 and simclr_step_b128 with each layer's time per pass on stderr. */
   if (strncmp(name, "profile_", 8) == 0) {
     scan_backbone_config b;
-    (strstr(name, "vgg") ? vgg_fashion : resnet18_cifar)(&b);
-    const int images = strstr(name, "vgg") ? 512 : 256;
+    const int vgg = strstr(name, "vgg") != NULL;
+    (vgg ? vgg_fashion : resnet18_cifar)(&b);
+    const int images = vgg ? 512 : 256;
     int n = repeats ? repeats : 10;
     double seconds[64];
     if (n > 64) n = 64;

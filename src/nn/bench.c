@@ -2,19 +2,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "scan/conv_tune.h"
 #include "scan/nn.h"
 #include "scan/nn_bench.h"
 #include "scan/optim.h"
+#include "scan/progress.h"
 #include "scan/rng.h"
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int g_conv_measure; /* scan_bench_set_conv_measure: one setting for the whole `scan bench` command */
 
@@ -31,9 +25,9 @@ static scan_status tune(scan_net *net, int batch) {
 scan_status scan_bench_conv_tuning(const scan_backbone_config *b, const scan_head_config *h, int batch, double *seconds) {
   scan_net *net = NULL;
   SCAN_TRY(scan_net_create(&net, scan_context_default(), b, h, batch, 1));
-  const double start = now_seconds();
+  const double start = scan_now_seconds();
   scan_status st = tune(net, batch);
-  *seconds = now_seconds() - start;
+  *seconds = scan_now_seconds() - start;
   scan_net_free(net);
   return st;
 }
@@ -87,9 +81,9 @@ static scan_status run_bench(const scan_backbone_config *bc, const scan_head_con
   bench_setup b;
   scan_status st = bench_init(&b, bc, hc, batch);
   for (int r = -1; st == SCAN_OK && r < repeats; r++) { /* r = -1: warm-up (primitive creation) */
-    double t0 = now_seconds();
+    double t0 = scan_now_seconds();
     st = training ? train_step(&b, batch) : scan_net_infer(b.net, b.input, batch);
-    if (r >= 0) seconds_out[r] = now_seconds() - t0;
+    if (r >= 0) seconds_out[r] = scan_now_seconds() - t0;
   }
   bench_free(&b);
   return st;
@@ -138,13 +132,13 @@ scan_status scan_bench_train_profile(const scan_backbone_config *bc, const scan_
   if (st == SCAN_OK) st = scan_net_set_profiling(b.net, 1);
   double optimizer_s = 0, total = 0;
   for (int r = 0; st == SCAN_OK && r < repeats; r++) {
-    const double start = now_seconds();
+    const double start = scan_now_seconds();
     scan_net_zero_grad(b.net);
     st = scan_net_forward(b.net, b.input, batch, 1);
     if (st == SCAN_OK) st = scan_net_backward(b.net, (const float *const *)b.d_heads, NULL);
-    const double step_start = now_seconds();
+    const double step_start = scan_now_seconds();
     if (st == SCAN_OK) st = scan_optim_step(b.opt);
-    const double end = now_seconds();
+    const double end = scan_now_seconds();
     optimizer_s += end - step_start;
     total += end - start;
     seconds_out[r] = end - start;
