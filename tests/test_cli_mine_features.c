@@ -83,7 +83,7 @@ static void check_source(const char *config, const char *source, int want_dim, c
     norm_error = test_worse(norm_error, fabs(sqrt(all) - 1));
     if (split == want_dim) continue;
     half_error = test_worse(half_error, fabs(sqrt(first) - sqrt(0.5)));
-    const uint8_t *image = scan_dataset_image(train, (int)i);
+    const uint8_t *image = TEST_DATASET_IMAGE(train, i);
     double image_norm = 0;
     for (int k = 0; k < pixels; k++) image_norm += (image[k] / 255.0) * (image[k] / 255.0);
     for (int k = 0; k < pixels; k++)
@@ -103,7 +103,7 @@ static void check_query_image(const char *config, const scan_dataset *train) {
   char run[1024], image[1024], args[4096];
   snprintf(run, sizeof run, "%s/run-backbone+pixels", test_tmpdir());
   snprintf(image, sizeof image, "%s/query.png", test_tmpdir());
-  CHECK(scan_image_write_png(image, scan_dataset_image(train, 7), TINY_SIDE, TINY_SIDE, 1) == SCAN_OK);
+  CHECK(scan_image_write_png(image, TEST_DATASET_IMAGE(train, 7), TINY_SIDE, TINY_SIDE, 1) == SCAN_OK);
   snprintf(args, sizeof args,
            "query --config %s --out %s --quiet --set cluster.neighbor_features=backbone+pixels --query-image %s --n 10",
            config, run, image);

@@ -20,7 +20,7 @@ static scan_status load(scan_dataset *d, const char *name, const char *root, con
 
 /* Every pixel of image `index` of d equals test_pixel(expected_n, ...). */
 static int image_matches(const scan_dataset *d, int index, int expected_n) {
-  const uint8_t *img = scan_dataset_image(d, index);
+  const uint8_t *img = TEST_DATASET_IMAGE(d, index);
   for (int y = 0; y < d->height; y++)
     for (int x = 0; x < d->width; x++)
       for (int c = 0; c < d->channels; c++)
@@ -102,7 +102,7 @@ static void test_cifar10(void) {
   CHECK(d.count == 6 && d.height == 32 && d.width == 32 && d.channels == 3);
   for (int i = 0; i < 6; i++) CHECK(d.labels[i] == labels[i] && image_matches(&d, i, i));
   /* One position by hand: image 2, row 5, column 7, blue comes from byte 1 + 2*1024 + 5*32 + 7 of its record. */
-  CHECK(scan_dataset_image(&d, 2)[(5 * 32 + 7) * 3 + 2] == test_pixel(2, 5, 7, 2));
+  CHECK(TEST_DATASET_IMAGE(&d, 2)[(5 * 32 + 7) * 3 + 2] == test_pixel(2, 5, 7, 2));
   CHECK(d.num_classes == 10 && strcmp(d.class_names[6], "frog") == 0);
   scan_dataset_free(&d);
 
@@ -172,7 +172,7 @@ static void test_stl(void) {
   CHECK(d.labels[0] == 0 && d.labels[1] == 9 && strcmp(d.class_names[7], "monkey") == 0);
   CHECK(image_matches(&d, 0, 0) && image_matches(&d, 1, 1));
   /* The transpose by hand: row 10, column 40, green of image 1 is file byte 27648 + 9216 + 40*96 + 10. */
-  CHECK(scan_dataset_image(&d, 1)[(10 * 96 + 40) * 3 + 1] == test_pixel(1, 10, 40, 1));
+  CHECK(TEST_DATASET_IMAGE(&d, 1)[(10 * 96 + 40) * 3 + 1] == test_pixel(1, 10, 40, 1));
   scan_dataset_free(&d);
 
   CHECK_MSG(load(&d, "stl-10", test_path("stl"), "train+unlabeled") == SCAN_OK, "%s", scan_error_message());
@@ -284,7 +284,7 @@ static void test_folder_and_list(void) {
   CHECK(d.labels[0] == 0 && d.labels[1] == 0 && d.labels[2] == 1);
   CHECK(strcmp(d.file_names[0], "cat/a.png") == 0 && strcmp(d.file_names[2], "dog/c.png") == 0);
   CHECK(image_matches(&d, 0, 0) && image_matches(&d, 1, 1));
-  const uint8_t *grey = scan_dataset_image(&d, 2);
+  const uint8_t *grey = TEST_DATASET_IMAGE(&d, 2);
   CHECK(grey[(3 * 5 + 4) * 3 + 0] == test_pixel(2, 3, 4, 0) && grey[(3 * 5 + 4) * 3 + 2] == test_pixel(2, 3, 4, 0));
   CHECK(strcmp(d.name, "folder") == 0);
   scan_dataset_free(&d);
@@ -298,7 +298,7 @@ static void test_folder_and_list(void) {
   uint8_t expect[1];
   const uint8_t src[3] = {test_pixel(5, 2, 1, 0), test_pixel(5, 2, 1, 1), test_pixel(5, 2, 1, 2)};
   scan_image_convert_channels(src, 3, expect, 1, 1);
-  CHECK(scan_dataset_image(&d, 0)[2 * 3 + 1] == expect[0]);
+  CHECK(TEST_DATASET_IMAGE(&d, 0)[2 * 3 + 1] == expect[0]);
   scan_dataset_free(&d);
 
   /* Sizes differ: an error naming the file, unless an image size is given. */

@@ -76,7 +76,7 @@ static void test_single_in_order(const scan_dataset *d) {
   for (int i = 0; i < COUNT; i++) {
     same &= e.index[i] == i && e.labels[i] == i % 5;
     scan_rng rng = scan_rng_make(5, 3, (uint64_t)i * 4);
-    scan_augment(&aug, scan_dataset_image(d, i), SIDE, SIDE, &rng, view);
+    scan_augment(&aug, TEST_DATASET_IMAGE(d, i), SIDE, SIDE, &rng, view);
     same &= memcmp(view, e.a + (long)i * CH * 100, sizeof view) == 0;
   }
   CHECK(same);
@@ -166,7 +166,7 @@ static void test_neighbor_pairs(const scan_dataset *d) {
       }
       /* b is the neighbour's image under the anchor's second stream. */
       scan_rng rng = scan_rng_make(3, (uint64_t)epoch, (uint64_t)anchor * 4 + 1);
-      scan_augment(&b, scan_dataset_image(d, partner), SIDE, SIDE, &rng, view);
+      scan_augment(&b, TEST_DATASET_IMAGE(d, partner), SIDE, SIDE, &rng, view);
       views_ok &= memcmp(view, e.b + (long)i * CH * SIDE * SIDE, sizeof view) == 0;
     }
     free_dump(&e);

@@ -51,7 +51,7 @@ static int same_images(const scan_dataset *whole, const scan_dataset *d) {
   for (int pass = 0; pass < 2; pass++) /* twice: the second pass reads (some) images from the cache */
     for (long i = 0; i < d->count && same; i++) {
       const uint8_t *image;
-      same = scan_dataset_read(d, i, scratch, &image) == SCAN_OK && memcmp(image, scan_dataset_image(whole, (int)i), bytes) == 0;
+      same = scan_dataset_read(d, i, scratch, &image) == SCAN_OK && memcmp(image, TEST_DATASET_IMAGE(whole, i), bytes) == 0;
     }
   free(scratch);
   same = same && (whole->labels == NULL) == (d->labels == NULL);

@@ -392,7 +392,51 @@ static void test_separated_blobs(void) {
   free(assign1);
 }
 
+/* k-means on a dataset's images: with room for every image it is scan_kmeans on their pixels / 255 (the same
+   bits); with room for fewer, the centres are scan_kmeans's on the evenly spread sample and every image joins its
+   nearest centre (a plain double reference here). */
+static void test_images(void) {
+  enum { N = 300, H = 2, W = 3, C = 1, D = H * W * C, K = 3, FIT = 50 };
+  uint8_t pixels[N * D];
+  scan_rng r = scan_rng_make(17, 0, 0);
+  for (int i = 0; i < N; i++)
+    for (int j = 0; j < D; j++) pixels[i * D + j] = (uint8_t)(80 * (i % K) + (j % 2) * 20 + scan_rng_int(&r, 60));
+  scan_dataset images = {.count = N, .height = H, .width = W, .channels = C, .pixels = pixels, .name = "images"};
+  float x[N * D], centres[K * D], want_centres[K * D];
+  int32_t assign[N], want[N];
+  for (int i = 0; i < N * D; i++) x[i] = pixels[i] / 255.0f;
+  scan_kmeans_options opt;
+  scan_kmeans_default_options(&opt, K, 5);
+  CHECK(scan_kmeans(x, N, D, &opt, want_centres, want, NULL) == SCAN_OK);
+  CHECK(scan_kmeans_images(&images, N, &opt, centres, assign) == SCAN_OK);
+  CHECK(memcmp(assign, want, sizeof assign) == 0 && memcmp(centres, want_centres, sizeof centres) == 0);
+
+  float sample[FIT * D];
+  for (int i = 0; i < FIT; i++)
+    for (int j = 0; j < D; j++) sample[i * D + j] = x[(i * N / FIT) * D + j];
+  CHECK(scan_kmeans(sample, FIT, D, &opt, want_centres, want, NULL) == SCAN_OK);
+  for (int i = 0; i < N * D; i++) assign[i % N] = -1;
+  CHECK(scan_kmeans_images(&images, FIT, &opt, centres, assign) == SCAN_OK);
+  CHECK(memcmp(centres, want_centres, sizeof centres) == 0);
+  int nearest = 1;
+  for (int i = 0; i < N; i++) {
+    int best = 0;
+    double best_dist = INFINITY;
+    for (int c = 0; c < K; c++) {
+      double dist = 0;
+      for (int j = 0; j < D; j++) dist += pow((double)x[i * D + j] - want_centres[c * D + j], 2);
+      if (dist < best_dist) best_dist = dist, best = c;
+    }
+    nearest &= assign[i] == best;
+  }
+  CHECK_MSG(nearest, "an image is not assigned to its nearest centre");
+  scan_dataset empty = images;
+  empty.count = 0;
+  CHECK(scan_kmeans_images(&empty, FIT, &opt, centres, assign) == SCAN_ERR_INPUT);
+}
+
 int main(void) {
+  test_images();
   test_separated_blobs();
   test_against_reference();
   test_fixed_point();

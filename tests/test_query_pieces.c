@@ -48,7 +48,8 @@ static void test_mining(void) {
   }
   const int k = 12;
   int64_t got[N * k], want[k];
-  CHECK(scan_query_mine(x, N, D, pixels, BYTES, k, got) == SCAN_OK);
+  const scan_dataset images = {.count = N, .height = 1, .width = BYTES, .channels = 1, .pixels = pixels, .name = "t"};
+  CHECK(scan_query_mine(x, N, D, &images, k, got) == SCAN_OK);
   int same = 1, no_copy = 1;
   for (int i = 0; i < N; i++) {
     brute_candidates(x, pixels, i, k, want);
@@ -60,15 +61,15 @@ static void test_mining(void) {
   CHECK_MSG(same, "candidates differ from brute force");
   CHECK_MSG(no_copy, "an image or a copy of it is among its own candidates");
   /* Without pixels only the image itself is left out: its copy (same features) comes first. */
-  CHECK(scan_query_mine(x, N, D, NULL, 0, k, got) == SCAN_OK);
+  CHECK(scan_query_mine(x, N, D, NULL, k, got) == SCAN_OK);
   CHECK(got[3 * k] == 9 && got[3 * k + 1] == 30);
   CHECK(got[17 * k] == 18);
-  CHECK(scan_query_mine(x, N, D, pixels, BYTES, N - 1, got) == SCAN_ERR_INPUT); /* 3 has only N - 3 others */
+  CHECK(scan_query_mine(x, N, D, &images, N - 1, got) == SCAN_ERR_INPUT); /* 3 has only N - 3 others */
 
   /* Prefix accuracies against a direct count. */
   int32_t labels[N];
   for (int i = 0; i < N; i++) labels[i] = i % 4 == 0 ? -1 : i % 3;
-  CHECK(scan_query_mine(x, N, D, pixels, BYTES, k, got) == SCAN_OK);
+  CHECK(scan_query_mine(x, N, D, &images, k, got) == SCAN_OK);
   const int counts[] = {1, 5, 12};
   double acc[3];
   CHECK(scan_query_candidate_accuracy(got, N, k, labels, counts, 3, acc) == SCAN_OK);

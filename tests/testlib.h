@@ -77,6 +77,11 @@ double test_max_rel_diff(const float *a, const float *b, int64_t count);
 
 /* The running worst of non-negative errors: max(worst, error), but INFINITY once an error is NaN or inf.
  * fmax would drop a NaN (fmax(0, NaN) = 0), so an all-NaN result would pass `worst < tol` or `worst == 0`. */
+/* Image `index` of a dataset held in memory (the library reads images through scan_dataset_read, which also
+ * serves streamed datasets; tests that built or loaded a dataset whole look at its pixels directly). */
+#define TEST_DATASET_IMAGE(d, index) \
+  ((d)->pixels + (size_t)(index) * (size_t)(d)->height * (size_t)(d)->width * (size_t)(d)->channels)
+
 static inline double test_worse(double worst, double error) {
   if (!isfinite(error) || !isfinite(worst)) return INFINITY;
   return error > worst ? error : worst;

@@ -34,12 +34,12 @@ static inline size_t scan_dataset_image_bytes(const scan_dataset *d) {
  * cannot be read or decoded any more is SCAN_ERR_INPUT naming it. */
 scan_status scan_dataset_read(const scan_dataset *d, long index, uint8_t *scratch, const uint8_t **image);
 
-/* Image `index` of a dataset held in memory (d->pixels != NULL) only: the stages that work on the validation split
- * (always loaded whole) and the commands that load whole datasets use it; anything that may see a streamed
- * training split goes through scan_dataset_read. */
-static inline const uint8_t *scan_dataset_image(const scan_dataset *d, int index) {
-  return d->pixels + (long)index * d->height * d->width * d->channels;
-}
+/* A copy of image `index` in `dst` (scan_dataset_image_bytes), from memory, the cache, the file or the packed file. */
+scan_status scan_dataset_copy_image(const scan_dataset *d, long index, uint8_t *dst);
+
+/* Copies of images indices[0..count) side by side in one new allocation (*out, count * scan_dataset_image_bytes; free
+ * it), for code that needs several at once, such as an image grid. A negative index leaves its slot zeroed. */
+scan_status scan_dataset_gather(const scan_dataset *d, const int64_t *indices, long count, uint8_t **out);
 
 /* A streamed dataset's cache: bytes of decoded images held now, the most ever held, and the budget (all 0 for
  * a dataset in memory or a packed file, which needs no cache). */

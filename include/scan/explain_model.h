@@ -51,6 +51,8 @@ void scan_explainer_close(scan_explainer *e);
 /* The view the model sees of an image of h x w x e->channels: the val transform's resize and centre
  * crop, without normalisation. view holds side*side*channels bytes. */
 scan_status scan_explainer_view(const scan_explainer *e, const uint8_t *image, int h, int w, uint8_t *view);
+/* The same view of image `index` of a dataset, in memory or streamed. */
+scan_status scan_explainer_view_of(const scan_explainer *e, const scan_dataset *d, long index, uint8_t *view);
 /* Softmax probabilities [n, clusters] of n views, in batches of e->batch. */
 scan_status scan_explainer_predict(scan_explainer *e, const uint8_t *views, int n, float *probs);
 

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "scan/dataset.h"
 #include "scan/error.h"
 
 /* Rectangular linear assignment (Kuhn-Munkres with potentials / shortest augmenting
@@ -105,6 +106,12 @@ void scan_kmeans_default_options(scan_kmeans_options *opt, int k, uint64_t seed)
  * sum of squared distances to the assigned centroid. Needs 1 <= k <= n. */
 scan_status scan_kmeans(const float *x, int64_t n, int d, const scan_kmeans_options *opt, float *centroids,
                         int32_t *assign, double *inertia);
+/* k-means on the pixels of a dataset's images (scaled to [0, 1]; in memory or streamed): the images are read one
+ * at a time; at most fit_max of them (all when count <= fit_max, else image i * count / fit_max for i < fit_max) are
+ * clustered by scan_kmeans, then every image is assigned to its nearest centre (squared distance in double, the
+ * smaller index on a tie). centroids [k, height * width * channels] (NULL: not wanted) and assign [count]. */
+scan_status scan_kmeans_images(const scan_dataset *images, long fit_max, const scan_kmeans_options *opt,
+                               float *centroids, int32_t *assign);
 
 /* Prototypes (spec §9.5, corrected per §18.4): for each cluster, among ITS members
  * only, the `topk` with the highest confidence (smaller index on a tie); the

@@ -38,9 +38,9 @@ scan_status scan_query_parse_counts(const char *text, int *counts, int max, int 
 
 /* For every row i of features [n, d] (L2-normalised), its k nearest other rows by inner product,
  * nearest first (ties: smaller index), leaving out i itself and every image whose pixels are
- * byte-identical to image i's (pixels: n images of image_bytes each; NULL = leave out only i).
+ * byte-identical to image i's (images: the n images, in memory or streamed; NULL = leave out only i).
  * candidates [n, k]. SCAN_ERR_INPUT when a row has fewer than k other images. */
-scan_status scan_query_mine(const float *features, int64_t n, int d, const uint8_t *pixels, size_t image_bytes, int k,
+scan_status scan_query_mine(const float *features, int64_t n, int d, const scan_dataset *images, int k,
                             int64_t *candidates);
 
 /* For each counts[j] (<= k): the percentage (0..100) of the first counts[j] candidates of every

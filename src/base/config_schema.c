@@ -35,9 +35,9 @@ const config_key config_schema[] = {
     {"val_data_root", STR, NULL, NULL, "where the validation dataset lives (empty = data_root)"},
     {"image_size", INT, NULL, NULL, "resize images to this side (0 = keep the dataset's size)"},
     {"data_streaming", STR, "auto|on|off", NULL,
-     "training images of a folder, list or packed file: decoded on the fly (on), in memory (off), or on the fly only "
-     "when they exceed data_cache_mb (auto)"},
-    {"data_cache_mb", INT, NULL, NULL, "streamed training images: the decoded-image cache's budget in MiB"},
+     "images of a folder, list or packed file (training and validation splits): decoded on the fly (on), in memory "
+     "(off), or on the fly only when they exceed data_cache_mb (auto)"},
+    {"data_cache_mb", INT, NULL, NULL, "streamed images: each split's decoded-image cache budget in MiB"},
     {"num_classes", INT, NULL, NULL, "number of clusters"},
     {"num_heads", INT, NULL, NULL, "cluster heads trained side by side; the lowest-loss one is kept"},
     {"num_neighbors", INT, NULL, NULL, "nearest neighbours mined per training image"},

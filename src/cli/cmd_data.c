@@ -159,7 +159,7 @@ static int data_info(int argc, char **argv) {
  * that class, in file order), plus a row for images without a label; for
  * unlabelled data, rows of `per_class` images in file order. */
 static scan_status build_sample_grid(const scan_dataset *d, int per_class, scan_grid *grid, scan_grid_cell **cells_out,
-                                     const char ***labels_out) {
+                                     const char ***labels_out, uint8_t **pixels_out) {
   int has_unlabelled = !d->labels;
   if (d->labels)
     for (int i = 0; i < d->count && !has_unlabelled; i++) has_unlabelled = d->labels[i] < 0 || d->labels[i] >= d->num_classes;
@@ -168,10 +168,12 @@ static scan_status build_sample_grid(const scan_dataset *d, int per_class, scan_
   scan_grid_cell *cells = scan_calloc((unsigned long)rows * (unsigned long)per_class, sizeof *cells);
   const char **labels = scan_calloc((unsigned long)rows, sizeof *labels);
   int *filled = scan_calloc((unsigned long)rows, sizeof *filled);
-  if (!cells || !labels || !filled) {
-    free(cells), free(labels), free(filled);
+  int64_t *shown = scan_malloc(sizeof *shown * (unsigned long)rows * (unsigned long)per_class); /* per cell, or -1 */
+  if (!cells || !labels || !filled || !shown) {
+    free(cells), free(labels), free(filled), free(shown);
     return SCAN_ERR_INTERNAL;
   }
+  for (long c = 0; c < (long)rows * per_class; c++) shown[c] = -1;
   for (int r = 0; r < rows && d->labels; r++) labels[r] = r < d->num_classes ? d->class_names[r] : "unlabelled";
   for (int i = 0; i < d->count; i++) {
     int row;
@@ -180,13 +182,19 @@ static scan_status build_sample_grid(const scan_dataset *d, int per_class, scan_
     else
       row = d->labels[i] >= 0 && d->labels[i] < d->num_classes ? d->labels[i] : d->num_classes;
     if (row >= rows || filled[row] >= per_class) continue;
-    scan_grid_cell *cell = &cells[row * per_class + filled[row]++];
-    cell->pixels = scan_dataset_image(d, i);
-    cell->height = d->height;
-    cell->width = d->width;
-    cell->channels = d->channels;
+    shown[row * per_class + filled[row]++] = i;
   }
   free(filled);
+  scan_status status = scan_dataset_gather(d, shown, (long)rows * per_class, pixels_out);
+  for (long c = 0; c < (long)rows * per_class && status == SCAN_OK; c++)
+    if (shown[c] >= 0)
+      cells[c] = (scan_grid_cell){*pixels_out + (size_t)c * scan_dataset_image_bytes(d), d->height, d->width,
+                                  d->channels, NULL};
+  free(shown);
+  if (status != SCAN_OK) {
+    free(cells), free(labels);
+    return status;
+  }
   memset(grid, 0, sizeof *grid);
   grid->rows = rows;
   grid->cols = per_class;
@@ -324,10 +332,12 @@ static int data_show(int argc, char **argv) {
   scan_grid grid;
   scan_grid_cell *cells = NULL;
   const char **labels = NULL;
-  scan_status st = build_sample_grid(&d, per_class, &grid, &cells, &labels);
+  uint8_t *pixels = NULL;
+  scan_status st = build_sample_grid(&d, per_class, &grid, &cells, &labels, &pixels);
   if (st == SCAN_OK) st = scan_grid_write_png(out, &grid);
   rc = cli_report_error(st);
   if (rc == 0) printf("%s\n", out);
+  free(pixels);
   free(cells);
   free(labels);
   scan_dataset_free(&d);

@@ -63,8 +63,9 @@ static scan_status explain_one(scan_pipeline *p, const char *model, int index, c
   if (status == SCAN_OK && image_path) status = image_like_dataset(file_pixels, fh, fw, fc, data, &image);
   if (status == SCAN_OK && !(view = scan_malloc((size_t)e.side * e.side * e.channels)))
     status = scan_fail(SCAN_ERR_INTERNAL, "out of memory");
-  const uint8_t *source = image_path ? image : status == SCAN_OK ? scan_dataset_image(data, index) : NULL;
-  if (status == SCAN_OK) status = scan_explainer_view(&e, source, data->height, data->width, view);
+  if (status == SCAN_OK)
+    status = image_path ? scan_explainer_view(&e, image, data->height, data->width, view)
+                        : scan_explainer_view_of(&e, data, index, view);
   char stem[200];
   if (image_path) cli_file_stem(image_path, stem, sizeof stem);
   else snprintf(stem, sizeof stem, "val_%05d", index);

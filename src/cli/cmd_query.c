@@ -56,7 +56,7 @@ static scan_status run_query(scan_pipeline *p, int query, const char *image_path
       status = scan_query_candidates_of_image(p, image_path, n, image, indices);
     } else {
       status = scan_query_candidates_of(p, query, n, indices);
-      if (status == SCAN_OK) memcpy(image, scan_dataset_image(val, query), bytes);
+      if (status == SCAN_OK) status = scan_dataset_copy_image(val, query, image);
     }
   }
   if (status == SCAN_OK) status = scan_model_load_cluster(p, model, 256, &net, model_used, sizeof model_used);

@@ -96,20 +96,18 @@ scan_status scan_pipeline_data_spec(const scan_pipeline *p, int validation, scan
   return SCAN_OK;
 }
 
-/* The training split may stream (data_streaming: auto streams what would not fit in data_cache_mb); the
-   validation split is always loaded whole, since evaluation, explanations and queries read its images directly. */
+/* Either split may stream (data_streaming: auto streams what would not fit in data_cache_mb; each split has a
+   cache of its own): every reader of images goes through scan_dataset_read, so nothing needs a split whole. */
 static scan_status load_split(scan_pipeline *p, int validation, scan_dataset *out) {
   scan_dataset_spec spec;
   SCAN_TRY(scan_pipeline_data_spec(p, validation, &spec));
-  if (!validation) {
-    const char *streaming = "auto";
-    int cache_mb = SCAN_DEFAULT_CACHE_MB;
-    SCAN_TRY(scan_config_get_string(p->cfg, NULL, "data_streaming", &streaming));
-    SCAN_TRY(scan_config_get_int(p->cfg, NULL, "data_cache_mb", &cache_mb));
-    spec.streaming = strcmp(streaming, "on") == 0 ? SCAN_STREAM_ON : strcmp(streaming, "off") == 0 ? SCAN_STREAM_OFF
-                                                                                                   : SCAN_STREAM_AUTO;
-    spec.cache_mb = cache_mb;
-  }
+  const char *streaming = "auto";
+  int cache_mb = SCAN_DEFAULT_CACHE_MB;
+  SCAN_TRY(scan_config_get_string(p->cfg, NULL, "data_streaming", &streaming));
+  SCAN_TRY(scan_config_get_int(p->cfg, NULL, "data_cache_mb", &cache_mb));
+  spec.streaming = strcmp(streaming, "on") == 0 ? SCAN_STREAM_ON : strcmp(streaming, "off") == 0 ? SCAN_STREAM_OFF
+                                                                                                 : SCAN_STREAM_AUTO;
+  spec.cache_mb = cache_mb;
   return scan_dataset_load(out, &spec);
 }
 

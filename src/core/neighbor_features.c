@@ -20,10 +20,18 @@ static void side_by_side(const float *a, int da, const float *b, int db, long n,
 static scan_status pixel_rows(const scan_dataset *data, float **out, int *dim) {
   *dim = data->height * data->width * data->channels;
   *out = scan_malloc(sizeof(float) * (size_t)data->count * (size_t)*dim);
-  if (!*out) return SCAN_ERR_INTERNAL;
-  for (long i = 0; i < data->count; i++) {
-    const uint8_t *image = scan_dataset_image(data, (int)i);
-    for (int j = 0; j < *dim; j++) (*out)[(size_t)i * *dim + j] = image[j] / 255.0f;
+  uint8_t *scratch = scan_malloc((size_t)*dim); /* one image of a streamed dataset */
+  scan_status status = *out && scratch ? SCAN_OK : scan_fail(SCAN_ERR_INTERNAL, "out of memory");
+  for (long i = 0; i < data->count && status == SCAN_OK; i++) {
+    const uint8_t *image = NULL;
+    status = scan_dataset_read(data, i, scratch, &image);
+    for (int j = 0; j < *dim && status == SCAN_OK; j++) (*out)[(size_t)i * *dim + j] = image[j] / 255.0f;
+  }
+  free(scratch);
+  if (status != SCAN_OK) {
+    free(*out);
+    *out = NULL;
+    return status;
   }
   scan_l2_normalize_rows(*out, data->count, *dim);
   return SCAN_OK;

@@ -10,34 +10,34 @@
 /* The reference tiled 236-pixel images; larger images are shrunk to this so a strip stays a few MB. */
 enum { STRIP_MAX_CELL = 236 };
 
-static scan_grid_cell image_cell(const scan_dataset *d, int64_t index, const char *caption) {
-  scan_grid_cell cell = {scan_dataset_image(d, (int)index), d->height, d->width, d->channels, caption};
-  return cell;
-}
-
 static scan_status write_strip(const curate_state *s, int64_t unique_row, int k, const char *path) {
   const scan_curate_request *req = s->req;
-  int64_t target = s->kept[unique_row];
+  const scan_dataset *target = req->target_images, *pool = req->pool_images;
+  int64_t target_index = s->kept[unique_row];
   scan_grid_cell *cells = scan_calloc((unsigned long)k + 1, sizeof *cells);
   char(*captions)[32] = scan_calloc((unsigned long)k + 1, sizeof *captions);
-  if (!cells || !captions) {
-    free(cells);
-    free(captions);
-    return SCAN_ERR_INTERNAL;
+  uint8_t *target_pixels = NULL, *pool_pixels = NULL;
+  scan_status status = cells && captions ? SCAN_OK : SCAN_ERR_INTERNAL;
+  if (status == SCAN_OK) status = scan_dataset_gather(target, &target_index, 1, &target_pixels);
+  if (status == SCAN_OK) status = scan_dataset_gather(pool, s->neighbors + unique_row * s->k_max, k, &pool_pixels);
+  if (status == SCAN_OK) {
+    snprintf(captions[0], sizeof captions[0], "target");
+    cells[0] = (scan_grid_cell){target_pixels, target->height, target->width, target->channels, captions[0]};
+    const size_t pool_bytes = scan_dataset_image_bytes(pool);
+    for (int c = 0; c < k; c++) {
+      snprintf(captions[c + 1], sizeof captions[c + 1], "%.3f", s->similarities[unique_row * s->k_max + c]);
+      cells[c + 1] = (scan_grid_cell){pool_pixels + (size_t)c * pool_bytes, pool->height, pool->width, pool->channels,
+                                      captions[c + 1]};
+    }
+    char title[1200];
+    snprintf(title, sizeof title, "%s: %d nearest", req->target_names[target_index], k);
+    scan_grid grid = {.rows = 1, .cols = k + 1, .cells = cells, .title = title};
+    grid.cell_size = scan_grid_auto_cell_size(&grid);
+    if (grid.cell_size > STRIP_MAX_CELL) grid.cell_size = STRIP_MAX_CELL;
+    status = scan_grid_write_png(path, &grid);
   }
-  snprintf(captions[0], sizeof captions[0], "target");
-  cells[0] = image_cell(req->target_images, target, captions[0]);
-  for (int c = 0; c < k; c++) {
-    snprintf(captions[c + 1], sizeof captions[c + 1], "%.3f", s->similarities[unique_row * s->k_max + c]);
-    cells[c + 1] = image_cell(req->pool_images, s->neighbors[unique_row * s->k_max + c], captions[c + 1]);
-  }
-  char title[1200];
-  snprintf(title, sizeof title, "%s: %d nearest",
-           req->target_names[target], k);
-  scan_grid grid = {.rows = 1, .cols = k + 1, .cells = cells, .title = title};
-  grid.cell_size = scan_grid_auto_cell_size(&grid);
-  if (grid.cell_size > STRIP_MAX_CELL) grid.cell_size = STRIP_MAX_CELL;
-  scan_status status = scan_grid_write_png(path, &grid);
+  free(target_pixels);
+  free(pool_pixels);
   free(cells);
   free(captions);
   return status;

@@ -138,6 +138,27 @@ scan_status scan_dataset_read(const scan_dataset *d, long index, uint8_t *scratc
   return source_read(d->source, index, scratch);
 }
 
+scan_status scan_dataset_copy_image(const scan_dataset *d, long index, uint8_t *dst) {
+  const uint8_t *image = NULL;
+  SCAN_TRY(scan_dataset_read(d, index, dst, &image));
+  if (image != dst) memcpy(dst, image, scan_dataset_image_bytes(d));
+  return SCAN_OK;
+}
+
+scan_status scan_dataset_gather(const scan_dataset *d, const int64_t *indices, long count, uint8_t **out) {
+  const size_t bytes = scan_dataset_image_bytes(d);
+  *out = scan_calloc(count > 0 ? (size_t)count : 1, bytes);
+  if (!*out) return scan_fail(SCAN_ERR_INTERNAL, "%s: out of memory for %ld images", d->name, count);
+  scan_status status = SCAN_OK;
+  for (long i = 0; i < count && status == SCAN_OK; i++)
+    if (indices[i] >= 0) status = scan_dataset_copy_image(d, (long)indices[i], *out + (size_t)i * bytes);
+  if (status != SCAN_OK) {
+    free(*out);
+    *out = NULL;
+  }
+  return status;
+}
+
 void scan_dataset_cache_usage(const scan_dataset *d, size_t *held, size_t *peak, size_t *budget) {
   *held = *peak = *budget = 0;
   struct scan_image_source *s = d->source;

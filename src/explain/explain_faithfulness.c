@@ -336,7 +336,7 @@ scan_status scan_explain_faithfulness(scan_pipeline *p, const char *model_path, 
   scan_progress progress;
   scan_progress_start(&progress, "explain: faithfulness", n, "img");
   for (int i = 0; status == SCAN_OK && i < n; i++) {
-    status = scan_explainer_view(&e, scan_dataset_image(val, indices[i]), val->height, val->width, view);
+    status = scan_explainer_view_of(&e, val, indices[i], view);
     if (status == SCAN_OK) status = scan_faithfulness_image(&e, &randomised, view, RANDOM_ORDERS, (uint64_t)i, &items[i]);
     if (status != SCAN_OK) scan_fail_context(status, "explain: faithfulness of val image %d", indices[i]);
     scan_progress_update(&progress, i + 1);

@@ -135,7 +135,7 @@ scan_status scan_explain_cluster_members(scan_pipeline *p, const char *model_pat
   for (int m = 0; status == SCAN_OK && m < explain; m++) {
     char prefix[48];
     snprintf(prefix, sizeof prefix, "cluster_%02d_member_%02d", cluster, m);
-    status = scan_explainer_view(&e, scan_dataset_image(val, members[m].index), val->height, val->width, view);
+    status = scan_explainer_view_of(&e, val, members[m].index, view);
     if (status == SCAN_OK) status = scan_explain_image(&e, view, cluster, methods, dir, prefix, &items[done++]);
     items[m].index = members[m].index;
     if (status != SCAN_OK) scan_fail_context(status, "explain: member %d of cluster %d (val image %d)", m, cluster, members[m].index);

@@ -113,6 +113,15 @@ scan_status scan_explainer_view(const scan_explainer *e, const uint8_t *image, i
   return SCAN_OK;
 }
 
+scan_status scan_explainer_view_of(const scan_explainer *e, const scan_dataset *d, long index, uint8_t *view) {
+  uint8_t *image = scan_malloc(scan_dataset_image_bytes(d));
+  if (!image) return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
+  scan_status status = scan_dataset_copy_image(d, index, image);
+  if (status == SCAN_OK) status = scan_explainer_view(e, image, d->height, d->width, view);
+  free(image);
+  return status;
+}
+
 /* Softmax probabilities of n <= e->batch views into e->probs. The views are side x side already, so
  * the val transform reduces to ToTensor + Normalize: exactly what the model saw in training. keep_for_backward:
  * Grad-CAM differentiates afterwards; LIME only needs the probabilities (the faster inference pass). */

@@ -68,7 +68,12 @@ scan_status predict_sorter_add(predict_sorter *s, const predict_source *source, 
   if (!source->from_files) { /* an image inside a dataset file: written out as a PNG */
     SCAN_TRY(scan_path_format(path, sizeof path, "%s/%06ld.png", folder, index));
     const scan_dataset *d = &source->data;
-    return scan_image_write_png(path, scan_dataset_image(d, (int)index), d->height, d->width, d->channels);
+    uint8_t *image = NULL;
+    int64_t wanted = index;
+    SCAN_TRY(scan_dataset_gather(d, &wanted, 1, &image));
+    scan_status status = scan_image_write_png(path, image, d->height, d->width, d->channels);
+    free(image);
+    return status;
   }
   /* "class/a.png" and "other/a.png" stay apart as class_a.png and other_a.png. */
   path_component(predict_source_name(source, index, name_buf, sizeof name_buf), file, sizeof file);

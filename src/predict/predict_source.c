@@ -49,7 +49,14 @@ static scan_status prepare_one(const predict_source *s, long index, int resize_t
     h = s->data.height;
     w = s->data.width;
     c = s->data.channels;
-    pixels = scan_dataset_image(&s->data, (int)index);
+    decoded = scan_malloc(scan_dataset_image_bytes(&s->data));
+    if (!decoded) return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
+    scan_status read = scan_dataset_copy_image(&s->data, index, decoded);
+    if (read != SCAN_OK) {
+      free(decoded);
+      return read;
+    }
+    pixels = decoded;
   }
   uint8_t *converted = NULL, *resized = NULL;
   scan_status status = SCAN_OK;

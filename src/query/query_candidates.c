@@ -55,46 +55,55 @@ static int compare_hashed(const void *a, const void *b) {
 }
 
 /* group[i] = the smallest index of the images byte-identical to image i (i itself when unique);
- * *largest = the size of the biggest group. */
-static scan_status duplicate_groups(const uint8_t *pixels, int64_t n, size_t bytes, int64_t *group, int64_t *largest) {
+ * *largest = the size of the biggest group. Images are read one at a time, so a streamed set stays streamed. */
+static scan_status duplicate_groups(const scan_dataset *images, int64_t n, int64_t *group, int64_t *largest) {
+  const size_t bytes = scan_dataset_image_bytes(images);
   hashed_image *order = scan_malloc(sizeof *order * (size_t)n);
-  if (!order) return SCAN_ERR_INTERNAL;
-  for (int64_t i = 0; i < n; i++) {
-    order[i].hash = image_hash(pixels + (size_t)i * bytes, bytes);
-    order[i].index = i;
+  uint8_t *scratch_a = scan_malloc(bytes), *scratch_b = scan_malloc(bytes);
+  scan_status status = order && scratch_a && scratch_b ? SCAN_OK : scan_fail(SCAN_ERR_INTERNAL, "out of memory");
+  for (int64_t i = 0; i < n && status == SCAN_OK; i++) {
+    const uint8_t *image = NULL;
+    status = scan_dataset_read(images, (long)i, scratch_a, &image);
+    if (status == SCAN_OK) order[i] = (hashed_image){image_hash(image, bytes), i};
     group[i] = i;
   }
-  qsort(order, (size_t)n, sizeof *order, compare_hashed);
+  if (status == SCAN_OK) qsort(order, (size_t)n, sizeof *order, compare_hashed);
   *largest = n > 0;
-  for (int64_t start = 0; start < n;) {
+  for (int64_t start = 0; start < n && status == SCAN_OK;) {
     int64_t end = start + 1;
     while (end < n && order[end].hash == order[start].hash) end++;
     /* Within one hash bucket (almost always a single image), link each image to the first identical one. */
-    for (int64_t a = start; a < end; a++) {
+    for (int64_t a = start; a < end && status == SCAN_OK; a++) {
       if (group[order[a].index] != order[a].index) continue; /* already linked to an earlier image */
       int64_t size = 1;
-      for (int64_t b = a + 1; b < end; b++)
-        if (memcmp(pixels + (size_t)order[a].index * bytes, pixels + (size_t)order[b].index * bytes, bytes) == 0) {
+      const uint8_t *image_a = NULL, *image_b = NULL;
+      if (end - a > 1) status = scan_dataset_read(images, (long)order[a].index, scratch_a, &image_a);
+      for (int64_t b = a + 1; b < end && status == SCAN_OK; b++) {
+        status = scan_dataset_read(images, (long)order[b].index, scratch_b, &image_b);
+        if (status == SCAN_OK && memcmp(image_a, image_b, bytes) == 0) {
           group[order[b].index] = order[a].index; /* buckets are sorted by index, so a's index is the smallest */
           size++;
         }
+      }
       if (size > *largest) *largest = size;
     }
     start = end;
   }
   free(order);
-  return SCAN_OK;
+  free(scratch_a);
+  free(scratch_b);
+  return status;
 }
 
-scan_status scan_query_mine(const float *features, int64_t n, int d, const uint8_t *pixels, size_t image_bytes, int k,
+scan_status scan_query_mine(const float *features, int64_t n, int d, const scan_dataset *images, int k,
                             int64_t *candidates) {
   if (k < 1 || k > n - 1)
     return scan_fail(SCAN_ERR_INPUT, "%d candidates asked for, but there are only %lld other images", k, (long long)(n - 1));
   int64_t *group = scan_malloc(sizeof(int64_t) * (size_t)n);
   if (!group) return SCAN_ERR_INTERNAL;
   int64_t largest = 1;
-  scan_status status = pixels ? duplicate_groups(pixels, n, image_bytes, group, &largest) : SCAN_OK;
-  if (!pixels)
+  scan_status status = images ? duplicate_groups(images, n, group, &largest) : SCAN_OK;
+  if (!images)
     for (int64_t i = 0; i < n; i++) group[i] = i;
   /* Search deep enough that every row still has k candidates after its copies are dropped. */
   int64_t depth = k + largest - 1;
@@ -178,7 +187,7 @@ scan_status scan_query_write_candidates(scan_pipeline *p, const int *counts, int
   int64_t *prefix = scan_malloc(sizeof(int64_t) * (size_t)n * (size_t)k);
   scan_status status = table && prefix ? SCAN_OK : SCAN_ERR_INTERNAL;
   if (status == SCAN_OK)
-    status = scan_query_mine(features.data, n, d, val->pixels, (size_t)val->height * val->width * val->channels, k, table);
+    status = scan_query_mine(features.data, n, d, val, k, table);
   for (int c = 0; c < num_counts && status == SCAN_OK; c++) {
     for (int64_t i = 0; i < n; i++)
       memcpy(prefix + i * counts[c], table + i * k, sizeof(int64_t) * (size_t)counts[c]);

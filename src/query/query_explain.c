@@ -40,7 +40,7 @@ scan_status scan_query_explain_prototype(void *ctx, scan_pipeline *p, int64_t in
   snprintf(prefix, sizeof prefix, "prototype_%02d", cluster);
   scan_explanation *item = &x->items[x->count];
   memset(item, 0, sizeof *item);
-  scan_status status = scan_explainer_view(e, scan_dataset_image(val, (int)index), val->height, val->width, view);
+  scan_status status = scan_explainer_view_of(e, val, (long)index, view);
   if (status == SCAN_OK) status = scan_explain_image(&x->explainer, view, cluster, SCAN_EXPLAIN_BOTH, dir, prefix, item);
   if (status == SCAN_OK) {
     item->index = (long)index;

@@ -44,6 +44,14 @@ static scan_status embed(scan_pipeline *p, const scan_dataset *val, uint8_t *ima
   return status;
 }
 
+/* *same = whether image `index` of d is byte-identical to `image` (scratch: one image's bytes, for a streamed d). */
+static scan_status same_image(const scan_dataset *d, long index, const uint8_t *image, uint8_t *scratch, int *same) {
+  const uint8_t *other = NULL;
+  SCAN_TRY(scan_dataset_read(d, index, scratch, &other));
+  *same = memcmp(other, image, scan_dataset_image_bytes(d)) == 0;
+  return SCAN_OK;
+}
+
 scan_status scan_query_candidates_of_image(scan_pipeline *p, const char *path, int n, uint8_t *image_out,
                                            int64_t *indices) {
   const scan_dataset *val;
@@ -58,8 +66,14 @@ scan_status scan_query_candidates_of_image(scan_pipeline *p, const char *path, i
   scan_status status = embed(p, val, image_out, &query, &dim);
   if (status == SCAN_OK) status = scan_query_read_val_features(p, val, dim, &base);
   /* Copies of the query image in the validation set are the query itself: search past them. */
+  uint8_t *scratch = scan_malloc(bytes);
+  if (status == SCAN_OK && !scratch) status = scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   int copies = 0;
-  for (int i = 0; status == SCAN_OK && i < val->count; i++) copies += memcmp(scan_dataset_image(val, i), image_out, bytes) == 0;
+  for (int i = 0; status == SCAN_OK && i < val->count; i++) {
+    int same = 0;
+    status = same_image(val, i, image_out, scratch, &same);
+    copies += same;
+  }
   if (status == SCAN_OK && n > val->count - copies)
     status = scan_fail(SCAN_ERR_INPUT, "%d candidates asked for, but only %d validation images differ from %s", n,
                        val->count - copies, path);
@@ -67,8 +81,12 @@ scan_status scan_query_candidates_of_image(scan_pipeline *p, const char *path, i
   int64_t *found = status == SCAN_OK ? scan_malloc(sizeof(int64_t) * (size_t)depth) : NULL;
   if (status == SCAN_OK && !found) status = SCAN_ERR_INTERNAL;
   if (status == SCAN_OK) status = scan_knn(query, 1, base.data, base.shape[0], dim, depth, 0, found, NULL);
-  for (int j = 0, taken = 0; status == SCAN_OK && j < depth && taken < n; j++)
-    if (memcmp(scan_dataset_image(val, (int)found[j]), image_out, bytes) != 0) indices[taken++] = found[j];
+  for (int j = 0, taken = 0; status == SCAN_OK && j < depth && taken < n; j++) {
+    int same = 0;
+    status = same_image(val, found[j], image_out, scratch, &same);
+    if (status == SCAN_OK && !same) indices[taken++] = found[j];
+  }
+  free(scratch);
   free(found);
   free(query);
   scan_array_free(&base);

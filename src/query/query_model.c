@@ -44,7 +44,7 @@ scan_status scan_query_predict(scan_pipeline *p, scan_net *net, const int64_t *i
       break;
     }
     out->indices[i] = indices[i];
-    memcpy(subset.pixels + bytes * (size_t)i, scan_dataset_image(val, (int)indices[i]), bytes);
+    status = scan_dataset_copy_image(val, (long)indices[i], subset.pixels + bytes * (size_t)i);
   }
   float *outputs[1] = {out->probs};
   if (status == SCAN_OK) status = scan_pipeline_predict(p, net, &subset, "predict candidates", out->features, outputs);

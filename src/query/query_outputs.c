@@ -52,10 +52,14 @@ static scan_status write_cluster_sheet(const scan_dataset *val, const scan_query
     free(captions);
     return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   }
-  for (int k = 0; k < shown; k++) {
-    int64_t index = pr->indices[members[k]];
-    member_caption(val, index, captions[k], 48);
-    cells[k] = (scan_grid_cell){scan_dataset_image(val, (int)index), val->height, val->width, val->channels, captions[k]};
+  int64_t shown_indices[SHEET_MAX_MEMBERS];
+  for (int k = 0; k < shown; k++) shown_indices[k] = pr->indices[members[k]];
+  uint8_t *pixels = NULL;
+  scan_status status = scan_dataset_gather(val, shown_indices, shown, &pixels);
+  for (int k = 0; k < shown && status == SCAN_OK; k++) {
+    member_caption(val, shown_indices[k], captions[k], 48);
+    cells[k] = (scan_grid_cell){pixels + (size_t)k * scan_dataset_image_bytes(val), val->height, val->width,
+                                val->channels, captions[k]};
   }
   char title[192], matched[96] = "", path[SCAN_PATH_MAX];
   int32_t cls = s->evaluated ? s->metrics.match[cluster] : -1;
@@ -65,8 +69,9 @@ static scan_status write_cluster_sheet(const scan_dataset *val, const scan_query
   snprintf(title, sizeof title, "cluster %d: %d of %d candidates%s%s", cluster, count, pr->n, matched,
            count > shown ? " (nearest shown)" : "");
   scan_grid grid = {rows, cols, cells, NULL, title, 0, 0};
-  scan_status status = scan_path_format(path, sizeof path, "%s/cluster_%02d.png", dir, cluster);
+  if (status == SCAN_OK) status = scan_path_format(path, sizeof path, "%s/cluster_%02d.png", dir, cluster);
   if (status == SCAN_OK) status = scan_grid_write_png(path, &grid);
+  free(pixels);
   free(cells);
   free(captions);
   return status;
@@ -78,10 +83,14 @@ static scan_status write_prototype(const scan_dataset *val, const char *dir, int
   snprintf(caption, sizeof caption, "%s", member);
   snprintf(title, sizeof title, "Prototype of cluster %d", cluster);
   int side = val->height > val->width ? val->height : val->width;
-  scan_grid_cell cell = {scan_dataset_image(val, (int)index), val->height, val->width, val->channels, caption};
+  uint8_t *pixels = NULL;
+  SCAN_TRY(scan_dataset_gather(val, &index, 1, &pixels));
+  scan_grid_cell cell = {pixels, val->height, val->width, val->channels, caption};
   scan_grid grid = {1, 1, &cell, NULL, title, side * ((128 + side - 1) / side), 0};
-  SCAN_TRY(scan_path_format(path, sizeof path, "%s/prototype_%02d.png", dir, cluster));
-  return scan_grid_write_png(path, &grid);
+  scan_status status = scan_path_format(path, sizeof path, "%s/prototype_%02d.png", dir, cluster);
+  if (status == SCAN_OK) status = scan_grid_write_png(path, &grid);
+  free(pixels);
+  return status;
 }
 
 static scan_status write_json(const char *dir, const char *name, cJSON *json) {

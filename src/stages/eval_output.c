@@ -124,6 +124,7 @@ static scan_status write_contact_sheets(eval_output *o, const int32_t *pred, con
   char (*captions)[32] = scan_calloc(SHEET_MAX_MEMBERS, 32);
   scan_status status = members && cells && captions ? SCAN_OK : scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   int labelled = d->labels && d->class_names;
+  uint8_t *pixels = NULL; /* the shown members' images, one cluster at a time */
   for (int c = 0; c < o->classes && status == SCAN_OK; c++) {
     char title[160], path[SCAN_PATH_MAX];
     status = scan_path_format(path, sizeof path, "%s/clusters/cluster_%02d.png", o->dir, c);
@@ -138,9 +139,14 @@ static scan_status write_contact_sheets(eval_output *o, const int32_t *pred, con
     qsort_r(members, (size_t)count, sizeof *members, by_confidence_desc, (void *)confidence);
     int shown = count < SHEET_MAX_MEMBERS ? count : SHEET_MAX_MEMBERS;
     memset(cells, 0, SHEET_MAX_MEMBERS * sizeof *cells);
+    int64_t shown_indices[SHEET_MAX_MEMBERS];
+    for (int k = 0; k < shown; k++) shown_indices[k] = members[k];
+    status = scan_dataset_gather(d, shown_indices, shown, &pixels);
+    if (status != SCAN_OK) break;
     for (int k = 0; k < shown; k++) {
       int i = members[k];
-      cells[k] = (scan_grid_cell){scan_dataset_image(d, i), d->height, d->width, d->channels, captions[k]};
+      cells[k] = (scan_grid_cell){pixels + (size_t)k * scan_dataset_image_bytes(d), d->height, d->width, d->channels,
+                                  captions[k]};
       if (labelled) snprintf(captions[k], 32, "%.2f %.14s", confidence[i], d->class_names[d->labels[i]]);
       else snprintf(captions[k], 32, "%.2f #%d", confidence[i], i);
     }
@@ -152,6 +158,8 @@ static scan_status write_contact_sheets(eval_output *o, const int32_t *pred, con
                legend);
     scan_grid grid = {(shown + SHEET_COLUMNS - 1) / SHEET_COLUMNS, SHEET_COLUMNS, cells, NULL, title, thumbnail_cell(d), 0};
     status = scan_grid_write_png(path, &grid);
+    free(pixels);
+    pixels = NULL;
   }
   free(members);
   free(cells);
@@ -171,6 +179,13 @@ static scan_status write_prototypes(eval_output *o, const int64_t *prototypes, c
     free(captions);
     return scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   }
+  uint8_t *pixels = NULL; /* prototype c's image at c * image bytes (zero for an empty cluster) */
+  scan_status status = scan_dataset_gather(d, prototypes, o->classes, &pixels);
+  if (status != SCAN_OK) {
+    free(cells);
+    free(captions);
+    return status;
+  }
   cJSON *json = cJSON_CreateObject();
   cJSON_AddNumberToObject(json, "head", o->chosen_head);
   cJSON_AddNumberToObject(json, "topk", o->topk);
@@ -184,15 +199,17 @@ static scan_status write_prototypes(eval_output *o, const int64_t *prototypes, c
       continue;
     }
     snprintf(captions[c], 48, "%d: %.2f", c, confidence[i]);
-    cells[c] = (scan_grid_cell){scan_dataset_image(d, (int)i), d->height, d->width, d->channels, captions[c]};
+    cells[c] = (scan_grid_cell){pixels + (size_t)c * scan_dataset_image_bytes(d), d->height, d->width, d->channels,
+                                captions[c]};
   }
   scan_grid grid = {rows, cols, cells, NULL, "Prototypes (cluster: confidence)", thumbnail_cell(d), 0};
   char path[SCAN_PATH_MAX];
-  scan_status status = scan_path_join(path, sizeof path, o->dir, "prototypes.png");
+  status = scan_path_join(path, sizeof path, o->dir, "prototypes.png");
   if (status == SCAN_OK) status = scan_grid_write_png(path, &grid);
   if (status == SCAN_OK) status = scan_path_join(path, sizeof path, o->dir, "prototypes.json");
   if (status == SCAN_OK) status = scan_write_json_atomic(path, json);
   cJSON_Delete(json);
+  free(pixels);
   free(cells);
   free(captions);
   return status;

@@ -86,7 +86,7 @@ scan_status scan_explain_prototypes(scan_pipeline *p, const char *model_path, in
     }
     char prefix[32];
     snprintf(prefix, sizeof prefix, "cluster_%02d", c);
-    status = scan_explainer_view(&e, scan_dataset_image(val, (int)prototypes[c]), val->height, val->width, view);
+    status = scan_explainer_view_of(&e, val, (long)prototypes[c], view);
     if (status == SCAN_OK) status = scan_explain_image(&e, view, c, methods, dir, prefix, r);
     r->index = prototypes[c];
     if (status != SCAN_OK) scan_fail_context(status, "explain: prototype of cluster %d (val image %ld)", c, prototypes[c]);

@@ -22,6 +22,7 @@ scan_status scan_augment_sheet_png(const char *path, const scan_dataset *d, cons
   int cols = 1 + views;
   long view_bytes = (long)cfg->out_size * cfg->out_size * cfg->channels;
   uint8_t *pixels = scan_malloc((size_t)(images * views * view_bytes));
+  uint8_t *originals = NULL; /* the shown images, gathered from memory or from their files */
   scan_grid_cell *cells = scan_calloc((size_t)(images * cols), sizeof *cells);
   char(*labels)[48] = scan_calloc((size_t)images, sizeof *labels);
   const char **label_ptrs = scan_calloc((size_t)images, sizeof *label_ptrs);
@@ -33,9 +34,18 @@ scan_status scan_augment_sheet_png(const char *path, const scan_dataset *d, cons
   }
   snprintf(captions[0], sizeof captions[0], "original");
   for (int v = 1; v < cols; v++) snprintf(captions[v], sizeof captions[v], "epoch %d", v - 1);
+  int64_t *indices = scan_malloc(sizeof *indices * (size_t)images);
+  if (!indices) {
+    st = scan_fail(SCAN_ERR_INTERNAL, "augmentation sheet: out of memory");
+    goto done;
+  }
+  for (int r = 0; r < images; r++) indices[r] = (long)r * d->count / images;
+  st = scan_dataset_gather(d, indices, images, &originals);
+  free(indices);
+  if (st != SCAN_OK) goto done;
   for (int r = 0; r < images; r++) {
     int index = (int)((long)r * d->count / images);
-    const uint8_t *src = scan_dataset_image(d, index);
+    const uint8_t *src = originals + (size_t)r * scan_dataset_image_bytes(d);
     int label = d->labels ? d->labels[index] : -1;
     if (label >= 0 && d->class_names && label < d->num_classes)
       snprintf(labels[r], sizeof labels[r], "#%d %s", index, d->class_names[label]);
@@ -58,6 +68,7 @@ scan_status scan_augment_sheet_png(const char *path, const scan_dataset *d, cons
   scan_grid grid = {.rows = images, .cols = cols, .cells = cells, .row_labels = label_ptrs, .title = title};
   st = scan_grid_write_png(path, &grid);
 done:
+  free(originals);
   free(pixels);
   free(cells);
   free(labels);
