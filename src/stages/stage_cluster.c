@@ -200,7 +200,8 @@ static scan_status run_warmup(cluster_run *r, scan_trainer *t, int start_epoch) 
   r->order = scan_malloc(sizeof(int32_t) * (size_t)r->train->count);
   r->batch_rows = scan_malloc(sizeof(float) * (size_t)dim * 2 * (size_t)r->batch_size);
   if (!r->features || !r->order || !r->batch_rows) return SCAN_ERR_INTERNAL;
-  SCAN_TRY(scan_pipeline_predict(r->p, r->net, r->train, "cluster: backbone features for the head warm-up", r->features, NULL));
+  SCAN_TRY(scan_pipeline_predict_sharded(r->p, r->net, r->train, "cluster: backbone features for the head warm-up",
+                                        r->features, NULL));
   r->warmup = 1;
   /* warm-up "images" are cached feature vectors: anchors and neighbours */
   scan_train_phase phase = {.name = "warmup", .first_epoch = start_epoch, .end_epoch = r->cfg->warmup_epochs,

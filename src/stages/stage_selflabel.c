@@ -34,7 +34,7 @@ static scan_status class_thresholds(scan_pipeline *p, scan_net *net, const scan_
   float *probs = scan_malloc(sizeof(float) * (size_t)train->count * (size_t)classes);
   if (!probs) return SCAN_ERR_INTERNAL;
   float *outputs[1] = {probs};
-  scan_status status = scan_pipeline_predict(p, net, train, "selflabel: adaptive thresholds", NULL, outputs);
+  scan_status status = scan_pipeline_predict_sharded(p, net, train, "selflabel: adaptive thresholds", NULL, outputs);
   if (status == SCAN_OK) {
     scan_softmax_forward(train->count, classes, probs, probs);
     scan_adaptive_thresholds(probs, train->count, classes, quantile, 1.0 / classes, thresholds);
