@@ -11,6 +11,7 @@
  *     and mined neighbours do not depend on the thread count.
  * SCAN_TEST_LIGHT=1 (the sanitizer run) drops the second pretext run and shortens the killed runs. */
 #include <dirent.h>
+#include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -337,6 +338,114 @@ static void check_bad_inputs(const char *tmp, const char *trained_run) {
   CHECK_REJECTS("scan cluster", "selflabel --out %s", run);
 }
 
+/* A checkpoint's model tensors alone (not the optimiser's state), as a model file `scan features` reads. */
+static scan_status model_of_checkpoint(const char *checkpoint, const char *model) {
+  scan_safetensors *f = NULL;
+  SCAN_TRY(scan_safetensors_read(checkpoint, &f));
+  scan_tensor_view *kept = calloc((size_t)scan_safetensors_count(f), sizeof *kept);
+  int count = 0;
+  for (int i = 0; kept && i < scan_safetensors_count(f); i++)
+    if (strncmp(scan_safetensors_get(f, i)->name, "optimizer.", 10) != 0) kept[count++] = *scan_safetensors_get(f, i);
+  const char *metadata[] = {"stage", "cluster", NULL};
+  scan_status status = kept ? scan_safetensors_write(model, kept, count, metadata) : SCAN_ERR_INTERNAL;
+  free(kept);
+  scan_safetensors_free(f);
+  return status;
+}
+
+/* 7. cluster.neighbor_refresh_epochs: the training neighbours mined again on the backbone being trained.
+   - killed right after a refresh, the checkpoint holds the model it was mined with: its top-k by a brute-force
+     search over that model's features (`scan features`) are the refreshed table's, up to the float rounding of two
+     inference batchings;
+   - killed after the epoch that follows a refresh, the resume continues with the saved table: the same model bytes
+     as an uninterrupted run; without the table the resume stops with exit status 2 naming it;
+   - the refresh changes training (another model than without it). */
+static void check_neighbor_refresh(const char *tmp, const char *trained_run, const char *data) {
+  const char *settings = "--threads 2 --set cluster.head_warmup_epochs=1 --set cluster.epochs=4 "
+                         "--set cluster.neighbor_refresh_epochs=2";
+  char killed[512], whole[512], plain[512], args[2048], path[1024], features[1024];
+  snprintf(killed, sizeof killed, "%s/refresh-killed", tmp);
+  snprintf(whole, sizeof whole, "%s/refresh-whole", tmp);
+  snprintf(plain, sizeof plain, "%s/refresh-none", tmp);
+  copy_pretext(trained_run, killed);
+  copy_pretext(trained_run, whole);
+  copy_pretext(trained_run, plain);
+
+  CHECK_RUNS("cluster --out %s %s", whole, settings);
+  CHECK_MSG(strstr(output, "mined again on the backbone") != NULL, "no refresh reported:\n%s", output);
+  CHECK_RUNS("cluster --out %s --threads 2 --set cluster.head_warmup_epochs=1 --set cluster.epochs=4", plain);
+  char model_a[1024], model_b[1024];
+  /* The last epoch's weights (the kept model may come from before the refresh). */
+  CHECK_MSG(same_tensors(join(model_a, sizeof model_a, whole, "cluster/checkpoint.safetensors"),
+                         join(model_b, sizeof model_b, plain, "cluster/checkpoint.safetensors"), "optimizer.", 1) == 0,
+            "refreshing the neighbours changed nothing (or a checkpoint is missing)");
+
+  /* Killed right after the refresh (at the start of whole-network epoch 3, stage epoch 4). */
+  snprintf(args, sizeof args, "cluster --out %s %s", killed, settings);
+  CHECK_MSG(scan_killed_at("cluster-refresh", args), "scan cluster was not killed after the refresh:\n%s", output);
+  snprintf(features, sizeof features, "%s/refresh-features.npy", tmp);
+  char weights[1024];
+  snprintf(weights, sizeof weights, "%s/refresh-checkpoint-model.safetensors", tmp);
+  CHECK(model_of_checkpoint(join(path, sizeof path, killed, "cluster/checkpoint.safetensors"), weights) == SCAN_OK);
+  CHECK_RUNS("features --model %s --config %s --dataset mnist --root %s --split train --out %s", weights,
+             config_path, data, features);
+  scan_array f = {0}, table = {0};
+  CHECK(scan_npy_read(features, &f) == SCAN_OK);
+  CHECK(scan_npy_read(join(path, sizeof path, killed, "cluster/neighbors-refreshed.npy"), &table) == SCAN_OK);
+  const int shaped = f.dtype == SCAN_F32 && f.ndim == 2 && f.shape[0] == TRAIN_IMAGES && table.dtype == SCAN_I64 &&
+                     table.ndim == 2 && table.shape[0] == TRAIN_IMAGES && table.shape[1] == 6; /* tiny: 5 neighbours */
+  CHECK_MSG(shaped, "features or refreshed neighbours have the wrong shape");
+  if (shaped) {
+    const long n = TRAIN_IMAGES, d = (long)f.shape[1];
+    const int k = 5;
+    const float *x = f.data;
+    const int64_t *rows = table.data;
+    int ok = 1;
+    for (long i = 0; i < n; i++) {
+      double sims[TRAIN_IMAGES], sorted[TRAIN_IMAGES];
+      int m = 0;
+      for (long j = 0; j < n; j++) {
+        double dot = 0;
+        for (long t = 0; t < d; t++) dot += (double)x[i * d + t] * x[j * d + t];
+        sims[j] = dot;
+        if (j != i) sorted[m++] = dot;
+      }
+      for (int a = 0; a < m; a++) /* descending */
+        for (int b = a + 1; b < m; b++)
+          if (sorted[b] > sorted[a]) {
+            double tmp_value = sorted[a];
+            sorted[a] = sorted[b];
+            sorted[b] = tmp_value;
+          }
+      ok &= rows[i * (k + 1)] == i;
+      for (int r = 1; r <= k; r++) {
+        const int64_t got = rows[i * (k + 1) + r];
+        /* each rank's similarity equals the brute force's at that rank: near-ties may swap two neighbours */
+        ok &= got >= 0 && got < n && got != i && fabs(sims[got] - sorted[r - 1]) <= 1e-5;
+      }
+    }
+    CHECK_MSG(ok, "the refreshed neighbours are not the top-%d of the model they were mined with", k);
+  }
+  scan_array_free(&f);
+  scan_array_free(&table);
+
+  /* Killed after stage epoch 5 (whole-network epoch 3, after the refresh), resumed: the uninterrupted run's model. */
+  char resumed[512];
+  snprintf(resumed, sizeof resumed, "%s/refresh-resumed", tmp);
+  copy_pretext(trained_run, resumed);
+  snprintf(args, sizeof args, "cluster --out %s %s", resumed, settings);
+  CHECK_MSG(scan_killed_at("checkpoint-written:cluster#4", args), "scan cluster was not killed:\n%s", output);
+  join(path, sizeof path, resumed, "cluster/neighbors-refreshed.npy");
+  CHECK(rename(path, features) == 0); /* away for a moment: the resume must need it */
+  CHECK_REJECTS("neighbors-refreshed.npy", "cluster --out %s %s", resumed, settings);
+  CHECK(rename(features, path) == 0);
+  CHECK_RUNS("cluster --out %s %s", resumed, settings);
+  CHECK_MSG(strstr(output, "resuming after epoch 4") != NULL, "the run did not resume after stage epoch 4:\n%s", output);
+  CHECK_MSG(same_bytes(join(model_a, sizeof model_a, resumed, "cluster/model.safetensors"),
+                       join(model_b, sizeof model_b, whole, "cluster/model.safetensors")),
+            "a run killed after a refresh resumed to another model than the uninterrupted run");
+}
+
 int main(void) {
   light = test_light();
   const char *tmp = test_tmpdir();
@@ -376,5 +485,6 @@ int main(void) {
   check_mine(tmp);
   check_reference_config(tmp, data);
   check_bad_inputs(tmp, trained);
+  check_neighbor_refresh(tmp, trained, data);
   return test_main_end();
 }

@@ -12,6 +12,9 @@ typedef struct {
 
 /* pretext/neighbors-<split>.npy, validated against the number of images. */
 scan_status neighbors_load(scan_pipeline *p, const char *split, long expected_rows, int min_neighbors, neighbor_table *out);
+/* The same from another file of the run (a path relative to it) holding neighbours of `split`. */
+scan_status neighbors_load_file(scan_pipeline *p, const char *relative, const char *split, long expected_rows,
+                                int min_neighbors, neighbor_table *out);
 void neighbors_free(neighbor_table *t);
 
 /* The vectors mining compares, one row per image of `data` (held in memory), of unit length: the pretext net's

@@ -36,6 +36,7 @@ typedef struct {
   int num_neighbors, num_neighbors_val; /* mined per train / validation image */
   int head_only;                        /* update_cluster_head_only */
   scan_neighbor_source neighbor_features; /* what mining compares */
+  int refresh_epochs;                   /* neighbor_refresh_epochs: re-mine every this many whole-network epochs */
   double entropy_weight;
 } scan_cluster_settings;
 

@@ -90,6 +90,7 @@ const char config_default_yaml[] =
     "  setup: scan\n"
     "  criterion: scan\n"
     "  neighbor_features: head\n"
+    "  neighbor_refresh_epochs: 0\n"
     "  criterion_kwargs:\n"
     "    entropy_weight: 5.0\n"
     "  num_heads: 5\n"

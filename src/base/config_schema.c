@@ -45,6 +45,9 @@ const config_key config_schema[] = {
     {"neighbor_features", STR, "head|backbone|backbone+pixels", "cluster",
      "what neighbours are mined on: the contrastive head's output (the reference), the backbone's features, or the "
      "backbone's features beside the raw pixels (each L2-normalised, equal weight)"},
+    {"neighbor_refresh_epochs", INT, NULL, "cluster",
+     "SCAN: every this many whole-network epochs, mine the training neighbours again on the backbone being trained "
+     "(its L2-normalised features; 0 = never: the pretext neighbours throughout)"},
 
     {"criterion", STR, "simclr|scan|confidence-cross-entropy", NULL, "loss"},
     {"criterion_kwargs.temperature", NUM, NULL, NULL, "SimCLR softmax temperature"},
@@ -128,6 +131,7 @@ static const struct {
     {"conv_algorithm", "rule"},
     {"sync_batchnorm", "false"},
     {"allreduce_bucket_mb", "0.0"},
+    {"neighbor_refresh_epochs", "0"},
 };
 
 const char *config_schema_neutral(int key) {

@@ -38,6 +38,7 @@ static const range_rule rules[] = {
     {"ema_alpha", "selflabel", 0, 1, 0, 1},
     {"epochs", TRAINING, 0, 1e6, 0, 0},
     {"head_warmup_epochs", "cluster", 0, 1e6, 0, 0},
+    {"neighbor_refresh_epochs", "cluster", 0, 1e6, 0, 0},
     /* SimCLR and SCAN need two images per batch (a pair, a neighbour); self-labelling one. 1 << 20: the batch buffers
        are sized from it, so a typo must not ask for terabytes. */
     {"batch_size", "pretext,cluster", 2, 1 << 20, 0, 0},

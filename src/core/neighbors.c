@@ -6,9 +6,15 @@
 #include "scan/npy.h"
 
 scan_status neighbors_load(scan_pipeline *p, const char *split, long expected_rows, int min_neighbors, neighbor_table *out) {
-  char rel[128], path[SCAN_PATH_MAX];
+  char rel[128];
   snprintf(rel, sizeof rel, "pretext/neighbors-%s.npy", split);
-  SCAN_TRY(scan_pipeline_path(p, path, sizeof path, rel));
+  return neighbors_load_file(p, rel, split, expected_rows, min_neighbors, out);
+}
+
+scan_status neighbors_load_file(scan_pipeline *p, const char *relative, const char *split, long expected_rows,
+                                int min_neighbors, neighbor_table *out) {
+  char path[SCAN_PATH_MAX];
+  SCAN_TRY(scan_pipeline_path(p, path, sizeof path, relative));
   scan_array a;
   scan_status status = scan_npy_read(path, &a);
   if (status != SCAN_OK) return scan_fail_context(status, "the mined neighbours are needed (run 'scan mine' first)");

@@ -18,6 +18,9 @@
 #include <string.h>
 
 #include "scan/dist.h"
+#include "scan/knn.h"
+#include "scan/npy.h"
+#include "scan/stop_point.h"
 #include "scan/model_load.h"
 #include "scan/stages.h"
 #include "scan/head_validation.h"
@@ -93,9 +96,92 @@ static int random_neighbor(const neighbor_table *t, long row, scan_rng *rng) {
   return (int)t->indices[row * t->cols + 1 + scan_rng_int(rng, t->used - 1)];
 }
 
+/* The refreshed training neighbours (cluster.neighbor_refresh_epochs), kept so that a resume between two refreshes
+   continues with them. */
+static const char refreshed_neighbors[] = "cluster/neighbors-refreshed.npy";
+
+/* Copies table rows [n, k + 1] (the image itself in column 0) into the neighbour table the loader reads, in place. */
+static void set_neighbors(neighbor_table *t, const int64_t *rows, int k) {
+  for (long i = 0; i < t->rows; i++)
+    memcpy(t->indices + i * t->cols, rows + i * (k + 1), sizeof(int64_t) * (size_t)(k + 1));
+}
+
+/* Mines the training neighbours again on the backbone as trained so far (eval mode, L2-normalised features, the same
+   count as the run uses), so that later whole-network epochs pair each image with neighbours in the space being
+   learnt, which groups the classes better than the pretext space did (NNM's observation). The validation
+   neighbours, which choose the model to keep, stay the pretext's. Under mpirun the features are divided over the
+   ranks and every rank searches the whole table (the same bits everywhere). */
+static scan_status refresh_neighbors(cluster_run *r, int full_epoch) {
+  const long n = r->train->count;
+  const int dim = scan_net_feature_dim(r->net), k = r->train_nbrs.used - 1;
+  float *features = scan_malloc(sizeof(float) * (size_t)n * (size_t)dim);
+  int64_t *rows = scan_malloc(sizeof(int64_t) * (size_t)n * (size_t)(k + 1));
+  scan_status status = features && rows ? SCAN_OK : scan_fail(SCAN_ERR_INTERNAL, "out of memory");
+  char label[96], path[SCAN_PATH_MAX];
+  snprintf(label, sizeof label, "cluster: features to mine neighbours again (epoch %d)", r->cfg->warmup_epochs + full_epoch + 1);
+  if (status == SCAN_OK) status = scan_pipeline_predict_sharded(r->p, r->net, r->train, label, features, NULL);
+  const int64_t bad = status == SCAN_OK ? scan_knn_first_nonfinite_row(features, n, dim) : -1;
+  if (bad >= 0)
+    status = scan_fail(SCAN_ERR_INPUT, "cluster: the backbone gives training image %lld a NaN or infinite feature",
+                       (long long)bad);
+  if (status == SCAN_OK) {
+    const double start = scan_now_seconds();
+    scan_l2_normalize_rows(features, n, dim);
+    status = scan_knn_self(features, n, dim, k, rows, NULL);
+    if (status == SCAN_OK && scan_dist_is_root()) {
+      long kept = 0; /* neighbours that were neighbours before, a sign of how far the space moved */
+      for (long i = 0; i < n; i++)
+        for (int j = 1; j <= k; j++)
+          for (int m = 1; m <= k; m++) kept += rows[i * (k + 1) + j] == r->train_nbrs.indices[i * r->train_nbrs.cols + m];
+      fprintf(stderr, "cluster: top-%d neighbours mined again on the backbone in %.2f s, %.1f%% of them kept", k,
+              scan_now_seconds() - start, 100.0 * (double)kept / ((double)n * k));
+      if (r->train->labels)
+        fprintf(stderr, "; neighbour accuracy %.2f%%", scan_neighbor_accuracy(rows, n, k + 1, r->train->labels));
+      fprintf(stderr, "\n");
+    }
+  }
+  if (status == SCAN_OK) set_neighbors(&r->train_nbrs, rows, k);
+  if (status == SCAN_OK && scan_dist_is_root()) {
+    scan_array a = {SCAN_I64, 2, {n, k + 1}, rows};
+    status = scan_pipeline_path(r->p, path, sizeof path, refreshed_neighbors);
+    if (status == SCAN_OK) status = scan_npy_write(path, &a);
+  }
+  free(features);
+  free(rows);
+  if (status == SCAN_OK) scan_stop_point("cluster-refresh", NULL);
+  return status;
+}
+
+/* A resume in the middle of the whole-network phase: the neighbours the last refresh mined, if one happened. */
+static scan_status resume_neighbors(cluster_run *r, int start_epoch) {
+  const int every = r->cfg->refresh_epochs, full_epoch = start_epoch - r->cfg->warmup_epochs;
+  /* none yet, or this epoch's begin refreshes anyway */
+  if (every <= 0 || full_epoch < every || full_epoch % every == 0) return SCAN_OK;
+  char path[SCAN_PATH_MAX];
+  SCAN_TRY(scan_pipeline_path(r->p, path, sizeof path, refreshed_neighbors));
+  if (!scan_file_exists(path))
+    return scan_fail(SCAN_ERR_INPUT, "%s: missing; the checkpoint continues after a refresh of the neighbours "
+                     "(neighbor_refresh_epochs %d) that it needs ('scan cluster --restart' starts the stage afresh)",
+                     path, every);
+  neighbor_table saved = {0};
+  SCAN_TRY(neighbors_load_file(r->p, refreshed_neighbors, "train", r->train->count, r->train_nbrs.used - 1, &saved));
+  scan_status status = saved.used == r->train_nbrs.used
+                           ? SCAN_OK
+                           : scan_fail(SCAN_ERR_INPUT, "%s: %d neighbours per image, the run uses %d", path,
+                                       saved.used - 1, r->train_nbrs.used - 1);
+  for (long i = 0; status == SCAN_OK && i < saved.rows; i++)
+    memcpy(r->train_nbrs.indices + i * r->train_nbrs.cols, saved.indices + i * saved.cols,
+           sizeof(int64_t) * (size_t)saved.used);
+  neighbors_free(&saved);
+  return status;
+}
+
 static scan_status cluster_begin_epoch(void *ctx, int epoch) {
   cluster_run *r = ctx;
-  if (!r->warmup) return SCAN_OK;
+  if (!r->warmup) {
+    const int every = r->cfg->refresh_epochs, full_epoch = epoch - r->cfg->warmup_epochs;
+    return every > 0 && full_epoch > 0 && full_epoch % every == 0 ? refresh_neighbors(r, full_epoch) : SCAN_OK;
+  }
   for (long i = 0; i < r->train->count; i++) r->order[i] = (int32_t)i;
   scan_rng rng = scan_rng_make(r->p->seed, 1000 + (uint64_t)epoch, 0);
   scan_rng_shuffle(&rng, r->order, (int)r->train->count);
@@ -263,6 +349,7 @@ scan_status scan_stage_cluster(scan_pipeline *p) {
   }
   if (status == SCAN_OK) status = run_warmup(&r, &t, start_epoch);
   if (start_epoch < cfg->warmup_epochs) start_epoch = cfg->warmup_epochs;
+  if (status == SCAN_OK) status = resume_neighbors(&r, start_epoch);
   if (status != SCAN_OK || start_epoch >= total_epochs) goto done;
 
   scan_loader_config lc = training_loader_config(p, r.train, SCAN_BATCH_NEIGHBOR_PAIRS, &aug, NULL, r.batch_size,
