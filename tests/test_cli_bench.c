@@ -26,5 +26,10 @@ int main(void) {
     CHECK_MSG(test_run(command, output, sizeof output) == 0, "%s", output);
     CHECK_MSG(output[0] == '[' && strstr(output, "\"name\": \"profile_vgg_b256\"") && !strstr(output, "by kind"), "%s", output);
   }
+  /* The explanation cases (a warm-up pass, then the timed ones): one timed Grad-CAM of a 32x32 image by ResNet-18. */
+  snprintf(command, sizeof command, "{ %s bench gradcam_32px --repeats 1 --json 2>/dev/null; }", test_scan_bin());
+  CHECK_MSG(test_run(command, output, sizeof output) == 0, "%s", output);
+  CHECK_MSG(output[0] == '[' && strstr(output, "\"name\": \"gradcam_32px\"") && strstr(output, "\"unit\": \"s\""),
+            "%s", output);
   return test_main_end();
 }
