@@ -525,6 +525,12 @@ static void test_neutral_keys(void) {
   CHECK(scan_config_set(c, "sync_batchnorm=false") == SCAN_OK && scan_config_stage_hash(c, "pretext") == pinned[0]);
   CHECK(scan_config_set(c, "conv_algorithm=measure") == SCAN_OK && scan_config_stage_hash(c, "cluster") != pinned[1]);
   CHECK(scan_config_set(c, "allreduce_bucket_mb=25") == SCAN_OK && scan_config_stage_hash(c, "selflabel") != pinned[2]);
+  char *cluster_text = scan_config_stage_text(c, "cluster");
+  CHECK(cluster_text && !strstr(cluster_text, "neighbor_refresh_epochs"));
+  free(cluster_text);
+  const uint64_t before_refresh = scan_config_stage_hash(c, "cluster");
+  CHECK(scan_config_set(c, "cluster.neighbor_refresh_epochs=2") == SCAN_OK &&
+        scan_config_stage_hash(c, "cluster") != before_refresh);
   free(neutral_text);
   free(set_text);
   scan_config_free(c);

@@ -371,6 +371,7 @@ static void check_neighbor_refresh(const char *tmp, const char *trained_run, con
   copy_pretext(trained_run, whole);
   copy_pretext(trained_run, plain);
 
+  CHECK_REJECTS("neighbor_refresh_epochs", "cluster --out %s --set cluster.neighbor_refresh_epochs=-1", whole);
   CHECK_RUNS("cluster --out %s %s", whole, settings);
   CHECK_MSG(strstr(output, "mined again on the backbone") != NULL, "no refresh reported:\n%s", output);
   CHECK_RUNS("cluster --out %s --threads 2 --set cluster.head_warmup_epochs=1 --set cluster.epochs=4", plain);
