@@ -447,6 +447,39 @@ static void check_neighbor_refresh(const char *tmp, const char *trained_run, con
             "a run killed after a refresh resumed to another model than the uninterrupted run");
 }
 
+/* 8. cluster.selection_entropy_weight: the validation loss that chooses the model is consistency - w * entropy with
+   that weight (1 by default, not the training weight 5), as each head's log entry shows; -1 exits 2. */
+static double last_head_loss(const char *run, double *consistency, double *entropy) {
+  char path[1024];
+  long size = 0;
+  snprintf(path, sizeof path, "%s/cluster/log.jsonl", run);
+  char *text = test_read_text(path, &size), *line = NULL, *at = NULL;
+  for (char *p = text; p && (p = strstr(p, "\"heads\"")) != NULL; p++) line = p; /* the last line's heads */
+  double loss = NAN;
+  if (line && (at = strstr(line, "\"loss\": ")) != NULL &&
+      sscanf(at, "\"loss\": %lf, \"consistency\": %lf, \"entropy\": %lf", &loss, consistency, entropy) != 3)
+    loss = NAN;
+  free(text);
+  return loss;
+}
+
+static void check_selection_weight(const char *tmp, const char *trained_run) {
+  char run[512];
+  double consistency = NAN, entropy = NAN;
+  snprintf(run, sizeof run, "%s/selection", tmp);
+  copy_pretext(trained_run, run);
+  CHECK_REJECTS("selection_entropy_weight", "cluster --out %s --set cluster.selection_entropy_weight=-1", run);
+  const double weights[] = {1, 3};
+  for (int i = 0; i < 2; i++) {
+    CHECK_RUNS("cluster --out %s --restart --set cluster.head_warmup_epochs=1 --set cluster.epochs=1 "
+               "--set cluster.selection_entropy_weight=%g",
+               run, weights[i]);
+    const double loss = last_head_loss(run, &consistency, &entropy);
+    CHECK_MSG(isfinite(loss) && fabs(loss - (consistency - weights[i] * entropy)) <= 1e-5 * (1 + fabs(loss)),
+              "weight %g: logged loss %g, consistency %g, entropy %g", weights[i], loss, consistency, entropy);
+  }
+}
+
 int main(void) {
   light = test_light();
   const char *tmp = test_tmpdir();
@@ -487,5 +520,6 @@ int main(void) {
   check_reference_config(tmp, data);
   check_bad_inputs(tmp, trained);
   check_neighbor_refresh(tmp, trained, data);
+  check_selection_weight(tmp, trained);
   return test_main_end();
 }

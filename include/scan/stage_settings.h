@@ -38,6 +38,7 @@ typedef struct {
   scan_neighbor_source neighbor_features; /* what mining compares */
   int refresh_epochs;                   /* neighbor_refresh_epochs: re-mine every this many whole-network epochs */
   double entropy_weight;
+  double selection_entropy_weight;      /* in the validation loss that chooses the model to keep */
 } scan_cluster_settings;
 
 typedef struct {

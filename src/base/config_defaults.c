@@ -91,6 +91,7 @@ const char config_default_yaml[] =
     "  criterion: scan\n"
     "  neighbor_features: head\n"
     "  neighbor_refresh_epochs: 0\n"
+    "  selection_entropy_weight: 1.0\n"
     "  criterion_kwargs:\n"
     "    entropy_weight: 5.0\n"
     "  num_heads: 5\n"

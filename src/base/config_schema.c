@@ -45,6 +45,9 @@ const config_key config_schema[] = {
     {"neighbor_features", STR, "head|backbone|backbone+pixels", "cluster",
      "what neighbours are mined on: the contrastive head's output (the reference), the backbone's features, or the "
      "backbone's features beside the raw pixels (each L2-normalised, equal weight)"},
+    {"selection_entropy_weight", NUM, NULL, "cluster",
+     "SCAN: weight of the entropy term in the validation loss that chooses the epoch and head to keep (and that "
+     "self-labelling must beat); 1 is the reference's"},
     {"neighbor_refresh_epochs", INT, NULL, "cluster",
      "SCAN: every this many whole-network epochs, mine the training neighbours again on the backbone being trained "
      "(its L2-normalised features; 0 = never: the pretext neighbours throughout)"},

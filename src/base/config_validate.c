@@ -39,6 +39,7 @@ static const range_rule rules[] = {
     {"epochs", TRAINING, 0, 1e6, 0, 0},
     {"head_warmup_epochs", "cluster", 0, 1e6, 0, 0},
     {"neighbor_refresh_epochs", "cluster", 0, 1e6, 0, 0},
+    {"selection_entropy_weight", "cluster", 0, 1e6, 0, 0},
     /* SimCLR and SCAN need two images per batch (a pair, a neighbour); self-labelling one. 1 << 20: the batch buffers
        are sized from it, so a typo must not ask for terabytes. */
     {"batch_size", "pretext,cluster", 2, 1 << 20, 0, 0},

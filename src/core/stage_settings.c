@@ -78,6 +78,7 @@ scan_status scan_stage_settings_read(const scan_config *c, scan_stage_settings *
   SCAN_TRY(scan_config_get_bool(c, "cluster", "update_cluster_head_only", &cl->head_only));
   SCAN_TRY(scan_config_get_double(c, "cluster", "criterion_kwargs.entropy_weight", &cl->entropy_weight));
   SCAN_TRY(scan_config_get_int(c, "cluster", "neighbor_refresh_epochs", &cl->refresh_epochs));
+  SCAN_TRY(scan_config_get_double(c, "cluster", "selection_entropy_weight", &cl->selection_entropy_weight));
   const char *source = NULL;
   SCAN_TRY(scan_config_get_string(c, "cluster", "neighbor_features", &source));
   cl->neighbor_features = strcmp(source, "backbone") == 0          ? SCAN_NEIGHBORS_BACKBONE

@@ -161,7 +161,7 @@ scan_status scan_eval_model(scan_pipeline *p, const char *model_path, int baseli
   }
   eval_output out = {0};
   if (status == SCAN_OK) status = eval_output_begin(&out, p, val, last->path, total_heads, classes, chosen, last->info.chosen);
-  const double entropy_weight = p->settings.cluster.entropy_weight;
+  const double entropy_weight = p->settings.cluster.selection_entropy_weight; /* the loss that chose the model */
   for (int m = 0, first = 0; m < count && status == SCAN_OK; first += models[m].info.heads, m++) {
     for (int h = 0; h < models[m].info.heads && status == SCAN_OK; h++) {
       const float *head_probs = probs[first + h];

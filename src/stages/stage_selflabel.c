@@ -69,7 +69,7 @@ typedef struct {
   scan_optimizer *opt;
   scan_ema *ema;
   const scan_selflabel_settings *cfg;
-  double entropy_weight; /* the clustering stage's, for the validation SCAN loss */
+  double entropy_weight; /* the clustering stage's selection weight, for the validation SCAN loss */
   const scan_dataset *train, *val;
   neighbor_table val_nbrs;
   int classes, batch_size;
@@ -222,7 +222,7 @@ scan_status scan_stage_selflabel(scan_pipeline *p) {
   const char *stage = "selflabel";
   const scan_selflabel_settings *cfg = &p->settings.selflabel;
   /* The validation SCAN loss weighs entropy as the clustering stage trained with it. */
-  selflabel_run r = {.p = p, .cfg = cfg, .entropy_weight = p->settings.cluster.entropy_weight,
+  selflabel_run r = {.p = p, .cfg = cfg, .entropy_weight = p->settings.cluster.selection_entropy_weight,
                      .batch_size = cfg->train.batch_size};
   SCAN_TRY(scan_pipeline_train_data(p, &r.train));
   SCAN_TRY(scan_pipeline_val_data(p, &r.val));
