@@ -34,6 +34,9 @@ static inline size_t scan_dataset_image_bytes(const scan_dataset *d) {
  * cannot be read or decoded any more is SCAN_ERR_INPUT naming it. */
 scan_status scan_dataset_read(const scan_dataset *d, long index, uint8_t *scratch, const uint8_t **image);
 
+/* Image `index`'s pixels scaled to [0, 1] in `row` (scan_dataset_image_bytes floats); scratch as scan_dataset_read. */
+scan_status scan_dataset_read_unit(const scan_dataset *d, long index, uint8_t *scratch, float *row);
+
 /* A copy of image `index` in `dst` (scan_dataset_image_bytes), from memory, the cache, the file or the packed file. */
 scan_status scan_dataset_copy_image(const scan_dataset *d, long index, uint8_t *dst);
 

@@ -22,11 +22,8 @@ static scan_status pixel_rows(const scan_dataset *data, float **out, int *dim) {
   *out = scan_malloc(sizeof(float) * (size_t)data->count * (size_t)*dim);
   uint8_t *scratch = scan_malloc((size_t)*dim); /* one image of a streamed dataset */
   scan_status status = *out && scratch ? SCAN_OK : scan_fail(SCAN_ERR_INTERNAL, "out of memory");
-  for (long i = 0; i < data->count && status == SCAN_OK; i++) {
-    const uint8_t *image = NULL;
-    status = scan_dataset_read(data, i, scratch, &image);
-    for (int j = 0; j < *dim && status == SCAN_OK; j++) (*out)[(size_t)i * *dim + j] = image[j] / 255.0f;
-  }
+  for (long i = 0; i < data->count && status == SCAN_OK; i++)
+    status = scan_dataset_read_unit(data, i, scratch, *out + (size_t)i * *dim);
   free(scratch);
   if (status != SCAN_OK) {
     free(*out);

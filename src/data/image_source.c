@@ -138,6 +138,14 @@ scan_status scan_dataset_read(const scan_dataset *d, long index, uint8_t *scratc
   return source_read(d->source, index, scratch);
 }
 
+scan_status scan_dataset_read_unit(const scan_dataset *d, long index, uint8_t *scratch, float *row) {
+  const uint8_t *image = NULL;
+  SCAN_TRY(scan_dataset_read(d, index, scratch, &image));
+  const size_t bytes = scan_dataset_image_bytes(d);
+  for (size_t j = 0; j < bytes; j++) row[j] = image[j] / 255.0f;
+  return SCAN_OK;
+}
+
 scan_status scan_dataset_copy_image(const scan_dataset *d, long index, uint8_t *dst) {
   const uint8_t *image = NULL;
   SCAN_TRY(scan_dataset_read(d, index, dst, &image));

@@ -5,15 +5,6 @@
 
 #include "scan/metrics.h"
 
-/* Image i's pixels scaled to [0, 1]. */
-static scan_status pixel_row(const scan_dataset *d, long i, uint8_t *scratch, float *row) {
-  const uint8_t *image = NULL;
-  SCAN_TRY(scan_dataset_read(d, i, scratch, &image));
-  const size_t bytes = scan_dataset_image_bytes(d);
-  for (size_t j = 0; j < bytes; j++) row[j] = image[j] / 255.0f;
-  return SCAN_OK;
-}
-
 static int nearest_centre(const float *row, const float *centroids, int k, int d) {
   double best = INFINITY;
   int arg = 0;
@@ -38,11 +29,11 @@ scan_status scan_kmeans_images(const scan_dataset *images, long fit_max, const s
   uint8_t *scratch = scan_malloc((size_t)d);
   scan_status status = rows && centres && scratch ? SCAN_OK : scan_fail(SCAN_ERR_INTERNAL, "out of memory");
   for (long i = 0; i < fit && status == SCAN_OK; i++)
-    status = pixel_row(images, fit == n ? i : i * n / fit, scratch, rows + (size_t)i * d);
+    status = scan_dataset_read_unit(images, fit == n ? i : i * n / fit, scratch, rows + (size_t)i * d);
   if (status == SCAN_OK) status = scan_kmeans(rows, fit, d, opt, centres, assign, NULL);
   /* A sample was clustered: every image (the sample too) joins its nearest centre, one row at a time. */
   for (long i = 0; i < n && status == SCAN_OK && fit < n; i++) {
-    status = pixel_row(images, i, scratch, rows);
+    status = scan_dataset_read_unit(images, i, scratch, rows);
     if (status == SCAN_OK) assign[i] = nearest_centre(rows, centres, k, d);
   }
   free(rows);

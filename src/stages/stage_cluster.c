@@ -166,13 +166,11 @@ static scan_status resume_neighbors(cluster_run *r, int start_epoch) {
                      path, every);
   neighbor_table saved = {0};
   SCAN_TRY(neighbors_load_file(r->p, refreshed_neighbors, "train", r->train->count, r->train_nbrs.used - 1, &saved));
-  scan_status status = saved.used == r->train_nbrs.used
+  scan_status status = saved.cols == r->train_nbrs.used
                            ? SCAN_OK
                            : scan_fail(SCAN_ERR_INPUT, "%s: %d neighbours per image, the run uses %d", path,
-                                       saved.used - 1, r->train_nbrs.used - 1);
-  for (long i = 0; status == SCAN_OK && i < saved.rows; i++)
-    memcpy(r->train_nbrs.indices + i * r->train_nbrs.cols, saved.indices + i * saved.cols,
-           sizeof(int64_t) * (size_t)saved.used);
+                                       saved.cols - 1, r->train_nbrs.used - 1);
+  if (status == SCAN_OK) set_neighbors(&r->train_nbrs, saved.indices, saved.cols - 1);
   neighbors_free(&saved);
   return status;
 }
